@@ -1,0 +1,153 @@
+#include "files.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+static int has_image_extension(const char *name) {
+  static const char *ext[] = {".jpg", ".jpeg", ".png", ".bmp", ".tga", ".gif"};
+  const char *dot = strrchr(name, '.');
+  if (!dot) return 0;
+  for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
+    if (strcasecmp(dot, ext[i]) == 0) return 1;
+  return 0;
+}
+
+static int push(file_list *l, size_t *cap, const char *path, int label) {
+  if (l->n == *cap) {
+    size_t nc = *cap ? *cap * 2 : 256;
+    char **p = realloc(l->paths, nc * sizeof *p);
+    if (p) l->paths = p;
+    int *lb = realloc(l->labels, nc * sizeof *lb);
+    if (lb) l->labels = lb;
+    if (!p || !lb) return -1;
+    *cap = nc;
+  }
+  if (!(l->paths[l->n] = strdup(path))) return -1;
+  l->labels[l->n++] = label;
+  return 0;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Sorted names of the entries of `dir`, without . and .. */
+static char **sorted_entries(const char *dir, size_t *n) {
+  DIR *d = opendir(dir);
+  if (!d) return NULL;
+  char **names = NULL;
+  size_t cap = 0;
+  *n = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.') continue;
+    if (*n == cap) {
+      cap = cap ? cap * 2 : 64;
+      char **nn = realloc(names, cap * sizeof *nn);
+      if (!nn) break;
+      names = nn;
+    }
+    names[(*n)++] = strdup(e->d_name);
+  }
+  closedir(d);
+  if (names) qsort(names, *n, sizeof *names, cmp_str);
+  else names = calloc(1, sizeof *names);
+  return names;
+}
+
+static int walk(file_list *l, size_t *cap, const char *dir, int label, int depth) {
+  size_t n;
+  char **names = sorted_entries(dir, &n);
+  if (!names) return -1;
+  int rc = 0, next_label = 0;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    struct stat st;
+    if (stat(path, &st) != 0) continue;
+    if (S_ISDIR(st.st_mode)) {
+      rc = walk(l, cap, path, depth == 0 ? next_label++ : label, depth + 1);
+    } else if (has_image_extension(names[i])) {
+      rc = push(l, cap, path, label);
+    }
+  }
+  if (depth == 0) l->n_classes = (size_t)next_label;
+  for (size_t i = 0; i < n; i++) free(names[i]);
+  free(names);
+  return rc;
+}
+
+int file_list_load(file_list *out, const char *source, char *err, size_t errlen) {
+  memset(out, 0, sizeof *out);
+  size_t cap = 0;
+  struct stat st;
+  if (stat(source, &st) != 0) {
+    snprintf(err, errlen, "cannot read '%s': %s", source, strerror(errno));
+    return -1;
+  }
+  int rc = 0;
+  if (S_ISDIR(st.st_mode)) {
+    rc = walk(out, &cap, source, -1, 0);
+  } else if (has_image_extension(source)) {
+    rc = push(out, &cap, source, -1);
+  } else { /* a list of paths, one per line, optionally followed by a tab and an integer label */
+    FILE *f = fopen(source, "r");
+    if (!f) {
+      snprintf(err, errlen, "cannot open '%s': %s", source, strerror(errno));
+      return -1;
+    }
+    char line[4096];
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+      line[strcspn(line, "\r\n")] = 0;
+      if (!line[0] || line[0] == '#') continue;
+      char *tab = strchr(line, '\t');
+      int label = -1;
+      if (tab) {
+        *tab = 0;
+        label = atoi(tab + 1);
+      }
+      rc = push(out, &cap, line, label);
+    }
+    fclose(f);
+  }
+  if (rc != 0) {
+    snprintf(err, errlen, "cannot list '%s': out of memory or unreadable folder", source);
+    file_list_free(out);
+    return -1;
+  }
+  if (out->n == 0) {
+    snprintf(err, errlen, "no images (.jpg .jpeg .png .bmp .tga .gif) in '%s'", source);
+    file_list_free(out);
+    return -1;
+  }
+  return 0;
+}
+
+void file_list_shard(file_list *l, size_t i, size_t n) {
+  size_t k = 0;
+  for (size_t j = 0; j < l->n; j++) {
+    if (j % n == i) {
+      l->paths[k] = l->paths[j];
+      l->labels[k++] = l->labels[j];
+    } else {
+      free(l->paths[j]);
+    }
+  }
+  l->n = k;
+}
+
+void file_list_limit(file_list *l, size_t limit) {
+  if (!limit || limit >= l->n) return;
+  for (size_t j = limit; j < l->n; j++) free(l->paths[j]);
+  l->n = limit;
+}
+
+void file_list_free(file_list *l) {
+  for (size_t i = 0; i < l->n; i++) free(l->paths[i]);
+  free(l->paths);
+  free(l->labels);
+  memset(l, 0, sizeof *l);
+}

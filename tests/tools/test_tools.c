@@ -1,0 +1,144 @@
+/* The wmfeat program's building blocks: the worker pipeline, input lists, argument parsing. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "files.h"
+#include "pipeline.h"
+
+static bool fill(void *ctx, size_t item, float *buffer, size_t slot, char *err, size_t errlen) {
+  if (item % 7 == 3) {
+    snprintf(err, errlen, "item %zu is broken", item);
+    return false;
+  }
+  for (int k = 0; k < 4; k++) buffer[slot * 4 + (size_t)k] = (float)(item * 10 + (size_t)k);
+  return true;
+}
+
+static void run_pipeline(size_t n, size_t batch, int workers) {
+  pipeline *p = pipeline_start(n, batch, batch * 4, workers, fill, NULL);
+  ck_assert_ptr_nonnull(p);
+  pipeline_batch b;
+  size_t seen = 0, failed = 0;
+  while (pipeline_next(p, &b)) {
+    ck_assert_uint_eq(b.first, seen);
+    for (size_t i = 0; i < b.count; i++) {
+      size_t item = b.first + i;
+      if (item % 7 == 3) {
+        ck_assert(!b.ok[i]);
+        ck_assert_ptr_nonnull(strstr(b.errors[i], "broken"));
+        failed++;
+        continue;
+      }
+      ck_assert(b.ok[i]);
+      for (int k = 0; k < 4; k++) ck_assert_float_eq(b.buffer[i * 4 + (size_t)k], (float)(item * 10 + (size_t)k));
+    }
+    seen += b.count;
+  }
+  ck_assert_uint_eq(seen, n);
+  ck_assert_uint_eq(failed, (n + 3) / 7);
+  pipeline_free(p);
+}
+
+START_TEST(pipeline_delivers_every_item_in_order) {
+  run_pipeline(0, 4, 2);
+  run_pipeline(1, 4, 2);
+  run_pipeline(101, 4, 3);
+  run_pipeline(64, 16, 2);
+  run_pipeline(50, 1, 4);
+}
+END_TEST
+
+START_TEST(pipeline_stops_early) {
+  pipeline *p = pipeline_start(1000, 8, 32, 2, fill, NULL);
+  pipeline_batch b;
+  ck_assert(pipeline_next(p, &b));
+  pipeline_stop(p);
+  ck_assert(!pipeline_next(p, &b));
+  pipeline_free(p);
+}
+END_TEST
+
+START_TEST(file_lists_folders_labels_shards) {
+  char dir[] = "/tmp/wmf_files_XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  char path[512];
+  const char *files[] = {"b/2.png", "a/1.jpg", "a/0.JPEG", "b/notes.txt", "c/x.bmp"};
+  for (const char *d = "abc"; *d; d++) {
+    snprintf(path, sizeof path, "%s/%c", dir, *d);
+    mkdir(path, 0700);
+  }
+  for (size_t i = 0; i < 5; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+    FILE *f = fopen(path, "w");
+    fclose(f);
+  }
+  file_list l;
+  char err[256];
+  ck_assert_int_eq(file_list_load(&l, dir, err, sizeof err), 0);
+  ck_assert_uint_eq(l.n, 4);
+  ck_assert_uint_eq(l.n_classes, 3);
+  ck_assert_ptr_nonnull(strstr(l.paths[0], "a/0.JPEG"));
+  ck_assert_int_eq(l.labels[0], 0);
+  ck_assert_int_eq(l.labels[2], 1);
+  ck_assert_int_eq(l.labels[3], 2);
+  file_list_shard(&l, 1, 2);
+  ck_assert_uint_eq(l.n, 2);
+  ck_assert_ptr_nonnull(strstr(l.paths[0], "a/1.jpg"));
+  ck_assert_ptr_nonnull(strstr(l.paths[1], "c/x.bmp"));
+  file_list_free(&l);
+  ck_assert_int_eq(file_list_load(&l, "/nonexistent/x", err, sizeof err), -1);
+  ck_assert_ptr_nonnull(strstr(err, "/nonexistent/x"));
+  snprintf(path, sizeof path, "%s/b", dir);
+  snprintf(path, sizeof path, "rm -rf %s", dir);
+  ck_assert_int_eq(system(path), 0);
+}
+END_TEST
+
+START_TEST(args_parse_values_and_errors) {
+  bool json = false;
+  long batch = 16;
+  double p = 0;
+  const char *out = NULL;
+  arg_spec specs[] = {{"json", ARG_FLAG, &json, "JSON"},
+                      {"batch", ARG_INT, &batch, "batch"},
+                      {"p", ARG_DOUBLE, &p, "fraction"},
+                      {"out", ARG_STRING, &out, "output"},
+                      {NULL, 0, NULL, NULL}};
+  const char *pos[2];
+  int np;
+  char *argv1[] = {"x", "in.png", "--json", "--batch", "4", "--p=0.25", "--out", "o.json", NULL};
+  ck_assert_int_eq(args_parse(8, argv1, specs, "usage", pos, 2, &np), 0);
+  ck_assert(json);
+  ck_assert_int_eq(batch, 4);
+  ck_assert_double_eq(p, 0.25);
+  ck_assert_str_eq(out, "o.json");
+  ck_assert_int_eq(np, 1);
+  char *argv2[] = {"x", "--batch", "four", NULL};
+  ck_assert_int_eq(args_parse(3, argv2, specs, "usage", pos, 2, &np), 2);
+  char *argv3[] = {"x", "--nope", NULL};
+  ck_assert_int_eq(args_parse(2, argv3, specs, "usage", pos, 2, &np), 2);
+  char *argv4[] = {"x", "--out", NULL};
+  ck_assert_int_eq(args_parse(2, argv4, specs, "usage", pos, 2, &np), 2);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("tools");
+  TCase *tc = tcase_create("tools");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, pipeline_delivers_every_item_in_order);
+  tcase_add_test(tc, pipeline_stops_early);
+  tcase_add_test(tc, file_lists_folders_labels_shards);
+  tcase_add_test(tc, args_parse_values_and_errors);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
