@@ -1,4 +1,13 @@
-/* libwmfeat audit API. Include <wmfeat.h>. Not yet public: this header declares nothing so far. */
+/* libwmfeat audit API: per-class and per-feature-channel watermark sensitivity. Include <wmfeat.h>.
+ *
+ * A wmf_audit accumulates pairs (clean image, its watermarked twin): the logits, the penultimate
+ * features and optionally the label of each pair. All raw values are kept, so every score is exact
+ * (the ROC-AUC is the tie-aware Mann-Whitney statistic) and shards merge into exactly the result of one
+ * run. Scores are computed on the first query after a change and cached. See docs/audit.md for the
+ * definitions and their sources (Mark My Words, ImageNet-W).
+ *
+ * Thread safety: a wmf_audit is used by one thread at a time (queries fill a cache, so even queries
+ * must not run concurrently on the same audit). Different audits are independent. */
 #ifndef WMFEAT_AUDIT_H
 #define WMFEAT_AUDIT_H
 #if !defined(WMFEAT_H_INSIDE) && !defined(WMF_BUILDING)
@@ -9,6 +18,159 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/** Label value of a pair whose true class is unknown. */
+#define WMF_NO_LABEL (-1)
+
+/** Number of classes of ImageNet-1k, whose names are built in. */
+#define WMF_IMAGENET_CLASSES 1000
+
+/** What a score is about: the output classes (logits) or the penultimate feature channels. */
+typedef enum wmf_audit_target {
+  WMF_AUDIT_CLASSES = 0,
+  WMF_AUDIT_CHANNELS = 1
+} wmf_audit_target;
+
+/** The scores. "wm" is the watermarked set, "clean" the clean one; positive changes mean the
+ *  watermark raises the value. Definitions and sources in docs/audit.md. */
+typedef enum wmf_audit_score {
+  WMF_SCORE_AUC = 0,         /**< ROC-AUC, watermarked = positive: P(wm > clean) + P(tie)/2 (Mann-Whitney) */
+  WMF_SCORE_D = 1,           /**< sensitivity d = max(AUC, 1 - AUC) (Mark My Words) */
+  WMF_SCORE_MEAN_DIFF = 2,   /**< mean(wm) - mean(clean); for classes the mean delta-logit */
+  WMF_SCORE_EFFECT_SIZE = 3, /**< Cohen's d: mean difference / pooled sd (sd with n - 1) */
+  WMF_SCORE_PAIRED_DZ = 4,   /**< paired: mean(wm_i - clean_i) / sd(wm_i - clean_i) (Cohen's d_z) */
+  WMF_SCORE_WILCOXON_Z = 5,  /**< paired: Wilcoxon signed-rank z (zeros dropped, tie-corrected, no continuity correction), sign of wm - clean */
+  WMF_SCORE_DELTA_PROB = 6,  /**< classes only: mean softmax p(wm) - mean p(clean) (ImageNet-W delta p) */
+  WMF_SCORE_DELTA_TOP1 = 7,  /**< classes only: share of top-1 predictions going to the class, wm - clean */
+  WMF_SCORE_CLEAN_ACC = 8,   /**< classes only, labels: accuracy on clean images of the class (NaN if none) */
+  WMF_SCORE_WM_ACC = 9,      /**< classes only, labels: accuracy on watermarked images of the class */
+  WMF_SCORE_ACC_GAP = 10     /**< classes only, labels: per-class accuracy wm - clean (ImageNet-W gap) */
+} wmf_audit_score;
+
+/** Number of wmf_audit_score values (for loops over all scores). */
+#define WMF_AUDIT_SCORE_COUNT 11
+
+/** Ranking order for wmf_audit_rank. NaN scores always come last; ties go to the lower index. */
+typedef enum wmf_rank_order {
+  WMF_RANK_DESCENDING = 0, /**< largest first */
+  WMF_RANK_ASCENDING = 1,  /**< smallest first */
+  WMF_RANK_ABS = 2,        /**< largest |score| first */
+  WMF_RANK_FROM_HALF = 3   /**< largest |score - 0.5| first (AUCs, as Mark My Words ranks them) */
+} wmf_rank_order;
+
+/** Creates an empty audit for a network with `num_classes` logits and `num_features` penultimate
+ *  channels (either may be 0, not both). If num_classes is 1000 the ImageNet-1k names are attached.
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (NULL out, both sizes 0), WMF_ERR_LIMIT (a size above
+ *  2^24), WMF_ERR_OUT_OF_MEMORY. Free with wmf_audit_destroy(). */
+WMF_API wmf_status wmf_audit_create(wmf_audit **out, size_t num_classes, size_t num_features);
+
+/** Frees an audit. Accepts NULL. */
+WMF_API void wmf_audit_destroy(wmf_audit *audit);
+
+/** Number of classes / feature channels / pairs added so far. 0 for NULL. */
+WMF_API size_t wmf_audit_num_classes(const wmf_audit *audit);
+WMF_API size_t wmf_audit_num_features(const wmf_audit *audit);
+WMF_API size_t wmf_audit_num_pairs(const wmf_audit *audit);
+
+/** Adds `n` pairs. Arrays are row-major, one row per pair: `clean_logits` and `wm_logits` are
+ *  n x num_classes (NULL if num_classes is 0), `clean_features` and `wm_features` n x num_features
+ *  (NULL if num_features is 0); `labels` holds n class indices or WMF_NO_LABEL, or is NULL (all
+ *  unknown). Values are copied. Either the whole batch is added or nothing.
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (a needed array NULL, a label out of range),
+ *  WMF_ERR_NUMERIC (a NaN or infinite value; the message names the row and column),
+ *  WMF_ERR_LIMIT (more than 2^31 pairs), WMF_ERR_OUT_OF_MEMORY. */
+WMF_API wmf_status wmf_audit_add(wmf_audit *audit, size_t n, const float *clean_logits,
+                                 const float *wm_logits, const float *clean_features,
+                                 const float *wm_features, const int32_t *labels);
+
+/** Writes one score for every class (out_len >= num_classes) or channel (>= num_features) into `out`.
+ *  Scores that cannot be defined are NaN (a constant column gives AUC 0.5 and effect sizes NaN;
+ *  per-class accuracies without labelled images of that class are NaN).
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (NULL, a class-only score asked for channels, an unknown
+ *  score), WMF_ERR_BUFFER_TOO_SMALL, WMF_ERR_STATE (no pairs added yet), WMF_ERR_OUT_OF_MEMORY. */
+WMF_API wmf_status wmf_audit_scores(double *out, size_t out_len, wmf_audit *audit,
+                                    wmf_audit_target target, wmf_audit_score score);
+
+/** Writes into `out` the indices of the first `k` classes or channels ranked by `score` in `order`
+ *  (k may not exceed the count). Errors as wmf_audit_scores. */
+WMF_API wmf_status wmf_audit_rank(size_t *out, size_t k, wmf_audit *audit, wmf_audit_target target,
+                                  wmf_audit_score score, wmf_rank_order order);
+
+/** Counts the classes or channels whose `score` is strictly above `threshold` (Mark My Words counts
+ *  d above 0.7, 0.8, 0.9 and 0.95). NaN never counts. Errors as wmf_audit_scores. */
+WMF_API wmf_status wmf_audit_count_above(size_t *out_count, wmf_audit *audit, wmf_audit_target target,
+                                         wmf_audit_score score, double threshold);
+
+/** Top-1 accuracy over the labelled pairs, clean and watermarked (either pointer may be NULL), and the
+ *  number of labelled pairs (may be NULL). Accuracies are NaN when no pair is labelled (still WMF_OK).
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (no classes), WMF_ERR_STATE (no pairs),
+ *  WMF_ERR_OUT_OF_MEMORY. */
+WMF_API wmf_status wmf_audit_accuracy(double *out_clean, double *out_wm, size_t *out_labelled,
+                                      wmf_audit *audit);
+
+/** The name of class `index`: borrowed, valid until the names change or the audit is destroyed; NULL
+ *  when no names are set or index is out of range. */
+WMF_API const char *wmf_audit_class_name(const wmf_audit *audit, size_t index);
+
+/** Replaces the class names with a copy of `names` (exactly num_classes strings, UTF-8, none NULL), or
+ *  removes them with names == NULL. Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (count differs from
+ *  num_classes, a NULL name), WMF_ERR_UTF8, WMF_ERR_OUT_OF_MEMORY. */
+WMF_API wmf_status wmf_audit_set_class_names(wmf_audit *audit, const char *const *names, size_t count);
+
+/** Loads class names from a UTF-8 text file, one per line (trailing "\r" and an empty last line are
+ *  ignored); the file must have exactly num_classes names.
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT, WMF_ERR_IO, WMF_ERR_SHAPE (wrong count), WMF_ERR_UTF8,
+ *  WMF_ERR_OUT_OF_MEMORY. */
+WMF_API wmf_status wmf_audit_load_class_names(wmf_audit *audit, const char *path);
+
+/** The built-in ImageNet-1k class name of `index` in torchvision's order (478 is "carton"), static;
+ *  NULL when index >= WMF_IMAGENET_CLASSES. Thread-safe. */
+WMF_API const char *wmf_imagenet_class_name(size_t index);
+
+/** Saves every pair of the audit (not the class names) to `path` in the versioned binary format of
+ *  docs/audit.md. The file is written beside `path` and renamed over it, so a failure never replaces a
+ *  good file with a half-written one. Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT, WMF_ERR_IO,
+ *  WMF_ERR_OUT_OF_MEMORY. */
+WMF_API wmf_status wmf_audit_save(const wmf_audit *audit, const char *path);
+
+/** Loads an audit saved with wmf_audit_save. The file is validated (magic, version, sizes, checksum,
+ *  finite values, labels in range). Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT, WMF_ERR_IO,
+ *  WMF_ERR_CORRUPT (damaged or truncated; the message gives the byte offset), WMF_ERR_UNSUPPORTED (a
+ *  newer format version), WMF_ERR_LIMIT, WMF_ERR_OUT_OF_MEMORY. Free with wmf_audit_destroy(). */
+WMF_API wmf_status wmf_audit_load(wmf_audit **out, const char *path);
+
+/** Appends all pairs of `src` to `dst` (after dst's own). Merging shards in their order gives exactly
+ *  the scores of one run over all pairs. `src` is unchanged. Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT,
+ *  WMF_ERR_SHAPE (different class or channel counts), WMF_ERR_LIMIT, WMF_ERR_OUT_OF_MEMORY. */
+WMF_API wmf_status wmf_audit_merge(wmf_audit *dst, const wmf_audit *src);
+
+/** Exact ROC-AUC of two samples, positives `pos` against negatives `neg`, ties counting one half: the
+ *  Mann-Whitney U / (n_neg n_pos), what scikit-learn's roc_auc_score gives with labels 1 for `pos`.
+ *  O((n_neg + n_pos) log) time, O(n_neg + n_pos) memory. Thread-safe.
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (NULL; an empty sample: the AUC is undefined, *out is set
+ *  to NaN), WMF_ERR_NUMERIC (a NaN value), WMF_ERR_OUT_OF_MEMORY. */
+WMF_API wmf_status wmf_auc(double *out, const float *neg, size_t n_neg, const float *pos, size_t n_pos);
+
+/** Writes a JSON report of every score of every class and channel, the accuracies and the threshold
+ *  counts (layout in docs/audit.md). Returns WMF_OK or an error of wmf_audit_scores, WMF_ERR_IO. */
+WMF_API wmf_status wmf_audit_write_json(wmf_audit *audit, const char *path);
+
+/** Writes a CSV table, one row per class or channel, one column per score that applies (header row
+ *  first; classes also get their name). Returns WMF_OK or an error of wmf_audit_scores, WMF_ERR_IO. */
+WMF_API wmf_status wmf_audit_write_csv(wmf_audit *audit, wmf_audit_target target, const char *path);
+
+/** Writes an SVG bar chart of the `k` classes ranked first by `score` in `order` (e.g. WMF_SCORE_AUC
+ *  with WMF_RANK_FROM_HALF, or WMF_SCORE_DELTA_PROB with WMF_RANK_ABS), labelled with class names.
+ *  Returns WMF_OK, an error of wmf_audit_rank, WMF_ERR_IO. */
+WMF_API wmf_status wmf_audit_write_svg_classes(wmf_audit *audit, const char *path, wmf_audit_score score,
+                                               wmf_rank_order order, size_t k);
+
+/** Writes an SVG histogram of one channel (or class) score, e.g. the channel AUCs, with `bins` bins
+ *  (1..1000) between the smallest and largest finite value (AUC and d always span [0, 1] / [0.5, 1]),
+ *  marking the 0.7/0.8/0.9/0.95 thresholds for d. Returns as wmf_audit_write_svg_classes. */
+WMF_API wmf_status wmf_audit_write_svg_histogram(wmf_audit *audit, const char *path,
+                                                 wmf_audit_target target, wmf_audit_score score,
+                                                 size_t bins);
 
 #ifdef __cplusplus
 }

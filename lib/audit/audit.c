@@ -1,0 +1,278 @@
+/* wmf_audit: storage of the paired values (chunks), adding, merging, class names. */
+#include <math.h>
+#include <string.h>
+
+#include "audit.h"
+
+static void invalidate(wmf_audit *a) { a->valid = false; }
+
+static void free_names(wmf_audit *a) {
+  if (!a->names) return;
+  for (size_t i = 0; i < a->num_classes; i++) wmfi_free(a->names[i]);
+  wmfi_free(a->names);
+  a->names = NULL;
+}
+
+void wmf_audit_destroy(wmf_audit *a) {
+  if (!a) return;
+  for (size_t k = 0; k < a->num_chunks; k++) {
+    wmfi_audit_chunk *c = &a->chunks[k];
+    wmfi_free(c->cl);
+    wmfi_free(c->wl);
+    wmfi_free(c->cf);
+    wmfi_free(c->wf);
+    wmfi_free(c->labels);
+  }
+  wmfi_free(a->chunks);
+  free_names(a);
+  for (int s = 0; s < WMF_AUDIT_SCORE_COUNT; s++) wmfi_free(a->class_scores[s]);
+  for (int s = 0; s < WMFI_AUDIT_COLUMN_SCORES; s++) wmfi_free(a->channel_scores[s]);
+  wmfi_free(a);
+}
+
+wmf_status wmf_audit_create(wmf_audit **out, size_t num_classes, size_t num_features) {
+  WMFI_REQUIRE(out, "wmf_audit_create: out is NULL");
+  *out = NULL;
+  WMFI_REQUIRE(num_classes || num_features, "wmf_audit_create: num_classes and num_features are both 0");
+  if (num_classes > WMFI_AUDIT_MAX_DIM || num_features > WMFI_AUDIT_MAX_DIM)
+    return wmfi_fail(WMF_ERR_LIMIT, "wmf_audit_create: %zu classes, %zu features exceed the limit %zu",
+                     num_classes, num_features, WMFI_AUDIT_MAX_DIM);
+  wmf_audit *a = wmfi_calloc(1, sizeof *a);
+  if (!a) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit_create: out of memory");
+  a->num_classes = num_classes;
+  a->num_features = num_features;
+  if (num_classes == WMFI_AUDIT_IMAGENET_CLASSES) {
+    wmf_status st = wmf_audit_set_class_names(a, wmfi_audit_imagenet_names, num_classes);
+    if (st != WMF_OK) {
+      wmf_audit_destroy(a);
+      return st;
+    }
+  }
+  *out = a;
+  return WMF_OK;
+}
+
+size_t wmf_audit_num_classes(const wmf_audit *a) { return a ? a->num_classes : 0; }
+size_t wmf_audit_num_features(const wmf_audit *a) { return a ? a->num_features : 0; }
+size_t wmf_audit_num_pairs(const wmf_audit *a) { return a ? a->n : 0; }
+
+/* Makes room for `extra` more rows: allocates the chunks they need. */
+static wmf_status reserve(wmf_audit *a, size_t extra) {
+  if (extra > WMFI_AUDIT_MAX_PAIRS - a->n)
+    return wmfi_fail(WMF_ERR_LIMIT, "wmf_audit: more than %zu pairs", WMFI_AUDIT_MAX_PAIRS);
+  size_t need = (a->n + extra + WMFI_AUDIT_CHUNK - 1) / WMFI_AUDIT_CHUNK;
+  if (need > a->chunk_cap) {
+    size_t cap = a->chunk_cap ? a->chunk_cap : 8;
+    while (cap < need) cap *= 2;
+    wmfi_audit_chunk *c = wmfi_alloc_array(cap, sizeof *c);
+    if (!c) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit: out of memory for %zu chunks", cap);
+    if (a->num_chunks) memcpy(c, a->chunks, a->num_chunks * sizeof *c);
+    wmfi_free(a->chunks);
+    a->chunks = c;
+    a->chunk_cap = cap;
+  }
+  while (a->num_chunks < need) {
+    wmfi_audit_chunk c = {0};
+    size_t B = WMFI_AUDIT_CHUNK;
+    if (a->num_classes) {
+      c.cl = wmfi_alloc_array(a->num_classes * B, sizeof(float));
+      c.wl = wmfi_alloc_array(a->num_classes * B, sizeof(float));
+    }
+    if (a->num_features) {
+      c.cf = wmfi_alloc_array(a->num_features * B, sizeof(float));
+      c.wf = wmfi_alloc_array(a->num_features * B, sizeof(float));
+    }
+    c.labels = wmfi_alloc_array(B, sizeof(int32_t));
+    if (!c.labels || (a->num_classes && (!c.cl || !c.wl)) || (a->num_features && (!c.cf || !c.wf))) {
+      wmfi_free(c.cl), wmfi_free(c.wl), wmfi_free(c.cf), wmfi_free(c.wf), wmfi_free(c.labels);
+      return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit: out of memory for %zu more pairs", extra);
+    }
+    a->chunks[a->num_chunks++] = c;
+  }
+  return WMF_OK;
+}
+
+/* Copies a (rows x cols) block whose element (i, j) is src[i * rs + j * cs] into the chunk matrix
+ * `dst` starting at row `r0`. */
+static void copy_block(float *dst, size_t r0, const float *src, size_t rows, size_t cols, size_t rs,
+                       size_t cs) {
+  for (size_t j = 0; j < cols; j++) {
+    float *d = dst + j * WMFI_AUDIT_CHUNK + r0;
+    const float *s = src + j * cs;
+    if (rs == 1) memcpy(d, s, rows * sizeof(float));
+    else
+      for (size_t i = 0; i < rows; i++) d[i] = s[i * rs];
+  }
+}
+
+/* Appends n validated rows; element (i, j) of each matrix is at base[i * rs + j * cs]. Room must be
+ * reserved. */
+static void append_rows(wmf_audit *a, size_t n, const float *cl, const float *wl, size_t lrs, size_t lcs,
+                        const float *cf, const float *wf, size_t frs, size_t fcs, const int32_t *labels) {
+  size_t done = 0;
+  while (done < n) {
+    wmfi_audit_chunk *c = &a->chunks[a->n / WMFI_AUDIT_CHUNK];
+    size_t r0 = c->rows, take = WMFI_AUDIT_CHUNK - r0;
+    if (take > n - done) take = n - done;
+    if (a->num_classes) {
+      copy_block(c->cl, r0, cl + done * lrs, take, a->num_classes, lrs, lcs);
+      copy_block(c->wl, r0, wl + done * lrs, take, a->num_classes, lrs, lcs);
+    }
+    if (a->num_features) {
+      copy_block(c->cf, r0, cf + done * frs, take, a->num_features, frs, fcs);
+      copy_block(c->wf, r0, wf + done * frs, take, a->num_features, frs, fcs);
+    }
+    for (size_t i = 0; i < take; i++) c->labels[r0 + i] = labels ? labels[done + i] : WMF_NO_LABEL;
+    c->rows += take;
+    a->n += take;
+    done += take;
+  }
+  invalidate(a);
+}
+
+static wmf_status check_finite(const float *v, size_t rows, size_t cols, const char *what) {
+  for (size_t i = 0; i < rows; i++)
+    for (size_t j = 0; j < cols; j++)
+      if (!isfinite(v[i * cols + j]))
+        return wmfi_fail(WMF_ERR_NUMERIC, "wmf_audit_add: %s[%zu][%zu] is not finite", what, i, j);
+  return WMF_OK;
+}
+
+wmf_status wmf_audit_add(wmf_audit *a, size_t n, const float *cl, const float *wl, const float *cf,
+                         const float *wf, const int32_t *labels) {
+  WMFI_REQUIRE(a, "wmf_audit_add: audit is NULL");
+  if (n == 0) return WMF_OK;
+  WMFI_REQUIRE(!a->num_classes || (cl && wl), "wmf_audit_add: clean_logits or wm_logits is NULL");
+  WMFI_REQUIRE(!a->num_features || (cf && wf), "wmf_audit_add: clean_features or wm_features is NULL");
+  wmf_status st;
+  if ((st = check_finite(cl, a->num_classes ? n : 0, a->num_classes, "clean_logits")) ||
+      (st = check_finite(wl, a->num_classes ? n : 0, a->num_classes, "wm_logits")) ||
+      (st = check_finite(cf, a->num_features ? n : 0, a->num_features, "clean_features")) ||
+      (st = check_finite(wf, a->num_features ? n : 0, a->num_features, "wm_features")))
+    return st;
+  for (size_t i = 0; labels && i < n; i++)
+    WMFI_REQUIRE(labels[i] == WMF_NO_LABEL || (labels[i] >= 0 && (size_t)labels[i] < a->num_classes),
+                 "wmf_audit_add: labels[%zu] = %d is neither WMF_NO_LABEL nor a class below %zu", i,
+                 (int)labels[i], a->num_classes);
+  if ((st = reserve(a, n))) return st;
+  append_rows(a, n, cl, wl, a->num_classes, 1, cf, wf, a->num_features, 1, labels);
+  return WMF_OK;
+}
+
+/* Used by wmf_audit_load: column-major matrices over all n rows. */
+wmf_status wmfi_audit_append_columns(wmf_audit *a, size_t n, const float *cl, const float *wl,
+                                     const float *cf, const float *wf, const int32_t *labels);
+wmf_status wmfi_audit_append_columns(wmf_audit *a, size_t n, const float *cl, const float *wl,
+                                     const float *cf, const float *wf, const int32_t *labels) {
+  wmf_status st = reserve(a, n);
+  if (st) return st;
+  append_rows(a, n, cl, wl, 1, n, cf, wf, 1, n, labels);
+  return WMF_OK;
+}
+
+wmf_status wmf_audit_merge(wmf_audit *dst, const wmf_audit *src) {
+  WMFI_REQUIRE(dst && src, "wmf_audit_merge: NULL audit");
+  WMFI_REQUIRE(dst != src, "wmf_audit_merge: an audit cannot be merged into itself");
+  if (dst->num_classes != src->num_classes || dst->num_features != src->num_features)
+    return wmfi_fail(WMF_ERR_SHAPE, "wmf_audit_merge: shapes differ (%zu classes, %zu features vs %zu, %zu)",
+                     dst->num_classes, dst->num_features, src->num_classes, src->num_features);
+  wmf_status st = reserve(dst, src->n);
+  if (st) return st;
+  for (size_t k = 0; k < src->num_chunks; k++) {
+    const wmfi_audit_chunk *c = &src->chunks[k];
+    append_rows(dst, c->rows, c->cl, c->wl, 1, WMFI_AUDIT_CHUNK, c->cf, c->wf, 1, WMFI_AUDIT_CHUNK,
+                c->labels);
+  }
+  return WMF_OK;
+}
+
+/* ---- class names ---- */
+
+static bool valid_utf8(const char *s) {
+  const unsigned char *p = (const unsigned char *)s;
+  while (*p) {
+    unsigned c = *p, len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (!len || (len == 2 && c < 0xC2) || (len == 4 && c > 0xF4)) return false;
+    for (unsigned i = 1; i < len; i++)
+      if ((p[i] & 0xC0) != 0x80) return false;
+    p += len;
+  }
+  return true;
+}
+
+wmf_status wmf_audit_set_class_names(wmf_audit *a, const char *const *names, size_t count) {
+  WMFI_REQUIRE(a, "wmf_audit_set_class_names: audit is NULL");
+  if (!names) {
+    free_names(a);
+    return WMF_OK;
+  }
+  WMFI_REQUIRE(count == a->num_classes, "wmf_audit_set_class_names: %zu names for %zu classes", count,
+               a->num_classes);
+  for (size_t i = 0; i < count; i++) {
+    WMFI_REQUIRE(names[i], "wmf_audit_set_class_names: name %zu is NULL", i);
+    if (!valid_utf8(names[i]))
+      return wmfi_fail(WMF_ERR_UTF8, "wmf_audit_set_class_names: name %zu is not valid UTF-8", i);
+  }
+  char **copy = wmfi_calloc(count, sizeof *copy);
+  if (!copy) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit_set_class_names: out of memory");
+  for (size_t i = 0; i < count; i++) {
+    copy[i] = wmfi_strdup(names[i]);
+    if (!copy[i]) {
+      for (size_t j = 0; j < i; j++) wmfi_free(copy[j]);
+      wmfi_free(copy);
+      return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit_set_class_names: out of memory");
+    }
+  }
+  free_names(a);
+  a->names = copy;
+  return WMF_OK;
+}
+
+wmf_status wmf_audit_load_class_names(wmf_audit *a, const char *path) {
+  WMFI_REQUIRE(a && path, "wmf_audit_load_class_names: NULL argument");
+  wmfi_file f;
+  wmf_status st = wmfi_file_open(&f, path);
+  if (st) return st;
+  char *text = wmfi_malloc(f.size + 1);
+  const char **names = wmfi_calloc(a->num_classes + 1, sizeof *names);
+  if (!text || !names) {
+    wmfi_file_close(&f), wmfi_free(text), wmfi_free(names);
+    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit_load_class_names: out of memory for '%s'", path);
+  }
+  size_t count = 0, len = f.size;
+  memcpy(text, f.data, len);
+  text[len] = 0;
+  wmfi_file_close(&f);
+  if (len && text[len - 1] == '\n') text[--len] = 0; /* a final newline ends the last line */
+  char *p = text;
+  st = WMF_OK;
+  if (memchr(text, 0, len)) st = wmfi_fail(WMF_ERR_UTF8, "wmf_audit_load_class_names: '%s' holds a NUL byte", path);
+  while (st == WMF_OK) {
+    char *nl = strchr(p, '\n');
+    if (nl) *nl = 0;
+    size_t l = strlen(p);
+    if (l && p[l - 1] == '\r') p[l - 1] = 0;
+    if (count < a->num_classes) names[count] = p;
+    count++;
+    if (!nl) break;
+    p = nl + 1;
+  }
+  if (st == WMF_OK && (len == 0 || count != a->num_classes))
+    st = wmfi_fail(WMF_ERR_SHAPE, "wmf_audit_load_class_names: '%s' has %zu names, the audit %zu classes",
+                   path, len ? count : 0, a->num_classes);
+  if (st == WMF_OK) {
+    st = wmf_audit_set_class_names(a, names, count); /* its message names the bad line */
+  }
+  wmfi_free(text);
+  wmfi_free(names);
+  return st;
+}
+
+const char *wmf_audit_class_name(const wmf_audit *a, size_t index) {
+  if (!a || !a->names || index >= a->num_classes) return NULL;
+  return a->names[index];
+}
+
+const char *wmf_imagenet_class_name(size_t index) {
+  return index < WMFI_AUDIT_IMAGENET_CLASSES ? wmfi_audit_imagenet_names[index] : NULL;
+}

@@ -1,0 +1,75 @@
+/* audit module internals, shared by its files and (through this header only) by mask and probe. */
+#ifndef WMF_LIB_AUDIT_H
+#define WMF_LIB_AUDIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/core.h"
+
+#define WMFI_AUDIT_IMAGENET_CLASSES 1000
+extern const char *const wmfi_audit_imagenet_names[WMFI_AUDIT_IMAGENET_CLASSES];
+
+/* Pairs are kept in chunks of WMFI_AUDIT_CHUNK rows; inside a chunk each matrix is column-major
+ * (column c of clean logits is cl[c * WMFI_AUDIT_CHUNK .. + rows)), so a column is read contiguously
+ * and adding never moves old data. The layout depends only on the order of the rows, so shards
+ * merged in order are the same object as one run. */
+#define WMFI_AUDIT_CHUNK 1024
+#define WMFI_AUDIT_MAX_DIM ((size_t)1 << 24)
+#define WMFI_AUDIT_MAX_PAIRS ((size_t)1 << 31)
+#define WMFI_AUDIT_COLUMN_SCORES 6 /* AUC .. WILCOXON_Z apply to classes and channels */
+
+typedef struct wmfi_audit_chunk {
+  float *cl, *wl, *cf, *wf; /* column-major, WMFI_AUDIT_CHUNK rows each */
+  int32_t *labels;
+  size_t rows;
+} wmfi_audit_chunk;
+
+struct wmf_audit {
+  size_t num_classes, num_features, n;
+  wmfi_audit_chunk *chunks;
+  size_t num_chunks, chunk_cap;
+  char **names; /* num_classes strings or NULL */
+  /* cache, valid until the next change */
+  bool valid;
+  double *class_scores[WMF_AUDIT_SCORE_COUNT];
+  double *channel_scores[WMFI_AUDIT_COLUMN_SCORES];
+  double acc_clean, acc_wm;
+  size_t labelled;
+};
+
+/* Statistics of one paired column x (clean) / y (watermarked), n >= 1. out[score] for the first
+ * WMFI_AUDIT_COLUMN_SCORES scores. `work` holds 4n values. */
+wmf_status wmfi_audit_column_stats(double out[WMFI_AUDIT_COLUMN_SCORES], const float *x, const float *y,
+                                   size_t n, uint64_t *work);
+
+/* Exact AUC of positives against negatives (both non-empty, NaN-free); `work` holds
+ * n_neg + n_pos uint64 values plus as many again for the sort. */
+double wmfi_audit_auc(const float *neg, size_t n_neg, const float *pos, size_t n_pos, uint64_t *work);
+
+/* Sorts n keys ascending (LSD radix), `tmp` holds n more. */
+void wmfi_audit_radix_sort(uint64_t *keys, uint64_t *tmp, size_t n);
+/* Order-preserving keys: equal values (including -0 and +0) get equal keys. */
+uint64_t wmfi_audit_float_key(float v);
+uint64_t wmfi_audit_double_key(double v);
+
+/* Fills the cache if needed. WMF_ERR_STATE without pairs. */
+wmf_status wmfi_audit_compute(wmf_audit *audit);
+
+/* Indices of the first k of n scores in `order` (NaN last, ties to the lower index). */
+wmf_status wmfi_audit_rank_scores(size_t *out, size_t k, const double *scores, size_t n, wmf_rank_order order);
+
+/* Minimal SVG writing into a growing string, shared by the audit figures and the probe curve. */
+typedef struct wmfi_svg {
+  char *buf;
+  size_t len, cap;
+  bool failed;
+} wmfi_svg;
+void wmfi_svg_printf(wmfi_svg *s, const char *fmt, ...) WMFI_PRINTF(2, 3);
+void wmfi_svg_text(wmfi_svg *s, double x, double y, const char *anchor, int size, const char *text);
+void wmfi_svg_begin(wmfi_svg *s, int width, int height, const char *title);
+wmf_status wmfi_svg_finish(wmfi_svg *s, const char *path); /* writes atomically and frees */
+/* A "nice" tick step for a range. */
+double wmfi_svg_tick(double range, int target_ticks);
+
+#endif

@@ -1,0 +1,218 @@
+/* Turning the stored pairs into scores (cached until the next change), and querying them. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+
+static bool class_only(wmf_audit_score s) { return s >= WMFI_AUDIT_COLUMN_SCORES; }
+
+/* Softmax probabilities, argmax and label counts, streaming chunk by chunk through the column-major
+ * logits. Sums run in row order, so the result depends only on the sequence of pairs. */
+static wmf_status class_softmax_stats(wmf_audit *a) {
+  size_t C = a->num_classes, B = WMFI_AUDIT_CHUNK;
+  double *row = wmfi_alloc_array(4 * B, sizeof(double)); /* max and sum for clean and wm */
+  size_t *arg = wmfi_alloc_array(2 * B, sizeof(size_t));
+  double *sum_pc = wmfi_calloc(C, sizeof(double)), *sum_pw = wmfi_calloc(C, sizeof(double));
+  size_t *cnt = wmfi_calloc(5 * C, sizeof(size_t)); /* top1 clean, top1 wm, labelled, correct c/w */
+  double *prob = wmfi_alloc_array(2 * B, sizeof(double));
+  if (!row || !arg || !sum_pc || !sum_pw || !cnt || !prob) {
+    wmfi_free(row), wmfi_free(arg), wmfi_free(sum_pc), wmfi_free(sum_pw), wmfi_free(cnt), wmfi_free(prob);
+    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit: out of memory computing class scores");
+  }
+  size_t *top_c = cnt, *top_w = cnt + C, *lab = cnt + 2 * C, *ok_c = cnt + 3 * C, *ok_w = cnt + 4 * C;
+  size_t labelled = 0, right_c = 0, right_w = 0;
+  for (size_t k = 0; k < a->num_chunks; k++) {
+    const wmfi_audit_chunk *ch = &a->chunks[k];
+    size_t R = ch->rows;
+    const float *mat[2] = {ch->cl, ch->wl};
+    for (int s = 0; s < 2; s++) {
+      double *mx = row + 2 * s * B, *sm = mx + B;
+      size_t *am = arg + s * B;
+      for (size_t i = 0; i < R; i++) mx[i] = mat[s][i], am[i] = 0, sm[i] = 0;
+      for (size_t c = 1; c < C; c++)
+        for (size_t i = 0; i < R; i++)
+          if (mat[s][c * B + i] > mx[i]) mx[i] = mat[s][c * B + i], am[i] = c;
+      for (size_t c = 0; c < C; c++)
+        for (size_t i = 0; i < R; i++) sm[i] += exp((double)mat[s][c * B + i] - mx[i]);
+    }
+    for (size_t c = 0; c < C; c++) {
+      for (int s = 0; s < 2; s++) {
+        double *mx = row + 2 * s * B, *sm = mx + B, *p = prob + s * B;
+        for (size_t i = 0; i < R; i++) p[i] = exp((double)mat[s][c * B + i] - mx[i]) / sm[i];
+      }
+      double pc = sum_pc[c], pw = sum_pw[c];
+      for (size_t i = 0; i < R; i++) pc += prob[i], pw += prob[B + i];
+      sum_pc[c] = pc, sum_pw[c] = pw;
+    }
+    for (size_t i = 0; i < R; i++) {
+      size_t ac = arg[i], aw = arg[B + i];
+      top_c[ac]++, top_w[aw]++;
+      int32_t l = ch->labels[i];
+      if (l == WMF_NO_LABEL) continue;
+      labelled++, lab[l]++;
+      if ((size_t)l == ac) ok_c[l]++, right_c++;
+      if ((size_t)l == aw) ok_w[l]++, right_w++;
+    }
+  }
+  double n = (double)a->n;
+  double **S = a->class_scores;
+  for (size_t c = 0; c < C; c++) {
+    S[WMF_SCORE_DELTA_PROB][c] = sum_pw[c] / n - sum_pc[c] / n;
+    S[WMF_SCORE_DELTA_TOP1][c] = (double)top_w[c] / n - (double)top_c[c] / n;
+    double acc_c = lab[c] ? (double)ok_c[c] / (double)lab[c] : NAN;
+    double acc_w = lab[c] ? (double)ok_w[c] / (double)lab[c] : NAN;
+    S[WMF_SCORE_CLEAN_ACC][c] = acc_c;
+    S[WMF_SCORE_WM_ACC][c] = acc_w;
+    S[WMF_SCORE_ACC_GAP][c] = acc_w - acc_c;
+  }
+  a->labelled = labelled;
+  a->acc_clean = labelled ? (double)right_c / (double)labelled : NAN;
+  a->acc_wm = labelled ? (double)right_w / (double)labelled : NAN;
+  wmfi_free(row), wmfi_free(arg), wmfi_free(sum_pc), wmfi_free(sum_pw), wmfi_free(cnt), wmfi_free(prob);
+  return WMF_OK;
+}
+
+/* Gathers column `col` of the clean and wm matrices (select 0 = logits, 1 = features) into x, y. */
+static void gather(const wmf_audit *a, int select, size_t col, float *x, float *y) {
+  size_t at = 0;
+  for (size_t k = 0; k < a->num_chunks; k++) {
+    const wmfi_audit_chunk *ch = &a->chunks[k];
+    const float *cx = select ? ch->cf : ch->cl, *cy = select ? ch->wf : ch->wl;
+    memcpy(x + at, cx + col * WMFI_AUDIT_CHUNK, ch->rows * sizeof(float));
+    memcpy(y + at, cy + col * WMFI_AUDIT_CHUNK, ch->rows * sizeof(float));
+    at += ch->rows;
+  }
+}
+
+wmf_status wmfi_audit_compute(wmf_audit *a) {
+  if (a->n == 0) return wmfi_fail(WMF_ERR_STATE, "wmf_audit: no pairs have been added");
+  if (a->valid) return WMF_OK;
+  size_t C = a->num_classes, F = a->num_features, n = a->n;
+  for (int s = 0; s < WMF_AUDIT_SCORE_COUNT && C; s++)
+    if (!a->class_scores[s] && !(a->class_scores[s] = wmfi_alloc_array(C, sizeof(double))))
+      return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit: out of memory for scores");
+  for (int s = 0; s < WMFI_AUDIT_COLUMN_SCORES && F; s++)
+    if (!a->channel_scores[s] && !(a->channel_scores[s] = wmfi_alloc_array(F, sizeof(double))))
+      return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit: out of memory for scores");
+  float *x = wmfi_alloc_array(2 * n, sizeof(float));
+  uint64_t *work = wmfi_alloc_array(4 * n, sizeof(uint64_t));
+  if (!x || !work) {
+    wmfi_free(x), wmfi_free(work);
+    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit: out of memory for %zu pairs", n);
+  }
+  wmf_status st = WMF_OK;
+  for (int select = 0; select < 2; select++) {
+    size_t cols = select ? F : C;
+    double **dst = select ? a->channel_scores : a->class_scores;
+    for (size_t c = 0; c < cols; c++) {
+      double r[WMFI_AUDIT_COLUMN_SCORES];
+      gather(a, select, c, x, x + n);
+      wmfi_audit_column_stats(r, x, x + n, n, work);
+      for (int s = 0; s < WMFI_AUDIT_COLUMN_SCORES; s++) dst[s][c] = r[s];
+    }
+  }
+  wmfi_free(x), wmfi_free(work);
+  if (C) st = class_softmax_stats(a);
+  else a->labelled = 0, a->acc_clean = a->acc_wm = NAN;
+  if (st == WMF_OK) a->valid = true;
+  return st;
+}
+
+/* Checks the arguments of a query and returns the cached score vector. */
+static wmf_status score_vector(const double **out, size_t *count, wmf_audit *a, wmf_audit_target target,
+                               wmf_audit_score score, const char *fn) {
+  WMFI_REQUIRE(a, "%s: audit is NULL", fn);
+  WMFI_REQUIRE(target == WMF_AUDIT_CLASSES || target == WMF_AUDIT_CHANNELS, "%s: unknown target %d", fn,
+               (int)target);
+  WMFI_REQUIRE((int)score >= 0 && (int)score < WMF_AUDIT_SCORE_COUNT, "%s: unknown score %d", fn, (int)score);
+  WMFI_REQUIRE(target == WMF_AUDIT_CLASSES || !class_only(score), "%s: score %d applies to classes only", fn,
+               (int)score);
+  size_t n = target == WMF_AUDIT_CLASSES ? a->num_classes : a->num_features;
+  WMFI_REQUIRE(n, "%s: the audit has no %s", fn, target == WMF_AUDIT_CLASSES ? "classes" : "feature channels");
+  wmf_status st = wmfi_audit_compute(a);
+  if (st) return st;
+  *out = target == WMF_AUDIT_CLASSES ? a->class_scores[score] : a->channel_scores[score];
+  *count = n;
+  return WMF_OK;
+}
+
+wmf_status wmf_audit_scores(double *out, size_t out_len, wmf_audit *a, wmf_audit_target target,
+                            wmf_audit_score score) {
+  WMFI_REQUIRE(out, "wmf_audit_scores: out is NULL");
+  const double *v;
+  size_t n;
+  wmf_status st = score_vector(&v, &n, a, target, score, "wmf_audit_scores");
+  if (st) return st;
+  if (out_len < n)
+    return wmfi_fail(WMF_ERR_BUFFER_TOO_SMALL, "wmf_audit_scores: buffer of %zu for %zu scores", out_len, n);
+  memcpy(out, v, n * sizeof *out);
+  return WMF_OK;
+}
+
+typedef struct ranked {
+  double key;
+  size_t index;
+} ranked;
+
+static int cmp_ranked(const void *pa, const void *pb) {
+  const ranked *a = pa, *b = pb;
+  bool na = isnan(a->key), nb = isnan(b->key);
+  if (na != nb) return na ? 1 : -1;
+  if (!na && a->key != b->key) return a->key > b->key ? -1 : 1;
+  return a->index < b->index ? -1 : a->index > b->index;
+}
+
+wmf_status wmfi_audit_rank_scores(size_t *out, size_t k, const double *scores, size_t n, wmf_rank_order order) {
+  WMFI_REQUIRE(k <= n, "rank: %zu asked of %zu", k, n);
+  WMFI_REQUIRE((int)order >= WMF_RANK_DESCENDING && (int)order <= WMF_RANK_FROM_HALF, "rank: unknown order %d",
+               (int)order);
+  ranked *r = wmfi_alloc_array(n, sizeof *r);
+  if (!r) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "rank: out of memory for %zu scores", n);
+  for (size_t i = 0; i < n; i++) {
+    double s = scores[i];
+    r[i].index = i;
+    r[i].key = order == WMF_RANK_DESCENDING ? s
+             : order == WMF_RANK_ASCENDING  ? -s
+             : order == WMF_RANK_ABS        ? fabs(s)
+                                            : fabs(s - 0.5);
+  }
+  qsort(r, n, sizeof *r, cmp_ranked);
+  for (size_t i = 0; i < k; i++) out[i] = r[i].index;
+  wmfi_free(r);
+  return WMF_OK;
+}
+
+wmf_status wmf_audit_rank(size_t *out, size_t k, wmf_audit *a, wmf_audit_target target, wmf_audit_score score,
+                          wmf_rank_order order) {
+  WMFI_REQUIRE(out || k == 0, "wmf_audit_rank: out is NULL");
+  const double *v;
+  size_t n;
+  wmf_status st = score_vector(&v, &n, a, target, score, "wmf_audit_rank");
+  if (st) return st;
+  return wmfi_audit_rank_scores(out, k, v, n, order);
+}
+
+wmf_status wmf_audit_count_above(size_t *out_count, wmf_audit *a, wmf_audit_target target, wmf_audit_score score,
+                                 double threshold) {
+  WMFI_REQUIRE(out_count, "wmf_audit_count_above: out_count is NULL");
+  const double *v;
+  size_t n;
+  wmf_status st = score_vector(&v, &n, a, target, score, "wmf_audit_count_above");
+  if (st) return st;
+  size_t c = 0;
+  for (size_t i = 0; i < n; i++) c += v[i] > threshold;
+  *out_count = c;
+  return WMF_OK;
+}
+
+wmf_status wmf_audit_accuracy(double *out_clean, double *out_wm, size_t *out_labelled, wmf_audit *a) {
+  WMFI_REQUIRE(a, "wmf_audit_accuracy: audit is NULL");
+  WMFI_REQUIRE(a->num_classes, "wmf_audit_accuracy: the audit has no classes");
+  wmf_status st = wmfi_audit_compute(a);
+  if (st) return st;
+  if (out_clean) *out_clean = a->acc_clean;
+  if (out_wm) *out_wm = a->acc_wm;
+  if (out_labelled) *out_labelled = a->labelled;
+  return WMF_OK;
+}

@@ -1,0 +1,176 @@
+/* JSON and CSV reports of every score. The library writes files only when asked, never prints. */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "audit.h"
+
+static const char *const score_names[WMF_AUDIT_SCORE_COUNT] = {
+    "auc", "d", "mean_diff", "effect_size", "paired_dz", "wilcoxon_z",
+    "delta_prob", "delta_top1", "clean_acc", "wm_acc", "acc_gap"};
+static const double thresholds[4] = {0.7, 0.8, 0.9, 0.95};
+
+const char *wmfi_audit_score_name(wmf_audit_score s);
+const char *wmfi_audit_score_name(wmf_audit_score s) {
+  return (int)s >= 0 && (int)s < WMF_AUDIT_SCORE_COUNT ? score_names[s] : "?";
+}
+
+static json_t *number(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+
+static wmf_status oom(const char *fn) { return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory", fn); }
+
+/* {"auc": [...], ...} for one target; NULL and a recorded error on failure. */
+static json_t *target_object(wmf_audit *a, wmf_audit_target t, wmf_status *st) {
+  size_t n = t == WMF_AUDIT_CLASSES ? a->num_classes : a->num_features;
+  int scores = t == WMF_AUDIT_CLASSES ? WMF_AUDIT_SCORE_COUNT : WMFI_AUDIT_COLUMN_SCORES;
+  json_t *o = json_object();
+  double *v = wmfi_alloc_array(n, sizeof *v);
+  if (!o || !v) goto fail;
+  if (t == WMF_AUDIT_CLASSES && a->names) {
+    json_t *names = json_array();
+    if (!names || json_object_set_new(o, "name", names)) goto fail;
+    for (size_t i = 0; i < n; i++)
+      if (json_array_append_new(names, json_string(a->names[i]))) goto fail;
+  }
+  for (int s = 0; s < scores; s++) {
+    if ((*st = wmf_audit_scores(v, n, a, t, (wmf_audit_score)s))) goto out;
+    json_t *arr = json_array();
+    if (!arr || json_object_set_new(o, score_names[s], arr)) goto fail;
+    for (size_t i = 0; i < n; i++)
+      if (json_array_append_new(arr, number(v[i]))) goto fail;
+  }
+  wmfi_free(v);
+  return o;
+fail:
+  *st = oom("wmf_audit_write_json");
+out:
+  wmfi_free(v);
+  json_decref(o);
+  return NULL;
+}
+
+wmf_status wmf_audit_write_json(wmf_audit *a, const char *path) {
+  WMFI_REQUIRE(a && path, "wmf_audit_write_json: NULL argument");
+  wmf_status st = wmfi_audit_compute(a);
+  if (st) return st;
+  json_t *root = json_object(), *th = json_array(), *acc = json_object();
+  if (!root || !th || !acc) goto fail;
+  for (int i = 0; i < 4; i++) json_array_append_new(th, json_real(thresholds[i]));
+  json_object_set_new(root, "format", json_string("wmfeat-audit-report"));
+  json_object_set_new(root, "version", json_integer(1));
+  json_object_set_new(root, "num_pairs", json_integer((json_int_t)a->n));
+  json_object_set_new(root, "num_classes", json_integer((json_int_t)a->num_classes));
+  json_object_set_new(root, "num_features", json_integer((json_int_t)a->num_features));
+  json_object_set_new(root, "num_labelled", json_integer((json_int_t)a->labelled));
+  json_object_set_new(acc, "clean", number(a->acc_clean));
+  json_object_set_new(acc, "watermarked", number(a->acc_wm));
+  json_object_set_new(acc, "gap", number(a->acc_wm - a->acc_clean));
+  json_object_set_new(root, "accuracy", acc);
+  acc = NULL;
+  json_object_set_new(root, "thresholds", th);
+  th = NULL;
+  for (int t = 0; t < 2; t++) {
+    size_t n = t == 0 ? a->num_classes : a->num_features;
+    if (!n) continue;
+    json_t *counts = json_array();
+    if (!counts) goto fail;
+    json_object_set_new(root, t == 0 ? "classes_above" : "channels_above", counts);
+    for (int i = 0; i < 4; i++) {
+      size_t c;
+      if ((st = wmf_audit_count_above(&c, a, (wmf_audit_target)t, WMF_SCORE_D, thresholds[i]))) goto out;
+      json_array_append_new(counts, json_integer((json_int_t)c));
+    }
+    json_t *o = target_object(a, (wmf_audit_target)t, &st);
+    if (!o) goto out;
+    json_object_set_new(root, t == 0 ? "classes" : "channels", o);
+  }
+  char *text = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(17));
+  if (!text) goto fail;
+  st = wmfi_write_file_atomic(path, text, strlen(text));
+  free(text);
+  json_decref(root);
+  return st;
+fail:
+  st = oom("wmf_audit_write_json");
+out:
+  json_decref(root);
+  json_decref(th);
+  json_decref(acc);
+  return st;
+}
+
+/* ---- CSV ---- */
+
+typedef struct sbuf {
+  char *p;
+  size_t len, cap;
+  bool failed;
+} sbuf;
+
+static void sb_put(sbuf *b, const char *s, size_t n) {
+  if (b->failed) return;
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + n + 1) cap *= 2;
+    char *p = wmfi_realloc(b->p, cap);
+    if (!p) {
+      b->failed = true;
+      return;
+    }
+    b->p = p, b->cap = cap;
+  }
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+}
+static void sb_str(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
+static void sb_num(sbuf *b, double v) {
+  char t[40];
+  if (isfinite(v)) sb_put(b, t, (size_t)snprintf(t, sizeof t, ",%.17g", v));
+  else sb_str(b, ","); /* an empty field: NaN for pandas and spreadsheets */
+}
+
+wmf_status wmf_audit_write_csv(wmf_audit *a, wmf_audit_target t, const char *path) {
+  WMFI_REQUIRE(a && path, "wmf_audit_write_csv: NULL argument");
+  WMFI_REQUIRE(t == WMF_AUDIT_CLASSES || t == WMF_AUDIT_CHANNELS, "wmf_audit_write_csv: unknown target");
+  size_t n = t == WMF_AUDIT_CLASSES ? a->num_classes : a->num_features;
+  int scores = t == WMF_AUDIT_CLASSES ? WMF_AUDIT_SCORE_COUNT : WMFI_AUDIT_COLUMN_SCORES;
+  const double *v[WMF_AUDIT_SCORE_COUNT];
+  double *all = n ? wmfi_alloc_array(n * (size_t)scores, sizeof(double)) : NULL;
+  if (n && !all) return oom("wmf_audit_write_csv");
+  wmf_status st = WMF_OK;
+  for (int s = 0; s < scores && !st; s++) {
+    st = wmf_audit_scores(all + (size_t)s * n, n, a, t, (wmf_audit_score)s);
+    v[s] = all + (size_t)s * n;
+  }
+  if (st || !n) {
+    wmfi_free(all);
+    return st ? st : wmfi_fail(WMF_ERR_INVALID_ARGUMENT, "wmf_audit_write_csv: the audit has no such target");
+  }
+  sbuf b = {0};
+  sb_str(&b, t == WMF_AUDIT_CLASSES ? "class,name" : "channel");
+  for (int s = 0; s < scores; s++) sb_str(&b, ","), sb_str(&b, score_names[s]);
+  sb_str(&b, "\n");
+  for (size_t i = 0; i < n; i++) {
+    char idx[32];
+    sb_put(&b, idx, (size_t)snprintf(idx, sizeof idx, "%zu", i));
+    if (t == WMF_AUDIT_CLASSES) {
+      sb_str(&b, ",\"");
+      for (const char *c = a->names ? a->names[i] : ""; *c; c++) {
+        sb_put(&b, c, 1);
+        if (*c == '"') sb_put(&b, "\"", 1); /* CSV doubles quotes inside quoted fields */
+      }
+      sb_str(&b, "\"");
+    }
+    for (int s = 0; s < scores; s++) sb_num(&b, v[s][i]);
+    sb_str(&b, "\n");
+  }
+  wmfi_free(all);
+  if (b.failed) {
+    wmfi_free(b.p);
+    return oom("wmf_audit_write_csv");
+  }
+  st = wmfi_write_file_atomic(path, b.p, b.len);
+  wmfi_free(b.p);
+  return st;
+}

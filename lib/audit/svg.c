@@ -1,0 +1,220 @@
+/* SVG figures: a bar chart of the most affected classes and a histogram of a score. Plain SVG 1.1 with
+ * no scripts or external resources, so browsers and rsvg-convert show it. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "audit.h"
+
+const char *wmfi_audit_score_name(wmf_audit_score s);
+
+void wmfi_svg_printf(wmfi_svg *s, const char *fmt, ...) {
+  if (s->failed) return;
+  for (;;) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(s->buf ? s->buf + s->len : NULL, s->buf ? s->cap - s->len : 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+      s->failed = true;
+      return;
+    }
+    if (s->buf && s->len + (size_t)n < s->cap) {
+      s->len += (size_t)n;
+      return;
+    }
+    size_t cap = s->cap ? s->cap * 2 : 8192;
+    while (cap < s->len + (size_t)n + 1) cap *= 2;
+    char *p = wmfi_realloc(s->buf, cap);
+    if (!p) {
+      s->failed = true;
+      return;
+    }
+    s->buf = p, s->cap = cap;
+  }
+}
+
+void wmfi_svg_text(wmfi_svg *s, double x, double y, const char *anchor, int size, const char *text) {
+  wmfi_svg_printf(s, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" font-size=\"%d\">", x, y, anchor, size);
+  for (const char *c = text; *c; c++) {
+    switch (*c) {
+    case '&': wmfi_svg_printf(s, "&amp;"); break;
+    case '<': wmfi_svg_printf(s, "&lt;"); break;
+    case '>': wmfi_svg_printf(s, "&gt;"); break;
+    case '"': wmfi_svg_printf(s, "&quot;"); break;
+    default: wmfi_svg_printf(s, "%c", *c);
+    }
+  }
+  wmfi_svg_printf(s, "</text>\n");
+}
+
+void wmfi_svg_begin(wmfi_svg *s, int width, int height, const char *title) {
+  *s = (wmfi_svg){0};
+  wmfi_svg_printf(s,
+                  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                  "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+                  "font-family=\"DejaVu Sans, Liberation Sans, Arial, sans-serif\">\n"
+                  "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+                  width, height, width, height);
+  wmfi_svg_text(s, width / 2.0, 24, "middle", 16, title);
+}
+
+wmf_status wmfi_svg_finish(wmfi_svg *s, const char *path) {
+  wmfi_svg_printf(s, "</svg>\n");
+  wmf_status st = s->failed ? wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "svg: out of memory writing '%s'", path)
+                            : wmfi_write_file_atomic(path, s->buf, s->len);
+  wmfi_free(s->buf);
+  *s = (wmfi_svg){0};
+  return st;
+}
+
+double wmfi_svg_tick(double range, int target) {
+  double raw = range / target, mag = pow(10, floor(log10(raw))), f = raw / mag;
+  return (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * mag;
+}
+
+/* The natural axis and baseline of a score. */
+static void score_axis(wmf_audit_score sc, const double *v, size_t n, double *lo, double *hi, double *base) {
+  if (sc == WMF_SCORE_AUC) { *lo = 0, *hi = 1, *base = 0.5; return; }
+  if (sc == WMF_SCORE_D) { *lo = 0.5, *hi = 1, *base = 0.5; return; }
+  double mn = 0, mx = 0;
+  for (size_t i = 0; i < n; i++)
+    if (isfinite(v[i])) mn = v[i] < mn ? v[i] : mn, mx = v[i] > mx ? v[i] : mx;
+  if (mx == mn) mx = mn + 1;
+  double t = wmfi_svg_tick(mx - mn, 5);
+  *lo = floor(mn / t) * t, *hi = ceil(mx / t) * t, *base = 0;
+}
+
+static const char *score_title(wmf_audit_score s) {
+  static const char *const t[WMF_AUDIT_SCORE_COUNT] = {
+      "ROC-AUC (watermarked vs clean)", "sensitivity d = max(AUC, 1 - AUC)", "mean difference (wm - clean)",
+      "effect size (Cohen's d)", "paired d_z", "Wilcoxon signed-rank z", "delta softmax probability (wm - clean)",
+      "delta share of top-1 predictions", "clean accuracy", "watermarked accuracy", "accuracy gap (wm - clean)"};
+  return t[s];
+}
+
+static void x_axis(wmfi_svg *s, double x0, double x1, double y, double lo, double hi, double y_top) {
+  double t = wmfi_svg_tick(hi - lo, 5);
+  wmfi_svg_printf(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", x0, y, x1, y);
+  for (double v = ceil(lo / t - 1e-9) * t; v <= hi + 1e-9 * t; v += t) {
+    double x = x0 + (v - lo) / (hi - lo) * (x1 - x0);
+    char lab[32];
+    snprintf(lab, sizeof lab, "%g", fabs(v) < 1e-12 ? 0.0 : v);
+    wmfi_svg_printf(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", x, y_top, x, y);
+    wmfi_svg_text(s, x, y + 16, "middle", 11, lab);
+  }
+}
+
+wmf_status wmf_audit_write_svg_classes(wmf_audit *a, const char *path, wmf_audit_score score, wmf_rank_order order,
+                                       size_t k) {
+  WMFI_REQUIRE(a && path, "wmf_audit_write_svg_classes: NULL argument");
+  WMFI_REQUIRE(k >= 1 && k <= 100 && k <= a->num_classes, "wmf_audit_write_svg_classes: k = %zu not in 1..min(100, %zu)",
+               k, a->num_classes);
+  size_t C = a->num_classes, idx[100];
+  double *v = wmfi_alloc_array(C, sizeof *v);
+  if (!v) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit_write_svg_classes: out of memory");
+  wmf_status st = wmf_audit_scores(v, C, a, WMF_AUDIT_CLASSES, score);
+  if (!st) st = wmf_audit_rank(idx, k, a, WMF_AUDIT_CLASSES, score, order);
+  if (st) {
+    wmfi_free(v);
+    return st;
+  }
+  double lo, hi, base;
+  score_axis(score, v, C, &lo, &hi, &base);
+  int W = 760, row = 22, top = 50, H = top + (int)k * row + 50;
+  double x0 = 230, x1 = W - 70;
+  wmfi_svg s;
+  char title[160];
+  snprintf(title, sizeof title, "Top %zu classes by %s (%zu pairs)", k, score_title(score), a->n);
+  wmfi_svg_begin(&s, W, H, title);
+  double yb = top + k * row + 6;
+  x_axis(&s, x0, x1, yb, lo, hi, top - 4);
+  double xb = x0 + (base - lo) / (hi - lo) * (x1 - x0);
+  for (size_t r = 0; r < k; r++) {
+    size_t c = idx[r];
+    double val = v[c], y = top + r * row;
+    double xv = isfinite(val) ? x0 + (fmin(fmax(val, lo), hi) - lo) / (hi - lo) * (x1 - x0) : xb;
+    const char *fill = val >= base ? "#c0392b" : "#2e6da4";
+    wmfi_svg_printf(&s, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>\n", fmin(xb, xv),
+                    y + 3, fabs(xv - xb), row - 6, fill);
+    char lab[200], num[40];
+    const char *name = wmf_audit_class_name(a, c);
+    snprintf(lab, sizeof lab, "%zu %s", c, name ? name : "");
+    wmfi_svg_text(&s, x0 - 6, y + row - 7, "end", 12, lab);
+    snprintf(num, sizeof num, "%.3f", val);
+    wmfi_svg_text(&s, x1 + 6, y + row - 7, "start", 11, num);
+  }
+  wmfi_svg_printf(&s, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", xb, top - 4, xb, yb);
+  wmfi_svg_text(&s, (x0 + x1) / 2, H - 10, "middle", 12, score_title(score));
+  wmfi_free(v);
+  return wmfi_svg_finish(&s, path);
+}
+
+wmf_status wmf_audit_write_svg_histogram(wmf_audit *a, const char *path, wmf_audit_target target,
+                                         wmf_audit_score score, size_t bins) {
+  WMFI_REQUIRE(a && path, "wmf_audit_write_svg_histogram: NULL argument");
+  WMFI_REQUIRE(bins >= 1 && bins <= 1000, "wmf_audit_write_svg_histogram: %zu bins not in 1..1000", bins);
+  size_t n = target == WMF_AUDIT_CHANNELS ? a->num_features : a->num_classes;
+  double *v = wmfi_alloc_array(n ? n : 1, sizeof *v);
+  size_t *count = wmfi_calloc(bins, sizeof *count);
+  if (!v || !count) {
+    wmfi_free(v), wmfi_free(count);
+    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit_write_svg_histogram: out of memory");
+  }
+  wmf_status st = wmf_audit_scores(v, n, a, target, score);
+  if (st) {
+    wmfi_free(v), wmfi_free(count);
+    return st;
+  }
+  double lo, hi, base;
+  score_axis(score, v, n, &lo, &hi, &base);
+  size_t maxc = 1, finite = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!isfinite(v[i])) continue;
+    finite++;
+    size_t b = (size_t)((v[i] - lo) / (hi - lo) * (double)bins);
+    if (b >= bins) b = bins - 1;
+    if (++count[b] > maxc) maxc = count[b];
+  }
+  int W = 760, H = 420;
+  double x0 = 70, x1 = W - 30, y0 = 50, y1 = H - 60;
+  wmfi_svg s;
+  char title[200];
+  snprintf(title, sizeof title, "%s of %zu %s (%zu pairs)", score_title(score), finite,
+           target == WMF_AUDIT_CHANNELS ? "feature channels" : "classes", a->n);
+  wmfi_svg_begin(&s, W, H, title);
+  x_axis(&s, x0, x1, y1, lo, hi, y0);
+  double yt = wmfi_svg_tick((double)maxc, 5);
+  for (double c = 0; c <= maxc + 1e-9; c += yt) {
+    double y = y1 - c / (double)maxc * (y1 - y0);
+    char lab[32];
+    snprintf(lab, sizeof lab, "%g", c);
+    wmfi_svg_text(&s, x0 - 6, y + 4, "end", 11, lab);
+    wmfi_svg_printf(&s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>\n", x0, y, x1, y);
+  }
+  double bw = (x1 - x0) / (double)bins;
+  for (size_t b = 0; b < bins; b++) {
+    if (!count[b]) continue;
+    double h = (double)count[b] / (double)maxc * (y1 - y0);
+    wmfi_svg_printf(&s, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"#2e6da4\" stroke=\"white\" "
+                        "stroke-width=\"0.5\"/>\n", x0 + b * bw, y1 - h, bw, h);
+  }
+  if (score == WMF_SCORE_AUC || score == WMF_SCORE_D) { /* Mark My Words' thresholds on d */
+    static const double th[4] = {0.7, 0.8, 0.9, 0.95};
+    for (int i = 0; i < 4; i++)
+      for (int side = 0; side < (score == WMF_SCORE_AUC ? 2 : 1); side++) {
+        double t = side ? 1 - th[i] : th[i], x = x0 + (t - lo) / (hi - lo) * (x1 - x0);
+        char lab[16];
+        snprintf(lab, sizeof lab, "%g", t);
+        wmfi_svg_printf(&s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#c0392b\" "
+                            "stroke-dasharray=\"4 3\"/>\n", x, y0, x, y1);
+        wmfi_svg_text(&s, x, y0 - 4, "middle", 10, lab);
+      }
+  }
+  wmfi_svg_text(&s, (x0 + x1) / 2, H - 20, "middle", 12, score_title(score));
+  wmfi_svg_printf(&s, "<text x=\"18\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\" "
+                      "transform=\"rotate(-90 18 %.1f)\">count</text>\n", (y0 + y1) / 2, (y0 + y1) / 2);
+  wmfi_free(v), wmfi_free(count);
+  return wmfi_svg_finish(&s, path);
+}

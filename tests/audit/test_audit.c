@@ -1,0 +1,395 @@
+/* Audit unit tests: argument checks, degenerate statistics, rankings, names, save/load validation,
+ * and that sharded-then-merged audits equal one run exactly. */
+#include <check.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit/audit.h"
+
+static char tmpdir[64];
+
+static void setup(void) {
+  strcpy(tmpdir, "/tmp/wmf_audit_XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+static void teardown(void) {
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+  ck_assert_int_eq(system(cmd), 0);
+}
+static const char *tmp(const char *name) {
+  static char p[4][256];
+  static int k;
+  k = (k + 1) % 4;
+  snprintf(p[k], sizeof p[k], "%s/%s", tmpdir, name);
+  return p[k];
+}
+
+/* Deterministic pseudo-random data: xorshift. */
+static uint64_t rng = 88172645463325252ull;
+static double uniform(void) {
+  rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+  return (double)(rng >> 11) / 9007199254740992.0;
+}
+
+typedef struct data {
+  size_t n, C, F;
+  float *cl, *wl, *cf, *wf;
+  int32_t *labels;
+} data;
+
+static data make_data(size_t n, size_t C, size_t F) {
+  data d = {n, C, F, malloc(n * C * 4), malloc(n * C * 4), malloc(n * F * 4), malloc(n * F * 4), malloc(n * 4)};
+  for (size_t i = 0; i < n * C; i++) {
+    d.cl[i] = (float)(4 * uniform() - 2);
+    d.wl[i] = d.cl[i] + (float)(((i % C) == 1 ? 1.0 : 0.0) + uniform() - 0.5);
+  }
+  for (size_t i = 0; i < n * F; i++) {
+    d.cf[i] = (float)fmax(0, round(10 * (uniform() - 0.3)) / 10); /* ReLU-like, with ties */
+    d.wf[i] = (float)fmax(0, d.cf[i] + round(10 * (uniform() - 0.5 + 0.05 * (double)(i % F))) / 10);
+  }
+  for (size_t i = 0; i < n; i++) d.labels[i] = (i % 3 == 0) ? WMF_NO_LABEL : (int32_t)(i % C);
+  return d;
+}
+static void free_data(data *d) { free(d->cl), free(d->wl), free(d->cf), free(d->wf), free(d->labels); }
+
+static void add_range(wmf_audit *a, const data *d, size_t from, size_t to, size_t batch) {
+  for (size_t i = from; i < to; i += batch) {
+    size_t m = to - i < batch ? to - i : batch;
+    ck_assert_int_eq(wmf_audit_add(a, m, d->cl + i * d->C, d->wl + i * d->C, d->cf + i * d->F, d->wf + i * d->F,
+                                   d->labels + i), WMF_OK);
+  }
+}
+
+/* Every score, accuracy and count of two audits are bitwise equal. */
+static void assert_same_results(wmf_audit *a, wmf_audit *b) {
+  size_t C = wmf_audit_num_classes(a), F = wmf_audit_num_features(a);
+  ck_assert_uint_eq(C, wmf_audit_num_classes(b));
+  ck_assert_uint_eq(F, wmf_audit_num_features(b));
+  ck_assert_uint_eq(wmf_audit_num_pairs(a), wmf_audit_num_pairs(b));
+  double *va = malloc(8 * (C + F)), *vb = malloc(8 * (C + F));
+  for (int s = 0; s < WMF_AUDIT_SCORE_COUNT; s++) {
+    ck_assert_int_eq(wmf_audit_scores(va, C, a, WMF_AUDIT_CLASSES, (wmf_audit_score)s), WMF_OK);
+    ck_assert_int_eq(wmf_audit_scores(vb, C, b, WMF_AUDIT_CLASSES, (wmf_audit_score)s), WMF_OK);
+    ck_assert_msg(!memcmp(va, vb, 8 * C), "class score %d differs", s);
+    if (s >= WMFI_AUDIT_COLUMN_SCORES || !F) continue;
+    ck_assert_int_eq(wmf_audit_scores(va, F, a, WMF_AUDIT_CHANNELS, (wmf_audit_score)s), WMF_OK);
+    ck_assert_int_eq(wmf_audit_scores(vb, F, b, WMF_AUDIT_CHANNELS, (wmf_audit_score)s), WMF_OK);
+    ck_assert_msg(!memcmp(va, vb, 8 * F), "channel score %d differs", s);
+  }
+  double ac[2], aw[2];
+  size_t l[2];
+  ck_assert_int_eq(wmf_audit_accuracy(&ac[0], &aw[0], &l[0], a), WMF_OK);
+  ck_assert_int_eq(wmf_audit_accuracy(&ac[1], &aw[1], &l[1], b), WMF_OK);
+  ck_assert(!memcmp(&ac[0], &ac[1], 8) && !memcmp(&aw[0], &aw[1], 8) && l[0] == l[1]);
+  free(va), free(vb);
+}
+
+START_TEST(create_and_arguments) {
+  wmf_audit *a = (wmf_audit *)1;
+  ck_assert_int_eq(wmf_audit_create(&a, 0, 0), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_null(a);
+  ck_assert_int_eq(wmf_audit_create(NULL, 3, 3), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_audit_create(&a, (size_t)1 << 30, 1), WMF_ERR_LIMIT);
+  ck_assert_int_eq(wmf_audit_create(&a, 3, 2), WMF_OK);
+  double v[3];
+  ck_assert_int_eq(wmf_audit_scores(v, 3, a, WMF_AUDIT_CLASSES, WMF_SCORE_AUC), WMF_ERR_STATE);
+  float cl[6] = {1, 2, 3, 4, 5, 6}, wl[6] = {1, 2, 3, 4, 5, 6}, f[4] = {0, 1, 2, 3};
+  int32_t bad[2] = {0, 3};
+  ck_assert_int_eq(wmf_audit_add(a, 2, cl, wl, f, f, bad), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_audit_add(a, 2, cl, NULL, f, f, NULL), WMF_ERR_INVALID_ARGUMENT);
+  wl[4] = NAN;
+  ck_assert_int_eq(wmf_audit_add(a, 2, cl, wl, f, f, NULL), WMF_ERR_NUMERIC);
+  ck_assert_ptr_nonnull(strstr(wmf_last_error(), "wm_logits[1][1]"));
+  wl[4] = INFINITY;
+  ck_assert_int_eq(wmf_audit_add(a, 2, cl, wl, f, f, NULL), WMF_ERR_NUMERIC);
+  ck_assert_uint_eq(wmf_audit_num_pairs(a), 0); /* all or nothing */
+  wl[4] = 5;
+  ck_assert_int_eq(wmf_audit_add(a, 2, cl, wl, f, f, NULL), WMF_OK);
+  ck_assert_int_eq(wmf_audit_scores(v, 2, a, WMF_AUDIT_CLASSES, WMF_SCORE_AUC), WMF_ERR_BUFFER_TOO_SMALL);
+  ck_assert_int_eq(wmf_audit_scores(v, 3, a, WMF_AUDIT_CHANNELS, WMF_SCORE_DELTA_PROB), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_audit_scores(v, 3, a, WMF_AUDIT_CLASSES, (wmf_audit_score)99), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_audit_scores(v, 3, a, (wmf_audit_target)7, WMF_SCORE_AUC), WMF_ERR_INVALID_ARGUMENT);
+  /* identical clean and wm values: AUC 0.5, no paired differences, no labels */
+  ck_assert_int_eq(wmf_audit_scores(v, 3, a, WMF_AUDIT_CLASSES, WMF_SCORE_AUC), WMF_OK);
+  ck_assert(v[0] == 0.5 && v[1] == 0.5 && v[2] == 0.5);
+  ck_assert_int_eq(wmf_audit_scores(v, 3, a, WMF_AUDIT_CLASSES, WMF_SCORE_WILCOXON_Z), WMF_OK);
+  ck_assert(isnan(v[0]));
+  ck_assert_int_eq(wmf_audit_scores(v, 3, a, WMF_AUDIT_CLASSES, WMF_SCORE_PAIRED_DZ), WMF_OK);
+  ck_assert(isnan(v[1]));
+  ck_assert_int_eq(wmf_audit_scores(v, 3, a, WMF_AUDIT_CLASSES, WMF_SCORE_CLEAN_ACC), WMF_OK);
+  ck_assert(isnan(v[0]));
+  double acc;
+  size_t lab = 9;
+  ck_assert_int_eq(wmf_audit_accuracy(&acc, NULL, &lab, a), WMF_OK);
+  ck_assert(isnan(acc) && lab == 0);
+  wmf_audit_destroy(a);
+  wmf_audit_destroy(NULL);
+}
+END_TEST
+
+START_TEST(auc_degenerate_cases) {
+  float a[3] = {1, 2, 3}, b[2] = {2, 2}, nan[1] = {NAN};
+  double v = 0;
+  ck_assert_int_eq(wmf_auc(&v, a, 0, b, 2), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert(isnan(v));
+  ck_assert_int_eq(wmf_auc(&v, a, 3, b, 0), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_auc(&v, a, 3, nan, 1), WMF_ERR_NUMERIC);
+  ck_assert_int_eq(wmf_auc(&v, a, 3, b, 2), WMF_OK);
+  ck_assert(v == 0.5); /* 2 beats 1, ties 2, loses to 3 */
+  ck_assert_int_eq(wmf_auc(&v, b, 2, a, 3), WMF_OK);
+  ck_assert(v == 0.5);
+  float lo[2] = {-1, -0.0f}, hi[2] = {0.0f, 4};
+  ck_assert_int_eq(wmf_auc(&v, lo, 2, hi, 2), WMF_OK);
+  ck_assert_double_eq(v, 3.5 / 4); /* -0 and +0 tie */
+}
+END_TEST
+
+START_TEST(ranking_and_counts) {
+  double s[6] = {0.5, 0.9, 0.05, NAN, 0.9, 0.6};
+  size_t r[6];
+  ck_assert_int_eq(wmfi_audit_rank_scores(r, 6, s, 6, WMF_RANK_DESCENDING), WMF_OK);
+  size_t want_desc[6] = {1, 4, 5, 0, 2, 3};
+  ck_assert(!memcmp(r, want_desc, sizeof r));
+  ck_assert_int_eq(wmfi_audit_rank_scores(r, 3, s, 6, WMF_RANK_FROM_HALF), WMF_OK);
+  ck_assert(r[0] == 2 && r[1] == 1 && r[2] == 4);
+  ck_assert_int_eq(wmfi_audit_rank_scores(r, 2, s, 6, WMF_RANK_ASCENDING), WMF_OK);
+  ck_assert(r[0] == 2 && r[1] == 0);
+  ck_assert_int_eq(wmfi_audit_rank_scores(r, 7, s, 6, WMF_RANK_ABS), WMF_ERR_INVALID_ARGUMENT);
+
+  data d = make_data(500, 4, 6);
+  wmf_audit *a;
+  ck_assert_int_eq(wmf_audit_create(&a, 4, 6), WMF_OK);
+  add_range(a, &d, 0, 500, 64);
+  double auc[4], dd[6];
+  size_t top[2], cnt;
+  ck_assert_int_eq(wmf_audit_scores(auc, 4, a, WMF_AUDIT_CLASSES, WMF_SCORE_AUC), WMF_OK);
+  ck_assert_int_eq(wmf_audit_rank(top, 2, a, WMF_AUDIT_CLASSES, WMF_SCORE_D, WMF_RANK_DESCENDING), WMF_OK);
+  ck_assert_uint_eq(top[0], 1); /* class 1 is shifted by +1 */
+  ck_assert_double_gt(auc[1], 0.7);
+  ck_assert_int_eq(wmf_audit_scores(dd, 6, a, WMF_AUDIT_CHANNELS, WMF_SCORE_D), WMF_OK);
+  size_t want = 0;
+  for (int i = 0; i < 6; i++) want += dd[i] > 0.7;
+  ck_assert_int_eq(wmf_audit_count_above(&cnt, a, WMF_AUDIT_CHANNELS, WMF_SCORE_D, 0.7), WMF_OK);
+  ck_assert_uint_eq(cnt, want);
+  ck_assert_int_eq(wmf_audit_count_above(&cnt, a, WMF_AUDIT_CHANNELS, WMF_SCORE_D, 1.0), WMF_OK);
+  ck_assert_uint_eq(cnt, 0);
+  wmf_audit_destroy(a);
+  free_data(&d);
+}
+END_TEST
+
+START_TEST(class_names) {
+  ck_assert_str_eq(wmf_imagenet_class_name(478), "carton");
+  ck_assert_str_eq(wmf_imagenet_class_name(664), "monitor");
+  ck_assert_str_eq(wmf_imagenet_class_name(462), "broom");
+  ck_assert_str_eq(wmf_imagenet_class_name(411), "apron");
+  ck_assert_str_eq(wmf_imagenet_class_name(771), "safe");
+  ck_assert_str_eq(wmf_imagenet_class_name(519), "crate");
+  ck_assert_str_eq(wmf_imagenet_class_name(549), "envelope");
+  ck_assert_str_eq(wmf_imagenet_class_name(692), "packet");
+  ck_assert_str_eq(wmf_imagenet_class_name(0), "tench");
+  ck_assert_ptr_null(wmf_imagenet_class_name(1000));
+  wmf_audit *a;
+  ck_assert_int_eq(wmf_audit_create(&a, 1000, 0), WMF_OK);
+  ck_assert_str_eq(wmf_audit_class_name(a, 478), "carton");
+  wmf_audit_destroy(a);
+  ck_assert_int_eq(wmf_audit_create(&a, 3, 0), WMF_OK);
+  ck_assert_ptr_null(wmf_audit_class_name(a, 0));
+  FILE *f = fopen(tmp("names.txt"), "w");
+  fputs("zero\r\nein\xc3\xa9\ntwo, \"quoted\"\n", f);
+  fclose(f);
+  ck_assert_int_eq(wmf_audit_load_class_names(a, tmp("names.txt")), WMF_OK);
+  ck_assert_str_eq(wmf_audit_class_name(a, 0), "zero");
+  ck_assert_str_eq(wmf_audit_class_name(a, 1), "ein\xc3\xa9");
+  ck_assert_str_eq(wmf_audit_class_name(a, 2), "two, \"quoted\"");
+  ck_assert_ptr_null(wmf_audit_class_name(a, 3));
+  f = fopen(tmp("short.txt"), "w");
+  fputs("a\nb\n", f);
+  fclose(f);
+  ck_assert_int_eq(wmf_audit_load_class_names(a, tmp("short.txt")), WMF_ERR_SHAPE);
+  ck_assert_str_eq(wmf_audit_class_name(a, 0), "zero"); /* unchanged on failure */
+  f = fopen(tmp("bad.txt"), "w");
+  fputs("a\n\xff\nc\n", f);
+  fclose(f);
+  ck_assert_int_eq(wmf_audit_load_class_names(a, tmp("bad.txt")), WMF_ERR_UTF8);
+  ck_assert_int_eq(wmf_audit_load_class_names(a, tmp("missing.txt")), WMF_ERR_IO);
+  const char *two[2] = {"a", "b"};
+  ck_assert_int_eq(wmf_audit_set_class_names(a, two, 2), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_audit_set_class_names(a, NULL, 0), WMF_OK);
+  ck_assert_ptr_null(wmf_audit_class_name(a, 0));
+  wmf_audit_destroy(a);
+}
+END_TEST
+
+START_TEST(sharded_then_merged_equals_one_run) {
+  data d = make_data(5000, 6, 9);
+  wmf_audit *whole, *s1, *s2, *s3;
+  ck_assert_int_eq(wmf_audit_create(&whole, 6, 9), WMF_OK);
+  add_range(whole, &d, 0, 5000, 5000);
+  ck_assert_int_eq(wmf_audit_create(&s1, 6, 9), WMF_OK);
+  ck_assert_int_eq(wmf_audit_create(&s2, 6, 9), WMF_OK);
+  ck_assert_int_eq(wmf_audit_create(&s3, 6, 9), WMF_OK);
+  add_range(s1, &d, 0, 1500, 7); /* shard boundaries fall inside storage chunks */
+  add_range(s2, &d, 1500, 1501, 1);
+  add_range(s3, &d, 1501, 5000, 333);
+  /* shards travel through files, as they would between machines */
+  ck_assert_int_eq(wmf_audit_save(s2, tmp("s2.wmfa")), WMF_OK);
+  ck_assert_int_eq(wmf_audit_save(s3, tmp("s3.wmfa")), WMF_OK);
+  wmf_audit *l2, *l3;
+  ck_assert_int_eq(wmf_audit_load(&l2, tmp("s2.wmfa")), WMF_OK);
+  ck_assert_int_eq(wmf_audit_load(&l3, tmp("s3.wmfa")), WMF_OK);
+  ck_assert_int_eq(wmf_audit_merge(s1, l2), WMF_OK);
+  ck_assert_int_eq(wmf_audit_merge(s1, l3), WMF_OK);
+  assert_same_results(whole, s1);
+  /* a merged audit keeps accepting pairs; the cache follows */
+  add_range(whole, &d, 0, 10, 10);
+  add_range(s1, &d, 0, 10, 3);
+  assert_same_results(whole, s1);
+  /* save / load of the whole is the same object too */
+  ck_assert_int_eq(wmf_audit_save(whole, tmp("whole.wmfa")), WMF_OK);
+  wmf_audit *lw;
+  ck_assert_int_eq(wmf_audit_load(&lw, tmp("whole.wmfa")), WMF_OK);
+  assert_same_results(whole, lw);
+  wmf_audit *other;
+  ck_assert_int_eq(wmf_audit_create(&other, 6, 8), WMF_OK);
+  ck_assert_int_eq(wmf_audit_merge(s1, other), WMF_ERR_SHAPE);
+  ck_assert_int_eq(wmf_audit_merge(s1, s1), WMF_ERR_INVALID_ARGUMENT);
+  wmf_audit_destroy(other);
+  wmf_audit_destroy(lw), wmf_audit_destroy(l2), wmf_audit_destroy(l3);
+  wmf_audit_destroy(whole), wmf_audit_destroy(s1), wmf_audit_destroy(s2), wmf_audit_destroy(s3);
+  free_data(&d);
+}
+END_TEST
+
+static unsigned char *read_all(const char *path, size_t *n) {
+  FILE *f = fopen(path, "rb");
+  ck_assert_ptr_nonnull(f);
+  fseek(f, 0, SEEK_END);
+  *n = (size_t)ftell(f);
+  fseek(f, 0, SEEK_SET);
+  unsigned char *b = malloc(*n);
+  ck_assert_uint_eq(fread(b, 1, *n, f), *n);
+  fclose(f);
+  return b;
+}
+static void write_all(const char *path, const unsigned char *b, size_t n) {
+  FILE *f = fopen(path, "wb");
+  ck_assert_uint_eq(fwrite(b, 1, n, f), n);
+  fclose(f);
+}
+
+START_TEST(damaged_files_are_refused) {
+  data d = make_data(100, 3, 2);
+  wmf_audit *a, *b = (wmf_audit *)1;
+  ck_assert_int_eq(wmf_audit_create(&a, 3, 2), WMF_OK);
+  add_range(a, &d, 0, 100, 100);
+  const char *good = tmp("good.wmfa"), *bad = tmp("bad.wmfa");
+  ck_assert_int_eq(wmf_audit_save(a, good), WMF_OK);
+  size_t n;
+  unsigned char *buf = read_all(good, &n);
+  ck_assert_uint_eq(n, 40 + 4 * 100 * (2 * 3 + 2 * 2 + 1) + 8);
+  size_t flips[] = {0, 9, 17, 40, n / 2, n - 9, n - 1};
+  for (size_t i = 0; i < sizeof flips / sizeof *flips; i++) {
+    buf[flips[i]] ^= 0x40;
+    write_all(bad, buf, n);
+    wmf_status st = wmf_audit_load(&b, bad);
+    ck_assert_msg(st == WMF_ERR_CORRUPT || st == WMF_ERR_LIMIT || st == WMF_ERR_UNSUPPORTED,
+                  "flip at %zu gave %s", flips[i], wmf_status_name(st));
+    ck_assert_ptr_null(b);
+    buf[flips[i]] ^= 0x40;
+  }
+  write_all(bad, buf, n - 1);
+  ck_assert_int_eq(wmf_audit_load(&b, bad), WMF_ERR_CORRUPT);
+  write_all(bad, buf, 10);
+  ck_assert_int_eq(wmf_audit_load(&b, bad), WMF_ERR_CORRUPT);
+  buf[8] = 2; /* a newer version */
+  write_all(bad, buf, n);
+  ck_assert_int_eq(wmf_audit_load(&b, bad), WMF_ERR_UNSUPPORTED);
+  ck_assert_int_eq(wmf_audit_load(&b, tmp("none.wmfa")), WMF_ERR_IO);
+  /* a failed save leaves the good file; a successful one replaces it and leaves no temporary */
+  ck_assert_int_eq(wmf_audit_save(a, tmp("no/such/dir.wmfa")), WMF_ERR_IO);
+  add_range(a, &d, 0, 10, 10);
+  ck_assert_int_eq(wmf_audit_save(a, good), WMF_OK);
+  ck_assert_int_eq(wmf_audit_load(&b, good), WMF_OK);
+  ck_assert_uint_eq(wmf_audit_num_pairs(b), 110);
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "test $(ls '%s' | wc -l) -eq 2", tmpdir); /* good + bad */
+  ck_assert_int_eq(system(cmd), 0);
+  wmf_audit_destroy(b);
+  wmf_audit_destroy(a);
+  free(buf);
+  free_data(&d);
+}
+END_TEST
+
+START_TEST(reports_are_written) {
+  data d = make_data(300, 4, 5);
+  wmf_audit *a;
+  ck_assert_int_eq(wmf_audit_create(&a, 4, 5), WMF_OK);
+  ck_assert_int_eq(wmf_audit_write_json(a, tmp("r.json")), WMF_ERR_STATE);
+  add_range(a, &d, 0, 300, 50);
+  const char *names[4] = {"a&b", "<c>", "d,\"e\"", "f"};
+  ck_assert_int_eq(wmf_audit_set_class_names(a, names, 4), WMF_OK);
+  ck_assert_int_eq(wmf_audit_write_json(a, tmp("r.json")), WMF_OK);
+  json_error_t err;
+  json_t *j = json_load_file(tmp("r.json"), 0, &err);
+  ck_assert_msg(j != NULL, "JSON does not parse: %s", err.text);
+  ck_assert_int_eq(json_integer_value(json_object_get(j, "num_pairs")), 300);
+  json_t *auc = json_object_get(json_object_get(j, "channels"), "auc");
+  ck_assert_uint_eq(json_array_size(auc), 5);
+  double v[5];
+  ck_assert_int_eq(wmf_audit_scores(v, 5, a, WMF_AUDIT_CHANNELS, WMF_SCORE_AUC), WMF_OK);
+  ck_assert_double_eq(json_real_value(json_array_get(auc, 3)), v[3]);
+  ck_assert_str_eq(json_string_value(json_array_get(json_object_get(json_object_get(j, "classes"), "name"), 2)),
+                   "d,\"e\"");
+  ck_assert_uint_eq(json_array_size(json_object_get(j, "classes_above")), 4);
+  json_decref(j);
+  ck_assert_int_eq(wmf_audit_write_csv(a, WMF_AUDIT_CLASSES, tmp("c.csv")), WMF_OK);
+  ck_assert_int_eq(wmf_audit_write_csv(a, WMF_AUDIT_CHANNELS, tmp("f.csv")), WMF_OK);
+  size_t n;
+  char *csv = (char *)read_all(tmp("c.csv"), &n);
+  ck_assert(!strncmp(csv, "class,name,auc,d,mean_diff", 26));
+  ck_assert_ptr_nonnull(memmem(csv, n, "\"d,\"\"e\"\"\"", 9));
+  size_t lines = 0;
+  for (size_t i = 0; i < n; i++) lines += csv[i] == '\n';
+  ck_assert_uint_eq(lines, 5);
+  free(csv);
+  ck_assert_int_eq(wmf_audit_write_svg_classes(a, tmp("c.svg"), WMF_SCORE_AUC, WMF_RANK_FROM_HALF, 4), WMF_OK);
+  ck_assert_int_eq(wmf_audit_write_svg_classes(a, tmp("c.svg"), WMF_SCORE_AUC, WMF_RANK_FROM_HALF, 5),
+                   WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_audit_write_svg_histogram(a, tmp("h.svg"), WMF_AUDIT_CHANNELS, WMF_SCORE_AUC, 20), WMF_OK);
+  ck_assert_int_eq(wmf_audit_write_svg_histogram(a, tmp("h.svg"), WMF_AUDIT_CHANNELS, WMF_SCORE_DELTA_PROB, 20),
+                   WMF_ERR_INVALID_ARGUMENT);
+  char *svg = (char *)read_all(tmp("c.svg"), &n);
+  ck_assert_ptr_nonnull(memmem(svg, n, "a&amp;b", 7));
+  ck_assert_ptr_nonnull(memmem(svg, n, "&lt;c&gt;", 9));
+  ck_assert_ptr_nonnull(memmem(svg, n, "</svg>", 6));
+  free(svg);
+  wmf_audit_destroy(a);
+  free_data(&d);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("audit");
+  TCase *tc = tcase_create("audit");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, create_and_arguments);
+  tcase_add_test(tc, auc_degenerate_cases);
+  tcase_add_test(tc, ranking_and_counts);
+  tcase_add_test(tc, class_names);
+  tcase_add_test(tc, sharded_then_merged_equals_one_run);
+  tcase_add_test(tc, damaged_files_are_refused);
+  tcase_add_test(tc, reports_are_written);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? 1 : 0;
+}
