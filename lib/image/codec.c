@@ -1,0 +1,115 @@
+/* Decoding (stb_image) with limits checked on the header first, and encoding (stb_image_write). */
+#include <string.h>
+#include <strings.h>
+
+#include "image/image.h"
+
+static wmf_status check_options(const char *fn, const wmf_decode_options *o) {
+  WMFI_REQUIRE(o->struct_size >= sizeof(wmf_decode_options),
+               "%s: options.struct_size %u is not sizeof(wmf_decode_options) (use WMF_DECODE_OPTIONS_INIT)", fn,
+               o->struct_size);
+  WMFI_REQUIRE(o->max_width > 0 && o->max_height > 0 && o->max_pixels > 0,
+               "%s: decode limits must be positive (max_width %u, max_height %u, max_pixels %llu)", fn,
+               o->max_width, o->max_height, (unsigned long long)o->max_pixels);
+  return WMF_OK;
+}
+
+/* `name` is the file name, or "<memory>", for the messages. */
+static wmf_status decode(wmf_image **out, const char *fn, const char *name, const uint8_t *data, size_t size,
+                         const wmf_decode_options *options) {
+  static const wmf_decode_options defaults = WMF_DECODE_OPTIONS_INIT;
+  const wmf_decode_options *o = options ? options : &defaults;
+  wmf_status st = check_options(fn, o);
+  if (st != WMF_OK) return st;
+  if (size == 0) return wmfi_fail(WMF_ERR_CORRUPT, "%s: '%s' is empty", fn, name);
+  if (size > INT32_MAX)
+    return wmfi_fail(WMF_ERR_LIMIT, "%s: '%s' has %zu bytes, over the decoder's 2 GiB", fn, name, size);
+
+  int w = 0, h = 0;
+  const char *format = wmfi_image_sniff(data, size);
+  if (!wmfi_image_stb_info(data, size, &w, &h)) {
+    if (!format)
+      return wmfi_fail(WMF_ERR_UNSUPPORTED, "%s: '%s' is not a JPEG, PNG, BMP, TGA or GIF image", fn, name);
+    if (strcmp(wmfi_image_stb_reason(), "too large") == 0) /* the header asks for more than stb decodes */
+      return wmfi_fail(WMF_ERR_LIMIT, "%s: '%s': %s header gives a size over the decoder's limit", fn, name,
+                       format);
+    return wmfi_fail(WMF_ERR_CORRUPT, "%s: '%s': bad %s header (%s)", fn, name, format, wmfi_image_stb_reason());
+  }
+  if (!format) format = "TGA";
+  if (w <= 0 || h <= 0)
+    return wmfi_fail(WMF_ERR_CORRUPT, "%s: '%s': %s header gives size %dx%d", fn, name, format, w, h);
+  if ((uint32_t)w > o->max_width || (uint32_t)h > o->max_height || (uint64_t)w * (uint64_t)h > o->max_pixels)
+    return wmfi_fail(WMF_ERR_LIMIT, "%s: '%s': %s of %dx%d exceeds the limits (max %ux%u, %llu pixels)", fn,
+                     name, format, w, h, o->max_width, o->max_height, (unsigned long long)o->max_pixels);
+  st = wmfi_image_check_size(fn, (uint32_t)w, (uint32_t)h);
+  if (st != WMF_OK) return st;
+
+  int dw = 0, dh = 0;
+  uint8_t *pixels = wmfi_image_stb_decode(data, size, &dw, &dh);
+  if (!pixels) {
+    const char *why = wmfi_image_stb_reason();
+    if (strcmp(why, "outofmem") == 0)
+      return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory decoding '%s' (%dx%d)", fn, name, w, h);
+    return wmfi_fail(WMF_ERR_CORRUPT, "%s: '%s': corrupt or truncated %s data (%s)", fn, name, format, why);
+  }
+  /* The header was checked; a decoder that disagrees with its own header is not trusted. */
+  if (dw != w || dh != h) {
+    wmfi_free(pixels);
+    return wmfi_fail(WMF_ERR_CORRUPT, "%s: '%s': %s decoded as %dx%d but its header says %dx%d", fn, name,
+                     format, dw, dh, w, h);
+  }
+  return wmfi_image_adopt(out, pixels, (uint32_t)w, (uint32_t)h);
+}
+
+wmf_status wmf_image_decode(wmf_image **out, const void *data, size_t size, const wmf_decode_options *options) {
+  WMFI_REQUIRE(out, "wmf_image_decode: out is NULL");
+  *out = NULL;
+  WMFI_REQUIRE(data || size == 0, "wmf_image_decode: data is NULL");
+  return decode(out, "wmf_image_decode", "<memory>", data, size, options);
+}
+
+wmf_status wmf_image_load(wmf_image **out, const char *path, const wmf_decode_options *options) {
+  WMFI_REQUIRE(out, "wmf_image_load: out is NULL");
+  *out = NULL;
+  WMFI_REQUIRE(path, "wmf_image_load: path is NULL");
+  if (options) {
+    wmf_status st = check_options("wmf_image_load", options);
+    if (st != WMF_OK) return st;
+  }
+  wmfi_file f;
+  wmf_status st = wmfi_file_open(&f, path);
+  if (st != WMF_OK) return st;
+  st = decode(out, "wmf_image_load", path, f.data, f.size, options);
+  wmfi_file_close(&f);
+  return st;
+}
+
+static bool has_suffix(const char *path, const char *suffix) {
+  size_t n = strlen(path), m = strlen(suffix);
+  return n >= m && strcasecmp(path + n - m, suffix) == 0;
+}
+
+wmf_status wmf_image_save(const wmf_image *image, const char *path, int jpeg_quality) {
+  WMFI_REQUIRE(image && path, "wmf_image_save: %s is NULL", image ? "path" : "image");
+  bool png = has_suffix(path, ".png");
+  bool jpeg = has_suffix(path, ".jpg") || has_suffix(path, ".jpeg");
+  if (!png && !jpeg)
+    return wmfi_fail(WMF_ERR_UNSUPPORTED, "wmf_image_save: '%s': extension is not .png, .jpg or .jpeg", path);
+  WMFI_REQUIRE(png || (jpeg_quality >= 1 && jpeg_quality <= 100),
+               "wmf_image_save: '%s': JPEG quality %d is outside 1..100", path, jpeg_quality);
+  /* stb_image_write computes sizes in int */
+  if ((uint64_t)image->width * image->height * 3 > (1u << 30))
+    return wmfi_fail(WMF_ERR_LIMIT, "wmf_image_save: '%s': %ux%u is too large to encode", path, image->width,
+                     image->height);
+  uint8_t *bytes = NULL;
+  size_t n = 0;
+  int ok = png ? wmfi_image_stb_png(&bytes, &n, image->pixels, (int)image->width, (int)image->height)
+               : wmfi_image_stb_jpeg(&bytes, &n, image->pixels, (int)image->width, (int)image->height,
+                                     jpeg_quality);
+  if (!ok)
+    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_image_save: '%s': out of memory encoding %ux%u %s", path,
+                     image->width, image->height, png ? "PNG" : "JPEG");
+  wmf_status st = wmfi_write_file_atomic(path, bytes, n);
+  wmfi_free(bytes);
+  return st;
+}
