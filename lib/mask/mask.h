@@ -1,0 +1,22 @@
+/* mask module internals. */
+#ifndef WMF_LIB_MASK_H
+#define WMF_LIB_MASK_H
+
+#include <stdbool.h>
+
+#include "core/core.h"
+
+#define WMFI_MASK_MAX ((size_t)1 << 24)
+
+struct wmf_mask {
+  size_t n, count;
+  uint8_t *masked; /* n flags */
+  double *scores;  /* n scores the mask was built from, or NULL */
+  int rank;        /* wmf_mask_rank of the scores, -1 when unknown */
+};
+
+/* An empty mask of n channels (n validated by the caller). */
+wmf_status wmfi_mask_new(wmf_mask **out, size_t n);
+const char *wmfi_mask_rank_name(int rank);
+
+#endif
