@@ -1,5 +1,6 @@
 /* image module: objects, decoding (all formats, limits, corrupt data), encoding, argument checks. */
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -344,6 +345,209 @@ START_TEST(bundled_photo_loads) {
 }
 END_TEST
 
+
+/* ---- resize, crop, tensors ---- */
+
+static wmf_image *load_bundled(const char *name) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/examples/data/%s", getenv("WMF_SOURCE_ROOT"), name);
+  wmf_image *img;
+  ck_assert_msg(wmf_image_load(&img, path, NULL) == WMF_OK, "%s", wmf_last_error());
+  return img;
+}
+
+/* PIL's numbers for a 2-pixel row [0, 255] enlarged to 4 (worked by hand from its algorithm). */
+START_TEST(resize_matches_pil_on_a_small_case) {
+  const uint8_t row[6] = {0, 0, 0, 255, 255, 255};
+  wmf_image *img, *r;
+  ck_assert_int_eq(wmf_image_from_pixels(&img, row, 2, 1, 6, WMF_PIXEL_RGB8), WMF_OK);
+  ck_assert_int_eq(wmf_image_resize(&r, img, 4, 1, WMF_FILTER_BILINEAR), WMF_OK);
+  const uint8_t want[4] = {0, 64, 191, 255};
+  for (int i = 0; i < 4; i++) ck_assert_uint_eq(wmf_image_pixels(r)[3 * i + 1], want[i]);
+  wmf_image_destroy(r);
+  wmf_image_destroy(img);
+}
+END_TEST
+
+START_TEST(resize_keeps_constant_images_constant) {
+  wmf_image *img, *r;
+  ck_assert_int_eq(wmf_image_create(&img, 37, 23, 200, 3, 99), WMF_OK);
+  const uint32_t sizes[][2] = {{5, 4}, {100, 80}, {37, 7}, {1, 1}, {300, 23}};
+  for (int f = 0; f < 2; f++)
+    for (int i = 0; i < 5; i++) {
+      ck_assert_int_eq(wmf_image_resize(&r, img, sizes[i][0], sizes[i][1], (wmf_filter)f), WMF_OK);
+      ck_assert_uint_eq(wmf_image_width(r), sizes[i][0]);
+      ck_assert_uint_eq(wmf_image_height(r), sizes[i][1]);
+      const uint8_t *p = wmf_image_pixels(r);
+      for (size_t j = 0; j < (size_t)sizes[i][0] * sizes[i][1]; j++) {
+        ck_assert_uint_eq(p[3 * j], 200);
+        ck_assert_uint_eq(p[3 * j + 1], 3);
+        ck_assert_uint_eq(p[3 * j + 2], 99);
+      }
+      wmf_image_destroy(r);
+    }
+  /* same size is a copy */
+  wmf_image_pixels(img)[5] = 1;
+  ck_assert_int_eq(wmf_image_resize(&r, img, 37, 23, WMF_FILTER_BICUBIC), WMF_OK);
+  ck_assert_mem_eq(wmf_image_pixels(r), wmf_image_pixels(img), 37 * 23 * 3);
+  wmf_image_destroy(r);
+  wmf_image_destroy(img);
+}
+END_TEST
+
+START_TEST(resize_rejects_bad_arguments) {
+  wmf_image *img, *r = (wmf_image *)1;
+  ck_assert_int_eq(wmf_image_create(&img, 8, 8, 0, 0, 0), WMF_OK);
+  ck_assert_int_eq(wmf_image_resize(&r, img, 0, 4, WMF_FILTER_BILINEAR), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_null(r);
+  ck_assert_int_eq(wmf_image_resize(&r, img, 4, 0, WMF_FILTER_BILINEAR), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_image_resize(&r, img, 4, 4, (wmf_filter)7), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_image_resize(&r, NULL, 4, 4, WMF_FILTER_BILINEAR), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_image_resize(NULL, img, 4, 4, WMF_FILTER_BILINEAR), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_image_resize(&r, img, UINT32_MAX, 4, WMF_FILTER_BILINEAR), WMF_ERR_LIMIT);
+  ck_assert_int_eq(wmf_image_resize(&r, img, 1u << 16, 1u << 16, WMF_FILTER_BILINEAR), WMF_ERR_LIMIT);
+  ck_assert_int_eq(wmf_image_resize_shorter(&r, img, 0, WMF_FILTER_BILINEAR), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_image_resize_shorter(&r, NULL, 4, WMF_FILTER_BILINEAR), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_image_resize_shorter(NULL, img, 4, WMF_FILTER_BILINEAR), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_image_resize_shorter(&r, img, 4, (wmf_filter)-1), WMF_ERR_INVALID_ARGUMENT);
+  wmf_image_destroy(img);
+  /* a thin image whose longer side would pass the cap */
+  ck_assert_int_eq(wmf_image_create(&img, 1, 1000, 0, 0, 0), WMF_OK);
+  ck_assert_int_eq(wmf_image_resize_shorter(&r, img, 2000, WMF_FILTER_BILINEAR), WMF_ERR_LIMIT);
+  ck_assert_ptr_null(r);
+  wmf_image_destroy(img);
+}
+END_TEST
+
+/* torchvision: the longer side is int(size * long / short), truncated. */
+START_TEST(resize_shorter_sizes_like_torchvision) {
+  static const uint32_t cases[][5] = {/* w, h, size -> w, h */
+                                      {451, 300, 256, 384, 256}, {300, 451, 256, 256, 384}, {600, 400, 256, 384, 256},
+                                      {640, 427, 232, 347, 232}, {512, 512, 224, 224, 224}, {3, 1, 1, 3, 1},
+                                      {1000, 872, 256, 293, 256}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    wmf_image *img, *r;
+    ck_assert_int_eq(wmf_image_create(&img, cases[i][0], cases[i][1], 1, 2, 3), WMF_OK);
+    ck_assert_int_eq(wmf_image_resize_shorter(&r, img, cases[i][2], WMF_FILTER_BILINEAR), WMF_OK);
+    ck_assert_uint_eq(wmf_image_width(r), cases[i][3]);
+    ck_assert_uint_eq(wmf_image_height(r), cases[i][4]);
+    wmf_image_destroy(r);
+    wmf_image_destroy(img);
+  }
+}
+END_TEST
+
+/* CenterCrop's offset is int(round(d / 2.0)) and Python rounds halves to even. */
+START_TEST(center_crop_places_like_torchvision) {
+  uint8_t px[12 * 3];
+  for (int x = 0; x < 12; x++) px[3 * x] = px[3 * x + 1] = px[3 * x + 2] = (uint8_t)x;
+  wmf_image *img, *c;
+  ck_assert_int_eq(wmf_image_from_pixels(&img, px, 12, 1, sizeof px, WMF_PIXEL_RGB8), WMF_OK);
+  static const uint32_t cases[][2] = {/* crop width -> first column */
+                                      {11, 0}, {9, 2}, {7, 2}, {5, 4}, {3, 4}, {1, 6}, {12, 0}, {10, 1}, {4, 4}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    ck_assert_int_eq(wmf_image_center_crop(&c, img, cases[i][0], 1), WMF_OK);
+    ck_assert_uint_eq(wmf_image_width(c), cases[i][0]);
+    ck_assert_msg(wmf_image_pixels(c)[0] == cases[i][1], "crop %u starts at %u, not %u", cases[i][0],
+                  wmf_image_pixels(c)[0], cases[i][1]);
+    wmf_image_destroy(c);
+  }
+  c = (wmf_image *)1;
+  ck_assert_int_eq(wmf_image_center_crop(&c, img, 13, 1), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_null(c);
+  ck_assert_int_eq(wmf_image_center_crop(&c, img, 4, 2), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_image_center_crop(&c, img, 0, 1), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_image_center_crop(&c, NULL, 1, 1), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_image_center_crop(NULL, img, 1, 1), WMF_ERR_INVALID_ARGUMENT);
+  wmf_image_destroy(img);
+}
+END_TEST
+
+START_TEST(to_tensor_fills_one_slot) {
+  wmf_image *img;
+  ck_assert_int_eq(wmf_image_create(&img, 3, 2, 255, 0, 128), WMF_OK);
+  float batch[3 * 36];
+  for (int i = 0; i < 108; i++) batch[i] = -99.0f;
+  ck_assert_int_eq(wmf_image_to_tensor(img, NULL, batch, 108, 1), WMF_OK);
+  for (int i = 0; i < 18; i++) ck_assert_float_eq(batch[i], -99.0f);  /* slot 0 untouched */
+  for (int i = 36; i < 108; i++) ck_assert_float_eq(batch[i], -99.0f); /* slot 2 untouched */
+  for (int i = 0; i < 6; i++) {
+    ck_assert_float_eq(batch[18 + i], (1.0f - 0.485f) / 0.229f);
+    ck_assert_float_eq(batch[24 + i], (0.0f - 0.456f) / 0.224f);
+    ck_assert_float_eq(batch[30 + i], (128.0f / 255.0f - 0.406f) / 0.225f);
+  }
+  wmf_normalize unit = {{0, 0, 0}, {1, 1, 1}};
+  ck_assert_int_eq(wmf_image_to_tensor(img, &unit, batch, 18, 0), WMF_OK);
+  ck_assert_float_eq(batch[0], 1.0f);
+  ck_assert_float_eq(batch[6], 0.0f);
+  ck_assert_float_eq(batch[12], 128.0f / 255.0f);
+  wmf_image_destroy(img);
+}
+END_TEST
+
+START_TEST(to_tensor_rejects_bad_arguments) {
+  wmf_image *img;
+  ck_assert_int_eq(wmf_image_create(&img, 3, 2, 1, 2, 3), WMF_OK);
+  float batch[36];
+  ck_assert_int_eq(wmf_image_to_tensor(img, NULL, batch, 17, 0), WMF_ERR_BUFFER_TOO_SMALL);
+  ck_assert_int_eq(wmf_image_to_tensor(img, NULL, batch, 35, 1), WMF_ERR_BUFFER_TOO_SMALL);
+  ck_assert_ptr_nonnull(strstr(wmf_last_error(), "slot 1"));
+  ck_assert_int_eq(wmf_image_to_tensor(img, NULL, batch, 36, SIZE_MAX / 4), WMF_ERR_BUFFER_TOO_SMALL);
+  ck_assert_int_eq(wmf_image_to_tensor(img, NULL, batch, SIZE_MAX, SIZE_MAX), WMF_ERR_BUFFER_TOO_SMALL);
+  ck_assert_int_eq(wmf_image_to_tensor(img, NULL, NULL, 36, 0), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_image_to_tensor(NULL, NULL, batch, 36, 0), WMF_ERR_INVALID_ARGUMENT);
+  wmf_normalize zero_std = {{0, 0, 0}, {1, 0, 1}};
+  ck_assert_int_eq(wmf_image_to_tensor(img, &zero_std, batch, 36, 0), WMF_ERR_INVALID_ARGUMENT);
+  wmf_normalize nan_mean = {{0, 0, NAN}, {1, 1, 1}};
+  ck_assert_int_eq(wmf_image_to_tensor(img, &nan_mean, batch, 36, 0), WMF_ERR_INVALID_ARGUMENT);
+  wmf_image_destroy(img);
+}
+END_TEST
+
+/* The one-call path computes only the crop window; it must equal resize + crop + to_tensor. */
+START_TEST(preprocess_equals_the_separate_steps) {
+  wmf_image *img = load_bundled("chelsea.png");
+  const uint32_t cfg[][2] = {{256, 224}, {232, 224}, {300, 200}, {400, 400}, {64, 7}};
+  for (int i = 0; i < 5; i++) {
+    uint32_t c = cfg[i][1];
+    size_t n = 3 * (size_t)c * c;
+    float *a = malloc(2 * n * sizeof(float)), *b = malloc(n * sizeof(float));
+    ck_assert_int_eq(wmf_preprocess(img, cfg[i][0], c, NULL, a, 2 * n, 1), WMF_OK);
+    wmf_image *r, *cr;
+    ck_assert_int_eq(wmf_image_resize_shorter(&r, img, cfg[i][0], WMF_FILTER_BILINEAR), WMF_OK);
+    ck_assert_int_eq(wmf_image_center_crop(&cr, r, c, c), WMF_OK);
+    ck_assert_int_eq(wmf_image_to_tensor(cr, NULL, b, n, 0), WMF_OK);
+    ck_assert_mem_eq(a + n, b, n * sizeof(float));
+    wmf_image_destroy(r);
+    wmf_image_destroy(cr);
+    free(a);
+    free(b);
+  }
+  wmf_image_destroy(img);
+}
+END_TEST
+
+START_TEST(preprocess_rejects_bad_arguments) {
+  wmf_image *img;
+  ck_assert_int_eq(wmf_image_create(&img, 40, 30, 1, 2, 3), WMF_OK);
+  size_t n = 3 * 24 * 24;
+  float *buf = malloc(n * sizeof(float));
+  ck_assert_int_eq(wmf_preprocess(img, 32, 24, NULL, buf, n, 0), WMF_OK);
+  ck_assert_int_eq(wmf_preprocess(img, 32, 24, NULL, buf, n - 1, 0), WMF_ERR_BUFFER_TOO_SMALL);
+  ck_assert_int_eq(wmf_preprocess(img, 32, 24, NULL, buf, n, 1), WMF_ERR_BUFFER_TOO_SMALL);
+  ck_assert_int_eq(wmf_preprocess(img, 20, 24, NULL, buf, n, 0), WMF_ERR_INVALID_ARGUMENT); /* crop > resized */
+  ck_assert_int_eq(wmf_preprocess(img, 0, 24, NULL, buf, n, 0), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_preprocess(img, 32, 0, NULL, buf, n, 0), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_preprocess(img, 32, 24, NULL, NULL, n, 0), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_preprocess(NULL, 32, 24, NULL, buf, n, 0), WMF_ERR_INVALID_ARGUMENT);
+  wmf_normalize bad = {{0, 0, 0}, {0, 1, 1}};
+  ck_assert_int_eq(wmf_preprocess(img, 32, 24, &bad, buf, n, 0), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_preprocess(img, UINT32_MAX, 24, NULL, buf, n, 0), WMF_ERR_LIMIT);
+  free(buf);
+  wmf_image_destroy(img);
+}
+END_TEST
+
 static Suite *image_suite(void) {
   Suite *s = suite_create("image");
   TCase *t = tcase_create("objects");
@@ -365,6 +569,17 @@ static Suite *image_suite(void) {
   tcase_add_test(t, save_png_round_trips_exactly);
   tcase_add_test(t, save_rejects_bad_arguments);
   tcase_add_test(t, bundled_photo_loads);
+  suite_add_tcase(s, t);
+  t = tcase_create("resample");
+  tcase_add_test(t, resize_matches_pil_on_a_small_case);
+  tcase_add_test(t, resize_keeps_constant_images_constant);
+  tcase_add_test(t, resize_rejects_bad_arguments);
+  tcase_add_test(t, resize_shorter_sizes_like_torchvision);
+  tcase_add_test(t, center_crop_places_like_torchvision);
+  tcase_add_test(t, to_tensor_fills_one_slot);
+  tcase_add_test(t, to_tensor_rejects_bad_arguments);
+  tcase_add_test(t, preprocess_equals_the_separate_steps);
+  tcase_add_test(t, preprocess_rejects_bad_arguments);
   suite_add_tcase(s, t);
   return s;
 }
