@@ -1,0 +1,64 @@
+/* The mitigation curve: accuracy (and optionally the head's watermark AUC) against masked fraction. */
+#include <math.h>
+#include <stdio.h>
+
+#include "audit/audit.h"
+#include "probe.h"
+
+static void polyline(wmfi_svg *s, const double *p, const double *v, size_t n, double x0, double x1, double y0,
+                     double y1, double pmax, const char *color, const char *dash) {
+  wmfi_svg_printf(s, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" stroke-dasharray=\"%s\" points=\"", color,
+                  dash);
+  for (size_t i = 0; i < n; i++)
+    if (isfinite(v[i])) wmfi_svg_printf(s, "%.1f,%.1f ", x0 + p[i] / pmax * (x1 - x0), y1 - v[i] * (y1 - y0));
+  wmfi_svg_printf(s, "\"/>\n");
+  for (size_t i = 0; i < n; i++)
+    if (isfinite(v[i]))
+      wmfi_svg_printf(s, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", x0 + p[i] / pmax * (x1 - x0),
+                      y1 - v[i] * (y1 - y0), color);
+}
+
+wmf_status wmf_probe_write_curve_svg(const char *path, const char *title, const double *p, const double *clean,
+                                     const double *wm, const double *extra, const char *extra_name, size_t n) {
+  WMFI_REQUIRE(path && p && clean && wm && (!extra || extra_name), "wmf_probe_write_curve_svg: NULL argument");
+  WMFI_REQUIRE(n >= 1 && n <= 1000, "wmf_probe_write_curve_svg: %zu points not in 1..1000", n);
+  for (size_t i = 0; i < n; i++)
+    WMFI_REQUIRE(p[i] >= 0 && p[i] <= 1 && (i == 0 || p[i] >= p[i - 1]),
+                 "wmf_probe_write_curve_svg: fractions must ascend within [0, 1] (p[%zu] = %g)", i, p[i]);
+  int W = 760, H = 460;
+  double x0 = 70, x1 = W - 30, y0 = 50, y1 = H - 90;
+  double pmax = p[n - 1] > 0 ? p[n - 1] : 1;
+  wmfi_svg s;
+  wmfi_svg_begin(&s, W, H, title ? title : "Accuracy against masked fraction");
+  for (int i = 0; i <= 10; i++) {
+    double y = y1 - i / 10.0 * (y1 - y0);
+    char lab[16];
+    snprintf(lab, sizeof lab, "%.1f", i / 10.0);
+    wmfi_svg_printf(&s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>\n", x0, y, x1, y);
+    wmfi_svg_text(&s, x0 - 6, y + 4, "end", 11, lab);
+  }
+  double t = wmfi_svg_tick(pmax, 6);
+  for (double v = 0; v <= pmax + 1e-9; v += t) {
+    double x = x0 + v / pmax * (x1 - x0);
+    char lab[16];
+    snprintf(lab, sizeof lab, "%g", v);
+    wmfi_svg_printf(&s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>\n", x, y0, x, y1);
+    wmfi_svg_text(&s, x, y1 + 16, "middle", 11, lab);
+  }
+  wmfi_svg_printf(&s, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"black\"/>\n", x0,
+                  y0, x1 - x0, y1 - y0);
+  polyline(&s, p, clean, n, x0, x1, y0, y1, pmax, "#2e6da4", "none");
+  polyline(&s, p, wm, n, x0, x1, y0, y1, pmax, "#c0392b", "none");
+  if (extra) polyline(&s, p, extra, n, x0, x1, y0, y1, pmax, "#555555", "6 4");
+  wmfi_svg_text(&s, (x0 + x1) / 2, y1 + 36, "middle", 12, "fraction of feature channels masked (p)");
+  double ly = H - 22, lx = x0;
+  const char *names[3] = {"clean accuracy", "watermarked accuracy", extra_name};
+  const char *colors[3] = {"#2e6da4", "#c0392b", "#555555"};
+  for (int i = 0; i < (extra ? 3 : 2); i++) {
+    wmfi_svg_printf(&s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"%s/>\n",
+                    lx, ly - 4, lx + 24, ly - 4, colors[i], i == 2 ? " stroke-dasharray=\"6 4\"" : "");
+    wmfi_svg_text(&s, lx + 30, ly, "start", 12, names[i]);
+    lx += 220;
+  }
+  return wmfi_svg_finish(&s, path);
+}

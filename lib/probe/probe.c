@@ -1,0 +1,338 @@
+/* Linear softmax head: full-batch L-BFGS on the L2-regularized multinomial cross-entropy. */
+#include <math.h>
+#include <string.h>
+
+#include "audit/audit.h"
+#include "mask/mask.h"
+#include "probe.h"
+
+wmf_status wmfi_probe_new(wmf_probe **out, size_t K, size_t F, const uint8_t *masked) {
+  wmf_probe *p = wmfi_calloc(1, sizeof *p);
+  if (!p) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_probe: out of memory");
+  p->K = K, p->F = F;
+  p->W = wmfi_calloc(K * F, sizeof(double)); /* K, F <= 2^24 each: checked by callers, calloc checks K*F*8 */
+  p->b = wmfi_calloc(K, sizeof(double));
+  p->masked = wmfi_calloc(F, 1);
+  p->keep = wmfi_alloc_array(F, sizeof(size_t));
+  if (!p->W || !p->b || !p->masked || !p->keep) {
+    wmf_probe_destroy(p);
+    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_probe: out of memory for %zu x %zu weights", K, F);
+  }
+  for (size_t j = 0; j < F; j++) {
+    p->masked[j] = masked && masked[j];
+    if (!p->masked[j]) p->keep[p->num_keep++] = j;
+  }
+  *out = p;
+  return WMF_OK;
+}
+
+void wmf_probe_destroy(wmf_probe *p) {
+  if (!p) return;
+  wmfi_free(p->W), wmfi_free(p->b), wmfi_free(p->masked), wmfi_free(p->keep);
+  wmfi_free(p);
+}
+
+size_t wmf_probe_num_classes(const wmf_probe *p) { return p ? p->K : 0; }
+size_t wmf_probe_num_features(const wmf_probe *p) { return p ? p->F : 0; }
+
+/* The training problem: X (n x d, the kept channels, double), labels, sizes. Parameters theta hold
+ * W (K x d) then b (K) when fitting the intercept. */
+typedef struct problem {
+  const double *X;
+  const int32_t *y;
+  size_t n, d, K;
+  bool intercept;
+  double l2; /* 1 / (C n) */
+  double *Z; /* n x K scratch */
+} problem;
+
+/* Objective and gradient at theta. */
+static double evaluate(const problem *pr, const double *theta, double *grad) {
+  size_t n = pr->n, d = pr->d, K = pr->K;
+  const double *W = theta, *b = pr->intercept ? theta + K * d : NULL;
+  double loss = 0;
+  for (size_t i = 0; i < n; i++) {
+    const double *x = pr->X + i * d;
+    double *z = pr->Z + i * K, mx = -INFINITY;
+    for (size_t k = 0; k < K; k++) {
+      const double *w = W + k * d;
+      double s = b ? b[k] : 0;
+      for (size_t j = 0; j < d; j++) s += w[j] * x[j];
+      z[k] = s;
+      if (s > mx) mx = s;
+    }
+    double sum = 0;
+    for (size_t k = 0; k < K; k++) sum += exp(z[k] - mx);
+    double lse = mx + log(sum);
+    loss += lse - z[pr->y[i]];
+    for (size_t k = 0; k < K; k++) z[k] = exp(z[k] - lse); /* z now holds the probabilities */
+    z[pr->y[i]] -= 1.0;                                     /* and then the residuals P - Y */
+  }
+  double reg = 0;
+  for (size_t t = 0; t < K * d; t++) reg += W[t] * W[t];
+  memset(grad, 0, (K * d + (b ? K : 0)) * sizeof(double));
+  double inv_n = 1.0 / (double)n;
+  for (size_t i = 0; i < n; i++) {
+    const double *x = pr->X + i * d, *r = pr->Z + i * K;
+    for (size_t k = 0; k < K; k++) {
+      double c = r[k] * inv_n;
+      double *g = grad + k * d;
+      for (size_t j = 0; j < d; j++) g[j] += c * x[j];
+      if (b) grad[K * d + k] += c;
+    }
+  }
+  for (size_t t = 0; t < K * d; t++) grad[t] += pr->l2 * W[t];
+  return loss * inv_n + 0.5 * pr->l2 * reg;
+}
+
+static double dot(const double *a, const double *b, size_t n) {
+  double s = 0;
+  for (size_t i = 0; i < n; i++) s += a[i] * b[i];
+  return s;
+}
+static double max_abs(const double *a, size_t n) {
+  double m = 0;
+  for (size_t i = 0; i < n; i++) m = fmax(m, fabs(a[i]));
+  return m;
+}
+
+typedef struct lbfgs_result {
+  uint32_t iterations;
+  bool converged;
+  double f, gmax;
+} lbfgs_result;
+
+/* Minimizes from theta (in place). Memory: m pairs (s, y) of D doubles. */
+static wmf_status lbfgs(lbfgs_result *res, const problem *pr, double *theta, size_t D, uint32_t max_iter, double tol,
+                        size_t m) {
+  double *mem = wmfi_alloc_array(D, sizeof(double) * (2 * m + 4));
+  double *rho = wmfi_alloc_array(m, sizeof(double)), *alpha = wmfi_alloc_array(m, sizeof(double));
+  if (!mem || !rho || !alpha) {
+    wmfi_free(mem), wmfi_free(rho), wmfi_free(alpha);
+    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_probe_train: out of memory for L-BFGS (%zu parameters)", D);
+  }
+  double *S = mem, *Y = mem + m * D, *g = Y + m * D, *dir = g + D, *x2 = dir + D, *g2 = x2 + D;
+  size_t stored = 0, head = 0; /* ring buffer of pairs */
+  double f = evaluate(pr, theta, g);
+  uint32_t it = 0;
+  bool converged = false;
+  for (;;) {
+    double gmax = max_abs(g, D);
+    if (gmax <= tol) {
+      converged = true;
+      break;
+    }
+    if (it >= max_iter) break;
+    /* two-loop recursion: dir = -H g */
+    for (size_t t = 0; t < D; t++) dir[t] = -g[t];
+    for (size_t c = 0; c < stored; c++) {
+      size_t k = (head + m - 1 - c) % m;
+      alpha[k] = rho[k] * dot(S + k * D, dir, D);
+      for (size_t t = 0; t < D; t++) dir[t] -= alpha[k] * Y[k * D + t];
+    }
+    if (stored) {
+      size_t k = (head + m - 1) % m;
+      double gamma = 1.0 / (rho[k] * dot(Y + k * D, Y + k * D, D));
+      for (size_t t = 0; t < D; t++) dir[t] *= gamma;
+    } else {
+      double gn = sqrt(dot(g, g, D));
+      for (size_t t = 0; t < D; t++) dir[t] /= fmax(1.0, gn); /* a cautious first step */
+    }
+    for (size_t c = stored; c-- > 0;) {
+      size_t k = (head + m - 1 - c) % m;
+      double beta = rho[k] * dot(Y + k * D, dir, D);
+      for (size_t t = 0; t < D; t++) dir[t] += S[k * D + t] * (alpha[k] - beta);
+    }
+    double slope = dot(g, dir, D);
+    if (!(slope < 0)) { /* not a descent direction: restart from steepest descent */
+      if (!stored) break;
+      stored = head = 0;
+      continue;
+    }
+    /* backtracking line search with the Armijo condition */
+    double step = 1.0, f2 = f;
+    bool ok = false;
+    for (int ls = 0; ls < 50; ls++) {
+      for (size_t t = 0; t < D; t++) x2[t] = theta[t] + step * dir[t];
+      f2 = evaluate(pr, x2, g2);
+      if (f2 < f && f2 <= f + 1e-4 * step * slope) { /* strict: a rounding-level "decrease" is none */
+        ok = true;
+        break;
+      }
+      step *= 0.5;
+    }
+    it++;
+    if (!ok) {
+      if (!stored) break; /* no decrease even along -g: at the limit of double precision */
+      stored = head = 0;
+      continue;
+    }
+    double *s = S + head * D, *y = Y + head * D;
+    for (size_t t = 0; t < D; t++) s[t] = x2[t] - theta[t], y[t] = g2[t] - g[t];
+    double sy = dot(s, y, D);
+    if (sy > 1e-12 * dot(y, y, D)) { /* keep the pair only with positive curvature */
+      rho[head] = 1.0 / sy;
+      head = (head + 1) % m;
+      if (stored < m) stored++;
+    }
+    memcpy(theta, x2, D * sizeof(double));
+    memcpy(g, g2, D * sizeof(double));
+    f = f2;
+  }
+  res->iterations = it;
+  res->converged = converged;
+  res->f = f;
+  res->gmax = max_abs(g, D);
+  wmfi_free(mem), wmfi_free(rho), wmfi_free(alpha);
+  return WMF_OK;
+}
+
+wmf_status wmf_probe_train(wmf_probe **out, const float *features, const int32_t *labels, size_t n, size_t F, size_t K,
+                           const wmf_mask *mask, const wmf_probe_options *options) {
+  WMFI_REQUIRE(out, "wmf_probe_train: out is NULL");
+  *out = NULL;
+  WMFI_REQUIRE(features && labels && n, "wmf_probe_train: no features or labels");
+  WMFI_REQUIRE(K >= 2 && K <= WMFI_PROBE_MAX_DIM && F >= 1 && F <= WMFI_PROBE_MAX_DIM,
+               "wmf_probe_train: %zu classes, %zu features (need 2.., 1.. up to 2^24)", K, F);
+  wmf_probe_options o = WMF_PROBE_OPTIONS_INIT;
+  if (options) {
+    WMFI_REQUIRE(options->struct_size >= sizeof o, "wmf_probe_train: options.struct_size %u, expected %zu",
+                 options->struct_size, sizeof o);
+    o = *options;
+  }
+  WMFI_REQUIRE(o.C > 0 && isfinite(o.C) && o.tolerance > 0 && o.history >= 1 && o.history <= 100,
+               "wmf_probe_train: bad options (C %g, tolerance %g, history %u)", o.C, o.tolerance, o.history);
+  if (mask && wmf_mask_num_features(mask) != F)
+    return wmfi_fail(WMF_ERR_SHAPE, "wmf_probe_train: mask of %zu channels for %zu features",
+                     wmf_mask_num_features(mask), F);
+  for (size_t i = 0; i < n; i++)
+    WMFI_REQUIRE(labels[i] >= 0 && (size_t)labels[i] < K, "wmf_probe_train: labels[%zu] = %d not in [0, %zu)", i,
+                 (int)labels[i], K);
+  size_t nF;
+  if (!wmfi_mul(n, F, &nF)) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_probe_train: sizes overflow");
+  for (size_t t = 0; t < nF; t++)
+    if (!isfinite(features[t]))
+      return wmfi_fail(WMF_ERR_NUMERIC, "wmf_probe_train: features[%zu][%zu] is not finite", t / F, t % F);
+  wmf_probe *p;
+  wmf_status st = wmfi_probe_new(&p, K, F, mask ? mask->masked : NULL);
+  if (st) return st;
+  size_t d = p->num_keep, D = K * d + (o.fit_intercept ? K : 0);
+  problem pr = {NULL, labels, n, d, K, o.fit_intercept != 0, 1.0 / (o.C * (double)n), NULL};
+  double *X = wmfi_alloc_array(n, (d ? d : 1) * sizeof(double));
+  double *Z = wmfi_alloc_array(n, K * sizeof(double));
+  double *theta = wmfi_calloc(D ? D : 1, sizeof(double));
+  if (!X || !Z || !theta) {
+    st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_probe_train: out of memory for %zu x %zu features", n, d);
+    goto done;
+  }
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < d; j++) X[i * d + j] = features[i * F + p->keep[j]];
+  pr.X = X, pr.Z = Z;
+  lbfgs_result r = {0};
+  if ((st = lbfgs(&r, &pr, theta, D, o.max_iterations, o.tolerance, o.history))) goto done;
+  for (size_t k = 0; k < K; k++) {
+    for (size_t j = 0; j < d; j++) p->W[k * F + p->keep[j]] = theta[k * d + j];
+    p->b[k] = o.fit_intercept ? theta[K * d + k] : 0;
+  }
+  p->iterations = r.iterations, p->converged = r.converged, p->objective = r.f, p->gradient = r.gmax;
+  *out = p;
+  p = NULL;
+  if (!r.converged)
+    st = wmfi_fail(WMF_ERR_LIMIT, "wmf_probe_train: not converged after %u iterations (max |gradient| %.3g > %.3g); "
+                                  "the head reached is returned",
+                   r.iterations, r.gmax, o.tolerance);
+done:
+  wmfi_free(X), wmfi_free(Z), wmfi_free(theta);
+  wmf_probe_destroy(p);
+  return st;
+}
+
+wmf_status wmf_probe_training_info(uint32_t *it, int *conv, double *obj, double *grad, const wmf_probe *p) {
+  WMFI_REQUIRE(p, "wmf_probe_training_info: probe is NULL");
+  if (it) *it = p->iterations;
+  if (conv) *conv = p->converged;
+  if (obj) *obj = p->objective;
+  if (grad) *grad = p->gradient;
+  return WMF_OK;
+}
+
+wmf_status wmf_probe_weights(double *w, size_t wlen, double *b, size_t blen, const wmf_probe *p) {
+  WMFI_REQUIRE(p, "wmf_probe_weights: probe is NULL");
+  if ((w && wlen < p->K * p->F) || (b && blen < p->K))
+    return wmfi_fail(WMF_ERR_BUFFER_TOO_SMALL, "wmf_probe_weights: buffers of %zu and %zu for %zu x %zu and %zu",
+                     wlen, blen, p->K, p->F, p->K);
+  if (w) memcpy(w, p->W, p->K * p->F * sizeof(double));
+  if (b) memcpy(b, p->b, p->K * sizeof(double));
+  return WMF_OK;
+}
+
+/* Logits of one feature vector over the kept channels, in double. */
+static void logits_of(const wmf_probe *p, const float *x, double *z) {
+  for (size_t k = 0; k < p->K; k++) {
+    const double *w = p->W + k * p->F;
+    double s = p->b[k];
+    for (size_t j = 0; j < p->num_keep; j++) s += w[p->keep[j]] * x[p->keep[j]];
+    z[k] = s;
+  }
+}
+
+static size_t argmax(const double *z, size_t K) {
+  size_t a = 0;
+  for (size_t k = 1; k < K; k++)
+    if (z[k] > z[a]) a = k;
+  return a;
+}
+
+wmf_status wmf_probe_predict(float *out_logits, int32_t *out_classes, const wmf_probe *p, const float *x, size_t n) {
+  WMFI_REQUIRE(p && (x || !n), "wmf_probe_predict: NULL argument");
+  double zbuf[256], *z = p->K <= 256 ? zbuf : wmfi_alloc_array(p->K, sizeof(double));
+  if (!z) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_probe_predict: out of memory");
+  for (size_t i = 0; i < n; i++) {
+    logits_of(p, x + i * p->F, z);
+    if (out_logits)
+      for (size_t k = 0; k < p->K; k++) out_logits[i * p->K + k] = (float)z[k];
+    if (out_classes) out_classes[i] = (int32_t)argmax(z, p->K);
+  }
+  if (z != zbuf) wmfi_free(z);
+  return WMF_OK;
+}
+
+wmf_status wmf_probe_accuracy(double *out, const wmf_probe *p, const float *x, const int32_t *labels, size_t n) {
+  WMFI_REQUIRE(out && p && labels && (x || !n), "wmf_probe_accuracy: NULL argument");
+  for (size_t i = 0; i < n; i++)
+    WMFI_REQUIRE(labels[i] == WMF_NO_LABEL || (labels[i] >= 0 && (size_t)labels[i] < p->K),
+                 "wmf_probe_accuracy: labels[%zu] = %d out of range", i, (int)labels[i]);
+  double zbuf[256], *z = p->K <= 256 ? zbuf : wmfi_alloc_array(p->K, sizeof(double));
+  if (!z) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_probe_accuracy: out of memory");
+  size_t right = 0, total = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (labels[i] == WMF_NO_LABEL) continue;
+    logits_of(p, x + i * p->F, z);
+    total++;
+    right += argmax(z, p->K) == (size_t)labels[i];
+  }
+  if (z != zbuf) wmfi_free(z);
+  *out = total ? (double)right / (double)total : NAN;
+  return WMF_OK;
+}
+
+wmf_status wmf_probe_logit_auc(double *out, size_t out_len, const wmf_probe *p, const float *clean, size_t nc,
+                               const float *wm, size_t nw) {
+  WMFI_REQUIRE(out && p && clean && wm, "wmf_probe_logit_auc: NULL argument");
+  WMFI_REQUIRE(nc && nw, "wmf_probe_logit_auc: an empty set (%zu clean, %zu watermarked)", nc, nw);
+  if (out_len < p->K)
+    return wmfi_fail(WMF_ERR_BUFFER_TOO_SMALL, "wmf_probe_logit_auc: buffer of %zu for %zu classes", out_len, p->K);
+  size_t total = nc + nw;
+  float *lc = wmfi_alloc_array(total, p->K * sizeof(float)), *col = wmfi_alloc_array(total, sizeof(float));
+  uint64_t *work = wmfi_alloc_array(total, 2 * sizeof(uint64_t));
+  wmf_status st = WMF_OK;
+  if (!lc || !col || !work) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_probe_logit_auc: out of memory");
+  if (!st) st = wmf_probe_predict(lc, NULL, p, clean, nc);
+  if (!st) st = wmf_probe_predict(lc + nc * p->K, NULL, p, wm, nw);
+  for (size_t k = 0; !st && k < p->K; k++) {
+    for (size_t i = 0; i < total; i++) col[i] = lc[i * p->K + k];
+    out[k] = wmfi_audit_auc(col, nc, col + nc, nw, work);
+  }
+  wmfi_free(lc), wmfi_free(col), wmfi_free(work);
+  return st;
+}
