@@ -91,6 +91,10 @@ WMF_API wmf_status wmf_weights_find(const wmf_weights *weights, const char *name
 WMF_API wmf_status wmf_weights_get_f32(const wmf_weights *weights, const char *name, float *dst,
                                        size_t capacity);
 
+/** The value of `key` in a safetensors file's `__metadata__` (e.g. "format"), or NULL if absent, for
+ *  other formats, or for NULL arguments. Borrowed: lives as long as `weights`. Thread-safe. */
+WMF_API const char *wmf_weights_metadata(const wmf_weights *weights, const char *key);
+
 #ifdef __cplusplus
 }
 #endif
