@@ -142,7 +142,7 @@ wmf_status wmf_audit_write_svg_classes(wmf_audit *a, const char *path, wmf_audit
     const char *name = wmf_audit_class_name(a, c);
     snprintf(lab, sizeof lab, "%zu %s", c, name ? name : "");
     wmfi_svg_text(&s, x0 - 6, y + row - 7, "end", 12, lab);
-    snprintf(num, sizeof num, "%.3f", val);
+    snprintf(num, sizeof num, score == WMF_SCORE_AUC || score == WMF_SCORE_D ? "%.3f" : "%+.3g", val);
     wmfi_svg_text(&s, x1 + 6, y + row - 7, "start", 11, num);
   }
   wmfi_svg_printf(&s, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", xb, top - 4, xb, yb);
