@@ -27,6 +27,8 @@ static wmf_status decode(wmf_image **out, const char *fn, const char *name, cons
 
   int w = 0, h = 0;
   const char *format = wmfi_image_sniff(data, size);
+  const char *unsafe = format && format[0] == 'J' ? wmfi_image_jpeg_guard(data, size) : NULL;
+  if (unsafe) return wmfi_fail(WMF_ERR_CORRUPT, "%s: '%s': corrupt JPEG data (%s)", fn, name, unsafe);
   if (!wmfi_image_stb_info(data, size, &w, &h)) {
     if (!format)
       return wmfi_fail(WMF_ERR_UNSUPPORTED, "%s: '%s' is not a JPEG, PNG, BMP, TGA or GIF image", fn, name);

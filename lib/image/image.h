@@ -32,8 +32,8 @@ wmf_status wmfi_image_adopt(wmf_image **out, uint8_t *pixels, uint32_t width, ui
 
 /* --- stb wrappers (stb_impl.c) --- */
 
-/* "JPEG", "PNG", "GIF" or "BMP" when the data starts with that format's signature, else NULL (TGA has
- * no signature). */
+/* "JPEG", "PNG", "GIF" or "BMP" when the data starts with that format's signature as stb_image
+ * recognizes it, else NULL (TGA has no signature). */
 const char *wmfi_image_sniff(const uint8_t *data, size_t size);
 
 /* Reads the header: 1 with width and height set, 0 if the data is not a supported image (then
@@ -51,6 +51,10 @@ const char *wmfi_image_stb_reason(void);
 int wmfi_image_stb_png(uint8_t **out, size_t *out_size, const uint8_t *pixels, int width, int height);
 int wmfi_image_stb_jpeg(uint8_t **out, size_t *out_size, const uint8_t *pixels, int width, int height,
                         int quality);
+
+/* Checks JPEG data for what stb_image 2.27 cannot parse safely (jpeg_guard.c): NULL if stb may decode
+ * it, else the reason to refuse it. */
+const char *wmfi_image_jpeg_guard(const uint8_t *data, size_t size);
 
 /* --- resampling (resample.c) --- */
 

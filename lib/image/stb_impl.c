@@ -54,7 +54,10 @@
 #endif
 
 const char *wmfi_image_sniff(const uint8_t *data, size_t size) {
-  if (size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) return "JPEG";
+  /* stb takes any run of 0xFF bytes then 0xD8 (SOI) as the start of a JPEG */
+  size_t i = 0;
+  while (i < size && data[i] == 0xFF) i++;
+  if (i > 0 && i < size && data[i] == 0xD8) return "JPEG";
   if (size >= 8 && memcmp(data, "\x89PNG\r\n\x1a\n", 8) == 0) return "PNG";
   if (size >= 6 && (memcmp(data, "GIF87a", 6) == 0 || memcmp(data, "GIF89a", 6) == 0)) return "GIF";
   if (size >= 2 && data[0] == 'B' && data[1] == 'M') return "BMP";

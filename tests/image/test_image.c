@@ -276,6 +276,30 @@ START_TEST(corrupt_data_names_file_and_reason) {
 }
 END_TEST
 
+/* Found by the fuzzer: stb_image 2.27 writes past its Huffman arrays on this file (DHT counts sum to
+ * more than 256); the guard refuses it first. Under UBSan/ASan builds an unguarded decode is reported. */
+START_TEST(oversized_huffman_table_is_refused) {
+  /* the second file starts with extra 0xFF fill bytes before SOI, which stb accepts */
+  static const char *bad[] = {"dht_overflow.jpg", "dht_overflow_fill.jpg"};
+  for (int i = 0; i < 2; i++) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tests/image/data/%s", getenv("WMF_SOURCE_ROOT"), bad[i]);
+    wmf_image *img = (wmf_image *)1;
+    ck_assert_int_eq(wmf_image_load(&img, path, NULL), WMF_ERR_CORRUPT);
+    ck_assert_ptr_null(img);
+    ck_assert_ptr_nonnull(strstr(wmf_last_error(), "Huffman"));
+  }
+  /* the same table in a valid file's place: every seed JPEG still passes the guard */
+  static const char *ok[] = {"rgb.jpg", "gray.jpg", "rgb_progressive.jpg"};
+  for (int i = 0; i < 3; i++) {
+    size_t n;
+    uint8_t *bytes = read_all(seed_path(ok[i]), &n);
+    ck_assert_ptr_null(wmfi_image_jpeg_guard(bytes, n));
+    free(bytes);
+  }
+}
+END_TEST
+
 START_TEST(unknown_and_empty_data) {
   wmf_image *img = (wmf_image *)1;
   const char junk[] = "this is not an image at all, just some text";
@@ -565,6 +589,7 @@ static Suite *image_suite(void) {
   tcase_add_test(t, limits_are_checked_before_decoding);
   tcase_add_test(t, huge_header_is_refused);
   tcase_add_test(t, corrupt_data_names_file_and_reason);
+  tcase_add_test(t, oversized_huffman_table_is_refused);
   tcase_add_test(t, unknown_and_empty_data);
   tcase_add_test(t, save_png_round_trips_exactly);
   tcase_add_test(t, save_rejects_bad_arguments);

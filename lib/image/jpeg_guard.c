@@ -1,0 +1,57 @@
+/* A pre-check of JPEG data for a memory-safety bug of stb_image 2.27 (Debian 12's libstb-dev), found
+ * by tests/fuzz/fuzz_image: a DHT (Huffman table) segment whose 16 code counts add up to more than
+ * 256 makes stbi__build_huffman and the value loop write past fixed 257- and 256-entry arrays.
+ * Valid JPEG tables never hold more than 256 codes. The walk below visits every DHT table stb could
+ * read (markers, junk skipping and entropy-coded data handled at least as permissively as stb), reading
+ * each table the way stb does (zeros past the end of the data), and refuses data with an oversized
+ * table before stb sees it. */
+#include "image/image.h"
+
+static unsigned byte_at(const uint8_t *data, size_t size, size_t pos) { return pos < size ? data[pos] : 0; }
+
+/* false when a table of the DHT segment whose length field is at `pos` has more than 256 codes */
+static bool dht_ok(const uint8_t *data, size_t size, size_t pos) {
+  long left = (long)((byte_at(data, size, pos) << 8) | byte_at(data, size, pos + 1)) - 2;
+  size_t p = pos + 2;
+  while (left > 0 && p < size) {
+    unsigned q = byte_at(data, size, p++);
+    if ((q >> 4) > 1 || (q & 15) > 3) return true; /* stb stops at this table with "bad DHT header" */
+    unsigned n = 0;
+    for (int i = 0; i < 16; i++) n += byte_at(data, size, p++);
+    if (n > 256) return false;
+    p += n;
+    left -= 17 + (long)n;
+  }
+  return true;
+}
+
+static bool is_rst(unsigned m) { return m >= 0xD0 && m <= 0xD7; }
+
+const char *wmfi_image_jpeg_guard(const uint8_t *data, size_t size) {
+  size_t pos = 0;
+  while (pos < size && data[pos] == 0xFF) pos++;
+  pos++; /* after SOI (wmfi_image_sniff found 0xFF... 0xD8) */
+  while (pos < size) {
+    if (data[pos] != 0xFF) { /* junk between segments: stb skips it before the frame header */
+      pos++;
+      continue;
+    }
+    while (pos < size && data[pos] == 0xFF) pos++;
+    if (pos >= size) break;
+    unsigned m = data[pos++];
+    if (m == 0x00 || m == 0x01 || m == 0xD8 || is_rst(m)) continue; /* no length field */
+    if (m == 0xD9) break;                                             /* EOI */
+    if (m == 0xC4 && !dht_ok(data, size, pos)) return "a Huffman table (DHT) has more than 256 codes";
+    size_t len = (size_t)byte_at(data, size, pos) << 8 | byte_at(data, size, pos + 1);
+    pos += len < 2 ? 2 : len;
+    if (m == 0xDA) { /* entropy-coded data follows a scan header, up to the next real marker */
+      while (pos < size) {
+        if (data[pos] == 0xFF && pos + 1 < size && data[pos + 1] != 0xFF && data[pos + 1] != 0x00 &&
+            !is_rst(data[pos + 1]))
+          break;
+        pos++;
+      }
+    }
+  }
+  return NULL;
+}
