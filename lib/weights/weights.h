@@ -48,6 +48,75 @@ wmf_status wmfi_weights_parse_zip(wmf_weights *w, const uint8_t *data, size_t si
 wmf_status wmfi_weights_parse_legacy(wmf_weights *w, const uint8_t *data, size_t size,
                                      const wmf_weights_options *opt);
 
+/* ---- restricted unpickler (pickle.c) ----
+ * A stack machine over protocol-2 opcodes that builds only None, bools, ints, floats, strings, tuples,
+ * lists, dicts, storage references (persistent ids) and tensor descriptors. Globals other than
+ * collections.OrderedDict, torch._utils._rebuild_tensor_v2 / _rebuild_parameter and torch.*Storage are
+ * refused (WMF_ERR_FORBIDDEN); nothing is ever called or imported. It never recurses. */
+typedef enum wmfi_pv_kind {
+  WMFI_PV_NONE, WMFI_PV_BOOL, WMFI_PV_INT, WMFI_PV_BIGINT, WMFI_PV_FLOAT, WMFI_PV_STR, WMFI_PV_TUPLE,
+  WMFI_PV_LIST, WMFI_PV_DICT, WMFI_PV_GLOBAL, WMFI_PV_STORAGE, WMFI_PV_TENSOR
+} wmfi_pv_kind;
+
+typedef struct wmfi_pv wmfi_pv;
+typedef struct wmfi_pk_tensor {
+  size_t storage; /* index into the storages */
+  int64_t offset;
+  uint32_t ndim;
+  int64_t shape[WMF_MAX_DIMS], stride[WMF_MAX_DIMS];
+} wmfi_pk_tensor;
+
+struct wmfi_pv {
+  wmfi_pv_kind kind;
+  union {
+    int64_t i;    /* INT, BOOL */
+    double f;     /* FLOAT */
+    struct {      /* STR (UTF-8) and BIGINT (little-endian two's complement bytes): into the pickle */
+      const char *s;
+      size_t len;
+    } str;
+    struct {      /* TUPLE, LIST; DICT holds key, value, key, value, ... (n counts items, not pairs) */
+      wmfi_pv **items;
+      size_t n, cap;
+    } seq;
+    int global;   /* GLOBAL: which allowed callable */
+    size_t storage;
+    wmfi_pk_tensor *tensor;
+  } u;
+};
+
+/* A storage named by a persistent id: ('storage', torch.XStorage, key, location, numel[, view]).
+ * `data` is filled in by the format (zip entry, legacy raw block); NULL until then. */
+typedef struct wmfi_pk_storage {
+  const char *key;
+  size_t key_len;
+  wmf_dtype dtype;
+  uint64_t numel;
+  const uint8_t *data;
+  bool resolved;
+} wmfi_pk_storage;
+
+typedef struct wmfi_pickle wmfi_pickle;
+
+/* A context holding every value and storage of the pickles run on it; `origin` names the file. */
+wmf_status wmfi_pickle_create(wmfi_pickle **out, const char *origin);
+void wmfi_pickle_destroy(wmfi_pickle *pk);
+/* Runs one pickle starting at data[0] (`size` bytes available, `what` names it in messages, e.g.
+ * "archive/data.pkl"). On success *root is its value and *used the bytes up to and including STOP. */
+wmf_status wmfi_pickle_run(wmfi_pickle *pk, const uint8_t *data, size_t size, const char *what,
+                           const wmfi_pv **root, size_t *used);
+size_t wmfi_pickle_storage_count(const wmfi_pickle *pk);
+wmfi_pk_storage *wmfi_pickle_storage(wmfi_pickle *pk, size_t index);
+/* The storage named `key`, or NULL. */
+wmfi_pk_storage *wmfi_pickle_find_storage(wmfi_pickle *pk, const char *key, size_t len);
+/* dict[key] for a string key, or NULL. */
+const wmfi_pv *wmfi_pv_get(const wmfi_pv *dict, const char *key);
+/* Finds the state_dict in `root` (a bare one; `opt->state_dict_key`; else the first of state_dict,
+ * model, model_state_dict holding tensors), checks every tensor's extent against its storage and adds
+ * the tensors to `w`. Every storage a tensor uses must be resolved. */
+wmf_status wmfi_pickle_collect(wmfi_pickle *pk, const wmfi_pv *root, wmf_weights *w,
+                               const wmf_weights_options *opt);
+
 /* Renames (module. prefixes, DenseNet legacy names, timm VGG head), drops num_batches_tracked, then
  * rejects duplicate names and builds the sorted index. */
 wmf_status wmfi_weights_normalize(wmf_weights *w);

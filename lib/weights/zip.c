@@ -1,7 +1,227 @@
-/* PyTorch zip format (torch.save since 1.6). */
+/* PyTorch zip format (torch.save since 1.6): <name>/data.pkl, <name>/data/<key>, <name>/version,
+ * optionally <name>/byteorder, all stored uncompressed. Entries are read in place at the offset their
+ * local header gives (torch pads the local extra field to align the data; the central directory does
+ * not say so). ZIP64 end records and extra fields are understood. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "weights.h"
 
-wmf_status wmfi_weights_parse_zip(wmf_weights *w, const uint8_t *data, size_t size,
-                                  const wmf_weights_options *opt) {
-  return wmfi_fail(WMF_ERR_UNSUPPORTED, "%s: PyTorch zip files are not read yet", w->origin);
+typedef struct zentry {
+  const char *name;
+  size_t name_len;
+  uint64_t header; /* local header offset */
+  uint64_t data, size;
+} zentry;
+
+
+static wmf_status find_eocd(wmf_weights *w, const uint8_t *d, size_t n, uint64_t *count, uint64_t *cd_off,
+                            uint64_t *cd_size, uint64_t *cd_end_limit) {
+  if (n < 22) return wmfi_fail(WMF_ERR_CORRUPT, "%s: %zu bytes, too short for a zip file", w->origin, n);
+  size_t lo = n - 22 > 65535 ? n - 22 - 65535 : 0, e = n - 22 + 1;
+  do {
+    if (e-- == lo) return wmfi_fail(WMF_ERR_CORRUPT, "%s: zip end-of-central-directory record not found", w->origin);
+  } while (memcmp(d + e, "PK\x05\x06", 4) != 0 || (size_t)wmfi_le16(d + e + 20) > n - e - 22);
+  if (wmfi_le16(d + e + 4) != 0 || wmfi_le16(d + e + 6) != 0)
+    return wmfi_fail(WMF_ERR_UNSUPPORTED, "%s: multi-disk zip files are not supported", w->origin);
+  *count = wmfi_le16(d + e + 10);
+  *cd_size = wmfi_le32(d + e + 12);
+  *cd_off = wmfi_le32(d + e + 16);
+  *cd_end_limit = e;
+  if (*count != 0xffff && *cd_size != 0xffffffffu && *cd_off != 0xffffffffu) return WMF_OK;
+  /* ZIP64: a locator just before the record points at the ZIP64 end record */
+  if (e < 20 || memcmp(d + e - 20, "PK\x06\x07", 4) != 0)
+    return wmfi_fail(WMF_ERR_CORRUPT, "%s: zip needs ZIP64 records but has no ZIP64 locator", w->origin);
+  uint64_t z = wmfi_le64(d + e - 20 + 8);
+  if (z > e - 20 || e - 20 - z < 56 || memcmp(d + z, "PK\x06\x06", 4) != 0)
+    return wmfi_fail(WMF_ERR_CORRUPT, "%s: ZIP64 end record offset %llu is invalid", w->origin, (unsigned long long)z);
+  *count = wmfi_le64(d + z + 32);
+  *cd_size = wmfi_le64(d + z + 40);
+  *cd_off = wmfi_le64(d + z + 48);
+  *cd_end_limit = z;
+  return WMF_OK;
+}
+
+/* Values that did not fit 32 bits sit, in this order, in the ZIP64 extra field (id 1). */
+static wmf_status zip64_extra(wmf_weights *w, const uint8_t *x, size_t xl, uint64_t *usize, uint64_t *csize,
+                              uint64_t *hdr) {
+  bool need = *usize == 0xffffffffu || *csize == 0xffffffffu || *hdr == 0xffffffffu;
+  while (xl >= 4) {
+    uint16_t id = wmfi_le16(x), len = wmfi_le16(x + 2);
+    if (len > xl - 4) break;
+    if (id == 1) {
+      const uint8_t *p = x + 4;
+      size_t left = len;
+      uint64_t *fields[3] = {usize, csize, hdr};
+      for (int i = 0; i < 3; i++)
+        if (*fields[i] == 0xffffffffu) {
+          if (left < 8) return wmfi_fail(WMF_ERR_CORRUPT, "%s: short ZIP64 extra field", w->origin);
+          *fields[i] = wmfi_le64(p);
+          p += 8;
+          left -= 8;
+        }
+      return WMF_OK;
+    }
+    x += 4 + len;
+    xl -= 4 + len;
+  }
+  return need ? wmfi_fail(WMF_ERR_CORRUPT, "%s: zip entry needs a ZIP64 extra field and has none", w->origin) : WMF_OK;
+}
+
+static int by_header(const void *a, const void *b) {
+  const zentry *x = a, *y = b;
+  return x->header < y->header ? -1 : x->header > y->header;
+}
+
+static wmf_status read_directory(wmf_weights *w, const uint8_t *d, size_t n, zentry **out, size_t *count_out) {
+  uint64_t count = 0, cd_off = 0, cd_size = 0, cd_limit = 0;
+  wmf_status st = find_eocd(w, d, n, &count, &cd_off, &cd_size, &cd_limit);
+  if (st) return st;
+  if (cd_off > cd_limit || cd_size > cd_limit - cd_off)
+    return wmfi_fail(WMF_ERR_CORRUPT, "%s: zip central directory [%llu, +%llu) is outside the file", w->origin,
+                     (unsigned long long)cd_off, (unsigned long long)cd_size);
+  if (count > cd_size / 46)
+    return wmfi_fail(WMF_ERR_CORRUPT, "%s: %llu zip entries cannot fit a %llu-byte central directory", w->origin,
+                     (unsigned long long)count, (unsigned long long)cd_size);
+  zentry *es = wmfi_calloc((size_t)count + 1, sizeof *es);
+  if (!es) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory for %llu zip entries", w->origin, (unsigned long long)count);
+  const uint8_t *p = d + cd_off, *end = p + cd_size;
+  for (uint64_t i = 0; i < count; i++) {
+    size_t at = (size_t)(p - d);
+    if (end - p < 46 || memcmp(p, "PK\x01\x02", 4) != 0) {
+      st = wmfi_fail(WMF_ERR_CORRUPT, "%s: bad zip central directory entry at byte %zu", w->origin, at);
+      goto fail;
+    }
+    uint16_t flags = wmfi_le16(p + 8), method = wmfi_le16(p + 10), nl = wmfi_le16(p + 28), xl = wmfi_le16(p + 30),
+             cl = wmfi_le16(p + 32);
+    uint64_t csize = wmfi_le32(p + 20), usize = wmfi_le32(p + 24), hdr = wmfi_le32(p + 42);
+    if ((size_t)(end - p) - 46 < (size_t)nl + xl + cl) {
+      st = wmfi_fail(WMF_ERR_CORRUPT, "%s: zip central directory entry at byte %zu overruns the directory", w->origin, at);
+      goto fail;
+    }
+    es[i].name = (const char *)p + 46;
+    es[i].name_len = nl;
+    if ((st = zip64_extra(w, p + 46 + nl, xl, &usize, &csize, &hdr))) goto fail;
+    if (flags & 1 || method != 0) {
+      st = wmfi_fail(WMF_ERR_UNSUPPORTED, "%s: zip entry '%.*s' is %s; torch.save stores entries uncompressed",
+                     w->origin, (int)nl, es[i].name, flags & 1 ? "encrypted" : "compressed");
+      goto fail;
+    }
+    if (csize != usize) {
+      st = wmfi_fail(WMF_ERR_CORRUPT, "%s: stored zip entry '%.*s' has differing sizes", w->origin, (int)nl, es[i].name);
+      goto fail;
+    }
+    /* the local header: its own name and extra lengths decide where the data starts */
+    if (hdr > cd_off || cd_off - hdr < 30 || memcmp(d + hdr, "PK\x03\x04", 4) != 0) {
+      st = wmfi_fail(WMF_ERR_CORRUPT, "%s: zip entry '%.*s': local header at byte %llu is missing or outside the file",
+                     w->origin, (int)nl, es[i].name, (unsigned long long)hdr);
+      goto fail;
+    }
+    uint64_t lnl = wmfi_le16(d + hdr + 26), lxl = wmfi_le16(d + hdr + 28), data = hdr + 30 + lnl + lxl;
+    if (data > cd_off || usize > cd_off - data) {
+      st = wmfi_fail(WMF_ERR_CORRUPT, "%s: zip entry '%.*s' data [%llu, +%llu) runs past the central directory",
+                     w->origin, (int)nl, es[i].name, (unsigned long long)data, (unsigned long long)usize);
+      goto fail;
+    }
+    if (lnl != nl || memcmp(d + hdr + 30, es[i].name, nl) != 0) {
+      st = wmfi_fail(WMF_ERR_CORRUPT, "%s: zip entry '%.*s': local header at byte %llu names another file", w->origin,
+                     (int)nl, es[i].name, (unsigned long long)hdr);
+      goto fail;
+    }
+    es[i].header = hdr;
+    es[i].data = data;
+    es[i].size = usize;
+    p += 46 + nl + xl + cl;
+  }
+  /* entries may not overlap: each one's data ends before the next local header */
+  zentry *sorted = wmfi_alloc_array((size_t)count + 1, sizeof *sorted);
+  if (!sorted) {
+    st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory", w->origin);
+    goto fail;
+  }
+  if (count) memcpy(sorted, es, (size_t)count * sizeof *es);
+  qsort(sorted, (size_t)count, sizeof *sorted, by_header);
+  for (uint64_t i = 1; i < count; i++)
+    if (sorted[i].header < sorted[i - 1].data + sorted[i - 1].size) {
+      st = wmfi_fail(WMF_ERR_CORRUPT, "%s: zip entries '%.*s' and '%.*s' overlap", w->origin, (int)sorted[i - 1].name_len,
+                     sorted[i - 1].name, (int)sorted[i].name_len, sorted[i].name);
+      wmfi_free(sorted);
+      goto fail;
+    }
+  wmfi_free(sorted);
+  *out = es;
+  *count_out = (size_t)count;
+  return WMF_OK;
+fail:
+  wmfi_free(es);
+  return st;
+}
+
+static const zentry *find_entry(const zentry *es, size_t n, const char *prefix, size_t pl, const char *rest, size_t rl) {
+  for (size_t i = 0; i < n; i++)
+    if (es[i].name_len == pl + rl && memcmp(es[i].name, prefix, pl) == 0 && memcmp(es[i].name + pl, rest, rl) == 0)
+      return &es[i];
+  return NULL;
+}
+
+wmf_status wmfi_weights_parse_zip(wmf_weights *w, const uint8_t *d, size_t n, const wmf_weights_options *opt) {
+  zentry *es = NULL;
+  size_t count = 0;
+  wmf_status st = read_directory(w, d, n, &es, &count);
+  if (st) return st;
+  /* the one "<name>/data.pkl" at the top level gives the archive's folder name */
+  const zentry *pkl = NULL;
+  size_t pl = 0;
+  for (size_t i = 0; i < count; i++) {
+    const char *slash = memchr(es[i].name, '/', es[i].name_len);
+    if (!slash || es[i].name_len - (size_t)(slash - es[i].name) != 9 || memcmp(slash, "/data.pkl", 9) != 0) continue;
+    if (pkl) {
+      st = wmfi_fail(WMF_ERR_CORRUPT, "%s: the zip holds two top-level data.pkl entries", w->origin);
+      goto out;
+    }
+    pkl = &es[i];
+    pl = (size_t)(slash - es[i].name) + 1;
+  }
+  if (!pkl) {
+    st = wmfi_fail(WMF_ERR_UNSUPPORTED, "%s: a zip file without <name>/data.pkl is not a PyTorch file", w->origin);
+    goto out;
+  }
+  const zentry *bo = find_entry(es, count, pkl->name, pl, "byteorder", 9);
+  if (bo && !(bo->size == 6 && memcmp(d + bo->data, "little", 6) == 0)) {
+    st = wmfi_fail(WMF_ERR_UNSUPPORTED, "%s: byteorder '%.*s': only little-endian files are read", w->origin,
+                   (int)(bo->size > 16 ? 16 : bo->size), (const char *)d + bo->data);
+    goto out;
+  }
+  char what[300];
+  snprintf(what, sizeof what, "%.*sdata.pkl", (int)(pl > 256 ? 256 : pl), pkl->name);
+  wmfi_pickle *pk;
+  if ((st = wmfi_pickle_create(&pk, w->origin))) goto out;
+  const wmfi_pv *root;
+  size_t used;
+  st = wmfi_pickle_run(pk, d + pkl->data, (size_t)pkl->size, what, &root, &used);
+  for (size_t i = 0; !st && i < wmfi_pickle_storage_count(pk); i++) {
+    wmfi_pk_storage *s = wmfi_pickle_storage(pk, i);
+    char rest[300];
+    int rl = snprintf(rest, sizeof rest, "data/%.*s", (int)(s->key_len > 256 ? 256 : s->key_len), s->key);
+    const zentry *e = s->key_len <= 256 ? find_entry(es, count, pkl->name, pl, rest, (size_t)rl) : NULL;
+    size_t need;
+    if (!e) {
+      st = wmfi_fail(WMF_ERR_CORRUPT, "%s: storage '%.*s' has no zip entry %.*s%s", w->origin, (int)(s->key_len > 64 ? 64 : s->key_len),
+                     s->key, (int)pl, pkl->name, rest);
+    } else if (s->numel > SIZE_MAX || !wmfi_mul((size_t)s->numel, wmfi_weights_dtype_size(s->dtype), &need) ||
+               e->size < need) {
+      st = wmfi_fail(WMF_ERR_CORRUPT, "%s: storage '%.*s' needs %llu %s elements, its entry holds %llu bytes", w->origin,
+                     (int)(s->key_len > 64 ? 64 : s->key_len), s->key, (unsigned long long)s->numel,
+                     wmf_dtype_name(s->dtype), (unsigned long long)e->size);
+    } else {
+      s->data = d + e->data;
+      s->resolved = true;
+    }
+  }
+  if (!st) st = wmfi_pickle_collect(pk, root, w, opt);
+  wmfi_pickle_destroy(pk);
+out:
+  wmfi_free(es);
+  return st;
 }
