@@ -1,0 +1,104 @@
+/* wmfeat classify: top-k classes with names for each image. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "files.h"
+#include "run.h"
+
+typedef struct classify_ctx {
+  char **paths;
+  long top;
+  bool json;
+  size_t printed;
+} classify_ctx;
+
+static int print_batch(void *vctx, const pipeline_batch *b, const run_outputs *out) {
+  classify_ctx *c = vctx;
+  for (size_t i = 0; i < b->count; i++) {
+    if (!b->ok[i]) continue;
+    const float *z = out->logits[0] + i * out->num_classes;
+    /* softmax for probabilities, then a partial selection of the top k */
+    float zmax = z[0];
+    for (size_t j = 1; j < out->num_classes; j++) zmax = z[j] > zmax ? z[j] : zmax;
+    double sum = 0;
+    for (size_t j = 0; j < out->num_classes; j++) sum += exp((double)(z[j] - zmax));
+    size_t k = (size_t)c->top < out->num_classes ? (size_t)c->top : out->num_classes;
+    size_t best[64];
+    for (size_t r = 0; r < k; r++) {
+      size_t arg = SIZE_MAX;
+      for (size_t j = 0; j < out->num_classes; j++) {
+        bool taken = false;
+        for (size_t q = 0; q < r; q++) taken |= best[q] == j;
+        if (!taken && (arg == SIZE_MAX || z[j] > z[arg])) arg = j;
+      }
+      best[r] = arg;
+    }
+    const char *path = c->paths[b->first + i];
+    char buf[32];
+    if (c->json) {
+      printf("%s{\"image\": ", c->printed++ ? ",\n " : "[");
+      json_string(stdout, path);
+      printf(", \"top\": [");
+      for (size_t r = 0; r < k; r++) {
+        printf("%s{\"class\": %zu, \"name\": ", r ? ", " : "", best[r]);
+        json_string(stdout, class_name(out->num_classes, best[r], buf, sizeof buf));
+        printf(", \"logit\": %.6g, \"probability\": %.6g}", z[best[r]], exp((double)(z[best[r]] - zmax)) / sum);
+      }
+      printf("]}");
+    } else {
+      printf("%s\n", path);
+      for (size_t r = 0; r < k; r++)
+        printf("  %5.1f%%  %4zu  %s\n", 100.0 * exp((double)(z[best[r]] - zmax)) / sum, best[r],
+               class_name(out->num_classes, best[r], buf, sizeof buf));
+    }
+  }
+  return EXIT_OK;
+}
+
+int cmd_classify(int argc, char **argv) {
+  common_opts o = COMMON_DEFAULTS;
+  const char *arch = NULL;
+  long top = 5, resize = 256, crop = 224;
+  arg_spec specs[] = {{"arch", ARG_STRING, &arch, "architecture (default: inferred from the weights)"},
+                      {"top", ARG_INT, &top, "classes to show per image (default 5, at most 64)"},
+                      {"resize", ARG_INT, &resize, "shorter side before cropping (default 256)"},
+                      {"crop", ARG_INT, &crop, "center crop, the network's input size (default 224)"},
+                      COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
+  const char *usage = "usage: wmfeat classify WEIGHTS INPUT [options]\n"
+                      "  INPUT: an image, a folder (recursive) or a text file listing images";
+  const char *pos[2];
+  int np, rc = args_parse(argc, argv, specs, usage, pos, 2, &np);
+  if (rc) return rc == 1 ? EXIT_OK : EXIT_USAGE;
+  if (np != 2 || (rc = check_common(&o))) return np != 2 ? (fprintf(stderr, "%s\n", usage), EXIT_USAGE) : rc;
+  if (top < 1 || top > 64 || resize < 1 || crop < 32 || crop > resize) {
+    fprintf(stderr, "error: need 1 <= --top <= 64 and 32 <= --crop <= --resize\n");
+    return EXIT_USAGE;
+  }
+  file_list files;
+  char err[512];
+  if (file_list_load(&files, pos[1], err, sizeof err)) {
+    fprintf(stderr, "error: %s\n", err);
+    return EXIT_RUNTIME;
+  }
+  file_list_limit(&files, (size_t)o.limit);
+  wmf_weights *w = NULL;
+  wmf_model *m = NULL;
+  wmf_session *s = NULL;
+  rc = open_model(pos[0], arch, &w, &m);
+  if (!rc) rc = open_session(m, &o, (unsigned)crop, false, NULL, &s);
+  if (!rc) {
+    install_interrupt_handler();
+    run_files_ctx fc = {files.paths, (unsigned)resize, (unsigned)crop};
+    classify_ctx cc = {files.paths, top, o.json, 0};
+    run_spec spec = {s, files.n, false, (unsigned)crop, prepare_image_file, &fc, print_batch, &cc, "classify"};
+    rc = run_images(&spec, &o);
+    if (o.json) printf("%s\n", cc.printed ? "]" : "[]");
+  }
+  wmf_session_destroy(s);
+  wmf_model_destroy(m);
+  wmf_weights_destroy(w);
+  file_list_free(&files);
+  return rc;
+}

@@ -1,0 +1,88 @@
+/* wmfeat extract: penultimate features (and optionally logits) of every image to .npy files. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "files.h"
+#include "run.h"
+
+typedef struct extract_ctx {
+  float *features, *logits;
+  size_t nf, nc, done;
+} extract_ctx;
+
+static int keep_batch(void *vctx, const pipeline_batch *b, const run_outputs *out) {
+  extract_ctx *c = vctx;
+  memcpy(c->features + b->first * c->nf, out->features[0], b->count * c->nf * sizeof(float));
+  if (c->logits) memcpy(c->logits + b->first * c->nc, out->logits[0], b->count * c->nc * sizeof(float));
+  for (size_t i = 0; i < b->count; i++) /* failed images get NaN rows, so rows stay aligned with paths */
+    if (!b->ok[i])
+      for (size_t j = 0; j < c->nf; j++) c->features[(b->first + i) * c->nf + j] = NAN;
+  c->done = b->first + b->count;
+  return EXIT_OK;
+}
+
+int cmd_extract(int argc, char **argv) {
+  common_opts o = COMMON_DEFAULTS;
+  const char *arch = NULL, *out = "features.npy", *logits_out = NULL;
+  long resize = 256, crop = 224;
+  arg_spec specs[] = {{"arch", ARG_STRING, &arch, "architecture (default: inferred from the weights)"},
+                      {"out", ARG_STRING, &out, "features file (.npy, float32, images x features)"},
+                      {"logits", ARG_STRING, &logits_out, "also write the logits to this .npy file"},
+                      {"resize", ARG_INT, &resize, "shorter side before cropping (default 256)"},
+                      {"crop", ARG_INT, &crop, "center crop, the network's input size (default 224)"},
+                      COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
+  const char *usage = "usage: wmfeat extract WEIGHTS INPUT [--out features.npy] [options]\n"
+                      "  rows follow the input order; an image that cannot be read gets a row of NaN";
+  const char *pos[2];
+  int np, rc = args_parse(argc, argv, specs, usage, pos, 2, &np);
+  if (rc) return rc == 1 ? EXIT_OK : EXIT_USAGE;
+  if (np != 2) return fprintf(stderr, "%s\n", usage), EXIT_USAGE;
+  if ((rc = check_common(&o))) return rc;
+  if (resize < 1 || crop < 32 || crop > resize) return fprintf(stderr, "error: need 32 <= --crop <= --resize\n"), EXIT_USAGE;
+  file_list files;
+  char err[512];
+  if (file_list_load(&files, pos[1], err, sizeof err)) return fprintf(stderr, "error: %s\n", err), EXIT_RUNTIME;
+  file_list_limit(&files, (size_t)o.limit);
+  wmf_weights *w = NULL;
+  wmf_model *m = NULL;
+  wmf_session *s = NULL;
+  extract_ctx ec = {0};
+  rc = open_model(pos[0], arch, &w, &m);
+  if (!rc) rc = open_session(m, &o, (unsigned)crop, false, NULL, &s);
+  if (!rc) {
+    ec.nf = wmf_session_feature_count(s);
+    ec.nc = wmf_session_logit_count(s);
+    ec.features = malloc(files.n * ec.nf * sizeof(float));
+    ec.logits = logits_out ? malloc(files.n * ec.nc * sizeof(float)) : NULL;
+    if (!ec.features || (logits_out && !ec.logits)) rc = (fprintf(stderr, "error: out of memory\n"), EXIT_RUNTIME);
+  }
+  if (!rc) {
+    install_interrupt_handler();
+    run_files_ctx fc = {files.paths, (unsigned)resize, (unsigned)crop};
+    run_spec spec = {s, files.n, false, (unsigned)crop, prepare_image_file, &fc, keep_batch, &ec, "extract"};
+    rc = run_images(&spec, &o);
+    if ((rc == EXIT_OK || rc == EXIT_INTERRUPTED) && ec.done) { /* keep what is done */
+      if (write_npy_f32(out, ec.features, ec.done, ec.nf) ||
+          (logits_out && write_npy_f32(logits_out, ec.logits, ec.done, ec.nc))) {
+        perror("error: writing .npy");
+        rc = EXIT_RUNTIME;
+      } else if (o.json) {
+        printf("{\"images\": %zu, \"features\": %zu, \"out\": ", ec.done, ec.nf);
+        json_string(stdout, out);
+        printf("}\n");
+      } else if (!o.quiet) {
+        fprintf(stderr, "wrote %s (%zu x %zu)%s%s\n", out, ec.done, ec.nf, logits_out ? " and " : "",
+                logits_out ? logits_out : "");
+      }
+    }
+  }
+  free(ec.features);
+  free(ec.logits);
+  wmf_session_destroy(s);
+  wmf_model_destroy(m);
+  wmf_weights_destroy(w);
+  file_list_free(&files);
+  return rc;
+}

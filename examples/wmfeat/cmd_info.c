@@ -1,0 +1,83 @@
+/* wmfeat info: the library, the CPU, and (given a weight file) its format, tensors and architecture. */
+#include <string.h>
+
+#include "commands.h"
+
+int cmd_info(int argc, char **argv) {
+  common_opts o = COMMON_DEFAULTS;
+  bool tensors = false;
+  arg_spec specs[] = {{"tensors", ARG_FLAG, &tensors, "list every tensor (name, dtype, shape)"},
+                      COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
+  const char *usage = "usage: wmfeat info [WEIGHTS] [--tensors] [--json]";
+  const char *pos[1];
+  int np, rc = args_parse(argc, argv, specs, usage, pos, 1, &np);
+  if (rc) return rc == 1 ? EXIT_OK : EXIT_USAGE;
+  wmf_weights *w = NULL;
+  wmf_model *m = NULL;
+  wmf_status mst = WMF_OK;
+  uint64_t params = 0;
+  if (np == 1) {
+    wmf_status st = wmf_weights_open(&w, pos[0], NULL);
+    if (st) return fail_status(st, pos[0]);
+    for (size_t i = 0; i < wmf_weights_count(w); i++) {
+      wmf_tensor_info ti;
+      if (wmf_weights_info(w, i, &ti) == WMF_OK) params += ti.numel;
+    }
+    mst = wmf_model_load(&m, w, NULL, NULL);
+  }
+  const char *arch = m ? wmf_model_arch(m) : NULL;
+  if (o.json) {
+    printf("{\"version\": \"%s\", \"isa\": \"%s\", \"bf16\": %s", wmf_version(), wmf_nn_isa(),
+           wmf_nn_has_bf16() ? "true" : "false");
+    if (w) {
+      printf(", \"weights\": {\"path\": ");
+      json_string(stdout, pos[0]);
+      printf(", \"format\": \"%s\", \"tensors\": %zu, \"parameters\": %llu", wmf_weights_format(w),
+             wmf_weights_count(w), (unsigned long long)params);
+      if (m)
+        printf(", \"arch\": \"%s\", \"family\": \"%s\", \"classes\": %zu, \"features\": %zu", arch,
+               wmf_model_family(m), wmf_model_num_classes(m), wmf_model_feature_count(m));
+      else {
+        printf(", \"arch\": null, \"arch_error\": ");
+        json_string(stdout, wmf_last_error());
+      }
+      if (tensors) {
+        printf(", \"tensor_list\": [");
+        for (size_t i = 0; i < wmf_weights_count(w); i++) {
+          wmf_tensor_info ti;
+          if (wmf_weights_info(w, i, &ti)) continue;
+          printf("%s{\"name\": ", i ? ", " : "");
+          json_string(stdout, ti.name);
+          printf(", \"dtype\": \"%s\", \"shape\": [", wmf_dtype_name(ti.dtype));
+          for (uint32_t d = 0; d < ti.ndim; d++) printf("%s%lld", d ? ", " : "", (long long)ti.shape[d]);
+          printf("]}");
+        }
+        printf("]");
+      }
+      printf("}");
+    }
+    printf("}\n");
+  } else {
+    printf("libwmfeat %s\nCPU ISA (oneDNN): %s, bf16: %s\n", wmf_version(), wmf_nn_isa(),
+           wmf_nn_has_bf16() ? "yes" : "no");
+    if (w) {
+      printf("%s: %s, %zu tensors, %.2f M parameters\n", pos[0], wmf_weights_format(w), wmf_weights_count(w),
+             (double)params / 1e6);
+      if (m)
+        printf("architecture: %s (%s), %zu classes, %zu features\n", arch, wmf_model_family(m),
+               wmf_model_num_classes(m), wmf_model_feature_count(m));
+      else
+        printf("architecture: not recognized: %s: %s\n", wmf_status_name(mst), wmf_last_error());
+      for (size_t i = 0; tensors && i < wmf_weights_count(w); i++) {
+        wmf_tensor_info ti;
+        if (wmf_weights_info(w, i, &ti)) continue;
+        printf("  %-50s %-5s [", ti.name, wmf_dtype_name(ti.dtype));
+        for (uint32_t d = 0; d < ti.ndim; d++) printf("%s%lld", d ? ", " : "", (long long)ti.shape[d]);
+        printf("]\n");
+      }
+    }
+  }
+  wmf_model_destroy(m);
+  wmf_weights_destroy(w);
+  return EXIT_OK;
+}

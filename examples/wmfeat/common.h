@@ -1,0 +1,65 @@
+/* What every wmfeat subcommand shares: the common options, error reporting with the library's message,
+ * loading a model, Ctrl-C handling, writing .npy files. */
+#ifndef WMFEAT_COMMON_H
+#define WMFEAT_COMMON_H
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <wmfeat.h>
+
+#include "args.h"
+
+/* Exit codes (documented in `wmfeat --help` and docs/cli.md). */
+enum {
+  EXIT_OK = 0,
+  EXIT_RUNTIME = 1,     /* a library call failed (bad file, bad weights, ...): the message says which */
+  EXIT_USAGE = 2,       /* wrong arguments */
+  EXIT_INTERRUPTED = 130 /* Ctrl-C: work done so far was kept */
+};
+
+typedef struct common_opts {
+  bool json, quiet;
+  long threads, batch, limit, seed;
+  const char *shard; /* "i/n" */
+} common_opts;
+
+/* The options every subcommand accepts, appended to its own specs by COMMON_SPECS(o). */
+#define COMMON_SPECS(o)                                                                        \
+  {"json", ARG_FLAG, &(o).json, "machine-readable JSON on stdout"},                            \
+  {"quiet", ARG_FLAG, &(o).quiet, "no progress output"},                                       \
+  {"threads", ARG_INT, &(o).threads, "compute threads (default: all cores)"},                  \
+  {"batch", ARG_INT, &(o).batch, "images per forward pass (default 16)"},                     \
+  {"limit", ARG_INT, &(o).limit, "use at most N images (default: all)"},                      \
+  {"seed", ARG_INT, &(o).seed, "random seed for watermark placement and text (default 0)"}
+#define COMMON_DEFAULTS {false, false, 0, 16, 0, 0, NULL}
+
+extern volatile sig_atomic_t g_interrupted;
+void install_interrupt_handler(void);
+
+/* Prints "error: <what>: <STATUS>: <library message>" to stderr and returns EXIT_RUNTIME. */
+int fail_status(wmf_status st, const char *what);
+
+/* Checks the common options; prints and returns EXIT_USAGE if invalid, else 0. */
+int check_common(const common_opts *o);
+
+/* Opens weights and builds the model (arch NULL: inferred). Returns 0 or EXIT_RUNTIME (printed). */
+int open_model(const char *path, const char *arch, wmf_weights **weights, wmf_model **model);
+
+/* Creates a session for `batch` images at size x size. Returns 0 or EXIT_RUNTIME (printed). */
+int open_session(const wmf_model *model, const common_opts *o, unsigned size, bool bf16, const char *stage,
+                 wmf_session **session);
+
+/* Name of class i: ImageNet's when the model has 1000 classes, else "class i". Uses buf. */
+const char *class_name(size_t num_classes, size_t i, char *buf, size_t buflen);
+
+/* Writes a 2-D float32 array (rows x cols) as a .npy file. Returns 0 or -1 (errno set). */
+int write_npy_f32(const char *path, const float *data, size_t rows, size_t cols);
+
+/* Number of decoding worker threads to use beside the forward pass. */
+int worker_count(void);
+
+/* Prints a JSON string literal (with quotes) to f. */
+void json_string(FILE *f, const char *s);
+
+#endif

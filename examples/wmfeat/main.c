@@ -1,0 +1,47 @@
+/* wmfeat: the command-line front end of libwmfeat. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+typedef struct command {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *summary;
+} command;
+
+static const command commands[] = {
+  {"classify", cmd_classify, "top-k classes with names for images"},
+  {"extract", cmd_extract, "penultimate features (and logits) to .npy"},
+  {"bench", cmd_bench, "forward-pass speed on this machine"},
+  {"info", cmd_info, "library, CPU, and a weight file's format, tensors and architecture"},
+};
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: wmfeat COMMAND [options]   (wmfeat COMMAND --help for its options)\n\ncommands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf(f, "\nevery command takes --json, --quiet, --threads N, --batch N, --limit N, --seed N\n"
+             "exit codes: 0 ok, 1 a file or library error (the message names it), 2 wrong arguments,\n"
+             "            130 interrupted (Ctrl-C; work finished so far is kept)\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return EXIT_USAGE;
+  }
+  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+    usage(stdout);
+    return EXIT_OK;
+  }
+  if (strcmp(argv[1], "--version") == 0) {
+    printf("wmfeat %s\n", wmf_version());
+    return EXIT_OK;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+  fprintf(stderr, "error: unknown command '%s'\n\n", argv[1]);
+  usage(stderr);
+  return EXIT_USAGE;
+}
