@@ -1,4 +1,15 @@
-/* libwmfeat watermark API. Include <wmfeat.h>. Not yet public: this header declares nothing so far. */
+/* libwmfeat watermarks: fonts (FreeType + HarfBuzz + fontconfig), text and logo recipes, the published
+ * presets (ImageNet-W, Mark My Words, CH_datasets-style logos, stock-photo tiles). Include <wmfeat.h>.
+ *
+ * Rendering follows PIL 9.4 with raqm layout: HarfBuzz positions (unhinted advances), hinted FreeType
+ * glyph bitmaps placed at rounded pixel positions, PIL's anchors ("la", "ls", ...), and compositing
+ * equal to drawing on an RGBA layer (255,255,255,0) then Image.alpha_composite, 8-bit rounding included.
+ *
+ * Thread safety: a wmf_font may be shared by threads (shaping and glyph-cache misses take an internal
+ * lock; cache hits do not rasterize again). A wmf_watermark may be applied from several threads at once
+ * (each call on its own image); its set_* functions must not run concurrently with any other use of the
+ * same recipe. Results depend only on the recipe, the image size and the seed, never on threads.
+ */
 #ifndef WMFEAT_WATERMARK_H
 #define WMFEAT_WATERMARK_H
 #if !defined(WMFEAT_H_INSIDE) && !defined(WMF_BUILDING)
@@ -9,6 +20,160 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* ------------------------------------------------------------------------------------------ fonts */
+
+/** Opens face `face_index` of a font file (TrueType, OpenType, collections .ttc/.otc).
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (NULL, negative index), WMF_ERR_IO (cannot read the file),
+ *  WMF_ERR_FONT (not a font, or no such face; the message names the file and index),
+ *  WMF_ERR_OUT_OF_MEMORY. *out is owned by the caller (wmf_font_destroy). Thread-safe. */
+WMF_API wmf_status wmf_font_open(wmf_font **out, const char *path, int face_index);
+
+/** Finds a font with a fontconfig pattern, e.g. "Noto Serif CJK SC:style=ExtraLight" or
+ *  "Noto Sans Devanagari". fontconfig always proposes something; this call refuses a proposal whose
+ *  family differs from the family asked for (and whose style differs, when one is asked), so a missing
+ *  font is an error, never a silent substitute.
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (NULL, unparsable pattern), WMF_ERR_FONT (no such font:
+ *  the message names the pattern and what fontconfig offered), WMF_ERR_IO, WMF_ERR_OUT_OF_MEMORY.
+ *  Thread-safe. */
+WMF_API wmf_status wmf_font_find(wmf_font **out, const char *pattern);
+
+/** Releases the caller's reference; recipes holding the font keep it alive. NULL is accepted. */
+WMF_API void wmf_font_destroy(wmf_font *font);
+
+/** The face's family and style names as FreeType reports them ("Noto Serif CJK SC", "ExtraLight"),
+ *  and the file it came from. Borrowed, valid while the font lives; "" for NULL. */
+WMF_API const char *wmf_font_family(const wmf_font *font);
+WMF_API const char *wmf_font_style(const wmf_font *font);
+WMF_API const char *wmf_font_path(const wmf_font *font);
+
+/** The face index inside the font file (0 for single-face files and for NULL). */
+WMF_API int wmf_font_face_index(const wmf_font *font);
+
+/* ---------------------------------------------------------------------------------------- recipes */
+
+/** Where the mark goes. */
+typedef enum wmf_placement {
+  WMF_PLACE_FIXED = 0,  /**< anchor at (fx * W, fy * H), see wmf_watermark_set_position() */
+  WMF_PLACE_RANDOM = 1, /**< Mark My Words: x in [0, W - w), baseline y in [h, H - h), integers drawn
+                             from the seed; (w, h) is the text box (PIL's getbbox with anchor "ls") */
+  WMF_PLACE_TILED = 2   /**< repeated over the whole image, see wmf_watermark_set_tiled() */
+} wmf_placement;
+
+/** A new recipe with defaults: no text, no font, 30 px, white, opacity 1, fixed placement at (0, 0)
+ *  with anchor "la", no rotation, outline, shadow or logo, fallback fonts allowed.
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT, WMF_ERR_OUT_OF_MEMORY. */
+WMF_API wmf_status wmf_watermark_create(wmf_watermark **out);
+
+/** A recipe from a preset name (see wmf_watermark_preset_name()); fonts are looked up by fontconfig.
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT, WMF_ERR_NOT_FOUND (unknown name), WMF_ERR_FONT (the
+ *  preset's font is not installed; the message names it), WMF_ERR_OUT_OF_MEMORY. */
+WMF_API wmf_status wmf_watermark_from_preset(wmf_watermark **out, const char *name);
+
+/** Frees a recipe (and its references to fonts and logos). NULL is accepted. */
+WMF_API void wmf_watermark_destroy(wmf_watermark *wm);
+
+/** Presets: count, names by index (NULL past the end), and a static one-paragraph description of a
+ *  named preset listing its parameters (NULL for an unknown name). Static strings; thread-safe. */
+WMF_API size_t wmf_watermark_preset_count(void);
+WMF_API const char *wmf_watermark_preset_name(size_t index);
+WMF_API const char *wmf_watermark_preset_describe(const char *name);
+
+/* All setters return WMF_OK, or WMF_ERR_INVALID_ARGUMENT (NULL recipe, a value out of its range, a
+ * non-finite number; the recipe is then unchanged), plus the statuses listed per function. */
+
+/** Fixed text, UTF-8; "\n" starts a new line. Also WMF_ERR_UTF8 (the message gives the byte offset),
+ *  WMF_ERR_OUT_OF_MEMORY. Clears any character pool. */
+WMF_API wmf_status wmf_watermark_set_text(wmf_watermark *wm, const char *utf8);
+
+/** Random text: `count` (1..256) characters drawn with replacement from the characters of `pool`
+ *  (UTF-8, 1..4096 characters) by the seed given to apply. Also WMF_ERR_UTF8, WMF_ERR_OUT_OF_MEMORY.
+ *  Clears any fixed text. */
+WMF_API wmf_status wmf_watermark_set_pool(wmf_watermark *wm, const char *pool_utf8, uint32_t count);
+
+/** The font (the recipe takes its own reference; the caller may destroy its handle afterwards). */
+WMF_API wmf_status wmf_watermark_set_font(wmf_watermark *wm, wmf_font *font);
+
+/** Allow (1, default) or refuse (0) fallback fonts found by fontconfig for characters the font lacks.
+ *  Refused, such a character makes apply fail with WMF_ERR_FONT naming it (never an empty box). */
+WMF_API wmf_status wmf_watermark_set_fallback(wmf_watermark *wm, int allow);
+
+/** Size in pixels (1..2048) or, with a fraction in (0, 4], size = round(fraction * min(W, H)) at apply
+ *  time (ImageNet-W: 1 / 6.22). The last call wins. */
+WMF_API wmf_status wmf_watermark_set_size(wmf_watermark *wm, float pixels);
+WMF_API wmf_status wmf_watermark_set_size_relative(wmf_watermark *wm, float fraction);
+
+/** Text color and opacity in [0, 1]; the drawing alpha is int(255 * opacity), as the references write. */
+WMF_API wmf_status wmf_watermark_set_color(wmf_watermark *wm, uint8_t r, uint8_t g, uint8_t b);
+WMF_API wmf_status wmf_watermark_set_opacity(wmf_watermark *wm, float opacity);
+
+/** Fixed placement: the anchor point is (fx * W, fy * H) (fractions in [-1, 2]); `anchor` is PIL's
+ *  two-letter code for horizontal text: first letter l/m/r (left, middle, right), second a/t/m/s/b/d
+ *  (ascender, top, middle, baseline, bottom, descender). ImageNet-W is (0.01, 0.4, "la").
+ *  Selects WMF_PLACE_FIXED. */
+WMF_API wmf_status wmf_watermark_set_position(wmf_watermark *wm, double fx, double fy, const char *anchor);
+
+/** Mark My Words placement (WMF_PLACE_RANDOM), anchor "ls". */
+WMF_API wmf_status wmf_watermark_set_random_position(wmf_watermark *wm);
+
+/** Tiled placement (WMF_PLACE_TILED): the text block rotated by `angle_degrees` is repeated over the
+ *  whole image on a grid whose steps are the rotated block's size times (1 + gap_x) and (1 + gap_y)
+ *  (gaps in [0, 10]); odd rows are shifted by half a step. */
+WMF_API wmf_status wmf_watermark_set_tiled(wmf_watermark *wm, float angle_degrees, float gap_x,
+                                           float gap_y);
+
+/** Rotation of the text around its anchor point, in degrees counterclockwise (any finite angle). */
+WMF_API wmf_status wmf_watermark_set_rotation(wmf_watermark *wm, float degrees);
+
+/** Extra space added after each character, in pixels (may be negative, >= -100 and <= 1000). */
+WMF_API wmf_status wmf_watermark_set_letter_spacing(wmf_watermark *wm, float pixels);
+
+/** Extra space between lines, in pixels ([-100, 1000]); lines are the font's height apart plus this. */
+WMF_API wmf_status wmf_watermark_set_line_spacing(wmf_watermark *wm, float pixels);
+
+/** Outline drawn under the text: FreeType stroker of radius `width` pixels (0 removes it; at most 64),
+ *  in the given color, with the text's opacity. */
+WMF_API wmf_status wmf_watermark_set_outline(wmf_watermark *wm, float width, uint8_t r, uint8_t g,
+                                             uint8_t b);
+
+/** Shadow: the text's coverage moved by (dx, dy) pixels (|d| <= 256), drawn first in the given color
+ *  and opacity (0 removes it). */
+WMF_API wmf_status wmf_watermark_set_shadow(wmf_watermark *wm, int dx, int dy, uint8_t r, uint8_t g,
+                                            uint8_t b, float opacity);
+
+/** Adds a logo (at most 8 per recipe), as CH_datasets pastes them: RGBA pixels (`height` rows of
+ *  `stride` bytes, copied), scaled to `scale` * W pixels wide (keeping its aspect ratio; scale in
+ *  (0, 4]), its top-left corner at (fx * W, fy * H) (fractions in [-1, 2]), its alpha multiplied by
+ *  `opacity`, composited over the image after the text. Also WMF_ERR_LIMIT (too many logos, a side
+ *  over 4096), WMF_ERR_OUT_OF_MEMORY. A recipe may hold logos and no text. */
+WMF_API wmf_status wmf_watermark_add_logo(wmf_watermark *wm, const uint8_t *rgba, uint32_t width,
+                                          uint32_t height, size_t stride, float scale, double fx,
+                                          double fy, float opacity);
+
+/* ------------------------------------------------------------------------------------------ apply */
+
+/** Draws the recipe onto an image in place. Deterministic: the same recipe, image size and seed give
+ *  the same pixels, whatever thread or thread count.
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (NULL), WMF_ERR_STATE (no text, pool or logo; text without
+ *  a font), WMF_ERR_FONT (a character no font has, or fallback refused), WMF_ERR_BACKEND (FreeType or
+ *  HarfBuzz failed), WMF_ERR_OUT_OF_MEMORY. The image is unchanged on failure. */
+WMF_API wmf_status wmf_watermark_apply(const wmf_watermark *wm, wmf_image *image, uint64_t seed);
+
+/** The coverage of the mark alone, for analysis: the alpha (0..255) each pixel of a width x height
+ *  image receives from the text, its outline and shadow and the logos (the largest of them), written
+ *  into `mask` (capacity bytes, row-major, width * height needed). Same seed rule as apply.
+ *  Returns the statuses of apply, plus WMF_ERR_BUFFER_TOO_SMALL. */
+WMF_API wmf_status wmf_watermark_coverage(const wmf_watermark *wm, uint32_t width, uint32_t height,
+                                          uint64_t seed, uint8_t *mask, size_t capacity);
+
+/** What apply draws for this size and seed: the text (UTF-8, NUL-terminated, into `text` of
+ *  `text_capacity` bytes; may be NULL with capacity 0), the font size in pixels and the anchor point
+ *  (first copy for tiled marks). Lets a caller reproduce a draw with another renderer.
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT, WMF_ERR_STATE, WMF_ERR_BUFFER_TOO_SMALL (text too long),
+ *  WMF_ERR_FONT, WMF_ERR_OUT_OF_MEMORY. */
+WMF_API wmf_status wmf_watermark_describe_draw(const wmf_watermark *wm, uint32_t width, uint32_t height,
+                                               uint64_t seed, char *text, size_t text_capacity,
+                                               float *size_px, double *x, double *y);
 
 #ifdef __cplusplus
 }

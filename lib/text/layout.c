@@ -1,0 +1,169 @@
+/* Layout: per line, characters are given a font (the recipe's, or a fontconfig fallback), itemized by
+ * script, shaped run by run with HarfBuzz on FreeType font functions (as raqm 0.7 does for PIL), runs
+ * put in visual order (reversed for right-to-left paragraphs), and positions accumulated in 26.6. */
+#include <stdio.h>
+#include <string.h>
+
+#include "text/font_internal.h"
+
+static bool is_ignorable(uint32_t cp) {
+  /* characters that select or join rather than show: never looked up on their own */
+  return cp < 0x20 || (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2060 && cp <= 0x206f) ||
+         (cp >= 0xfe00 && cp <= 0xfe0f) || cp == 0xfeff || (cp >= 0xe0100 && cp <= 0xe01ef);
+}
+
+static bool is_weak_script(hb_script_t s) {
+  return s == HB_SCRIPT_COMMON || s == HB_SCRIPT_INHERITED || s == HB_SCRIPT_UNKNOWN;
+}
+
+static wmf_status push(wmfi_layout *l, wmfi_placed_glyph g) {
+  if (l->count == l->capacity) {
+    size_t n = l->capacity ? l->capacity * 2 : 32;
+    wmfi_placed_glyph *p = wmfi_realloc(l->glyphs, n * sizeof *p);
+    if (!p) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "text: out of memory");
+    l->glyphs = p;
+    l->capacity = n;
+  }
+  l->glyphs[l->count++] = g;
+  return WMF_OK;
+}
+
+/* PIL's bounding_box_and_anchors: glyph boxes at rounded positions plus the pen line. */
+static void grow_box(wmfi_layout *l, const wmfi_glyph *g, int32_t x, int32_t y) {
+  int32_t px = WMFI_PIXEL(x), py = WMFI_PIXEL(y);
+  int32_t x0 = g->left + px, x1 = g->left + (int32_t)g->width + px;
+  int32_t y1 = g->top + py, y0 = g->top - (int32_t)g->rows + py;
+  if (x0 < l->x_min) l->x_min = x0;
+  if (x1 > l->x_max) l->x_max = x1;
+  if (y0 < l->y_min) l->y_min = y0;
+  if (y1 > l->y_max) l->y_max = y1;
+}
+
+typedef struct run {
+  size_t start, len;
+  wmf_font *font;
+  hb_script_t script;
+} run;
+
+static wmf_status layout_line(wmfi_layout *l, wmf_font *font, const uint32_t *cps, size_t n,
+                              const wmfi_text_style *st, int32_t base_y, bool first_line, wmf_font **fonts,
+                              hb_script_t *scripts, run *runs) {
+  hb_unicode_funcs_t *uf = hb_unicode_funcs_get_default();
+  /* fonts per character; ignorable ones follow their neighbour */
+  for (size_t i = 0; i < n; i++) {
+    fonts[i] = NULL;
+    if (is_ignorable(cps[i])) continue;
+    wmf_status s = wmfi_font_for_char(font, cps[i], st->fallback, &fonts[i]);
+    if (s != WMF_OK) return s;
+    if (!fonts[i]) {
+      char u[5] = {0};
+      wmfi_utf8_encode(cps[i], u);
+      return wmfi_fail(WMF_ERR_FONT, "text: font '%s %s' (%s) has no glyph for U+%04X '%s'%s", font->family,
+                       font->style, font->path, cps[i], u,
+                       st->fallback ? " and no fallback font from fontconfig has one" : " (fallback disabled)");
+    }
+  }
+  for (size_t i = 0; i < n; i++)
+    if (!fonts[i]) fonts[i] = i ? fonts[i - 1] : NULL;
+  for (size_t i = n; i-- > 0;)
+    if (!fonts[i]) fonts[i] = i + 1 < n ? fonts[i + 1] : font;
+  /* scripts: weak characters take the script before them (or after, at the start) */
+  for (size_t i = 0; i < n; i++) scripts[i] = hb_unicode_script(uf, cps[i]);
+  for (size_t i = 1; i < n; i++)
+    if (is_weak_script(scripts[i])) scripts[i] = scripts[i - 1];
+  for (size_t i = n; i-- > 1;)
+    if (is_weak_script(scripts[i - 1])) scripts[i - 1] = scripts[i];
+  size_t nruns = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (nruns && runs[nruns - 1].font == fonts[i] && runs[nruns - 1].script == scripts[i]) runs[nruns - 1].len++;
+    else runs[nruns++] = (run){i, 1, fonts[i], scripts[i]};
+  }
+  bool rtl = false; /* paragraph direction from the first strong script */
+  for (size_t r = 0; r < nruns; r++)
+    if (!is_weak_script(runs[r].script)) {
+      rtl = hb_script_get_horizontal_direction(runs[r].script) == HB_DIRECTION_RTL;
+      break;
+    }
+  hb_buffer_t *buf = hb_buffer_create();
+  if (!hb_buffer_allocation_successful(buf)) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "text: out of memory");
+  int32_t pen = 0;
+  wmf_status status = WMF_OK;
+  for (size_t k = 0; k < nruns && status == WMF_OK; k++) {
+    const run *r = &runs[rtl ? nruns - 1 - k : k];
+    wmfi_sized *z;
+    status = wmfi_font_sized(r->font, st->size_px, &z);
+    if (status != WMF_OK) break;
+    hb_buffer_clear_contents(buf);
+    hb_buffer_add_utf32(buf, cps, (int)n, (unsigned)r->start, (int)r->len);
+    hb_buffer_set_script(buf, r->script);
+    hb_direction_t dir = hb_script_get_horizontal_direction(r->script);
+    hb_buffer_set_direction(buf, dir == HB_DIRECTION_RTL ? HB_DIRECTION_RTL : HB_DIRECTION_LTR);
+    hb_buffer_set_language(buf, hb_language_get_default());
+    hb_buffer_set_flags(buf, HB_BUFFER_FLAG_BOT | HB_BUFFER_FLAG_EOT);
+    hb_shape(z->hb, buf, NULL, 0);
+    if (!hb_buffer_allocation_successful(buf)) {
+      status = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "text: HarfBuzz ran out of memory");
+      break;
+    }
+    unsigned len;
+    hb_glyph_info_t *info = hb_buffer_get_glyph_infos(buf, &len);
+    hb_glyph_position_t *pos = hb_buffer_get_glyph_positions(buf, &len);
+    for (unsigned i = 0; i < len && status == WMF_OK; i++) {
+      wmfi_placed_glyph g = {NULL, NULL, pen + pos[i].x_offset, base_y + pos[i].y_offset};
+      status = wmfi_font_glyph(r->font, z, info[i].codepoint, 0, &g.fill);
+      if (status == WMF_OK && st->stroke > 0) status = wmfi_font_glyph(r->font, z, info[i].codepoint, st->stroke, &g.stroke);
+      if (status != WMF_OK) break;
+      pen += pos[i].x_advance + st->letter_spacing;
+      int32_t adv = WMFI_PIXEL(pen);
+      if (adv > l->x_max) l->x_max = adv;
+      if (adv < l->x_min) l->x_min = adv;
+      grow_box(l, g.fill, g.x, g.y);
+      status = push(l, g);
+    }
+  }
+  hb_buffer_destroy(buf);
+  if (first_line) l->advance = pen;
+  return status;
+}
+
+wmf_status wmfi_layout_text(wmfi_layout *l, wmf_font *font, const uint32_t *cps, size_t count,
+                            const wmfi_text_style *st) {
+  memset(l, 0, sizeof *l);
+  wmf_font **fonts = wmfi_alloc_array(count + 1, sizeof *fonts);
+  hb_script_t *scripts = wmfi_alloc_array(count + 1, sizeof *scripts);
+  run *runs = wmfi_alloc_array(count + 1, sizeof *runs);
+  if (!fonts || !scripts || !runs) {
+    wmfi_free(fonts);
+    wmfi_free(scripts);
+    wmfi_free(runs);
+    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "text: out of memory");
+  }
+  pthread_mutex_lock(&font->lock);
+  wmfi_sized *z;
+  wmf_status status = wmfi_font_sized(font, st->size_px, &z);
+  if (status == WMF_OK) {
+    const FT_Size_Metrics *m = &z->face->size->metrics;
+    l->ascender = (int32_t)m->ascender;
+    l->descender = (int32_t)m->descender;
+    int32_t line_step = WMFI_PIXEL((int32_t)m->height) + st->line_spacing;
+    size_t start = 0;
+    int line = 0;
+    for (size_t i = 0; i <= count && status == WMF_OK; i++)
+      if (i == count || cps[i] == '\n') {
+        status = layout_line(l, font, cps + start, i - start, st, -line * line_step * 64, line == 0, fonts, scripts, runs);
+        line++;
+        start = i + 1;
+      }
+  }
+  pthread_mutex_unlock(&font->lock);
+  wmfi_free(fonts);
+  wmfi_free(scripts);
+  wmfi_free(runs);
+  if (status != WMF_OK) wmfi_layout_free(l);
+  return status;
+}
+
+void wmfi_layout_free(wmfi_layout *l) {
+  wmfi_free(l->glyphs);
+  memset(l, 0, sizeof *l);
+}

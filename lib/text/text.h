@@ -1,0 +1,97 @@
+/* Internal interface of the text module: fonts (FreeType faces per pixel size, fontconfig lookup and
+ * fallback), UTF-8 decoding, HarfBuzz layout and coverage rendering as PIL 9.4 (raqm) places glyphs.
+ * Other modules include only this header. No FreeType / HarfBuzz type appears here. */
+#ifndef WMF_LIB_TEXT_H
+#define WMF_LIB_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/core.h"
+
+/* PIL's rounding of a 26.6 coordinate to whole pixels (half up). */
+#define WMFI_PIXEL(x) ((((x) + 32) & -64) >> 6)
+
+/* ---- UTF-8 (utf8.c) ---- */
+
+/* Decodes NUL-terminated UTF-8 into a new array of code points (*out from wmfi_malloc, *count).
+ * Rejects overlong forms, surrogates, values over U+10FFFF and truncated sequences: WMF_ERR_UTF8 with
+ * the byte offset in the message (prefixed by `fn`). */
+wmf_status wmfi_utf8_decode(const char *fn, const char *s, uint32_t **out, size_t *count);
+
+/* Encodes one code point; returns the bytes written (1..4) into buf (>= 4 bytes). */
+size_t wmfi_utf8_encode(uint32_t cp, char *buf);
+
+/* ---- fonts (font.c) ---- */
+
+/* A glyph bitmap as FreeType rendered it (hinted, FT_LOAD_DEFAULT, normal antialiasing). Cached in the
+ * font, immutable once made, freed with the font. */
+typedef struct wmfi_glyph {
+  int32_t left, top;     /* bitmap_left, bitmap_top (y up) */
+  uint32_t width, rows;  /* bitmap size; pitch == width */
+  uint8_t *pixels;
+} wmfi_glyph;
+
+void wmfi_font_ref(wmf_font *font);
+
+/* ---- layout (layout.c) ---- */
+
+typedef struct wmfi_text_style {
+  uint32_t size_px;       /* pixel size (FT_Set_Pixel_Sizes(0, size)) */
+  int32_t letter_spacing; /* 26.6, added to every advance */
+  int32_t line_spacing;   /* pixels, added to the font height between lines */
+  int32_t stroke;         /* 26.6 stroker radius; 0 = no outline glyphs */
+  bool fallback;          /* resolve missing characters through fontconfig */
+} wmfi_text_style;
+
+typedef struct wmfi_placed_glyph {
+  const wmfi_glyph *fill;   /* never NULL */
+  const wmfi_glyph *stroke; /* NULL unless style.stroke > 0 */
+  int32_t x, y;             /* pen + offset in 26.6, y up, relative to the first line's origin */
+} wmfi_placed_glyph;
+
+typedef struct wmfi_layout {
+  wmfi_placed_glyph *glyphs;
+  size_t count, capacity;
+  int32_t ascender, descender; /* the primary face's size metrics, 26.6, y up */
+  int32_t advance;             /* 26.6 pen advance of the first line (PIL's `position`) */
+  /* PIL's text box in whole pixels, y up, origin at the first pen position: glyph boxes plus the pen
+   * line from 0 to the advance, as font.getbbox computes it */
+  int32_t x_min, x_max, y_min, y_max;
+} wmfi_layout;
+
+/* Lays out code points (lines split at U+000A) with `font` and its fallbacks: itemized by script,
+ * direction from the script (right-to-left runs for Arabic, Hebrew...), shaped by HarfBuzz with the
+ * FreeType font functions exactly as raqm does, glyph bitmaps from the cache. The font's lock is held
+ * inside. Returns WMF_OK, WMF_ERR_FONT (a character missing, naming it and the font),
+ * WMF_ERR_BACKEND, WMF_ERR_OUT_OF_MEMORY. */
+wmf_status wmfi_layout_text(wmfi_layout *out, wmf_font *font, const uint32_t *cps, size_t count,
+                            const wmfi_text_style *style);
+void wmfi_layout_free(wmfi_layout *layout);
+
+/* ---- coverage (raster.c) ---- */
+
+/* A coverage canvas: w x h bytes whose top-left pixel is image pixel (x0, y0). */
+typedef struct wmfi_canvas {
+  int32_t x0, y0, w, h;
+  uint8_t *data;
+} wmfi_canvas;
+
+/* Parses PIL's anchor ("la", "ls", ...) into x/y anchor offsets in pixels, y up, for `layout`.
+ * Returns WMF_OK or WMF_ERR_INVALID_ARGUMENT. */
+wmf_status wmfi_anchor_offsets(const wmfi_layout *layout, const char *anchor, int32_t *ax, int32_t *ay);
+bool wmfi_anchor_valid(const char *anchor);
+
+/* Renders the layout's glyphs (stroke glyphs when `stroke`) into a new canvas as PIL draws text at the
+ * float point (x, y) with `anchor`: whole-pixel part truncated, fraction passed to the glyph origins,
+ * each glyph at PIXEL()-rounded positions, overlapping glyphs combined by maximum. */
+wmf_status wmfi_render_layout(wmfi_canvas *out, const wmfi_layout *layout, double x, double y,
+                              const char *anchor, bool stroke);
+
+/* Rotates a canvas by `degrees` counterclockwise around image point (cx, cy), bilinear. */
+wmf_status wmfi_canvas_rotate(wmfi_canvas *out, const wmfi_canvas *in, double degrees, double cx,
+                              double cy);
+void wmfi_canvas_free(wmfi_canvas *c);
+
+#endif

@@ -1,0 +1,360 @@
+/* Applying a recipe: text drawn (seeded), laid out (cached for fixed text), placed, rendered to coverage,
+ * rotated or tiled, then composited as PIL composites an RGBA text layer, and logos pasted. The same
+ * code produces the coverage mask for analysis, writing alphas instead of blending colors. */
+#include <math.h>
+#include <string.h>
+
+#include "image/image.h"
+#include "watermark/watermark.h"
+
+/* splitmix64: small, fast, and the same on every platform */
+static uint64_t next_u64(uint64_t *s) {
+  uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+static uint32_t uniform(uint64_t *s, uint32_t n) { return (uint32_t)(((next_u64(s) >> 32) * n) >> 32); }
+
+/* PIL's rounding division by 255 (DIV255 / SHIFTFORDIV255) */
+static inline uint32_t div255(uint32_t v) {
+  v += 128;
+  return ((v >> 8) + v) >> 8;
+}
+
+/* Where the result goes: an image (blend colors) or a coverage mask (keep the largest alpha). */
+typedef struct sink {
+  uint8_t *rgb;  /* or NULL */
+  uint8_t *mask; /* or NULL */
+  int32_t w, h;
+} sink;
+
+/* Composites coverage `c` in color `col` with drawing alpha `a`: the RGBA layer PIL's fill_mask_L makes
+ * on a (255,255,255,0) layer (alpha BLEND(m, 0, a), color BLEND(m, 255, col)), then alpha_composite
+ * over the opaque image with its 7-bit-precision integer arithmetic. */
+static void composite(const sink *s, const wmfi_canvas *c, int32_t dx, int32_t dy, const uint8_t col[3], uint32_t a) {
+  if (!c->data || a == 0) return;
+  uint8_t la[256], lc[3][256];
+  for (uint32_t m = 0; m < 256; m++) {
+    la[m] = (uint8_t)div255(m * a);
+    for (int k = 0; k < 3; k++) lc[k][m] = (uint8_t)div255(255 * (255 - m) + col[k] * m);
+  }
+  int32_t x0 = c->x0 + dx, y0 = c->y0 + dy;
+  int32_t u0 = x0 < 0 ? -x0 : 0, v0 = y0 < 0 ? -y0 : 0;
+  int32_t u1 = c->w, v1 = c->h;
+  if (x0 + u1 > s->w) u1 = s->w - x0;
+  if (y0 + v1 > s->h) v1 = s->h - y0;
+  for (int32_t v = v0; v < v1; v++) {
+    const uint8_t *src = c->data + (size_t)v * c->w;
+    size_t row = (size_t)(y0 + v) * s->w + x0;
+    for (int32_t u = u0; u < u1; u++) {
+      uint32_t m = src[u], al = la[m];
+      if (!al) continue;
+      if (s->mask) {
+        if (s->mask[row + u] < al) s->mask[row + u] = (uint8_t)al;
+        continue;
+      }
+      uint8_t *p = s->rgb + (row + u) * 3;
+      uint32_t coef1 = al * 128, coef2 = 255 * 128 - coef1;
+      for (int k = 0; k < 3; k++) {
+        uint32_t t = lc[k][m] * coef1 + p[k] * coef2 + (0x80 << 7);
+        p[k] = (uint8_t)((((t >> 8) + t) >> 8) >> 7);
+      }
+    }
+  }
+}
+
+/* Pixel size for an image of w x h. */
+static uint32_t size_for(const wmf_watermark *wm, uint32_t w, uint32_t h) {
+  double px = wm->size_rel > 0 ? round((double)wm->size_rel * (w < h ? w : h)) : round(wm->size_px);
+  return px < 1 ? 1 : px > 4096 ? 4096 : (uint32_t)px;
+}
+
+static wmf_status check_ready(const wmf_watermark *wm, const char *fn) {
+  if (!wm->text && !wm->pool && !wm->nlogos)
+    return wmfi_fail(WMF_ERR_STATE, "%s: the recipe has no text, character pool or logo", fn);
+  if ((wm->text || wm->pool) && !wm->font) return wmfi_fail(WMF_ERR_STATE, "%s: the recipe has text but no font", fn);
+  return WMF_OK;
+}
+
+static wmfi_text_style style_for(const wmf_watermark *wm, uint32_t px) {
+  wmfi_text_style st = {px, (int32_t)lround(wm->letter_spacing * 64.0), (int32_t)lround(wm->line_spacing),
+                        (int32_t)lround(wm->outline * 64.0), wm->fallback};
+  return st;
+}
+
+/* The layout to draw: the cached one for fixed text (shared, read-only), or a fresh one in *own. */
+static wmf_status get_layout(const wmf_watermark *cwm, uint32_t px, const uint32_t *drawn, size_t ndrawn,
+                             wmfi_layout *own, const wmfi_layout **out) {
+  wmf_watermark *wm = (wmf_watermark *)cwm; /* the cache is the only state apply changes, under its lock */
+  wmfi_text_style st = style_for(wm, px);
+  if (drawn) {
+    *out = own;
+    return wmfi_layout_text(own, wm->font, drawn, ndrawn, &st);
+  }
+  pthread_mutex_lock(&wm->cache_lock);
+  for (size_t i = 0; i < wm->ncache; i++)
+    if (wm->cache[i].px == px) {
+      *out = &wm->cache[i].layout;
+      pthread_mutex_unlock(&wm->cache_lock);
+      return WMF_OK;
+    }
+  wmf_status s;
+  if (wm->ncache < WMFI_LAYOUT_CACHE) {
+    s = wmfi_layout_text(&wm->cache[wm->ncache].layout, wm->font, wm->text, wm->ntext, &st);
+    if (s == WMF_OK) {
+      wm->cache[wm->ncache].px = px;
+      *out = &wm->cache[wm->ncache++].layout;
+    }
+  } else {
+    s = wmfi_layout_text(own, wm->font, wm->text, wm->ntext, &st);
+    *out = own;
+  }
+  pthread_mutex_unlock(&wm->cache_lock);
+  return s;
+}
+
+/* Stamps `tile` (placed around image point 0,0) over a full-image canvas on the tiling grid. */
+static wmf_status tile_canvas(wmfi_canvas *full, const wmfi_canvas *tile, int32_t W, int32_t H, double step_x,
+                              double step_y, double phase_x, double phase_y) {
+  memset(full, 0, sizeof *full);
+  full->w = W;
+  full->h = H;
+  full->data = wmfi_calloc((size_t)W, (size_t)H);
+  if (!full->data) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "watermark: out of memory");
+  if (!tile->data) return WMF_OK;
+  long rows = (long)ceil((H + tile->h) / step_y) + 2, cols = (long)ceil((W + tile->w) / step_x) + 2;
+  for (long r = -1; r < rows; r++)
+    for (long k = -1; k < cols; k++) {
+      double cx = phase_x + k * step_x + ((r & 1) ? step_x / 2 : 0), cy = phase_y + r * step_y;
+      int32_t ox = (int32_t)lround(cx) + tile->x0, oy = (int32_t)lround(cy) + tile->y0;
+      for (int32_t v = 0; v < tile->h; v++) {
+        int32_t y = oy + v;
+        if (y < 0 || y >= H) continue;
+        const uint8_t *src = tile->data + (size_t)v * tile->w;
+        uint8_t *dst = full->data + (size_t)y * W;
+        for (int32_t u = 0; u < tile->w; u++) {
+          int32_t x = ox + u;
+          if (x >= 0 && x < W && dst[x] < src[u]) dst[x] = src[u];
+        }
+      }
+    }
+  return WMF_OK;
+}
+
+/* Draws the text part. Fills `text_out`, `x_out`, `y_out` when asked (describe_draw). */
+static wmf_status draw_text(const wmf_watermark *wm, const sink *s, uint64_t *rng, bool describe, char *text_out,
+                            size_t text_cap, float *size_out, double *x_out, double *y_out) {
+  uint32_t px = size_for(wm, (uint32_t)s->w, (uint32_t)s->h);
+  uint32_t drawn[256];
+  size_t ndrawn = 0;
+  if (wm->pool) {
+    ndrawn = wm->draw_count;
+    for (size_t i = 0; i < ndrawn; i++) drawn[i] = wm->pool[uniform(rng, (uint32_t)wm->npool)];
+  }
+  const uint32_t *cps = wm->pool ? drawn : wm->text;
+  size_t ncps = wm->pool ? ndrawn : wm->ntext;
+  if (text_out) {
+    size_t used = 0;
+    for (size_t i = 0; i < ncps; i++) {
+      char b[4];
+      size_t k = wmfi_utf8_encode(cps[i], b);
+      if (used + k + 1 > text_cap)
+        return wmfi_fail(WMF_ERR_BUFFER_TOO_SMALL, "wmf_watermark_describe_draw: text needs more than %zu bytes", text_cap);
+      memcpy(text_out + used, b, k);
+      used += k;
+    }
+    if (used + 1 > text_cap)
+      return wmfi_fail(WMF_ERR_BUFFER_TOO_SMALL, "wmf_watermark_describe_draw: text needs more than %zu bytes", text_cap);
+    text_out[used] = 0;
+  }
+  wmfi_layout own = {0};
+  const wmfi_layout *l;
+  wmf_status st = get_layout(wm, px, wm->pool ? drawn : NULL, ndrawn, &own, &l);
+  if (st != WMF_OK) return st;
+  double x = 0, y = 0;
+  const char *anchor = wm->anchor;
+  if (wm->placement == WMF_PLACE_FIXED) {
+    x = wm->fx * s->w;
+    y = wm->fy * s->h;
+  } else if (wm->placement == WMF_PLACE_RANDOM) {
+    int32_t w = l->x_max - l->x_min, h = l->y_max - l->y_min;
+    x = s->w > w ? (double)uniform(rng, (uint32_t)(s->w - w)) : 0.0;
+    y = s->h - h > h ? (double)h + uniform(rng, (uint32_t)(s->h - 2 * h)) : (double)h;
+  } else {
+    anchor = "mm";
+  }
+  if (size_out) *size_out = (float)px;
+  if (x_out) *x_out = x;
+  if (y_out) *y_out = y;
+  if (describe) {
+    wmfi_layout_free(&own);
+    return WMF_OK;
+  }
+  wmfi_canvas fill = {0}, stroke = {0}, tmp = {0};
+  st = wmfi_render_layout(&fill, l, x, y, anchor, false);
+  if (st == WMF_OK && wm->outline > 0) st = wmfi_render_layout(&stroke, l, x, y, anchor, true);
+  double angle = wm->placement == WMF_PLACE_TILED ? wm->tile_angle : wm->rotation;
+  if (st == WMF_OK && angle != 0) {
+    st = wmfi_canvas_rotate(&tmp, &fill, angle, x, y);
+    wmfi_canvas_free(&fill);
+    fill = tmp;
+    if (st == WMF_OK && stroke.data) {
+      st = wmfi_canvas_rotate(&tmp, &stroke, angle, x, y);
+      wmfi_canvas_free(&stroke);
+      stroke = tmp;
+    }
+  }
+  if (st == WMF_OK && wm->placement == WMF_PLACE_TILED && fill.data) {
+    double step_x = fill.w * (1.0 + wm->gap_x), step_y = fill.h * (1.0 + wm->gap_y);
+    double phase_x = uniform(rng, (uint32_t)step_x + 1), phase_y = uniform(rng, (uint32_t)step_y + 1);
+    st = tile_canvas(&tmp, &fill, s->w, s->h, step_x, step_y, phase_x, phase_y);
+    wmfi_canvas_free(&fill);
+    fill = tmp;
+    if (st == WMF_OK && stroke.data) {
+      st = tile_canvas(&tmp, &stroke, s->w, s->h, step_x, step_y, phase_x, phase_y);
+      wmfi_canvas_free(&stroke);
+      stroke = tmp;
+    }
+  }
+  if (st == WMF_OK) {
+    uint32_t a = (uint32_t)(255.0f * wm->opacity);
+    if (wm->shadow_opacity > 0)
+      composite(s, stroke.data ? &stroke : &fill, wm->shadow_dx, wm->shadow_dy, wm->shadow_color,
+                (uint32_t)(255.0f * wm->shadow_opacity));
+    composite(s, &stroke, 0, 0, wm->outline_color, a);
+    composite(s, &fill, 0, 0, wm->color, a);
+  }
+  wmfi_canvas_free(&fill);
+  wmfi_canvas_free(&stroke);
+  wmfi_layout_free(&own);
+  return st;
+}
+
+/* Resamples premultiplied RGBA (floats) along one axis with a triangle filter widened when shrinking
+ * (antialiased, as PIL's bilinear resize). */
+static void resample_axis(const float *src, int n_in, int n_out, int count, size_t in_step, size_t in_stride,
+                          size_t out_step, size_t out_stride, float *dst) {
+  double scale = (double)n_in / n_out, support = scale > 1 ? scale : 1;
+  for (int o = 0; o < n_out; o++) {
+    double center = (o + 0.5) * scale;
+    int lo = (int)floor(center - support), hi = (int)ceil(center + support);
+    for (int c = 0; c < count; c++) {
+      double acc[4] = {0}, wsum = 0;
+      for (int i = lo < 0 ? 0 : lo; i < (hi > n_in ? n_in : hi); i++) {
+        double w = 1 - fabs((i + 0.5 - center) / support);
+        if (w <= 0) continue;
+        const float *p = src + (size_t)c * in_stride + (size_t)i * in_step;
+        for (int k = 0; k < 4; k++) acc[k] += w * p[k];
+        wsum += w;
+      }
+      float *q = dst + (size_t)c * out_stride + (size_t)o * out_step;
+      for (int k = 0; k < 4; k++) q[k] = wsum > 0 ? (float)(acc[k] / wsum) : 0;
+    }
+  }
+}
+
+static wmf_status draw_logo(const wmfi_logo *lg, const sink *s) {
+  int tw = (int)lround(lg->scale * s->w);
+  if (tw < 1) tw = 1;
+  int th = (int)lround((double)lg->h * tw / lg->w);
+  if (th < 1) th = 1;
+  if (tw > 8192 || th > 8192) return wmfi_fail(WMF_ERR_LIMIT, "watermark: logo scaled to %dx%d is too large", tw, th);
+  float *pre = wmfi_alloc_array((size_t)lg->w * lg->h, 4 * sizeof(float));
+  float *mid = wmfi_alloc_array((size_t)tw * lg->h, 4 * sizeof(float));
+  float *fin = wmfi_alloc_array((size_t)tw * th, 4 * sizeof(float));
+  wmf_status st = WMF_OK;
+  if (!pre || !mid || !fin) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "watermark: out of memory scaling a logo");
+  else {
+    for (size_t i = 0; i < (size_t)lg->w * lg->h; i++) {
+      float a = lg->rgba[i * 4 + 3] / 255.0f;
+      for (int k = 0; k < 3; k++) pre[i * 4 + k] = lg->rgba[i * 4 + k] * a;
+      pre[i * 4 + 3] = a;
+    }
+    resample_axis(pre, (int)lg->w, tw, (int)lg->h, 4, (size_t)lg->w * 4, 4, (size_t)tw * 4, mid);
+    resample_axis(mid, (int)lg->h, th, tw, (size_t)tw * 4, 4, (size_t)tw * 4, 4, fin);
+    int32_t x0 = (int32_t)floor(lg->fx * s->w), y0 = (int32_t)floor(lg->fy * s->h);
+    for (int v = 0; v < th; v++) {
+      int32_t y = y0 + v;
+      if (y < 0 || y >= s->h) continue;
+      for (int u = 0; u < tw; u++) {
+        int32_t x = x0 + u;
+        if (x < 0 || x >= s->w) continue;
+        const float *p = fin + ((size_t)v * tw + u) * 4;
+        uint32_t a = (uint32_t)lroundf(p[3] * 255.0f), al = div255(a * (uint32_t)lroundf(lg->opacity * 255.0f));
+        if (!al) continue;
+        size_t idx = (size_t)y * s->w + x;
+        if (s->mask) {
+          if (s->mask[idx] < al) s->mask[idx] = (uint8_t)al;
+          continue;
+        }
+        uint8_t *q = s->rgb + idx * 3;
+        uint32_t coef1 = al * 128, coef2 = 255 * 128 - coef1;
+        for (int k = 0; k < 3; k++) {
+          float c = p[3] > 0 ? p[k] / p[3] : 0;
+          uint32_t col = c <= 0 ? 0 : c >= 255 ? 255 : (uint32_t)lroundf(c);
+          uint32_t t = col * coef1 + q[k] * coef2 + (0x80 << 7);
+          q[k] = (uint8_t)((((t >> 8) + t) >> 8) >> 7);
+        }
+      }
+    }
+  }
+  wmfi_free(pre);
+  wmfi_free(mid);
+  wmfi_free(fin);
+  return st;
+}
+
+static wmf_status run(const wmf_watermark *wm, const sink *s, uint64_t seed) {
+  uint64_t rng = seed;
+  wmf_status st = WMF_OK;
+  if (wm->text || wm->pool) st = draw_text(wm, s, &rng, false, NULL, 0, NULL, NULL, NULL);
+  for (size_t i = 0; i < wm->nlogos && st == WMF_OK; i++) st = draw_logo(&wm->logos[i], s);
+  return st;
+}
+
+WMF_API wmf_status wmf_watermark_apply(const wmf_watermark *wm, wmf_image *image, uint64_t seed) {
+  WMFI_REQUIRE(wm && image, "wmf_watermark_apply: recipe and image must not be NULL");
+  wmf_status st = check_ready(wm, "wmf_watermark_apply");
+  if (st != WMF_OK) return st;
+  /* draw on a copy so a failure halfway leaves the image unchanged; the copy costs less than a render */
+  size_t n = (size_t)image->width * image->height * 3;
+  uint8_t *work = wmfi_malloc(n);
+  if (!work) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_watermark_apply: out of memory");
+  memcpy(work, image->pixels, n);
+  sink s = {work, NULL, (int32_t)image->width, (int32_t)image->height};
+  st = run(wm, &s, seed);
+  if (st == WMF_OK) memcpy(image->pixels, work, n);
+  wmfi_free(work);
+  return st;
+}
+
+WMF_API wmf_status wmf_watermark_coverage(const wmf_watermark *wm, uint32_t width, uint32_t height, uint64_t seed,
+                                          uint8_t *mask, size_t capacity) {
+  WMFI_REQUIRE(wm && mask, "wmf_watermark_coverage: recipe and mask must not be NULL");
+  WMFI_REQUIRE(width && height && width <= (1u << 20) && height <= (1u << 20),
+               "wmf_watermark_coverage: size %ux%u out of range", width, height);
+  size_t need;
+  if (!wmfi_mul(width, height, &need) || capacity < need)
+    return wmfi_fail(WMF_ERR_BUFFER_TOO_SMALL, "wmf_watermark_coverage: mask of %zu bytes, %ux%u needed", capacity,
+                     width, height);
+  wmf_status st = check_ready(wm, "wmf_watermark_coverage");
+  if (st != WMF_OK) return st;
+  memset(mask, 0, need);
+  sink s = {NULL, mask, (int32_t)width, (int32_t)height};
+  return run(wm, &s, seed);
+}
+
+WMF_API wmf_status wmf_watermark_describe_draw(const wmf_watermark *wm, uint32_t width, uint32_t height, uint64_t seed,
+                                               char *text, size_t text_capacity, float *size_px, double *x,
+                                               double *y) {
+  WMFI_REQUIRE(wm && (text || text_capacity == 0), "wmf_watermark_describe_draw: NULL recipe or text buffer");
+  WMFI_REQUIRE(width && height && width <= (1u << 20) && height <= (1u << 20),
+               "wmf_watermark_describe_draw: size %ux%u out of range", width, height);
+  if (!wm->text && !wm->pool) return wmfi_fail(WMF_ERR_STATE, "wmf_watermark_describe_draw: the recipe draws no text");
+  wmf_status st = check_ready(wm, "wmf_watermark_describe_draw");
+  if (st != WMF_OK) return st;
+  sink s = {NULL, NULL, (int32_t)width, (int32_t)height};
+  uint64_t rng = seed;
+  return draw_text(wm, &s, &rng, true, text, text_capacity, size_px, x, y);
+}

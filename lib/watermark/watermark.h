@@ -1,0 +1,60 @@
+/* Internal interface of the watermark module: the recipe layout, shared by recipe.c (setters, presets)
+ * and apply.c (placement, compositing, logos). */
+#ifndef WMF_LIB_WATERMARK_H
+#define WMF_LIB_WATERMARK_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "core/core.h"
+#include "text/text.h"
+
+#define WMFI_MAX_LOGOS 8
+#define WMFI_LAYOUT_CACHE 8
+
+typedef struct wmfi_logo {
+  uint8_t *rgba; /* w * h * 4, straight alpha */
+  uint32_t w, h;
+  float scale, opacity;
+  double fx, fy;
+} wmfi_logo;
+
+typedef struct wmfi_cached_layout {
+  uint32_t px;
+  wmfi_layout layout;
+} wmfi_cached_layout;
+
+struct wmf_watermark {
+  uint32_t *text; /* fixed text, or NULL */
+  size_t ntext;
+  uint32_t *pool; /* character pool, or NULL */
+  size_t npool;
+  uint32_t draw_count;
+  wmf_font *font;
+  bool fallback;
+  float size_px, size_rel; /* exactly one is > 0 */
+  uint8_t color[3];
+  float opacity;
+  int placement; /* wmf_placement */
+  double fx, fy;
+  char anchor[3];
+  float tile_angle, gap_x, gap_y;
+  float rotation, letter_spacing, line_spacing;
+  float outline;
+  uint8_t outline_color[3];
+  int shadow_dx, shadow_dy;
+  uint8_t shadow_color[3];
+  float shadow_opacity;
+  wmfi_logo logos[WMFI_MAX_LOGOS];
+  size_t nlogos;
+  /* layouts of the fixed text per pixel size: filled by apply under the lock, entries never change
+   * once published, dropped by setters (which must not run concurrently with apply) */
+  pthread_mutex_t cache_lock;
+  wmfi_cached_layout cache[WMFI_LAYOUT_CACHE];
+  size_t ncache;
+};
+
+/* Drops the cached layouts (after any setter that changes them). */
+void wmfi_watermark_clear_cache(wmf_watermark *wm);
+
+#endif

@@ -1,0 +1,33 @@
+"""PIL 9.4 (raqm) reference renders for the watermark parity test.
+
+Usage: pil_ref.py spec.jsonl
+Each line of the spec is one case: {"in": png, "out": png, "font": path, "index": n, "size": px,
+"text": str, "xy": [x, y] or "rel": [fx, fy], "anchor": "la" | "ls" | null, "fill": [r, g, b, a],
+"layer": bool}. With "layer" the text is drawn as ImageNet-W does: on an RGBA layer (255,255,255,0),
+then Image.alpha_composite onto the image; otherwise drawn directly on the RGB image (Mark My Words).
+"""
+import json
+import sys
+
+from PIL import Image, ImageDraw, ImageFont, features
+
+if not features.check("raqm"):
+    sys.exit("PIL lacks raqm: the reference would not shape complex scripts")
+
+for line in open(sys.argv[1], encoding="utf-8"):
+    c = json.loads(line)
+    img = Image.open(c["in"]).convert("RGB")
+    font = ImageFont.truetype(c["font"], c["size"], index=c["index"])
+    if "rel" in c:
+        xy = (c["rel"][0] * img.size[0], c["rel"][1] * img.size[1])
+    else:
+        xy = tuple(c["xy"])
+    fill = tuple(c["fill"])
+    if c["layer"]:
+        layer = Image.new("RGBA", img.size, (255, 255, 255, 0))
+        ImageDraw.Draw(layer).text(xy, c["text"], fill=fill, font=font, anchor=c.get("anchor"))
+        out = Image.alpha_composite(img.convert("RGBA"), layer).convert("RGB")
+    else:
+        out = img.copy()
+        ImageDraw.Draw(out).text(xy, c["text"], fill=fill[:3], font=font, anchor=c.get("anchor"))
+    out.save(c["out"])

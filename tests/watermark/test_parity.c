@@ -1,0 +1,244 @@
+/* Parity with PIL 9.4 (raqm): the same recipes rendered by libwmfeat and by tests/watermark/pil_ref.py
+ * (run here with REF_PYTHON), on skimage photos and flat backgrounds.
+ *  - imagenet-w: mean |difference| <= 1/255 (in 0..255 units: <= 1) and IoU of inked pixels >= 0.97;
+ *  - Mark My Words presets, same drawn text and position: ink bounds equal within 1 px;
+ *  - Devanagari (conjuncts, vowel signs) and Arabic (joining, right to left) against raqm's shaping. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "image/image.h"
+#include "watermark/watermark.h"
+
+static char dir[512];
+static FILE *spec;
+static int ncases;
+
+typedef struct kase {
+  char in[600], mine[600], ref[600];
+  const char *kind; /* "imagenet-w", "mmw", "script" */
+  char label[128];
+} kase;
+static kase cases[128];
+
+static void json_str(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; *s; s++) {
+    if (*s == '"' || *s == '\\') fputc('\\', f);
+    fputc(*s, f);
+  }
+  fputc('"', f);
+}
+
+static wmf_image *photo(const char *name, uint32_t size) {
+  char path[512];
+  snprintf(path, sizeof path, "/usr/lib/python3/dist-packages/skimage/data/%s", name);
+  wmf_image *im, *r;
+  ck_assert_msg(wmf_image_load(&im, path, NULL) == WMF_OK, "%s: %s", path, wmf_last_error());
+  uint32_t w = wmf_image_width(im), h = wmf_image_height(im);
+  ck_assert_uint_ge(w, size);
+  ck_assert_uint_ge(h, size);
+  /* a centered crop (the image module's resize is not needed for parity) */
+  const uint8_t *p = wmf_image_pixels(im) + ((size_t)(h - size) / 2 * w + (w - size) / 2) * 3;
+  ck_assert_int_eq(wmf_image_from_pixels(&r, p, size, size, (size_t)w * 3, WMF_PIXEL_RGB8), WMF_OK);
+  wmf_image_destroy(im);
+  return r;
+}
+
+/* Adds a case: saves the input, renders ours, writes the spec line for PIL. */
+static void add_case(const char *kind, const char *label, wmf_image *im, const wmf_watermark *wm, uint64_t seed,
+                     bool layer, const char *anchor, const uint8_t fill[4], bool relative) {
+  kase *k = &cases[ncases];
+  k->kind = kind;
+  snprintf(k->label, sizeof k->label, "%s", label);
+  snprintf(k->in, sizeof k->in, "%s/in%d.png", dir, ncases);
+  snprintf(k->mine, sizeof k->mine, "%s/mine%d.png", dir, ncases);
+  snprintf(k->ref, sizeof k->ref, "%s/ref%d.png", dir, ncases);
+  ck_assert_int_eq(wmf_image_save(im, k->in, 0), WMF_OK);
+  char text[2048];
+  float size;
+  double x, y;
+  uint32_t w = wmf_image_width(im), h = wmf_image_height(im);
+  ck_assert_msg(wmf_watermark_describe_draw(wm, w, h, seed, text, sizeof text, &size, &x, &y) == WMF_OK, "%s",
+                wmf_last_error());
+  ck_assert_msg(wmf_watermark_apply(wm, im, seed) == WMF_OK, "%s", wmf_last_error());
+  ck_assert_int_eq(wmf_image_save(im, k->mine, 0), WMF_OK);
+  fprintf(spec, "{\"in\": ");
+  json_str(spec, k->in);
+  fprintf(spec, ", \"out\": ");
+  json_str(spec, k->ref);
+  fprintf(spec, ", \"font\": ");
+  json_str(spec, wmf_font_path(wm->font));
+  fprintf(spec, ", \"index\": %d, \"size\": %d, \"text\": ", wmf_font_face_index(wm->font), (int)size);
+  json_str(spec, text);
+  if (relative) fprintf(spec, ", \"rel\": [%.17g, %.17g]", wm->fx, wm->fy);
+  else fprintf(spec, ", \"xy\": [%.17g, %.17g]", x, y);
+  fprintf(spec, ", \"anchor\": \"%s\", \"fill\": [%d, %d, %d, %d], \"layer\": %s}\n", anchor, fill[0], fill[1], fill[2],
+          fill[3], layer ? "true" : "false");
+  ncases++;
+}
+
+typedef struct stats {
+  double mean_abs, iou;
+  int box_mine[4], box_ref[4]; /* x0, y0, x1, y1 of inked pixels */
+} stats;
+
+static void compare(const kase *k, stats *s) {
+  wmf_image *in, *a, *b;
+  ck_assert_int_eq(wmf_image_load(&in, k->in, NULL), WMF_OK);
+  ck_assert_int_eq(wmf_image_load(&a, k->mine, NULL), WMF_OK);
+  ck_assert_msg(wmf_image_load(&b, k->ref, NULL) == WMF_OK, "PIL output missing: %s", k->ref);
+  uint32_t w = wmf_image_width(in), h = wmf_image_height(in);
+  const uint8_t *pi = wmf_image_pixels(in), *pa = wmf_image_pixels(a), *pb = wmf_image_pixels(b);
+  double sum = 0;
+  long inter = 0, uni = 0;
+  int bm[4] = {1 << 30, 1 << 30, -1, -1}, br[4] = {1 << 30, 1 << 30, -1, -1};
+  for (uint32_t y = 0; y < h; y++)
+    for (uint32_t x = 0; x < w; x++) {
+      size_t i = ((size_t)y * w + x) * 3;
+      bool ia = false, ib = false;
+      for (int c = 0; c < 3; c++) {
+        sum += abs(pa[i + c] - pb[i + c]);
+        ia |= pa[i + c] != pi[i + c];
+        ib |= pb[i + c] != pi[i + c];
+      }
+      inter += ia && ib;
+      uni += ia || ib;
+      int *bx[2] = {ia ? bm : NULL, ib ? br : NULL};
+      for (int q = 0; q < 2; q++)
+        if (bx[q]) {
+          if ((int)x < bx[q][0]) bx[q][0] = (int)x;
+          if ((int)y < bx[q][1]) bx[q][1] = (int)y;
+          if ((int)x > bx[q][2]) bx[q][2] = (int)x;
+          if ((int)y > bx[q][3]) bx[q][3] = (int)y;
+        }
+    }
+  s->mean_abs = sum / ((double)w * h * 3);
+  s->iou = uni ? (double)inter / uni : 1.0;
+  memcpy(s->box_mine, bm, sizeof bm);
+  memcpy(s->box_ref, br, sizeof br);
+  wmf_image_destroy(in);
+  wmf_image_destroy(a);
+  wmf_image_destroy(b);
+}
+
+static wmf_watermark *preset(const char *name) {
+  wmf_watermark *wm;
+  ck_assert_msg(wmf_watermark_from_preset(&wm, name) == WMF_OK, "%s: %s", name, wmf_last_error());
+  return wm;
+}
+
+START_TEST(parity_with_pil) {
+  const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+  snprintf(dir, sizeof dir, "%s/wmf_parity_XXXXXX", tmp);
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  char spec_path[600];
+  snprintf(spec_path, sizeof spec_path, "%s/spec.jsonl", dir);
+  spec = fopen(spec_path, "w");
+  ck_assert_ptr_nonnull(spec);
+
+  /* ImageNet-W on photos and flat backgrounds, at the three table sizes and two others */
+  wmf_watermark *inw = preset("imagenet-w");
+  const uint8_t half_white[4] = {255, 255, 255, 127}, white[4] = {255, 255, 255, 255};
+  const char *photos[] = {"astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "camera.png", "brick.png"};
+  for (size_t i = 0; i < sizeof photos / sizeof *photos; i++) {
+    wmf_image *im = photo(photos[i], 224);
+    add_case("imagenet-w", photos[i], im, inw, 0, true, "la", half_white, true);
+    wmf_image_destroy(im);
+  }
+  const uint32_t sizes[] = {224, 384, 512, 300, 97};
+  const uint8_t flats[][3] = {{0, 0, 0}, {128, 128, 128}, {20, 60, 200}, {250, 250, 250}};
+  for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
+    for (size_t j = 0; j < sizeof flats / sizeof *flats; j++) {
+      wmf_image *im;
+      ck_assert_int_eq(wmf_image_create(&im, sizes[i], sizes[i], flats[j][0], flats[j][1], flats[j][2]), WMF_OK);
+      char label[64];
+      snprintf(label, sizeof label, "flat %u (%d,%d,%d)", sizes[i], flats[j][0], flats[j][1], flats[j][2]);
+      add_case("imagenet-w", label, im, inw, 0, true, "la", half_white, true);
+      wmf_image_destroy(im);
+    }
+  wmf_watermark_destroy(inw);
+
+  /* Mark My Words presets: PIL draws the text we drew, where we put it */
+  const char *mmw[] = {"mmw-chinese", "mmw-latin", "mmw-hindi", "mmw-numerals"};
+  for (size_t p = 0; p < 4; p++) {
+    wmf_watermark *wm = preset(mmw[p]);
+    for (uint64_t seed = 1; seed <= 6; seed++) {
+      wmf_image *im = seed <= 4 ? NULL : photo(seed == 5 ? "coffee.png" : "astronaut.png", 224);
+      if (!im) ck_assert_int_eq(wmf_image_create(&im, 224, 224, 40, 40 + 30 * (uint8_t)seed, 90), WMF_OK);
+      char label[64];
+      snprintf(label, sizeof label, "%s seed %llu", mmw[p], (unsigned long long)seed);
+      add_case("mmw", label, im, wm, seed, false, "ls", white, false);
+      wmf_image_destroy(im);
+    }
+    wmf_watermark_destroy(wm);
+  }
+
+  /* complex scripts against raqm: fixed text drawn opaque at a fixed point */
+  struct { const char *font, *text; } scripts[] = {
+      {"Noto Sans Devanagari", "क्षत्रिय हिन्दी कृष्ण"},
+      {"Noto Naskh Arabic", "مرحبا بالعالم"},
+      {"Liberation Sans", "AVATAR Wave, Today"},
+  };
+  for (size_t p = 0; p < 3; p++) {
+    wmf_watermark *wm;
+    wmf_font *f;
+    ck_assert_int_eq(wmf_watermark_create(&wm), WMF_OK);
+    ck_assert_msg(wmf_font_find(&f, scripts[p].font) == WMF_OK, "%s", wmf_last_error());
+    ck_assert_int_eq(wmf_watermark_set_font(wm, f), WMF_OK);
+    wmf_font_destroy(f);
+    ck_assert_int_eq(wmf_watermark_set_text(wm, scripts[p].text), WMF_OK);
+    ck_assert_int_eq(wmf_watermark_set_size(wm, 28), WMF_OK);
+    ck_assert_int_eq(wmf_watermark_set_position(wm, 0.05, 0.5, "ls"), WMF_OK);
+    wmf_image *im;
+    ck_assert_int_eq(wmf_image_create(&im, 320, 96, 30, 30, 30), WMF_OK);
+    add_case("script", scripts[p].font, im, wm, 0, false, "ls", white, false);
+    wmf_image_destroy(im);
+    wmf_watermark_destroy(wm);
+  }
+  fclose(spec);
+
+  const char *py = getenv("REF_PYTHON"), *root = getenv("WMF_SOURCE_ROOT");
+  ck_assert_msg(py && root, "REF_PYTHON and WMF_SOURCE_ROOT must be set (meson test sets them)");
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd, "'%s' '%s/tests/watermark/pil_ref.py' '%s'", py, root, spec_path);
+  ck_assert_msg(system(cmd) == 0, "reference script failed: %s", cmd);
+
+  int failures = 0;
+  for (int i = 0; i < ncases; i++) {
+    stats s;
+    compare(&cases[i], &s);
+    bool ok;
+    if (strcmp(cases[i].kind, "imagenet-w") == 0) ok = s.mean_abs <= 1.0 && s.iou >= 0.97;
+    else if (strcmp(cases[i].kind, "mmw") == 0) {
+      ok = s.box_mine[2] >= 0 && s.box_ref[2] >= 0;
+      for (int q = 0; q < 4; q++) ok = ok && abs(s.box_mine[q] - s.box_ref[q]) <= 1;
+    } else {
+      ok = s.iou >= 0.97 && s.mean_abs <= 1.0;
+      for (int q = 0; q < 4; q++) ok = ok && abs(s.box_mine[q] - s.box_ref[q]) <= 1;
+    }
+    fprintf(stderr, "%-4s %-10s %-28s mean|d| %.4f IoU %.4f box %d,%d,%d,%d vs PIL %d,%d,%d,%d\n", ok ? "ok" : "FAIL",
+            cases[i].kind, cases[i].label, s.mean_abs, s.iou, s.box_mine[0], s.box_mine[1], s.box_mine[2],
+            s.box_mine[3], s.box_ref[0], s.box_ref[1], s.box_ref[2], s.box_ref[3]);
+    failures += !ok;
+  }
+  ck_assert_msg(failures == 0, "%d of %d cases differ from PIL beyond the limits (files in %s)", failures, ncases, dir);
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("watermark_parity");
+  TCase *tc = tcase_create("pil");
+  tcase_add_test(tc, parity_with_pil);
+  suite_add_tcase(s, tc);
+  SRunner *r = srunner_create(s);
+  srunner_run_all(r, CK_NORMAL);
+  int failed = srunner_ntests_failed(r);
+  srunner_free(r);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
