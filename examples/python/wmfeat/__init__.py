@@ -1,6 +1,16 @@
-"""Python binding of libwmfeat through ctypes. Classes mirror the C API; every failing call raises
-wmfeat.Error carrying wmf_last_error()."""
-from ._lib import Error, version
+"""Python binding of libwmfeat through ctypes. Classes mirror the C API (one module per C header);
+every failing call raises wmfeat.Error carrying wmf_last_error(). See docs/python.md."""
+from ._lib import Error, clear_error, last_error, status_name, version, version_number
+from .audit import IMAGENET_CLASSES, NO_LABEL, Audit, Order, Score, Target, auc, imagenet_class_name
 from .image import BICUBIC, BILINEAR, IMAGENET, Image, Normalize
+from .mask import Mask, Rank
+from .probe import Probe, ProbeOptions, TrainingInfo, write_curve_svg
+from .weights import DType, TensorInfo, Weights, dtype_name
 
-__all__ = ["Error", "version", "Image", "Normalize", "IMAGENET", "BILINEAR", "BICUBIC"]
+__all__ = ["Error", "version", "version_number", "status_name", "last_error", "clear_error",
+           "Image", "Normalize", "IMAGENET", "BILINEAR", "BICUBIC",
+           "Weights", "DType", "TensorInfo", "dtype_name",
+           "Audit", "Target", "Score", "Order", "auc", "imagenet_class_name", "NO_LABEL",
+           "IMAGENET_CLASSES",
+           "Mask", "Rank",
+           "Probe", "ProbeOptions", "TrainingInfo", "write_curve_svg"]

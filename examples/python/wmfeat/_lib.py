@@ -10,6 +10,8 @@ import ctypes.util
 import os
 import pathlib
 
+import numpy as np
+
 _HERE = pathlib.Path(__file__).resolve().parent
 
 
@@ -51,33 +53,106 @@ class Error(Exception):
         self.message = message
 
 
-lib.wmf_status_name.argtypes = [ctypes.c_int]
-lib.wmf_status_name.restype = ctypes.c_char_p
-lib.wmf_last_error.argtypes = []
-lib.wmf_last_error.restype = ctypes.c_char_p
-lib.wmf_version.argtypes = []
-lib.wmf_version.restype = ctypes.c_char_p
+# Every function the binding declares, by name (tests compare this with the headers' WMF_API list).
+declared = {}
+
+
+def raise_for(status):
+    """Raises Error for a negative status with this thread's wmf_last_error()."""
+    if status < 0:
+        raise Error(status, lib.wmf_status_name(status).decode(),
+                    lib.wmf_last_error().decode("utf-8", "replace"))
+    return status
 
 
 def _errcheck(result, func, args):
-    if result < 0:
-        raise Error(result, lib.wmf_status_name(result).decode(),
-                    lib.wmf_last_error().decode("utf-8", "replace"))
-    return result
+    return raise_for(result)
 
 
-def fn(name, argtypes, restype=ctypes.c_int):
-    """Declares a library function; functions returning wmf_status raise Error on failure."""
+def fn(name, argtypes, restype=ctypes.c_int, check=True):
+    """Declares a library function. Functions returning wmf_status (restype c_int) raise Error on a
+    negative status unless check is False (then the caller inspects the status itself)."""
     f = getattr(lib, name)
     f.argtypes = argtypes
     f.restype = restype
-    if restype is ctypes.c_int:
+    if restype is ctypes.c_int and check:
         f.errcheck = _errcheck
+    declared[name] = f
     return f
 
 
+_status_name = fn("wmf_status_name", [ctypes.c_int], ctypes.c_char_p)
+_last_error = fn("wmf_last_error", [], ctypes.c_char_p)
+clear_error = fn("wmf_clear_error", [], None)
+# Allocator hooks are not exposed to Python (Python callbacks would run inside every allocation);
+# declared so that a call through `lib` still gets the right types.
+_set_allocator = fn("wmf_set_allocator", [ctypes.c_void_p])
+_version = fn("wmf_version", [], ctypes.c_char_p)
+_version_number = fn("wmf_version_number", [], ctypes.c_uint32)
+
 def version():
-    return lib.wmf_version().decode()
+    """The library's version string, e.g. "1.0.0"."""
+    return _version().decode()
+
+
+def version_number():
+    """The library's version as major * 10000 + minor * 100 + patch."""
+    return _version_number()
+
+
+def status_name(status):
+    """The static name of a status code, e.g. "WMF_ERR_CORRUPT"."""
+    return _status_name(status).decode()
+
+
+def last_error():
+    """This thread's message of the most recent failed call ("" if none)."""
+    return _last_error().decode("utf-8", "replace")
+
+
+# ---- numpy arrays passed without copies -------------------------------------------------------------
+
+P = ctypes.c_void_p
+PP = ctypes.POINTER(ctypes.c_void_p)
+F32P = ctypes.POINTER(ctypes.c_float)
+F64P = ctypes.POINTER(ctypes.c_double)
+I32P = ctypes.POINTER(ctypes.c_int32)
+U8P = ctypes.POINTER(ctypes.c_uint8)
+SIZEP = ctypes.POINTER(ctypes.c_size_t)
+_NP_SIZE = np.dtype(np.uintp)  # size_t
+
+
+def as_input(array, dtype, name="array", ndim=None):
+    """`array` as a C-contiguous numpy array of `dtype`, converted only when it is not one already (a
+    float32 C-contiguous array is passed as it is). The caller keeps the result alive during the call."""
+    a = np.asarray(array)
+    if a.dtype != dtype and not np.can_cast(a.dtype, dtype, casting="same_kind"):
+        raise TypeError(f"{name}: cannot use {a.dtype} as {np.dtype(dtype)}")
+    a = np.ascontiguousarray(a, dtype=dtype)
+    if ndim is not None and a.ndim != ndim:
+        raise ValueError(f"{name}: expected {ndim} dimensions, got shape {a.shape}")
+    return a
+
+
+def as_output(array, dtype, name="out"):
+    """Checks that a caller's output array can be written in place by the library."""
+    if not isinstance(array, np.ndarray) or array.dtype != dtype or not array.flags.c_contiguous \
+            or not array.flags.writeable:
+        raise ValueError(f"{name}: expected a writable C-contiguous {np.dtype(dtype)} numpy array")
+    return array
+
+
+def ptr(array, ctype):
+    """A ctypes pointer of type `ctype` to a numpy array's data (None for None)."""
+    return None if array is None else array.ctypes.data_as(ctype)
+
+
+def path_arg(path):
+    return os.fsencode(path)
+
+
+def c_string(value):
+    return None if value is None else (value.encode() if isinstance(value, str) else bytes(value))
 
 
 class Handle:

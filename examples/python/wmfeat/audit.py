@@ -1,0 +1,251 @@
+"""wmf_audit: per-class and per-feature-channel watermark sensitivity from (clean, watermarked) pairs."""
+import ctypes
+import enum
+import os
+import tempfile
+
+import numpy as np
+
+from ._lib import (F32P, F64P, I32P, PP, SIZEP, P, Handle, as_input, as_output, c_string, fn,
+                   path_arg, ptr)
+
+NO_LABEL = -1
+IMAGENET_CLASSES = 1000
+_SIZE = ctypes.c_size_t
+
+
+class Target(enum.IntEnum):
+    """wmf_audit_target: scores of the output classes (logits) or of the feature channels."""
+    CLASSES = 0
+    CHANNELS = 1
+
+
+class Score(enum.IntEnum):
+    """wmf_audit_score (definitions in docs/audit.md)."""
+    AUC = 0
+    D = 1
+    MEAN_DIFF = 2
+    EFFECT_SIZE = 3
+    PAIRED_DZ = 4
+    WILCOXON_Z = 5
+    DELTA_PROB = 6
+    DELTA_TOP1 = 7
+    CLEAN_ACC = 8
+    WM_ACC = 9
+    ACC_GAP = 10
+
+
+class Order(enum.IntEnum):
+    """wmf_rank_order for Audit.rank (NaN last, ties to the lower index)."""
+    DESCENDING = 0
+    ASCENDING = 1
+    ABS = 2
+    FROM_HALF = 3
+
+
+_create = fn("wmf_audit_create", [PP, _SIZE, _SIZE])
+_destroy = fn("wmf_audit_destroy", [P], None)
+_num_classes = fn("wmf_audit_num_classes", [P], _SIZE)
+_num_features = fn("wmf_audit_num_features", [P], _SIZE)
+_num_pairs = fn("wmf_audit_num_pairs", [P], _SIZE)
+_add = fn("wmf_audit_add", [P, _SIZE, F32P, F32P, F32P, F32P, I32P])
+_scores = fn("wmf_audit_scores", [F64P, _SIZE, P, ctypes.c_int, ctypes.c_int])
+_rank = fn("wmf_audit_rank", [SIZEP, _SIZE, P, ctypes.c_int, ctypes.c_int, ctypes.c_int])
+_count_above = fn("wmf_audit_count_above", [SIZEP, P, ctypes.c_int, ctypes.c_int, ctypes.c_double])
+_accuracy = fn("wmf_audit_accuracy", [F64P, F64P, SIZEP, P])
+_class_name = fn("wmf_audit_class_name", [P, _SIZE], ctypes.c_char_p)
+_set_class_names = fn("wmf_audit_set_class_names", [P, ctypes.POINTER(ctypes.c_char_p), _SIZE])
+_load_class_names = fn("wmf_audit_load_class_names", [P, ctypes.c_char_p])
+_imagenet_class_name = fn("wmf_imagenet_class_name", [_SIZE], ctypes.c_char_p)
+_save = fn("wmf_audit_save", [P, ctypes.c_char_p])
+_load = fn("wmf_audit_load", [PP, ctypes.c_char_p])
+_merge = fn("wmf_audit_merge", [P, P])
+_auc = fn("wmf_auc", [F64P, F32P, _SIZE, F32P, _SIZE])
+_write_json = fn("wmf_audit_write_json", [P, ctypes.c_char_p])
+_write_csv = fn("wmf_audit_write_csv", [P, ctypes.c_int, ctypes.c_char_p])
+_write_svg_classes = fn("wmf_audit_write_svg_classes",
+                        [P, ctypes.c_char_p, ctypes.c_int, ctypes.c_int, _SIZE])
+_write_svg_histogram = fn("wmf_audit_write_svg_histogram",
+                          [P, ctypes.c_char_p, ctypes.c_int, ctypes.c_int, _SIZE])
+
+
+def imagenet_class_name(index):
+    """The built-in ImageNet-1k name of class `index` (478 is "carton"), or None."""
+    name = _imagenet_class_name(index)
+    return None if name is None else name.decode()
+
+
+def auc(neg, pos):
+    """Exact tie-aware ROC-AUC of positives `pos` against negatives `neg` (sklearn's roc_auc_score)."""
+    neg = as_input(neg, np.float32, "neg", 1)
+    pos = as_input(pos, np.float32, "pos", 1)
+    out = ctypes.c_double()
+    _auc(ctypes.byref(out), ptr(neg, F32P), neg.size, ptr(pos, F32P), pos.size)
+    return out.value
+
+
+def _rows(array, n, width, name):
+    """A (n, width) float32 C-contiguous view of `array`, copied only if its type or layout differs.
+    Shapes are checked here because the C call gets bare pointers."""
+    if width == 0:
+        if array is not None:
+            raise ValueError(f"{name}: the audit has no such columns, pass None")
+        return None
+    if array is None:
+        raise ValueError(f"{name} is required")
+    a = as_input(array, np.float32, name, 2)
+    if a.shape != (n, width):
+        raise ValueError(f"{name}: expected shape ({n}, {width}), got {a.shape}")
+    return a
+
+
+class Audit(Handle):
+    """Accumulated watermark-sensitivity statistics (wmf_audit). Used by one thread at a time.
+    Pickles as its saved state (class names are not kept), so Dask and multiprocessing can ship it."""
+
+    _destroy = _destroy
+
+    @staticmethod
+    def create(num_classes, num_features):
+        """An empty audit; with 1000 classes the ImageNet-1k names are attached."""
+        out = ctypes.c_void_p()
+        _create(ctypes.byref(out), num_classes, num_features)
+        return Audit(out)
+
+    @staticmethod
+    def load(path):
+        """Loads a state written by save() (validated: magic, version, checksum, values)."""
+        out = ctypes.c_void_p()
+        _load(ctypes.byref(out), path_arg(path))
+        return Audit(out)
+
+    @staticmethod
+    def from_bytes(data):
+        """An audit from the bytes of a saved state (to_bytes())."""
+        with tempfile.TemporaryDirectory(prefix="wmfeat-") as d:
+            path = os.path.join(d, "state.wmfa")
+            with open(path, "wb") as f:
+                f.write(data)
+            return Audit.load(path)
+
+    def to_bytes(self):
+        """The saved state (what save() writes) as bytes."""
+        with tempfile.TemporaryDirectory(prefix="wmfeat-") as d:
+            path = os.path.join(d, "state.wmfa")
+            self.save(path)
+            with open(path, "rb") as f:
+                return f.read()
+
+    def __reduce__(self):
+        return Audit.from_bytes, (self.to_bytes(),)
+
+    @property
+    def num_classes(self):
+        return _num_classes(self)
+
+    @property
+    def num_features(self):
+        return _num_features(self)
+
+    @property
+    def num_pairs(self):
+        return _num_pairs(self)
+
+    def __len__(self):
+        return self.num_pairs
+
+    def add(self, clean_logits=None, wm_logits=None, clean_features=None, wm_features=None, labels=None):
+        """Adds n pairs: logits (n, num_classes) and features (n, num_features) of the clean images and
+        of their watermarked twins, labels (n,) class indices or NO_LABEL (None: all unknown). float32
+        C-contiguous arrays are read in place; others are converted first. All or nothing."""
+        given = next((a for a in (clean_logits, clean_features) if a is not None), None)
+        if given is None:
+            raise ValueError("no arrays given")
+        n = np.shape(given)[0]
+        nc, nf = self.num_classes, self.num_features
+        cl = _rows(clean_logits, n, nc, "clean_logits")
+        wl = _rows(wm_logits, n, nc, "wm_logits")
+        cf = _rows(clean_features, n, nf, "clean_features")
+        wf = _rows(wm_features, n, nf, "wm_features")
+        lab = None
+        if labels is not None:
+            lab = as_input(labels, np.int32, "labels", 1)
+            if lab.shape != (n,):
+                raise ValueError(f"labels: expected shape ({n},), got {lab.shape}")
+        _add(self, n, ptr(cl, F32P), ptr(wl, F32P), ptr(cf, F32P), ptr(wf, F32P), ptr(lab, I32P))
+
+    def _count(self, target):
+        return self.num_classes if Target(target) == Target.CLASSES else self.num_features
+
+    def scores(self, target, score, out=None):
+        """One score per class or channel as float64 (NaN where undefined), into `out` if given."""
+        if out is None:
+            out = np.empty(self._count(target), np.float64)
+        as_output(out, np.float64)
+        _scores(ptr(out, F64P), out.size, self, int(target), int(score))
+        return out
+
+    def rank(self, target, score, order, k=None):
+        """Indices of the first k (default all) classes or channels ranked by `score` in `order`."""
+        k = self._count(target) if k is None else k
+        out = np.empty(k, np.uintp)
+        _rank(ptr(out, SIZEP), k, self, int(target), int(score), int(order))
+        return out
+
+    def count_above(self, target, score, threshold):
+        """How many classes or channels have `score` strictly above `threshold` (NaN never counts)."""
+        out = ctypes.c_size_t()
+        _count_above(ctypes.byref(out), self, int(target), int(score), threshold)
+        return out.value
+
+    def accuracy(self):
+        """(clean top-1 accuracy, watermarked top-1 accuracy, number of labelled pairs)."""
+        clean, wm, n = ctypes.c_double(), ctypes.c_double(), ctypes.c_size_t()
+        _accuracy(ctypes.byref(clean), ctypes.byref(wm), ctypes.byref(n), self)
+        return clean.value, wm.value, n.value
+
+    def class_name(self, index):
+        """Name of class `index`, or None (no names, out of range)."""
+        name = _class_name(self, index)
+        return None if name is None else name.decode()
+
+    @property
+    def class_names(self):
+        """The class names as a list, or None when none are set."""
+        names = [self.class_name(i) for i in range(self.num_classes)]
+        return None if not names or names[0] is None else names
+
+    @class_names.setter
+    def class_names(self, names):
+        if names is None:
+            _set_class_names(self, None, 0)
+            return
+        encoded = [c_string(n) for n in names]
+        array = (ctypes.c_char_p * len(encoded))(*encoded)
+        _set_class_names(self, array, len(encoded))
+
+    def load_class_names(self, path):
+        """Class names from a UTF-8 text file, one per line."""
+        _load_class_names(self, path_arg(path))
+
+    def save(self, path):
+        """Saves every pair (not the class names), atomically."""
+        _save(self, path_arg(path))
+
+    def merge(self, other):
+        """Appends the pairs of `other` after this audit's own (shards merged in order = one run)."""
+        _merge(self, other)
+
+    def write_json(self, path):
+        _write_json(self, path_arg(path))
+
+    def write_csv(self, target, path):
+        _write_csv(self, int(target), path_arg(path))
+
+    def write_svg_classes(self, path, score=Score.AUC, order=Order.FROM_HALF, k=20):
+        """Bar chart of the k classes ranked first by `score` in `order`."""
+        _write_svg_classes(self, path_arg(path), int(score), int(order), k)
+
+    def write_svg_histogram(self, path, target=Target.CHANNELS, score=Score.AUC, bins=50):
+        """Histogram of one score over the channels (or classes)."""
+        _write_svg_histogram(self, path_arg(path), int(target), int(score), bins)

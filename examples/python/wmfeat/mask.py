@@ -1,0 +1,141 @@
+"""wmf_mask: which feature channels to zero before training a head."""
+import ctypes
+import enum
+
+import numpy as np
+
+from ._lib import F32P, F64P, PP, SIZEP, P, Handle, as_input, as_output, fn, path_arg, ptr
+
+_SIZE = ctypes.c_size_t
+
+
+class Rank(enum.IntEnum):
+    """wmf_mask_rank: the key by which the most watermark-sensitive channels come first."""
+    BY_VALUE = 0      # the score itself (e.g. d)
+    BY_ABS = 1        # |score| (mean differences, effect sizes, z)
+    BY_FROM_HALF = 2  # |score - 0.5| (AUCs, as Mark My Words ranks them)
+
+
+_create = fn("wmf_mask_create", [PP, _SIZE])
+_destroy = fn("wmf_mask_destroy", [P], None)
+_top_k = fn("wmf_mask_top_k", [PP, F64P, _SIZE, ctypes.c_int, _SIZE])
+_top_fraction = fn("wmf_mask_top_fraction", [PP, F64P, _SIZE, ctypes.c_int, ctypes.c_double])
+_threshold = fn("wmf_mask_threshold", [PP, F64P, _SIZE, ctypes.c_int, ctypes.c_double])
+_num_features = fn("wmf_mask_num_features", [P], _SIZE)
+_count = fn("wmf_mask_count", [P], _SIZE)
+_is_masked = fn("wmf_mask_is_masked", [P, _SIZE], ctypes.c_int, check=False)
+_set = fn("wmf_mask_set", [P, _SIZE, ctypes.c_int])
+_indices = fn("wmf_mask_indices", [SIZEP, _SIZE, P])
+_multiplier = fn("wmf_mask_multiplier", [F32P, _SIZE, P])
+_apply = fn("wmf_mask_apply", [P, F32P, _SIZE, _SIZE])
+_union = fn("wmf_mask_union", [PP, P, P])
+_intersection = fn("wmf_mask_intersection", [PP, P, P])
+_save_json = fn("wmf_mask_save_json", [P, ctypes.c_char_p])
+_load_json = fn("wmf_mask_load_json", [PP, ctypes.c_char_p])
+_save_npy = fn("wmf_mask_save_npy", [P, ctypes.c_char_p])
+_load_npy = fn("wmf_mask_load_npy", [PP, ctypes.c_char_p])
+
+
+def _new(ctor, *args):
+    out = ctypes.c_void_p()
+    ctor(ctypes.byref(out), *args)
+    return Mask(out)
+
+
+def _from_scores(ctor, scores, rank, value):
+    s = as_input(scores, np.float64, "scores", 1)
+    return _new(ctor, ptr(s, F64P), s.size, int(rank), value)
+
+
+class Mask(Handle):
+    """A set of masked (zeroed) feature channels (wmf_mask). Reads may run concurrently."""
+
+    _destroy = _destroy
+
+    @staticmethod
+    def create(num_features):
+        """A mask of num_features channels with nothing masked."""
+        return _new(_create, num_features)
+
+    @staticmethod
+    def top_k(scores, k, rank=Rank.BY_FROM_HALF):
+        """Masks the k channels with the largest key (NaN scores never masked, ties to lower index)."""
+        return _from_scores(_top_k, scores, rank, k)
+
+    @staticmethod
+    def top_fraction(scores, p, rank=Rank.BY_FROM_HALF):
+        """Masks floor(p * n + 0.5) channels, as top_k."""
+        return _from_scores(_top_fraction, scores, rank, p)
+
+    @staticmethod
+    def threshold(scores, threshold, rank=Rank.BY_FROM_HALF):
+        """Masks every channel whose key is strictly above `threshold`."""
+        return _from_scores(_threshold, scores, rank, threshold)
+
+    @staticmethod
+    def load_json(path):
+        return _new(_load_json, path_arg(path))
+
+    @staticmethod
+    def load_npy(path):
+        """From a 1-D .npy vector of 0/1 multipliers (1 = kept)."""
+        return _new(_load_npy, path_arg(path))
+
+    @property
+    def num_features(self):
+        return _num_features(self)
+
+    def __len__(self):
+        return self.num_features
+
+    @property
+    def count(self):
+        """Number of masked channels."""
+        return _count(self)
+
+    def is_masked(self, index):
+        return bool(_is_masked(self, index))
+
+    __contains__ = is_masked
+
+    def set(self, index, masked=True):
+        """Masks or unmasks one channel by hand (not while other threads use the mask)."""
+        _set(self, index, 1 if masked else 0)
+
+    def indices(self):
+        """The masked channels, ascending."""
+        out = np.empty(self.count, np.uintp)
+        _indices(ptr(out, SIZEP), out.size, self)
+        return out
+
+    def multiplier(self):
+        """float32 vector: 1 = kept, 0 = masked."""
+        out = np.empty(self.num_features, np.float32)
+        _multiplier(ptr(out, F32P), out.size, self)
+        return out
+
+    def apply(self, features):
+        """Zeroes the masked channels of features (num_features,) or (n, num_features) in place; the
+        array must be float32, C-contiguous and writable. Returns it."""
+        as_output(features, np.float32, "features")
+        if features.ndim not in (1, 2):
+            raise ValueError(f"features: expected 1 or 2 dimensions, got shape {features.shape}")
+        rows = 1 if features.ndim == 1 else features.shape[0]
+        _apply(self, ptr(features, F32P), rows, features.shape[-1])
+        return features
+
+    def union(self, other):
+        return _new(_union, self, other)
+
+    def intersection(self, other):
+        return _new(_intersection, self, other)
+
+    __or__ = union
+    __and__ = intersection
+
+    def save_json(self, path):
+        _save_json(self, path_arg(path))
+
+    def save_npy(self, path):
+        """The multiplier vector as .npy ('<f4'): `features * np.load(path)` applies the mask."""
+        _save_npy(self, path_arg(path))

@@ -1,0 +1,167 @@
+"""wmf_probe: a linear softmax head (L2-regularized, as sklearn's LogisticRegression) on features."""
+import ctypes
+from collections import namedtuple
+
+import numpy as np
+
+from ._lib import (F32P, F64P, I32P, PP, P, Error, Handle, as_input, as_output, c_string, fn,
+                   path_arg, ptr, raise_for)
+
+_SIZE = ctypes.c_size_t
+_ERR_LIMIT = -7
+
+
+class ProbeOptions(ctypes.Structure):
+    """wmf_probe_options, initialized like WMF_PROBE_OPTIONS_INIT; keywords override fields."""
+    _fields_ = [("struct_size", ctypes.c_uint32), ("max_iterations", ctypes.c_uint32),
+                ("C", ctypes.c_double), ("tolerance", ctypes.c_double), ("history", ctypes.c_uint32),
+                ("fit_intercept", ctypes.c_int32)]
+
+    def __init__(self, **fields):
+        super().__init__(ctypes.sizeof(ProbeOptions), 1000, 1.0, 1e-6, 10, 1)
+        for key, value in fields.items():
+            if key == "struct_size" or key not in dict(self._fields_):
+                raise TypeError(f"unknown probe option {key!r}")
+            setattr(self, key, value)
+
+
+TrainingInfo = namedtuple("TrainingInfo", "iterations converged objective gradient")
+
+_train = fn("wmf_probe_train", [PP, F32P, I32P, _SIZE, _SIZE, _SIZE, P, ctypes.POINTER(ProbeOptions)],
+            check=False)
+_destroy = fn("wmf_probe_destroy", [P], None)
+_num_classes = fn("wmf_probe_num_classes", [P], _SIZE)
+_num_features = fn("wmf_probe_num_features", [P], _SIZE)
+_training_info = fn("wmf_probe_training_info",
+                    [ctypes.POINTER(ctypes.c_uint32), ctypes.POINTER(ctypes.c_int),
+                     F64P, F64P, P])
+_weights = fn("wmf_probe_weights", [F64P, _SIZE, F64P, _SIZE, P])
+_predict = fn("wmf_probe_predict", [F32P, I32P, P, F32P, _SIZE])
+_accuracy = fn("wmf_probe_accuracy", [F64P, P, F32P, I32P, _SIZE])
+_logit_auc = fn("wmf_probe_logit_auc", [F64P, _SIZE, P, F32P, _SIZE, F32P, _SIZE])
+_save = fn("wmf_probe_save", [P, ctypes.c_char_p])
+_load = fn("wmf_probe_load", [PP, ctypes.c_char_p])
+_write_curve_svg = fn("wmf_probe_write_curve_svg",
+                      [ctypes.c_char_p, ctypes.c_char_p, F64P, F64P, F64P, F64P, ctypes.c_char_p,
+                       _SIZE])
+
+
+def write_curve_svg(path, p, clean_accuracy, wm_accuracy, title="", extra=None, extra_name=None):
+    """SVG line chart of accuracy against masked fraction p (Mark My Words' mitigation curve)."""
+    p = as_input(p, np.float64, "p", 1)
+    arrays = [as_input(a, np.float64, name, 1) if a is not None else None
+              for a, name in ((clean_accuracy, "clean_accuracy"), (wm_accuracy, "wm_accuracy"),
+                              (extra, "extra"))]
+    for a in arrays:
+        if a is not None and a.shape != p.shape:
+            raise ValueError(f"every curve needs {p.size} points")
+    _write_curve_svg(path_arg(path), c_string(title), ptr(p, F64P), *(ptr(a, F64P) for a in arrays),
+                     c_string(extra_name), p.size)
+
+
+class Probe(Handle):
+    """A trained linear head (wmf_probe). Immutable: predict/accuracy/save may run concurrently."""
+
+    _destroy = _destroy
+
+    @staticmethod
+    def train(features, labels, num_classes=None, mask=None, options=None, require_convergence=True,
+              **option_fields):
+        """Trains on features (n, num_features) and labels (n,) in [0, num_classes) (default: max label
+        + 1). `mask` (a Mask) zeroes channels in training and in every later prediction. `options` is a
+        ProbeOptions, or give its fields as keywords (C=..., max_iterations=...). Without convergence
+        this raises Error WMF_ERR_LIMIT, or returns the head reached if require_convergence is False
+        (see training_info)."""
+        x = as_input(features, np.float32, "features", 2)
+        y = as_input(labels, np.int32, "labels", 1)
+        if y.shape != (x.shape[0],):
+            raise ValueError(f"labels: expected shape ({x.shape[0]},), got {y.shape}")
+        if num_classes is None:
+            num_classes = int(y.max()) + 1 if y.size else 0
+        if options is None:
+            options = ProbeOptions(**option_fields)
+        elif option_fields:
+            raise TypeError("give either options or option keywords")
+        out = ctypes.c_void_p()
+        status = _train(ctypes.byref(out), ptr(x, F32P), ptr(y, I32P), x.shape[0], x.shape[1],
+                        num_classes, mask, ctypes.byref(options))
+        if status == _ERR_LIMIT and out.value and not require_convergence:
+            return Probe(out)
+        try:
+            raise_for(status)
+        except Error:
+            _destroy(out)
+            raise
+        return Probe(out)
+
+    @staticmethod
+    def load(path):
+        out = ctypes.c_void_p()
+        _load(ctypes.byref(out), path_arg(path))
+        return Probe(out)
+
+    @property
+    def num_classes(self):
+        return _num_classes(self)
+
+    @property
+    def num_features(self):
+        return _num_features(self)
+
+    @property
+    def training_info(self):
+        """TrainingInfo(iterations, converged, objective, gradient) of how training ended."""
+        it, conv = ctypes.c_uint32(), ctypes.c_int()
+        obj, grad = ctypes.c_double(), ctypes.c_double()
+        _training_info(ctypes.byref(it), ctypes.byref(conv), ctypes.byref(obj), ctypes.byref(grad), self)
+        return TrainingInfo(it.value, bool(conv.value), obj.value, grad.value)
+
+    def weights(self):
+        """(W (num_classes, num_features), b (num_classes,)) as float64; masked channels have W 0."""
+        w = np.empty((self.num_classes, self.num_features), np.float64)
+        b = np.empty(self.num_classes, np.float64)
+        _weights(ptr(w, F64P), w.size, ptr(b, F64P), b.size, self)
+        return w, b
+
+    def _features(self, features, name="features"):
+        x = as_input(features, np.float32, name, 2)
+        if x.shape[1] != self.num_features:
+            raise ValueError(f"{name}: expected {self.num_features} columns, got {x.shape[1]}")
+        return x
+
+    def predict(self, features, logits=None, classes=None):
+        """(logits (n, num_classes) float32, classes (n,) int32) of unmasked features (the head's mask
+        is applied); written into `logits` / `classes` when given."""
+        x = self._features(features)
+        n = x.shape[0]
+        if logits is None:
+            logits = np.empty((n, self.num_classes), np.float32)
+        if classes is None:
+            classes = np.empty(n, np.int32)
+        as_output(logits, np.float32, "logits")
+        as_output(classes, np.int32, "classes")
+        if logits.size < n * self.num_classes or classes.size < n:
+            raise ValueError("output arrays too small")
+        _predict(ptr(logits, F32P), ptr(classes, I32P), self, ptr(x, F32P), n)
+        return logits, classes
+
+    def accuracy(self, features, labels):
+        """Top-1 accuracy on labelled features (NO_LABEL rows skipped; NaN if none is labelled)."""
+        x = self._features(features)
+        y = as_input(labels, np.int32, "labels", 1)
+        if y.shape != (x.shape[0],):
+            raise ValueError(f"labels: expected shape ({x.shape[0]},), got {y.shape}")
+        out = ctypes.c_double()
+        _accuracy(ctypes.byref(out), self, ptr(x, F32P), ptr(y, I32P), x.shape[0])
+        return out.value
+
+    def logit_auc(self, clean, watermarked):
+        """Per-logit ROC-AUC between clean and watermarked feature sets (watermarked = positive)."""
+        c = self._features(clean, "clean")
+        w = self._features(watermarked, "watermarked")
+        out = np.empty(self.num_classes, np.float64)
+        _logit_auc(ptr(out, F64P), out.size, self, ptr(c, F32P), c.shape[0], ptr(w, F32P), w.shape[0])
+        return out
+
+    def save(self, path):
+        _save(self, path_arg(path))
