@@ -5,6 +5,7 @@ from .audit import IMAGENET_CLASSES, NO_LABEL, Audit, Order, Score, Target, auc,
 from .image import BICUBIC, BILINEAR, IMAGENET, Image, Normalize
 from .mask import Mask, Rank
 from .probe import Probe, ProbeOptions, TrainingInfo, write_curve_svg
+from .watermark import Draw, Font, Placement, Watermark, describe_preset, presets
 from .weights import DType, TensorInfo, Weights, dtype_name
 
 __all__ = ["Error", "version", "version_number", "status_name", "last_error", "clear_error",
@@ -13,4 +14,5 @@ __all__ = ["Error", "version", "version_number", "status_name", "last_error", "c
            "Audit", "Target", "Score", "Order", "auc", "imagenet_class_name", "NO_LABEL",
            "IMAGENET_CLASSES",
            "Mask", "Rank",
-           "Probe", "ProbeOptions", "TrainingInfo", "write_curve_svg"]
+           "Probe", "ProbeOptions", "TrainingInfo", "write_curve_svg",
+           "Font", "Watermark", "Placement", "Draw", "presets", "describe_preset"]
