@@ -1,8 +1,11 @@
 #!/bin/sh
 # meson install into a temporary DESTDIR, then a small program compiles and links against the installed
-# copy through `pkg-config --cflags --libs wmfeat` and runs. Usage: check_install.sh BUILD_DIR CC...
+# copy through `pkg-config --cflags --libs wmfeat` and runs.
+# Usage: check_install.sh BUILD_DIR SANITIZERS CC...   (SANITIZERS: meson's b_sanitize, e.g. none)
 set -eu
-build=$1; shift
+build=$1 sanitize=$2; shift 2
+san=""
+[ "$sanitize" = none ] || san="-fsanitize=$sanitize"   # a sanitized library needs a sanitized program
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 meson install -C "$build" --no-rebuild --quiet --destdir "$tmp/dest" >/dev/null
 prefix=$(meson introspect "$build" --buildoptions | /usr/bin/python3 -c \
@@ -22,7 +25,7 @@ int main(void) {
 }
 C
 # shellcheck disable=SC2086
-"$@" "$tmp/use.c" -o "$tmp/use" $flags
+"$@" $san "$tmp/use.c" -o "$tmp/use" $flags
 libdir=$(pkg-config --define-variable=prefix="$tmp/dest$prefix" --variable=libdir wmfeat)
 LD_LIBRARY_PATH="$libdir" "$tmp/use"
 soname=$(readelf -d "$libdir/libwmfeat.so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
