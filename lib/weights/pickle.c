@@ -60,6 +60,13 @@ wmf_status wmfi_pickle_create(wmfi_pickle **out, const char *origin) {
   *out = wmfi_calloc(1, sizeof **out);
   if (!*out) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory for the unpickler", origin);
   (*out)->origin = origin;
+  (*out)->stack = wmfi_alloc_array(256, sizeof(wmfi_pv *)); /* never NULL: pops take pointers into it */
+  if (!(*out)->stack) {
+    wmfi_free(*out);
+    *out = NULL;
+    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory for the unpickler", origin);
+  }
+  (*out)->stack_cap = 256;
   return WMF_OK;
 }
 
