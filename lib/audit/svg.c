@@ -140,7 +140,8 @@ wmf_status wmf_audit_write_svg_classes(wmf_audit *a, const char *path, wmf_audit
                     y + 3, fabs(xv - xb), row - 6, fill);
     char lab[200], num[40];
     const char *name = wmf_audit_class_name(a, c);
-    snprintf(lab, sizeof lab, "%zu %s", c, name ? name : "");
+    snprintf(lab, sizeof lab, "%zu", c);
+    if (name && strcmp(name, lab)) snprintf(lab, sizeof lab, "%zu %s", c, name); /* no "8 8" for digit names */
     wmfi_svg_text(&s, x0 - 6, y + row - 7, "end", 12, lab);
     snprintf(num, sizeof num, score == WMF_SCORE_AUC || score == WMF_SCORE_D ? "%.3f" : "%+.3g", val);
     wmfi_svg_text(&s, x1 + 6, y + row - 7, "start", 11, num);

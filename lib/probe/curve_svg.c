@@ -1,6 +1,7 @@
 /* The mitigation curve: accuracy (and optionally the head's watermark AUC) against masked fraction. */
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "audit/audit.h"
 #include "probe.h"
@@ -58,7 +59,7 @@ wmf_status wmf_probe_write_curve_svg(const char *path, const char *title, const 
     wmfi_svg_printf(&s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"%s/>\n",
                     lx, ly - 4, lx + 24, ly - 4, colors[i], i == 2 ? " stroke-dasharray=\"6 4\"" : "");
     wmfi_svg_text(&s, lx + 30, ly, "start", 12, names[i]);
-    lx += 220;
+    lx += 50 + 6.8 * (double)strlen(names[i]); /* about the advance of 12 px sans text */
   }
   return wmfi_svg_finish(&s, path);
 }
