@@ -29,6 +29,21 @@ typedef struct sink {
   int32_t w, h;
 } sink;
 
+/* Everything a draw needs, prepared before the image is touched, so a failure leaves it unchanged
+ * without copying it. */
+typedef struct plan {
+  wmfi_canvas fill, stroke;
+  float *logo[WMFI_MAX_LOGOS]; /* premultiplied RGBA, scaled */
+  int32_t logo_w[WMFI_MAX_LOGOS], logo_h[WMFI_MAX_LOGOS], logo_x[WMFI_MAX_LOGOS], logo_y[WMFI_MAX_LOGOS];
+} plan;
+
+static void plan_free(plan *p) {
+  wmfi_canvas_free(&p->fill);
+  wmfi_canvas_free(&p->stroke);
+  for (int i = 0; i < WMFI_MAX_LOGOS; i++) wmfi_free(p->logo[i]);
+  memset(p, 0, sizeof *p);
+}
+
 /* Composites coverage `c` in color `col` with drawing alpha `a`: the RGBA layer PIL's fill_mask_L makes
  * on a (255,255,255,0) layer (alpha BLEND(m, 0, a), color BLEND(m, 255, col)), then alpha_composite
  * over the opaque image with its 7-bit-precision integer arithmetic. */
@@ -144,7 +159,7 @@ static wmf_status tile_canvas(wmfi_canvas *full, const wmfi_canvas *tile, int32_
 
 /* Draws the text part. Fills `text_out`, `x_out`, `y_out` when asked (describe_draw). */
 static wmf_status draw_text(const wmf_watermark *wm, const sink *s, uint64_t *rng, bool describe, char *text_out,
-                            size_t text_cap, float *size_out, double *x_out, double *y_out) {
+                            size_t text_cap, float *size_out, double *x_out, double *y_out, plan *pl) {
   uint32_t px = size_for(wm, (uint32_t)s->w, (uint32_t)s->h);
   uint32_t drawn[256];
   size_t ndrawn = 0;
@@ -217,18 +232,20 @@ static wmf_status draw_text(const wmf_watermark *wm, const sink *s, uint64_t *rn
       stroke = tmp;
     }
   }
-  if (st == WMF_OK) {
-    uint32_t a = (uint32_t)(255.0f * wm->opacity);
-    if (wm->shadow_opacity > 0)
-      composite(s, stroke.data ? &stroke : &fill, wm->shadow_dx, wm->shadow_dy, wm->shadow_color,
-                (uint32_t)(255.0f * wm->shadow_opacity));
-    composite(s, &stroke, 0, 0, wm->outline_color, a);
-    composite(s, &fill, 0, 0, wm->color, a);
-  }
-  wmfi_canvas_free(&fill);
-  wmfi_canvas_free(&stroke);
+  pl->fill = fill;
+  pl->stroke = stroke;
   wmfi_layout_free(&own);
+  if (st != WMF_OK) plan_free(pl);
   return st;
+}
+
+static void paint_text(const wmf_watermark *wm, const plan *pl, const sink *s) {
+  uint32_t a = (uint32_t)(255.0f * wm->opacity);
+  if (wm->shadow_opacity > 0)
+    composite(s, pl->stroke.data ? &pl->stroke : &pl->fill, wm->shadow_dx, wm->shadow_dy, wm->shadow_color,
+              (uint32_t)(255.0f * wm->shadow_opacity));
+  composite(s, &pl->stroke, 0, 0, wm->outline_color, a);
+  composite(s, &pl->fill, 0, 0, wm->color, a);
 }
 
 /* Resamples premultiplied RGBA (floats) along one axis with a triangle filter widened when shrinking
@@ -254,7 +271,7 @@ static void resample_axis(const float *src, int n_in, int n_out, int count, size
   }
 }
 
-static wmf_status draw_logo(const wmfi_logo *lg, const sink *s) {
+static wmf_status scale_logo(const wmfi_logo *lg, const sink *s, plan *pl, size_t k) {
   int tw = (int)lround(lg->scale * s->w);
   if (tw < 1) tw = 1;
   int th = (int)lround((double)lg->h * tw / lg->w);
@@ -263,53 +280,72 @@ static wmf_status draw_logo(const wmfi_logo *lg, const sink *s) {
   float *pre = wmfi_alloc_array((size_t)lg->w * lg->h, 4 * sizeof(float));
   float *mid = wmfi_alloc_array((size_t)tw * lg->h, 4 * sizeof(float));
   float *fin = wmfi_alloc_array((size_t)tw * th, 4 * sizeof(float));
-  wmf_status st = WMF_OK;
-  if (!pre || !mid || !fin) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "watermark: out of memory scaling a logo");
-  else {
-    for (size_t i = 0; i < (size_t)lg->w * lg->h; i++) {
-      float a = lg->rgba[i * 4 + 3] / 255.0f;
-      for (int k = 0; k < 3; k++) pre[i * 4 + k] = lg->rgba[i * 4 + k] * a;
-      pre[i * 4 + 3] = a;
-    }
-    resample_axis(pre, (int)lg->w, tw, (int)lg->h, 4, (size_t)lg->w * 4, 4, (size_t)tw * 4, mid);
-    resample_axis(mid, (int)lg->h, th, tw, (size_t)tw * 4, 4, (size_t)tw * 4, 4, fin);
-    int32_t x0 = (int32_t)floor(lg->fx * s->w), y0 = (int32_t)floor(lg->fy * s->h);
-    for (int v = 0; v < th; v++) {
-      int32_t y = y0 + v;
-      if (y < 0 || y >= s->h) continue;
-      for (int u = 0; u < tw; u++) {
-        int32_t x = x0 + u;
-        if (x < 0 || x >= s->w) continue;
-        const float *p = fin + ((size_t)v * tw + u) * 4;
-        uint32_t a = (uint32_t)lroundf(p[3] * 255.0f), al = div255(a * (uint32_t)lroundf(lg->opacity * 255.0f));
-        if (!al) continue;
-        size_t idx = (size_t)y * s->w + x;
-        if (s->mask) {
-          if (s->mask[idx] < al) s->mask[idx] = (uint8_t)al;
-          continue;
-        }
-        uint8_t *q = s->rgb + idx * 3;
-        uint32_t coef1 = al * 128, coef2 = 255 * 128 - coef1;
-        for (int k = 0; k < 3; k++) {
-          float c = p[3] > 0 ? p[k] / p[3] : 0;
-          uint32_t col = c <= 0 ? 0 : c >= 255 ? 255 : (uint32_t)lroundf(c);
-          uint32_t t = col * coef1 + q[k] * coef2 + (0x80 << 7);
-          q[k] = (uint8_t)((((t >> 8) + t) >> 8) >> 7);
-        }
+  if (!pre || !mid || !fin) {
+    wmfi_free(pre);
+    wmfi_free(mid);
+    wmfi_free(fin);
+    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "watermark: out of memory scaling a logo");
+  }
+  for (size_t i = 0; i < (size_t)lg->w * lg->h; i++) {
+    float a = lg->rgba[i * 4 + 3] / 255.0f;
+    for (int c = 0; c < 3; c++) pre[i * 4 + c] = lg->rgba[i * 4 + c] * a;
+    pre[i * 4 + 3] = a;
+  }
+  resample_axis(pre, (int)lg->w, tw, (int)lg->h, 4, (size_t)lg->w * 4, 4, (size_t)tw * 4, mid);
+  resample_axis(mid, (int)lg->h, th, tw, (size_t)tw * 4, 4, (size_t)tw * 4, 4, fin);
+  wmfi_free(pre);
+  wmfi_free(mid);
+  pl->logo[k] = fin;
+  pl->logo_w[k] = tw;
+  pl->logo_h[k] = th;
+  pl->logo_x[k] = (int32_t)floor(lg->fx * s->w);
+  pl->logo_y[k] = (int32_t)floor(lg->fy * s->h);
+  return WMF_OK;
+}
+
+/* Pastes a scaled logo: its alpha times the opacity, alpha_composite arithmetic as for text. */
+static void paste_logo(const wmfi_logo *lg, const plan *pl, size_t k, const sink *s) {
+  int tw = pl->logo_w[k], th = pl->logo_h[k];
+  uint32_t op = (uint32_t)lroundf(lg->opacity * 255.0f);
+  for (int v = 0; v < th; v++) {
+    int32_t y = pl->logo_y[k] + v;
+    if (y < 0 || y >= s->h) continue;
+    for (int u = 0; u < tw; u++) {
+      int32_t x = pl->logo_x[k] + u;
+      if (x < 0 || x >= s->w) continue;
+      const float *p = pl->logo[k] + ((size_t)v * tw + u) * 4;
+      uint32_t al = div255((uint32_t)lroundf(p[3] * 255.0f) * op);
+      if (!al) continue;
+      size_t idx = (size_t)y * s->w + x;
+      if (s->mask) {
+        if (s->mask[idx] < al) s->mask[idx] = (uint8_t)al;
+        continue;
+      }
+      uint8_t *q = s->rgb + idx * 3;
+      uint32_t coef1 = al * 128, coef2 = 255 * 128 - coef1;
+      for (int c = 0; c < 3; c++) {
+        float f = p[3] > 0 ? p[c] / p[3] : 0;
+        uint32_t col = f <= 0 ? 0 : f >= 255 ? 255 : (uint32_t)lroundf(f);
+        uint32_t t = col * coef1 + q[c] * coef2 + (0x80 << 7);
+        q[c] = (uint8_t)((((t >> 8) + t) >> 8) >> 7);
       }
     }
   }
-  wmfi_free(pre);
-  wmfi_free(mid);
-  wmfi_free(fin);
-  return st;
 }
 
+/* Prepares everything (the only step that can fail), then paints (which cannot). */
 static wmf_status run(const wmf_watermark *wm, const sink *s, uint64_t seed) {
   uint64_t rng = seed;
+  plan pl;
+  memset(&pl, 0, sizeof pl);
   wmf_status st = WMF_OK;
-  if (wm->text || wm->pool) st = draw_text(wm, s, &rng, false, NULL, 0, NULL, NULL, NULL);
-  for (size_t i = 0; i < wm->nlogos && st == WMF_OK; i++) st = draw_logo(&wm->logos[i], s);
+  if (wm->text || wm->pool) st = draw_text(wm, s, &rng, false, NULL, 0, NULL, NULL, NULL, &pl);
+  for (size_t i = 0; i < wm->nlogos && st == WMF_OK; i++) st = scale_logo(&wm->logos[i], s, &pl, i);
+  if (st == WMF_OK) {
+    if (wm->text || wm->pool) paint_text(wm, &pl, s);
+    for (size_t i = 0; i < wm->nlogos; i++) paste_logo(&wm->logos[i], &pl, i, s);
+  }
+  plan_free(&pl);
   return st;
 }
 
@@ -317,16 +353,8 @@ WMF_API wmf_status wmf_watermark_apply(const wmf_watermark *wm, wmf_image *image
   WMFI_REQUIRE(wm && image, "wmf_watermark_apply: recipe and image must not be NULL");
   wmf_status st = check_ready(wm, "wmf_watermark_apply");
   if (st != WMF_OK) return st;
-  /* draw on a copy so a failure halfway leaves the image unchanged; the copy costs less than a render */
-  size_t n = (size_t)image->width * image->height * 3;
-  uint8_t *work = wmfi_malloc(n);
-  if (!work) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_watermark_apply: out of memory");
-  memcpy(work, image->pixels, n);
-  sink s = {work, NULL, (int32_t)image->width, (int32_t)image->height};
-  st = run(wm, &s, seed);
-  if (st == WMF_OK) memcpy(image->pixels, work, n);
-  wmfi_free(work);
-  return st;
+  sink s = {image->pixels, NULL, (int32_t)image->width, (int32_t)image->height};
+  return run(wm, &s, seed);
 }
 
 WMF_API wmf_status wmf_watermark_coverage(const wmf_watermark *wm, uint32_t width, uint32_t height, uint64_t seed,
@@ -356,5 +384,7 @@ WMF_API wmf_status wmf_watermark_describe_draw(const wmf_watermark *wm, uint32_t
   if (st != WMF_OK) return st;
   sink s = {NULL, NULL, (int32_t)width, (int32_t)height};
   uint64_t rng = seed;
-  return draw_text(wm, &s, &rng, true, text, text_capacity, size_px, x, y);
+  plan pl;
+  memset(&pl, 0, sizeof pl);
+  return draw_text(wm, &s, &rng, true, text, text_capacity, size_px, x, y, &pl);
 }

@@ -253,9 +253,9 @@ static const preset presets[] = {
      "Mark My Words, numerals: 7 digits drawn with replacement from 0-9, Liberation Sans 30 px, opaque white, "
      "random position as mmw-chinese"},
     {"stock-tiled", "Liberation Sans:style=Bold", "© stock photo", NULL,
-     "Stock-photo style: '© stock photo' in Liberation Sans Bold, size 0.09 min(W,H), white at opacity 0.45 with a "
-     "black shadow (1, 1) at opacity 0.3, tiled over the image at 30 degrees, gaps 0.5 x 1.2 the text block, "
-     "grid phase drawn from the seed"},
+     "Stock-photo style: '© stock photo' in Liberation Sans Bold, size 0.08 min(W,H), white at opacity 0.5 with a "
+     "black shadow (1, 1) at opacity 0.35, tiled over the image at 30 degrees on a grid of the rotated text "
+     "block's size (no extra gap, odd rows shifted by half a step), grid phase drawn from the seed"},
     {"ch-logo", NULL, NULL, NULL,
      "CH_datasets style (Linhardt et al., 2023): a generated 64x64 RGBA badge (red ring, translucent white disc, "
      "red triangle) scaled to 0.2 W and pasted with its top-left at (0.76 W, 0.04 H) with opacity 0.9"},
@@ -336,10 +336,10 @@ WMF_API wmf_status wmf_watermark_from_preset(wmf_watermark **out, const char *na
       wmf_watermark_set_size(wm, 30);
       wmf_watermark_set_random_position(wm);
     } else if (strcmp(name, "stock-tiled") == 0) {
-      wmf_watermark_set_size_relative(wm, 0.09f);
-      wmf_watermark_set_opacity(wm, 0.45f);
-      wmf_watermark_set_shadow(wm, 1, 1, 0, 0, 0, 0.3f);
-      wmf_watermark_set_tiled(wm, 30, 0.5f, 1.2f);
+      wmf_watermark_set_size_relative(wm, 0.08f);
+      wmf_watermark_set_opacity(wm, 0.5f);
+      wmf_watermark_set_shadow(wm, 1, 1, 0, 0, 0, 0.35f);
+      wmf_watermark_set_tiled(wm, 30, 0.0f, 0.0f);
     } else if (strcmp(name, "ch-logo") == 0) {
       uint8_t *badge = wmfi_malloc(64 * 64 * 4);
       if (!badge) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_watermark_from_preset: out of memory");
