@@ -47,9 +47,15 @@ static wmf_status decode(wmf_image **out, const char *fn, const char *name, cons
   if (st != WMF_OK) return st;
 
   int dw = 0, dh = 0;
-  uint8_t *pixels = wmfi_image_stb_decode(data, size, &dw, &dh);
+  /* generous for every format (16-bit RGBA PNG rows, JPEG planes padded to whole blocks), small
+   * enough that a decompression bomb in a small image is refused */
+  size_t max_alloc = (size_t)w * (size_t)h * 16 + ((size_t)1 << 20);
+  uint8_t *pixels = wmfi_image_stb_decode(data, size, &dw, &dh, max_alloc);
   if (!pixels) {
     const char *why = wmfi_image_stb_reason();
+    if (wmfi_image_stb_over_cap())
+      return wmfi_fail(WMF_ERR_CORRUPT, "%s: '%s': %s data expands beyond what a %dx%d image needs (%zu bytes)",
+                       fn, name, format, w, h, max_alloc);
     if (strcmp(why, "outofmem") == 0)
       return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory decoding '%s' (%dx%d)", fn, name, w, h);
     return wmfi_fail(WMF_ERR_CORRUPT, "%s: '%s': corrupt or truncated %s data (%s)", fn, name, format, why);

@@ -40,8 +40,11 @@ const char *wmfi_image_sniff(const uint8_t *data, size_t size);
  * wmfi_image_stb_reason() says why, from the parser of the format the signature names). */
 int wmfi_image_stb_info(const uint8_t *data, size_t size, int *width, int *height);
 
-/* Decodes to RGB8 (3 bytes per pixel) allocated with wmfi_malloc; NULL on failure. */
-uint8_t *wmfi_image_stb_decode(const uint8_t *data, size_t size, int *width, int *height);
+/* Decodes to RGB8 (3 bytes per pixel) allocated with wmfi_malloc; NULL on failure. No single
+ * allocation of the decoder may exceed `max_alloc` bytes (0: no cap); wmfi_image_stb_over_cap() then
+ * tells that this was the reason of the failure. */
+uint8_t *wmfi_image_stb_decode(const uint8_t *data, size_t size, int *width, int *height, size_t max_alloc);
+bool wmfi_image_stb_over_cap(void);
 
 /* stb's reason for this thread's last failure (static text, never NULL). */
 const char *wmfi_image_stb_reason(void);

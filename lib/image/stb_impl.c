@@ -16,11 +16,33 @@
 #define STBI_ONLY_TGA
 #define STBI_ONLY_GIF
 #define STBI_ASSERT(x) ((void)0)
-#define STBI_MALLOC(sz) wmfi_malloc(sz)
-#define STBI_REALLOC(p, sz) wmfi_realloc(p, sz)
+#define STBI_MALLOC(sz) capped_malloc(sz)
+#define STBI_REALLOC(p, sz) capped_realloc(p, sz)
 #define STBI_FREE(p) wmfi_free(p)
 /* The failure reason must be per thread: decoding runs on worker threads. */
 #define STBI_THREAD_LOCAL _Thread_local
+
+/* stb grows some buffers as the data asks (zlib output in PNG grows without bound: a few MB of
+ * compressed zeros inflate to GB). Each allocation of a decode is capped at what an image of the
+ * header's size can need; over it, stb sees an allocation failure and the decode is refused. */
+static _Thread_local size_t alloc_cap;  /* 0: no cap (encoding) */
+static _Thread_local bool over_cap;
+
+static void *capped_malloc(size_t n) {
+  if (alloc_cap && n > alloc_cap) {
+    over_cap = true;
+    return NULL;
+  }
+  return wmfi_malloc(n);
+}
+
+static void *capped_realloc(void *p, size_t n) {
+  if (alloc_cap && n > alloc_cap) {
+    over_cap = true;
+    return NULL;
+  }
+  return wmfi_realloc(p, n);
+}
 
 #define STB_IMAGE_WRITE_STATIC
 #define STB_IMAGE_WRITE_IMPLEMENTATION
@@ -64,34 +86,49 @@ const char *wmfi_image_sniff(const uint8_t *data, size_t size) {
   return NULL;
 }
 
+/* Reading a header needs only the parsers' own state (tens of KB). */
+#define INFO_ALLOC_CAP ((size_t)1 << 20)
+
 int wmfi_image_stb_info(const uint8_t *data, size_t size, int *width, int *height) {
   int comp;
   if (size > INT32_MAX) return stbi__err("file too large", "file too large");
-  if (stbi_info_from_memory(data, (int)size, width, height, &comp)) return 1;
+  alloc_cap = INFO_ALLOC_CAP;
+  over_cap = false;
+  int ok = stbi_info_from_memory(data, (int)size, width, height, &comp);
+  alloc_cap = 0;
+  if (ok) return 1;
   /* stbi_info tries every format and ends with "unknown image type"; for data whose signature names a
    * format, ask that format's parser alone so the reason says what is wrong with it. */
   const char *format = wmfi_image_sniff(data, size);
   if (!format) return 0;
   stbi__context s;
   stbi__start_mem(&s, data, (int)size);
+  alloc_cap = INFO_ALLOC_CAP;
   switch (format[0]) {
   case 'J': stbi__jpeg_info(&s, width, height, &comp); break;
   case 'P': stbi__png_info(&s, width, height, &comp); break;
   case 'G': stbi__gif_info(&s, width, height, &comp); break;
   default: stbi__bmp_info(&s, width, height, &comp); break;
   }
+  alloc_cap = 0;
   return 0;
 }
 
-uint8_t *wmfi_image_stb_decode(const uint8_t *data, size_t size, int *width, int *height) {
+uint8_t *wmfi_image_stb_decode(const uint8_t *data, size_t size, int *width, int *height, size_t max_alloc) {
   int comp;
   if (size > INT32_MAX) {
     stbi__err("file too large", "file too large");
     return NULL;
   }
   stbi__g_failure_reason = NULL;
-  return stbi_load_from_memory(data, (int)size, width, height, &comp, 3);
+  alloc_cap = max_alloc;
+  over_cap = false;
+  uint8_t *pixels = stbi_load_from_memory(data, (int)size, width, height, &comp, 3);
+  alloc_cap = 0;
+  return pixels;
 }
+
+bool wmfi_image_stb_over_cap(void) { return over_cap; }
 
 const char *wmfi_image_stb_reason(void) {
   const char *r = stbi_failure_reason();

@@ -300,6 +300,21 @@ START_TEST(oversized_huffman_table_is_refused) {
 }
 END_TEST
 
+/* An 8x6 PNG whose compressed data inflates to 8 MiB: stb would grow its buffer for all of it; the
+ * allocation cap refuses it. */
+START_TEST(decompression_bomb_is_refused) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/tests/image/data/zlib_bomb.png", getenv("WMF_SOURCE_ROOT"));
+  wmf_image *img = (wmf_image *)1;
+  ck_assert_int_eq(wmf_image_load(&img, path, NULL), WMF_ERR_CORRUPT);
+  ck_assert_ptr_null(img);
+  ck_assert_ptr_nonnull(strstr(wmf_last_error(), "expands beyond"));
+  /* the cap is per decode: a normal decode right after still works */
+  ck_assert_int_eq(wmf_image_load(&img, seed_path("rgb.png"), NULL), WMF_OK);
+  wmf_image_destroy(img);
+}
+END_TEST
+
 START_TEST(unknown_and_empty_data) {
   wmf_image *img = (wmf_image *)1;
   const char junk[] = "this is not an image at all, just some text";
@@ -590,6 +605,7 @@ static Suite *image_suite(void) {
   tcase_add_test(t, huge_header_is_refused);
   tcase_add_test(t, corrupt_data_names_file_and_reason);
   tcase_add_test(t, oversized_huffman_table_is_refused);
+  tcase_add_test(t, decompression_bomb_is_refused);
   tcase_add_test(t, unknown_and_empty_data);
   tcase_add_test(t, save_png_round_trips_exactly);
   tcase_add_test(t, save_rejects_bad_arguments);
