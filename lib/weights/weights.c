@@ -234,29 +234,50 @@ static float load_f32(const uint8_t *p, wmf_dtype dt) {
   }
 }
 
-/* Copies one strided tensor: the last dimension in a tight loop, the outer ones by an index counter. */
+/* Copies one strided tensor. Dimensions of size 1 are dropped and dimensions that are contiguous
+ * with their inner neighbour merged first, so a C-contiguous tensor is one long row (a 1x1 convolution's
+ * weight would otherwise be millions of one-element rows); the rows are then walked with an index
+ * counter. */
 static void convert(const wmfi_tensor *t, float *dst) {
   size_t es = wmfi_weights_dtype_size(t->dtype);
   if (t->numel == 0) return;
-  if (t->ndim == 0) {
+  int64_t shape[WMF_MAX_DIMS], stride[WMF_MAX_DIMS];
+  int nd = 0;
+  for (uint32_t i = 0; i < t->ndim; i++) {
+    if (t->shape[i] == 1) continue;
+    if (nd && stride[nd - 1] == t->shape[i] * t->stride[i]) { /* merge into the previous dimension */
+      shape[nd - 1] *= t->shape[i];
+      stride[nd - 1] = t->stride[i];
+    } else {
+      shape[nd] = t->shape[i];
+      stride[nd] = t->stride[i];
+      nd++;
+    }
+  }
+  if (nd == 0) { /* a scalar, or only size-1 dimensions */
     dst[0] = load_f32(t->data, t->dtype);
     return;
   }
-  uint32_t last = t->ndim - 1;
-  int64_t inner = t->shape[last], istride = t->stride[last] * (int64_t)es;
+  int last = nd - 1;
+  int64_t inner = shape[last], istride = stride[last] * (int64_t)es;
   int64_t idx[WMF_MAX_DIMS] = {0};
   uint64_t rows = t->numel / (uint64_t)inner;
   for (uint64_t r = 0; r < rows; r++) {
     const uint8_t *p = t->data;
-    for (uint32_t i = 0; i < last; i++) p += idx[i] * t->stride[i] * (int64_t)es;
+    for (int i = 0; i < last; i++) p += idx[i] * stride[i] * (int64_t)es;
     if (t->dtype == WMF_DTYPE_F32 && istride == 4) {
       memcpy(dst, p, (size_t)inner * 4);
+    } else if (t->dtype == WMF_DTYPE_BF16 && istride == 2) {
+      for (int64_t j = 0; j < inner; j++) {
+        uint32_t b = (uint32_t)wmfi_le16(p + 2 * j) << 16;
+        memcpy(dst + j, &b, 4);
+      }
     } else {
       for (int64_t j = 0; j < inner; j++) dst[j] = load_f32(p + j * istride, t->dtype);
     }
     dst += inner;
-    for (int i = (int)last - 1; i >= 0; i--) {
-      if (++idx[i] < t->shape[i]) break;
+    for (int i = last - 1; i >= 0; i--) {
+      if (++idx[i] < shape[i]) break;
       idx[i] = 0;
     }
   }
