@@ -1,5 +1,6 @@
 /* image module: objects, decoding (all formats, limits, corrupt data), encoding, argument checks. */
 #include <check.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -587,6 +588,89 @@ START_TEST(preprocess_rejects_bad_arguments) {
 }
 END_TEST
 
+/* ---- threads and allocator hooks ---- */
+
+typedef struct job {
+  const char *file;
+  int ok;
+  char error[256];
+} job;
+
+static void *decode_many(void *arg) {
+  job *j = arg;
+  j->ok = 1;
+  for (int i = 0; i < 50; i++) {
+    wmf_image *img;
+    if (wmf_image_load(&img, j->file, NULL) != WMF_OK || pattern_error(img) > 32) j->ok = 0;
+    wmf_image_destroy(img);
+    /* each thread's failure message is its own */
+    if (wmf_image_load(&img, "/nonexistent/thread.png", NULL) != WMF_ERR_IO) j->ok = 0;
+    snprintf(j->error, sizeof j->error, "%s", wmf_last_error());
+  }
+  return NULL;
+}
+
+START_TEST(decoding_is_thread_safe) {
+  static const char *files[] = {"rgb.png", "rgb.jpg", "rgb_progressive.jpg", "rgb.gif"};
+  char paths[4][4096];
+  job jobs[4];
+  pthread_t t[4];
+  for (int i = 0; i < 4; i++) {
+    snprintf(paths[i], sizeof paths[i], "%s", seed_path(files[i]));
+    jobs[i] = (job){paths[i], 0, ""};
+    ck_assert_int_eq(pthread_create(&t[i], NULL, decode_many, &jobs[i]), 0);
+  }
+  for (int i = 0; i < 4; i++) {
+    ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+    ck_assert_msg(jobs[i].ok, "thread decoding %s failed", files[i]);
+    ck_assert_ptr_nonnull(strstr(jobs[i].error, "thread.png"));
+  }
+}
+END_TEST
+
+static long live_blocks;
+static void *hook_malloc(void *u, size_t n) { live_blocks++; return malloc(n); }
+static void *hook_realloc(void *u, void *p, size_t n) {
+  if (!p) live_blocks++;
+  return realloc(p, n);
+}
+static void hook_free(void *u, void *p) { live_blocks--; free(p); }
+
+/* stb allocates through the library's hooks, and every block is given back. */
+START_TEST(decoder_uses_the_allocator_hooks) {
+  wmf_allocator a = {hook_malloc, hook_realloc, hook_free, NULL};
+  ck_assert_int_eq(wmf_set_allocator(&a), WMF_OK);
+  live_blocks = 0;
+  static const char *files[] = {"rgb.png", "rgb.jpg", "rgb_progressive.jpg", "anim.gif", "rgb_rle.tga", "rgb.bmp"};
+  for (int i = 0; i < 6; i++) {
+    wmf_image *img, *r;
+    ck_assert_int_eq(wmf_image_load(&img, seed_path(files[i]), NULL), WMF_OK);
+    ck_assert_int_gt(live_blocks, 0);
+    ck_assert_int_eq(wmf_image_resize(&r, img, 5, 3, WMF_FILTER_BICUBIC), WMF_OK);
+    wmf_image_destroy(r);
+    wmf_image_destroy(img);
+    ck_assert_int_eq(live_blocks, 0);
+  }
+  /* failures free what they allocated too */
+  size_t n;
+  uint8_t *bytes = read_all(seed_path("rgb_progressive.jpg"), &n);
+  wmf_image *img;
+  ck_assert_int_ne(wmf_image_decode(&img, bytes, n / 2, NULL), WMF_OK);
+  ck_assert_int_eq(live_blocks, 0);
+  free(bytes);
+  char dir[] = "/tmp/wmf_hooks_XXXXXX", path[256];
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/x.jpg", dir);
+  ck_assert_int_eq(wmf_image_create(&img, 9, 9, 1, 2, 3), WMF_OK);
+  ck_assert_int_eq(wmf_image_save(img, path, 80), WMF_OK);
+  wmf_image_destroy(img);
+  ck_assert_int_eq(live_blocks, 0);
+  unlink(path);
+  rmdir(dir);
+  ck_assert_int_eq(wmf_set_allocator(NULL), WMF_OK);
+}
+END_TEST
+
 static Suite *image_suite(void) {
   Suite *s = suite_create("image");
   TCase *t = tcase_create("objects");
@@ -621,6 +705,10 @@ static Suite *image_suite(void) {
   tcase_add_test(t, to_tensor_rejects_bad_arguments);
   tcase_add_test(t, preprocess_equals_the_separate_steps);
   tcase_add_test(t, preprocess_rejects_bad_arguments);
+  suite_add_tcase(s, t);
+  t = tcase_create("threads_and_hooks");
+  tcase_add_test(t, decoding_is_thread_safe);
+  tcase_add_test(t, decoder_uses_the_allocator_hooks);
   suite_add_tcase(s, t);
   return s;
 }
