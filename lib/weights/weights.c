@@ -1,5 +1,5 @@
 /* The tensor table, format detection, and conversion of stored elements to float. */
-#include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "weights.h"
@@ -77,7 +77,7 @@ static wmf_status parse_any(wmf_weights *w, const uint8_t *d, size_t n, const wm
 }
 
 static wmf_status open_common(wmf_weights **out, wmf_weights *w, const wmf_weights_options *options) {
-  if (options && options->struct_size < sizeof(uint32_t) + sizeof(const char *)) {
+  if (options && options->struct_size < offsetof(wmf_weights_options, state_dict_key) + sizeof(const char *)) {
     wmf_weights_destroy(w);
     return wmfi_fail(WMF_ERR_INVALID_ARGUMENT, "wmf_weights_open: options.struct_size %u is too small",
                      options->struct_size);

@@ -77,6 +77,26 @@ START_TEST(each_malformed_file_fails_with_its_status) {
 }
 END_TEST
 
+START_TEST(state_dict_key_and_options_are_checked) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/valid_zip.pth", dir);
+  wmf_weights_options o = WMF_WEIGHTS_OPTIONS_INIT;
+  o.state_dict_key = "ema";
+  wmf_weights *w = NULL;
+  ck_assert_int_eq(wmf_weights_open(&w, path, &o), WMF_ERR_NOT_FOUND);
+  ck_assert_ptr_nonnull(strstr(wmf_last_error(), "'ema'"));
+  ck_assert_ptr_null(w);
+  o.state_dict_key = NULL;
+  o.struct_size = 4;
+  ck_assert_int_eq(wmf_weights_open(&w, path, &o), WMF_ERR_INVALID_ARGUMENT);
+  o.struct_size = sizeof o;
+  ck_assert_int_eq(wmf_weights_open(&w, path, &o), WMF_OK);
+  ck_assert_str_eq(wmf_weights_format(w), "pytorch-zip");
+  ck_assert_ptr_null(wmf_weights_metadata(w, "format"));
+  wmf_weights_destroy(w);
+}
+END_TEST
+
 START_TEST(every_prefix_of_a_valid_file_fails_cleanly) {
   char path[4096], line[1024];
   snprintf(path, sizeof path, "%s/prefixes.txt", dir);
@@ -115,6 +135,7 @@ int main(int argc, char **argv) {
   Suite *s = suite_create("weights_malformed");
   TCase *tc = tcase_create("weights_malformed");
   tcase_add_test(tc, each_malformed_file_fails_with_its_status);
+  tcase_add_test(tc, state_dict_key_and_options_are_checked);
   tcase_add_test(tc, every_prefix_of_a_valid_file_fails_cleanly);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
