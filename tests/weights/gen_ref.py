@@ -2,7 +2,8 @@
 
     gen_ref.py OUTDIR [GROUP ...]      (groups: safetensors zip legacy; default all)
 
-OUTDIR/cases.txt lists one case a line: `weight-file expect-file format [state_dict_key]`. An expect
+OUTDIR/cases.txt lists one case a line: `weight-file expect-file [state_dict_key]`; OUTDIR/refused.txt
+lists files torch writes that must be refused: `weight-file STATUS message-substring`. An expect
 file is a sequence of records: u32 name length, name (normalized as the library does), u32 dtype
 (wmf_dtype), u32 ndim, i64 shape[ndim], then the tensor converted by torch's .float(), C-contiguous.
 """
@@ -147,8 +148,17 @@ def main():
             case("wrapped_%s.pth" % fmt, "resnet18_f16.expect", wrapped, save)
             case("checkpoint_%s.pth" % fmt, "special.expect", ckpt, save)
             case("checkpoint_ema_%s.pth" % fmt, "special.expect", ckpt, save, key="ema")
+    refused = []
+    for fmt, save in (("zip", zsave), ("legacy", lsave)):
+        if fmt in groups:  # a whole pickled module names its class: refused, never imported
+            save(torch.nn.Sequential(torch.nn.Linear(2, 2)), os.path.join(out, "module_%s.pth" % fmt))
+            refused.append("module_%s.pth WMF_ERR_FORBIDDEN 'torch.nn.modules.container.Sequential'" % fmt)
+            save(torch.ones(3), os.path.join(out, "bare_tensor_%s.pth" % fmt))
+            refused.append("bare_tensor_%s.pth WMF_ERR_UNSUPPORTED neither a state_dict" % fmt)
     with open(os.path.join(out, "cases.txt"), "w") as f:
         f.write("\n".join(cases) + "\n")
+    with open(os.path.join(out, "refused.txt"), "w") as f:
+        f.write("\n".join(refused) + "\n")
 
 
 if __name__ == "__main__":

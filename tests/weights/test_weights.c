@@ -1,6 +1,7 @@
 /* weights: the tensor table, float conversions, safetensors validation (built in memory here). */
 #include <check.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,6 +235,61 @@ START_TEST(malformed_safetensors_are_refused) {
 }
 END_TEST
 
+START_TEST(unaligned_data_is_read_at_every_alignment) {
+  /* header padding moves the data buffer through all 8 alignments; loads never assume alignment */
+  double d[3] = {1.25, -3.5, 1e-3};
+  float f[2] = {0.5f, 7.0f};
+  uint8_t buf[32];
+  memcpy(buf, d, 24);
+  memcpy(buf + 24, f, 8);
+  for (int pad = 0; pad < 8; pad++) {
+    char json[256];
+    snprintf(json, sizeof json,
+             "{\"d\":{\"dtype\":\"F64\",\"shape\":[3],\"data_offsets\":[0,24]},"
+             "\"f\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[24,32]}}%*s", pad, "");
+    wmf_weights *w;
+    ck_assert_int_eq(st_open(&w, json, buf, 32), WMF_OK);
+    float o[3];
+    ck_assert_int_eq(wmf_weights_get_f32(w, "d", o, 3), WMF_OK);
+    ck_assert(o[0] == 1.25f && o[1] == -3.5f && o[2] == (float)1e-3);
+    ck_assert_int_eq(wmf_weights_get_f32(w, "f", o, 2), WMF_OK);
+    ck_assert(o[0] == 0.5f && o[1] == 7.0f);
+    wmf_weights_destroy(w);
+  }
+}
+END_TEST
+
+static void *read_many(void *arg) {
+  const wmf_weights *w = arg;
+  float *o = malloc(4096 * 4);
+  long bad = 0;
+  for (int k = 0; k < 200; k++) {
+    if (wmf_weights_get_f32(w, "x", o, 4096) != WMF_OK) bad++;
+    for (int i = 0; i < 4096; i++) bad += o[i] != (float)i;
+    if (wmf_weights_get_f32(w, "nope", o, 4096) != WMF_ERR_NOT_FOUND) bad++;
+  }
+  free(o);
+  return (void *)bad;
+}
+
+START_TEST(threads_read_one_weights_at_once) {
+  float *v = malloc(4096 * 4);
+  for (int i = 0; i < 4096; i++) v[i] = (float)i;
+  wmf_weights *w;
+  ck_assert_int_eq(st_open(&w, "{\"x\":{\"dtype\":\"F32\",\"shape\":[64,64],\"data_offsets\":[0,16384]}}", v, 16384),
+                   WMF_OK);
+  pthread_t t[4];
+  for (int i = 0; i < 4; i++) ck_assert_int_eq(pthread_create(&t[i], NULL, read_many, w), 0);
+  for (int i = 0; i < 4; i++) {
+    void *bad;
+    ck_assert_int_eq(pthread_join(t[i], &bad), 0);
+    ck_assert_int_eq((long)bad, 0);
+  }
+  wmf_weights_destroy(w);
+  free(v);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("weights");
   TCase *tc = tcase_create("weights");
@@ -242,6 +298,8 @@ int main(void) {
   tcase_add_test(tc, integer_tensors_are_listed_but_not_converted);
   tcase_add_test(tc, names_are_normalized);
   tcase_add_test(tc, malformed_safetensors_are_refused);
+  tcase_add_test(tc, unaligned_data_is_read_at_every_alignment);
+  tcase_add_test(tc, threads_read_one_weights_at_once);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

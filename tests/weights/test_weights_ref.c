@@ -96,7 +96,30 @@ START_TEST(files_written_by_torch_read_bit_exactly) {
     cases++;
   }
   fclose(f);
-  ck_assert_int_gt(cases, 0);
+  ck_assert_int_ge(cases, 24); /* 4 safetensors + 10 zip + 10 legacy */
+}
+END_TEST
+
+START_TEST(modules_and_bare_tensors_written_by_torch_are_refused) {
+  char path[4096], line[1024];
+  snprintf(path, sizeof path, "%s/refused.txt", dir);
+  FILE *f = fopen(path, "r");
+  ck_assert_ptr_nonnull(f);
+  int n = 0;
+  while (fgets(line, sizeof line, f)) {
+    char file[256], status[64];
+    line[strcspn(line, "\n")] = 0;
+    if (sscanf(line, "%255s %63s", file, status) != 2) continue;
+    const char *detail = strstr(line, status) + strlen(status) + 1;
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    wmf_weights *w;
+    wmf_status st = wmf_weights_open(&w, path, NULL);
+    ck_assert_msg(strcmp(wmf_status_name(st), status) == 0, "%s: %s (%s)", file, wmf_status_name(st), wmf_last_error());
+    ck_assert_msg(strstr(wmf_last_error(), detail) != NULL, "%s: '%s' lacks '%s'", file, wmf_last_error(), detail);
+    n++;
+  }
+  fclose(f);
+  ck_assert_int_eq(n, 4);
 }
 END_TEST
 
@@ -109,6 +132,7 @@ int main(int argc, char **argv) {
   Suite *s = suite_create("weights_ref");
   TCase *tc = tcase_create("weights_ref");
   tcase_add_test(tc, files_written_by_torch_read_bit_exactly);
+  tcase_add_test(tc, modules_and_bare_tensors_written_by_torch_are_refused);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
