@@ -53,6 +53,9 @@ void wmfi_audit_radix_sort(uint64_t *keys, uint64_t *tmp, size_t n);
 uint64_t wmfi_audit_float_key(float v);
 uint64_t wmfi_audit_double_key(double v);
 
+/* Parses an audit file held in memory (`path` names it in messages): wmf_audit_load without the I/O. */
+wmf_status wmfi_audit_parse(wmf_audit **out, const uint8_t *data, size_t size, const char *path);
+
 /* Fills the cache if needed. WMF_ERR_STATE without pairs. */
 wmf_status wmfi_audit_compute(wmf_audit *audit);
 

@@ -84,7 +84,7 @@ wmf_status wmf_audit_save(const wmf_audit *a, const char *path) {
   return st;
 }
 
-static wmf_status parse(wmf_audit **out, const uint8_t *d, size_t size, const char *path) {
+wmf_status wmfi_audit_parse(wmf_audit **out, const uint8_t *d, size_t size, const char *path) {
   if (size < HEADER + 8 || memcmp(d, MAGIC, 8) != 0)
     return wmfi_fail(WMF_ERR_CORRUPT, "wmf_audit_load: '%s' is not an audit file (magic at offset 0)", path);
   uint32_t version = get_u32(d + 8), flags = get_u32(d + 12);
@@ -136,7 +136,7 @@ wmf_status wmf_audit_load(wmf_audit **out, const char *path) {
   wmfi_file f;
   wmf_status st = wmfi_file_open(&f, path);
   if (st) return st;
-  st = parse(out, f.data, f.size, path);
+  st = wmfi_audit_parse(out, f.data, f.size, path);
   wmfi_file_close(&f);
   return st;
 }

@@ -19,4 +19,8 @@ struct wmf_mask {
 wmf_status wmfi_mask_new(wmf_mask **out, size_t n);
 const char *wmfi_mask_rank_name(int rank);
 
+/* Parse mask files held in memory: the loaders without the I/O. */
+wmf_status wmfi_mask_parse_json(wmf_mask **out, const uint8_t *data, size_t size, const char *path);
+wmf_status wmfi_mask_parse_npy(wmf_mask **out, const uint8_t *data, size_t size, const char *path);
+
 #endif

@@ -101,22 +101,28 @@ static wmf_status parse_json(wmf_mask **out, json_t *root, const char *path) {
   return WMF_OK;
 }
 
+wmf_status wmfi_mask_parse_json(wmf_mask **out, const uint8_t *data, size_t size, const char *path) {
+  *out = NULL;
+  json_error_t err;
+  json_t *root = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &err);
+  if (!root || !json_is_object(root)) {
+    json_decref(root);
+    return wmfi_fail(WMF_ERR_CORRUPT, "wmf_mask_load_json: '%s': not a JSON object (%s at line %d, byte %d)", path,
+                     root ? "wrong type" : err.text, err.line, err.position);
+  }
+  wmf_status st = parse_json(out, root, path);
+  json_decref(root);
+  return st;
+}
+
 wmf_status wmf_mask_load_json(wmf_mask **out, const char *path) {
   WMFI_REQUIRE(out && path, "wmf_mask_load_json: NULL argument");
   *out = NULL;
   wmfi_file f;
   wmf_status st = wmfi_file_open(&f, path);
   if (st) return st;
-  json_error_t err;
-  json_t *root = json_loadb((const char *)f.data, f.size, JSON_REJECT_DUPLICATES, &err);
+  st = wmfi_mask_parse_json(out, f.data, f.size, path);
   wmfi_file_close(&f);
-  if (!root || !json_is_object(root)) {
-    json_decref(root);
-    return wmfi_fail(WMF_ERR_CORRUPT, "wmf_mask_load_json: '%s': not a JSON object (%s at line %d, byte %d)", path,
-                     root ? "wrong type" : err.text, err.line, err.position);
-  }
-  st = parse_json(out, root, path);
-  json_decref(root);
   return st;
 }
 
@@ -156,7 +162,7 @@ static const char *dict_value(const char *h, const char *key) {
   return p;
 }
 
-static wmf_status npy_parse(wmf_mask **out, const uint8_t *d, size_t size, const char *path) {
+wmf_status wmfi_mask_parse_npy(wmf_mask **out, const uint8_t *d, size_t size, const char *path) {
 #define BAD(st, ...) return wmfi_fail(st, "wmf_mask_load_npy: '%s': " __VA_ARGS__)
   if (size < 10 || memcmp(d, "\x93NUMPY", 6)) BAD(WMF_ERR_CORRUPT, "not a .npy file (magic at offset 0)", path);
   size_t hlen, off;
@@ -219,7 +225,7 @@ wmf_status wmf_mask_load_npy(wmf_mask **out, const char *path) {
   wmfi_file f;
   wmf_status st = wmfi_file_open(&f, path);
   if (st) return st;
-  st = npy_parse(out, f.data, f.size, path);
+  st = wmfi_mask_parse_npy(out, f.data, f.size, path);
   wmfi_file_close(&f);
   return st;
 }

@@ -21,4 +21,7 @@ struct wmf_probe {
 /* An untrained head (zero weights) of K classes and F channels with the given mask flags (NULL = none). */
 wmf_status wmfi_probe_new(wmf_probe **out, size_t K, size_t F, const uint8_t *masked);
 
+/* Parses a probe file held in memory: wmf_probe_load without the I/O. */
+wmf_status wmfi_probe_parse(wmf_probe **out, const uint8_t *data, size_t size, const char *path);
+
 #endif

@@ -51,7 +51,7 @@ wmf_status wmf_probe_save(const wmf_probe *p, const char *path) {
   return st;
 }
 
-static wmf_status parse(wmf_probe **out, const uint8_t *d, size_t size, const char *path) {
+wmf_status wmfi_probe_parse(wmf_probe **out, const uint8_t *d, size_t size, const char *path) {
   if (size < HEADER + 8 || memcmp(d, MAGIC, 8))
     return wmfi_fail(WMF_ERR_CORRUPT, "wmf_probe_load: '%s' is not a probe file (magic at offset 0)", path);
   uint32_t v32[4];
@@ -103,7 +103,7 @@ wmf_status wmf_probe_load(wmf_probe **out, const char *path) {
   wmfi_file f;
   wmf_status st = wmfi_file_open(&f, path);
   if (st) return st;
-  st = parse(out, f.data, f.size, path);
+  st = wmfi_probe_parse(out, f.data, f.size, path);
   wmfi_file_close(&f);
   return st;
 }
