@@ -98,6 +98,21 @@ WMF_API wmf_status wmf_watermark_set_font(wmf_watermark *wm, wmf_font *font);
  *  Refused, such a character makes apply fail with WMF_ERR_FONT naming it (never an empty box). */
 WMF_API wmf_status wmf_watermark_set_fallback(wmf_watermark *wm, int allow);
 
+/** Writing direction of a paragraph: detected from its first strong character, or given. */
+typedef enum wmf_direction {
+  WMF_DIRECTION_AUTO = 0,
+  WMF_DIRECTION_LTR = 1,
+  WMF_DIRECTION_RTL = 2
+} wmf_direction;
+
+/** Shaping parameters, each detected when not given: `language` a BCP 47 tag ("hi", "zh-Hans", "ar";
+ *  NULL = the process locale's, as raqm uses), `script` an ISO 15924 tag ("Deva", "Hani", "Arab";
+ *  NULL = itemize by the characters' scripts), `direction` the paragraph direction (bidirectional text
+ *  is ordered by a simplified Unicode bidi algorithm: strong letters, numbers, neutrals between them).
+ *  Also WMF_ERR_INVALID_ARGUMENT for a malformed tag or direction. */
+WMF_API wmf_status wmf_watermark_set_shaping(wmf_watermark *wm, const char *language, const char *script,
+                                             wmf_direction direction);
+
 /** Size in pixels (1..2048) or, with a fraction in (0, 4], size = round(fraction * min(W, H)) at apply
  *  time (ImageNet-W: 1 / 6.22). The last call wins. */
 WMF_API wmf_status wmf_watermark_set_size(wmf_watermark *wm, float pixels);

@@ -43,11 +43,64 @@ typedef struct run {
   size_t start, len;
   wmf_font *font;
   hb_script_t script;
+  uint8_t level; /* bidi embedding level: odd = right to left */
 } run;
+
+/* A simplified Unicode bidi algorithm, enough for words, numbers and punctuation mixed across
+ * directions (no explicit embeddings, brackets or separators between numbers): classes from the script
+ * (strong L or R, Arabic letters as AL), digits EN (AN after AL, L after L, rule W2 and W7), Arabic-Indic
+ * digits AN, combining marks as the character before; neutrals take the direction around them when
+ * both sides agree (numbers count as R, N1) or the paragraph's (N2); implicit levels (I1, I2). */
+enum { B_L, B_R, B_AL, B_EN, B_AN, B_N };
+
+static int bidi_class(uint32_t cp, hb_script_t sc) {
+  if (cp >= '0' && cp <= '9') return B_EN;
+  if ((cp >= 0x660 && cp <= 0x669) || (cp >= 0x6f0 && cp <= 0x6f9)) return B_AN;
+  if (sc == HB_SCRIPT_COMMON || sc == HB_SCRIPT_UNKNOWN || sc == HB_SCRIPT_INHERITED) return B_N;
+  if (hb_script_get_horizontal_direction(sc) != HB_DIRECTION_RTL) return B_L;
+  return sc == HB_SCRIPT_ARABIC || sc == HB_SCRIPT_SYRIAC || sc == HB_SCRIPT_THAANA ? B_AL : B_R;
+}
+
+static void bidi_levels(const uint32_t *cps, const hb_script_t *scripts, size_t n, int direction, uint8_t *levels) {
+  uint8_t *cls = levels; /* classes first, then levels in place */
+  int para = direction == 2 ? 1 : 0;
+  bool found = direction != 0;
+  for (size_t i = 0; i < n; i++) {
+    cls[i] = (uint8_t)bidi_class(cps[i], scripts[i]);
+    if (scripts[i] == HB_SCRIPT_INHERITED && i) cls[i] = cls[i - 1]; /* W1: marks follow their base */
+    if (!found && (cls[i] == B_L || cls[i] == B_R || cls[i] == B_AL)) {
+      para = cls[i] != B_L;
+      found = true;
+    }
+  }
+  int strong = para ? B_R : B_L;
+  for (size_t i = 0; i < n; i++) { /* W2, W3, W7 */
+    if (cls[i] == B_L || cls[i] == B_R || cls[i] == B_AL) strong = cls[i];
+    if (cls[i] == B_AL) cls[i] = B_R;
+    if (cls[i] == B_EN) cls[i] = strong == B_AL ? B_AN : strong == B_L ? B_L : B_EN;
+  }
+  for (size_t i = 0; i < n;) { /* N1, N2 */
+    if (cls[i] != B_N) {
+      i++;
+      continue;
+    }
+    size_t e = i;
+    while (e < n && cls[e] == B_N) e++;
+    int before = i ? (cls[i - 1] == B_L ? B_L : B_R) : (para ? B_R : B_L);
+    int after = e < n ? (cls[e] == B_L ? B_L : B_R) : (para ? B_R : B_L);
+    int d = before == after ? before : (para ? B_R : B_L);
+    for (size_t k = i; k < e; k++) cls[k] = (uint8_t)d;
+    i = e;
+  }
+  for (size_t i = 0; i < n; i++) { /* I1, I2 */
+    int c = cls[i];
+    levels[i] = para == 0 ? (c == B_L ? 0 : c == B_R ? 1 : 2) : (c == B_R ? 1 : 2);
+  }
+}
 
 static wmf_status layout_line(wmfi_layout *l, wmf_font *font, const uint32_t *cps, size_t n,
                               const wmfi_text_style *st, int32_t base_y, bool first_line, wmf_font **fonts,
-                              hb_script_t *scripts, run *runs) {
+                              hb_script_t *scripts, run *runs, uint8_t *levels) {
   hb_unicode_funcs_t *uf = hb_unicode_funcs_get_default();
   /* fonts per character; ignorable ones follow their neighbour */
   for (size_t i = 0; i < n; i++) {
@@ -67,38 +120,59 @@ static wmf_status layout_line(wmfi_layout *l, wmf_font *font, const uint32_t *cp
     if (!fonts[i]) fonts[i] = i ? fonts[i - 1] : NULL;
   for (size_t i = n; i-- > 0;)
     if (!fonts[i]) fonts[i] = i + 1 < n ? fonts[i + 1] : font;
-  /* scripts: weak characters take the script before them (or after, at the start) */
+  /* scripts: weak characters take the script before them (or after, at the start); a given script
+   * applies to every character */
   for (size_t i = 0; i < n; i++) scripts[i] = hb_unicode_script(uf, cps[i]);
+  bidi_levels(cps, scripts, n, st->direction, levels);
+  if (st->script) {
+    hb_script_t forced = hb_script_from_iso15924_tag(st->script);
+    for (size_t i = 0; i < n; i++) scripts[i] = forced;
+  }
   for (size_t i = 1; i < n; i++)
     if (is_weak_script(scripts[i])) scripts[i] = scripts[i - 1];
   for (size_t i = n; i-- > 1;)
     if (is_weak_script(scripts[i - 1])) scripts[i - 1] = scripts[i];
   size_t nruns = 0;
   for (size_t i = 0; i < n; i++) {
-    if (nruns && runs[nruns - 1].font == fonts[i] && runs[nruns - 1].script == scripts[i]) runs[nruns - 1].len++;
-    else runs[nruns++] = (run){i, 1, fonts[i], scripts[i]};
+    run *last = nruns ? &runs[nruns - 1] : NULL;
+    if (last && last->font == fonts[i] && last->script == scripts[i] && last->level == levels[i]) last->len++;
+    else runs[nruns++] = (run){i, 1, fonts[i], scripts[i], levels[i]};
   }
-  bool rtl = false; /* paragraph direction from the first strong script */
+  /* visual order (rule L2): from the highest level down to 1, reverse every stretch of runs at that
+   * level or above */
+  uint8_t top = 0;
   for (size_t r = 0; r < nruns; r++)
-    if (!is_weak_script(runs[r].script)) {
-      rtl = hb_script_get_horizontal_direction(runs[r].script) == HB_DIRECTION_RTL;
-      break;
+    if (runs[r].level > top) top = runs[r].level;
+  for (uint8_t lv = top; lv >= 1; lv--)
+    for (size_t r = 0; r < nruns;) {
+      if (runs[r].level < lv) {
+        r++;
+        continue;
+      }
+      size_t e = r;
+      while (e < nruns && runs[e].level >= lv) e++;
+      for (size_t a = r, b = e - 1; a < b; a++, b--) {
+        run t = runs[a];
+        runs[a] = runs[b];
+        runs[b] = t;
+      }
+      r = e;
     }
+  hb_language_t lang = st->language ? hb_language_from_string(st->language, -1) : hb_language_get_default();
   hb_buffer_t *buf = hb_buffer_create();
   if (!hb_buffer_allocation_successful(buf)) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "text: out of memory");
   int32_t pen = 0;
   wmf_status status = WMF_OK;
   for (size_t k = 0; k < nruns && status == WMF_OK; k++) {
-    const run *r = &runs[rtl ? nruns - 1 - k : k];
+    const run *r = &runs[k];
     wmfi_sized *z;
     status = wmfi_font_sized(r->font, st->size_px, &z);
     if (status != WMF_OK) break;
     hb_buffer_clear_contents(buf);
     hb_buffer_add_utf32(buf, cps, (int)n, (unsigned)r->start, (int)r->len);
     hb_buffer_set_script(buf, r->script);
-    hb_direction_t dir = hb_script_get_horizontal_direction(r->script);
-    hb_buffer_set_direction(buf, dir == HB_DIRECTION_RTL ? HB_DIRECTION_RTL : HB_DIRECTION_LTR);
-    hb_buffer_set_language(buf, hb_language_get_default());
+    hb_buffer_set_direction(buf, (r->level & 1) ? HB_DIRECTION_RTL : HB_DIRECTION_LTR);
+    hb_buffer_set_language(buf, lang);
     hb_buffer_set_flags(buf, HB_BUFFER_FLAG_BOT | HB_BUFFER_FLAG_EOT);
     hb_shape(z->hb, buf, NULL, 0);
     if (!hb_buffer_allocation_successful(buf)) {
@@ -132,7 +206,9 @@ wmf_status wmfi_layout_text(wmfi_layout *l, wmf_font *font, const uint32_t *cps,
   wmf_font **fonts = wmfi_alloc_array(count + 1, sizeof *fonts);
   hb_script_t *scripts = wmfi_alloc_array(count + 1, sizeof *scripts);
   run *runs = wmfi_alloc_array(count + 1, sizeof *runs);
-  if (!fonts || !scripts || !runs) {
+  uint8_t *levels = wmfi_malloc(count + 1);
+  if (!fonts || !scripts || !runs || !levels) {
+    wmfi_free(levels);
     wmfi_free(fonts);
     wmfi_free(scripts);
     wmfi_free(runs);
@@ -150,7 +226,7 @@ wmf_status wmfi_layout_text(wmfi_layout *l, wmf_font *font, const uint32_t *cps,
     int line = 0;
     for (size_t i = 0; i <= count && status == WMF_OK; i++)
       if (i == count || cps[i] == '\n') {
-        status = layout_line(l, font, cps + start, i - start, st, -line * line_step * 64, line == 0, fonts, scripts, runs);
+        status = layout_line(l, font, cps + start, i - start, st, -line * line_step * 64, line == 0, fonts, scripts, runs, levels);
         line++;
         start = i + 1;
       }
@@ -159,6 +235,7 @@ wmf_status wmfi_layout_text(wmfi_layout *l, wmf_font *font, const uint32_t *cps,
   wmfi_free(fonts);
   wmfi_free(scripts);
   wmfi_free(runs);
+  wmfi_free(levels);
   if (status != WMF_OK) wmfi_layout_free(l);
   return status;
 }

@@ -43,6 +43,9 @@ typedef struct wmfi_text_style {
   int32_t line_spacing;   /* pixels, added to the font height between lines */
   int32_t stroke;         /* 26.6 stroker radius; 0 = no outline glyphs */
   bool fallback;          /* resolve missing characters through fontconfig */
+  const char *language;   /* BCP 47, or NULL for HarfBuzz's default (the locale's, as raqm) */
+  uint32_t script;        /* ISO 15924 tag as HB_TAG, or 0 to itemize by character */
+  int direction;          /* wmf_direction of the paragraph */
 } wmfi_text_style;
 
 typedef struct wmfi_placed_glyph {

@@ -94,7 +94,8 @@ static wmf_status check_ready(const wmf_watermark *wm, const char *fn) {
 
 static wmfi_text_style style_for(const wmf_watermark *wm, uint32_t px) {
   wmfi_text_style st = {px, (int32_t)lround(wm->letter_spacing * 64.0), (int32_t)lround(wm->line_spacing),
-                        (int32_t)lround(wm->outline * 64.0), wm->fallback};
+                        (int32_t)lround(wm->outline * 64.0), wm->fallback,
+                        wm->language[0] ? wm->language : NULL, wm->script, wm->direction};
   return st;
 }
 

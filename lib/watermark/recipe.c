@@ -97,6 +97,32 @@ WMF_API wmf_status wmf_watermark_set_fallback(wmf_watermark *wm, int allow) {
   return WMF_OK;
 }
 
+WMF_API wmf_status wmf_watermark_set_shaping(wmf_watermark *wm, const char *language, const char *script,
+                                             wmf_direction direction) {
+  NEED_WM("wmf_watermark_set_shaping");
+  size_t n = language ? strlen(language) : 0;
+  bool ok = n < sizeof wm->language;
+  for (size_t i = 0; ok && i < n; i++) {
+    char c = language[i];
+    ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || (c == '-' && i > 0);
+  }
+  WMFI_REQUIRE(ok && (!language || n > 0), "wmf_watermark_set_shaping: '%s' is not a BCP 47 language tag", language);
+  ok = !script || strlen(script) == 4;
+  for (int i = 0; ok && script && i < 4; i++)
+    ok = (script[i] >= 'a' && script[i] <= 'z') || (script[i] >= 'A' && script[i] <= 'Z');
+  WMFI_REQUIRE(ok, "wmf_watermark_set_shaping: '%s' is not an ISO 15924 script tag", script);
+  WMFI_REQUIRE(direction >= WMF_DIRECTION_AUTO && direction <= WMF_DIRECTION_RTL,
+               "wmf_watermark_set_shaping: direction %d unknown", (int)direction);
+  memcpy(wm->language, language ? language : "", n + 1);
+  /* ISO 15924 capitalisation (Deva), the form HarfBuzz's tags use */
+  wm->script = script ? ((uint32_t)(script[0] & ~0x20) << 24 | (uint32_t)(script[1] | 0x20) << 16 |
+                         (uint32_t)(script[2] | 0x20) << 8 | (uint32_t)(script[3] | 0x20))
+                      : 0;
+  wm->direction = direction;
+  wmfi_watermark_clear_cache(wm);
+  return WMF_OK;
+}
+
 WMF_API wmf_status wmf_watermark_set_size(wmf_watermark *wm, float px) {
   NEED_WM("wmf_watermark_set_size");
   WMFI_REQUIRE(FINITE_IN(px, 1, 2048), "wmf_watermark_set_size: %g px not in 1..2048", (double)px);

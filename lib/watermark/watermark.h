@@ -32,6 +32,9 @@ struct wmf_watermark {
   uint32_t draw_count;
   wmf_font *font;
   bool fallback;
+  char language[36];  /* "" = default */
+  uint32_t script;    /* 0 = itemize */
+  int direction;      /* wmf_direction */
   float size_px, size_rel; /* exactly one is > 0 */
   uint8_t color[3];
   float opacity;

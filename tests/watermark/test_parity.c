@@ -20,7 +20,7 @@ static int ncases;
 typedef struct kase {
   char in[600], mine[600], ref[600];
   const char *kind; /* "imagenet-w", "mmw", "script" */
-  char label[128];
+  char label[160];
 } kase;
 static kase cases[128];
 
@@ -178,12 +178,17 @@ START_TEST(parity_with_pil) {
   }
 
   /* complex scripts against raqm: fixed text drawn opaque at a fixed point */
+  /* (fallback off: PIL has none, so every character must come from the font) */
   struct { const char *font, *text; } scripts[] = {
       {"Noto Sans Devanagari", "क्षत्रिय हिन्दी कृष्ण"},
       {"Noto Naskh Arabic", "مرحبا بالعالم"},
       {"Liberation Sans", "AVATAR Wave, Today"},
+      {"DejaVu Sans:style=Book", "عدد 123 كتاب"},      /* digits inside right-to-left text */
+      {"DejaVu Sans:style=Book", "Hello مرحبا world"}, /* Arabic inside left-to-right text */
+      {"DejaVu Sans:style=Book", "שלום עולם 2024!"},   /* Hebrew, number, trailing neutral */
+      {"DejaVu Sans:style=Book", "رقم ٣٤٥ (ok)"},      /* Arabic-Indic digits, Latin, brackets */
   };
-  for (size_t p = 0; p < 3; p++) {
+  for (size_t p = 0; p < sizeof scripts / sizeof *scripts; p++) {
     wmf_watermark *wm;
     wmf_font *f;
     ck_assert_int_eq(wmf_watermark_create(&wm), WMF_OK);
@@ -191,11 +196,14 @@ START_TEST(parity_with_pil) {
     ck_assert_int_eq(wmf_watermark_set_font(wm, f), WMF_OK);
     wmf_font_destroy(f);
     ck_assert_int_eq(wmf_watermark_set_text(wm, scripts[p].text), WMF_OK);
+    ck_assert_int_eq(wmf_watermark_set_fallback(wm, 0), WMF_OK);
     ck_assert_int_eq(wmf_watermark_set_size(wm, 28), WMF_OK);
     ck_assert_int_eq(wmf_watermark_set_position(wm, 0.05, 0.5, "ls"), WMF_OK);
     wmf_image *im;
     ck_assert_int_eq(wmf_image_create(&im, 320, 96, 30, 30, 30), WMF_OK);
-    add_case("script", scripts[p].font, im, wm, 0, false, "ls", white, false);
+    char label[128];
+    snprintf(label, sizeof label, "%s %zu", scripts[p].font, p);
+    add_case("script", label, im, wm, 0, false, "ls", white, false);
     wmf_image_destroy(im);
     wmf_watermark_destroy(wm);
   }

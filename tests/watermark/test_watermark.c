@@ -178,6 +178,31 @@ START_TEST(argument_and_state_errors) {
 }
 END_TEST
 
+START_TEST(shaping_can_be_given) {
+  wmf_watermark *wm = text_recipe("DejaVu Sans:style=Book", "abc 123", 24);
+  ck_assert_int_eq(wmf_watermark_set_shaping(wm, "x_y", NULL, WMF_DIRECTION_AUTO), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_watermark_set_shaping(wm, "", NULL, WMF_DIRECTION_AUTO), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_watermark_set_shaping(wm, NULL, "Dev", WMF_DIRECTION_AUTO), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_watermark_set_shaping(wm, NULL, NULL, (wmf_direction)7), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_watermark_set_shaping(NULL, NULL, NULL, WMF_DIRECTION_AUTO), WMF_ERR_INVALID_ARGUMENT);
+  box ltr = coverage_box(wm, 200, 60, 0);
+  ck_assert_int_eq(wmf_watermark_set_shaping(wm, "en", "Latn", WMF_DIRECTION_LTR), WMF_OK);
+  box given = coverage_box(wm, 200, 60, 0);
+  ck_assert_int_eq(ltr.count, given.count);
+  ck_assert_int_eq(ltr.x0, given.x0);
+  /* a right-to-left paragraph of Hebrew and a number: the number stays in reading order, left of the
+   * letters that precede it logically, so the ink differs from a left-to-right paragraph */
+  ck_assert_int_eq(wmf_watermark_set_text(wm, "שלום 12 ab"), WMF_OK);
+  ck_assert_int_eq(wmf_watermark_set_shaping(wm, NULL, NULL, WMF_DIRECTION_RTL), WMF_OK);
+  uint8_t a[200 * 60], b[200 * 60];
+  ck_assert_int_eq(wmf_watermark_coverage(wm, 200, 60, 0, a, sizeof a), WMF_OK);
+  ck_assert_int_eq(wmf_watermark_set_shaping(wm, NULL, NULL, WMF_DIRECTION_LTR), WMF_OK);
+  ck_assert_int_eq(wmf_watermark_coverage(wm, 200, 60, 0, b, sizeof b), WMF_OK);
+  ck_assert_int_ne(memcmp(a, b, sizeof a), 0);
+  wmf_watermark_destroy(wm);
+}
+END_TEST
+
 START_TEST(presets_are_listed_and_work) {
   size_t n = wmf_watermark_preset_count();
   ck_assert_uint_ge(n, 7);
@@ -385,6 +410,7 @@ int main(void) {
   tcase_add_test(tc, bad_utf8_is_refused);
   tcase_add_test(tc, missing_characters_use_fallback_or_fail);
   tcase_add_test(tc, argument_and_state_errors);
+  tcase_add_test(tc, shaping_can_be_given);
   tcase_add_test(tc, presets_are_listed_and_work);
   tcase_add_test(tc, deterministic_across_threads);
   tcase_add_test(tc, effects_change_the_mark);
