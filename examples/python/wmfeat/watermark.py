@@ -41,6 +41,7 @@ _set_text = fn("wmf_watermark_set_text", [P, ctypes.c_char_p])
 _set_pool = fn("wmf_watermark_set_pool", [P, ctypes.c_char_p, ctypes.c_uint32])
 _set_font = fn("wmf_watermark_set_font", [P, P])
 _set_fallback = fn("wmf_watermark_set_fallback", [P, ctypes.c_int])
+_set_shaping = fn("wmf_watermark_set_shaping", [P, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int])
 _set_size = fn("wmf_watermark_set_size", [P, _F])
 _set_size_relative = fn("wmf_watermark_set_size_relative", [P, _F])
 _set_color = fn("wmf_watermark_set_color", [P, _U8, _U8, _U8])
@@ -148,6 +149,14 @@ class Watermark(Handle):
 
     def set_fallback(self, allow):
         _set_fallback(self, 1 if allow else 0)
+        return self
+
+    def set_shaping(self, language=None, script=None, direction="auto"):
+        """Language (BCP 47), script (ISO 15924) and paragraph direction ("auto", "ltr", "rtl");
+        None / "auto" = detected."""
+        d = {"auto": 0, "ltr": 1, "rtl": 2}[direction]
+        _set_shaping(self, None if language is None else c_string(language),
+                     None if script is None else c_string(script), d)
         return self
 
     def set_size(self, pixels):
