@@ -229,8 +229,15 @@ static wmf_status op_global(run *r) {
   snprintf(full, sizeof full, "%.*s.%.*s", (int)ml, mod, (int)nl, name);
   for (size_t i = 0; i < strlen(full); i++)
     if ((unsigned char)full[i] < 0x20 || (unsigned char)full[i] >= 0x7f) full[i] = '?'; /* for the message */
+  /* files saved from the GPU by old torch name torch.cuda.XStorage: the same bytes on disk */
+  char cuda_alias[300];
+  bool cuda = ml == 10 && memcmp(mod, "torch.cuda", 10) == 0;
+  snprintf(cuda_alias, sizeof cuda_alias, "torch.%.*s", (int)nl, name);
+  const char *cmp = cuda ? cuda_alias : full;
+  size_t cl = cuda ? 6 + nl : ml + 1 + nl;
   for (size_t i = 0; i < sizeof allowed / sizeof *allowed; i++)
-    if (ml + 1 + nl == strlen(allowed[i].name) && strcmp(full, allowed[i].name) == 0) {
+    if (cl == strlen(allowed[i].name) && strcmp(cmp, allowed[i].name) == 0 &&
+        (cmp == full || allowed[i].id >= G_STORAGE_BASE)) {
       wmfi_pv *v = new_value(r, WMFI_PV_GLOBAL);
       if (!v) OOM(r);
       v->u.global = allowed[i].id;
@@ -260,9 +267,11 @@ static wmf_status op_persid(run *r) {
   wmfi_pv **it = pid->u.seq.items;
   int64_t numel;
   if (it[1]->kind != WMFI_PV_GLOBAL || it[1]->u.global < G_STORAGE_BASE || it[2]->kind != WMFI_PV_STR ||
-      it[3]->kind != WMFI_PV_STR || !as_int(it[4], &numel) || numel < 0 ||
-      (pid->u.seq.n == 6 && it[5]->kind != WMFI_PV_NONE))
-    BAD(r, "malformed storage persistent id (type, key, location, numel or a storage view)");
+      it[3]->kind != WMFI_PV_STR || !as_int(it[4], &numel) || numel < 0)
+    BAD(r, "malformed storage persistent id (type, key, location or numel)");
+  if (pid->u.seq.n == 6 && it[5]->kind != WMFI_PV_NONE)
+    FAIL(WMF_ERR_UNSUPPORTED, "%s: %s: storage views (files of torch before 1.0) are not supported, at byte %zu; "
+         "load and re-save the file with a recent torch", r->pk->origin, r->pk->what, r->op_at);
   wmf_dtype dt = (wmf_dtype)(it[1]->u.global - G_STORAGE_BASE);
   wmfi_pickle *pk = r->pk;
   wmfi_pk_storage *s = wmfi_pickle_find_storage(pk, it[2]->u.str.s, it[2]->u.str.len);

@@ -200,7 +200,11 @@ def main():
     put("zip_wrong_dtype_storage.pth", torch_zip(state_dict_pk(two, storage=("torch", "ComplexFloatStorage")), stor),
         "WMF_ERR_UNSUPPORTED", "torch.ComplexFloatStorage")
     put("zip_cuda_storage.pth", torch_zip(state_dict_pk(two, storage=("torch.cuda", "FloatStorage")), stor),
-        "WMF_ERR_FORBIDDEN", "torch.cuda.FloatStorage")
+        "WMF_OK", "3")  # old GPU checkpoints: the storage class is only a name
+    put("zip_cuda_rebuild.pth", torch_zip(state_dict_pk(two, rebuild=("torch.cuda._utils", "_rebuild_tensor_v2")), stor),
+        "WMF_ERR_FORBIDDEN", "'torch.cuda._utils._rebuild_tensor_v2'")
+    put("zip_torch_tensor.pth", torch_zip(state_dict_pk(two, rebuild=("torch", "Tensor")), stor),
+        "WMF_ERR_FORBIDDEN", "'torch.Tensor'")
     put("zip_no_eocd.pth", good_zip[:-22], "WMF_ERR_CORRUPT", "end-of-central-directory")
     # truncated at every section boundary: each local header, each data start, the directory, the end
     bounds, at = [], 0
@@ -254,6 +258,8 @@ def main():
     put("legacy_count_mismatch.pth", legacy_file(lpkl, stor, counts=[7, 2]), "WMF_ERR_CORRUPT", "holds 7 elements")
     put("legacy_unknown_key.pth", legacy_file(lpkl, stor, keys=["0", "9"]), "WMF_ERR_CORRUPT", "not named")
     put("legacy_missing_storage.pth", legacy_file(lpkl, stor[:1]), "WMF_ERR_CORRUPT", "missing")
+    put("legacy_storage_view.pth", legacy_file(state_dict_pk(two, legacy=True).replace(b"NtQ", b"J\x00\x00\x00\x00tQ"), stor),
+        "WMF_ERR_UNSUPPORTED", "storage views")
     put("legacy_protocol.pth", LEGACY_MAGIC + b"\x80\x02M\xe8\x03." + good_legacy[len(LEGACY_MAGIC) + len(LEGACY_PROTO):],
         "WMF_ERR_UNSUPPORTED", "1001")
     cuts, at = [], 0

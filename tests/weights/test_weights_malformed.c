@@ -73,7 +73,7 @@ START_TEST(each_malformed_file_fails_with_its_status) {
   }
   fclose(f);
   ck_assert_int_ge(n, 90);
-  ck_assert_int_eq(valid, 4);
+  ck_assert_int_eq(valid, 5);
 }
 END_TEST
 
