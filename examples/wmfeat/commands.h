@@ -8,5 +8,7 @@ int cmd_classify(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 
 #endif

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 volatile sig_atomic_t g_interrupted = 0;
@@ -85,6 +86,23 @@ int write_npy_f32(const char *path, const float *data, size_t rows, size_t cols)
   size_t n = rows * cols;
   bool ok = fwrite(data, sizeof(float), n, f) == n;
   return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+int mkdir_p(const char *path) {
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s", path);
+  for (char *p = buf + 1;; p++) {
+    bool end = *p == '\0';
+    if (*p == '/' || end) {
+      *p = '\0';
+      if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "error: cannot create '%s': %s\n", buf, strerror(errno));
+        return -1;
+      }
+      if (end) return 0;
+      *p = '/';
+    }
+  }
 }
 
 int worker_count(void) {

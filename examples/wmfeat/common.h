@@ -56,6 +56,9 @@ const char *class_name(size_t num_classes, size_t i, char *buf, size_t buflen);
 /* Writes a 2-D float32 array (rows x cols) as a .npy file. Returns 0 or -1 (errno set). */
 int write_npy_f32(const char *path, const float *data, size_t rows, size_t cols);
 
+/* Creates a folder and its parents (like mkdir -p). Returns 0, or -1 after printing why. */
+int mkdir_p(const char *path);
+
 /* Number of decoding worker threads to use beside the forward pass. */
 int worker_count(void);
 

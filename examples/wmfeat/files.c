@@ -127,16 +127,12 @@ int file_list_load(file_list *out, const char *source, char *err, size_t errlen)
 }
 
 void file_list_shard(file_list *l, size_t i, size_t n) {
-  size_t k = 0;
-  for (size_t j = 0; j < l->n; j++) {
-    if (j % n == i) {
-      l->paths[k] = l->paths[j];
-      l->labels[k++] = l->labels[j];
-    } else {
-      free(l->paths[j]);
-    }
-  }
-  l->n = k;
+  size_t lo = l->n * i / n, hi = l->n * (i + 1) / n;
+  for (size_t j = 0; j < l->n; j++)
+    if (j < lo || j >= hi) free(l->paths[j]);
+  memmove(l->paths, l->paths + lo, (hi - lo) * sizeof *l->paths);
+  memmove(l->labels, l->labels + lo, (hi - lo) * sizeof *l->labels);
+  l->n = hi - lo;
 }
 
 void file_list_limit(file_list *l, size_t limit) {

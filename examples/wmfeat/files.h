@@ -15,7 +15,8 @@ typedef struct file_list {
 /* Returns 0, or -1 with a message in err. */
 int file_list_load(file_list *out, const char *source, char *err, size_t errlen);
 
-/* Keeps the items k with k % n == i (shard i of n), preserving order. */
+/* Keeps shard i of n: the contiguous items [N*i/n, N*(i+1)/n), so shards merged in order equal one run
+ * over the whole list, floating-point sums included. */
 void file_list_shard(file_list *l, size_t i, size_t n);
 
 /* Keeps the first `limit` items (0: all). */

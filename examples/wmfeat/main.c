@@ -11,6 +11,8 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+  {"audit", cmd_audit, "which classes and channels respond to a watermark: report, figures, state"},
+  {"merge", cmd_merge, "merge audit shard states (--shard I/N) into one result"},
   {"classify", cmd_classify, "top-k classes with names for images"},
   {"extract", cmd_extract, "penultimate features (and logits) to .npy"},
   {"bench", cmd_bench, "forward-pass speed on this machine"},

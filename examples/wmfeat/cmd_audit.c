@@ -1,0 +1,220 @@
+/* wmfeat audit: runs a network on clean images and their watermarked twins and reports which classes
+ * and feature channels respond. Resumable: the audit state and the number of images done are saved
+ * every minute and on Ctrl-C; --resume continues from them. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "files.h"
+#include "progress.h"
+#include "report.h"
+#include "run.h"
+
+typedef struct pair_ctx {
+  char **paths;
+  size_t first_global; /* global index of paths[0]: seeds depend on it, so shards equal one run */
+  unsigned resize, crop;
+  size_t batch;
+  const wmf_watermark *wm;
+  uint64_t seed;
+} pair_ctx;
+
+/* Clean image in slot `slot`, its twin in slot batch + slot; the watermark goes on after resize and
+ * crop and before normalization, as ImageNet-W does. */
+static bool prepare_pair(void *vctx, size_t item, float *buffer, size_t slot, char *err, size_t errlen) {
+  const pair_ctx *c = vctx;
+  size_t cap = 2 * c->batch * 3 * (size_t)c->crop * c->crop;
+  wmf_image *img = NULL, *resized = NULL, *crop = NULL;
+  wmf_status st = wmf_image_load(&img, c->paths[item], NULL);
+  if (!st) st = wmf_image_resize_shorter(&resized, img, c->resize, WMF_FILTER_BILINEAR);
+  if (!st) st = wmf_image_center_crop(&crop, resized, c->crop, c->crop);
+  if (!st) st = wmf_image_to_tensor(crop, NULL, buffer, cap, slot);
+  if (!st) st = wmf_watermark_apply(c->wm, crop, c->seed * 1000003u + c->first_global + item);
+  if (!st) st = wmf_image_to_tensor(crop, NULL, buffer, cap, c->batch + slot);
+  if (st) snprintf(err, errlen, "%s: %s: %s", c->paths[item], wmf_status_name(st), wmf_last_error());
+  wmf_image_destroy(img);
+  wmf_image_destroy(resized);
+  wmf_image_destroy(crop);
+  return st == WMF_OK;
+}
+
+typedef struct audit_ctx {
+  wmf_audit *audit;
+  const int *labels; /* NULL: unknown */
+  size_t offset;     /* items done before this run (resume) */
+  const char *state, *progress_path;
+  double last_save;
+  float *rows;       /* scratch for compacting away failed items */
+  int32_t *lab;
+  size_t done;
+} audit_ctx;
+
+static int save_state(audit_ctx *c) {
+  wmf_status st = wmf_audit_save(c->audit, c->state);
+  if (st) return fail_status(st, c->state);
+  char tmp[4200];
+  snprintf(tmp, sizeof tmp, "%s.tmp", c->progress_path);
+  FILE *f = fopen(tmp, "w");
+  if (!f || fprintf(f, "{\"items_done\": %zu, \"pairs\": %zu}\n", c->done, wmf_audit_num_pairs(c->audit)) < 0 ||
+      fclose(f) != 0 || rename(tmp, c->progress_path) != 0) {
+    fprintf(stderr, "error: cannot write '%s': %s\n", c->progress_path, strerror(errno));
+    return EXIT_RUNTIME;
+  }
+  return EXIT_OK;
+}
+
+static int add_batch(void *vctx, const pipeline_batch *b, const run_outputs *o) {
+  audit_ctx *c = vctx;
+  size_t nc = o->num_classes, nf = o->num_features, n = 0;
+  float *cl = c->rows, *wl = cl + b->count * nc, *cf = wl + b->count * nc, *wf = cf + b->count * nf;
+  for (size_t i = 0; i < b->count; i++) { /* keep only the pairs that were prepared */
+    if (!b->ok[i]) continue;
+    memcpy(cl + n * nc, o->logits[0] + i * nc, nc * sizeof(float));
+    memcpy(wl + n * nc, o->logits[1] + i * nc, nc * sizeof(float));
+    memcpy(cf + n * nf, o->features[0] + i * nf, nf * sizeof(float));
+    memcpy(wf + n * nf, o->features[1] + i * nf, nf * sizeof(float));
+    c->lab[n++] = c->labels ? c->labels[b->first + i] : WMF_NO_LABEL;
+  }
+  wmf_status st = n ? wmf_audit_add(c->audit, n, cl, wl, cf, wf, c->lab) : WMF_OK;
+  if (st) return fail_status(st, "adding to the audit");
+  c->done = c->offset + b->first + b->count;
+  if (now_seconds() - c->last_save > 60) {
+    c->last_save = now_seconds();
+    return save_state(c);
+  }
+  return EXIT_OK;
+}
+
+static int parse_shard(const char *s, size_t *i, size_t *n) {
+  if (!s) return *i = 0, *n = 1, 0;
+  char *end;
+  unsigned long a = strtoul(s, &end, 10);
+  if (*end != '/') return -1;
+  unsigned long b = strtoul(end + 1, &end, 10);
+  if (*end || b == 0 || a >= b) return -1;
+  *i = a, *n = b;
+  return 0;
+}
+
+static long read_items_done(const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  long done = -1;
+  if (fscanf(f, " {\"items_done\": %ld", &done) != 1) done = -1;
+  fclose(f);
+  return done;
+}
+
+int cmd_audit(int argc, char **argv) {
+  common_opts o = COMMON_DEFAULTS;
+  const char *arch = NULL, *preset = "imagenet-w", *out = "wmfeat-report", *state = NULL;
+  long resize = 256, crop = 224, top = 10;
+  bool labels = false, resume = false;
+  arg_spec specs[] = {{"preset", ARG_STRING, &preset, "watermark preset (default imagenet-w; see wmfeat render --list)"},
+                      {"out", ARG_STRING, &out, "report folder (default wmfeat-report)"},
+                      {"state", ARG_STRING, &state, "audit state file (default OUT/audit.wmfa)"},
+                      {"shard", ARG_STRING, &o.shard, "I/N: audit only shard I of N (merge with wmfeat merge)"},
+                      {"resume", ARG_FLAG, &resume, "continue an interrupted audit from its state file"},
+                      {"labels", ARG_FLAG, &labels, "labels from subfolders (sorted, like ImageFolder)"},
+                      {"top", ARG_INT, &top, "classes and channels to print (default 10)"},
+                      {"arch", ARG_STRING, &arch, "architecture (default: inferred from the weights)"},
+                      {"resize", ARG_INT, &resize, "shorter side before cropping (default 256)"},
+                      {"crop", ARG_INT, &crop, "center crop, the network's input size (default 224)"},
+                      COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
+  const char *usage = "usage: wmfeat audit WEIGHTS INPUT [--preset imagenet-w] [--out DIR] [options]\n"
+                      "  INPUT: an image folder (recursive), an image, or a text file listing images";
+  const char *pos[2];
+  int np, rc = args_parse(argc, argv, specs, usage, pos, 2, &np);
+  if (rc) return rc == 1 ? EXIT_OK : EXIT_USAGE;
+  if (np != 2) return fprintf(stderr, "%s\n", usage), EXIT_USAGE;
+  if ((rc = check_common(&o))) return rc;
+  size_t shard_i, shard_n;
+  if (parse_shard(o.shard, &shard_i, &shard_n)) return fprintf(stderr, "error: --shard expects I/N with I < N\n"), EXIT_USAGE;
+  if (resize < 1 || crop < 32 || crop > resize || top < 0) return fprintf(stderr, "error: need 32 <= --crop <= --resize\n"), EXIT_USAGE;
+  if (mkdir_p(out)) return EXIT_RUNTIME;
+  char state_buf[4096], progress_path[4200];
+  if (!state) snprintf(state_buf, sizeof state_buf, "%s/audit.wmfa", out), state = state_buf;
+  snprintf(progress_path, sizeof progress_path, "%s.progress", state);
+
+  file_list files;
+  char err[512];
+  if (file_list_load(&files, pos[1], err, sizeof err)) return fprintf(stderr, "error: %s\n", err), EXIT_RUNTIME;
+  file_list_limit(&files, (size_t)o.limit);
+  size_t total = files.n;
+  file_list_shard(&files, shard_i, shard_n);
+  size_t first_global = total * shard_i / shard_n;
+
+  wmf_weights *w = NULL;
+  wmf_model *m = NULL;
+  wmf_session *s = NULL;
+  wmf_watermark *wm = NULL;
+  wmf_audit *audit = NULL;
+  audit_ctx ac = {0};
+  wmf_status st = wmf_watermark_from_preset(&wm, preset);
+  if (st) rc = fail_status(st, preset);
+  if (!rc) rc = open_model(pos[0], arch, &w, &m);
+  if (!rc && labels && files.n_classes != wmf_model_num_classes(m)) {
+    fprintf(stderr, "error: --labels: %zu subfolders but the model has %zu classes\n", files.n_classes,
+            wmf_model_num_classes(m));
+    rc = EXIT_USAGE;
+  }
+  if (!rc) rc = open_session(m, &o, (unsigned)crop, false, NULL, &s);
+  if (!rc && resume) {
+    long done = read_items_done(progress_path);
+    if (done < 0 || (size_t)done > files.n) {
+      fprintf(stderr, "error: --resume: no valid progress file '%s'\n", progress_path);
+      rc = EXIT_RUNTIME;
+    } else if ((st = wmf_audit_load(&audit, state))) {
+      rc = fail_status(st, state);
+    } else {
+      ac.offset = (size_t)done;
+      if (!o.quiet) fprintf(stderr, "resuming after %ld images (%zu pairs)\n", done, wmf_audit_num_pairs(audit));
+    }
+  } else if (!rc && (st = wmf_audit_create(&audit, wmf_model_num_classes(m), wmf_model_feature_count(m)))) {
+    rc = fail_status(st, "creating the audit");
+  }
+  size_t nc = wmf_model_num_classes(m), nf = wmf_model_feature_count(m), batch = (size_t)o.batch;
+  if (!rc) {
+    ac.rows = malloc(2 * batch * (nc + nf) * sizeof(float));
+    ac.lab = malloc(batch * sizeof(int32_t));
+    if (!ac.rows || !ac.lab) rc = (fprintf(stderr, "error: out of memory\n"), EXIT_RUNTIME);
+  }
+  if (!rc) {
+    install_interrupt_handler();
+    ac.audit = audit;
+    ac.labels = labels ? files.labels + ac.offset : NULL;
+    ac.state = state;
+    ac.progress_path = progress_path;
+    ac.last_save = now_seconds();
+    ac.done = ac.offset;
+    pair_ctx pc = {files.paths + ac.offset, first_global + ac.offset, (unsigned)resize, (unsigned)crop, batch, wm,
+                   (uint64_t)o.seed};
+    run_spec spec = {s, files.n - ac.offset, true, (unsigned)crop, prepare_pair, &pc, add_batch, &ac, "audit"};
+    rc = run_images(&spec, &o);
+    if (rc == EXIT_OK || rc == EXIT_INTERRUPTED) {
+      int src = save_state(&ac);
+      if (src) rc = src;
+    }
+    if (rc == EXIT_OK && wmf_audit_num_pairs(audit) == 0) {
+      fprintf(stderr, "error: no image could be audited\n");
+      rc = EXIT_RUNTIME;
+    }
+    if (rc == EXIT_OK) {
+      if ((st = report_write(audit, out))) rc = fail_status(st, "writing the report");
+      else if ((st = o.json ? report_print_json(audit, (size_t)top, stdout) : report_print(audit, (size_t)top, stdout)))
+        rc = fail_status(st, "summarizing");
+      else if (!o.json && !o.quiet)
+        printf("\nreport: %s/report.json, classes.csv, channels.csv, *.svg; state: %s\n", out, state);
+    }
+  }
+  free(ac.rows);
+  free(ac.lab);
+  wmf_audit_destroy(audit);
+  wmf_watermark_destroy(wm);
+  wmf_session_destroy(s);
+  wmf_model_destroy(m);
+  wmf_weights_destroy(w);
+  file_list_free(&files);
+  return rc;
+}

@@ -1,0 +1,37 @@
+/* wmfeat merge: merges audit shard states (from `wmfeat audit --shard I/N`) in the order given, which
+ * equals one run over all images, and writes the merged state and its report. */
+#include "commands.h"
+#include "report.h"
+
+enum { MAX_SHARDS = 4096 };
+
+int cmd_merge(int argc, char **argv) {
+  common_opts o = COMMON_DEFAULTS;
+  const char *out = "merged.wmfa", *report = NULL;
+  long top = 10;
+  arg_spec specs[] = {{"out", ARG_STRING, &out, "merged state file (default merged.wmfa)"},
+                      {"report", ARG_STRING, &report, "also write the report (JSON, CSV, SVG) into this folder"},
+                      {"top", ARG_INT, &top, "classes and channels to print (default 10)"},
+                      COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
+  const char *usage = "usage: wmfeat merge [--out merged.wmfa] [--report DIR] SHARD.wmfa...\n"
+                      "  give the shards in order (0/N, 1/N, ...): the result then equals a single run";
+  static const char *pos[MAX_SHARDS];
+  int np, rc = args_parse(argc, argv, specs, usage, pos, MAX_SHARDS, &np);
+  if (rc) return rc == 1 ? EXIT_OK : EXIT_USAGE;
+  if (np < 1 || top < 0) return fprintf(stderr, "%s\n", usage), EXIT_USAGE;
+  wmf_audit *merged = NULL;
+  wmf_status st = wmf_audit_load(&merged, pos[0]);
+  if (st) return fail_status(st, pos[0]);
+  for (int i = 1; i < np && !rc; i++) {
+    wmf_audit *shard = NULL;
+    if ((st = wmf_audit_load(&shard, pos[i])) || (st = wmf_audit_merge(merged, shard))) rc = fail_status(st, pos[i]);
+    wmf_audit_destroy(shard);
+  }
+  if (!rc && (st = wmf_audit_save(merged, out))) rc = fail_status(st, out);
+  if (!rc && report && (st = report_write(merged, report))) rc = fail_status(st, report);
+  if (!rc && (st = o.json ? report_print_json(merged, (size_t)top, stdout) : report_print(merged, (size_t)top, stdout)))
+    rc = fail_status(st, "summarizing");
+  if (!rc && !o.json && !o.quiet) fprintf(stderr, "merged %d shards into %s\n", np, out);
+  wmf_audit_destroy(merged);
+  return rc;
+}
