@@ -365,6 +365,13 @@ START_TEST(reports_are_written) {
   ck_assert_int_eq(wmf_audit_write_svg_histogram(a, tmp("h.svg"), WMF_AUDIT_CHANNELS, WMF_SCORE_AUC, 20), WMF_OK);
   ck_assert_int_eq(wmf_audit_write_svg_histogram(a, tmp("h.svg"), WMF_AUDIT_CHANNELS, WMF_SCORE_DELTA_PROB, 20),
                    WMF_ERR_INVALID_ARGUMENT);
+  /* the figures must be well-formed SVG that a renderer accepts */
+  const char *rsvg = getenv("RSVG_CONVERT");
+  ck_assert_msg(rsvg && *rsvg, "RSVG_CONVERT is not set (tests/audit/meson.build sets it)");
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd, "'%s' '%s' -o '%s' && '%s' '%s' -o '%s'", rsvg, tmp("c.svg"), tmp("c.png"), rsvg,
+           tmp("h.svg"), tmp("h.png"));
+  ck_assert_msg(system(cmd) == 0, "rsvg-convert refused a figure: %s", cmd);
   char *svg = (char *)read_all(tmp("c.svg"), &n);
   ck_assert_ptr_nonnull(memmem(svg, n, "a&amp;b", 7));
   ck_assert_ptr_nonnull(memmem(svg, n, "&lt;c&gt;", 9));
