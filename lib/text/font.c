@@ -328,9 +328,16 @@ wmf_status wmfi_font_for_char(wmf_font *f, uint32_t cp, bool allow_fallback, wmf
       return WMF_OK;
     }
   if (f->nfallbacks >= 64) return WMF_OK; /* bound the work a hostile text can cause */
+  size_t known = f->nunfound < 64 ? f->nunfound : 64;
+  for (size_t i = 0; i < known; i++)
+    if (f->unfound[i] == cp) return WMF_OK;
   wmf_font *fb;
   wmf_status st = fc_fallback(cp, &fb);
-  if (st != WMF_OK || !fb) return st;
+  if (st != WMF_OK) return st;
+  if (!fb) {
+    f->unfound[f->nunfound++ % 64] = cp;
+    return WMF_OK;
+  }
   wmf_font **grown = wmfi_realloc(f->fallbacks, (f->nfallbacks + 1) * sizeof *grown);
   if (!grown) {
     wmf_font_destroy(fb);

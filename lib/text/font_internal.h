@@ -39,6 +39,8 @@ struct wmf_font {
   size_t nsizes;
   struct wmf_font **fallbacks;
   size_t nfallbacks;
+  uint32_t unfound[64]; /* code points no fallback has (a ring), so fontconfig is asked once */
+  size_t nunfound;
 };
 
 /* With font->lock held: the sized instance for `px` (created on first use). */
