@@ -1,4 +1,10 @@
-/* libwmfeat model API. Include <wmfeat.h>. Not yet public: this header declares nothing so far. */
+/* libwmfeat networks: ResNet / ResNeXt / Wide ResNet, VGG and DenseNet built from torchvision weights
+ * and run on oneDNN. Include <wmfeat.h>.
+ *
+ * Thread safety: a loaded wmf_model is immutable; any number of threads may create sessions from it
+ * and run them at once. A wmf_session is used by one thread at a time (distinct sessions in distinct
+ * threads are fine). Destroy a model only after every session made from it.
+ */
 #ifndef WMFEAT_MODEL_H
 #define WMFEAT_MODEL_H
 #if !defined(WMFEAT_H_INSIDE) && !defined(WMF_BUILDING)
@@ -9,6 +15,123 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/** Options for wmf_model_load(). */
+typedef struct wmf_model_options {
+  uint32_t struct_size;      /**< sizeof(wmf_model_options), set by WMF_MODEL_OPTIONS_INIT */
+  uint32_t allow_unexpected; /**< nonzero: ignore tensors the architecture does not use (default 0:
+                                  such a tensor is an error naming it) */
+} wmf_model_options;
+#define WMF_MODEL_OPTIONS_INIT {sizeof(wmf_model_options), 0}
+
+/** Builds a network from opened weights (torchvision state_dict names). `arch` is NULL to infer the
+ *  architecture from tensor names and shapes, or one of "resnet18", "resnet34", "resnet50",
+ *  "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d",
+ *  "wide_resnet50_2", "wide_resnet101_2", "vgg11", "vgg13", "vgg16", "vgg19" (each also with "_bn"),
+ *  "densenet121", "densenet161", "densenet169", "densenet201", checked against the weights; "resnet",
+ *  "vgg" or "densenet" accept any configuration of that family. The number of classes comes from the
+ *  head. BatchNorm is folded into the preceding convolution and weights are reordered for oneDNN here,
+ *  once. `weights` is only read during the call and may be destroyed afterwards. `options` may be NULL.
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT, WMF_ERR_UNKNOWN_ARCH (unknown name, weights of no
+ *  supported family, or an unexpected tensor: the message names it), WMF_ERR_NOT_FOUND (a missing
+ *  tensor, named), WMF_ERR_SHAPE (a tensor of the wrong shape, named, or weights that disagree with
+ *  `arch`), WMF_ERR_UNSUPPORTED (a dtype that is not a float type), WMF_ERR_NUMERIC (a non-finite
+ *  value, tensor named), WMF_ERR_BACKEND (oneDNN failed), WMF_ERR_OUT_OF_MEMORY.
+ *  *out is owned by the caller. Thread-safe. */
+WMF_API wmf_status wmf_model_load(wmf_model **out, const wmf_weights *weights, const char *arch,
+                                  const wmf_model_options *options);
+
+/** Frees a model; NULL is accepted. Every session made from it must be destroyed first. */
+WMF_API void wmf_model_destroy(wmf_model *model);
+
+/** The architecture name, e.g. "resnet50", "vgg16_bn", "densenet121", or "resnet-custom",
+ *  "vgg-custom", "densenet-custom" for other configurations. Borrowed, lives as long as the model. */
+WMF_API const char *wmf_model_arch(const wmf_model *model);
+
+/** The family: "resnet", "vgg" or "densenet". Static. */
+WMF_API const char *wmf_model_family(const wmf_model *model);
+
+/** Number of output classes (logits per image); 0 for NULL. */
+WMF_API size_t wmf_model_num_classes(const wmf_model *model);
+
+/** Number of features per image: the input of the last linear layer (ResNet, DenseNet: the globally
+ *  average-pooled channels; VGG: the 4096 values after classifier[:-1]); 0 for NULL. */
+WMF_API size_t wmf_model_feature_count(const wmf_model *model);
+
+/** The input size (height = width) the torchvision weights were trained at: 224. */
+WMF_API uint32_t wmf_model_default_input_size(const wmf_model *model);
+
+/** Numeric precision of a session. */
+typedef enum wmf_precision {
+  WMF_PRECISION_FP32 = 0, /**< float32 everywhere (default); matches torchvision to ~1e-5 relative */
+  WMF_PRECISION_BF16 = 1  /**< bfloat16 convolutions with fp32 accumulation, input, head and outputs;
+                               needs a CPU with AVX512-BF16 (see wmf_nn_has_bf16()) */
+} wmf_precision;
+
+/** Options for wmf_session_create(). */
+typedef struct wmf_session_options {
+  uint32_t struct_size;    /**< sizeof(wmf_session_options), set by WMF_SESSION_OPTIONS_INIT */
+  uint32_t max_batch;      /**< largest batch passed to wmf_session_run (0 means 1) */
+  uint32_t input_height;   /**< input height in pixels; 0: the model's default (224) */
+  uint32_t input_width;    /**< input width in pixels; 0: the model's default (224) */
+  uint32_t threads;        /**< compute threads; 0: oneDNN's default (all cores) */
+  wmf_precision precision; /**< WMF_PRECISION_FP32 or WMF_PRECISION_BF16 */
+  const char *stage;       /**< NULL, or an intermediate stage whose globally average-pooled output
+                                is kept: "conv1", "layer1".."layer4" (ResNet); "features.N" for a
+                                module index N of a ReLU or MaxPool (VGG);
+                                "features.denseblockK", "features.transitionK" (DenseNet) */
+} wmf_session_options;
+#define WMF_SESSION_OPTIONS_INIT {sizeof(wmf_session_options), 1, 0, 0, 0, WMF_PRECISION_FP32, NULL}
+
+/** Creates an inference session: oneDNN primitives for the model at the session's input size, its
+ *  own stream, activation buffers and scratchpad. Primitives for batches below max_batch are made on
+ *  first use. The model must outlive the session. `options` may be NULL (batch 1, 224 px, fp32).
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (zero or too large sizes, an input too small for the
+ *  network: ResNet and DenseNet need 32 px, VGG 32 px), WMF_ERR_NOT_FOUND (unknown stage name),
+ *  WMF_ERR_UNSUPPORTED (bf16 on a CPU without it), WMF_ERR_BACKEND, WMF_ERR_OUT_OF_MEMORY.
+ *  *out is owned by the caller. Thread-safe with respect to the model. */
+WMF_API wmf_status wmf_session_create(wmf_session **out, const wmf_model *model,
+                                      const wmf_session_options *options);
+
+/** Frees a session; NULL is accepted. */
+WMF_API void wmf_session_destroy(wmf_session *session);
+
+/** Runs the network on `n` images (1 <= n <= max_batch). `input_nchw` holds n * 3 * height * width
+ *  floats, preprocessed (normalized) and laid out N, C, H, W. `logits_out` receives n *
+ *  wmf_session_logit_count() floats and `features_out` n * wmf_session_feature_count() floats, row by
+ *  row; either may be NULL when not wanted; `*_capacity` are their sizes in floats.
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (NULL input, n == 0), WMF_ERR_LIMIT (n above max_batch),
+ *  WMF_ERR_BUFFER_TOO_SMALL (an output capacity below what n images need), WMF_ERR_BACKEND,
+ *  WMF_ERR_OUT_OF_MEMORY (primitives for a new batch size). Not thread-safe for one session. */
+WMF_API wmf_status wmf_session_run(wmf_session *session, const float *input_nchw, size_t n,
+                                   float *logits_out, size_t logits_capacity, float *features_out,
+                                   size_t features_capacity);
+
+/** Logits per image (the model's number of classes); 0 for NULL. */
+WMF_API size_t wmf_session_logit_count(const wmf_session *session);
+
+/** Features per image (see wmf_model_feature_count()); 0 for NULL. */
+WMF_API size_t wmf_session_feature_count(const wmf_session *session);
+
+/** Channels of the session's stage output (0 when no stage was asked for, or for NULL). */
+WMF_API size_t wmf_session_stage_count(const wmf_session *session);
+
+/** Copies the globally average-pooled stage output of the last wmf_session_run(): n *
+ *  wmf_session_stage_count() floats for the n images of that run.
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT, WMF_ERR_STATE (no stage asked for, or no run yet),
+ *  WMF_ERR_BUFFER_TOO_SMALL. */
+WMF_API wmf_status wmf_session_stage_features(const wmf_session *session, float *out, size_t capacity);
+
+/** The session's input geometry; any pointer may be NULL. */
+WMF_API void wmf_session_input_dims(const wmf_session *session, uint32_t *max_batch, uint32_t *height,
+                                    uint32_t *width);
+
+/** Name of the instruction set oneDNN dispatches to on this CPU, e.g. "avx512_core_bf16". Static.
+ *  Thread-safe. */
+WMF_API const char *wmf_nn_isa(void);
+
+/** 1 if bf16 sessions are available on this CPU (AVX512-BF16 or AMX), else 0. Thread-safe. */
+WMF_API int wmf_nn_has_bf16(void);
 
 #ifdef __cplusplus
 }

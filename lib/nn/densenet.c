@@ -1,0 +1,170 @@
+/* DenseNet (torchvision names). Each dense block has one preallocated buffer holding all its
+ * channels; a layer's new channels are copied once into their slice, so the growing map is never
+ * concatenated again. The pre-activation BN+ReLU of a layer reads the prefix of the buffer it needs
+ * (a contiguous run per image in the N, C/16, H, W, 16 layout) into a scratch tensor; norm2 folds
+ * into conv1 with its ReLU as a post-op. Transitions pool before their 1x1 convolution (the two are
+ * linear and commute, so the convolution runs on a quarter of the pixels). norm5 + ReLU are fused into
+ * the global average pool. */
+#include <stdio.h>
+#include <string.h>
+
+#include "nn/nn.h"
+
+typedef struct densenet_cfg {
+  const char *name;
+  int growth, blocks[4], init;
+} densenet_cfg;
+
+static const densenet_cfg known[] = {
+    {"densenet121", 32, {6, 12, 24, 16}, 64},
+    {"densenet161", 48, {6, 12, 36, 24}, 96},
+    {"densenet169", 32, {6, 12, 32, 32}, 64},
+    {"densenet201", 32, {6, 12, 48, 32}, 64},
+};
+
+int wmfi_nn_densenet_knows(const char *arch) {
+  if (!strcmp(arch, "densenet")) return 1;
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+    if (!strcmp(arch, known[i].name)) return 1;
+  return 0;
+}
+
+int wmfi_nn_densenet_detect(const wmfi_nn_params *p) {
+  return wmfi_nn_has(p, "features.conv0.weight") && wmfi_nn_has(p, "features.denseblock1.denselayer1.conv1.weight");
+}
+
+static int add(wmf_model *m, wmfi_nn_kind kind, int src, int c, const char *stage, wmfi_nn_op **op) {
+  *op = wmfi_nn_op_add(&m->g, kind, src);
+  int t = *op ? wmfi_nn_tensor_add(&m->g, c, stage) : -1;
+  if (t >= 0) {
+    *op = &m->g.ops[m->g.n_ops - 1];
+    (*op)->dst = t;
+    (*op)->cin = m->g.tensors[src].c;
+    (*op)->cout = c;
+  }
+  return t;
+}
+
+static wmf_status oom(void) { return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory"); }
+
+wmf_status wmfi_nn_densenet_build(wmf_model *m, wmfi_nn_params *p, const char *arch) {
+  densenet_cfg cfg = {"densenet-custom", 0, {0}, 0};
+  int64_t s[8];
+  char a[96], b[96];
+  wmf_status st;
+  int inferred = !arch || !strcmp(arch, "densenet");
+  if (!inferred) {
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+      if (!strcmp(arch, known[i].name)) cfg = known[i];
+  } else {
+    if (wmfi_nn_shape(p, "features.conv0.weight", s) != 4)
+      return wmfi_fail(WMF_ERR_SHAPE, "wmf_model_load: tensor 'features.conv0.weight' is not 4-D");
+    cfg.init = (int)s[0];
+    if (wmfi_nn_shape(p, "features.denseblock1.denselayer1.conv2.weight", s) != 4)
+      return wmfi_fail(WMF_ERR_NOT_FOUND, "wmf_model_load: tensor 'features.denseblock1.denselayer1.conv2.weight' is missing");
+    cfg.growth = (int)s[0];
+    for (int k = 0; k < 4; k++) {
+      for (;;) {
+        snprintf(a, sizeof a, "features.denseblock%d.denselayer%d.conv1.weight", k + 1, cfg.blocks[k] + 1);
+        if (!wmfi_nn_has(p, a)) break;
+        cfg.blocks[k]++;
+      }
+      if (!cfg.blocks[k])
+        return wmfi_fail(WMF_ERR_UNKNOWN_ARCH, "wmf_model_load: DenseNet weights without 'features.denseblock%d'", k + 1);
+    }
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+      if (known[i].growth == cfg.growth && known[i].init == cfg.init && !memcmp(known[i].blocks, cfg.blocks, sizeof cfg.blocks))
+        cfg.name = known[i].name;
+  }
+  /* bottleneck width: bn_size * growth, read from the first layer's conv1 */
+  int inner = 4 * cfg.growth;
+  if (wmfi_nn_shape(p, "features.denseblock1.denselayer1.conv1.weight", s) == 4 && inferred) inner = (int)s[0];
+
+  wmfi_nn_graph *g = &m->g;
+  wmfi_nn_op *op;
+  if (wmfi_nn_tensor_add(g, 3, NULL) != 0) return oom();
+  int x = add(m, WMFI_NN_CONV, 0, cfg.init, "features.relu0", &op);
+  if (x < 0) return oom();
+  op->kh = op->kw = 7;
+  op->stride = 2;
+  op->pad = 3;
+  op->relu = 1;
+  if ((st = wmfi_nn_load_conv(p, op, "features.conv0", 0, "features.norm0")) != WMF_OK) return st;
+  x = add(m, WMFI_NN_MAXPOOL, x, cfg.init, "features.pool0", &op);
+  if (x < 0) return oom();
+  op->kh = op->kw = 3;
+  op->stride = 2;
+  op->pad = 1;
+
+  int c = cfg.init;
+  for (int k = 0; k < 4; k++) {
+    int total = c + cfg.blocks[k] * cfg.growth;
+    snprintf(a, sizeof a, "features.denseblock%d", k + 1);
+    int blk = wmfi_nn_tensor_add(g, total, a);
+    if (blk < 0 || !(op = wmfi_nn_op_add(g, WMFI_NN_COPY, x))) return oom();
+    g->tensors[blk].block = 1;
+    g->tensors[blk].block16 = c % 16 == 0 && cfg.growth % 16 == 0;
+    op->dst = blk;
+    op->c_off = 0;
+    for (int l = 0; l < cfg.blocks[k]; l++) {
+      char pre[80];
+      snprintf(pre, sizeof pre, "features.denseblock%d.denselayer%d", k + 1, l + 1);
+      int cin = c + l * cfg.growth;
+      int t = add(m, WMFI_NN_BNRELU, blk, cin, NULL, &op);
+      if (t < 0) return oom();
+      op->cin = cin;
+      snprintf(a, sizeof a, "%s.norm1", pre);
+      if ((st = wmfi_nn_load_bn(p, a, cin, &op->scale, &op->shift)) != WMF_OK) return st;
+      t = add(m, WMFI_NN_CONV, t, inner, NULL, &op);
+      if (t < 0) return oom();
+      op->relu = 1;
+      snprintf(a, sizeof a, "%s.conv1", pre);
+      snprintf(b, sizeof b, "%s.norm2", pre);
+      if ((st = wmfi_nn_load_conv(p, op, a, 0, b)) != WMF_OK) return st;
+      t = add(m, WMFI_NN_CONV, t, cfg.growth, NULL, &op);
+      if (t < 0) return oom();
+      op->kh = op->kw = 3;
+      op->pad = 1;
+      snprintf(a, sizeof a, "%s.conv2", pre);
+      if ((st = wmfi_nn_load_conv(p, op, a, 0, NULL)) != WMF_OK) return st;
+      if (!(op = wmfi_nn_op_add(g, WMFI_NN_COPY, t))) return oom();
+      op->dst = blk;
+      op->c_off = cin;
+    }
+    c = total;
+    x = blk;
+    if (k == 3) break;
+    /* transition: BN+ReLU, then average pool, then the 1x1 convolution (commuted, see above) */
+    snprintf(a, sizeof a, "features.transition%d.norm", k + 1);
+    int t = add(m, WMFI_NN_BNRELU, blk, c, NULL, &op);
+    if (t < 0) return oom();
+    if ((st = wmfi_nn_load_bn(p, a, c, &op->scale, &op->shift)) != WMF_OK) return st;
+    t = add(m, WMFI_NN_AVGPOOL, t, c, NULL, &op);
+    if (t < 0) return oom();
+    op->kh = op->kw = op->stride = 2;
+    snprintf(a, sizeof a, "features.transition%d", k + 1);
+    int half = c / 2;
+    snprintf(b, sizeof b, "features.transition%d.conv.weight", k + 1);
+    if (inferred && wmfi_nn_shape(p, b, s) == 4) half = (int)s[0];
+    x = add(m, WMFI_NN_CONV, t, half, a, &op);
+    if (x < 0) return oom();
+    snprintf(b, sizeof b, "features.transition%d.conv", k + 1);
+    if ((st = wmfi_nn_load_conv(p, op, b, 0, NULL)) != WMF_OK) return st;
+    c = half;
+  }
+  /* norm5 + ReLU + global average pool, then the classifier */
+  int f = add(m, WMFI_NN_GAP, x, c, NULL, &op);
+  if (f < 0) return oom();
+  if ((st = wmfi_nn_load_bn(p, "features.norm5", c, &op->scale, &op->shift)) != WMF_OK) return st;
+  if (wmfi_nn_shape(p, "classifier.weight", s) != 2)
+    return wmfi_fail(WMF_ERR_NOT_FOUND, "wmf_model_load: tensor 'classifier.weight' is missing or not 2-D");
+  int lg = add(m, WMFI_NN_FC, f, (int)s[0], NULL, &op);
+  if (lg < 0) return oom();
+  if ((st = wmfi_nn_load_fc(p, op, "classifier")) != WMF_OK) return st;
+  g->features = f;
+  g->logits = lg;
+  snprintf(m->arch, sizeof m->arch, "%s", cfg.name);
+  m->family = "densenet";
+  m->min_input = 32;
+  return WMF_OK;
+}

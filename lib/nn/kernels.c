@@ -1,0 +1,117 @@
+/* The loops oneDNN has no primitive for: DenseNet's BN+ReLU of a channel prefix of a block buffer,
+ * global average pooling (optionally after BN+ReLU) into plain N x C, and torch's adaptive average
+ * pooling. Layouts are N, C/B, H, W, B with B in {1, 4, 8, 16}; for such a layout the first c
+ * channels of one image are one contiguous run, which is what lets the block buffers work. */
+#include <string.h>
+
+#include "nn/nn.h"
+
+static inline float ld(const void *p, size_t i, int bf16) {
+  if (!bf16) return ((const float *)p)[i];
+  uint32_t u = (uint32_t)((const uint16_t *)p)[i] << 16;
+  float f;
+  memcpy(&f, &u, 4);
+  return f;
+}
+
+static inline void st(void *p, size_t i, float f, int bf16) {
+  if (!bf16) {
+    ((float *)p)[i] = f;
+    return;
+  }
+  uint32_t u;
+  memcpy(&u, &f, 4);
+  u += 0x7fff + ((u >> 16) & 1); /* round to nearest even; inputs here are finite */
+  ((uint16_t *)p)[i] = (uint16_t)(u >> 16);
+}
+
+/* Element e of one image's run belongs to channel (e / (hw * B)) * B + e % B. */
+static void bnrelu_f32(const float *restrict s, float *restrict d, size_t cb, size_t hw, int block,
+                       const float *scale, const float *shift) {
+  if (block == 1) {
+    for (size_t c = 0; c < cb; c++)
+      for (size_t i = 0; i < hw; i++) {
+        float v = s[c * hw + i] * scale[c] + shift[c];
+        d[c * hw + i] = v > 0 ? v : 0;
+      }
+    return;
+  }
+  for (size_t c = 0; c < cb; c++) {
+    const float *sc = scale + c * block, *sh = shift + c * block;
+    for (size_t i = 0; i < hw; i++) {
+      const float *x = s + (c * hw + i) * block;
+      float *y = d + (c * hw + i) * block;
+      for (int k = 0; k < block; k++) {
+        float v = x[k] * sc[k] + sh[k];
+        y[k] = v > 0 ? v : 0;
+      }
+    }
+  }
+}
+
+void wmfi_nn_bnrelu(const void *src, void *dst, int bf16, int n, int c_src, int c, int hw, int block,
+                    const float *scale, const float *shift) {
+  int cb = c / block;
+  size_t esz = bf16 ? 2 : 4;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int b = 0; b < n; b++)
+    for (int k = 0; k < cb; k++) {
+      size_t so = ((size_t)b * c_src + (size_t)k * block) * hw, doff = ((size_t)b * c + (size_t)k * block) * hw;
+      if (!bf16) {
+        bnrelu_f32((const float *)src + so, (float *)dst + doff, 1, (size_t)hw, block, scale + k * block,
+                   shift + k * block);
+        continue;
+      }
+      for (size_t i = 0; i < (size_t)hw * block; i++) {
+        int ch = block == 1 ? 0 : (int)(i % (size_t)block);
+        float v = ld((const char *)src + so * esz, i, 1) * scale[k * block + ch] + shift[k * block + ch];
+        st((char *)dst + doff * esz, i, v > 0 ? v : 0, 1);
+      }
+    }
+}
+
+void wmfi_nn_gap(const void *src, float *dst, int bf16, int n, int c, int hw, int block, const float *scale,
+                 const float *shift) {
+  int cb = (c + block - 1) / block;
+  size_t c_pad = (size_t)cb * block, esz = bf16 ? 2 : 4;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int b = 0; b < n; b++)
+    for (int k = 0; k < cb; k++) {
+      const char *s = (const char *)src + ((size_t)b * c_pad + (size_t)k * block) * hw * esz;
+      double acc[16] = {0};
+      for (size_t i = 0; i < (size_t)hw; i++)
+        for (int j = 0; j < block; j++) {
+          float v = ld(s, i * block + j, bf16);
+          int ch = k * block + j;
+          if (scale && ch < c) {
+            v = v * scale[ch] + shift[ch];
+            v = v > 0 ? v : 0;
+          }
+          acc[j] += v;
+        }
+      for (int j = 0; j < block && k * block + j < c; j++) dst[(size_t)b * c + k * block + j] = (float)(acc[j] / hw);
+    }
+}
+
+void wmfi_nn_adaptive(const void *src, float *dst, int bf16, int n, int c, int h, int w, int out, int block) {
+  int cb = (c + block - 1) / block;
+  size_t c_pad = (size_t)cb * block, esz = bf16 ? 2 : 4;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int b = 0; b < n; b++)
+    for (int k = 0; k < cb; k++) {
+      const char *s = (const char *)src + ((size_t)b * c_pad + (size_t)k * block) * h * w * esz;
+      float *d = dst + ((size_t)b * c_pad + (size_t)k * block) * out * out;
+      for (int oy = 0; oy < out; oy++) {
+        int y0 = oy * h / out, y1 = ((oy + 1) * h + out - 1) / out;
+        for (int ox = 0; ox < out; ox++) {
+          int x0 = ox * w / out, x1 = ((ox + 1) * w + out - 1) / out;
+          for (int j = 0; j < block; j++) {
+            float acc = 0;
+            for (int y = y0; y < y1; y++)
+              for (int x = x0; x < x1; x++) acc += ld(s, ((size_t)y * w + x) * block + j, bf16);
+            d[((size_t)oy * out + ox) * block + j] = acc / (float)((y1 - y0) * (x1 - x0));
+          }
+        }
+      }
+    }
+}

@@ -1,0 +1,84 @@
+/* wmf_model: picks the family (from the name, or from the tensor names), lets its builder read and
+ * fold the weights into a graph, then reorders every weight once into the layout oneDNN chooses. */
+#include <string.h>
+
+#include "nn/nn.h"
+
+static wmf_status prepare_weights(wmf_model *m) {
+  wmfi_nn_plan_config cfg = {1, 224, 224, 0, -1, 1};
+  wmfi_nn_plan *plan;
+  int saved = wmfi_nn_threads_push(0);
+  wmf_status st = wmfi_nn_plan_create(&plan, m, &cfg, NULL);
+  wmfi_nn_threads_pop(saved);
+  wmfi_nn_plan_destroy(plan);
+  return st;
+}
+
+wmf_status wmf_model_load(wmf_model **out, const wmf_weights *weights, const char *arch,
+                          const wmf_model_options *options) {
+  WMFI_REQUIRE(out, "wmf_model_load: out is NULL");
+  *out = NULL;
+  WMFI_REQUIRE(weights, "wmf_model_load: weights is NULL");
+  WMFI_REQUIRE(!options || options->struct_size >= sizeof(uint32_t) * 2,
+               "wmf_model_load: options.struct_size is too small (use WMF_MODEL_OPTIONS_INIT)");
+  int allow_unexpected = options ? (int)options->allow_unexpected : 0;
+  wmfi_nn_params p;
+  wmf_status st = wmfi_nn_params_init(&p, weights);
+  if (st != WMF_OK) return st;
+  int family = -1; /* 0 resnet, 1 vgg, 2 densenet */
+  if (arch) {
+    if (wmfi_nn_resnet_knows(arch)) family = 0;
+    else if (wmfi_nn_vgg_knows(arch)) family = 1;
+    else if (wmfi_nn_densenet_knows(arch)) family = 2;
+    else {
+      wmfi_nn_params_free(&p);
+      return wmfi_fail(WMF_ERR_UNKNOWN_ARCH, "wmf_model_load: unknown architecture '%s'", arch);
+    }
+  } else if (wmfi_nn_resnet_detect(&p)) family = 0;
+  else if (wmfi_nn_vgg_detect(&p)) family = 1;
+  else if (wmfi_nn_densenet_detect(&p)) family = 2;
+  else {
+    wmfi_nn_params_free(&p);
+    return wmfi_fail(WMF_ERR_UNKNOWN_ARCH,
+                     "wmf_model_load: the weights match no supported architecture (no 'layer1.0.conv1.weight', "
+                     "'features.0.weight' + 'classifier.0.weight' or 'features.denseblock1...' tensors)");
+  }
+  wmf_model *m = wmfi_calloc(1, sizeof *m);
+  if (!m) {
+    wmfi_nn_params_free(&p);
+    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
+  }
+  dnnl_status_t ds = dnnl_engine_create(&m->engine, dnnl_cpu, 0);
+  if (ds != dnnl_success) st = wmfi_nn_dnnl(ds, "engine creation");
+  if (st == WMF_OK) {
+    if (family == 0) st = wmfi_nn_resnet_build(m, &p, arch);
+    else if (family == 1) st = wmfi_nn_vgg_build(m, &p, arch);
+    else st = wmfi_nn_densenet_build(m, &p, arch);
+  }
+  if (st == WMF_OK && !allow_unexpected) st = wmfi_nn_params_check_unused(&p);
+  wmfi_nn_params_free(&p);
+  if (st == WMF_OK) {
+    m->num_classes = m->g.tensors[m->g.logits].c;
+    m->feature_count = m->g.tensors[m->g.features].c;
+    st = prepare_weights(m);
+  }
+  if (st != WMF_OK) {
+    wmf_model_destroy(m);
+    return st;
+  }
+  *out = m;
+  return WMF_OK;
+}
+
+void wmf_model_destroy(wmf_model *model) {
+  if (!model) return;
+  wmfi_nn_graph_free(&model->g);
+  if (model->engine) dnnl_engine_destroy(model->engine);
+  wmfi_free(model);
+}
+
+const char *wmf_model_arch(const wmf_model *model) { return model ? model->arch : ""; }
+const char *wmf_model_family(const wmf_model *model) { return model && model->family ? model->family : ""; }
+size_t wmf_model_num_classes(const wmf_model *model) { return model ? (size_t)model->num_classes : 0; }
+size_t wmf_model_feature_count(const wmf_model *model) { return model ? (size_t)model->feature_count : 0; }
+uint32_t wmf_model_default_input_size(const wmf_model *model) { return model ? 224 : 0; }

@@ -1,0 +1,150 @@
+/* nn module internals: a small inference graph (tensors + ops) that family builders fill from the
+ * weights, and plans that turn it into oneDNN primitives for one batch size and input size. */
+#ifndef WMF_LIB_NN_H
+#define WMF_LIB_NN_H
+
+#include <dnnl.h>
+
+#include "core/core.h"
+
+/* Operations of the graph. Shapes (H, W) are resolved per plan, channels at build time. */
+typedef enum wmfi_nn_kind {
+  WMFI_NN_CONV,     /* convolution, BN folded, optional residual sum and ReLU post-ops */
+  WMFI_NN_MAXPOOL,  /* k, stride, pad */
+  WMFI_NN_AVGPOOL,  /* k, stride, pad (count_include_pad like torch) */
+  WMFI_NN_ADAPTIVE, /* adaptive average pool to out_hw x out_hw, output fp32 (VGG head) */
+  WMFI_NN_BNRELU,   /* per-channel scale/shift + ReLU of channels [0, cin) of src into a new tensor */
+  WMFI_NN_COPY,     /* copy src into channels [c_off, c_off + C) of a block tensor */
+  WMFI_NN_GAP,      /* global average pool to a plain N x C fp32 tensor; optional scale/shift+ReLU
+                       first (DenseNet's norm5) */
+  WMFI_NN_FC        /* inner product, fp32, optional ReLU, plain N x cout output */
+} wmfi_nn_kind;
+
+typedef struct wmfi_nn_op {
+  wmfi_nn_kind kind;
+  int src, dst, residual; /* tensor ids; residual < 0: none (the conv then writes into it in place) */
+  int cin, cout, kh, kw, stride, pad, groups, relu;
+  int out_hw;             /* ADAPTIVE */
+  int c_off;              /* COPY */
+  float *w, *b;           /* CONV/FC: plain weights (goihw / oi[hw]) until prepared, fp32 bias */
+  float *scale, *shift;   /* BNRELU / GAP: per channel */
+  dnnl_memory_desc_t w_md; /* layout of the prepared weights */
+  void *w_prepared;        /* weights reordered once at load into w_md */
+} wmfi_nn_op;
+
+typedef struct wmfi_nn_tensor {
+  int c;            /* channels (FC outputs: features) */
+  int block;        /* 1: a DenseNet block buffer, written by COPY ops in a layout we choose */
+  int block16;      /* block buffer may use 16-channel blocks (all offsets are multiples of 16) */
+  char stage[48];   /* stage name ("" if none) */
+} wmfi_nn_tensor;
+
+typedef struct wmfi_nn_graph {
+  wmfi_nn_tensor *tensors;
+  int n_tensors, cap_tensors;
+  wmfi_nn_op *ops;
+  int n_ops, cap_ops;
+  int logits, features; /* tensor ids; tensor 0 is the input */
+} wmfi_nn_graph;
+
+struct wmf_model {
+  char arch[48];
+  const char *family;
+  int num_classes, feature_count, min_input;
+  wmfi_nn_graph g;
+  dnnl_engine_t engine;
+};
+
+/* --- graph.c --- */
+int wmfi_nn_tensor_add(wmfi_nn_graph *g, int c, const char *stage);
+wmfi_nn_op *wmfi_nn_op_add(wmfi_nn_graph *g, wmfi_nn_kind kind, int src);
+void wmfi_nn_graph_free(wmfi_nn_graph *g);
+/* Marks out-of-memory in builders: a graph whose add failed returns -1 / NULL. */
+
+/* --- params.c: reading tensors from the weights with checks --- */
+typedef struct wmfi_nn_params {
+  const wmf_weights *w;
+  uint8_t *used;
+  size_t count;
+} wmfi_nn_params;
+wmf_status wmfi_nn_params_init(wmfi_nn_params *p, const wmf_weights *w);
+void wmfi_nn_params_free(wmfi_nn_params *p);
+/* True if a tensor of that name exists (does not mark it used). */
+int wmfi_nn_has(const wmfi_nn_params *p, const char *name);
+/* Shape of a tensor: ndim and dims (up to 8); 0 dims if absent. */
+int wmfi_nn_shape(const wmfi_nn_params *p, const char *name, int64_t shape[8]);
+/* Reads `name` (allocated fp32 copy in *out), checking its shape (ndim, dims) and finiteness. */
+wmf_status wmfi_nn_get(wmfi_nn_params *p, const char *name, int ndim, const int64_t *dims, float **out);
+/* Reads a conv (prefix.weight [+ prefix.bias]) and an optional BatchNorm (bn_prefix, may be NULL)
+ * and folds the BN into the conv: fills op->w, op->b. */
+wmf_status wmfi_nn_load_conv(wmfi_nn_params *p, wmfi_nn_op *op, const char *prefix, int has_bias,
+                             const char *bn_prefix);
+/* Reads a BatchNorm as scale/shift of `c` channels. */
+wmf_status wmfi_nn_load_bn(wmfi_nn_params *p, const char *prefix, int c, float **scale, float **shift);
+/* Reads a linear layer (prefix.weight [out, in], prefix.bias [out]) into op->w, op->b. */
+wmf_status wmfi_nn_load_fc(wmfi_nn_params *p, wmfi_nn_op *op, const char *prefix);
+/* Fails naming the first tensor that was not used, unless allowed. */
+wmf_status wmfi_nn_params_check_unused(const wmfi_nn_params *p);
+
+/* --- family builders: each infers (arch NULL or a family name) or checks the named architecture --- */
+int wmfi_nn_resnet_detect(const wmfi_nn_params *p);
+int wmfi_nn_vgg_detect(const wmfi_nn_params *p);
+int wmfi_nn_densenet_detect(const wmfi_nn_params *p);
+int wmfi_nn_resnet_knows(const char *arch);
+int wmfi_nn_vgg_knows(const char *arch);
+int wmfi_nn_densenet_knows(const char *arch);
+wmf_status wmfi_nn_resnet_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
+wmf_status wmfi_nn_vgg_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
+wmf_status wmfi_nn_densenet_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
+
+/* --- dnnl helpers (primitives.c) --- */
+wmf_status wmfi_nn_dnnl(dnnl_status_t st, const char *what);
+#define WMFI_DNNL(call, what)                                \
+  do {                                                       \
+    dnnl_status_t st_ = (call);                              \
+    if (st_ != dnnl_success) return wmfi_nn_dnnl(st_, what); \
+  } while (0)
+/* Channel block size of a 4D activation layout: 1 (nchw), 4, 8, 16 (nChwXc), 0 for other layouts. */
+int wmfi_nn_block_of(const dnnl_memory_desc_t *md);
+wmf_status wmfi_nn_md(dnnl_memory_desc_t *md, int n, int c, int h, int w, dnnl_data_type_t dt,
+                      int block);
+
+/* --- plan.c: primitives for one (batch, height, width, precision) --- */
+typedef struct wmfi_nn_plan wmfi_nn_plan;
+typedef struct wmfi_nn_buffers {
+  void **slot;
+  size_t *slot_size;
+  int n_slots;
+  void *scratch;
+  size_t scratch_size;
+} wmfi_nn_buffers;
+typedef struct wmfi_nn_plan_config {
+  int n, h, w;
+  int bf16;
+  int stage;    /* tensor id or -1 */
+  int prepare;  /* model load: reorder the weights into the layouts the primitives choose */
+} wmfi_nn_plan_config;
+/* Builds a plan. With buf->slot == NULL (sizing pass) it only records sizes in buf (slot_size,
+ * scratch_size, allocated here). */
+wmf_status wmfi_nn_plan_create(wmfi_nn_plan **out, wmf_model *m, const wmfi_nn_plan_config *cfg,
+                               wmfi_nn_buffers *buf);
+wmf_status wmfi_nn_plan_run(wmfi_nn_plan *plan, dnnl_stream_t stream, const float *input);
+/* Plain fp32 N x C outputs of the last run (borrowed). */
+const float *wmfi_nn_plan_output(const wmfi_nn_plan *plan, int which /*0 logits 1 features 2 stage*/);
+void wmfi_nn_plan_destroy(wmfi_nn_plan *plan);
+/* Number of weight tensors this plan had to reorder because its layout differs from the model's. */
+int wmfi_nn_plan_private_weights(const wmfi_nn_plan *plan);
+
+/* --- kernels.c: the few loops oneDNN has no primitive for --- */
+void wmfi_nn_bnrelu(const void *src, void *dst, int bf16, int n, int c_src, int c, int hw, int block,
+                    const float *scale, const float *shift);
+void wmfi_nn_gap(const void *src, float *dst, int bf16, int n, int c, int hw, int block,
+                 const float *scale, const float *shift);
+void wmfi_nn_adaptive(const void *src, float *dst, int bf16, int n, int c, int h, int w, int out,
+                      int block);
+
+/* threads: OpenMP, as Debian's oneDNN uses it */
+int wmfi_nn_threads_push(int threads);
+void wmfi_nn_threads_pop(int saved);
+
+#endif

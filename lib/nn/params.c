@@ -1,0 +1,165 @@
+/* Reading network parameters through the public weights API, with the checks the loader promises:
+ * missing, wrongly shaped, non-finite and unused tensors are errors naming the tensor. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nn/nn.h"
+
+wmf_status wmfi_nn_params_init(wmfi_nn_params *p, const wmf_weights *w) {
+  p->w = w;
+  p->count = wmf_weights_count(w);
+  p->used = wmfi_calloc(p->count ? p->count : 1, 1);
+  if (!p->used) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
+  return WMF_OK;
+}
+
+void wmfi_nn_params_free(wmfi_nn_params *p) {
+  wmfi_free(p->used);
+  p->used = NULL;
+}
+
+int wmfi_nn_has(const wmfi_nn_params *p, const char *name) {
+  size_t i;
+  return wmf_weights_find(p->w, name, &i) == WMF_OK;
+}
+
+int wmfi_nn_shape(const wmfi_nn_params *p, const char *name, int64_t shape[8]) {
+  size_t i;
+  wmf_tensor_info info;
+  if (wmf_weights_find(p->w, name, &i) != WMF_OK || wmf_weights_info(p->w, i, &info) != WMF_OK) {
+    wmf_clear_error();
+    return 0;
+  }
+  for (uint32_t d = 0; d < info.ndim && d < 8; d++) shape[d] = info.shape[d];
+  return (int)info.ndim;
+}
+
+static void shape_text(char *buf, size_t size, int ndim, const int64_t *dims) {
+  size_t len = (size_t)snprintf(buf, size, "[");
+  for (int d = 0; d < ndim && len < size; d++)
+    len += (size_t)snprintf(buf + len, size - len, d ? ", %lld" : "%lld", (long long)dims[d]);
+  if (len < size) snprintf(buf + len, size - len, "]");
+}
+
+wmf_status wmfi_nn_get(wmfi_nn_params *p, const char *name, int ndim, const int64_t *dims, float **out) {
+  size_t idx;
+  wmf_tensor_info info;
+  *out = NULL;
+  if (wmf_weights_find(p->w, name, &idx) != WMF_OK)
+    return wmfi_fail(WMF_ERR_NOT_FOUND, "wmf_model_load: tensor '%s' is missing", name);
+  if (wmf_weights_info(p->w, idx, &info) != WMF_OK) return WMF_ERR_CORRUPT;
+  int same = (int)info.ndim == ndim;
+  for (int d = 0; same && d < ndim; d++) same = info.shape[d] == dims[d];
+  if (!same) {
+    char want[128], got[128];
+    shape_text(want, sizeof want, ndim, dims);
+    shape_text(got, sizeof got, (int)info.ndim, info.shape);
+    return wmfi_fail(WMF_ERR_SHAPE, "wmf_model_load: tensor '%s' has shape %s, the architecture needs %s",
+                     name, got, want);
+  }
+  if (info.dtype != WMF_DTYPE_F32 && info.dtype != WMF_DTYPE_F16 && info.dtype != WMF_DTYPE_BF16 &&
+      info.dtype != WMF_DTYPE_F64)
+    return wmfi_fail(WMF_ERR_UNSUPPORTED, "wmf_model_load: tensor '%s' has dtype %s, not a float type",
+                     name, wmf_dtype_name(info.dtype));
+  float *v = wmfi_alloc_array(info.numel ? info.numel : 1, sizeof *v);
+  if (!v) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory reading '%s'", name);
+  wmf_status st = wmf_weights_get_f32(p->w, name, v, info.numel);
+  if (st != WMF_OK) {
+    wmfi_free(v);
+    return st;
+  }
+  for (uint64_t i = 0; i < info.numel; i++)
+    if (!isfinite(v[i])) {
+      wmfi_free(v);
+      return wmfi_fail(WMF_ERR_NUMERIC, "wmf_model_load: tensor '%s' holds a non-finite value at element %llu",
+                       name, (unsigned long long)i);
+    }
+  p->used[idx] = 1;
+  *out = v;
+  return WMF_OK;
+}
+
+wmf_status wmfi_nn_load_bn(wmfi_nn_params *p, const char *prefix, int c, float **scale, float **shift) {
+  static const char *parts[4] = {"weight", "bias", "running_mean", "running_var"};
+  float *v[4] = {0};
+  char name[256];
+  int64_t dim = c;
+  wmf_status st = WMF_OK;
+  for (int i = 0; i < 4 && st == WMF_OK; i++) {
+    snprintf(name, sizeof name, "%s.%s", prefix, parts[i]);
+    st = wmfi_nn_get(p, name, 1, &dim, &v[i]);
+  }
+  if (st == WMF_OK) {
+    for (int i = 0; i < c; i++) {
+      if (v[3][i] < 0) {
+        snprintf(name, sizeof name, "%s.running_var", prefix);
+        st = wmfi_fail(WMF_ERR_NUMERIC, "wmf_model_load: tensor '%s' has a negative variance at %d", name, i);
+        break;
+      }
+      double s = v[0][i] / sqrt((double)v[3][i] + 1e-5);
+      v[0][i] = (float)s;                            /* scale */
+      v[1][i] = (float)(v[1][i] - v[2][i] * s);      /* shift */
+    }
+  }
+  wmfi_free(v[2]);
+  wmfi_free(v[3]);
+  if (st != WMF_OK) {
+    wmfi_free(v[0]);
+    wmfi_free(v[1]);
+    return st;
+  }
+  *scale = v[0];
+  *shift = v[1];
+  return WMF_OK;
+}
+
+wmf_status wmfi_nn_load_conv(wmfi_nn_params *p, wmfi_nn_op *op, const char *prefix, int has_bias,
+                             const char *bn_prefix) {
+  char name[256];
+  int64_t dims[4] = {op->cout, op->cin / op->groups, op->kh, op->kw};
+  snprintf(name, sizeof name, "%s.weight", prefix);
+  wmf_status st = wmfi_nn_get(p, name, 4, dims, &op->w);
+  if (st != WMF_OK) return st;
+  if (has_bias) {
+    snprintf(name, sizeof name, "%s.bias", prefix);
+    st = wmfi_nn_get(p, name, 1, dims, &op->b);
+  } else {
+    op->b = wmfi_calloc((size_t)op->cout, sizeof(float));
+    if (!op->b) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
+  }
+  if (st != WMF_OK || !bn_prefix) return st;
+  float *scale, *shift;
+  st = wmfi_nn_load_bn(p, bn_prefix, op->cout, &scale, &shift);
+  if (st != WMF_OK) return st;
+  size_t per_out = (size_t)(op->cin / op->groups) * op->kh * op->kw;
+  for (int o = 0; o < op->cout; o++) {
+    for (size_t i = 0; i < per_out; i++) op->w[o * per_out + i] *= scale[o];
+    op->b[o] = op->b[o] * scale[o] + shift[o];
+  }
+  wmfi_free(scale);
+  wmfi_free(shift);
+  return WMF_OK;
+}
+
+wmf_status wmfi_nn_load_fc(wmfi_nn_params *p, wmfi_nn_op *op, const char *prefix) {
+  char name[256];
+  int64_t dims[2] = {op->cout, op->cin};
+  snprintf(name, sizeof name, "%s.weight", prefix);
+  wmf_status st = wmfi_nn_get(p, name, 2, dims, &op->w);
+  if (st != WMF_OK) return st;
+  snprintf(name, sizeof name, "%s.bias", prefix);
+  return wmfi_nn_get(p, name, 1, dims, &op->b);
+}
+
+wmf_status wmfi_nn_params_check_unused(const wmfi_nn_params *p) {
+  for (size_t i = 0; i < p->count; i++) {
+    if (p->used[i]) continue;
+    wmf_tensor_info info;
+    if (wmf_weights_info(p->w, i, &info) != WMF_OK) continue;
+    if (strstr(info.name, "num_batches_tracked")) continue;
+    return wmfi_fail(WMF_ERR_UNKNOWN_ARCH, "wmf_model_load: unexpected tensor '%s' for this architecture",
+                     info.name);
+  }
+  return WMF_OK;
+}

@@ -1,0 +1,626 @@
+/* A plan: the graph turned into oneDNN primitives (and a few loops) for one batch size, input size and
+ * precision. Activations live in a handful of reusable slots: a tensor takes the first free slot when
+ * produced and frees it after its last reader, so buffers are assigned identically for every batch
+ * size and the session sizes them once, for its maximum batch. A residual convolution writes in place
+ * into the slot of the tensor it adds (oneDNN's sum post-op). */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nn/nn.h"
+
+enum { STEP_PRIM, STEP_BNRELU, STEP_GAP, STEP_ADAPTIVE };
+enum { MAX_ARGS = 6 };
+
+typedef struct plan_arg {
+  int arg, tensor; /* tensor >= 0: memory over that tensor's slot with md; else mem is set */
+  dnnl_memory_desc_t md;
+  dnnl_memory_t mem;
+} plan_arg;
+
+typedef struct plan_step {
+  int kind;
+  dnnl_primitive_t prim;
+  int nargs;
+  plan_arg args[MAX_ARGS];
+  dnnl_exec_arg_t exec[MAX_ARGS];
+  const wmfi_nn_op *op;
+  int src, dst, c_src, c, h, w, block;
+} plan_step;
+
+typedef struct tstate {
+  dnnl_memory_desc_t md;
+  int h, w, defined, slot, last_use;
+} tstate;
+
+struct wmfi_nn_plan {
+  wmf_model *m;
+  wmfi_nn_plan_config cfg;
+  plan_step *steps;
+  int n_steps, cap_steps;
+  tstate *t; /* n_tensors + 1: the last is the bf16 copy of the input */
+  int n_t;
+  int *slot_busy;
+  int n_slots;
+  size_t *slot_need;
+  size_t scratch_need;
+  void **owned; /* private weights and stage output */
+  int n_owned, private_weights;
+  void **ptr;   /* resolved tensor pointers */
+  float *stage_out;
+  dnnl_data_type_t act;
+  wmfi_nn_buffers *buf;
+  void *bound_scratch; /* the session's scratchpad this plan's memories point to */
+};
+
+static void *aligned_alloc64(size_t size, void ***list, int *n) {
+  void **l = wmfi_realloc(*list, (size_t)(*n + 1) * sizeof *l);
+  if (!l) return NULL;
+  *list = l;
+  void *raw = wmfi_malloc(size + 64);
+  if (!raw) return NULL;
+  l[(*n)++] = raw;
+  return (void *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+}
+
+static plan_step *new_step(wmfi_nn_plan *p, int kind) {
+  if (p->n_steps == p->cap_steps) {
+    int cap = p->cap_steps ? 2 * p->cap_steps : 128;
+    plan_step *s = wmfi_realloc(p->steps, (size_t)cap * sizeof *s);
+    if (!s) return NULL;
+    p->steps = s;
+    p->cap_steps = cap;
+  }
+  plan_step *s = &p->steps[p->n_steps++];
+  memset(s, 0, sizeof *s);
+  s->kind = kind;
+  return s;
+}
+
+static void add_arg(plan_step *s, int arg, int tensor, const dnnl_memory_desc_t *md, dnnl_memory_t mem) {
+  plan_arg *a = &s->args[s->nargs++];
+  a->arg = arg;
+  a->tensor = tensor;
+  if (md) a->md = *md;
+  a->mem = mem;
+}
+
+/* First free slot for tensor t (size from its md). */
+static wmf_status take_slot(wmfi_nn_plan *p, int t) {
+  int s = 0;
+  while (s < p->n_slots && p->slot_busy[s]) s++;
+  if (s == p->n_slots) {
+    int *b = wmfi_realloc(p->slot_busy, (size_t)(s + 1) * sizeof *b);
+    if (b) p->slot_busy = b;
+    size_t *z = b ? wmfi_realloc(p->slot_need, (size_t)(s + 1) * sizeof *z) : NULL;
+    if (!z) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
+    p->slot_need = z;
+    z[s] = 0;
+    p->n_slots++;
+  }
+  p->slot_busy[s] = 1;
+  size_t need = dnnl_memory_desc_get_size(&p->t[t].md);
+  if (need > p->slot_need[s]) p->slot_need[s] = need;
+  p->t[t].slot = s;
+  return WMF_OK;
+}
+
+static void release_after(wmfi_nn_plan *p, int op_index, int transferred) {
+  for (int t = 1; t < p->n_t; t++)
+    if (p->t[t].last_use == op_index && p->t[t].slot >= 0 && t != transferred) p->slot_busy[p->t[t].slot] = 0;
+}
+
+static wmf_status attr_create(dnnl_primitive_attr_t *attr, int sum, int relu) {
+  WMFI_DNNL(dnnl_primitive_attr_create(attr), "attribute");
+  dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user);
+  if (sum || relu) {
+    dnnl_post_ops_t po;
+    WMFI_DNNL(dnnl_post_ops_create(&po), "post-ops");
+    if (sum) dnnl_post_ops_append_sum(po, 1.f);
+    if (relu) dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_relu, 0.f, 0.f);
+    dnnl_status_t st = dnnl_primitive_attr_set_post_ops(*attr, po);
+    dnnl_post_ops_destroy(po);
+    WMFI_DNNL(st, "post-ops");
+  }
+  return WMF_OK;
+}
+
+/* Creates the primitive of a descriptor (unless only preparing weights) and its scratchpad arg. */
+static wmf_status finish_prim(wmfi_nn_plan *p, plan_step *s, dnnl_primitive_desc_t pd) {
+  const dnnl_memory_desc_t *sp = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+  size_t need = sp ? dnnl_memory_desc_get_size(sp) : 0;
+  if (need > p->scratch_need) p->scratch_need = need;
+  if (need) add_arg(s, DNNL_ARG_SCRATCHPAD, -2, sp, NULL);
+  if (p->cfg.prepare) return WMF_OK;
+  WMFI_DNNL(dnnl_primitive_create(&s->prim, pd), "primitive creation");
+  return WMF_OK;
+}
+
+static wmf_status reorder_now(wmfi_nn_plan *p, const dnnl_memory_desc_t *src_md, const void *src,
+                              const dnnl_memory_desc_t *dst_md, void *dst) {
+  dnnl_primitive_desc_t pd = NULL;
+  dnnl_primitive_t prim = NULL;
+  dnnl_memory_t a = NULL, b = NULL;
+  dnnl_stream_t stream = NULL;
+  dnnl_status_t st = dnnl_reorder_primitive_desc_create(&pd, src_md, p->m->engine, dst_md, p->m->engine, NULL);
+  if (st == dnnl_success) st = dnnl_primitive_create(&prim, pd);
+  if (st == dnnl_success) st = dnnl_memory_create(&a, src_md, p->m->engine, (void *)src);
+  if (st == dnnl_success) st = dnnl_memory_create(&b, dst_md, p->m->engine, dst);
+  if (st == dnnl_success) st = dnnl_stream_create(&stream, p->m->engine, dnnl_stream_default_flags);
+  if (st == dnnl_success) {
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, a}, {DNNL_ARG_TO, b}};
+    st = dnnl_primitive_execute(prim, stream, 2, args);
+    if (st == dnnl_success) st = dnnl_stream_wait(stream);
+  }
+  if (stream) dnnl_stream_destroy(stream);
+  if (a) dnnl_memory_destroy(a);
+  if (b) dnnl_memory_destroy(b);
+  if (prim) dnnl_primitive_destroy(prim);
+  if (pd) dnnl_primitive_desc_destroy(pd);
+  WMFI_DNNL(st, "weights reorder");
+  return WMF_OK;
+}
+
+/* Weights: at load, reorder the plain tensor into the layout the primitive chose (kept by the model);
+ * in a session, use the model's copy when the layout agrees, else a private reordered copy. */
+static wmf_status weights_arg(wmfi_nn_plan *p, plan_step *s, wmfi_nn_op *op, const dnnl_memory_desc_t *want,
+                              const dnnl_memory_desc_t *plain) {
+  void *data;
+  if (p->cfg.prepare) {
+    void **raw = &op->w_prepared;
+    size_t size = dnnl_memory_desc_get_size(want);
+    wmfi_free(*raw);
+    *raw = wmfi_malloc(size + 64);
+    if (!*raw) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory for weights");
+    data = (void *)(((uintptr_t)*raw + 63) & ~(uintptr_t)63);
+    wmf_status st = reorder_now(p, plain, op->w, want, data);
+    if (st != WMF_OK) return st;
+    op->w_md = *want;
+    wmfi_free(op->w);
+    op->w = NULL;
+    return WMF_OK;
+  }
+  void *model_data = (void *)(((uintptr_t)op->w_prepared + 63) & ~(uintptr_t)63);
+  if (dnnl_memory_desc_equal(want, &op->w_md)) {
+    data = model_data;
+  } else {
+    data = aligned_alloc64(dnnl_memory_desc_get_size(want), &p->owned, &p->n_owned);
+    if (!data) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory for weights");
+    wmf_status st = reorder_now(p, &op->w_md, model_data, want, data);
+    if (st != WMF_OK) return st;
+    p->private_weights++;
+  }
+  dnnl_memory_t mem;
+  WMFI_DNNL(dnnl_memory_create(&mem, want, p->m->engine, data), "weights memory");
+  add_arg(s, DNNL_ARG_WEIGHTS, -1, NULL, mem);
+  return WMF_OK;
+}
+
+static wmf_status bias_arg(wmfi_nn_plan *p, plan_step *s, const float *b, int n) {
+  dnnl_memory_desc_t md;
+  dnnl_dims_t d = {n};
+  WMFI_DNNL(dnnl_memory_desc_init_by_tag(&md, 1, d, dnnl_f32, dnnl_a), "bias descriptor");
+  dnnl_memory_t mem;
+  WMFI_DNNL(dnnl_memory_create(&mem, &md, p->m->engine, (void *)b), "bias memory");
+  add_arg(s, DNNL_ARG_BIAS, -1, NULL, mem);
+  return WMF_OK;
+}
+
+static wmf_status define(wmfi_nn_plan *p, int t, const dnnl_memory_desc_t *md, int h, int w, int slot_from) {
+  p->t[t].md = *md;
+  p->t[t].h = h;
+  p->t[t].w = w;
+  p->t[t].defined = 1;
+  if (slot_from >= 0) {
+    p->t[t].slot = p->t[slot_from].slot;
+    return WMF_OK;
+  }
+  return p->cfg.prepare ? WMF_OK : take_slot(p, t);
+}
+
+static wmf_status build_conv(wmfi_nn_plan *p, int i, wmfi_nn_op *op, int src) {
+  tstate *S = &p->t[src];
+  int oh = (S->h + 2 * op->pad - op->kh) / op->stride + 1, ow = (S->w + 2 * op->pad - op->kw) / op->stride + 1;
+  if (oh < 1 || ow < 1) return wmfi_fail(WMF_ERR_INVALID_ARGUMENT, "wmf_session_create: input too small for the network");
+  dnnl_memory_desc_t wmd, plain, bmd, dmd;
+  int g = op->groups;
+  if (g > 1) {
+    dnnl_dims_t wd = {g, op->cout / g, op->cin / g, op->kh, op->kw};
+    WMFI_DNNL(dnnl_memory_desc_init_by_tag(&wmd, 5, wd, p->act, dnnl_format_tag_any), "weights descriptor");
+    WMFI_DNNL(dnnl_memory_desc_init_by_tag(&plain, 5, wd, dnnl_f32, dnnl_goihw), "weights descriptor");
+  } else {
+    dnnl_dims_t wd = {op->cout, op->cin, op->kh, op->kw};
+    WMFI_DNNL(dnnl_memory_desc_init_by_tag(&wmd, 4, wd, p->act, dnnl_format_tag_any), "weights descriptor");
+    WMFI_DNNL(dnnl_memory_desc_init_by_tag(&plain, 4, wd, dnnl_f32, dnnl_oihw), "weights descriptor");
+  }
+  dnnl_dims_t bd = {op->cout};
+  WMFI_DNNL(dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_a), "bias descriptor");
+  if (op->residual >= 0) {
+    dmd = p->t[op->residual].md;
+  } else {
+    dnnl_dims_t dd = {p->cfg.n, op->cout, oh, ow};
+    WMFI_DNNL(dnnl_memory_desc_init_by_tag(&dmd, 4, dd, p->act, dnnl_format_tag_any), "dst descriptor");
+  }
+  dnnl_dims_t strides = {op->stride, op->stride}, pad = {op->pad, op->pad};
+  int pr_h = (oh - 1) * op->stride + op->kh - S->h - op->pad, pr_w = (ow - 1) * op->stride + op->kw - S->w - op->pad;
+  dnnl_dims_t pad_r = {pr_h, pr_w};
+  dnnl_convolution_desc_t cd;
+  WMFI_DNNL(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &S->md, &wmd,
+                                               &bmd, &dmd, strides, pad, pad_r),
+            "convolution descriptor");
+  dnnl_primitive_attr_t attr;
+  wmf_status st = attr_create(&attr, op->residual >= 0, op->relu);
+  if (st != WMF_OK) return st;
+  dnnl_primitive_desc_t pd;
+  dnnl_status_t ds = dnnl_primitive_desc_create(&pd, &cd, attr, p->m->engine, NULL);
+  dnnl_primitive_attr_destroy(attr);
+  WMFI_DNNL(ds, "convolution primitive descriptor");
+  plan_step *s = new_step(p, STEP_PRIM);
+  if (!s) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
+  if (st == WMF_OK) st = define(p, op->dst, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), oh, ow, op->residual);
+  if (st == WMF_OK) {
+    add_arg(s, DNNL_ARG_SRC, src, &S->md, NULL);
+    add_arg(s, DNNL_ARG_DST, op->dst, &p->t[op->dst].md, NULL);
+    st = weights_arg(p, s, op, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &plain);
+  }
+  if (st == WMF_OK && !p->cfg.prepare) st = bias_arg(p, s, op->b, op->cout);
+  if (st == WMF_OK) st = finish_prim(p, s, pd);
+  dnnl_primitive_desc_destroy(pd);
+  (void)i;
+  return st;
+}
+
+static wmf_status build_pool(wmfi_nn_plan *p, wmfi_nn_op *op) {
+  tstate *S = &p->t[op->src];
+  int oh = (S->h + 2 * op->pad - op->kh) / op->stride + 1, ow = (S->w + 2 * op->pad - op->kw) / op->stride + 1;
+  if (oh < 1 || ow < 1) return wmfi_fail(WMF_ERR_INVALID_ARGUMENT, "wmf_session_create: input too small for the network");
+  dnnl_memory_desc_t dmd;
+  dnnl_dims_t dd = {p->cfg.n, op->cout ? op->cout : (int)S->md.dims[1], oh, ow};
+  WMFI_DNNL(dnnl_memory_desc_init_by_tag(&dmd, 4, dd, p->act, dnnl_format_tag_any), "dst descriptor");
+  dnnl_dims_t strides = {op->stride, op->stride}, k = {op->kh, op->kw}, dil = {0, 0}, pad = {op->pad, op->pad};
+  dnnl_dims_t pad_r = {(oh - 1) * op->stride + op->kh - S->h - op->pad, (ow - 1) * op->stride + op->kw - S->w - op->pad};
+  dnnl_pooling_v2_desc_t pdsc;
+  WMFI_DNNL(dnnl_pooling_v2_forward_desc_init(&pdsc, dnnl_forward_inference,
+                                              op->kind == WMFI_NN_MAXPOOL ? dnnl_pooling_max : dnnl_pooling_avg_include_padding,
+                                              &S->md, &dmd, strides, k, dil, pad, pad_r),
+            "pooling descriptor");
+  dnnl_primitive_attr_t attr;
+  wmf_status st = attr_create(&attr, 0, 0);
+  if (st != WMF_OK) return st;
+  dnnl_primitive_desc_t pd;
+  dnnl_status_t ds = dnnl_primitive_desc_create(&pd, &pdsc, attr, p->m->engine, NULL);
+  dnnl_primitive_attr_destroy(attr);
+  WMFI_DNNL(ds, "pooling primitive descriptor");
+  plan_step *s = new_step(p, STEP_PRIM);
+  if (!s) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
+  if (st == WMF_OK) st = define(p, op->dst, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), oh, ow, -1);
+  if (st == WMF_OK) {
+    add_arg(s, DNNL_ARG_SRC, op->src, &S->md, NULL);
+    add_arg(s, DNNL_ARG_DST, op->dst, &p->t[op->dst].md, NULL);
+    st = finish_prim(p, s, pd);
+  }
+  dnnl_primitive_desc_destroy(pd);
+  return st;
+}
+
+static wmf_status build_fc(wmfi_nn_plan *p, wmfi_nn_op *op) {
+  tstate *S = &p->t[op->src];
+  dnnl_memory_desc_t wmd, plain, bmd, dmd;
+  if (S->md.ndims == 4) {
+    dnnl_dims_t wd = {op->cout, S->md.dims[1], S->h, S->w};
+    if (S->md.dims[1] * S->h * S->w != op->cin)
+      return wmfi_fail(WMF_ERR_SHAPE, "wmf_session_create: the head expects %d inputs", op->cin);
+    WMFI_DNNL(dnnl_memory_desc_init_by_tag(&wmd, 4, wd, dnnl_f32, dnnl_format_tag_any), "weights descriptor");
+    WMFI_DNNL(dnnl_memory_desc_init_by_tag(&plain, 4, wd, dnnl_f32, dnnl_oihw), "weights descriptor");
+  } else {
+    dnnl_dims_t wd = {op->cout, op->cin};
+    WMFI_DNNL(dnnl_memory_desc_init_by_tag(&wmd, 2, wd, dnnl_f32, dnnl_format_tag_any), "weights descriptor");
+    WMFI_DNNL(dnnl_memory_desc_init_by_tag(&plain, 2, wd, dnnl_f32, dnnl_ab), "weights descriptor");
+  }
+  dnnl_dims_t bd = {op->cout}, dd = {p->cfg.n, op->cout};
+  WMFI_DNNL(dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_a), "bias descriptor");
+  WMFI_DNNL(dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_f32, dnnl_ab), "dst descriptor");
+  dnnl_inner_product_desc_t ipd;
+  WMFI_DNNL(dnnl_inner_product_forward_desc_init(&ipd, dnnl_forward_inference, &S->md, &wmd, &bmd, &dmd),
+            "inner product descriptor");
+  dnnl_primitive_attr_t attr;
+  wmf_status st = attr_create(&attr, 0, op->relu);
+  if (st != WMF_OK) return st;
+  dnnl_primitive_desc_t pd;
+  dnnl_status_t ds = dnnl_primitive_desc_create(&pd, &ipd, attr, p->m->engine, NULL);
+  dnnl_primitive_attr_destroy(attr);
+  WMFI_DNNL(ds, "inner product primitive descriptor");
+  plan_step *s = new_step(p, STEP_PRIM);
+  if (!s) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
+  if (st == WMF_OK) st = define(p, op->dst, &dmd, 1, 1, -1);
+  if (st == WMF_OK) {
+    add_arg(s, DNNL_ARG_SRC, op->src, &S->md, NULL);
+    add_arg(s, DNNL_ARG_DST, op->dst, &dmd, NULL);
+    st = weights_arg(p, s, op, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &plain);
+  }
+  if (st == WMF_OK && !p->cfg.prepare) st = bias_arg(p, s, op->b, op->cout);
+  if (st == WMF_OK) st = finish_prim(p, s, pd);
+  dnnl_primitive_desc_destroy(pd);
+  return st;
+}
+
+static wmf_status need_block(const tstate *S, int *block) {
+  *block = wmfi_nn_block_of(&S->md);
+  if (!*block) return wmfi_fail(WMF_ERR_BACKEND, "wmf_session_create: oneDNN chose an activation layout this library does not read");
+  return WMF_OK;
+}
+
+/* A loop step that reads `src` (all channels, or a prefix for BNRELU) into a new tensor. */
+static wmf_status build_kernel(wmfi_nn_plan *p, wmfi_nn_op *op, int kind, int src, int dst) {
+  tstate *S = &p->t[src];
+  int block;
+  wmf_status st = need_block(S, &block);
+  if (st != WMF_OK) return st;
+  plan_step *s = new_step(p, kind);
+  if (!s) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
+  s->op = op;
+  s->src = src;
+  s->dst = dst;
+  s->c_src = (int)S->md.dims[1];
+  s->h = S->h;
+  s->w = S->w;
+  s->block = block;
+  dnnl_memory_desc_t md;
+  int c = kind == STEP_BNRELU ? op->cin : s->c_src;
+  s->c = c;
+  if (kind == STEP_BNRELU) {
+    if (c > s->c_src || c % block) return wmfi_fail(WMF_ERR_SHAPE, "wmf_session_create: BN+ReLU prefix of %d channels", c);
+    st = wmfi_nn_md(&md, p->cfg.n, c, S->h, S->w, p->act, block);
+    if (st == WMF_OK) st = define(p, dst, &md, S->h, S->w, -1);
+  } else if (kind == STEP_ADAPTIVE) {
+    st = wmfi_nn_md(&md, p->cfg.n, c, op->out_hw, op->out_hw, dnnl_f32, block);
+    if (st == WMF_OK) st = define(p, dst, &md, op->out_hw, op->out_hw, -1);
+  } else if (dst >= 0) {
+    dnnl_dims_t dd = {p->cfg.n, c};
+    WMFI_DNNL(dnnl_memory_desc_init_by_tag(&md, 2, dd, dnnl_f32, dnnl_ab), "descriptor");
+    st = define(p, dst, &md, 1, 1, -1);
+  }
+  return st;
+}
+
+static wmf_status build_copy(wmfi_nn_plan *p, wmfi_nn_op *op) {
+  tstate *S = &p->t[op->src], *D = &p->t[op->dst];
+  wmf_status st;
+  if (!D->defined) {
+    dnnl_memory_desc_t md;
+    st = wmfi_nn_md(&md, p->cfg.n, p->m->g.tensors[op->dst].c, S->h, S->w, p->act,
+                    p->m->g.tensors[op->dst].block16 ? 16 : 1);
+    if (st == WMF_OK) st = define(p, op->dst, &md, S->h, S->w, -1);
+    if (st != WMF_OK) return st;
+  }
+  if (D->h != S->h || D->w != S->w) return wmfi_fail(WMF_ERR_SHAPE, "wmf_session_create: concatenation of different sizes");
+  dnnl_memory_desc_t sub;
+  dnnl_dims_t dims = {p->cfg.n, S->md.dims[1], S->h, S->w}, off = {0, op->c_off, 0, 0};
+  WMFI_DNNL(dnnl_memory_desc_init_submemory(&sub, &D->md, dims, off), "block slice descriptor");
+  dnnl_primitive_attr_t attr;
+  st = attr_create(&attr, 0, 0);
+  if (st != WMF_OK) return st;
+  dnnl_primitive_desc_t pd;
+  dnnl_status_t ds = dnnl_reorder_primitive_desc_create(&pd, &S->md, p->m->engine, &sub, p->m->engine, attr);
+  dnnl_primitive_attr_destroy(attr);
+  WMFI_DNNL(ds, "concatenation reorder");
+  plan_step *s = new_step(p, STEP_PRIM);
+  if (!s) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
+  else {
+    add_arg(s, DNNL_ARG_FROM, op->src, &S->md, NULL);
+    add_arg(s, DNNL_ARG_TO, op->dst, &sub, NULL);
+    st = finish_prim(p, s, pd);
+  }
+  dnnl_primitive_desc_destroy(pd);
+  return st;
+}
+
+/* The bf16 copy of the input, made by a reorder at the edge. */
+static wmf_status build_input(wmfi_nn_plan *p) {
+  int x = p->n_t - 1;
+  dnnl_memory_desc_t md;
+  wmf_status st = wmfi_nn_md(&md, p->cfg.n, 3, p->cfg.h, p->cfg.w, p->act, 1);
+  if (st == WMF_OK) st = define(p, x, &md, p->cfg.h, p->cfg.w, -1);
+  if (st != WMF_OK) return st;
+  dnnl_primitive_attr_t attr;
+  st = attr_create(&attr, 0, 0);
+  if (st != WMF_OK) return st;
+  dnnl_primitive_desc_t pd;
+  dnnl_status_t ds = dnnl_reorder_primitive_desc_create(&pd, &p->t[0].md, p->m->engine, &md, p->m->engine, attr);
+  dnnl_primitive_attr_destroy(attr);
+  WMFI_DNNL(ds, "input reorder");
+  plan_step *s = new_step(p, STEP_PRIM);
+  if (!s) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
+  else {
+    add_arg(s, DNNL_ARG_FROM, 0, &p->t[0].md, NULL);
+    add_arg(s, DNNL_ARG_TO, x, &md, NULL);
+    st = finish_prim(p, s, pd);
+  }
+  dnnl_primitive_desc_destroy(pd);
+  return st;
+}
+
+static wmf_status build(wmfi_nn_plan *p) {
+  wmfi_nn_graph *g = &p->m->g;
+  wmf_status st = WMF_OK;
+  /* last readers: a tensor frees its slot after them; outputs live to the end */
+  for (int t = 0; t < p->n_t; t++) p->t[t].last_use = -1, p->t[t].slot = -1;
+  for (int i = 0; i < g->n_ops; i++) {
+    const wmfi_nn_op *op = &g->ops[i];
+    p->t[op->src].last_use = i;
+    if (op->residual >= 0) p->t[op->residual].last_use = i;
+    if (op->kind == WMFI_NN_COPY) p->t[op->dst].last_use = i;
+  }
+  p->t[g->logits].last_use = p->t[g->features].last_use = INT_MAX;
+  if (p->cfg.stage >= 0) p->t[p->cfg.stage].last_use = INT_MAX;
+
+  dnnl_memory_desc_t in;
+  st = wmfi_nn_md(&in, p->cfg.n, 3, p->cfg.h, p->cfg.w, dnnl_f32, 1);
+  if (st != WMF_OK) return st;
+  p->t[0].md = in;
+  p->t[0].h = p->cfg.h;
+  p->t[0].w = p->cfg.w;
+  p->t[0].defined = 1;
+  int input = 0;
+  if (p->act != dnnl_f32) {
+    st = build_input(p);
+    input = p->n_t - 1;
+    p->t[input].last_use = p->t[0].last_use;
+  }
+  for (int i = 0; i < g->n_ops && st == WMF_OK; i++) {
+    wmfi_nn_op *op = &g->ops[i];
+    int src = op->src == 0 ? input : op->src;
+    switch (op->kind) {
+      case WMFI_NN_CONV: st = build_conv(p, i, op, src); break;
+      case WMFI_NN_MAXPOOL:
+      case WMFI_NN_AVGPOOL: st = build_pool(p, op); break;
+      case WMFI_NN_FC: st = build_fc(p, op); break;
+      case WMFI_NN_COPY: st = build_copy(p, op); break;
+      case WMFI_NN_BNRELU: st = build_kernel(p, op, STEP_BNRELU, src, op->dst); break;
+      case WMFI_NN_GAP: st = build_kernel(p, op, STEP_GAP, src, op->dst); break;
+      case WMFI_NN_ADAPTIVE: st = build_kernel(p, op, STEP_ADAPTIVE, src, op->dst); break;
+    }
+    if (st == WMF_OK && !p->cfg.prepare) release_after(p, i, op->residual);
+  }
+  if (st == WMF_OK && p->cfg.stage >= 0 && !p->cfg.prepare) {
+    st = build_kernel(p, NULL, STEP_GAP, p->cfg.stage, -1);
+    if (st == WMF_OK) {
+      p->stage_out = aligned_alloc64((size_t)p->cfg.n * p->steps[p->n_steps - 1].c * sizeof(float), &p->owned, &p->n_owned);
+      if (!p->stage_out) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
+    }
+  }
+  return st;
+}
+
+/* Gives every tensor argument a memory object over its slot. */
+static wmf_status bind(wmfi_nn_plan *p, wmfi_nn_buffers *buf) {
+  if (!buf->slot) {
+    buf->slot = wmfi_calloc((size_t)p->n_slots + 1, sizeof *buf->slot);
+    buf->slot_size = wmfi_calloc((size_t)p->n_slots + 1, sizeof *buf->slot_size);
+    if (!buf->slot || !buf->slot_size) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
+    buf->n_slots = p->n_slots;
+    for (int s = 0; s < p->n_slots; s++) {
+      buf->slot[s] = wmfi_malloc(p->slot_need[s] + 64);
+      if (!buf->slot[s]) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory for activations");
+      buf->slot_size[s] = p->slot_need[s];
+    }
+    buf->scratch = wmfi_malloc(p->scratch_need + 64);
+    if (!buf->scratch) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory for scratchpad");
+    buf->scratch_size = p->scratch_need;
+  }
+  if (p->scratch_need > buf->scratch_size) { /* a smaller batch may pick kernels with a larger scratchpad */
+    void *grown = wmfi_malloc(p->scratch_need + 64);
+    if (!grown) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_run: out of memory for scratchpad");
+    wmfi_free(buf->scratch);
+    buf->scratch = grown;
+    buf->scratch_size = p->scratch_need;
+  }
+  p->buf = buf;
+  if (p->n_slots > buf->n_slots)
+    return wmfi_fail(WMF_ERR_STATE, "wmf_session_run: buffers planned for the maximum batch do not fit (%d > %d slots, scratchpad %zu > %zu)",
+                     p->n_slots, buf->n_slots, p->scratch_need, buf->scratch_size);
+  for (int s = 0; s < p->n_slots; s++)
+    if (p->slot_need[s] > buf->slot_size[s])
+      return wmfi_fail(WMF_ERR_STATE, "wmf_session_run: buffers planned for the maximum batch do not fit (slot %d: %zu > %zu)",
+                       s, p->slot_need[s], buf->slot_size[s]);
+  p->ptr = wmfi_calloc((size_t)p->n_t, sizeof *p->ptr);
+  if (!p->ptr) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
+  for (int t = 1; t < p->n_t; t++)
+    if (p->t[t].slot >= 0) p->ptr[t] = (void *)(((uintptr_t)buf->slot[p->t[t].slot] + 63) & ~(uintptr_t)63);
+  void *scratch = (void *)(((uintptr_t)buf->scratch + 63) & ~(uintptr_t)63);
+  p->bound_scratch = scratch;
+  for (int i = 0; i < p->n_steps; i++) {
+    plan_step *s = &p->steps[i];
+    for (int a = 0; a < s->nargs; a++) {
+      plan_arg *pa = &s->args[a];
+      if (pa->tensor >= 0 || pa->tensor == -2) {
+        void *h = pa->tensor == -2 ? scratch : pa->tensor == 0 ? NULL : p->ptr[pa->tensor];
+        WMFI_DNNL(dnnl_memory_create(&pa->mem, &pa->md, p->m->engine, h), "memory object");
+      }
+      s->exec[a].arg = pa->arg;
+      s->exec[a].memory = pa->mem;
+    }
+  }
+  return WMF_OK;
+}
+
+wmf_status wmfi_nn_plan_create(wmfi_nn_plan **out, wmf_model *m, const wmfi_nn_plan_config *cfg,
+                               wmfi_nn_buffers *buf) {
+  *out = NULL;
+  wmfi_nn_plan *p = wmfi_calloc(1, sizeof *p);
+  if (!p) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
+  p->m = m;
+  p->cfg = *cfg;
+  p->act = cfg->bf16 ? dnnl_bf16 : dnnl_f32;
+  p->n_t = m->g.n_tensors + 1;
+  p->t = wmfi_calloc((size_t)p->n_t, sizeof *p->t);
+  wmf_status st = p->t ? build(p) : wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
+  if (st == WMF_OK && !cfg->prepare) st = bind(p, buf);
+  if (st != WMF_OK) {
+    wmfi_nn_plan_destroy(p);
+    return st;
+  }
+  *out = p;
+  return WMF_OK;
+}
+
+wmf_status wmfi_nn_plan_run(wmfi_nn_plan *p, dnnl_stream_t stream, const float *input) {
+  void *scratch = (void *)(((uintptr_t)p->buf->scratch + 63) & ~(uintptr_t)63);
+  for (int i = 0; i < p->n_steps; i++) {
+    plan_step *s = &p->steps[i];
+    for (int a = 0; a < s->nargs; a++) {
+      if (s->args[a].tensor == 0) WMFI_DNNL(dnnl_memory_set_data_handle(s->args[a].mem, (void *)input), "input");
+      if (s->args[a].tensor == -2 && scratch != p->bound_scratch)
+        WMFI_DNNL(dnnl_memory_set_data_handle(s->args[a].mem, scratch), "scratchpad");
+    }
+  }
+  p->bound_scratch = scratch;
+  int bf16 = p->act == dnnl_bf16, n = p->cfg.n;
+  for (int i = 0; i < p->n_steps; i++) {
+    plan_step *s = &p->steps[i];
+    const wmfi_nn_op *op = s->op;
+    switch (s->kind) {
+      case STEP_PRIM:
+        WMFI_DNNL(dnnl_primitive_execute(s->prim, stream, s->nargs, s->exec), "primitive execution");
+        break;
+      case STEP_BNRELU:
+        wmfi_nn_bnrelu(p->ptr[s->src], p->ptr[s->dst], bf16, n, s->c_src, s->c, s->h * s->w, s->block, op->scale,
+                       op->shift);
+        break;
+      case STEP_GAP:
+        wmfi_nn_gap(p->ptr[s->src], s->dst >= 0 ? p->ptr[s->dst] : p->stage_out, bf16, n, s->c, s->h * s->w,
+                    s->block, op ? op->scale : NULL, op ? op->shift : NULL);
+        break;
+      case STEP_ADAPTIVE:
+        wmfi_nn_adaptive(p->ptr[s->src], p->ptr[s->dst], bf16, n, s->c, s->h, s->w, op->out_hw, s->block);
+        break;
+    }
+  }
+  WMFI_DNNL(dnnl_stream_wait(stream), "stream wait");
+  return WMF_OK;
+}
+
+const float *wmfi_nn_plan_output(const wmfi_nn_plan *p, int which) {
+  if (which == 2) return p->stage_out;
+  return p->ptr[which == 0 ? p->m->g.logits : p->m->g.features];
+}
+
+int wmfi_nn_plan_private_weights(const wmfi_nn_plan *p) { return p->private_weights; }
+
+void wmfi_nn_plan_destroy(wmfi_nn_plan *p) {
+  if (!p) return;
+  for (int i = 0; i < p->n_steps; i++) {
+    plan_step *s = &p->steps[i];
+    for (int a = 0; a < s->nargs; a++)
+      if (s->args[a].mem) dnnl_memory_destroy(s->args[a].mem);
+    if (s->prim) dnnl_primitive_destroy(s->prim);
+  }
+  for (int i = 0; i < p->n_owned; i++) wmfi_free(p->owned[i]);
+  wmfi_free(p->owned);
+  wmfi_free(p->steps);
+  wmfi_free(p->t);
+  wmfi_free(p->slot_busy);
+  wmfi_free(p->slot_need);
+  wmfi_free(p->ptr);
+  wmfi_free(p);
+}

@@ -1,0 +1,184 @@
+/* ResNet family (torchvision names): BasicBlock or Bottleneck, any stage depths, grouped and wide
+ * bottlenecks (ResNeXt, Wide ResNet). BatchNorm folds into each convolution; the residual addition
+ * and the ReLU after it are post-ops of the block's last convolution. */
+#include <stdio.h>
+#include <string.h>
+
+#include "nn/nn.h"
+
+typedef struct resnet_cfg {
+  const char *name;
+  int bottleneck, depth[4], groups, base_width;
+} resnet_cfg;
+
+static const resnet_cfg known[] = {
+    {"resnet18", 0, {2, 2, 2, 2}, 1, 64},          {"resnet34", 0, {3, 4, 6, 3}, 1, 64},
+    {"resnet50", 1, {3, 4, 6, 3}, 1, 64},          {"resnet101", 1, {3, 4, 23, 3}, 1, 64},
+    {"resnet152", 1, {3, 8, 36, 3}, 1, 64},        {"resnext50_32x4d", 1, {3, 4, 6, 3}, 32, 4},
+    {"resnext101_32x8d", 1, {3, 4, 23, 3}, 32, 8}, {"resnext101_64x4d", 1, {3, 4, 23, 3}, 64, 4},
+    {"wide_resnet50_2", 1, {3, 4, 6, 3}, 1, 128},  {"wide_resnet101_2", 1, {3, 4, 23, 3}, 1, 128},
+};
+
+int wmfi_nn_resnet_knows(const char *arch) {
+  if (!strcmp(arch, "resnet")) return 1;
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+    if (!strcmp(arch, known[i].name)) return 1;
+  return 0;
+}
+
+int wmfi_nn_resnet_detect(const wmfi_nn_params *p) {
+  return wmfi_nn_has(p, "layer1.0.conv1.weight") && wmfi_nn_has(p, "fc.weight");
+}
+
+/* Reads the configuration from the tensor names and shapes. */
+static wmf_status infer(const wmfi_nn_params *p, resnet_cfg *cfg) {
+  char name[96];
+  int64_t s[8];
+  memset(cfg, 0, sizeof *cfg);
+  cfg->bottleneck = wmfi_nn_has(p, "layer1.0.conv3.weight");
+  for (int l = 0; l < 4; l++) {
+    for (;;) {
+      snprintf(name, sizeof name, "layer%d.%d.conv1.weight", l + 1, cfg->depth[l]);
+      if (!wmfi_nn_has(p, name)) break;
+      cfg->depth[l]++;
+    }
+    if (!cfg->depth[l])
+      return wmfi_fail(WMF_ERR_UNKNOWN_ARCH, "wmf_model_load: ResNet weights without 'layer%d.0.conv1.weight'", l + 1);
+  }
+  cfg->groups = 1;
+  cfg->base_width = 64;
+  if (cfg->bottleneck) {
+    if (wmfi_nn_shape(p, "layer1.0.conv2.weight", s) != 4 || s[1] <= 0 || s[0] % s[1])
+      return wmfi_fail(WMF_ERR_SHAPE, "wmf_model_load: tensor 'layer1.0.conv2.weight' is missing or not a grouped 3x3 convolution");
+    cfg->groups = (int)(s[0] / s[1]);
+    cfg->base_width = (int)s[1];
+  }
+  cfg->name = "resnet-custom";
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+    const resnet_cfg *k = &known[i];
+    if (k->bottleneck == cfg->bottleneck && !memcmp(k->depth, cfg->depth, sizeof k->depth) &&
+        k->groups == cfg->groups && k->base_width == cfg->base_width)
+      cfg->name = k->name;
+  }
+  return WMF_OK;
+}
+
+/* Adds a convolution reading tensor `src`; returns the output tensor id or -1 (error set in *st). */
+static int conv(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src, int cout, int k, int stride,
+                int groups, int relu, int residual, const char *prefix, const char *bn) {
+  if (*st != WMF_OK) return -1;
+  wmfi_nn_graph *g = &m->g;
+  int cin = g->tensors[src].c;
+  wmfi_nn_op *op = wmfi_nn_op_add(g, WMFI_NN_CONV, src);
+  int dst = op ? wmfi_nn_tensor_add(g, cout, NULL) : -1;
+  if (dst < 0) {
+    *st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
+    return -1;
+  }
+  op = &g->ops[g->n_ops - 1];
+  op->dst = dst;
+  op->cin = cin;
+  op->cout = cout;
+  op->kh = op->kw = k;
+  op->stride = stride;
+  op->pad = k / 2;
+  op->groups = groups;
+  op->relu = relu;
+  op->residual = residual;
+  if (cin % groups || cout % groups) {
+    *st = wmfi_fail(WMF_ERR_SHAPE, "wmf_model_load: '%s.weight': %d input / %d output channels do not split into %d groups",
+                    prefix, cin, cout, groups);
+    return -1;
+  }
+  *st = wmfi_nn_load_conv(p, op, prefix, 0, bn);
+  return *st == WMF_OK ? dst : -1;
+}
+
+wmf_status wmfi_nn_resnet_build(wmf_model *m, wmfi_nn_params *p, const char *arch) {
+  resnet_cfg cfg;
+  wmf_status st = WMF_OK;
+  if (arch && strcmp(arch, "resnet")) {
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+      if (!strcmp(arch, known[i].name)) cfg = known[i];
+  } else {
+    st = infer(p, &cfg);
+    if (st != WMF_OK) return st;
+  }
+  int64_t s[8];
+  if (wmfi_nn_shape(p, "fc.weight", s) != 2)
+    return wmfi_fail(WMF_ERR_NOT_FOUND, "wmf_model_load: tensor 'fc.weight' is missing or not 2-D");
+  int stem = 64;
+  if (wmfi_nn_shape(p, "conv1.weight", s) == 4 && (!arch || !strcmp(arch, "resnet"))) stem = (int)s[0];
+
+  wmfi_nn_graph *g = &m->g;
+  if (wmfi_nn_tensor_add(g, 3, NULL) != 0) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
+  int x = conv(m, p, &st, 0, stem, 7, 2, 1, 1, -1, "conv1", "bn1");
+  if (st != WMF_OK) return st;
+  snprintf(g->tensors[x].stage, sizeof g->tensors[x].stage, "conv1");
+  wmfi_nn_op *pool = wmfi_nn_op_add(g, WMFI_NN_MAXPOOL, x);
+  int y = pool ? wmfi_nn_tensor_add(g, stem, "maxpool") : -1;
+  if (y < 0) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
+  pool = &g->ops[g->n_ops - 1];
+  pool->dst = x = y;
+  pool->kh = pool->kw = 3;
+  pool->stride = 2;
+  pool->pad = 1;
+
+  char a[96], b[96];
+  for (int l = 0; l < 4; l++) {
+    int planes = 64 << l;
+    int width = cfg.bottleneck ? planes * cfg.base_width / 64 * cfg.groups : planes;
+    int out = cfg.bottleneck ? planes * 4 : planes;
+    for (int i = 0; i < cfg.depth[l]; i++) {
+      int stride = (l > 0 && i == 0) ? 2 : 1;
+      char pre[48];
+      snprintf(pre, sizeof pre, "layer%d.%d", l + 1, i);
+      int identity = x;
+      snprintf(a, sizeof a, "%s.downsample.0.weight", pre);
+      if (wmfi_nn_has(p, a) || stride != 1 || g->tensors[x].c != out) {
+        snprintf(a, sizeof a, "%s.downsample.0", pre);
+        snprintf(b, sizeof b, "%s.downsample.1", pre);
+        identity = conv(m, p, &st, x, out, 1, stride, 1, 0, -1, a, b);
+      }
+      snprintf(a, sizeof a, "%s.conv1", pre);
+      snprintf(b, sizeof b, "%s.bn1", pre);
+      if (cfg.bottleneck) {
+        int c1 = conv(m, p, &st, x, width, 1, 1, 1, 1, -1, a, b);
+        snprintf(a, sizeof a, "%s.conv2", pre);
+        snprintf(b, sizeof b, "%s.bn2", pre);
+        int c2 = conv(m, p, &st, c1, width, 3, stride, cfg.groups, 1, -1, a, b);
+        snprintf(a, sizeof a, "%s.conv3", pre);
+        snprintf(b, sizeof b, "%s.bn3", pre);
+        x = conv(m, p, &st, c2, out, 1, 1, 1, 1, identity, a, b);
+      } else {
+        int c1 = conv(m, p, &st, x, planes, 3, stride, 1, 1, -1, a, b);
+        snprintf(a, sizeof a, "%s.conv2", pre);
+        snprintf(b, sizeof b, "%s.bn2", pre);
+        x = conv(m, p, &st, c1, out, 3, 1, 1, 1, identity, a, b);
+      }
+      if (st != WMF_OK) return st;
+    }
+    snprintf(g->tensors[x].stage, sizeof g->tensors[x].stage, "layer%d", l + 1);
+  }
+
+  wmfi_nn_op *gap = wmfi_nn_op_add(g, WMFI_NN_GAP, x);
+  int f = gap ? wmfi_nn_tensor_add(g, g->tensors[x].c, NULL) : -1;
+  if (f < 0) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
+  g->ops[g->n_ops - 1].dst = f;
+  wmfi_nn_shape(p, "fc.weight", s);
+  wmfi_nn_op *fc = wmfi_nn_op_add(g, WMFI_NN_FC, f);
+  int lg = fc ? wmfi_nn_tensor_add(g, (int)s[0], NULL) : -1;
+  if (lg < 0) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
+  fc = &g->ops[g->n_ops - 1];
+  fc->dst = lg;
+  fc->cin = g->tensors[f].c;
+  fc->cout = (int)s[0];
+  st = wmfi_nn_load_fc(p, fc, "fc");
+  if (st != WMF_OK) return st;
+  g->features = f;
+  g->logits = lg;
+  snprintf(m->arch, sizeof m->arch, "%s", cfg.name);
+  m->family = "resnet";
+  m->min_input = 32;
+  return WMF_OK;
+}

@@ -1,0 +1,144 @@
+/* wmf_session: a stream, activation slots and scratchpad sized for the maximum batch, and one plan
+ * (primitives) per batch size actually used, built on first use. */
+#include <string.h>
+
+#include "nn/nn.h"
+
+struct wmf_session {
+  const wmf_model *model;
+  wmfi_nn_plan_config cfg;
+  int max_batch, threads, stage_c, last_n;
+  wmfi_nn_plan **plans; /* index: batch size */
+  wmfi_nn_buffers buf;
+  dnnl_stream_t stream;
+};
+
+static int find_stage(const wmf_model *m, const char *name) {
+  for (int t = 0; t < m->g.n_tensors; t++)
+    if (m->g.tensors[t].stage[0] && !strcmp(m->g.tensors[t].stage, name)) return t;
+  return -1;
+}
+
+wmf_status wmf_session_create(wmf_session **out, const wmf_model *model, const wmf_session_options *options) {
+  WMFI_REQUIRE(out, "wmf_session_create: out is NULL");
+  *out = NULL;
+  WMFI_REQUIRE(model, "wmf_session_create: model is NULL");
+  wmf_session_options o = WMF_SESSION_OPTIONS_INIT;
+  if (options) {
+    WMFI_REQUIRE(options->struct_size >= sizeof o, "wmf_session_create: options.struct_size is too small (use WMF_SESSION_OPTIONS_INIT)");
+    o = *options;
+  }
+  if (!o.max_batch) o.max_batch = 1;
+  if (!o.input_height) o.input_height = 224;
+  if (!o.input_width) o.input_width = 224;
+  WMFI_REQUIRE(o.max_batch <= 4096, "wmf_session_create: max_batch %u is above 4096", o.max_batch);
+  WMFI_REQUIRE(o.input_height <= 8192 && o.input_width <= 8192, "wmf_session_create: input %ux%u is above 8192 px",
+               o.input_height, o.input_width);
+  WMFI_REQUIRE((int)o.input_height >= model->min_input && (int)o.input_width >= model->min_input,
+               "wmf_session_create: input %ux%u is below the %d px this network needs", o.input_height,
+               o.input_width, model->min_input);
+  WMFI_REQUIRE(o.threads <= 1024, "wmf_session_create: %u threads", o.threads);
+  WMFI_REQUIRE(o.precision == WMF_PRECISION_FP32 || o.precision == WMF_PRECISION_BF16,
+               "wmf_session_create: unknown precision %d", (int)o.precision);
+  if (o.precision == WMF_PRECISION_BF16 && !wmf_nn_has_bf16())
+    return wmfi_fail(WMF_ERR_UNSUPPORTED, "wmf_session_create: bf16 needs AVX512-BF16; oneDNN dispatches to %s",
+                     wmf_nn_isa());
+  int stage = -1;
+  if (o.stage) {
+    stage = find_stage(model, o.stage);
+    if (stage < 0) return wmfi_fail(WMF_ERR_NOT_FOUND, "wmf_session_create: %s has no stage '%s'", model->arch, o.stage);
+  }
+  wmf_session *s = wmfi_calloc(1, sizeof *s);
+  if (!s) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
+  s->model = model;
+  s->max_batch = (int)o.max_batch;
+  s->threads = (int)o.threads;
+  s->stage_c = stage >= 0 ? model->g.tensors[stage].c : 0;
+  wmfi_nn_plan_config cfg = {(int)o.max_batch, (int)o.input_height, (int)o.input_width,
+                             o.precision == WMF_PRECISION_BF16, stage, 0};
+  s->cfg = cfg;
+  wmf_status st = WMF_OK;
+  s->plans = wmfi_calloc((size_t)s->max_batch + 1, sizeof *s->plans);
+  if (!s->plans) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
+  dnnl_status_t ds = st == WMF_OK ? dnnl_stream_create(&s->stream, model->engine, dnnl_stream_default_flags) : dnnl_success;
+  if (ds != dnnl_success) st = wmfi_nn_dnnl(ds, "stream creation");
+  if (st == WMF_OK) {
+    int saved = wmfi_nn_threads_push(s->threads);
+    st = wmfi_nn_plan_create(&s->plans[s->max_batch], (wmf_model *)model, &cfg, &s->buf);
+    wmfi_nn_threads_pop(saved);
+  }
+  if (st != WMF_OK) {
+    wmf_session_destroy(s);
+    return st;
+  }
+  *out = s;
+  return WMF_OK;
+}
+
+void wmf_session_destroy(wmf_session *s) {
+  if (!s) return;
+  if (s->plans)
+    for (int i = 0; i <= s->max_batch; i++) wmfi_nn_plan_destroy(s->plans[i]);
+  wmfi_free(s->plans);
+  for (int i = 0; i < s->buf.n_slots; i++) wmfi_free(s->buf.slot[i]);
+  wmfi_free(s->buf.slot);
+  wmfi_free(s->buf.slot_size);
+  wmfi_free(s->buf.scratch);
+  if (s->stream) dnnl_stream_destroy(s->stream);
+  wmfi_free(s);
+}
+
+wmf_status wmf_session_run(wmf_session *s, const float *input, size_t n, float *logits, size_t logits_capacity,
+                           float *features, size_t features_capacity) {
+  WMFI_REQUIRE(s && input, "wmf_session_run: session or input is NULL");
+  WMFI_REQUIRE(n > 0, "wmf_session_run: n is 0");
+  if (n > (size_t)s->max_batch)
+    return wmfi_fail(WMF_ERR_LIMIT, "wmf_session_run: batch of %zu is above the session's max_batch %d", n, s->max_batch);
+  size_t nl = n * (size_t)s->model->num_classes, nf = n * (size_t)s->model->feature_count;
+  if (logits && logits_capacity < nl)
+    return wmfi_fail(WMF_ERR_BUFFER_TOO_SMALL, "wmf_session_run: logits need %zu floats, capacity is %zu", nl, logits_capacity);
+  if (features && features_capacity < nf)
+    return wmfi_fail(WMF_ERR_BUFFER_TOO_SMALL, "wmf_session_run: features need %zu floats, capacity is %zu", nf,
+                     features_capacity);
+  int saved = wmfi_nn_threads_push(s->threads);
+  wmf_status st = WMF_OK;
+  if (!s->plans[n]) {
+    wmfi_nn_plan_config cfg = s->cfg;
+    cfg.n = (int)n;
+    st = wmfi_nn_plan_create(&s->plans[n], (wmf_model *)s->model, &cfg, &s->buf);
+  }
+  if (st == WMF_OK) st = wmfi_nn_plan_run(s->plans[n], s->stream, input);
+  wmfi_nn_threads_pop(saved);
+  if (st != WMF_OK) return st;
+  if (logits) memcpy(logits, wmfi_nn_plan_output(s->plans[n], 0), nl * sizeof(float));
+  if (features) memcpy(features, wmfi_nn_plan_output(s->plans[n], 1), nf * sizeof(float));
+  s->last_n = (int)n;
+  return WMF_OK;
+}
+
+size_t wmf_session_logit_count(const wmf_session *s) { return s ? (size_t)s->model->num_classes : 0; }
+size_t wmf_session_feature_count(const wmf_session *s) { return s ? (size_t)s->model->feature_count : 0; }
+size_t wmf_session_stage_count(const wmf_session *s) { return s ? (size_t)s->stage_c : 0; }
+
+wmf_status wmf_session_stage_features(const wmf_session *s, float *out, size_t capacity) {
+  WMFI_REQUIRE(s && out, "wmf_session_stage_features: session or out is NULL");
+  if (!s->stage_c) return wmfi_fail(WMF_ERR_STATE, "wmf_session_stage_features: the session has no stage");
+  if (!s->last_n) return wmfi_fail(WMF_ERR_STATE, "wmf_session_stage_features: no run yet");
+  size_t need = (size_t)s->last_n * s->stage_c;
+  if (capacity < need)
+    return wmfi_fail(WMF_ERR_BUFFER_TOO_SMALL, "wmf_session_stage_features: need %zu floats, capacity is %zu", need, capacity);
+  memcpy(out, wmfi_nn_plan_output(s->plans[s->last_n], 2), need * sizeof(float));
+  return WMF_OK;
+}
+
+void wmf_session_input_dims(const wmf_session *s, uint32_t *max_batch, uint32_t *height, uint32_t *width) {
+  if (max_batch) *max_batch = s ? (uint32_t)s->max_batch : 0;
+  if (height) *height = s ? (uint32_t)s->cfg.h : 0;
+  if (width) *width = s ? (uint32_t)s->cfg.w : 0;
+}
+
+/* For tests: how many weight tensors the plan of the maximum batch reordered privately. */
+int wmfi_nn_session_private_weights(const wmf_session *s);
+int wmfi_nn_session_private_weights(const wmf_session *s) {
+  return wmfi_nn_plan_private_weights(s->plans[s->max_batch]);
+}

@@ -1,0 +1,143 @@
+/* VGG (torchvision names): 3x3 convolutions with bias, optional BatchNorm (folded), ReLU post-ops,
+ * 2x2 max pools, adaptive average pool to 7x7, then the three linear layers. Features are the 4096
+ * values after classifier[:-1] (the second ReLU). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/nn.h"
+
+#define M_ -1 /* a max pool in a configuration */
+typedef struct vgg_cfg {
+  const char *name;
+  int n;
+  int layers[24];
+} vgg_cfg;
+
+static const vgg_cfg known[] = {
+    {"vgg11", 13, {64, M_, 128, M_, 256, 256, M_, 512, 512, M_, 512, 512, M_}},
+    {"vgg13", 15, {64, 64, M_, 128, 128, M_, 256, 256, M_, 512, 512, M_, 512, 512, M_}},
+    {"vgg16", 18, {64, 64, M_, 128, 128, M_, 256, 256, 256, M_, 512, 512, 512, M_, 512, 512, 512, M_}},
+    {"vgg19", 21, {64, 64, M_, 128, 128, M_, 256, 256, 256, 256, M_, 512, 512, 512, 512, M_, 512, 512, 512, 512, M_}},
+};
+
+int wmfi_nn_vgg_knows(const char *arch) {
+  if (!strcmp(arch, "vgg")) return 1;
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+    size_t len = strlen(known[i].name);
+    if (!strncmp(arch, known[i].name, len) && (!arch[len] || !strcmp(arch + len, "_bn"))) return 1;
+  }
+  return 0;
+}
+
+int wmfi_nn_vgg_detect(const wmfi_nn_params *p) {
+  return wmfi_nn_has(p, "features.0.weight") && wmfi_nn_has(p, "classifier.0.weight") &&
+         wmfi_nn_has(p, "classifier.6.weight");
+}
+
+/* Reads the layer list from features.N: a 4-D weight is a conv (followed by a BN when N+1 has running
+ * statistics, then a ReLU), an index without tensors a max pool; the last pool has no tensors. */
+static wmf_status infer(const wmfi_nn_params *p, vgg_cfg *cfg, int *bn) {
+  int max_index = -1;
+  for (size_t i = 0; i < p->count; i++) {
+    wmf_tensor_info info;
+    if (wmf_weights_info(p->w, i, &info) != WMF_OK || strncmp(info.name, "features.", 9)) continue;
+    int idx = atoi(info.name + 9);
+    if (idx > max_index) max_index = idx;
+  }
+  memset(cfg, 0, sizeof *cfg);
+  *bn = wmfi_nn_has(p, "features.1.running_mean");
+  char name[64];
+  int64_t s[8];
+  for (int idx = 0; idx <= max_index;) {
+    if (cfg->n >= 23) return wmfi_fail(WMF_ERR_UNSUPPORTED, "wmf_model_load: VGG with more than 23 layers");
+    snprintf(name, sizeof name, "features.%d.weight", idx);
+    if (wmfi_nn_shape(p, name, s) == 4) {
+      cfg->layers[cfg->n++] = (int)s[0];
+      idx += *bn ? 3 : 2;
+    } else {
+      cfg->layers[cfg->n++] = M_;
+      idx += 1;
+    }
+  }
+  cfg->layers[cfg->n++] = M_;
+  cfg->name = "vgg-custom";
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+    if (known[i].n == cfg->n && !memcmp(known[i].layers, cfg->layers, sizeof cfg->layers)) cfg->name = known[i].name;
+  return WMF_OK;
+}
+
+static int add(wmf_model *m, wmfi_nn_kind kind, int src, int c, const char *stage, wmfi_nn_op **op) {
+  *op = wmfi_nn_op_add(&m->g, kind, src);
+  int t = *op ? wmfi_nn_tensor_add(&m->g, c, stage) : -1;
+  if (t >= 0) {
+    *op = &m->g.ops[m->g.n_ops - 1];
+    (*op)->dst = t;
+    (*op)->cin = m->g.tensors[src].c;
+    (*op)->cout = c;
+  }
+  return t;
+}
+
+wmf_status wmfi_nn_vgg_build(wmf_model *m, wmfi_nn_params *p, const char *arch) {
+  vgg_cfg cfg;
+  int bn = 0;
+  wmf_status st;
+  if (arch && strcmp(arch, "vgg")) {
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+      if (!strncmp(arch, known[i].name, strlen(known[i].name))) cfg = known[i];
+    bn = strstr(arch, "_bn") != NULL;
+  } else if ((st = infer(p, &cfg, &bn)) != WMF_OK) {
+    return st;
+  }
+  wmfi_nn_graph *g = &m->g;
+  wmfi_nn_op *op;
+  char a[64], b[64], stage[48];
+  if (wmfi_nn_tensor_add(g, 3, NULL) != 0) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
+  int x = 0, idx = 0;
+  for (int i = 0; i < cfg.n; i++) {
+    int v = cfg.layers[i];
+    if (v == M_) {
+      snprintf(stage, sizeof stage, "features.%d", idx);
+      x = add(m, WMFI_NN_MAXPOOL, x, g->tensors[x].c, stage, &op);
+      if (x < 0) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
+      op->kh = op->kw = op->stride = 2;
+      idx += 1;
+      continue;
+    }
+    snprintf(stage, sizeof stage, "features.%d", idx + (bn ? 2 : 1));
+    x = add(m, WMFI_NN_CONV, x, v, stage, &op);
+    if (x < 0) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
+    op->kh = op->kw = 3;
+    op->pad = 1;
+    op->relu = 1;
+    snprintf(a, sizeof a, "features.%d", idx);
+    snprintf(b, sizeof b, "features.%d", idx + 1);
+    if ((st = wmfi_nn_load_conv(p, op, a, 1, bn ? b : NULL)) != WMF_OK) return st;
+    idx += bn ? 3 : 2;
+  }
+  x = add(m, WMFI_NN_ADAPTIVE, x, g->tensors[x].c, "avgpool", &op);
+  if (x < 0) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
+  op->out_hw = 7;
+  int64_t s0[8], s6[8];
+  if (wmfi_nn_shape(p, "classifier.0.weight", s0) != 2 || wmfi_nn_shape(p, "classifier.6.weight", s6) != 2)
+    return wmfi_fail(WMF_ERR_NOT_FOUND, "wmf_model_load: tensor 'classifier.0.weight' or 'classifier.6.weight' is missing or not 2-D");
+  static const char *heads[3] = {"classifier.0", "classifier.3", "classifier.6"};
+  int outs[3] = {(int)s0[0], (int)s0[0], (int)s6[0]};
+  int f = -1;
+  for (int i = 0; i < 3; i++) {
+    int in_c = g->tensors[x].c * (i == 0 ? 49 : 1);
+    x = add(m, WMFI_NN_FC, x, outs[i], NULL, &op);
+    if (x < 0) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
+    op->cin = in_c;
+    op->relu = i < 2;
+    if ((st = wmfi_nn_load_fc(p, op, heads[i])) != WMF_OK) return st;
+    if (i == 1) f = x;
+  }
+  g->features = f;
+  g->logits = x;
+  snprintf(m->arch, sizeof m->arch, "%s%s", cfg.name, bn && strcmp(cfg.name, "vgg-custom") ? "_bn" : "");
+  m->family = "vgg";
+  m->min_input = 32;
+  return WMF_OK;
+}

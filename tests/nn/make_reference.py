@@ -1,0 +1,142 @@
+#!/usr/bin/python3
+"""Parity reference for lib/nn: builds torchvision models with a fixed seed and randomized BatchNorm
+statistics and affine parameters (so no BatchNorm is the identity), saves their weights as safetensors
+(and .pth for the small ones), runs them on real photos (scikit-image's data folder) preprocessed by
+torchvision's transforms, and stores inputs, logits, features and one pooled stage output in
+<out>/<model>.ref.safetensors.
+
+Usage: make_reference.py OUT_DIR MODEL [MODEL...]
+Models: torchvision names, plus tiny_densenet (growth 8, custom blocks: exercises the unblocked
+layout) and tiny_vgg (a one-conv VGG with a small head, used by the error tests).
+"""
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+import torchvision
+from torchvision import transforms
+from skimage import data as skdata
+
+torch.set_num_threads(2)
+
+SIZES = [(224, 1), (224, 3), (160, 1), (160, 3)]
+STAGES = {"resnet": "layer3", "resnext": "layer3", "wide_resnet": "layer3", "densenet": "features.denseblock3",
+          "tiny_densenet": "features.denseblock2", "vgg11": "features.14", "vgg16": "features.23", "tiny_vgg": "features.3"}
+PTH = {"resnet18", "densenet121", "tiny_densenet", "tiny_vgg"}
+
+
+def write_safetensors(path, tensors):
+    """safetensors: 8-byte little-endian header length, JSON header, raw little-endian data."""
+    header, blobs, off = {}, [], 0
+    for name, t in tensors.items():
+        a = np.ascontiguousarray(t.detach().cpu().numpy().astype(np.float32))
+        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + a.nbytes]}
+        blobs.append(a.tobytes())
+        off += a.nbytes
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(len(h).to_bytes(8, "little"))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+    os.replace(tmp, path)
+
+
+def write_variants(out_dir, sd):
+    """Broken copies of tiny_vgg for the error tests."""
+    def save(tag, d):
+        write_safetensors(os.path.join(out_dir, f"tiny_vgg.{tag}.safetensors"), d)
+    save("missing", {k: v for k, v in sd.items() if k != "classifier.3.bias"})
+    save("shape", {**sd, "features.0.weight": torch.zeros(8, 3, 5, 5)})
+    save("extra", {**sd, "extra.weight": torch.zeros(4)})
+    bad = sd["features.1.running_var"].clone()
+    bad[3] = float("nan")
+    save("nan", {**sd, "features.1.running_var": bad})
+    save("inf", {**sd, "classifier.0.weight": sd["classifier.0.weight"].clone().fill_(float("inf"))})
+    save("none", {"foo.weight": torch.zeros(3)})
+
+
+def tiny_vgg():
+    m = torchvision.models.vgg.VGG(torchvision.models.vgg.make_layers([8, "M"], batch_norm=True), num_classes=10)
+    m.classifier = torch.nn.Sequential(torch.nn.Linear(8 * 49, 16), torch.nn.ReLU(True), torch.nn.Dropout(),
+                                       torch.nn.Linear(16, 16), torch.nn.ReLU(True), torch.nn.Dropout(),
+                                       torch.nn.Linear(16, 10))
+    return m
+
+
+def build(name):
+    torch.manual_seed(0)
+    if name == "tiny_densenet":
+        m = torchvision.models.DenseNet(growth_rate=8, block_config=(2, 1, 1, 1), num_init_features=24, bn_size=2,
+                                        num_classes=10)
+    elif name == "tiny_vgg":
+        m = tiny_vgg()
+    else:
+        m = torchvision.models.__dict__[name](weights=None)
+    g = torch.Generator().manual_seed(1)
+    for mod in m.modules():
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            c = mod.num_features
+            mod.weight.data = torch.rand(c, generator=g) + 0.5
+            mod.bias.data = torch.randn(c, generator=g) * 0.1
+            mod.running_mean = torch.randn(c, generator=g) * 0.1
+            mod.running_var = torch.rand(c, generator=g) + 0.5
+    return m.eval()
+
+
+def photos(size):
+    tf = transforms.Compose([transforms.ToPILImage(), transforms.Resize(size * 256 // 224, antialias=True),
+                             transforms.CenterCrop(size), transforms.ToTensor(),
+                             transforms.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))])
+    return torch.stack([tf(skdata.astronaut()), tf(skdata.chelsea()), tf(skdata.coffee())])
+
+
+def stage_of(name):
+    for k in sorted(STAGES, key=len, reverse=True):
+        if name.startswith(k):
+            return STAGES[k]
+    return None
+
+
+def main():
+    out_dir, names = sys.argv[1], sys.argv[2:]
+    os.makedirs(out_dir, exist_ok=True)
+    for name in names:
+        m = build(name)
+        sd = {k: v for k, v in m.state_dict().items() if not k.endswith("num_batches_tracked")}
+        write_safetensors(os.path.join(out_dir, name + ".safetensors"), sd)
+        if name in PTH:
+            torch.save(m.state_dict(), os.path.join(out_dir, name + ".pth"))
+        last = [mod for mod in m.modules() if isinstance(mod, torch.nn.Linear)][-1]
+        grabbed = {}
+        last.register_forward_pre_hook(lambda mod, inp: grabbed.__setitem__("features", inp[0].detach().clone()))
+        stage = stage_of(name)
+        if stage:
+            m.get_submodule(stage).register_forward_hook(
+                lambda mod, inp, out: grabbed.__setitem__("stage", out.detach().mean(dim=(2, 3))))
+        ref = {}
+        for size, n in SIZES:
+            x = photos(size)[:n].contiguous()
+            with torch.no_grad():
+                logits = m(x)
+            tag = f"{size}_b{n}"
+            ref["input_" + tag] = x
+            ref["logits_" + tag] = logits
+            ref["features_" + tag] = grabbed["features"]
+            if stage:
+                ref["stage_" + tag] = grabbed["stage"]
+        ref_path = os.path.join(out_dir, name + ".ref.safetensors")
+        write_safetensors(ref_path, ref)
+        with open(os.path.join(out_dir, name + ".stage"), "w") as f:
+            f.write(stage or "")
+        if name == "tiny_vgg":
+            write_variants(out_dir, sd)
+        print(name, "logits max", float(ref["logits_224_b3"].abs().max()), "stage", stage)
+
+
+if __name__ == "__main__":
+    main()

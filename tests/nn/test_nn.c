@@ -1,0 +1,241 @@
+/* nn API and error handling: unknown / mismatched architectures, missing, unexpected, wrongly shaped
+ * and non-finite tensors (named in the message), session limits and buffers, stages, weight sharing,
+ * sessions in threads, and bf16 against the fp32 reference. Data: make_reference.py's directory. */
+#include <pthread.h>
+
+#include "parity.h"
+#include "nn/nn.h"
+
+int wmfi_nn_session_private_weights(const wmf_session *s);
+
+static const char *dir;
+
+static wmf_weights *open_ref(const char *file) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", dir, file);
+  wmf_weights *w;
+  ck_assert_msg(wmf_weights_open(&w, path, NULL) == WMF_OK, "%s: %s", path, wmf_last_error());
+  return w;
+}
+
+static void expect_load_error(const char *file, const char *arch, wmf_status want, const char *needle) {
+  wmf_weights *w = open_ref(file);
+  wmf_model *m = (wmf_model *)1;
+  wmf_status st = wmf_model_load(&m, w, arch, NULL);
+  ck_assert_msg(st == want, "%s as %s: got %s (%s), want %s", file, arch ? arch : "NULL", wmf_status_name(st),
+                wmf_last_error(), wmf_status_name(want));
+  ck_assert_ptr_null(m);
+  ck_assert_msg(strstr(wmf_last_error(), needle), "%s: message '%s' lacks '%s'", file, wmf_last_error(), needle);
+  wmf_weights_destroy(w);
+}
+
+START_TEST(bad_weights_are_named) {
+  expect_load_error("tiny_vgg.missing.safetensors", NULL, WMF_ERR_NOT_FOUND, "'classifier.3.bias'");
+  expect_load_error("tiny_vgg.shape.safetensors", NULL, WMF_ERR_SHAPE, "'features.0.weight'");
+  expect_load_error("tiny_vgg.extra.safetensors", NULL, WMF_ERR_UNKNOWN_ARCH, "'extra.weight'");
+  expect_load_error("tiny_vgg.nan.safetensors", NULL, WMF_ERR_NUMERIC, "'features.1.running_var'");
+  expect_load_error("tiny_vgg.inf.safetensors", NULL, WMF_ERR_NUMERIC, "'classifier.0.weight'");
+  expect_load_error("tiny_vgg.none.safetensors", NULL, WMF_ERR_UNKNOWN_ARCH, "no supported architecture");
+  expect_load_error("tiny_vgg.safetensors", "resnet9", WMF_ERR_UNKNOWN_ARCH, "'resnet9'");
+  expect_load_error("tiny_vgg.safetensors", "vgg11_bn", WMF_ERR_SHAPE, "'features.0.weight'");
+  expect_load_error("tiny_vgg.safetensors", "resnet18", WMF_ERR_NOT_FOUND, "'fc.weight'");
+  expect_load_error("tiny_densenet.safetensors", "densenet121", WMF_ERR_SHAPE, "'features.conv0.weight'");
+  expect_load_error("resnet18.safetensors", "resnet34", WMF_ERR_NOT_FOUND, "'layer1.2.conv1.weight'");
+  expect_load_error("resnet18.safetensors", "resnet50", WMF_ERR_NOT_FOUND, "'layer1.0.downsample.0.weight'");
+
+  wmf_weights *w = open_ref("tiny_vgg.extra.safetensors");
+  wmf_model_options mo = WMF_MODEL_OPTIONS_INIT;
+  mo.allow_unexpected = 1;
+  wmf_model *m;
+  ck_assert_int_eq(wmf_model_load(&m, w, NULL, &mo), WMF_OK);
+  ck_assert_str_eq(wmf_model_arch(m), "vgg-custom");
+  ck_assert_str_eq(wmf_model_family(m), "vgg");
+  ck_assert_uint_eq(wmf_model_num_classes(m), 10);
+  ck_assert_uint_eq(wmf_model_feature_count(m), 16);
+  wmf_model_destroy(m);
+  ck_assert_int_eq(wmf_model_load(NULL, w, NULL, NULL), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_model_load(&m, NULL, NULL, NULL), WMF_ERR_INVALID_ARGUMENT);
+  wmf_weights_destroy(w);
+  wmf_model_destroy(NULL);
+  wmf_session_destroy(NULL);
+}
+END_TEST
+
+START_TEST(session_limits) {
+  wmf_weights *w = open_ref("tiny_densenet.safetensors");
+  wmf_model *m;
+  ck_assert_int_eq(wmf_model_load(&m, w, "densenet", NULL), WMF_OK);
+  wmf_weights_destroy(w);
+  ck_assert_str_eq(wmf_model_arch(m), "densenet-custom");
+  ck_assert_uint_eq(wmf_model_default_input_size(m), 224);
+  wmf_session_options o = WMF_SESSION_OPTIONS_INIT;
+  wmf_session *s = (wmf_session *)1;
+  o.input_height = 16;
+  ck_assert_int_eq(wmf_session_create(&s, m, &o), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_null(s);
+  o.input_height = 64;
+  o.stage = "layer9";
+  ck_assert_int_eq(wmf_session_create(&s, m, &o), WMF_ERR_NOT_FOUND);
+  ck_assert_ptr_nonnull(strstr(wmf_last_error(), "layer9"));
+  o.stage = NULL;
+  o.struct_size = 4;
+  ck_assert_int_eq(wmf_session_create(&s, m, &o), WMF_ERR_INVALID_ARGUMENT);
+  o.struct_size = sizeof o;
+  o.max_batch = 2;
+  o.input_width = 48;
+  ck_assert_int_eq(wmf_session_create(&s, m, &o), WMF_OK);
+  uint32_t mb, h, wd;
+  wmf_session_input_dims(s, &mb, &h, &wd);
+  ck_assert_uint_eq(mb, 2);
+  ck_assert_uint_eq(h, 64);
+  ck_assert_uint_eq(wd, 48);
+  size_t nl = wmf_session_logit_count(s), nf = wmf_session_feature_count(s);
+  ck_assert_uint_eq(nl, 10);
+  ck_assert_uint_eq(wmf_session_stage_count(s), 0);
+  float *x = calloc(3 * 3 * 64 * 48, sizeof *x), l[30], f[3 * 64];
+  for (size_t i = 0; i < 3 * 3 * 64 * 48; i++) x[i] = (float)((i * 7919) % 113) / 113.f - 0.5f;
+  ck_assert_int_eq(wmf_session_run(s, x, 3, l, 30, NULL, 0), WMF_ERR_LIMIT);
+  ck_assert_int_eq(wmf_session_run(s, x, 0, l, 30, NULL, 0), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_session_run(s, NULL, 1, l, 30, NULL, 0), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_session_run(s, x, 2, l, 19, NULL, 0), WMF_ERR_BUFFER_TOO_SMALL);
+  ck_assert_int_eq(wmf_session_run(s, x, 2, l, 20, f, 2 * nf - 1), WMF_ERR_BUFFER_TOO_SMALL);
+  ck_assert_int_eq(wmf_session_stage_features(s, f, 100), WMF_ERR_STATE);
+  ck_assert_int_eq(wmf_session_run(s, x, 2, l, 20, f, 2 * nf), WMF_OK);
+  /* batch 1 (a second plan) gives the same numbers as the first image of batch 2 */
+  float l1[10];
+  ck_assert_int_eq(wmf_session_run(s, x, 1, l1, 10, NULL, 0), WMF_OK);
+  compare("batch 1 vs batch 2", l1, l, 10, 1e-5, 1e-6);
+  wmf_session_destroy(s);
+  free(x);
+  wmf_model_destroy(m);
+}
+END_TEST
+
+START_TEST(weights_are_shared_with_sessions) {
+  wmf_weights *w = open_ref("resnet18.safetensors");
+  wmf_model *m;
+  ck_assert_int_eq(wmf_model_load(&m, w, NULL, NULL), WMF_OK);
+  wmf_weights_destroy(w);
+  wmf_session *s;
+  wmf_session_options o = WMF_SESSION_OPTIONS_INIT;
+  ck_assert_int_eq(wmf_session_create(&s, m, &o), WMF_OK);
+  ck_assert_int_eq(wmfi_nn_session_private_weights(s), 0);
+  wmf_session_destroy(s);
+  o.stage = "layer2";
+  ck_assert_int_eq(wmf_session_create(&s, m, &o), WMF_OK);
+  ck_assert_uint_eq(wmf_session_stage_count(s), 128);
+  wmf_session_destroy(s);
+  wmf_model_destroy(m);
+  ck_assert_str_ne(wmf_nn_isa(), "");
+}
+END_TEST
+
+typedef struct job {
+  const wmf_model *m;
+  const float *x;
+  float logits[3 * 1000];
+  wmf_status st;
+} job;
+
+static void *run_job(void *arg) {
+  job *j = arg;
+  wmf_session *s;
+  wmf_session_options o = WMF_SESSION_OPTIONS_INIT;
+  o.max_batch = 3;
+  o.threads = 1;
+  j->st = wmf_session_create(&s, j->m, &o);
+  if (j->st == WMF_OK) j->st = wmf_session_run(s, j->x, 3, j->logits, 3000, NULL, 0);
+  wmf_session_destroy(s);
+  return NULL;
+}
+
+START_TEST(sessions_in_threads_share_a_model) {
+  wmf_weights *w = open_ref("resnet18.safetensors"), *ref = open_ref("resnet18.ref.safetensors");
+  wmf_model *m;
+  ck_assert_int_eq(wmf_model_load(&m, w, "resnet18", NULL), WMF_OK);
+  wmf_weights_destroy(w);
+  float *x = ref_get(ref, "input_224_b3", NULL), *want = ref_get(ref, "logits_224_b3", NULL);
+  job jobs[2] = {{m, x, {0}, 0}, {m, x, {0}, 0}};
+  pthread_t t[2];
+  for (int i = 0; i < 2; i++) ck_assert_int_eq(pthread_create(&t[i], NULL, run_job, &jobs[i]), 0);
+  for (int i = 0; i < 2; i++) {
+    ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+    ck_assert_int_eq(jobs[i].st, WMF_OK);
+    compare("threaded logits", jobs[i].logits, want, 3000, 1e-4, 1e-5);
+  }
+  free(x), free(want);
+  wmf_weights_destroy(ref);
+  wmf_model_destroy(m);
+}
+END_TEST
+
+/* bf16 against the fp32 torch reference: the deviation is printed for docs/models.md and bounded. */
+static void bf16_case(const char *name, double bound) {
+  char file[256];
+  snprintf(file, sizeof file, "%s.safetensors", name);
+  wmf_weights *w = open_ref(file);
+  snprintf(file, sizeof file, "%s.ref.safetensors", name);
+  wmf_weights *ref = open_ref(file);
+  wmf_model *m;
+  ck_assert_int_eq(wmf_model_load(&m, w, NULL, NULL), WMF_OK);
+  wmf_weights_destroy(w);
+  wmf_session_options o = WMF_SESSION_OPTIONS_INIT;
+  o.max_batch = 3;
+  o.precision = WMF_PRECISION_BF16;
+  wmf_session *s;
+  wmf_status st = wmf_session_create(&s, m, &o);
+  if (!wmf_nn_has_bf16()) {
+    ck_assert_int_eq(st, WMF_ERR_UNSUPPORTED);
+  } else {
+    ck_assert_msg(st == WMF_OK, "%s", wmf_last_error());
+    size_t nl = wmf_session_logit_count(s), nf = wmf_session_feature_count(s);
+    float *x = ref_get(ref, "input_224_b3", NULL), *wl = ref_get(ref, "logits_224_b3", NULL),
+          *wf = ref_get(ref, "features_224_b3", NULL);
+    float *l = malloc(3 * nl * sizeof *l), *f = malloc(3 * nf * sizeof *f);
+    ck_assert_int_eq(wmf_session_run(s, x, 3, l, 3 * nl, f, 3 * nf), WMF_OK);
+    double dl = compare("bf16 logits", l, wl, 3 * nl, bound, 0);
+    double df = compare("bf16 features", f, wf, 3 * nf, bound, 0);
+    size_t a[5], b[5];
+    int top1 = 0;
+    for (int i = 0; i < 3; i++) {
+      top5(l + i * nl, nl, a);
+      top5(wl + i * nl, nl, b);
+      top1 += a[0] == b[0];
+    }
+    printf("bf16 %s 224 px batch 3 vs fp32 torch: relative max deviation logits %.2e features %.2e, top-1 agrees %d/3\n",
+           name, dl, df, top1);
+    free(x), free(wl), free(wf), free(l), free(f);
+    wmf_session_destroy(s);
+  }
+  wmf_model_destroy(m);
+  wmf_weights_destroy(ref);
+}
+
+START_TEST(bf16_stays_close) {
+  bf16_case("resnet18", 0.03);
+  bf16_case("tiny_densenet", 0.03);
+  bf16_case("tiny_vgg", 0.03);
+}
+END_TEST
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: test_nn REF_DIR\n");
+    return 2;
+  }
+  dir = argv[1];
+  Suite *s = suite_create("nn");
+  TCase *tc = tcase_create("api");
+  tcase_set_timeout(tc, 600);
+  tcase_add_test(tc, bad_weights_are_named);
+  tcase_add_test(tc, session_limits);
+  tcase_add_test(tc, weights_are_shared_with_sessions);
+  tcase_add_test(tc, sessions_in_threads_share_a_model);
+  tcase_add_test(tc, bf16_stays_close);
+  suite_add_tcase(s, tc);
+  SRunner *r = srunner_create(s);
+  srunner_run_all(r, CK_NORMAL);
+  int failed = srunner_ntests_failed(r);
+  srunner_free(r);
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,108 @@
+/* Parity with torchvision: runs one model (argv[2]) from the reference directory (argv[1]) written by
+ * make_reference.py, at 224 and 160 px, batch 1 and 3, and checks logits, features and the pooled
+ * stage output against torch: max|delta| <= 1e-4 * max|value| + 1e-5, and the same top-5 order. */
+#include "parity.h"
+
+static const char *dir, *name;
+
+static void run_size(const wmf_model *m, const wmf_weights *ref, const char *stage, int size) {
+  wmf_session_options o = WMF_SESSION_OPTIONS_INIT;
+  o.max_batch = 3;
+  o.input_height = o.input_width = (uint32_t)size;
+  o.threads = 2;
+  o.stage = stage[0] ? stage : NULL;
+  wmf_session *s;
+  ck_assert_msg(wmf_session_create(&s, m, &o) == WMF_OK, "session %d: %s", size, wmf_last_error());
+  size_t nl = wmf_session_logit_count(s), nf = wmf_session_feature_count(s), ns = wmf_session_stage_count(s);
+  int batches[2] = {3, 1};
+  for (int bi = 0; bi < 2; bi++) {
+    int n = batches[bi];
+    char key[64];
+    snprintf(key, sizeof key, "input_%d_b%d", size, n);
+    float *x = ref_get(ref, key, NULL);
+    snprintf(key, sizeof key, "logits_%d_b%d", size, n);
+    size_t cnt;
+    float *want_l = ref_get(ref, key, &cnt);
+    ck_assert_uint_eq(cnt, n * nl);
+    snprintf(key, sizeof key, "features_%d_b%d", size, n);
+    float *want_f = ref_get(ref, key, &cnt);
+    ck_assert_uint_eq(cnt, n * nf);
+    float *l = malloc(n * nl * sizeof *l), *f = malloc(n * nf * sizeof *f);
+    ck_assert_msg(wmf_session_run(s, x, n, l, n * nl, f, n * nf) == WMF_OK, "run: %s", wmf_last_error());
+    snprintf(key, sizeof key, "%s logits %d px batch %d", name, size, n);
+    double dl = compare(key, l, want_l, n * nl, 1e-4, 1e-5);
+    snprintf(key, sizeof key, "%s features %d px batch %d", name, size, n);
+    double df = compare(key, f, want_f, n * nf, 1e-4, 1e-5);
+    for (int i = 0; i < n; i++) {
+      size_t a[5], b[5];
+      top5(l + i * nl, nl, a);
+      top5(want_l + i * nl, nl, b);
+      for (int k = 0; k < 5; k++) ck_assert_msg(a[k] == b[k], "%s: top-5 order differs for image %d", name, i);
+    }
+    double ds = 0;
+    if (ns) {
+      snprintf(key, sizeof key, "stage_%d_b%d", size, n);
+      float *want_s = ref_get(ref, key, &cnt);
+      ck_assert_uint_eq(cnt, n * ns);
+      float *sv = malloc(n * ns * sizeof *sv);
+      ck_assert_int_eq(wmf_session_stage_features(s, sv, n * ns), WMF_OK);
+      snprintf(key, sizeof key, "%s stage %s %d px batch %d", name, stage, size, n);
+      ds = compare(key, sv, want_s, n * ns, 1e-4, 1e-5);
+      free(sv);
+      free(want_s);
+    }
+    printf("%s %d px batch %d: relative max deviation logits %.2e features %.2e stage %.2e\n", name, size, n, dl, df, ds);
+    free(x), free(l), free(f), free(want_l), free(want_f);
+  }
+  wmf_session_destroy(s);
+}
+
+START_TEST(matches_torchvision) {
+  char path[1024], stage[64] = "";
+  snprintf(path, sizeof path, "%s/%s.stage", dir, name);
+  FILE *fs = fopen(path, "r");
+  ck_assert_ptr_nonnull(fs);
+  if (!fgets(stage, sizeof stage, fs)) stage[0] = 0;
+  fclose(fs);
+  wmf_weights *w, *ref;
+  snprintf(path, sizeof path, "%s/%s.safetensors", dir, name);
+  ck_assert_msg(wmf_weights_open(&w, path, NULL) == WMF_OK, "%s", wmf_last_error());
+  snprintf(path, sizeof path, "%s/%s.ref.safetensors", dir, name);
+  ck_assert_msg(wmf_weights_open(&ref, path, NULL) == WMF_OK, "%s", wmf_last_error());
+  wmf_model *m;
+  ck_assert_msg(wmf_model_load(&m, w, NULL, NULL) == WMF_OK, "load %s: %s", name, wmf_last_error());
+  if (strncmp(name, "tiny_", 5)) {
+    ck_assert_str_eq(wmf_model_arch(m), name); /* inferred from names and shapes */
+    wmf_model *named;
+    ck_assert_msg(wmf_model_load(&named, w, name, NULL) == WMF_OK, "load as %s: %s", name, wmf_last_error());
+    ck_assert_str_eq(wmf_model_arch(named), name);
+    wmf_model_destroy(named);
+  } else {
+    ck_assert_ptr_nonnull(strstr(wmf_model_arch(m), "-custom"));
+  }
+  wmf_weights_destroy(w);
+  run_size(m, ref, stage, 224);
+  run_size(m, ref, stage, 160);
+  wmf_model_destroy(m);
+  wmf_weights_destroy(ref);
+}
+END_TEST
+
+int main(int argc, char **argv) {
+  if (argc != 3) {
+    fprintf(stderr, "usage: test_parity REF_DIR MODEL\n");
+    return 2;
+  }
+  dir = argv[1];
+  name = argv[2];
+  Suite *s = suite_create("nn-parity");
+  TCase *tc = tcase_create("parity");
+  tcase_set_timeout(tc, 600);
+  tcase_add_test(tc, matches_torchvision);
+  suite_add_tcase(s, tc);
+  SRunner *r = srunner_create(s);
+  srunner_run_all(r, CK_NORMAL);
+  int failed = srunner_ntests_failed(r);
+  srunner_free(r);
+  return failed ? 1 : 0;
+}
