@@ -9,7 +9,7 @@
 
 #include "nn/nn.h"
 
-enum { STEP_PRIM, STEP_BNRELU, STEP_GAP, STEP_ADAPTIVE };
+enum { STEP_PRIM, STEP_BNRELU, STEP_GAP, STEP_ADAPTIVE, STEP_COPY };
 enum { MAX_ARGS = 6 };
 
 typedef struct plan_arg {
@@ -218,11 +218,59 @@ static wmf_status define(wmfi_nn_plan *p, int t, const dnnl_memory_desc_t *md, i
   return p->cfg.prepare ? WMF_OK : take_slot(p, t);
 }
 
+/* A reorder step between two tensors of the plan (layout or type change at an edge). */
+static wmf_status add_reorder(wmfi_nn_plan *p, int src, int dst, const dnnl_memory_desc_t *dst_md) {
+  dnnl_primitive_attr_t attr;
+  wmf_status st = define(p, dst, dst_md, p->t[src].h, p->t[src].w, -1);
+  if (st == WMF_OK) st = attr_create(&attr, 0, 0);
+  if (st != WMF_OK) return st;
+  dnnl_primitive_desc_t pd;
+  dnnl_status_t ds = dnnl_reorder_primitive_desc_create(&pd, &p->t[src].md, p->m->engine, dst_md, p->m->engine, attr);
+  dnnl_primitive_attr_destroy(attr);
+  WMFI_DNNL(ds, "reorder");
+  plan_step *s = new_step(p, STEP_PRIM);
+  if (!s) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
+  else {
+    add_arg(s, DNNL_ARG_FROM, src, &p->t[src].md, NULL);
+    add_arg(s, DNNL_ARG_TO, dst, dst_md, NULL);
+    st = finish_prim(p, s, pd);
+  }
+  dnnl_primitive_desc_destroy(pd);
+  return st;
+}
+
+static wmf_status conv_pd(wmfi_nn_plan *p, const wmfi_nn_op *op, const dnnl_memory_desc_t *src,
+                          const dnnl_memory_desc_t *dst, const dnnl_memory_desc_t *wmd, int ih, int iw, int oh,
+                          int ow, dnnl_primitive_desc_t *pd) {
+  dnnl_memory_desc_t bmd;
+  dnnl_dims_t bd = {op->cout};
+  WMFI_DNNL(dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_a), "bias descriptor");
+  dnnl_dims_t strides = {op->stride, op->stride}, pad = {op->pad, op->pad};
+  dnnl_dims_t pad_r = {(oh - 1) * op->stride + op->kh - ih - op->pad, (ow - 1) * op->stride + op->kw - iw - op->pad};
+  dnnl_convolution_desc_t cd;
+  WMFI_DNNL(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, src, wmd, &bmd,
+                                               dst, strides, pad, pad_r),
+            "convolution descriptor");
+  dnnl_primitive_attr_t attr;
+  wmf_status st = attr_create(&attr, op->residual >= 0, op->relu);
+  if (st != WMF_OK) return st;
+  dnnl_status_t ds = dnnl_primitive_desc_create(pd, &cd, attr, p->m->engine, NULL);
+  dnnl_primitive_attr_destroy(attr);
+  WMFI_DNNL(ds, "convolution primitive descriptor");
+  return WMF_OK;
+}
+
+static int is_reference_impl(dnnl_primitive_desc_t pd) {
+  const char *impl = NULL;
+  if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success || !impl) return 0;
+  return !strncmp(impl, "ref", 3);
+}
+
 static wmf_status build_conv(wmfi_nn_plan *p, int i, wmfi_nn_op *op, int src) {
   tstate *S = &p->t[src];
   int oh = (S->h + 2 * op->pad - op->kh) / op->stride + 1, ow = (S->w + 2 * op->pad - op->kw) / op->stride + 1;
   if (oh < 1 || ow < 1) return wmfi_fail(WMF_ERR_INVALID_ARGUMENT, "wmf_session_create: input too small for the network");
-  dnnl_memory_desc_t wmd, plain, bmd, dmd;
+  dnnl_memory_desc_t wmd, plain, dmd, any_src;
   int g = op->groups;
   if (g > 1) {
     dnnl_dims_t wd = {g, op->cout / g, op->cin / g, op->kh, op->kw};
@@ -233,40 +281,51 @@ static wmf_status build_conv(wmfi_nn_plan *p, int i, wmfi_nn_op *op, int src) {
     WMFI_DNNL(dnnl_memory_desc_init_by_tag(&wmd, 4, wd, p->act, dnnl_format_tag_any), "weights descriptor");
     WMFI_DNNL(dnnl_memory_desc_init_by_tag(&plain, 4, wd, dnnl_f32, dnnl_oihw), "weights descriptor");
   }
-  dnnl_dims_t bd = {op->cout};
-  WMFI_DNNL(dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_a), "bias descriptor");
-  if (op->residual >= 0) {
-    dmd = p->t[op->residual].md;
-  } else {
-    dnnl_dims_t dd = {p->cfg.n, op->cout, oh, ow};
-    WMFI_DNNL(dnnl_memory_desc_init_by_tag(&dmd, 4, dd, p->act, dnnl_format_tag_any), "dst descriptor");
-  }
-  dnnl_dims_t strides = {op->stride, op->stride}, pad = {op->pad, op->pad};
-  int pr_h = (oh - 1) * op->stride + op->kh - S->h - op->pad, pr_w = (ow - 1) * op->stride + op->kw - S->w - op->pad;
-  dnnl_dims_t pad_r = {pr_h, pr_w};
-  dnnl_convolution_desc_t cd;
-  WMFI_DNNL(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &S->md, &wmd,
-                                               &bmd, &dmd, strides, pad, pad_r),
-            "convolution descriptor");
-  dnnl_primitive_attr_t attr;
-  wmf_status st = attr_create(&attr, op->residual >= 0, op->relu);
-  if (st != WMF_OK) return st;
+  dnnl_dims_t dd = {p->cfg.n, op->cout, oh, ow}, sd = {p->cfg.n, op->cin, S->h, S->w};
+  if (op->residual >= 0) dmd = p->t[op->residual].md;
+  else WMFI_DNNL(dnnl_memory_desc_init_by_tag(&dmd, 4, dd, p->act, dnnl_format_tag_any), "dst descriptor");
   dnnl_primitive_desc_t pd;
-  dnnl_status_t ds = dnnl_primitive_desc_create(&pd, &cd, attr, p->m->engine, NULL);
-  dnnl_primitive_attr_destroy(attr);
-  WMFI_DNNL(ds, "convolution primitive descriptor");
+  wmf_status st = conv_pd(p, op, &S->md, &dmd, &wmd, S->h, S->w, oh, ow, &pd);
+  if (st != WMF_OK) return st;
+  int tmp_in = -1, tmp_out = -1;
+  if (is_reference_impl(pd) && op->residual < 0) {
+    /* No optimized kernel reads this layout (e.g. ResNeXt's groups of 4 or 8 channels): let oneDNN
+     * choose both layouts and reorder around this one convolution. */
+    dnnl_primitive_desc_destroy(pd);
+    WMFI_DNNL(dnnl_memory_desc_init_by_tag(&any_src, 4, sd, p->act, dnnl_format_tag_any), "src descriptor");
+    if ((st = conv_pd(p, op, &any_src, &dmd, &wmd, S->h, S->w, oh, ow, &pd)) != WMF_OK) return st;
+    const dnnl_memory_desc_t *want = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+    if (!dnnl_memory_desc_equal(want, &S->md)) {
+      tmp_in = p->m->g.n_tensors + 1 + 2 * i;
+      p->t[tmp_in].last_use = i;
+      if ((st = add_reorder(p, src, tmp_in, want)) != WMF_OK) goto done;
+      src = tmp_in;
+      S = &p->t[src];
+    }
+    const dnnl_memory_desc_t *got = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+    if (wmfi_nn_block_of(got) != 16 && op->cout % 16 == 0) {
+      tmp_out = p->m->g.n_tensors + 2 + 2 * i;
+      p->t[tmp_out].last_use = i;
+    }
+  }
   plan_step *s = new_step(p, STEP_PRIM);
+  int out = tmp_out >= 0 ? tmp_out : op->dst;
   if (!s) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
-  if (st == WMF_OK) st = define(p, op->dst, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), oh, ow, op->residual);
+  if (st == WMF_OK) st = define(p, out, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), oh, ow, op->residual);
   if (st == WMF_OK) {
     add_arg(s, DNNL_ARG_SRC, src, &S->md, NULL);
-    add_arg(s, DNNL_ARG_DST, op->dst, &p->t[op->dst].md, NULL);
+    add_arg(s, DNNL_ARG_DST, out, &p->t[out].md, NULL);
     st = weights_arg(p, s, op, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &plain);
   }
   if (st == WMF_OK && !p->cfg.prepare) st = bias_arg(p, s, op->b, op->cout);
   if (st == WMF_OK) st = finish_prim(p, s, pd);
+  if (st == WMF_OK && tmp_out >= 0) {
+    dnnl_memory_desc_t blocked;
+    st = wmfi_nn_md(&blocked, p->cfg.n, op->cout, oh, ow, p->act, 16);
+    if (st == WMF_OK) st = add_reorder(p, tmp_out, op->dst, &blocked);
+  }
+done:
   dnnl_primitive_desc_destroy(pd);
-  (void)i;
   return st;
 }
 
@@ -394,6 +453,21 @@ static wmf_status build_copy(wmfi_nn_plan *p, wmfi_nn_op *op) {
     if (st != WMF_OK) return st;
   }
   if (D->h != S->h || D->w != S->w) return wmfi_fail(WMF_ERR_SHAPE, "wmf_session_create: concatenation of different sizes");
+  int bs = wmfi_nn_block_of(&S->md), bd = wmfi_nn_block_of(&D->md), c = (int)S->md.dims[1];
+  if (bs && bs == bd && S->md.data_type == D->md.data_type && c % bs == 0 && op->c_off % bs == 0) {
+    /* same layout: the slice is one contiguous run per image, a memcpy */
+    plan_step *s = new_step(p, STEP_COPY);
+    if (!s) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
+    s->op = op;
+    s->src = op->src;
+    s->dst = op->dst;
+    s->c = c;
+    s->c_src = (int)D->md.dims[1];
+    s->h = S->h;
+    s->w = S->w;
+    s->block = bs;
+    return WMF_OK;
+  }
   dnnl_memory_desc_t sub;
   dnnl_dims_t dims = {p->cfg.n, S->md.dims[1], S->h, S->w}, off = {0, op->c_off, 0, 0};
   WMFI_DNNL(dnnl_memory_desc_init_submemory(&sub, &D->md, dims, off), "block slice descriptor");
@@ -417,7 +491,7 @@ static wmf_status build_copy(wmfi_nn_plan *p, wmfi_nn_op *op) {
 
 /* The bf16 copy of the input, made by a reorder at the edge. */
 static wmf_status build_input(wmfi_nn_plan *p) {
-  int x = p->n_t - 1;
+  int x = p->m->g.n_tensors;
   dnnl_memory_desc_t md;
   wmf_status st = wmfi_nn_md(&md, p->cfg.n, 3, p->cfg.h, p->cfg.w, p->act, 1);
   if (st == WMF_OK) st = define(p, x, &md, p->cfg.h, p->cfg.w, -1);
@@ -464,7 +538,7 @@ static wmf_status build(wmfi_nn_plan *p) {
   int input = 0;
   if (p->act != dnnl_f32) {
     st = build_input(p);
-    input = p->n_t - 1;
+    input = p->m->g.n_tensors;
     p->t[input].last_use = p->t[0].last_use;
   }
   for (int i = 0; i < g->n_ops && st == WMF_OK; i++) {
@@ -552,7 +626,7 @@ wmf_status wmfi_nn_plan_create(wmfi_nn_plan **out, wmf_model *m, const wmfi_nn_p
   p->m = m;
   p->cfg = *cfg;
   p->act = cfg->bf16 ? dnnl_bf16 : dnnl_f32;
-  p->n_t = m->g.n_tensors + 1;
+  p->n_t = m->g.n_tensors + 1 + 2 * m->g.n_ops; /* + bf16 input, + edge reorders per op */
   p->t = wmfi_calloc((size_t)p->n_t, sizeof *p->t);
   wmf_status st = p->t ? build(p) : wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
   if (st == WMF_OK && !cfg->prepare) st = bind(p, buf);
@@ -591,6 +665,13 @@ wmf_status wmfi_nn_plan_run(wmfi_nn_plan *p, dnnl_stream_t stream, const float *
         wmfi_nn_gap(p->ptr[s->src], s->dst >= 0 ? p->ptr[s->dst] : p->stage_out, bf16, n, s->c, s->h * s->w,
                     s->block, op ? op->scale : NULL, op ? op->shift : NULL);
         break;
+      case STEP_COPY: {
+        size_t esz = bf16 ? 2 : 4, run = (size_t)s->c * s->h * s->w * esz;
+        for (int b = 0; b < n; b++)
+          memcpy((char *)p->ptr[s->dst] + ((size_t)b * s->c_src + op->c_off) * s->h * s->w * esz,
+                 (const char *)p->ptr[s->src] + b * run, run);
+        break;
+      }
       case STEP_ADAPTIVE:
         wmfi_nn_adaptive(p->ptr[s->src], p->ptr[s->dst], bf16, n, s->c, s->h, s->w, op->out_hw, s->block);
         break;

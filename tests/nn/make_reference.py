@@ -9,7 +9,6 @@ Usage: make_reference.py OUT_DIR MODEL [MODEL...]
 Models: torchvision names, plus tiny_densenet (growth 8, custom blocks: exercises the unblocked
 layout) and tiny_vgg (a one-conv VGG with a small head, used by the error tests).
 """
-import json
 import os
 import sys
 
@@ -18,6 +17,9 @@ import torch
 import torchvision
 from torchvision import transforms
 from skimage import data as skdata
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "weights"))
+from safetensors_writer import save_file  # noqa: E402
 
 torch.set_num_threads(2)
 
@@ -28,21 +30,10 @@ PTH = {"resnet18", "densenet121", "tiny_densenet", "tiny_vgg"}
 
 
 def write_safetensors(path, tensors):
-    """safetensors: 8-byte little-endian header length, JSON header, raw little-endian data."""
-    header, blobs, off = {}, [], 0
-    for name, t in tensors.items():
-        a = np.ascontiguousarray(t.detach().cpu().numpy().astype(np.float32))
-        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + a.nbytes]}
-        blobs.append(a.tobytes())
-        off += a.nbytes
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
+    """Through the weights module's writer (tests/weights), via a temporary file so a killed run never
+    leaves a half-written reference behind."""
     tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(len(h).to_bytes(8, "little"))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
+    save_file({k: v.detach().float().contiguous() for k, v in tensors.items()}, tmp)
     os.replace(tmp, path)
 
 
