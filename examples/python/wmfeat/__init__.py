@@ -4,6 +4,7 @@ from ._lib import Error, clear_error, last_error, status_name, version, version_
 from .audit import IMAGENET_CLASSES, NO_LABEL, Audit, Order, Score, Target, auc, imagenet_class_name
 from .image import BICUBIC, BILINEAR, IMAGENET, Image, Normalize
 from .mask import Mask, Rank
+from .model import Model, Precision, Session, has_bf16, isa
 from .probe import Probe, ProbeOptions, TrainingInfo, write_curve_svg
 from .watermark import Draw, Font, Placement, Watermark, describe_preset, presets
 from .weights import DType, TensorInfo, Weights, dtype_name
@@ -14,5 +15,6 @@ __all__ = ["Error", "version", "version_number", "status_name", "last_error", "c
            "Audit", "Target", "Score", "Order", "auc", "imagenet_class_name", "NO_LABEL",
            "IMAGENET_CLASSES",
            "Mask", "Rank",
+           "Model", "Session", "Precision", "isa", "has_bf16",
            "Probe", "ProbeOptions", "TrainingInfo", "write_curve_svg",
            "Font", "Watermark", "Placement", "Draw", "presets", "describe_preset"]
