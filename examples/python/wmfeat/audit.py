@@ -242,8 +242,9 @@ class Audit(Handle):
     def write_csv(self, target, path):
         _write_csv(self, int(target), path_arg(path))
 
-    def write_svg_classes(self, path, score=Score.AUC, order=Order.FROM_HALF, k=20):
-        """Bar chart of the k classes ranked first by `score` in `order`."""
+    def write_svg_classes(self, path, score=Score.AUC, order=Order.FROM_HALF, k=None):
+        """Bar chart of the k (default up to 20) classes ranked first by `score` in `order`."""
+        k = min(20, self.num_classes) if k is None else k
         _write_svg_classes(self, path_arg(path), int(score), int(order), k)
 
     def write_svg_histogram(self, path, target=Target.CHANNELS, score=Score.AUC, bins=50):

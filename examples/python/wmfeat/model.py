@@ -1,117 +1,189 @@
-"""wmf_model / wmf_session: torchvision ResNet, VGG and DenseNet run on oneDNN."""
+"""wmf_model and wmf_session: torchvision ResNet / VGG / DenseNet networks run on oneDNN."""
 import ctypes
 import enum
+import weakref
 
 import numpy as np
 
 from ._lib import F32P, PP, P, Handle, as_input, as_output, c_string, fn, ptr
 
-U32P = ctypes.POINTER(ctypes.c_uint32)
+_SIZE = ctypes.c_size_t
+_U32 = ctypes.c_uint32
+_U32P = ctypes.POINTER(_U32)
 
 
 class Precision(enum.IntEnum):
-    """wmf_precision."""
+    """wmf_precision of a session."""
     FP32 = 0
     BF16 = 1
 
 
 class _ModelOptions(ctypes.Structure):
-    _fields_ = [("struct_size", ctypes.c_uint32), ("allow_unexpected", ctypes.c_uint32)]
+    _fields_ = [("struct_size", _U32), ("allow_unexpected", _U32)]
 
 
 class _SessionOptions(ctypes.Structure):
-    _fields_ = [("struct_size", ctypes.c_uint32), ("max_batch", ctypes.c_uint32),
-                ("input_height", ctypes.c_uint32), ("input_width", ctypes.c_uint32),
-                ("threads", ctypes.c_uint32), ("precision", ctypes.c_int), ("stage", ctypes.c_char_p)]
+    _fields_ = [("struct_size", _U32), ("max_batch", _U32), ("input_height", _U32),
+                ("input_width", _U32), ("threads", _U32), ("precision", ctypes.c_int),
+                ("stage", ctypes.c_char_p)]
 
 
-_load = fn("wmf_model_load", [PP, P, ctypes.c_char_p, ctypes.POINTER(_ModelOptions)])
+_model_load = fn("wmf_model_load", [PP, P, ctypes.c_char_p, ctypes.POINTER(_ModelOptions)])
 _model_destroy = fn("wmf_model_destroy", [P], None)
-_arch = fn("wmf_model_arch", [P], ctypes.c_char_p)
-_family = fn("wmf_model_family", [P], ctypes.c_char_p)
-_num_classes = fn("wmf_model_num_classes", [P], ctypes.c_size_t)
-_feature_count = fn("wmf_model_feature_count", [P], ctypes.c_size_t)
-_default_size = fn("wmf_model_default_input_size", [P], ctypes.c_uint32)
-_create = fn("wmf_session_create", [PP, P, ctypes.POINTER(_SessionOptions)])
+_model_arch = fn("wmf_model_arch", [P], ctypes.c_char_p)
+_model_family = fn("wmf_model_family", [P], ctypes.c_char_p)
+_model_num_classes = fn("wmf_model_num_classes", [P], _SIZE)
+_model_feature_count = fn("wmf_model_feature_count", [P], _SIZE)
+_model_default_input_size = fn("wmf_model_default_input_size", [P], _U32)
+_session_create = fn("wmf_session_create", [PP, P, ctypes.POINTER(_SessionOptions)])
 _session_destroy = fn("wmf_session_destroy", [P], None)
-_run = fn("wmf_session_run", [P, F32P, ctypes.c_size_t, F32P, ctypes.c_size_t, F32P, ctypes.c_size_t])
-_logit_count = fn("wmf_session_logit_count", [P], ctypes.c_size_t)
-_session_feature_count = fn("wmf_session_feature_count", [P], ctypes.c_size_t)
-_stage_count = fn("wmf_session_stage_count", [P], ctypes.c_size_t)
-_stage_features = fn("wmf_session_stage_features", [P, F32P, ctypes.c_size_t])
-_input_dims = fn("wmf_session_input_dims", [P, U32P, U32P, U32P], None)
-_isa = fn("wmf_nn_isa", [], ctypes.c_char_p)
-_has_bf16 = fn("wmf_nn_has_bf16", [], ctypes.c_int, check=False)
+_session_run = fn("wmf_session_run", [P, F32P, _SIZE, F32P, _SIZE, F32P, _SIZE])
+_session_logit_count = fn("wmf_session_logit_count", [P], _SIZE)
+_session_feature_count = fn("wmf_session_feature_count", [P], _SIZE)
+_session_stage_count = fn("wmf_session_stage_count", [P], _SIZE)
+_session_stage_features = fn("wmf_session_stage_features", [P, F32P, _SIZE])
+_session_input_dims = fn("wmf_session_input_dims", [P, _U32P, _U32P, _U32P], None)
+_nn_isa = fn("wmf_nn_isa", [], ctypes.c_char_p)
+_nn_has_bf16 = fn("wmf_nn_has_bf16", [], ctypes.c_int, check=False)
 
 
 def isa():
-    """The instruction set oneDNN dispatches to, e.g. "avx512_core_bf16"."""
-    return _isa().decode()
+    """The instruction set oneDNN dispatches to on this CPU, e.g. "avx512_core_bf16"."""
+    return _nn_isa().decode()
 
 
 def has_bf16():
-    return bool(_has_bf16())
+    """True if bf16 sessions are available on this CPU."""
+    return bool(_nn_has_bf16())
 
 
 class Model(Handle):
-    """An immutable network built from a Weights (wmf_model); share it between threads freely."""
+    """An immutable loaded network (wmf_model); may be shared by threads. Closing it closes the
+    sessions made from it first (a session must not outlive its model)."""
 
     _destroy = _model_destroy
 
+    def __init__(self, ptr):
+        super().__init__(ptr)
+        self._sessions = weakref.WeakSet()
+
     @staticmethod
     def load(weights, arch=None, allow_unexpected=False):
-        opts = _ModelOptions(ctypes.sizeof(_ModelOptions), int(bool(allow_unexpected)))
+        """Builds the network from opened Weights (torchvision names). `arch` None infers it, or names
+        it ("resnet50", "vgg16_bn", "densenet121", or a family "resnet"/"vgg"/"densenet")."""
+        opts = _ModelOptions(ctypes.sizeof(_ModelOptions), 1 if allow_unexpected else 0)
         out = ctypes.c_void_p()
-        _load(ctypes.byref(out), weights, c_string(arch), ctypes.byref(opts))
+        _model_load(ctypes.byref(out), weights, c_string(arch), ctypes.byref(opts))
         return Model(out)
 
-    arch = property(lambda self: _arch(self).decode())
-    family = property(lambda self: _family(self).decode())
-    num_classes = property(lambda self: _num_classes(self))
-    feature_count = property(lambda self: _feature_count(self))
-    default_input_size = property(lambda self: _default_size(self))
+    @staticmethod
+    def open(path, arch=None, allow_unexpected=False, state_dict_key=None):
+        """Opens a weight file, loads the model and closes the file."""
+        from .weights import Weights
+        with Weights.open(path, state_dict_key) as w:
+            return Model.load(w, arch, allow_unexpected)
 
-    def session(self, **kwargs):
-        return Session(self, **kwargs)
+    def close(self):
+        for s in list(getattr(self, "_sessions", ())):
+            s.close()
+        super().close()
+
+    @property
+    def arch(self):
+        return _model_arch(self).decode()
+
+    @property
+    def family(self):
+        return _model_family(self).decode()
+
+    @property
+    def num_classes(self):
+        return _model_num_classes(self)
+
+    @property
+    def feature_count(self):
+        return _model_feature_count(self)
+
+    @property
+    def default_input_size(self):
+        return _model_default_input_size(self)
+
+    def session(self, **options):
+        """Session(self, **options)."""
+        return Session(self, **options)
 
 
 class Session(Handle):
-    """Per-thread inference state (wmf_session). run() takes an N x 3 x H x W float32 array."""
+    """Per-thread inference state (wmf_session): one thread at a time; make one per thread. The GIL is
+    released while run() computes."""
 
     _destroy = _session_destroy
 
-    def __init__(self, model, max_batch=1, height=0, width=0, threads=0, precision=Precision.FP32, stage=None):
-        opts = _SessionOptions(ctypes.sizeof(_SessionOptions), max_batch, height, width, threads, int(precision),
-                               c_string(stage))
+    def __init__(self, model, max_batch=1, input_size=None, threads=0, precision=Precision.FP32,
+                 stage=None):
+        """input_size: None (the model's default, 224), an int, or (height, width). threads: 0 for
+        oneDNN's default (all cores). stage: an intermediate stage to keep ("layer3", ...)."""
+        if isinstance(input_size, int):
+            input_size = (input_size, input_size)
+        h, w = input_size or (0, 0)
+        self._stage = c_string(stage)  # kept alive: the library may keep the pointer
+        opts = _SessionOptions(ctypes.sizeof(_SessionOptions), max_batch, h, w, threads,
+                               int(precision), self._stage)
         out = ctypes.c_void_p()
-        _create(ctypes.byref(out), model, ctypes.byref(opts))
+        _session_create(ctypes.byref(out), model, ctypes.byref(opts))
         super().__init__(out)
-        self._model = model  # the model must outlive the session
-
-    logit_count = property(lambda self: _logit_count(self))
-    feature_count = property(lambda self: _session_feature_count(self))
-    stage_count = property(lambda self: _stage_count(self))
+        self.model = model  # the model must outlive the session
+        model._sessions.add(self)
 
     @property
     def input_dims(self):
-        b, h, w = ctypes.c_uint32(), ctypes.c_uint32(), ctypes.c_uint32()
-        _input_dims(self, ctypes.byref(b), ctypes.byref(h), ctypes.byref(w))
+        """(max_batch, height, width)."""
+        b, h, w = _U32(), _U32(), _U32()
+        _session_input_dims(self, ctypes.byref(b), ctypes.byref(h), ctypes.byref(w))
         return b.value, h.value, w.value
 
-    def run(self, images, logits=None, features=None):
-        """Returns (logits, features) as N x count float32 arrays (written in place when given)."""
-        x = as_input(images, np.float32, "images", ndim=4)
+    @property
+    def logit_count(self):
+        return _session_logit_count(self)
+
+    @property
+    def feature_count(self):
+        return _session_feature_count(self)
+
+    @property
+    def stage_count(self):
+        return _session_stage_count(self)
+
+    def input_batch(self, n=None):
+        """A zeroed float32 (n, 3, H, W) array to preprocess images into (Image.preprocess(out=...))."""
+        b, h, w = self.input_dims
+        return np.zeros((b if n is None else n, 3, h, w), np.float32)
+
+    def run(self, batch, logits=None, features=None, want_logits=True, want_features=True):
+        """Runs the network on a preprocessed float32 (N, 3, H, W) batch (read in place when float32
+        C-contiguous). Returns (logits (N, classes), features (N, feature_count)) as float32, written
+        into `logits` / `features` when given; an output not wanted is None."""
+        x = as_input(batch, np.float32, "batch", 4)
+        max_batch, h, w = self.input_dims
         n = x.shape[0]
-        if logits is None:
+        if x.shape[1:] != (3, h, w):
+            raise ValueError(f"batch: expected shape (N, 3, {h}, {w}), got {x.shape}")
+        if n == 0:
+            raise ValueError("batch is empty")
+        if logits is None and want_logits:
             logits = np.empty((n, self.logit_count), np.float32)
-        if features is None:
+        if features is None and want_features:
             features = np.empty((n, self.feature_count), np.float32)
-        as_output(logits, np.float32, "logits")
-        as_output(features, np.float32, "features")
-        _run(self, ptr(x, F32P), n, ptr(logits, F32P), logits.size, ptr(features, F32P), features.size)
+        for out, name in ((logits, "logits"), (features, "features")):
+            if out is not None:
+                as_output(out, np.float32, name)
+        _session_run(self, ptr(x, F32P), n, ptr(logits, F32P), 0 if logits is None else logits.size,
+                     ptr(features, F32P), 0 if features is None else features.size)
+        self._last_n = n
         return logits, features
 
-    def stage_features(self, n):
-        out = np.empty((n, self.stage_count), np.float32)
-        _stage_features(self, ptr(out, F32P), out.size)
+    def stage_features(self):
+        """The pooled stage output of the last run: float32 (n, stage_count) for its n images."""
+        out = np.empty((getattr(self, "_last_n", 1), self.stage_count), np.float32)
+        _session_stage_features(self, ptr(out, F32P), out.size)
         return out

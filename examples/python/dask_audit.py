@@ -1,0 +1,275 @@
+#!/usr/bin/python3
+"""Watermark audit of one model over an image set, spread over a Dask distributed cluster.
+
+Each task audits one shard (a contiguous block of the sorted image list) through the Python binding:
+decode, resize / center-crop, draw the watermark preset on a copy, run both through the network, add
+the (clean, watermarked) pair to a wmf_audit, and return the audit's saved state (bytes, or a path in
+a shared folder with --state-dir). The driver merges the states in shard order with Audit.merge, which
+gives exactly the audit of one process over the whole list (same pairs in the same order), and writes
+the merged state and the reports.
+
+    # on this machine, 2 local workers:
+    dask_audit.py resnet50.pth ~/imagenet/val --preset imagenet-w --shards 8 --out-dir report/
+    # on a running cluster (dask-scheduler / dask-worker, or dask-jobqueue):
+    dask_audit.py resnet50.pth /shared/val --scheduler tcp://10.0.0.5:8786 --shards 64 \\
+        --state-dir /shared/states --out-dir /shared/report
+
+The image paths and the weights path must be readable by every worker. A watermark's seed depends on
+--seed and the image's index in the whole list (as in `wmfeat audit`), so results do not depend on how
+the list is sharded.
+See docs/scale-out.md.
+"""
+import argparse
+import os
+import sys
+import threading
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wmfeat  # noqa: E402
+from wmfeat import Audit, Image, Model, Order, Score, Session, Target, Watermark  # noqa: E402
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tga", ".gif")
+
+
+# ---- the image list (the same rules as the wmfeat program) ---------------------------------------
+
+def list_images(source, limit=0):
+    """(paths, labels) of an image file, a folder searched recursively in sorted order (label = index
+    of the top-level subfolder, as torchvision's ImageFolder numbers ImageNet's val/<wnid>/), or a text
+    file with one path per line, optionally followed by a tab and an integer label. -1 = unknown."""
+    paths, labels = [], []
+    if os.path.isdir(source):
+        def walk(folder, label, depth):
+            next_label = 0
+            for name in sorted(os.listdir(folder)):
+                if name.startswith("."):
+                    continue
+                path = os.path.join(folder, name)
+                if os.path.isdir(path):
+                    walk(path, next_label if depth == 0 else label, depth + 1)
+                    if depth == 0:
+                        next_label += 1
+                elif name.lower().endswith(IMAGE_EXTENSIONS):
+                    paths.append(path)
+                    labels.append(label)
+        walk(source, -1, 0)
+    elif source.lower().endswith(IMAGE_EXTENSIONS):
+        paths, labels = [source], [-1]
+    else:
+        with open(source, encoding="utf-8") as f:
+            for line in f:
+                line = line.rstrip("\r\n")
+                if not line or line.startswith("#"):
+                    continue
+                path, _, label = line.partition("\t")
+                paths.append(path)
+                labels.append(int(label) if label else -1)
+    if not paths:
+        raise SystemExit(f"no images ({' '.join(IMAGE_EXTENSIONS)}) in {source!r}")
+    if limit:
+        paths, labels = paths[:limit], labels[:limit]
+    return paths, labels
+
+
+def shard_bounds(count, i, n):
+    """[start, stop) of shard i of n: contiguous blocks whose sizes differ by at most one."""
+    if not 0 <= i < n:
+        raise ValueError(f"shard {i}/{n}: need 0 <= i < n")
+    return count * i // n, count * (i + 1) // n
+
+
+# ---- one shard, run on a worker -------------------------------------------------------------------
+
+def image_seed(seed, index):
+    """The watermark seed of the image at `index` of the whole list: the formula of `wmfeat audit`, so
+    states from this script and from `wmfeat audit --shard` are interchangeable."""
+    return (seed * 1000003 + index) % (1 << 64)
+
+
+_models = {}
+_models_lock = threading.Lock()
+
+
+def _model(weights, arch):
+    """One loaded model per worker process: it is immutable and shared by the worker's threads."""
+    with _models_lock:
+        key = (os.path.abspath(weights), arch)
+        if key not in _models:
+            _models[key] = Model.open(weights, arch)
+        return _models[key]
+
+
+def audit_images(weights, paths, labels, start, options):
+    """An Audit of the (clean, watermarked) pairs of `paths`, whose first item has index `start` in the
+    whole list (it decides the watermark seeds). Images that cannot be decoded are skipped and returned.
+    """
+    o = options
+    model = _model(weights, o["arch"])
+    batch = o["batch"]
+    crop = o["crop"]
+    audit = Audit.create(model.num_classes, model.feature_count)
+    skipped = []
+    with Watermark.from_preset(o["preset"]) as wm, \
+            Session(model, max_batch=2 * batch, input_size=crop, threads=o["threads"]) as session:
+        x = session.input_batch(2 * batch)
+        logits = np.empty((2 * batch, model.num_classes), np.float32)
+        features = np.empty((2 * batch, model.feature_count), np.float32)
+        for lo in range(0, len(paths), batch):
+            rows, row_labels = 0, []
+            for j in range(lo, min(lo + batch, len(paths))):
+                try:
+                    with Image.load(paths[j]) as img, img.resize_shorter(o["resize"]) as small, \
+                            small.center_crop(crop, crop) as clean:
+                        # ImageNet-W draws after resize / crop and before normalization
+                        with clean.clone() as marked:
+                            wm.apply(marked, image_seed(o["seed"], start + j))
+                            clean.to_tensor(out=x, slot=rows)
+                            marked.to_tensor(out=x, slot=batch + rows)
+                except wmfeat.Error as e:
+                    skipped.append(f"{paths[j]}: {e}")
+                    continue
+                row_labels.append(labels[j])
+                rows += 1
+            if rows == 0:
+                continue
+            if rows < batch:  # pack the watermarked half right after the clean rows
+                x[rows:2 * rows] = x[batch:batch + rows]
+            session.run(x[:2 * rows], logits=logits, features=features)
+            audit.add(logits[:rows], logits[rows:2 * rows], features[:rows], features[rows:2 * rows],
+                      np.array(row_labels, np.int32))
+    return audit, skipped
+
+
+def audit_shard(weights, paths, labels, start, options, state_dir=None, shard=0):
+    """Dask task: audits one shard; returns (state bytes or state path, pairs, skipped images)."""
+    audit, skipped = audit_images(weights, paths, labels, start, options)
+    with audit:
+        if state_dir:
+            path = os.path.join(state_dir, f"shard_{shard}.wmfa")
+            audit.save(path)
+            return path, audit.num_pairs, skipped
+        return audit.to_bytes(), audit.num_pairs, skipped
+
+
+# ---- the driver ------------------------------------------------------------------------------------
+
+def merge_states(states, num_classes=None, num_features=None):
+    """Merges shard states (bytes or paths) in order into one Audit."""
+    merged = None
+    for state in states:
+        part = Audit.load(state) if isinstance(state, (str, os.PathLike)) else Audit.from_bytes(state)
+        with part:
+            if merged is None:
+                merged = Audit.create(part.num_classes, part.num_features)
+            merged.merge(part)
+    return merged
+
+
+def run_on_cluster(client, weights, paths, labels, options, shards, state_dir=None, log=print):
+    """Submits one task per shard to a distributed Client, gathers the states as tasks finish and
+    merges them in shard order. Returns (merged Audit, skipped images)."""
+    from distributed import as_completed
+    futures = {}
+    for i in range(shards):
+        lo, hi = shard_bounds(len(paths), i, shards)
+        f = client.submit(audit_shard, weights, paths[lo:hi], labels[lo:hi], lo, options, state_dir, i,
+                          pure=False, key=f"wmfeat-audit-shard-{i}-of-{shards}-{time.time_ns()}")
+        futures[f] = i
+    results, done, t0 = [None] * shards, 0, time.time()
+    for f in as_completed(futures):
+        results[futures[f]] = f.result()  # raises the task's exception, if any
+        done += 1
+        log(f"shard {futures[f]} done ({done}/{shards}, {time.time() - t0:.1f} s)")
+    skipped = [s for r in results for s in r[2]]
+    return merge_states([r[0] for r in results]), skipped
+
+
+def write_reports(audit, out_dir, log=print, top=10):
+    os.makedirs(out_dir, exist_ok=True)
+    audit.save(os.path.join(out_dir, "audit.wmfa"))
+    audit.write_json(os.path.join(out_dir, "report.json"))
+    if audit.num_classes:
+        audit.write_csv(Target.CLASSES, os.path.join(out_dir, "classes.csv"))
+        audit.write_svg_classes(os.path.join(out_dir, "classes.svg"), Score.AUC, Order.FROM_HALF,
+                                min(20, audit.num_classes))
+        log("classes moved most by the watermark (AUC of the logit, clean vs watermarked):")
+        for c in audit.rank(Target.CLASSES, Score.AUC, Order.FROM_HALF, min(top, audit.num_classes)):
+            name = audit.class_name(int(c)) or ""
+            auc = audit.scores(Target.CLASSES, Score.AUC)[c]
+            log(f"  {int(c):5d} {name[:30]:30s} AUC {auc:.3f}")
+    if audit.num_features:
+        audit.write_csv(Target.CHANNELS, os.path.join(out_dir, "channels.csv"))
+        audit.write_svg_histogram(os.path.join(out_dir, "channels.svg"), Target.CHANNELS, Score.AUC, 50)
+        counts = [audit.count_above(Target.CHANNELS, Score.D, t) for t in (0.7, 0.8, 0.9, 0.95)]
+        log(f"channels with d above 0.7 / 0.8 / 0.9 / 0.95: {' / '.join(map(str, counts))}"
+            f" of {audit.num_features}")
+    clean, wm, labelled = audit.accuracy() if audit.num_classes else (float("nan"),) * 2 + (0,)
+    if labelled:
+        log(f"top-1 accuracy on {labelled} labelled pairs: clean {clean:.4f}, watermarked {wm:.4f}"
+            f" (gap {wm - clean:+.4f})")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("weights", help="weight file (.pth or .safetensors), readable by every worker")
+    p.add_argument("input", help="image folder, image file, or list of paths (path<TAB>label)")
+    p.add_argument("--preset", default="imagenet-w", help="watermark preset (default imagenet-w)")
+    p.add_argument("--arch", default=None, help="architecture (default: inferred from the weights)")
+    p.add_argument("--scheduler", help="address of a running scheduler (default: a LocalCluster)")
+    p.add_argument("--workers", type=int, default=2, help="LocalCluster workers (default 2)")
+    p.add_argument("--shards", type=int, default=0, help="tasks (default: 4 per worker thread)")
+    p.add_argument("--state-dir", help="shared folder for shard states (default: return them as bytes)")
+    p.add_argument("--out-dir", default="wmfeat-report", help="merged state and reports")
+    p.add_argument("--batch", type=int, default=8, help="image pairs per forward pass")
+    p.add_argument("--threads", type=int, default=1, help="compute threads per task")
+    p.add_argument("--resize", type=int, default=256)
+    p.add_argument("--crop", type=int, default=224)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--labels", action="store_true",
+                   help="labels from the subfolders (sorted, like ImageFolder) or the list's tab column")
+    p.add_argument("--limit", type=int, default=0, help="first N images only")
+    a = p.parse_args(argv)
+
+    from distributed import Client, LocalCluster
+    # Tasks must refer to this file as the module `dask_audit` (importable on the workers, see
+    # docs/scale-out.md), not as __main__, which would be pickled by value with its model cache.
+    import dask_audit as this
+    paths, labels = list_images(a.input, a.limit)
+    paths = [os.path.abspath(x) for x in paths]
+    if not a.labels:  # as `wmfeat audit`: labels only when asked for
+        labels = [-1] * len(paths)
+    options = dict(arch=a.arch, preset=a.preset, batch=a.batch, threads=a.threads, resize=a.resize,
+                   crop=a.crop, seed=a.seed)
+    if a.state_dir:
+        os.makedirs(a.state_dir, exist_ok=True)
+    cluster = None
+    if a.scheduler:
+        client = Client(a.scheduler)
+    else:
+        cluster = LocalCluster(n_workers=a.workers, threads_per_worker=1, dashboard_address=None)
+        client = Client(cluster)
+    try:
+        workers = sum(client.nthreads().values())
+        shards = a.shards or max(1, min(len(paths), 4 * workers))
+        print(f"{len(paths)} images, {shards} shards on {workers} worker threads")
+        t0 = time.time()
+        audit, skipped = this.run_on_cluster(client, os.path.abspath(a.weights), paths, labels, options,
+                                        shards, a.state_dir)
+        print(f"{audit.num_pairs} pairs audited in {time.time() - t0:.1f} s"
+              f" ({audit.num_pairs / max(time.time() - t0, 1e-9):.1f} pairs/s)")
+        for s in skipped:
+            print(f"skipped {s}", file=sys.stderr)
+        write_reports(audit, a.out_dir)
+        print(f"wrote {a.out_dir}/audit.wmfa, report.json, CSV and SVG figures")
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""examples/python/dask_audit.py: an audit spread over a Dask LocalCluster (2 workers) merges into
+exactly the single-process audit."""
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+import torchvision
+
+import dask_audit
+from wmfeat import Audit, Score, Target
+
+torch.set_num_threads(2)
+SKIMAGE = "/usr/lib/python3/dist-packages/skimage/data/"
+PHOTOS = ["astronaut.png", "chelsea.png", "coffee.png", "motorcycle_left.png", "rocket.jpg",
+          "hubble_deep_field.jpg", "coins.png", "camera.png", "horse.png", "logo.png", "color.png"]
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    d = tmp_path_factory.mktemp("dask")
+    torch.manual_seed(0)
+    net = torchvision.models.resnet18(weights=None, num_classes=12).eval()
+    torch.save(net.state_dict(), d / "r18.pth")
+    # two class folders, so images get labels 0 and 1; one undecodable file is skipped
+    for k, name in enumerate(PHOTOS):
+        folder = d / "images" / ("a" if k % 2 else "b")
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(SKIMAGE + name, folder / name)
+    (d / "images" / "a" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
+    return d
+
+
+OPTIONS = dict(arch=None, preset="imagenet-w", batch=3, threads=1, resize=73, crop=64, seed=11)
+
+
+def test_list_and_shards(setup):
+    paths, labels = dask_audit.list_images(str(setup / "images"))
+    assert len(paths) == len(PHOTOS) + 1 and paths == sorted(paths)
+    assert set(labels) == {0, 1}
+    blocks = [dask_audit.shard_bounds(12, i, 5) for i in range(5)]
+    assert blocks[0][0] == 0 and blocks[-1][1] == 12
+    assert all(a[1] == b[0] for a, b in zip(blocks, blocks[1:]))
+    assert {b - a for a, b in blocks} <= {2, 3}
+
+
+def test_cluster_merge_equals_single_process(setup, tmp_path):
+    from distributed import Client, LocalCluster
+    weights = str(setup / "r18.pth")
+    paths, labels = dask_audit.list_images(str(setup / "images"))
+
+    single, skipped_single = dask_audit.audit_images(weights, paths, labels, 0, OPTIONS)
+    assert single.num_pairs == len(PHOTOS) and len(skipped_single) == 1
+    assert "broken.png" in skipped_single[0]
+    assert (single.num_classes, single.num_features) == (12, 512)
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        assert len(client.nthreads()) == 2
+        logs = []
+        merged, skipped = dask_audit.run_on_cluster(client, weights, paths, labels, OPTIONS, shards=4,
+                                                    log=logs.append)
+        assert len(logs) == 4 and skipped == skipped_single
+        # the same with the states in a shared folder, and a different shard count
+        by_path, _ = dask_audit.run_on_cluster(client, weights, paths, labels, OPTIONS, shards=3,
+                                               state_dir=str(tmp_path), log=lambda s: None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shard_0.wmfa", "shard_1.wmfa", "shard_2.wmfa"]
+
+    state = single.to_bytes()
+    assert merged.to_bytes() == state
+    assert by_path.to_bytes() == state
+    for score in Score:
+        assert np.array_equal(merged.scores(Target.CLASSES, score), single.scores(Target.CLASSES, score),
+                              equal_nan=True)
+    assert np.array_equal(merged.scores(Target.CHANNELS, Score.AUC), single.scores(Target.CHANNELS, Score.AUC))
+    # the watermark moved something: not every logit AUC is 0.5
+    assert np.any(single.scores(Target.CLASSES, Score.AUC) != 0.5)
+
+    out = tmp_path / "report"
+    dask_audit.write_reports(merged, str(out), log=lambda s: None)
+    single.write_json(tmp_path / "single.json")
+    assert (out / "report.json").read_bytes() == (tmp_path / "single.json").read_bytes()
+    assert json.loads((out / "report.json").read_text())["num_labelled"] == len(PHOTOS)
+    assert Audit.load(out / "audit.wmfa").to_bytes() == state
+    for name in ("classes.csv", "channels.csv", "classes.svg", "channels.svg"):
+        assert (out / name).stat().st_size > 0
