@@ -159,15 +159,17 @@ WMF_API wmf_status wmf_audit_write_json(wmf_audit *audit, const char *path);
  *  first; classes also get their name). Returns WMF_OK or an error of wmf_audit_scores, WMF_ERR_IO. */
 WMF_API wmf_status wmf_audit_write_csv(wmf_audit *audit, wmf_audit_target target, const char *path);
 
-/** Writes an SVG bar chart of the `k` classes ranked first by `score` in `order` (e.g. WMF_SCORE_AUC
- *  with WMF_RANK_FROM_HALF, or WMF_SCORE_DELTA_PROB with WMF_RANK_ABS), labelled with class names.
- *  Returns WMF_OK, an error of wmf_audit_rank, WMF_ERR_IO. */
+/** Writes an SVG bar chart of the `k` classes (1 <= k <= min(100, num_classes)) ranked first by
+ *  `score` in `order` (e.g. WMF_SCORE_AUC with WMF_RANK_FROM_HALF, or WMF_SCORE_DELTA_PROB with
+ *  WMF_RANK_ABS), labelled with class names; bars start at 0.5 for AUC and d, at 0 otherwise.
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT, an error of wmf_audit_rank, WMF_ERR_IO. */
 WMF_API wmf_status wmf_audit_write_svg_classes(wmf_audit *audit, const char *path, wmf_audit_score score,
                                                wmf_rank_order order, size_t k);
 
 /** Writes an SVG histogram of one channel (or class) score, e.g. the channel AUCs, with `bins` bins
- *  (1..1000) between the smallest and largest finite value (AUC and d always span [0, 1] / [0.5, 1]),
- *  marking the 0.7/0.8/0.9/0.95 thresholds for d. Returns as wmf_audit_write_svg_classes. */
+ *  (1..1000) over [0, 1] for AUC, [0.5, 1] for d, otherwise a range rounded outwards from 0 and every
+ *  finite value; the 0.7/0.8/0.9/0.95 thresholds of d are marked (for AUC on both sides of 0.5).
+ *  Returns as wmf_audit_write_svg_classes. */
 WMF_API wmf_status wmf_audit_write_svg_histogram(wmf_audit *audit, const char *path,
                                                  wmf_audit_target target, wmf_audit_score score,
                                                  size_t bins);
