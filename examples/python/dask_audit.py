@@ -143,12 +143,17 @@ def audit_images(weights, paths, labels, start, options):
     return audit, skipped
 
 
+def state_path(state_dir, shard):
+    """shard_0000.wmfa, ...: zero-padded, so a sorted glob lists the shards in order."""
+    return os.path.join(state_dir, f"shard_{shard:04d}.wmfa")
+
+
 def audit_shard(weights, paths, labels, start, options, state_dir=None, shard=0):
     """Dask task: audits one shard; returns (state bytes or state path, pairs, skipped images)."""
     audit, skipped = audit_images(weights, paths, labels, start, options)
     with audit:
         if state_dir:
-            path = os.path.join(state_dir, f"shard_{shard}.wmfa")
+            path = state_path(state_dir, shard)
             audit.save(path)
             return path, audit.num_pairs, skipped
         return audit.to_bytes(), audit.num_pairs, skipped
@@ -168,21 +173,29 @@ def merge_states(states, num_classes=None, num_features=None):
     return merged
 
 
-def run_on_cluster(client, weights, paths, labels, options, shards, state_dir=None, log=print):
+def run_on_cluster(client, weights, paths, labels, options, shards, state_dir=None, log=print,
+                   resume=False):
     """Submits one task per shard to a distributed Client, gathers the states as tasks finish and
-    merges them in shard order. Returns (merged Audit, skipped images)."""
+    merges them in shard order. Returns (merged Audit, skipped images). With `resume`, shards whose
+    state is already in `state_dir` (from an earlier run with the same list and options: states are
+    written atomically, so an existing file is complete) are not run again."""
     from distributed import as_completed
     futures = {}
+    results = [None] * shards
     for i in range(shards):
         lo, hi = shard_bounds(len(paths), i, shards)
+        if resume and state_dir and os.path.exists(state_path(state_dir, i)):
+            results[i] = (state_path(state_dir, i), None, [])
+            log(f"shard {i} reused from {results[i][0]}")
+            continue
         f = client.submit(audit_shard, weights, paths[lo:hi], labels[lo:hi], lo, options, state_dir, i,
                           pure=False, key=f"wmfeat-audit-shard-{i}-of-{shards}-{time.time_ns()}")
         futures[f] = i
-    results, done, t0 = [None] * shards, 0, time.time()
+    done, t0 = 0, time.time()
     for f in as_completed(futures):
         results[futures[f]] = f.result()  # raises the task's exception, if any
         done += 1
-        log(f"shard {futures[f]} done ({done}/{shards}, {time.time() - t0:.1f} s)")
+        log(f"shard {futures[f]} done ({done}/{len(futures)}, {time.time() - t0:.1f} s)")
     skipped = [s for r in results for s in r[2]]
     return merge_states([r[0] for r in results]), skipped
 
@@ -222,6 +235,8 @@ def main(argv=None):
     p.add_argument("--workers", type=int, default=2, help="LocalCluster workers (default 2)")
     p.add_argument("--shards", type=int, default=0, help="tasks (default: 4 per worker thread)")
     p.add_argument("--state-dir", help="shared folder for shard states (default: return them as bytes)")
+    p.add_argument("--resume", action="store_true",
+                   help="reuse the shard states already in --state-dir (same list, shards and options)")
     p.add_argument("--out-dir", default="wmfeat-report", help="merged state and reports")
     p.add_argument("--batch", type=int, default=8, help="image pairs per forward pass")
     p.add_argument("--threads", type=int, default=1, help="compute threads per task")
@@ -256,8 +271,10 @@ def main(argv=None):
         shards = a.shards or max(1, min(len(paths), 4 * workers))
         print(f"{len(paths)} images, {shards} shards on {workers} worker threads")
         t0 = time.time()
+        if a.resume and not a.state_dir:
+            raise SystemExit("--resume needs --state-dir")
         audit, skipped = this.run_on_cluster(client, os.path.abspath(a.weights), paths, labels, options,
-                                        shards, a.state_dir)
+                                             shards, a.state_dir, resume=a.resume)
         print(f"{audit.num_pairs} pairs audited in {time.time() - t0:.1f} s"
               f" ({audit.num_pairs / max(time.time() - t0, 1e-9):.1f} pairs/s)")
         for s in skipped:

@@ -65,11 +65,19 @@ def test_cluster_merge_equals_single_process(setup, tmp_path):
         # the same with the states in a shared folder, and a different shard count
         by_path, _ = dask_audit.run_on_cluster(client, weights, paths, labels, OPTIONS, shards=3,
                                                state_dir=str(tmp_path), log=lambda s: None)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["shard_0.wmfa", "shard_1.wmfa", "shard_2.wmfa"]
+        # resuming: shard 1's state is lost, only it runs again
+        (tmp_path / "shard_0001.wmfa").unlink()
+        logs = []
+        resumed, _ = dask_audit.run_on_cluster(client, weights, paths, labels, OPTIONS, shards=3,
+                                               state_dir=str(tmp_path), log=logs.append, resume=True)
+        assert sum("reused" in line for line in logs) == 2 and sum("done" in line for line in logs) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shard_0000.wmfa", "shard_0001.wmfa",
+                                                          "shard_0002.wmfa"]
 
     state = single.to_bytes()
     assert merged.to_bytes() == state
     assert by_path.to_bytes() == state
+    assert resumed.to_bytes() == state
     for score in Score:
         assert np.array_equal(merged.scores(Target.CLASSES, score), single.scores(Target.CLASSES, score),
                               equal_nan=True)
