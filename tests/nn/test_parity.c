@@ -84,6 +84,17 @@ START_TEST(matches_torchvision) {
   run_size(m, ref, stage, 224);
   run_size(m, ref, stage, 160);
   wmf_model_destroy(m);
+  /* the same weights saved by torch.save (PyTorch zip) give the same network */
+  snprintf(path, sizeof path, "%s/%s.pth", dir, name);
+  FILE *pth = fopen(path, "rb");
+  if (pth) {
+    fclose(pth);
+    ck_assert_msg(wmf_weights_open(&w, path, NULL) == WMF_OK, "%s", wmf_last_error());
+    ck_assert_msg(wmf_model_load(&m, w, NULL, NULL) == WMF_OK, "load %s: %s", path, wmf_last_error());
+    wmf_weights_destroy(w);
+    run_size(m, ref, stage, 224);
+    wmf_model_destroy(m);
+  }
   wmf_weights_destroy(ref);
 }
 END_TEST
