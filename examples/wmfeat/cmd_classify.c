@@ -39,11 +39,11 @@ static int print_batch(void *vctx, const pipeline_batch *b, const run_outputs *o
     char buf[32];
     if (c->json) {
       printf("%s{\"image\": ", c->printed++ ? ",\n " : "[");
-      json_string(stdout, path);
+      print_json_string(stdout, path);
       printf(", \"top\": [");
       for (size_t r = 0; r < k; r++) {
         printf("%s{\"class\": %zu, \"name\": ", r ? ", " : "", best[r]);
-        json_string(stdout, class_name(out->num_classes, best[r], buf, sizeof buf));
+        print_json_string(stdout, class_name(out->num_classes, best[r], buf, sizeof buf));
         printf(", \"logit\": %.6g, \"probability\": %.6g}", z[best[r]], exp((double)(z[best[r]] - zmax)) / sum);
       }
       printf("]}");

@@ -70,7 +70,7 @@ int cmd_extract(int argc, char **argv) {
         rc = EXIT_RUNTIME;
       } else if (o.json) {
         printf("{\"images\": %zu, \"features\": %zu, \"out\": ", ec.done, ec.nf);
-        json_string(stdout, out);
+        print_json_string(stdout, out);
         printf("}\n");
       } else if (!o.quiet) {
         fprintf(stderr, "wrote %s (%zu x %zu)%s%s\n", out, ec.done, ec.nf, logits_out ? " and " : "",

@@ -31,7 +31,7 @@ int cmd_info(int argc, char **argv) {
            wmf_nn_has_bf16() ? "true" : "false");
     if (w) {
       printf(", \"weights\": {\"path\": ");
-      json_string(stdout, pos[0]);
+      print_json_string(stdout, pos[0]);
       printf(", \"format\": \"%s\", \"tensors\": %zu, \"parameters\": %llu", wmf_weights_format(w),
              wmf_weights_count(w), (unsigned long long)params);
       if (m)
@@ -39,7 +39,7 @@ int cmd_info(int argc, char **argv) {
                wmf_model_family(m), wmf_model_num_classes(m), wmf_model_feature_count(m));
       else {
         printf(", \"arch\": null, \"arch_error\": ");
-        json_string(stdout, wmf_last_error());
+        print_json_string(stdout, wmf_last_error());
       }
       if (tensors) {
         printf(", \"tensor_list\": [");
@@ -47,7 +47,7 @@ int cmd_info(int argc, char **argv) {
           wmf_tensor_info ti;
           if (wmf_weights_info(w, i, &ti)) continue;
           printf("%s{\"name\": ", i ? ", " : "");
-          json_string(stdout, ti.name);
+          print_json_string(stdout, ti.name);
           printf(", \"dtype\": \"%s\", \"shape\": [", wmf_dtype_name(ti.dtype));
           for (uint32_t d = 0; d < ti.ndim; d++) printf("%s%lld", d ? ", " : "", (long long)ti.shape[d]);
           printf("]}");

@@ -110,7 +110,7 @@ int worker_count(void) {
   return n > 1 ? (int)n : 1;
 }
 
-void json_string(FILE *f, const char *s) {
+void print_json_string(FILE *f, const char *s) {
   fputc('"', f);
   for (; *s; s++) {
     unsigned char c = (unsigned char)*s;

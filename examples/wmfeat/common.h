@@ -63,6 +63,6 @@ int mkdir_p(const char *path);
 int worker_count(void);
 
 /* Prints a JSON string literal (with quotes) to f. */
-void json_string(FILE *f, const char *s);
+void print_json_string(FILE *f, const char *s);
 
 #endif

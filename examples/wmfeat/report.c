@@ -70,7 +70,7 @@ static const char *name_of(wmf_audit *a, size_t i, char *buf, size_t len) {
 }
 
 wmf_status report_print(wmf_audit *a, size_t k, FILE *f) {
-  ranked c, h;
+  ranked c = {0}, h = {0};
   wmf_status st = rank_target(a, WMF_AUDIT_CLASSES, k, &c);
   if (!st) st = rank_target(a, WMF_AUDIT_CHANNELS, k, &h);
   if (!st) {
@@ -96,7 +96,7 @@ wmf_status report_print(wmf_audit *a, size_t k, FILE *f) {
       wmf_audit_target tg = t ? WMF_AUDIT_CHANNELS : WMF_AUDIT_CLASSES;
       size_t n = t ? wmf_audit_num_features(a) : wmf_audit_num_classes(a);
       if (!n) continue;
-      fprintf(f, "\n%s with d above 0.7 / 0.8 / 0.9 / 0.95:", t ? "channels" : "classes");
+      fprintf(f, "%s%s with d above 0.7 / 0.8 / 0.9 / 0.95:", t ? "" : "\n", t ? "channels" : "classes");
       for (size_t q = 0; q < 4 && !st; q++) {
         size_t cnt = 0;
         st = wmf_audit_count_above(&cnt, a, tg, WMF_SCORE_D, thresholds[q]);
@@ -121,7 +121,7 @@ static void json_num(FILE *f, double v) {
 }
 
 wmf_status report_print_json(wmf_audit *a, size_t k, FILE *f) {
-  ranked c, h;
+  ranked c = {0}, h = {0};
   wmf_status st = rank_target(a, WMF_AUDIT_CLASSES, k, &c);
   if (!st) st = rank_target(a, WMF_AUDIT_CHANNELS, k, &h);
   if (!st) {
@@ -130,7 +130,7 @@ wmf_status report_print_json(wmf_audit *a, size_t k, FILE *f) {
       size_t i = c.idx[r];
       char buf[32];
       fprintf(f, "%s{\"class\": %zu, \"name\": ", r ? ", " : "", i);
-      json_string(f, name_of(a, i, buf, sizeof buf));
+      print_json_string(f, name_of(a, i, buf, sizeof buf));
       fputs(", \"auc\": ", f), json_num(f, c.auc[i]);
       fputs(", \"d\": ", f), json_num(f, c.d[i]);
       fputs(", \"delta_p\": ", f), json_num(f, c.dp[i]);

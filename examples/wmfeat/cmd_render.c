@@ -1,8 +1,8 @@
-/* wmfeat-render: write a watermarked image, from a preset or from flags.
+/* wmfeat render: write a watermarked image, from a preset or from flags.
  *
- *   wmfeat-render --list
- *   wmfeat-render -p imagenet-w -i photo.jpg --fit 224 -o out.png [--seed N] [--coverage mask.png]
- *   wmfeat-render --font "Noto Naskh Arabic" --text "مرحبا" --size 28 --pos 0.5,0.5,mm -s 224x224 -o out.png
+ *   wmfeat render --list
+ *   wmfeat render -p imagenet-w -i photo.jpg --fit 224 -o out.png [--seed N] [--coverage mask.png]
+ *   wmfeat render --font "Noto Naskh Arabic" --text "مرحبا" --size 28 --pos 0.5,0.5,mm -s 224x224 -o out.png
  *
  * Without -i the background is a flat color (-s WxH, --bg r,g,b). Flags given after -p change the
  * preset (e.g. -p mmw-latin --size 40). --coverage also writes the mark's coverage as a gray image. */
@@ -12,10 +12,12 @@
 
 #include <wmfeat.h>
 
+#include "commands.h"
+
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: wmfeat-render [-p PRESET] [-i IMAGE [--fit N]] [-s WxH] [--bg R,G,B] -o OUT.png [options]\n"
-          "       wmfeat-render --list\n"
+          "usage: wmfeat render [-p PRESET] [-i IMAGE [--fit N]] [-s WxH] [--bg R,G,B] -o OUT.png [options]\n"
+          "       wmfeat render --list\n"
           "  -p NAME            start from a preset (see --list)\n"
           "  -i IMAGE [--fit N] draw on a photo; --fit resizes the shorter side to N and center-crops N x N\n"
           "  -s WxH, --bg R,G,B flat background (default 224x224, 0,0,0)\n"
@@ -30,7 +32,7 @@ static void usage(FILE *f) {
 }
 
 static int fail(const char *what, wmf_status st) {
-  fprintf(stderr, "wmfeat-render: %s: %s (%s)\n", what, wmf_last_error(), wmf_status_name(st));
+  fprintf(stderr, "wmfeat render: %s: %s (%s)\n", what, wmf_last_error(), wmf_status_name(st));
   return 1;
 }
 
@@ -59,10 +61,8 @@ static char *unescape(const char *s) {
 }
 
 /* Under LeakSanitizer: fontconfig 2.14 leaks a few bytes parsing its configuration, once per process. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void) { return "leak:libfontconfig.so\n"; }
 
-int main(int argc, char **argv) {
+int cmd_render(int argc, char **argv) {
   const char *preset = NULL, *input = NULL, *output = NULL, *coverage = NULL;
   unsigned fit = 0, w = 224, h = 224;
   double bg[3] = {0, 0, 0};
@@ -150,7 +150,7 @@ int main(int argc, char **argv) {
       if (nums(v, n, 3) != 3) { usage(stderr); return 2; }
       st = wmf_watermark_set_shadow(wm, (int)n[0], (int)n[1], 0, 0, 0, (float)n[2]);
     } else {
-      fprintf(stderr, "wmfeat-render: unknown option %s\n", a);
+      fprintf(stderr, "wmfeat render: unknown option %s\n", a);
       usage(stderr);
       return 2;
     }
