@@ -1,6 +1,7 @@
 /* ResNet family (torchvision names): BasicBlock or Bottleneck, any stage depths, grouped and wide
  * bottlenecks (ResNeXt, Wide ResNet). BatchNorm folds into each convolution; the residual addition
  * and the ReLU after it are post-ops of the block's last convolution. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -107,6 +108,7 @@ wmf_status wmfi_nn_resnet_build(wmf_model *m, wmfi_nn_params *p, const char *arc
   int64_t s[8];
   if (wmfi_nn_shape(p, "fc.weight", s) != 2)
     return wmfi_fail(WMF_ERR_NOT_FOUND, "wmf_model_load: tensor 'fc.weight' is missing or not 2-D");
+  char a[96], b[96];
   int stem = 64;
   if (wmfi_nn_shape(p, "conv1.weight", s) == 4 && (!arch || !strcmp(arch, "resnet"))) stem = (int)s[0];
 
@@ -124,11 +126,17 @@ wmf_status wmfi_nn_resnet_build(wmf_model *m, wmfi_nn_params *p, const char *arc
   pool->stride = 2;
   pool->pad = 1;
 
-  char a[96], b[96];
+  bool custom = !arch || !strcmp(arch, "resnet");
   for (int l = 0; l < 4; l++) {
     int planes = 64 << l;
     int width = cfg.bottleneck ? planes * cfg.base_width / 64 * cfg.groups : planes;
     int out = cfg.bottleneck ? planes * 4 : planes;
+    if (custom) { /* widths read from the weights: small or re-widened ResNets with torchvision's names */
+      snprintf(a, sizeof a, "layer%d.0.conv1.weight", l + 1);
+      snprintf(b, sizeof b, "layer%d.0.conv%d.weight", l + 1, cfg.bottleneck ? 3 : 2);
+      if (wmfi_nn_shape(p, a, s) == 4) planes = width = (int)s[0];
+      if (wmfi_nn_shape(p, b, s) == 4) out = (int)s[0];
+    }
     for (int i = 0; i < cfg.depth[l]; i++) {
       int stride = (l > 0 && i == 0) ? 2 : 1;
       char pre[48];
