@@ -1,7 +1,9 @@
 """examples/python/dask_audit.py: an audit spread over a Dask LocalCluster (2 workers) merges into
 exactly the single-process audit."""
 import json
+import os
 import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -93,3 +95,29 @@ def test_cluster_merge_equals_single_process(setup, tmp_path):
     assert Audit.load(out / "audit.wmfa").to_bytes() == state
     for name in ("classes.csv", "channels.csv", "classes.svg", "channels.svg"):
         assert (out / name).stat().st_size > 0
+
+
+def test_shard_states_equal_the_wmfeat_program(setup, tmp_path):
+    """dask_audit's shard states are the files `wmfeat audit --shard I/N` writes, byte for byte, and
+    `wmfeat merge` of them equals the single-process audit."""
+    exe = os.environ.get("WMF_WMFEAT")
+    assert exe and os.access(exe, os.X_OK), "WMF_WMFEAT is not set: run via meson test"
+    weights = str(setup / "r18.pth")
+    paths, _ = dask_audit.list_images(str(setup / "images"))
+    labels = [-1] * len(paths)  # wmfeat audit without --labels
+    single, _ = dask_audit.audit_images(weights, paths, labels, 0, OPTIONS)
+    states = []
+    for i in range(3):
+        state = tmp_path / f"shard_{i:04d}.wmfa"
+        subprocess.run([exe, "audit", weights, str(setup / "images"), "--preset", "imagenet-w",
+                        "--shard", f"{i}/3", "--state", str(state), "--out", str(tmp_path / f"out{i}"),
+                        "--resize", "73", "--crop", "64", "--seed", "11", "--batch", "3",
+                        "--threads", "1", "--quiet"],
+                       check=True, stdout=subprocess.DEVNULL, timeout=300)
+        lo, hi = dask_audit.shard_bounds(len(paths), i, 3)
+        data, _, _ = dask_audit.audit_shard(weights, paths[lo:hi], labels[lo:hi], lo, OPTIONS)
+        assert state.read_bytes() == data, f"shard {i}"
+        states.append(str(state))
+    subprocess.run([exe, "merge", "--out", str(tmp_path / "merged.wmfa"), "--quiet"] + states,
+                   check=True, stdout=subprocess.DEVNULL, timeout=300)
+    assert (tmp_path / "merged.wmfa").read_bytes() == single.to_bytes()
