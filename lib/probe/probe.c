@@ -232,6 +232,12 @@ wmf_status wmf_probe_train(wmf_probe **out, const float *features, const int32_t
   wmf_status st = wmfi_probe_new(&p, K, F, mask ? mask->masked : NULL);
   if (st) return st;
   size_t d = p->num_keep, D = K * d + (o.fit_intercept ? K : 0);
+  if (D == 0) { /* every channel masked and no bias: the zero head is the only one */
+    p->converged = 1;
+    p->objective = log((double)K);
+    *out = p;
+    return WMF_OK;
+  }
   problem pr = {NULL, labels, n, d, K, o.fit_intercept != 0, 1.0 / (o.C * (double)n), NULL};
   double *X = wmfi_alloc_array(n, (d ? d : 1) * sizeof(double));
   double *Z = wmfi_alloc_array(n, K * sizeof(double));

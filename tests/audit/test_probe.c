@@ -176,6 +176,21 @@ START_TEST(arguments_and_non_convergence) {
   ck_assert(acc == 1.0);
   wmf_probe_destroy(p);
   wmf_probe_destroy(NULL);
+  /* every channel masked: with a bias the head learns the class frequencies, without one it is zero */
+  ck_assert_int_eq(wmf_mask_create(&m, 1), WMF_OK);
+  ck_assert_int_eq(wmf_mask_set(m, 0, 1), WMF_OK);
+  int32_t sk[4] = {0, 1, 1, 1};
+  ck_assert_int_eq(wmf_probe_train(&p, sx, sk, 4, 1, 2, m, NULL), WMF_OK);
+  double b[2];
+  ck_assert_int_eq(wmf_probe_weights(NULL, 0, b, 2, p), WMF_OK);
+  ck_assert_double_eq_tol(b[1] - b[0], log(3.0), 1e-5);
+  wmf_probe_destroy(p);
+  o = (wmf_probe_options)WMF_PROBE_OPTIONS_INIT;
+  o.fit_intercept = 0;
+  ck_assert_int_eq(wmf_probe_train(&p, sx, sk, 4, 1, 2, m, &o), WMF_OK);
+  ck_assert_int_eq(wmf_probe_predict(NULL, sk, p, sx, 1), WMF_OK);
+  wmf_probe_destroy(p);
+  wmf_mask_destroy(m);
 }
 END_TEST
 
