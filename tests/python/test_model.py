@@ -123,7 +123,7 @@ def test_errors(resnet18, tmp_path):
     with pytest.raises(wmfeat.Error) as e:
         Session(model, stage="layer9")
     assert e.value.name == "WMF_ERR_NOT_FOUND"
-    s = Session(model, max_batch=1, input_size=64)
+    s = Session.create(model, max_batch=1, input_size=64)
     with pytest.raises(wmfeat.Error) as e:
         s.run(np.zeros((2, 3, 64, 64), np.float32))
     assert e.value.name == "WMF_ERR_LIMIT"

@@ -135,6 +135,11 @@ class Session(Handle):
         self.model = model  # the model must outlive the session
         model._sessions.add(self)
 
+    @staticmethod
+    def create(model, **options):
+        """Session(model, **options), named as the C constructor wmf_session_create."""
+        return Session(model, **options)
+
     @property
     def input_dims(self):
         """(max_batch, height, width)."""
