@@ -11,5 +11,6 @@ int cmd_bench(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_render(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 
 #endif

@@ -11,6 +11,7 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+  {"demo", cmd_demo, "the whole loop on the bundled planted-shortcut network, in under a minute"},
   {"audit", cmd_audit, "which classes and channels respond to a watermark: report, figures, state"},
   {"merge", cmd_merge, "merge audit shard states (--shard I/N) into one result"},
   {"render", cmd_render, "watermarked images, by preset or by flags (--list shows the presets)"},
