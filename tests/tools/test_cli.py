@@ -92,3 +92,11 @@ def test_audit_shards_merge_and_resume_equal_one_run(images, tmp_path):
     assert report(tmp_path / "r") == report(tmp_path / "full")
     run("audit", WEIGHTS, images, "--resume", "--out", tmp_path / "nothing", *common, code=1)
     run("audit", WEIGHTS, images, "--shard", "3/3", code=2)
+
+
+def test_demo_finds_the_planted_class(tmp_path):
+    out = json.loads(run("demo", "--json", "--out", tmp_path / "demo").stdout)
+    assert out["rank_by_auc"] == out["planted_class"] == 8 and out["rank_by_delta_p"] == 8
+    assert out["best_p"] is not None
+    for f in ["report.json", "classes_auc.svg", "channels_auc.svg", "mitigation_curve.svg"]:
+        assert (tmp_path / "demo" / f).stat().st_size > 0
