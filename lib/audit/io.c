@@ -85,6 +85,14 @@ wmf_status wmf_audit_save(const wmf_audit *a, const char *path) {
 }
 
 wmf_status wmfi_audit_parse(wmf_audit **out, const uint8_t *d, size_t size, const char *path) {
+  if ((uintptr_t)d % _Alignof(float)) { /* the columns are read in place: align a misaligned buffer once */
+    uint8_t *copy = wmfi_malloc(size);
+    if (!copy) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit_load: cannot copy '%s' (%zu bytes)", path, size);
+    memcpy(copy, d, size);
+    wmf_status st = wmfi_audit_parse(out, copy, size, path);
+    wmfi_free(copy);
+    return st;
+  }
   if (size < HEADER + 8 || memcmp(d, MAGIC, 8) != 0)
     return wmfi_fail(WMF_ERR_CORRUPT, "wmf_audit_load: '%s' is not an audit file (magic at offset 0)", path);
   uint32_t version = get_u32(d + 8), flags = get_u32(d + 12);
@@ -106,7 +114,7 @@ wmf_status wmfi_audit_parse(wmf_audit **out, const uint8_t *d, size_t size, cons
   if (sum != fnv1a(d, size - 8))
     return wmfi_fail(WMF_ERR_CORRUPT, "wmf_audit_load: '%s': checksum mismatch (stored at offset %zu)", path,
                      size - 8);
-  const float *cl = (const float *)(void *)(d + HEADER); /* 40 is a multiple of 4; mapped data is aligned */
+  const float *cl = (const float *)(void *)(d + HEADER); /* d is aligned and 40 is a multiple of 4 */
   const float *wl = cl + C * n, *cf = wl + C * n, *wf = cf + F * n;
   const int32_t *labels = (const int32_t *)(const void *)(wf + F * n);
   size_t values = (size_t)(2 * (C + F) * n);

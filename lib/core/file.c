@@ -76,9 +76,11 @@ wmf_status wmfi_write_file_atomic(const char *path, const void *data, size_t siz
     wmfi_free(tmp);
     return st;
   }
+  /* mkstemp makes the file 0600: give it the mode of the file it replaces, or 0644 */
+  struct stat old;
+  int err = fchmod(fd, stat(path, &old) == 0 ? (old.st_mode & 07777) : 0644) != 0 ? errno : 0;
   const uint8_t *p = data;
   size_t left = size;
-  int err = 0;
   while (left && !err) {
     ssize_t w = write(fd, p, left);
     if (w < 0 && errno == EINTR) continue;

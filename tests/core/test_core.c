@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/core.h"
@@ -90,6 +91,13 @@ START_TEST(file_round_trip_and_errors) {
   ck_assert_int_ge(fd, 0);
   close(fd);
   ck_assert_int_eq(wmfi_write_file_atomic(path, "abc", 3), WMF_OK);
+  struct stat st;
+  ck_assert_int_eq(stat(path, &st), 0);
+  ck_assert_int_eq(st.st_mode & 0777, 0600); /* the mode of the file replaced (mkstemp's) is kept */
+  unlink(path);
+  ck_assert_int_eq(wmfi_write_file_atomic(path, "abc", 3), WMF_OK);
+  ck_assert_int_eq(stat(path, &st), 0);
+  ck_assert_int_eq(st.st_mode & 0777, 0644); /* a new file is readable by others, not 0600 */
   wmfi_file f;
   ck_assert_int_eq(wmfi_file_open(&f, path), WMF_OK);
   ck_assert_uint_eq(f.size, 3);
