@@ -62,7 +62,11 @@ static char *unescape(const char *s) {
 
 /* Under LeakSanitizer: fontconfig 2.14 leaks a few bytes parsing its configuration, once per process. */
 
-int cmd_render(int argc, char **argv) {
+/* The recipe and the image being drawn; cmd_render frees them whatever path render() leaves by. */
+static wmf_watermark *wm;
+static wmf_image *im;
+
+static int render(int argc, char **argv) {
   const char *preset = NULL, *input = NULL, *output = NULL, *coverage = NULL;
   unsigned fit = 0, w = 224, h = 224;
   double bg[3] = {0, 0, 0};
@@ -79,7 +83,6 @@ int cmd_render(int argc, char **argv) {
     }
     if (!strcmp(argv[i], "-p") && i + 1 < argc) preset = argv[++i];
   }
-  wmf_watermark *wm;
   wmf_status st = preset ? wmf_watermark_from_preset(&wm, preset) : wmf_watermark_create(&wm);
   if (st) return fail(preset ? preset : "create", st);
   int count = 7;
@@ -162,7 +165,6 @@ int cmd_render(int argc, char **argv) {
     usage(stderr);
     return 2;
   }
-  wmf_image *im;
   if (input) {
     st = wmf_image_load(&im, input, NULL);
     if (st) return fail(input, st);
@@ -171,9 +173,9 @@ int cmd_render(int argc, char **argv) {
       st = wmf_image_resize_shorter(&r, im, fit, WMF_FILTER_BILINEAR);
       if (st) return fail("resize", st);
       st = wmf_image_center_crop(&c, r, fit, fit);
+      wmf_image_destroy(r);
       if (st) return fail("crop", st);
       wmf_image_destroy(im);
-      wmf_image_destroy(r);
       im = c;
     }
   } else {
@@ -187,14 +189,13 @@ int cmd_render(int argc, char **argv) {
   if (coverage) {
     uint32_t W = wmf_image_width(im), H = wmf_image_height(im);
     uint8_t *m = malloc((size_t)W * H);
-    wmf_image *g;
-    st = wmf_watermark_coverage(wm, W, H, seed, m, (size_t)W * H);
-    if (st) return fail("coverage", st);
-    st = wmf_image_from_pixels(&g, m, W, H, W, WMF_PIXEL_GRAY8);
+    wmf_image *g = NULL;
+    st = m ? wmf_watermark_coverage(wm, W, H, seed, m, (size_t)W * H) : WMF_ERR_OUT_OF_MEMORY;
+    if (!st) st = wmf_image_from_pixels(&g, m, W, H, W, WMF_PIXEL_GRAY8);
     if (!st) st = wmf_image_save(g, coverage, 92);
-    if (st) return fail(coverage, st);
     wmf_image_destroy(g);
     free(m);
+    if (st) return fail(coverage, st);
   }
   char text[1024] = "";
   float size = 0;
@@ -203,7 +204,13 @@ int cmd_render(int argc, char **argv) {
                                   &y) == WMF_OK)
     printf("%s: \"%s\" %.0f px at (%.2f, %.2f)\n", output, text, size, x, y);
   else printf("%s\n", output);
+  return 0;
+}
+
+int cmd_render(int argc, char **argv) {
+  int rc = render(argc, argv);
   wmf_image_destroy(im);
   wmf_watermark_destroy(wm);
-  return 0;
+  im = NULL, wm = NULL;
+  return rc;
 }
