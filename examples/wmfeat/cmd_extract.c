@@ -23,13 +23,24 @@ static int keep_batch(void *vctx, const pipeline_batch *b, const run_outputs *ou
   return EXIT_OK;
 }
 
+/* One label per line: the input's subfolder index, or -1 where unknown. */
+static int write_labels(const char *path, const int *labels, size_t n) {
+  FILE *f = fopen(path, "w");
+  bool ok = f != NULL;
+  for (size_t i = 0; ok && i < n; i++) ok = fprintf(f, "%d\n", labels[i]) > 0;
+  if (f && fclose(f) != 0) ok = false;
+  if (!ok) fprintf(stderr, "error: cannot write '%s'\n", path);
+  return ok ? 0 : -1;
+}
+
 int cmd_extract(int argc, char **argv) {
   common_opts o = COMMON_DEFAULTS;
-  const char *arch = NULL, *out = "features.npy", *logits_out = NULL;
+  const char *arch = NULL, *out = "features.npy", *logits_out = NULL, *labels_out = NULL;
   long resize = 256, crop = 224;
   arg_spec specs[] = {{"arch", ARG_STRING, &arch, "architecture (default: inferred from the weights)"},
                       {"out", ARG_STRING, &out, "features file (.npy, float32, images x features)"},
                       {"logits", ARG_STRING, &logits_out, "also write the logits to this .npy file"},
+                      {"labels-out", ARG_STRING, &labels_out, "write each row's label (its subfolder's index) here"},
                       {"resize", ARG_INT, &resize, "shorter side before cropping (default 256)"},
                       {"crop", ARG_INT, &crop, "center crop, the network's input size (default 224)"},
                       COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
@@ -67,6 +78,8 @@ int cmd_extract(int argc, char **argv) {
       if (write_npy_f32(out, ec.features, ec.done, ec.nf) ||
           (logits_out && write_npy_f32(logits_out, ec.logits, ec.done, ec.nc))) {
         perror("error: writing .npy");
+        rc = EXIT_RUNTIME;
+      } else if (labels_out && write_labels(labels_out, files.labels, ec.done)) {
         rc = EXIT_RUNTIME;
       } else if (o.json) {
         printf("{\"images\": %zu, \"features\": %zu, \"out\": ", ec.done, ec.nf);

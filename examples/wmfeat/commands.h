@@ -12,5 +12,7 @@ int cmd_audit(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_render(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_mask(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
 
 #endif

@@ -88,6 +88,74 @@ int write_npy_f32(const char *path, const float *data, size_t rows, size_t cols)
   return (fclose(f) == 0 && ok) ? 0 : -1;
 }
 
+float *read_npy_f32(const char *path, size_t *rows, size_t *cols) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    fprintf(stderr, "error: cannot open '%s': %s\n", path, strerror(errno));
+    return NULL;
+  }
+  unsigned char pre[10];
+  char header[4096] = "";
+  float *data = NULL;
+  const char *why = "not a .npy file";
+  if (fread(pre, 1, 10, f) == 10 && !memcmp(pre, "\x93NUMPY", 6) && pre[6] == 1) {
+    size_t hlen = (size_t)pre[8] | (size_t)pre[9] << 8;
+    unsigned long long r = 0, c = 0;
+    why = "not a 2-D little-endian float32 C-order array";
+    if (hlen < sizeof header && fread(header, 1, hlen, f) == hlen && strstr(header, "'descr': '<f4'") &&
+        strstr(header, "'fortran_order': False") && strstr(header, "'shape': (") &&
+        sscanf(strstr(header, "'shape': (") + 10, "%llu, %llu)", &r, &c) == 2 && r && c && r * c < (1ull << 34)) {
+      data = malloc((size_t)(r * c) * sizeof(float));
+      why = "truncated";
+      if (data && fread(data, sizeof(float), (size_t)(r * c), f) == (size_t)(r * c)) {
+        *rows = (size_t)r, *cols = (size_t)c;
+        why = NULL;
+      }
+    }
+  }
+  fclose(f);
+  if (why) {
+    fprintf(stderr, "error: '%s': %s\n", path, why);
+    free(data);
+    return NULL;
+  }
+  return data;
+}
+
+int32_t *read_labels(const char *path, size_t *n) {
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    fprintf(stderr, "error: cannot open '%s': %s\n", path, strerror(errno));
+    return NULL;
+  }
+  size_t cap = 1024;
+  int32_t *v = malloc(cap * sizeof *v);
+  long x;
+  *n = 0;
+  while (v && fscanf(f, "%ld", &x) == 1) {
+    if (x < 0 || x > 1000000) {
+      fprintf(stderr, "error: '%s': label %ld out of range at line %zu\n", path, x, *n + 1);
+      free(v), fclose(f);
+      return NULL;
+    }
+    if (*n == cap) {
+      int32_t *nv = realloc(v, 2 * cap * sizeof *v);
+      if (!nv) free(v);
+      v = nv, cap *= 2;
+      if (!v) break;
+    }
+    v[(*n)++] = (int32_t)x;
+  }
+  bool bad = !v || !feof(f) || *n == 0;
+  fclose(f);
+  if (bad) {
+    fprintf(stderr, "error: '%s': expected one integer label per line\n", path);
+    free(v);
+    return NULL;
+  }
+  return v;
+}
+
 int mkdir_p(const char *path) {
   char buf[4096];
   snprintf(buf, sizeof buf, "%s", path);

@@ -56,6 +56,13 @@ const char *class_name(size_t num_classes, size_t i, char *buf, size_t buflen);
 /* Writes a 2-D float32 array (rows x cols) as a .npy file. Returns 0 or -1 (errno set). */
 int write_npy_f32(const char *path, const float *data, size_t rows, size_t cols);
 
+/* Reads a 2-D little-endian float32 C-order .npy file (as write_npy_f32 and numpy write it). Returns a
+ * malloc'ed array, or NULL after printing why. */
+float *read_npy_f32(const char *path, size_t *rows, size_t *cols);
+
+/* Reads integer labels, one per line. Returns a malloc'ed array, or NULL after printing why. */
+int32_t *read_labels(const char *path, size_t *n);
+
 /* Creates a folder and its parents (like mkdir -p). Returns 0, or -1 after printing why. */
 int mkdir_p(const char *path);
 

@@ -14,6 +14,8 @@ static const command commands[] = {
   {"demo", cmd_demo, "the whole loop on the bundled planted-shortcut network, in under a minute"},
   {"audit", cmd_audit, "which classes and channels respond to a watermark: report, figures, state"},
   {"merge", cmd_merge, "merge audit shard states (--shard I/N) into one result"},
+  {"mask", cmd_mask, "a channel mask from an audit state (top-k, top fraction, threshold)"},
+  {"probe", cmd_probe, "train and evaluate a linear head on features, with and without a mask"},
   {"render", cmd_render, "watermarked images, by preset or by flags (--list shows the presets)"},
   {"classify", cmd_classify, "top-k classes with names for images"},
   {"extract", cmd_extract, "penultimate features (and logits) to .npy"},

@@ -100,3 +100,28 @@ def test_demo_finds_the_planted_class(tmp_path):
     assert out["best_p"] is not None
     for f in ["report.json", "classes_auc.svg", "channels_auc.svg", "mitigation_curve.svg"]:
         assert (tmp_path / "demo" / f).stat().st_size > 0
+
+
+def test_mask_and_probe_from_an_audit(images, tmp_path):
+    # two classes: the photos in two subfolders
+    data = tmp_path / "data"
+    for i, p in enumerate(sorted(q for q in images.iterdir() if q.name != "broken.png")):
+        (data / f"c{i % 2}").mkdir(parents=True, exist_ok=True)
+        shutil.copy(p, data / f"c{i % 2}" / p.name)
+    run("audit", WEIGHTS, data, "--out", tmp_path / "a", "--quiet", "--batch", "4")
+    run("mask", tmp_path / "a" / "audit.wmfa", "--fraction", "0.25", "--out", tmp_path / "m.json",
+        "--npy", tmp_path / "m.npy")
+    m = np.load(tmp_path / "m.npy")
+    assert m.shape == (512,) and int((m == 0).sum()) == 128
+    run("mask", tmp_path / "a" / "audit.wmfa", code=2)
+    run("extract", WEIGHTS, data, "--out", tmp_path / "f.npy", "--labels-out", tmp_path / "y.txt", "--quiet")
+    y = [int(v) for v in (tmp_path / "y.txt").read_text().split()]
+    assert y == [0, 0, 0, 0, 1, 1, 1]
+    out = json.loads(run("probe", "--train", tmp_path / "f.npy", "--train-labels", tmp_path / "y.txt",
+                         "--test", tmp_path / "f.npy", "--test-labels", tmp_path / "y.txt",
+                         "--test-wm", tmp_path / "f.npy", "--mask", tmp_path / "m.json", "--json").stdout)
+    assert out["classes"] == 2 and out["plain"]["clean"] == 1.0  # 7 points in 512 dimensions separate
+    assert out["masked"]["channels"] == 128 and out["plain"]["auc_deviation"] == 0.0
+    p = run("probe", "--train", tmp_path / "f.npy", "--train-labels", tmp_path / "m.json",
+            "--test", tmp_path / "f.npy", "--test-labels", tmp_path / "y.txt", code=1)
+    assert "m.json" in p.stderr

@@ -1,0 +1,118 @@
+/* wmfeat probe: trains a linear softmax head on extracted features with and without a channel mask and
+ * compares them: accuracy on a clean test set, on a watermarked one, and how far the head's logits move
+ * between the two (Mark My Words' evaluation). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+
+typedef struct eval {
+  double clean, wm, auc_dev; /* accuracies; mean |AUC - 0.5| of the head's logits, clean vs watermarked */
+} eval;
+
+static wmf_status evaluate(const wmf_probe *p, const float *te, const int32_t *yte, size_t nte, const float *tw,
+                           const int32_t *ytw, size_t ntw, eval *e) {
+  *e = (eval){NAN, NAN, NAN};
+  wmf_status st = wmf_probe_accuracy(&e->clean, p, te, yte, nte);
+  if (st || !tw) return st;
+  if ((st = wmf_probe_accuracy(&e->wm, p, tw, ytw, ntw))) return st;
+  size_t k = wmf_probe_num_classes(p);
+  double *auc = malloc(k * sizeof *auc);
+  if (!auc) return WMF_ERR_OUT_OF_MEMORY;
+  st = wmf_probe_logit_auc(auc, k, p, te, nte, tw, ntw);
+  double s = 0;
+  for (size_t i = 0; i < k; i++) s += fabs(auc[i] - 0.5);
+  e->auc_dev = s / (double)k;
+  free(auc);
+  return st;
+}
+
+static void num_or_null(double v) {
+  if (isnan(v)) printf("null");
+  else printf("%.6f", v);
+}
+
+static wmf_mask *load_mask(const char *path, wmf_status *st) {
+  wmf_mask *m = NULL;
+  size_t len = strlen(path);
+  *st = len > 4 && !strcmp(path + len - 4, ".npy") ? wmf_mask_load_npy(&m, path) : wmf_mask_load_json(&m, path);
+  return m;
+}
+
+int cmd_probe(int argc, char **argv) {
+  common_opts o = COMMON_DEFAULTS;
+  const char *train = NULL, *train_labels = NULL, *test = NULL, *test_labels = NULL, *test_wm = NULL,
+             *test_wm_labels = NULL, *mask_path = NULL, *save = NULL;
+  double C = 1.0;
+  arg_spec specs[] = {{"train", ARG_STRING, &train, "training features (.npy from wmfeat extract)"},
+                      {"train-labels", ARG_STRING, &train_labels, "training labels, one integer per line"},
+                      {"test", ARG_STRING, &test, "clean test features (.npy)"},
+                      {"test-labels", ARG_STRING, &test_labels, "test labels"},
+                      {"test-wm", ARG_STRING, &test_wm, "watermarked test features (.npy), optional"},
+                      {"test-wm-labels", ARG_STRING, &test_wm_labels, "their labels (default: --test-labels)"},
+                      {"mask", ARG_STRING, &mask_path, "channel mask (.json or .npy from wmfeat mask)"},
+                      {"C", ARG_DOUBLE, &C, "inverse L2 strength, as scikit-learn's C (default 1)"},
+                      {"save", ARG_STRING, &save, "save the masked head (or the unmasked one without --mask)"},
+                      COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
+  const char *usage = "usage: wmfeat probe --train F.npy --train-labels L.txt --test F.npy --test-labels L.txt\n"
+                      "                    [--test-wm F.npy] [--mask mask.json] [--C 1] [--save head.bin]";
+  const char *pos[1];
+  int np, rc = args_parse(argc, argv, specs, usage, pos, 0, &np);
+  if (rc) return rc == 1 ? EXIT_OK : EXIT_USAGE;
+  if (!train || !train_labels || !test || !test_labels || !(C > 0)) return fprintf(stderr, "%s\n", usage), EXIT_USAGE;
+  size_t ntr, f, nytr, nte, fte, nyte, ntw = 0, ftw = 0, nytw = 0;
+  float *xtr = read_npy_f32(train, &ntr, &f), *xte = read_npy_f32(test, &nte, &fte);
+  int32_t *ytr = read_labels(train_labels, &nytr), *yte = read_labels(test_labels, &nyte);
+  float *xtw = test_wm ? read_npy_f32(test_wm, &ntw, &ftw) : NULL;
+  int32_t *ytw = test_wm ? read_labels(test_wm_labels ? test_wm_labels : test_labels, &nytw) : NULL;
+  wmf_probe *plain = NULL, *masked = NULL;
+  wmf_mask *mask = NULL;
+  wmf_status st = WMF_OK;
+  if (!xtr || !xte || !ytr || !yte || (test_wm && (!xtw || !ytw))) rc = EXIT_RUNTIME;
+  else if (nytr != ntr || nyte != nte || fte != f || (test_wm && (ntw != nytw || ftw != f))) {
+    fprintf(stderr, "error: features and labels disagree: train %zu x %zu with %zu labels, test %zu x %zu with %zu labels\n",
+            ntr, f, nytr, nte, fte, nyte);
+    rc = EXIT_RUNTIME;
+  }
+  size_t classes = 0;
+  for (size_t i = 0; !rc && i < ntr; i++) classes = (size_t)ytr[i] + 1 > classes ? (size_t)ytr[i] + 1 : classes;
+  if (!rc && mask_path && (mask = load_mask(mask_path, &st)) == NULL) rc = fail_status(st, mask_path);
+  wmf_probe_options po = WMF_PROBE_OPTIONS_INIT;
+  po.C = C;
+  eval e0 = {0}, e1 = {0};
+  if (!rc && (st = wmf_probe_train(&plain, xtr, ytr, ntr, f, classes, NULL, &po))) rc = fail_status(st, "training the head");
+  if (!rc && (st = evaluate(plain, xte, yte, nte, xtw, ytw, ntw, &e0))) rc = fail_status(st, "evaluating");
+  if (!rc && mask && (st = wmf_probe_train(&masked, xtr, ytr, ntr, f, classes, mask, &po))) rc = fail_status(st, "training the masked head");
+  if (!rc && mask && (st = evaluate(masked, xte, yte, nte, xtw, ytw, ntw, &e1))) rc = fail_status(st, "evaluating");
+  if (!rc && save && (st = wmf_probe_save(mask ? masked : plain, save))) rc = fail_status(st, save);
+  if (!rc && o.json) {
+    printf("{\"train\": %zu, \"test\": %zu, \"features\": %zu, \"classes\": %zu, \"plain\": {\"clean\": %.6f, \"watermarked\": ",
+           ntr, nte, f, classes, e0.clean);
+    num_or_null(e0.wm);
+    printf(", \"auc_deviation\": ");
+    num_or_null(e0.auc_dev);
+    printf("}");
+    if (mask) {
+      printf(", \"masked\": {\"channels\": %zu, \"clean\": %.6f, \"watermarked\": ", wmf_mask_count(mask), e1.clean);
+      num_or_null(e1.wm);
+      printf(", \"auc_deviation\": ");
+      num_or_null(e1.auc_dev);
+      printf("}");
+    }
+    printf("}\n");
+  } else if (!rc) {
+    printf("linear head, %zu classes, %zu features, trained on %zu, tested on %zu%s\n", classes, f, ntr, nte,
+           test_wm ? " clean + watermarked" : "");
+    printf("                      clean acc   watermarked acc   mean |AUC - 0.5| of logits\n");
+    printf("  without mask        %8.2f%%   %14.2f%%   %10.3f\n", 100 * e0.clean, 100 * e0.wm, e0.auc_dev);
+    if (mask)
+      printf("  mask (%4zu masked)  %8.2f%%   %14.2f%%   %10.3f\n", wmf_mask_count(mask), 100 * e1.clean, 100 * e1.wm,
+             e1.auc_dev);
+  }
+  wmf_probe_destroy(plain);
+  wmf_probe_destroy(masked);
+  wmf_mask_destroy(mask);
+  free(xtr), free(xte), free(xtw), free(ytr), free(yte), free(ytw);
+  return rc;
+}
