@@ -214,6 +214,7 @@ static void bf16_case(const char *name, double bound) {
 START_TEST(bf16_stays_close) {
   bf16_case("resnet18", 0.03);
   bf16_case("tiny_densenet", 0.03);
+  bf16_case("densenet121", 0.03);
   bf16_case("tiny_vgg", 0.03);
 }
 END_TEST
