@@ -26,6 +26,7 @@ typedef struct plan_step {
   dnnl_exec_arg_t exec[MAX_ARGS];
   const wmfi_nn_op *op;
   int src, dst, c_src, c, h, w, block;
+  int bf16; /* the loop's source is bf16 (else fp32) */
 } plan_step;
 
 typedef struct tstate {
@@ -424,6 +425,7 @@ static wmf_status build_kernel(wmfi_nn_plan *p, wmfi_nn_op *op, int kind, int sr
   s->h = S->h;
   s->w = S->w;
   s->block = block;
+  s->bf16 = S->md.data_type == dnnl_bf16;
   dnnl_memory_desc_t md;
   int c = kind == STEP_BNRELU ? op->cin : s->c_src;
   s->c = c;
@@ -658,11 +660,11 @@ wmf_status wmfi_nn_plan_run(wmfi_nn_plan *p, dnnl_stream_t stream, const float *
         WMFI_DNNL(dnnl_primitive_execute(s->prim, stream, s->nargs, s->exec), "primitive execution");
         break;
       case STEP_BNRELU:
-        wmfi_nn_bnrelu(p->ptr[s->src], p->ptr[s->dst], bf16, n, s->c_src, s->c, s->h * s->w, s->block, op->scale,
+        wmfi_nn_bnrelu(p->ptr[s->src], p->ptr[s->dst], s->bf16, n, s->c_src, s->c, s->h * s->w, s->block, op->scale,
                        op->shift);
         break;
       case STEP_GAP:
-        wmfi_nn_gap(p->ptr[s->src], s->dst >= 0 ? p->ptr[s->dst] : p->stage_out, bf16, n, s->c, s->h * s->w,
+        wmfi_nn_gap(p->ptr[s->src], s->dst >= 0 ? p->ptr[s->dst] : p->stage_out, s->bf16, n, s->c, s->h * s->w,
                     s->block, op ? op->scale : NULL, op ? op->shift : NULL);
         break;
       case STEP_COPY: {
@@ -673,7 +675,7 @@ wmf_status wmfi_nn_plan_run(wmfi_nn_plan *p, dnnl_stream_t stream, const float *
         break;
       }
       case STEP_ADAPTIVE:
-        wmfi_nn_adaptive(p->ptr[s->src], p->ptr[s->dst], bf16, n, s->c, s->h, s->w, op->out_hw, s->block);
+        wmfi_nn_adaptive(p->ptr[s->src], p->ptr[s->dst], s->bf16, n, s->c, s->h, s->w, op->out_hw, s->block);
         break;
     }
   }

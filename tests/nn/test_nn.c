@@ -211,7 +211,32 @@ static void bf16_case(const char *name, double bound) {
   wmf_weights_destroy(ref);
 }
 
+/* A stage read from an fp32 tensor inside a bf16 session (VGG's adaptive pool output). */
+static void bf16_fp32_stage(void) {
+  wmf_weights *w = open_ref("tiny_vgg.safetensors"), *ref = open_ref("tiny_vgg.ref.safetensors");
+  wmf_model *m;
+  ck_assert_int_eq(wmf_model_load(&m, w, NULL, NULL), WMF_OK);
+  wmf_weights_destroy(w);
+  float *x = ref_get(ref, "input_224_b1", NULL), st[2][8];
+  for (int prec = 0; prec < 2; prec++) {
+    wmf_session_options o = WMF_SESSION_OPTIONS_INIT;
+    o.precision = prec ? WMF_PRECISION_BF16 : WMF_PRECISION_FP32;
+    o.stage = "avgpool";
+    wmf_session *s;
+    ck_assert_int_eq(wmf_session_create(&s, m, &o), WMF_OK);
+    ck_assert_uint_eq(wmf_session_stage_count(s), 8);
+    ck_assert_int_eq(wmf_session_run(s, x, 1, NULL, 0, NULL, 0), WMF_OK);
+    ck_assert_int_eq(wmf_session_stage_features(s, st[prec], 8), WMF_OK);
+    wmf_session_destroy(s);
+  }
+  compare("bf16 avgpool stage", st[1], st[0], 8, 0.03, 0);
+  free(x);
+  wmf_weights_destroy(ref);
+  wmf_model_destroy(m);
+}
+
 START_TEST(bf16_stays_close) {
+  if (wmf_nn_has_bf16()) bf16_fp32_stage();
   bf16_case("resnet18", 0.03);
   bf16_case("tiny_densenet", 0.03);
   bf16_case("densenet121", 0.03);
