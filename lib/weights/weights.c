@@ -1,6 +1,8 @@
 /* The tensor table, format detection, and conversion of stored elements to float. */
 #include <stddef.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "weights.h"
 
@@ -283,6 +285,23 @@ static void convert(const wmfi_tensor *t, float *dst) {
   }
 }
 
+/* A model copies each tensor once, so the file's pages would otherwise stay resident beside the model
+ * for the whole load: the pages that hold only this (C-contiguous) tensor are dropped once it is read.
+ * The mapping is private and never written, so a later read faults the same bytes back in. */
+static void release_pages(const wmf_weights *w, const wmfi_tensor *t) {
+  if (!w->file.mapped || !t->numel) return;
+  int64_t expect = 1;
+  for (uint32_t d = t->ndim; d-- > 0;) {
+    if (t->shape[d] != 1 && t->stride[d] != expect) return;
+    expect *= t->shape[d];
+  }
+  uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  uintptr_t lo = (uintptr_t)t->data, hi = lo + (uintptr_t)(t->numel * wmfi_weights_dtype_size(t->dtype));
+  lo = (lo + page - 1) & ~(page - 1);
+  hi &= ~(page - 1);
+  if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 wmf_status wmf_weights_get_f32(const wmf_weights *w, const char *name, float *dst, size_t capacity) {
   WMFI_REQUIRE(w && name, "wmf_weights_get_f32: NULL argument");
   size_t i;
@@ -298,5 +317,6 @@ wmf_status wmf_weights_get_f32(const wmf_weights *w, const char *name, float *ds
                      w->origin, name, (unsigned long long)t->numel, capacity);
   WMFI_REQUIRE(dst || t->numel == 0, "wmf_weights_get_f32: dst is NULL");
   convert(t, dst);
+  release_pages(w, t);
   return WMF_OK;
 }

@@ -121,3 +121,20 @@ def test_forbidden_pickle_is_refused(tmp_path):
     with pytest.raises(wmfeat.Error) as e:
         wmfeat.Weights.open(path)
     assert e.value.name == "WMF_ERR_FORBIDDEN"
+
+
+@pytest.mark.parametrize("suffix", [".pth", ".safetensors"])
+def test_tensors_read_again_after_their_pages_were_released(tmp_path, suffix):
+    # wmf_weights_get_f32 drops the mapped pages a tensor filled once it is read (to keep a model load's
+    # peak memory low); tensors spanning many pages must read back identically.
+    g = torch.Generator().manual_seed(1)
+    state = {f"layer{i}.weight": torch.randn(64, 64, 3, 3, generator=g) for i in range(4)}
+    path = tmp_path / f"big{suffix}"
+    if suffix == ".pth":
+        torch.save(state, path)
+    else:
+        save_file(state, path)
+    with wmfeat.Weights.open(path) as w:
+        for name, t in state.items():
+            first = w.get(name).copy()
+            assert np.array_equal(first, t.numpy()) and np.array_equal(w.get(name), first)
