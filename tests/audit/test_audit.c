@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "audit/audit.h"
+#include "../check_run.h"
 
 static char tmpdir[64];
 
@@ -394,9 +395,5 @@ int main(void) {
   tcase_add_test(tc, damaged_files_are_refused);
   tcase_add_test(tc, reports_are_written);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return run_suite(s);
 }

@@ -6,6 +6,7 @@
 
 #include "audit/audit.h"
 #include "refdata.h"
+#include "../check_run.h"
 
 static const char *ref_path;
 
@@ -96,9 +97,5 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, paired_scores_match_numpy_scipy);
   tcase_add_test(tc, paired_scores_large_n);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return run_suite(s);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "mask/mask.h"
+#include "../check_run.h"
 
 static char dir[64];
 static void setup(void) {
@@ -189,9 +190,5 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, json_roundtrip_and_validation);
   tcase_add_test(tc, npy_roundtrip_and_validation);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return run_suite(s);
 }

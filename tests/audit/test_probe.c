@@ -9,6 +9,7 @@
 #include "mask/mask.h"
 #include "probe/probe.h"
 #include "refdata.h"
+#include "../check_run.h"
 
 static const char *ref_path;
 
@@ -208,9 +209,5 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, evaluate_save_load);
   tcase_add_test(tc, arguments_and_non_convergence);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return run_suite(s);
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "../check_run.h"
 
 START_TEST(status_names_are_distinct) {
   static const wmf_status all[] = {WMF_OK, WMF_ERR_INVALID_ARGUMENT, WMF_ERR_OUT_OF_MEMORY, WMF_ERR_IO,
@@ -121,9 +122,5 @@ int main(void) {
   tcase_add_test(tc, version_agrees_with_headers);
   tcase_add_test(tc, file_round_trip_and_errors);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return run_suite(s);
 }

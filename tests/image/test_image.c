@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "image/image.h"
+#include "../check_run.h"
 
 /* The 8x6 pattern the seed files in tests/fuzz/corpus/image hold (written by PIL). */
 static void pattern(uint8_t *p, uint32_t x, uint32_t y) {
@@ -713,10 +714,4 @@ static Suite *image_suite(void) {
   return s;
 }
 
-int main(void) {
-  SRunner *r = srunner_create(image_suite());
-  srunner_run_all(r, CK_NORMAL);
-  int failed = srunner_ntests_failed(r);
-  srunner_free(r);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return run_suite(image_suite()); }

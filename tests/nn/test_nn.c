@@ -5,6 +5,7 @@
 
 #include "parity.h"
 #include "nn/nn.h"
+#include "../check_run.h"
 
 int wmfi_nn_session_private_weights(const wmf_session *s);
 
@@ -259,9 +260,5 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, sessions_in_threads_share_a_model);
   tcase_add_test(tc, bf16_stays_close);
   suite_add_tcase(s, tc);
-  SRunner *r = srunner_create(s);
-  srunner_run_all(r, CK_NORMAL);
-  int failed = srunner_ntests_failed(r);
-  srunner_free(r);
-  return failed ? 1 : 0;
+  return run_suite(s);
 }

@@ -2,6 +2,7 @@
  * make_reference.py, at 224 and 160 px, batch 1 and 3, and checks logits, features and the pooled
  * stage output against torch: max|delta| <= 1e-4 * max|value| + 1e-5, and the same top-5 order. */
 #include "parity.h"
+#include "../check_run.h"
 
 static const char *dir, *name;
 
@@ -111,9 +112,5 @@ int main(int argc, char **argv) {
   tcase_set_timeout(tc, 600);
   tcase_add_test(tc, matches_torchvision);
   suite_add_tcase(s, tc);
-  SRunner *r = srunner_create(s);
-  srunner_run_all(r, CK_NORMAL);
-  int failed = srunner_ntests_failed(r);
-  srunner_free(r);
-  return failed ? 1 : 0;
+  return run_suite(s);
 }

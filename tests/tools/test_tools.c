@@ -9,6 +9,7 @@
 #include "args.h"
 #include "files.h"
 #include "pipeline.h"
+#include "../check_run.h"
 
 static bool fill(void *ctx, size_t item, float *buffer, size_t slot, char *err, size_t errlen) {
   if (item % 7 == 3) {
@@ -137,9 +138,5 @@ int main(void) {
   tcase_add_test(tc, file_lists_folders_labels_shards);
   tcase_add_test(tc, args_parse_values_and_errors);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return run_suite(s);
 }

@@ -12,6 +12,7 @@
 
 #include "image/image.h"
 #include "watermark/watermark.h"
+#include "../check_run.h"
 
 static char dir[512];
 static FILE *spec;
@@ -248,9 +249,5 @@ int main(void) {
   TCase *tc = tcase_create("pil");
   tcase_add_test(tc, parity_with_pil);
   suite_add_tcase(s, tc);
-  SRunner *r = srunner_create(s);
-  srunner_run_all(r, CK_NORMAL);
-  int failed = srunner_ntests_failed(r);
-  srunner_free(r);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return run_suite(s);
 }

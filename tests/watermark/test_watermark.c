@@ -9,6 +9,7 @@
 
 #include "image/image.h"
 #include "watermark/watermark.h"
+#include "../check_run.h"
 
 #define CJK_TTC "/usr/share/fonts/opentype/noto/NotoSerifCJK-ExtraLight.ttc"
 
@@ -417,9 +418,5 @@ int main(void) {
   tcase_add_test(tc, logos_are_pasted_with_opacity);
   tcase_add_test(tc, failed_apply_leaves_image_unchanged);
   suite_add_tcase(s, tc);
-  SRunner *r = srunner_create(s);
-  srunner_run_all(r, CK_NORMAL);
-  int failed = srunner_ntests_failed(r);
-  srunner_free(r);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return run_suite(s);
 }

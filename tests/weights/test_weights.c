@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "weights/weights.h"
+#include "../check_run.h"
 
 /* A safetensors file from a JSON header and a data buffer. Caller frees. */
 static uint8_t *st_build(const char *json, const void *buf, size_t nbuf, size_t *size) {
@@ -301,9 +302,5 @@ int main(void) {
   tcase_add_test(tc, unaligned_data_is_read_at_every_alignment);
   tcase_add_test(tc, threads_read_one_weights_at_once);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return run_suite(s);
 }

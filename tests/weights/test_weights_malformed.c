@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "weights/weights.h"
+#include "../check_run.h"
 
 static const char *dir;
 
@@ -138,9 +139,5 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, state_dict_key_and_options_are_checked);
   tcase_add_test(tc, every_prefix_of_a_valid_file_fails_cleanly);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return run_suite(s);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "weights/weights.h"
+#include "../check_run.h"
 
 static const char *dir;
 
@@ -134,9 +135,5 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, files_written_by_torch_read_bit_exactly);
   tcase_add_test(tc, modules_and_bare_tensors_written_by_torch_are_refused);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return run_suite(s);
 }
