@@ -83,7 +83,10 @@ int cmd_demo(int argc, char **argv) {
   double t0 = now_seconds();
   planted_result r;
   wmf_status st = planted_run(&r, data, out, (unsigned)o.threads, log_line);
-  if (st) return fail_status(st, "demo");
+  if (st) {
+    fprintf(stderr, "error: demo: %s: %s\n", wmf_status_name(st), planted_error());
+    return EXIT_RUNTIME;
+  }
   if (o.json) print_json(&r, out, now_seconds() - t0);
   else print_text(&r, out, now_seconds() - t0);
   return EXIT_OK;

@@ -14,15 +14,25 @@ static uint64_t splitmix64(uint64_t x) {
   return z ^ (z >> 31);
 }
 
+/* Failures of this file's own checks (the library's have wmf_last_error()). */
+static char own_error[700];
+
 static wmf_status fail(wmf_status st, const char *what) {
-  fprintf(stderr, "planted: %s\n", what); /* examples may print; the message is also returned below */
+  snprintf(own_error, sizeof own_error, "%s", what);
   return st;
 }
+
+const char *planted_error(void) { return own_error[0] ? own_error : wmf_last_error(); }
 
 wmf_status planted_load_digits(planted_digits *d, const char *path) {
   memset(d, 0, sizeof *d);
   FILE *f = fopen(path, "rb");
-  if (!f) return fail(WMF_ERR_IO, path);
+  own_error[0] = '\0';
+  if (!f) {
+    char what[600];
+    snprintf(what, sizeof what, "cannot open '%s'", path);
+    return fail(WMF_ERR_IO, what);
+  }
   char magic[8];
   uint32_t n = 0;
   wmf_status st = WMF_OK;
@@ -45,7 +55,9 @@ wmf_status planted_load_digits(planted_digits *d, const char *path) {
   fclose(f);
   if (st) {
     planted_free_digits(d);
-    return fail(st, path);
+    char what[600];
+    snprintf(what, sizeof what, "'%s' is not a planted-digits file, or is truncated", path);
+    return fail(st, what);
   }
   return WMF_OK;
 }

@@ -41,6 +41,9 @@ void planted_free_digits(planted_digits *d);
  * (seed = image index). */
 wmf_status planted_image(wmf_image **out, const planted_digits *d, size_t i, const wmf_watermark *wm);
 
+/* The message of the last failure of planted_load_digits() or planted_run(). */
+const char *planted_error(void);
+
 /* Runs the whole experiment on the files in `data_dir` (planted_resnet.safetensors,
  * planted_digits.bin) with `threads` compute threads. With `report_dir`, also writes the audit report
  * (JSON, CSV) and the figures (SVG) there. `log` (may be NULL) receives progress lines. */

@@ -31,7 +31,7 @@ START_TEST(planted_shortcut) {
 
   planted_result r;
   wmf_status st = planted_run(&r, data, out_dir, 2, NULL);
-  ck_assert_msg(st == WMF_OK, "%s: %s", wmf_status_name(st), wmf_last_error());
+  ck_assert_msg(st == WMF_OK, "%s: %s", wmf_status_name(st), planted_error());
 
   printf("audit: %zu test pairs, accuracy clean %.3f watermarked %.3f\n", r.n_test, r.acc_clean, r.acc_wm);
   printf("class AUC:");
