@@ -4,18 +4,24 @@
  * Valid JPEG tables never hold more than 256 codes. The walk below visits every DHT table stb could
  * read (markers, junk skipping and entropy-coded data handled at least as permissively as stb), reading
  * each table the way stb does (zeros past the end of the data), and refuses data with an oversized
- * table before stb sees it. */
+ * table before stb sees it.
+ * A second bug of the same stb: a scan that uses a Huffman table no DHT segment has defined makes
+ * stbi__jpeg_huff_decode read its tables from uninitialized memory and index outside them (found by
+ * the fuzzer as an out-of-bounds read). JPEG requires tables to be defined before a scan uses them, so
+ * such data is refused too. */
 #include "image/image.h"
 
 static unsigned byte_at(const uint8_t *data, size_t size, size_t pos) { return pos < size ? data[pos] : 0; }
 
-/* false when a table of the DHT segment whose length field is at `pos` has more than 256 codes */
-static bool dht_ok(const uint8_t *data, size_t size, size_t pos) {
+/* false when a table of the DHT segment whose length field is at `pos` has more than 256 codes; marks
+ * the tables it defines in defined[class][id] */
+static bool dht_ok(const uint8_t *data, size_t size, size_t pos, bool defined[2][4]) {
   long left = (long)((byte_at(data, size, pos) << 8) | byte_at(data, size, pos + 1)) - 2;
   size_t p = pos + 2;
   while (left > 0 && p < size) {
     unsigned q = byte_at(data, size, p++);
     if ((q >> 4) > 1 || (q & 15) > 3) return true; /* stb stops at this table with "bad DHT header" */
+    defined[q >> 4][q & 15] = true;
     unsigned n = 0;
     for (int i = 0; i < 16; i++) n += byte_at(data, size, p++);
     if (n > 256) return false;
@@ -25,10 +31,25 @@ static bool dht_ok(const uint8_t *data, size_t size, size_t pos) {
   return true;
 }
 
+/* false when the scan header whose length field is at `pos` names a Huffman table that stb would
+ * decode with but no DHT defined: baseline scans use both tables of each component, progressive DC
+ * first scans (Ss = 0, Ah = 0) the DC table, progressive AC scans (Ss > 0) the AC table. */
+static bool sos_ok(const uint8_t *data, size_t size, size_t pos, bool progressive, bool defined[2][4]) {
+  unsigned ns = byte_at(data, size, pos + 2);
+  unsigned ss = byte_at(data, size, pos + 3 + 2 * ns), ah = byte_at(data, size, pos + 5 + 2 * ns) >> 4;
+  bool dc = !progressive || (ss == 0 && ah == 0), ac = !progressive || ss > 0;
+  for (unsigned k = 0; k < ns && k < 4; k++) {
+    unsigned t = byte_at(data, size, pos + 4 + 2 * k);
+    if ((dc && (t >> 4) < 4 && !defined[0][t >> 4]) || (ac && (t & 15) < 4 && !defined[1][t & 15])) return false;
+  }
+  return true;
+}
+
 static bool is_rst(unsigned m) { return m >= 0xD0 && m <= 0xD7; }
 
 const char *wmfi_image_jpeg_guard(const uint8_t *data, size_t size) {
   size_t pos = 0;
+  bool defined[2][4] = {{false}}, progressive = false;
   while (pos < size && data[pos] == 0xFF) pos++;
   pos++; /* after SOI (wmfi_image_sniff found 0xFF... 0xD8) */
   while (pos < size) {
@@ -41,7 +62,10 @@ const char *wmfi_image_jpeg_guard(const uint8_t *data, size_t size) {
     unsigned m = data[pos++];
     if (m == 0x00 || m == 0x01 || m == 0xD8 || is_rst(m)) continue; /* no length field */
     if (m == 0xD9) break;                                             /* EOI */
-    if (m == 0xC4 && !dht_ok(data, size, pos)) return "a Huffman table (DHT) has more than 256 codes";
+    if (m == 0xC4 && !dht_ok(data, size, pos, defined)) return "a Huffman table (DHT) has more than 256 codes";
+    if (m == 0xC2) progressive = true;
+    if (m == 0xDA && !sos_ok(data, size, pos, progressive, defined))
+      return "a scan uses a Huffman table that no DHT segment defined";
     size_t len = (size_t)byte_at(data, size, pos) << 8 | byte_at(data, size, pos + 1);
     pos += len < 2 ? 2 : len;
     if (m == 0xDA) { /* entropy-coded data follows a scan header, up to the next real marker */
