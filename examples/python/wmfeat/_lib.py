@@ -164,6 +164,13 @@ class Handle:
     def __init__(self, ptr):
         self._ptr = ptr
 
+    @classmethod
+    def _make(cls, ctor, *args):
+        """Calls a C constructor `ctor(&out, *args)` (it raises on failure) and wraps the new handle."""
+        out = ctypes.c_void_p()
+        ctor(ctypes.byref(out), *args)
+        return cls(out)
+
     @property
     def _as_parameter_(self):
         if not self._ptr:

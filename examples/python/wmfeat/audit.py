@@ -108,16 +108,12 @@ class Audit(Handle):
     @staticmethod
     def create(num_classes, num_features):
         """An empty audit; with 1000 classes the ImageNet-1k names are attached."""
-        out = ctypes.c_void_p()
-        _create(ctypes.byref(out), num_classes, num_features)
-        return Audit(out)
+        return Audit._make(_create, num_classes, num_features)
 
     @staticmethod
     def load(path):
         """Loads a state written by save() (validated: magic, version, checksum, values)."""
-        out = ctypes.c_void_p()
-        _load(ctypes.byref(out), path_arg(path))
-        return Audit(out)
+        return Audit._make(_load, path_arg(path))
 
     @staticmethod
     def from_bytes(data):

@@ -40,12 +40,6 @@ _preprocess = fn("wmf_preprocess", [_P, ctypes.c_uint32, ctypes.c_uint32, ctypes
 _save = fn("wmf_image_save", [_P, ctypes.c_char_p, ctypes.c_int])
 
 
-def _new(ctor, *args):
-    out = ctypes.c_void_p()
-    ctor(ctypes.byref(out), *args)
-    return Image(out)
-
-
 def float_buffer(array):
     """(pointer, capacity in floats) of a C-contiguous float32 numpy array, without copying."""
     if array.dtype != np.float32 or not array.flags.c_contiguous or not array.flags.writeable:
@@ -60,16 +54,16 @@ class Image(Handle):
 
     @staticmethod
     def load(path):
-        return _new(_load, os.fsencode(path), None)
+        return Image._make(_load, os.fsencode(path), None)
 
     @staticmethod
     def decode(data):
         data = bytes(data)
-        return _new(_decode, data, len(data), None)
+        return Image._make(_decode, data, len(data), None)
 
     @staticmethod
     def create(width, height, color=(0, 0, 0)):
-        return _new(_create, width, height, *color)
+        return Image._make(_create, width, height, *color)
 
     @staticmethod
     def from_array(array):
@@ -79,7 +73,7 @@ class Image(Handle):
             raise ValueError("expected uint8 (H, W), (H, W, 3) or (H, W, 4)")
         a = np.ascontiguousarray(a)
         fmt = _GRAY8 if a.ndim == 2 else (_RGB8 if a.shape[2] == 3 else _RGBA8)
-        return _new(_from_pixels, a.ctypes.data, a.shape[1], a.shape[0], a.strides[0], fmt)
+        return Image._make(_from_pixels, a.ctypes.data, a.shape[1], a.shape[0], a.strides[0], fmt)
 
     @property
     def width(self):
@@ -96,16 +90,16 @@ class Image(Handle):
         return np.frombuffer(buf, dtype=np.uint8).reshape(self.height, self.width, 3).copy()
 
     def clone(self):
-        return _new(_clone, self)
+        return Image._make(_clone, self)
 
     def resize(self, width, height, filter=BILINEAR):
-        return _new(_resize, self, width, height, filter)
+        return Image._make(_resize, self, width, height, filter)
 
     def resize_shorter(self, size, filter=BILINEAR):
-        return _new(_resize_shorter, self, size, filter)
+        return Image._make(_resize_shorter, self, size, filter)
 
     def center_crop(self, width, height):
-        return _new(_center_crop, self, width, height)
+        return Image._make(_center_crop, self, width, height)
 
     def to_tensor(self, out=None, slot=0, norm=IMAGENET):
         """Planar float (3, H, W) normalized; written into slot `slot` of `out` (N, 3, H, W) if given."""

@@ -36,15 +36,9 @@ _save_npy = fn("wmf_mask_save_npy", [P, ctypes.c_char_p])
 _load_npy = fn("wmf_mask_load_npy", [PP, ctypes.c_char_p])
 
 
-def _new(ctor, *args):
-    out = ctypes.c_void_p()
-    ctor(ctypes.byref(out), *args)
-    return Mask(out)
-
-
 def _from_scores(ctor, scores, rank, value):
     s = as_input(scores, np.float64, "scores", 1)
-    return _new(ctor, ptr(s, F64P), s.size, int(rank), value)
+    return Mask._make(ctor, ptr(s, F64P), s.size, int(rank), value)
 
 
 class Mask(Handle):
@@ -55,7 +49,7 @@ class Mask(Handle):
     @staticmethod
     def create(num_features):
         """A mask of num_features channels with nothing masked."""
-        return _new(_create, num_features)
+        return Mask._make(_create, num_features)
 
     @staticmethod
     def top_k(scores, k, rank=Rank.BY_FROM_HALF):
@@ -74,12 +68,12 @@ class Mask(Handle):
 
     @staticmethod
     def load_json(path):
-        return _new(_load_json, path_arg(path))
+        return Mask._make(_load_json, path_arg(path))
 
     @staticmethod
     def load_npy(path):
         """From a 1-D .npy vector of 0/1 multipliers (1 = kept)."""
-        return _new(_load_npy, path_arg(path))
+        return Mask._make(_load_npy, path_arg(path))
 
     @property
     def num_features(self):
@@ -125,10 +119,10 @@ class Mask(Handle):
         return features
 
     def union(self, other):
-        return _new(_union, self, other)
+        return Mask._make(_union, self, other)
 
     def intersection(self, other):
-        return _new(_intersection, self, other)
+        return Mask._make(_intersection, self, other)
 
     __or__ = union
     __and__ = intersection

@@ -72,9 +72,7 @@ class Model(Handle):
         """Builds the network from opened Weights (torchvision names). `arch` None infers it, or names
         it ("resnet50", "vgg16_bn", "densenet121", or a family "resnet"/"vgg"/"densenet")."""
         opts = _ModelOptions(ctypes.sizeof(_ModelOptions), 1 if allow_unexpected else 0)
-        out = ctypes.c_void_p()
-        _model_load(ctypes.byref(out), weights, c_string(arch), ctypes.byref(opts))
-        return Model(out)
+        return Model._make(_model_load, weights, c_string(arch), ctypes.byref(opts))
 
     @staticmethod
     def open(path, arch=None, allow_unexpected=False, state_dict_key=None):

@@ -96,9 +96,7 @@ class Probe(Handle):
 
     @staticmethod
     def load(path):
-        out = ctypes.c_void_p()
-        _load(ctypes.byref(out), path_arg(path))
-        return Probe(out)
+        return Probe._make(_load, path_arg(path))
 
     @property
     def num_classes(self):

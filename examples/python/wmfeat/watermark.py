@@ -75,16 +75,12 @@ class Font(Handle):
     @staticmethod
     def open(path, face_index=0):
         """Face `face_index` of a font file (.ttf, .otf, .ttc)."""
-        out = ctypes.c_void_p()
-        _font_open(ctypes.byref(out), path_arg(path), face_index)
-        return Font(out)
+        return Font._make(_font_open, path_arg(path), face_index)
 
     @staticmethod
     def find(pattern):
         """A font by fontconfig pattern, e.g. "Noto Serif CJK SC:style=ExtraLight"; never a substitute."""
-        out = ctypes.c_void_p()
-        _font_find(ctypes.byref(out), c_string(pattern))
-        return Font(out)
+        return Font._make(_font_find, c_string(pattern))
 
     @property
     def family(self):
@@ -123,16 +119,12 @@ class Watermark(Handle):
     @staticmethod
     def create():
         """An empty recipe: 30 px white text, opacity 1, fixed at (0, 0); set text and font."""
-        out = ctypes.c_void_p()
-        _create(ctypes.byref(out))
-        return Watermark(out)
+        return Watermark._make(_create)
 
     @staticmethod
     def from_preset(name):
         """A recipe from a preset name (see presets()); its fonts are found by fontconfig."""
-        out = ctypes.c_void_p()
-        _from_preset(ctypes.byref(out), c_string(name))
-        return Watermark(out)
+        return Watermark._make(_from_preset, c_string(name))
 
     def set_text(self, text):
         _set_text(self, c_string(text))

@@ -69,17 +69,13 @@ class Weights(Handle):
     @staticmethod
     def open(path, state_dict_key=None):
         """Opens safetensors, PyTorch zip or legacy .pth, detected from the content."""
-        out = ctypes.c_void_p()
-        _open(ctypes.byref(out), path_arg(path), _options(state_dict_key))
-        return Weights(out)
+        return Weights._make(_open, path_arg(path), _options(state_dict_key))
 
     @staticmethod
     def open_memory(data, state_dict_key=None):
         """Like open() on bytes in memory (which the library copies)."""
         data = bytes(data)
-        out = ctypes.c_void_p()
-        _open_memory(ctypes.byref(out), data, len(data), _options(state_dict_key))
-        return Weights(out)
+        return Weights._make(_open_memory, data, len(data), _options(state_dict_key))
 
     @property
     def format(self):
