@@ -108,8 +108,9 @@ static long read_items_done(const char *path) {
 
 int cmd_audit(int argc, char **argv) {
   common_opts o = COMMON_DEFAULTS;
-  const char *arch = NULL, *preset = "imagenet-w", *out = "wmfeat-report", *state = NULL;
-  long resize = 256, crop = 224, top = 10;
+  const char *arch = NULL, *preset = "imagenet-w", *out = "wmfeat-report", *state = NULL, *rank_text = "abs";
+  long resize = 256, crop = 224, top = 10, resamples = 1000;
+  double level = 0.95;
   bool labels = false, resume = false;
   arg_spec specs[] = {{"preset", ARG_STRING, &preset, "watermark preset (default imagenet-w; see wmfeat render --list)"},
                       {"out", ARG_STRING, &out, "report folder (default wmfeat-report)"},
@@ -118,6 +119,9 @@ int cmd_audit(int argc, char **argv) {
                       {"resume", ARG_FLAG, &resume, "continue an interrupted audit from its state file"},
                       {"labels", ARG_FLAG, &labels, "labels from subfolders (sorted, like ImageFolder)"},
                       {"top", ARG_INT, &top, "classes and channels to print (default 10)"},
+                      {"rank", ARG_STRING, &rank_text, "ranking of the summary and class figures: " REPORT_RANK_HELP},
+                      {"bootstrap", ARG_INT, &resamples, "bootstrap resamples of the pairs for confidence intervals (default 1000, 0: none; seeded by --seed)"},
+                      {"level", ARG_DOUBLE, &level, "confidence level of the bootstrap intervals (default 0.95)"},
                       {"arch", ARG_STRING, &arch, "architecture (default: inferred from the weights)"},
                       {"resize", ARG_INT, &resize, "shorter side before cropping (default 256)"},
                       {"crop", ARG_INT, &crop, "center crop, the network's input size (default 224)"},
@@ -132,6 +136,10 @@ int cmd_audit(int argc, char **argv) {
   size_t shard_i, shard_n;
   if (parse_shard(o.shard, &shard_i, &shard_n)) return fprintf(stderr, "error: --shard expects I/N with I < N\n"), EXIT_USAGE;
   if (resize < 1 || crop < 32 || crop > resize || top < 0) return fprintf(stderr, "error: need 32 <= --crop <= --resize\n"), EXIT_USAGE;
+  report_rank rank;
+  if (report_parse_rank(rank_text, &rank)) return EXIT_USAGE;
+  if (resamples < 0 || resamples > 100000 || !(level > 0 && level < 1))
+    return fprintf(stderr, "error: need 0 <= --bootstrap <= 100000 and 0 < --level < 1\n"), EXIT_USAGE;
   if (mkdir_p(out)) return EXIT_RUNTIME;
   char state_buf[4096], progress_path[4200];
   if (!state) snprintf(state_buf, sizeof state_buf, "%s/audit.wmfa", out), state = state_buf;
@@ -200,9 +208,11 @@ int cmd_audit(int argc, char **argv) {
       fprintf(stderr, "error: no image could be audited\n");
       rc = EXIT_RUNTIME;
     }
+    if (rc == EXIT_OK && (st = wmf_audit_set_bootstrap(audit, (size_t)resamples, (uint64_t)o.seed, level)))
+      rc = fail_status(st, "--bootstrap");
     if (rc == EXIT_OK) {
-      if ((st = report_write(audit, out))) rc = fail_status(st, "writing the report");
-      else if ((st = o.json ? report_print_json(audit, (size_t)top, stdout) : report_print(audit, (size_t)top, stdout)))
+      if ((st = report_write(audit, out, rank))) rc = fail_status(st, "writing the report");
+      else if ((st = o.json ? report_print_json(audit, (size_t)top, rank, stdout) : report_print(audit, (size_t)top, rank, stdout)))
         rc = fail_status(st, "summarizing");
       else if (!o.json && !o.quiet)
         printf("\nreport: %s/report.json, classes.csv, channels.csv, *.svg; state: %s\n", out, state);

@@ -1,5 +1,6 @@
 /* wmfeat mask: a feature-channel mask from an audit state, ranked as Mark My Words ranks channels
  * (|AUC - 0.5|) or by another score; saved as JSON (indices and scores) and/or .npy (a 0/1 multiplier). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,13 +18,15 @@ static const struct {
 
 int cmd_mask(int argc, char **argv) {
   common_opts o = COMMON_DEFAULTS;
-  const char *score = "auc", *json = NULL, *npy = NULL;
+  const char *score = "auc", *json = NULL, *npy = NULL, *rule = "count", *rank = "abs";
   double fraction = -1, threshold = -1;
   long top_k = -1;
   arg_spec specs[] = {{"fraction", ARG_DOUBLE, &fraction, "mask the top fraction p of channels (0..1)"},
                       {"top-k", ARG_INT, &top_k, "mask the top k channels"},
                       {"threshold", ARG_DOUBLE, &threshold, "mask channels whose ranked score is above this"},
                       {"score", ARG_STRING, &score, "auc (by |AUC - 0.5|, default), d, mean-diff, effect-size, paired-dz, wilcoxon-z"},
+                      {"rank", ARG_STRING, &rank, "abs: by |AUC - 0.5| (|score| for differences; default); auc: by AUC, descending (--score auc)"},
+                      {"rule", ARG_STRING, &rule, "with --fraction: count (floor(p n + 1/2) channels, default) or quantile (Mark My Words: key > torch.quantile(key, 1 - p))"},
                       {"out", ARG_STRING, &json, "mask as JSON (indices and scores)"},
                       {"npy", ARG_STRING, &npy, "mask as .npy: a float32 0/1 multiplier, features * mask"},
                       COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
@@ -40,6 +43,19 @@ int cmd_mask(int argc, char **argv) {
   size_t which = 0;
   while (which < sizeof scores / sizeof scores[0] && strcmp(scores[which].name, score)) which++;
   if (which == sizeof scores / sizeof scores[0]) return fprintf(stderr, "error: unknown --score '%s'\n", score), EXIT_USAGE;
+  bool quantile = !strcmp(rule, "quantile");
+  if (!quantile && strcmp(rule, "count")) return fprintf(stderr, "error: unknown --rule '%s' (count or quantile)\n", rule), EXIT_USAGE;
+  if (quantile && fraction < 0) return fprintf(stderr, "error: --rule quantile needs --fraction\n"), EXIT_USAGE;
+  wmf_mask_rank mrank = scores[which].rank;
+  const char *rank_text = scores[which].rank == WMF_MASK_BY_FROM_HALF ? "|AUC - 0.5|" : scores[which].rank == WMF_MASK_BY_ABS ? "|score|" : "score";
+  if (!strcmp(rank, "auc")) {
+    if (scores[which].score != WMF_SCORE_AUC) return fprintf(stderr, "error: --rank auc needs --score auc\n"), EXIT_USAGE;
+    mrank = WMF_MASK_BY_VALUE, rank_text = "AUC, descending";
+  } else if (!strcmp(rank, "delta-p")) {
+    return fprintf(stderr, "error: --rank delta-p ranks classes; feature channels have no delta p (use abs or auc)\n"), EXIT_USAGE;
+  } else if (strcmp(rank, "abs")) {
+    return fprintf(stderr, "error: unknown --rank '%s' (abs or auc)\n", rank), EXIT_USAGE;
+  }
   wmf_audit *a = NULL;
   wmf_mask *m = NULL;
   double *v = NULL;
@@ -50,16 +66,24 @@ int cmd_mask(int argc, char **argv) {
   if (!v) st = WMF_ERR_OUT_OF_MEMORY;
   if (!st) st = wmf_audit_scores(v, n, a, WMF_AUDIT_CHANNELS, scores[which].score);
   if (!st) {
-    if (fraction >= 0) st = wmf_mask_top_fraction(&m, v, n, scores[which].rank, fraction);
-    else if (top_k >= 0) st = wmf_mask_top_k(&m, v, n, scores[which].rank, (size_t)top_k);
-    else st = wmf_mask_threshold(&m, v, n, scores[which].rank, threshold);
+    if (fraction >= 0 && quantile) st = wmf_mask_quantile(&m, v, n, mrank, fraction);
+    else if (fraction >= 0) st = wmf_mask_top_fraction(&m, v, n, mrank, fraction);
+    else if (top_k >= 0) st = wmf_mask_top_k(&m, v, n, mrank, (size_t)top_k);
+    else st = wmf_mask_threshold(&m, v, n, mrank, threshold);
   }
   if (!st && json) st = wmf_mask_save_json(m, json);
   if (!st && npy) st = wmf_mask_save_npy(m, npy);
   if (st) rc = fail_status(st, "building the mask");
-  else if (o.json) printf("{\"channels\": %zu, \"masked\": %zu, \"score\": \"%s\"}\n", n, wmf_mask_count(m), score);
-  else printf("masked %zu of %zu channels (ranked by %s)%s%s%s%s\n", wmf_mask_count(m), n, score, json ? ": " : "",
-              json ? json : "", npy ? " " : "", npy ? npy : "");
+  else if (o.json) {
+    json_t *j = json_pack("{s:I, s:I, s:s, s:s, s:s}", "channels", (json_int_t)n, "masked", (json_int_t)wmf_mask_count(m),
+                          "score", score, "rank", rank_text, "rule", fraction >= 0 ? rule : top_k >= 0 ? "top-k" : "threshold");
+    if (j && quantile) json_object_set_new(j, "threshold", json_real(wmf_mask_threshold_used(m)));
+    rc = print_json_value(j);
+  } else {
+    printf("masked %zu of %zu channels (ranked by %s%s)%s%s%s%s\n", wmf_mask_count(m), n, rank_text,
+           quantile ? ", key > quantile" : "", json ? ": " : "", json ? json : "", npy ? " " : "", npy ? npy : "");
+    if (quantile) printf("quantile threshold of the key: %.17g\n", wmf_mask_threshold_used(m));
+  }
   free(v);
   wmf_mask_destroy(m);
   wmf_audit_destroy(a);

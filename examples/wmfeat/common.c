@@ -189,3 +189,12 @@ void print_json_string(FILE *f, const char *s) {
   }
   fputc('"', f);
 }
+
+int print_json_value(json_t *value) {
+  char *text = value ? json_dumps(value, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) : NULL;
+  json_decref(value);
+  if (!text) return fprintf(stderr, "error: out of memory writing JSON\n"), EXIT_RUNTIME;
+  printf("%s\n", text);
+  free(text);
+  return EXIT_OK;
+}

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include <jansson.h>
 #include <wmfeat.h>
 
 #include "args.h"
@@ -68,6 +69,10 @@ int mkdir_p(const char *path);
 
 /* Number of decoding worker threads to use beside the forward pass. */
 int worker_count(void);
+
+/* Prints a jansson value (indented, 17 significant digits) and a newline to stdout and releases it.
+ * NULL (a failed json_pack) prints an error. Returns EXIT_OK or EXIT_RUNTIME. */
+int print_json_value(json_t *value);
 
 /* Prints a JSON string literal (with quotes) to f. */
 void print_json_string(FILE *f, const char *s);

@@ -6,9 +6,31 @@
 
 #include "common.h"
 
-static const double thresholds[] = {0.7, 0.8, 0.9, 0.95};
+static const double thresholds[WMF_AUDIT_D_THRESHOLD_COUNT] = WMF_AUDIT_D_THRESHOLDS;
+static const char *const rank_names[] = {"abs", "auc", "delta-p"};
 
-wmf_status report_write(wmf_audit *a, const char *dir) {
+int report_parse_rank(const char *text, report_rank *out) {
+  for (int r = 0; r < 3; r++)
+    if (!strcmp(text, rank_names[r])) return *out = (report_rank)r, 0;
+  fprintf(stderr, "error: unknown --rank '%s' (abs, auc or delta-p)\n", text);
+  return -1;
+}
+
+const char *report_rank_name(report_rank rank) { return rank_names[rank]; }
+
+void report_rank_order(report_rank rank, wmf_audit_target t, wmf_audit_score *score, wmf_rank_order *order) {
+  *score = WMF_SCORE_AUC, *order = WMF_RANK_FROM_HALF;
+  if (rank == REPORT_RANK_AUC) *order = WMF_RANK_DESCENDING;
+  else if (rank == REPORT_RANK_DELTA_P && t == WMF_AUDIT_CLASSES) *score = WMF_SCORE_DELTA_PROB, *order = WMF_RANK_DESCENDING;
+}
+
+const char *report_rank_text(report_rank rank, wmf_audit_target t) {
+  if (rank == REPORT_RANK_AUC) return "AUC, descending (Mark My Words)";
+  if (rank == REPORT_RANK_DELTA_P && t == WMF_AUDIT_CLASSES) return "delta p, descending (ImageNet-W)";
+  return "|AUC - 0.5|";
+}
+
+wmf_status report_write(wmf_audit *a, const char *dir, report_rank rank) {
   if (mkdir_p(dir)) return WMF_ERR_IO;
   char p[4096];
   wmf_status st;
@@ -17,8 +39,10 @@ wmf_status report_write(wmf_audit *a, const char *dir) {
   if (wmf_audit_num_classes(a)) {
     if ((st = wmf_audit_write_csv(a, WMF_AUDIT_CLASSES, OUT("classes.csv")))) return st;
     size_t k = wmf_audit_num_classes(a) < 20 ? wmf_audit_num_classes(a) : 20;
-    if ((st = wmf_audit_write_svg_classes(a, OUT("classes_auc.svg"), WMF_SCORE_AUC, WMF_RANK_FROM_HALF, k))) return st;
-    if ((st = wmf_audit_write_svg_classes(a, OUT("classes_delta_p.svg"), WMF_SCORE_DELTA_PROB, WMF_RANK_ABS, k))) return st;
+    wmf_rank_order auc_order = rank == REPORT_RANK_AUC ? WMF_RANK_DESCENDING : WMF_RANK_FROM_HALF;
+    wmf_rank_order dp_order = rank == REPORT_RANK_DELTA_P ? WMF_RANK_DESCENDING : WMF_RANK_ABS;
+    if ((st = wmf_audit_write_svg_classes(a, OUT("classes_auc.svg"), WMF_SCORE_AUC, auc_order, k))) return st;
+    if ((st = wmf_audit_write_svg_classes(a, OUT("classes_delta_p.svg"), WMF_SCORE_DELTA_PROB, dp_order, k))) return st;
   }
   if (wmf_audit_num_features(a)) {
     if ((st = wmf_audit_write_csv(a, WMF_AUDIT_CHANNELS, OUT("channels.csv")))) return st;
@@ -28,37 +52,51 @@ wmf_status report_write(wmf_audit *a, const char *dir) {
   return WMF_OK;
 }
 
-typedef struct ranked {
-  size_t *idx;
-  double *auc, *d, *dp, *dl;
-  size_t k;
-} ranked;
+/* Everything the summaries show of one target. */
+typedef struct summary {
+  size_t n, k, *idx;
+  double *auc, *d, *dp, *dl, *q, *lo, *hi;
+  bool intervals;
+  size_t above[WMF_AUDIT_D_THRESHOLD_COUNT], sig_above[WMF_AUDIT_D_THRESHOLD_COUNT], significant;
+} summary;
 
-static void ranked_free(ranked *r) {
-  free(r->idx);
-  free(r->auc);
-  free(r->d);
-  free(r->dp);
-  free(r->dl);
+static void summary_free(summary *s) {
+  free(s->idx), free(s->auc), free(s->d), free(s->dp), free(s->dl), free(s->q), free(s->lo), free(s->hi);
 }
 
-/* The top k by |AUC - 0.5| with their scores. */
-static wmf_status rank_target(wmf_audit *a, wmf_audit_target t, size_t k, ranked *r) {
+/* Bootstrap intervals are shown when the audit has a bootstrap set. */
+static wmf_status summarize(wmf_audit *a, wmf_audit_target t, size_t k, report_rank rank, summary *s) {
   size_t n = t == WMF_AUDIT_CLASSES ? wmf_audit_num_classes(a) : wmf_audit_num_features(a);
-  memset(r, 0, sizeof *r);
-  r->k = k < n ? k : n;
-  r->idx = calloc(n + 1, sizeof *r->idx);
-  r->auc = calloc(n + 1, sizeof(double));
-  r->d = calloc(n + 1, sizeof(double));
-  r->dp = calloc(n + 1, sizeof(double));
-  r->dl = calloc(n + 1, sizeof(double));
-  if (!r->idx || !r->auc || !r->d || !r->dp || !r->dl) return WMF_ERR_OUT_OF_MEMORY;
+  memset(s, 0, sizeof *s);
+  s->n = n, s->k = k < n ? k : n;
+  double **arrays[] = {&s->auc, &s->d, &s->dp, &s->dl, &s->q, &s->lo, &s->hi};
+  s->idx = calloc(n + 1, sizeof *s->idx);
+  for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
+    if (!(*arrays[i] = calloc(n + 1, sizeof(double)))) return WMF_ERR_OUT_OF_MEMORY;
+  if (!s->idx) return WMF_ERR_OUT_OF_MEMORY;
   if (n == 0) return WMF_OK;
-  wmf_status st = wmf_audit_rank(r->idx, r->k, a, t, WMF_SCORE_AUC, WMF_RANK_FROM_HALF);
-  if (!st) st = wmf_audit_scores(r->auc, n, a, t, WMF_SCORE_AUC);
-  if (!st) st = wmf_audit_scores(r->d, n, a, t, WMF_SCORE_D);
-  if (!st) st = wmf_audit_scores(r->dl, n, a, t, WMF_SCORE_MEAN_DIFF);
-  if (!st && t == WMF_AUDIT_CLASSES) st = wmf_audit_scores(r->dp, n, a, t, WMF_SCORE_DELTA_PROB);
+  wmf_audit_score score;
+  wmf_rank_order order;
+  report_rank_order(rank, t, &score, &order);
+  wmf_status st = wmf_audit_rank(s->idx, s->k, a, t, score, order);
+  if (!st) st = wmf_audit_scores(s->auc, n, a, t, WMF_SCORE_AUC);
+  if (!st) st = wmf_audit_scores(s->d, n, a, t, WMF_SCORE_D);
+  if (!st) st = wmf_audit_scores(s->dl, n, a, t, WMF_SCORE_MEAN_DIFF);
+  if (!st && t == WMF_AUDIT_CLASSES) st = wmf_audit_scores(s->dp, n, a, t, WMF_SCORE_DELTA_PROB);
+  if (!st) st = wmf_audit_p_values(NULL, s->q, n, a, t);
+  if (!st) {
+    st = wmf_audit_interval(s->lo, s->hi, n, a, t, WMF_SCORE_AUC);
+    s->intervals = st == WMF_OK;
+    if (st == WMF_ERR_STATE) st = WMF_OK; /* no bootstrap set */
+  }
+  for (size_t i = 0; !st && i < n; i++) {
+    bool sig = s->q[i] < WMF_AUDIT_FDR;
+    s->significant += sig;
+    for (int q = 0; q < WMF_AUDIT_D_THRESHOLD_COUNT; q++) {
+      s->above[q] += s->d[i] > thresholds[q];
+      s->sig_above[q] += sig && s->d[i] > thresholds[q];
+    }
+  }
   return st;
 }
 
@@ -69,98 +107,129 @@ static const char *name_of(wmf_audit *a, size_t i, char *buf, size_t len) {
   return buf;
 }
 
-wmf_status report_print(wmf_audit *a, size_t k, FILE *f) {
-  ranked c = {0}, h = {0};
-  wmf_status st = rank_target(a, WMF_AUDIT_CLASSES, k, &c);
-  if (!st) st = rank_target(a, WMF_AUDIT_CHANNELS, k, &h);
+/* With few pairs, large d arises by chance: the standard deviation of an AUC under no effect (Mann-Whitney,
+ * two independent samples of n: var = (2n + 1) / (12 n^2)) and the share of columns expected above d = 0.7
+ * by chance alone (normal approximation). A warning is due when that share exceeds 1 %. */
+static double chance_share(size_t pairs, double *sd) {
+  double n = (double)pairs;
+  *sd = sqrt((2 * n + 1) / (12 * n * n));
+  return erfc((thresholds[0] - 0.5) / *sd / sqrt(2.0));
+}
+
+wmf_status report_print(wmf_audit *a, size_t k, report_rank rank, FILE *f) {
+  summary c = {0}, h = {0};
+  wmf_status st = summarize(a, WMF_AUDIT_CLASSES, k, rank, &c);
+  if (!st) st = summarize(a, WMF_AUDIT_CHANNELS, k, rank, &h);
+  size_t pairs = wmf_audit_num_pairs(a);
   if (!st) {
-    fprintf(f, "%zu image pairs (clean, watermarked)\n", wmf_audit_num_pairs(a));
+    fprintf(f, "%zu image pairs (clean, watermarked)\n", pairs);
     if (c.k) {
-      fprintf(f, "\nclasses most moved by the watermark (ranked by |AUC - 0.5|):\n"
-                 "   rank class  name                           AUC      d   delta p  delta logit\n");
+      fprintf(f, "\nclasses most moved by the watermark (ranked by %s):\n"
+                 "   rank class  name                           AUC %s     d   delta p  delta logit  q (BH)\n",
+              report_rank_text(rank, WMF_AUDIT_CLASSES), c.intervals ? "  [bootstrap CI]" : "");
       for (size_t r = 0; r < c.k; r++) {
         size_t i = c.idx[r];
-        char buf[32];
-        fprintf(f, "  %5zu %5zu  %-28.28s %6.3f %6.3f %+9.4f %+11.3f\n", r + 1, i, name_of(a, i, buf, sizeof buf),
-                c.auc[i], c.d[i], c.dp[i], c.dl[i]);
+        char buf[32], ci[32] = "";
+        if (c.intervals) snprintf(ci, sizeof ci, " [%5.3f, %5.3f]", c.lo[i], c.hi[i]);
+        fprintf(f, "  %5zu %5zu  %-28.28s %6.3f%s %6.3f %+9.4f %+11.3f  %7.2g\n", r + 1, i,
+                name_of(a, i, buf, sizeof buf), c.auc[i], ci, c.d[i], c.dp[i], c.dl[i], c.q[i]);
       }
     }
     if (h.k) {
-      fprintf(f, "\nfeature channels most moved by the watermark:\n   rank channel    AUC      d  mean diff\n");
+      fprintf(f, "\nfeature channels most moved by the watermark (ranked by %s):\n"
+                 "   rank channel    AUC %s     d  mean diff  q (BH)\n",
+              report_rank_text(rank, WMF_AUDIT_CHANNELS), h.intervals ? "  [bootstrap CI]" : "");
       for (size_t r = 0; r < h.k; r++) {
         size_t i = h.idx[r];
-        fprintf(f, "  %5zu %7zu %6.3f %6.3f %+10.4f\n", r + 1, i, h.auc[i], h.d[i], h.dl[i]);
+        char ci[32] = "";
+        if (h.intervals) snprintf(ci, sizeof ci, " [%5.3f, %5.3f]", h.lo[i], h.hi[i]);
+        fprintf(f, "  %5zu %7zu %6.3f%s %6.3f %+10.4f  %7.2g\n", r + 1, i, h.auc[i], ci, h.d[i], h.dl[i], h.q[i]);
       }
     }
-    for (int t = 0; t < 2 && !st; t++) {
-      wmf_audit_target tg = t ? WMF_AUDIT_CHANNELS : WMF_AUDIT_CLASSES;
-      size_t n = t ? wmf_audit_num_features(a) : wmf_audit_num_classes(a);
-      if (!n) continue;
-      fprintf(f, "%s%s with d above 0.7 / 0.8 / 0.9 / 0.95:", t ? "" : "\n", t ? "channels" : "classes");
-      for (size_t q = 0; q < 4 && !st; q++) {
-        size_t cnt = 0;
-        st = wmf_audit_count_above(&cnt, a, tg, WMF_SCORE_D, thresholds[q]);
-        fprintf(f, " %s%zu", q ? "/ " : "", cnt);
-      }
-      fprintf(f, " of %zu\n", n);
+    fprintf(f, "\n");
+    for (int t = 0; t < 2; t++) {
+      summary *s = t ? &h : &c;
+      if (!s->n) continue;
+      fprintf(f, "%s with d above 0.7 / 0.8 / 0.9 / 0.95: %zu / %zu / %zu / %zu of %zu\n", t ? "channels" : "classes",
+              s->above[0], s->above[1], s->above[2], s->above[3], s->n);
+      fprintf(f, "  of these significant (Benjamini-Hochberg q < %g, paired Wilcoxon signed-rank): %zu / %zu / %zu / %zu\n",
+              WMF_AUDIT_FDR, s->sig_above[0], s->sig_above[1], s->sig_above[2], s->sig_above[3]);
     }
+    double sd, share = chance_share(pairs, &sd);
+    if (share > 0.01)
+      fprintf(f, "warning: only %zu pairs: with no watermark effect at all an AUC varies with sd %.3f, and about %.0f%% of\n"
+                 "         classes and channels would still show d > 0.7 by chance. Read the significant counts and\n"
+                 "         the bootstrap intervals, not the d counts alone.\n",
+              pairs, sd, 100 * share);
     double ca = NAN, wa = NAN;
     size_t labelled = 0;
     if (!st && wmf_audit_num_classes(a) && !(st = wmf_audit_accuracy(&ca, &wa, &labelled, a)) && labelled)
       fprintf(f, "top-1 accuracy on %zu labelled pairs: clean %.2f%%, watermarked %.2f%% (gap %+.2f points)\n",
               labelled, 100 * ca, 100 * wa, 100 * (wa - ca));
   }
-  ranked_free(&c);
-  ranked_free(&h);
+  summary_free(&c);
+  summary_free(&h);
   return st;
 }
 
-static void json_num(FILE *f, double v) {
-  if (isfinite(v)) fprintf(f, "%.6g", v);
-  else fputs("null", f);
+static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+
+static json_t *counts(const size_t *v) {
+  json_t *o = json_object();
+  for (int q = 0; o && q < WMF_AUDIT_D_THRESHOLD_COUNT; q++) {
+    char key[16];
+    snprintf(key, sizeof key, "%g", thresholds[q]);
+    json_object_set_new(o, key, json_integer((json_int_t)v[q]));
+  }
+  return o;
 }
 
-wmf_status report_print_json(wmf_audit *a, size_t k, FILE *f) {
-  ranked c = {0}, h = {0};
-  wmf_status st = rank_target(a, WMF_AUDIT_CLASSES, k, &c);
-  if (!st) st = rank_target(a, WMF_AUDIT_CHANNELS, k, &h);
+wmf_status report_print_json(wmf_audit *a, size_t k, report_rank rank, FILE *f) {
+  summary c = {0}, h = {0};
+  wmf_status st = summarize(a, WMF_AUDIT_CLASSES, k, rank, &c);
+  if (!st) st = summarize(a, WMF_AUDIT_CHANNELS, k, rank, &h);
   if (!st) {
-    fprintf(f, "{\"pairs\": %zu, \"top_classes\": [", wmf_audit_num_pairs(a));
-    for (size_t r = 0; r < c.k; r++) {
+    size_t pairs = wmf_audit_num_pairs(a);
+    json_t *root = json_pack("{s:I, s:s}", "pairs", (json_int_t)pairs, "rank", report_rank_name(rank));
+    json_t *tc = json_array(), *th = json_array();
+    if (!root || !tc || !th) st = WMF_ERR_OUT_OF_MEMORY;
+    json_object_set_new(root, "top_classes", tc);
+    json_object_set_new(root, "top_channels", th);
+    for (size_t r = 0; !st && r < c.k; r++) {
       size_t i = c.idx[r];
       char buf[32];
-      fprintf(f, "%s{\"class\": %zu, \"name\": ", r ? ", " : "", i);
-      print_json_string(f, name_of(a, i, buf, sizeof buf));
-      fputs(", \"auc\": ", f), json_num(f, c.auc[i]);
-      fputs(", \"d\": ", f), json_num(f, c.d[i]);
-      fputs(", \"delta_p\": ", f), json_num(f, c.dp[i]);
-      fputs(", \"delta_logit\": ", f), json_num(f, c.dl[i]);
-      fputs("}", f);
+      json_t *e = json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o}", "class", (json_int_t)i, "name",
+                            name_of(a, i, buf, sizeof buf), "auc", num(c.auc[i]), "d", num(c.d[i]), "delta_p",
+                            num(c.dp[i]), "delta_logit", num(c.dl[i]), "q_value", num(c.q[i]));
+      if (e && c.intervals) json_object_set_new(e, "auc_ci", json_pack("[o, o]", num(c.lo[i]), num(c.hi[i])));
+      json_array_append_new(tc, e);
     }
-    fputs("], \"top_channels\": [", f);
-    for (size_t r = 0; r < h.k; r++) {
+    for (size_t r = 0; !st && r < h.k; r++) {
       size_t i = h.idx[r];
-      fprintf(f, "%s{\"channel\": %zu, \"auc\": ", r ? ", " : "", i);
-      json_num(f, h.auc[i]);
-      fputs(", \"d\": ", f), json_num(f, h.d[i]);
-      fputs(", \"mean_diff\": ", f), json_num(f, h.dl[i]);
-      fputs("}", f);
+      json_t *e = json_pack("{s:I, s:o, s:o, s:o, s:o}", "channel", (json_int_t)i, "auc", num(h.auc[i]), "d",
+                            num(h.d[i]), "mean_diff", num(h.dl[i]), "q_value", num(h.q[i]));
+      if (e && h.intervals) json_object_set_new(e, "auc_ci", json_pack("[o, o]", num(h.lo[i]), num(h.hi[i])));
+      json_array_append_new(th, e);
     }
-    fputs("]", f);
-    for (int t = 0; t < 2 && !st; t++) {
-      wmf_audit_target tg = t ? WMF_AUDIT_CHANNELS : WMF_AUDIT_CLASSES;
-      if (!(t ? wmf_audit_num_features(a) : wmf_audit_num_classes(a))) continue;
-      fprintf(f, ", \"%s_above\": {", t ? "channels" : "classes");
-      for (size_t q = 0; q < 4 && !st; q++) {
-        size_t cnt = 0;
-        st = wmf_audit_count_above(&cnt, a, tg, WMF_SCORE_D, thresholds[q]);
-        fprintf(f, "%s\"%.2g\": %zu", q ? ", " : "", thresholds[q], cnt);
-      }
-      fputs("}", f);
+    for (int t = 0; !st && t < 2; t++) {
+      summary *s = t ? &h : &c;
+      if (!s->n) continue;
+      json_object_set_new(root, t ? "channels_above" : "classes_above", counts(s->above));
+      json_object_set_new(root, t ? "channels_significant_above" : "classes_significant_above", counts(s->sig_above));
     }
-    fputs("}\n", f);
+    double sd, share = chance_share(pairs, &sd);
+    json_object_set_new(root, "chance_share_above_0.7", num(share));
+    if (share > 0.01)
+      json_object_set_new(root, "warning", json_string("few pairs: d counts are dominated by chance; read the "
+                                                       "significant counts and the bootstrap intervals"));
+    if (!st) {
+      char *text = json_dumps(root, JSON_REAL_PRECISION(6));
+      if (!text) st = WMF_ERR_OUT_OF_MEMORY;
+      else fprintf(f, "%s\n", text), free(text);
+    }
+    json_decref(root);
   }
-  ranked_free(&c);
-  ranked_free(&h);
+  summary_free(&c);
+  summary_free(&h);
   return st;
 }

@@ -7,15 +7,34 @@
 
 #include <wmfeat.h>
 
+/* How classes and channels are ranked in the summary and the class figures (--rank):
+ *   abs      |AUC - 0.5| (both directions; the default)
+ *   auc      AUC, descending (Mark My Words ranks classes this way: the ones the watermark raises)
+ *   delta-p  classes by delta p, descending (ImageNet-W's change of mean softmax probability);
+ *            channels, which have no delta p, by |AUC - 0.5| */
+typedef enum report_rank { REPORT_RANK_ABS = 0, REPORT_RANK_AUC = 1, REPORT_RANK_DELTA_P = 2 } report_rank;
+
+#define REPORT_RANK_HELP "abs (|AUC - 0.5|, default), auc (AUC descending, as Mark My Words), delta-p (delta p descending)"
+
+/* Parses "abs", "auc" or "delta-p". Returns 0, or -1 after printing an error. */
+int report_parse_rank(const char *text, report_rank *out);
+/* "abs", "auc", "delta-p". */
+const char *report_rank_name(report_rank rank);
+
+/* The score and order a ranking uses for classes or channels, and its text ("AUC, descending"). */
+void report_rank_order(report_rank rank, wmf_audit_target target, wmf_audit_score *score, wmf_rank_order *order);
+const char *report_rank_text(report_rank rank, wmf_audit_target target);
+
 /* Writes report.json, classes.csv, channels.csv, classes_auc.svg, classes_delta_p.svg and
- * channels_auc.svg into `dir` (created if missing). Returns WMF_OK or the failing call's status. */
-wmf_status report_write(wmf_audit *audit, const char *dir);
+ * channels_auc.svg into `dir` (created if missing); the class figures are ranked by `rank` where it
+ * applies to their score. Returns WMF_OK or the failing call's status. */
+wmf_status report_write(wmf_audit *audit, const char *dir, report_rank rank);
 
-/* Prints the top-k classes (by AUC distance from 0.5, with d, delta p and delta logit) and channels, the
+/* Prints the top-k classes (ranked by `rank`, with AUC, d, delta p and delta logit) and channels, the
  * threshold counts and, with labels, the accuracies. */
-wmf_status report_print(wmf_audit *audit, size_t k, FILE *f);
+wmf_status report_print(wmf_audit *audit, size_t k, report_rank rank, FILE *f);
 
-/* Prints the same summary as one JSON object. */
-wmf_status report_print_json(wmf_audit *audit, size_t k, FILE *f);
+/* Prints the same summary as one JSON object (through jansson). */
+wmf_status report_print_json(wmf_audit *audit, size_t k, report_rank rank, FILE *f);
 
 #endif

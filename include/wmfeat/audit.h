@@ -50,6 +50,16 @@ typedef enum wmf_audit_score {
 /** Number of wmf_audit_score values (for loops over all scores). */
 #define WMF_AUDIT_SCORE_COUNT 11
 
+/** Mark My Words' sensitivity thresholds: classes and channels are counted with d = max(AUC, 1 - AUC)
+ *  strictly above each (the report's "thresholds", "classes_above", "channels_above"). An initializer:
+ *  `static const double t[WMF_AUDIT_D_THRESHOLD_COUNT] = WMF_AUDIT_D_THRESHOLDS;`. Since 1.1. */
+#define WMF_AUDIT_D_THRESHOLD_COUNT 4
+#define WMF_AUDIT_D_THRESHOLDS {0.7, 0.8, 0.9, 0.95}
+
+/** The false discovery rate at which the reports count classes and channels as significant: a
+ *  Benjamini-Hochberg q-value below it (wmf_audit_p_values). Since 1.1. */
+#define WMF_AUDIT_FDR 0.05
+
 /** Ranking order for wmf_audit_rank. NaN scores always come last; ties go to the lower index. */
 typedef enum wmf_rank_order {
   WMF_RANK_DESCENDING = 0, /**< largest first */
@@ -100,6 +110,44 @@ WMF_API wmf_status wmf_audit_rank(size_t *out, size_t k, wmf_audit *audit, wmf_a
  *  d above 0.7, 0.8, 0.9 and 0.95). NaN never counts. Errors as wmf_audit_scores. */
 WMF_API wmf_status wmf_audit_count_above(size_t *out_count, wmf_audit *audit, wmf_audit_target target,
                                          wmf_audit_score score, double threshold);
+
+/** Turns on bootstrap confidence intervals (wmf_audit_interval and the reports): `resamples` B
+ *  resamples of the pairs (a pair's clean and watermarked values stay together: image i drawn k times
+ *  counts k times on both sides), drawn from `seed` (resample b, draw k: pair floor(u n / 2^64) of
+ *  u = splitmix64(seed * 0xD1B54A32D192ED03 + b n + k), wrapping 64-bit arithmetic; docs/audit.md), and the
+ *  percentile interval at confidence `level`: the linearly interpolated (1 - level)/2 and
+ *  (1 + level)/2 quantiles of the B resampled scores (numpy.quantile's default). B = 0 turns the
+ *  intervals off (the default). Settings are not saved with the audit. Cost: O(B n) per class and
+ *  channel, computed on the first wmf_audit_interval after a change.
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (NULL, B > 100000, level not in (0, 1)). Since 1.1. */
+WMF_API wmf_status wmf_audit_set_bootstrap(wmf_audit *audit, size_t resamples, uint64_t seed, double level);
+
+/** Bootstrap percentile confidence interval of `score` for every class or channel: lower bounds into
+ *  `out_lo`, upper into `out_hi` (either may be NULL; out_len >= the count). `score` is WMF_SCORE_AUC
+ *  (classes and channels) or WMF_SCORE_DELTA_PROB (classes).
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (NULL audit, another score, a target without columns),
+ *  WMF_ERR_BUFFER_TOO_SMALL, WMF_ERR_STATE (no pairs, or no bootstrap set with
+ *  wmf_audit_set_bootstrap), WMF_ERR_LIMIT (2^30 pairs or more), WMF_ERR_OUT_OF_MEMORY. Since 1.1. */
+WMF_API wmf_status wmf_audit_interval(double *out_lo, double *out_hi, size_t out_len, wmf_audit *audit,
+                                      wmf_audit_target target, wmf_audit_score score);
+
+/** Two-sided p-values of the paired Wilcoxon signed-rank test of every class or channel (clean vs
+ *  watermarked value of each image; the z of WMF_SCORE_WILCOXON_Z with the normal approximation:
+ *  p = erfc(|z| / sqrt 2)), into `out_p`, and their Benjamini-Hochberg adjusted values over all classes
+ *  (or all channels) into `out_q` (either may be NULL; out_len >= the count). p is NaN where every
+ *  difference is 0 (no test); such columns are left out of the correction (m counts the defined p).
+ *  The normal approximation is rough below about 20 pairs (docs/audit.md).
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT, WMF_ERR_BUFFER_TOO_SMALL, WMF_ERR_STATE (no pairs),
+ *  WMF_ERR_OUT_OF_MEMORY. Since 1.1. */
+WMF_API wmf_status wmf_audit_p_values(double *out_p, double *out_q, size_t out_len, wmf_audit *audit,
+                                      wmf_audit_target target);
+
+/** Benjamini-Hochberg adjusted p-values (q-values) of `n` p-values: q_(i) = min over j >= i of
+ *  min(1, p_(j) m / j) in ascending order of p, m the number of non-NaN p; NaN stays NaN (as R's
+ *  p.adjust(p, "BH")). `out_q` may equal `p`. Thread-safe.
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (NULL, a p outside [0, 1]), WMF_ERR_OUT_OF_MEMORY.
+ *  Since 1.1. */
+WMF_API wmf_status wmf_benjamini_hochberg(double *out_q, const double *p, size_t n);
 
 /** Top-1 accuracy over the labelled pairs, clean and watermarked (either pointer may be NULL), and the
  *  number of labelled pairs (may be NULL). Accuracies are NaN when no pair is labelled (still WMF_OK).
@@ -152,11 +200,13 @@ WMF_API wmf_status wmf_audit_merge(wmf_audit *dst, const wmf_audit *src);
 WMF_API wmf_status wmf_auc(double *out, const float *neg, size_t n_neg, const float *pos, size_t n_pos);
 
 /** Writes a JSON report of every score of every class and channel, the accuracies and the threshold
- *  counts (layout in docs/audit.md). Returns WMF_OK or an error of wmf_audit_scores, WMF_ERR_IO. */
+ *  counts, the p- and q-values and significance counts at WMF_AUDIT_FDR, and with a bootstrap set
+ *  (wmf_audit_set_bootstrap) the intervals and their settings (layout in docs/audit.md). Returns WMF_OK or an error of wmf_audit_scores, WMF_ERR_IO. */
 WMF_API wmf_status wmf_audit_write_json(wmf_audit *audit, const char *path);
 
 /** Writes a CSV table, one row per class or channel, one column per score that applies (header row
- *  first; classes also get their name). Returns WMF_OK or an error of wmf_audit_scores, WMF_ERR_IO. */
+ *  first; classes also get their name), then p_value and q_value, then with a bootstrap set auc_lo,
+ *  auc_hi (and for classes delta_prob_lo, delta_prob_hi). Returns WMF_OK or an error of wmf_audit_scores, WMF_ERR_IO. */
 WMF_API wmf_status wmf_audit_write_csv(wmf_audit *audit, wmf_audit_target target, const char *path);
 
 /** Writes an SVG bar chart of the `k` classes (1 <= k <= min(100, num_classes)) ranked first by

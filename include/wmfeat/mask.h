@@ -45,6 +45,21 @@ WMF_API wmf_status wmf_mask_top_k(wmf_mask **out, const double *scores, size_t n
 WMF_API wmf_status wmf_mask_top_fraction(wmf_mask **out, const double *scores, size_t n,
                                          wmf_mask_rank rank, double p);
 
+/** Masks the channels whose key is strictly above the linearly interpolated (1 - p)-quantile of all
+ *  keys, 0 <= p <= 1: Mark My Words' rule, `key > torch.quantile(key, 1 - p)` (notebook "3.1 Cal-Tech256
+ *  training", class DenseNet161). With distinct keys this masks about p n channels, but not always
+ *  the floor(p n + 0.5) of wmf_mask_top_fraction (e.g. 12 rather than 11 of 2,208 at p = 0.005), and
+ *  channels tied with the quantile are never masked. p = 0 masks nothing. NaN scores are left out of
+ *  the quantile and never masked (torch.quantile would return NaN and mask nothing). The threshold is
+ *  computed in double precision (the notebook's AUC tensor was float32; docs/audit.md).
+ *  Errors as wmf_mask_top_fraction. Since 1.1. */
+WMF_API wmf_status wmf_mask_quantile(wmf_mask **out, const double *scores, size_t n, wmf_mask_rank rank,
+                                     double p);
+
+/** The threshold a mask was built with: the quantile of wmf_mask_quantile, the threshold of
+ *  wmf_mask_threshold, NaN for other masks. Returns it (NaN for NULL). Since 1.1. */
+WMF_API double wmf_mask_threshold_used(const wmf_mask *mask);
+
 /** Masks every channel whose key is strictly above `threshold` (e.g. WMF_MASK_BY_VALUE on d with 0.7,
  *  or WMF_MASK_BY_FROM_HALF on AUC with 0.2). Errors as wmf_mask_top_k. */
 WMF_API wmf_status wmf_mask_threshold(wmf_mask **out, const double *scores, size_t n, wmf_mask_rank rank,
@@ -79,7 +94,9 @@ WMF_API wmf_status wmf_mask_union(wmf_mask **out, const wmf_mask *a, const wmf_m
 WMF_API wmf_status wmf_mask_intersection(wmf_mask **out, const wmf_mask *a, const wmf_mask *b);
 
 /** Saves as JSON: {"format": "wmfeat-mask", "version": 1, "num_features": n, "rank": "from_half",
- *  "masked": [ascending indices], "scores": [n numbers, null for NaN] or null}. Written atomically.
+ *  "rule": {"name": "top_k" | "top_fraction" | "quantile" | "threshold", "k" | "fraction" | "threshold"}
+ *  (how it was built; absent for masks made otherwise), "masked": [ascending indices], "scores": [n
+ *  numbers, null for NaN] or null}. Written atomically.
  *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT, WMF_ERR_IO, WMF_ERR_OUT_OF_MEMORY. */
 WMF_API wmf_status wmf_mask_save_json(const wmf_mask *mask, const char *path);
 

@@ -4,7 +4,7 @@
 
 #include "audit.h"
 
-static void invalidate(wmf_audit *a) { a->valid = false; }
+static void invalidate(wmf_audit *a) { a->valid = false, a->boot_valid = false; }
 
 static void free_names(wmf_audit *a) {
   if (!a->names) return;
@@ -27,6 +27,7 @@ void wmf_audit_destroy(wmf_audit *a) {
   free_names(a);
   for (int s = 0; s < WMF_AUDIT_SCORE_COUNT; s++) wmfi_free(a->class_scores[s]);
   for (int s = 0; s < WMFI_AUDIT_COLUMN_SCORES; s++) wmfi_free(a->channel_scores[s]);
+  wmfi_audit_free_uncertainty(a);
   wmfi_free(a);
 }
 

@@ -36,7 +36,29 @@ struct wmf_audit {
   double *channel_scores[WMFI_AUDIT_COLUMN_SCORES];
   double acc_clean, acc_wm;
   size_t labelled;
+  /* uncertainty: p-values and BH q-values (filled with the scores), bootstrap intervals (filled on
+   * request; valid while `valid` and boot_valid) */
+  double *p_value[2], *q_value[2]; /* [target] */
+  size_t boot_resamples;           /* 0: no intervals */
+  uint64_t boot_seed;
+  double boot_level;
+  bool boot_valid;
+  double *interval[3][2];          /* class AUC, class delta p, channel AUC; [lo, hi] */
 };
+
+/* Gathers column `col` of the clean and watermarked matrices (select 0 = logits, 1 = features) over all
+ * pairs into x and y. */
+void wmfi_audit_gather(const wmf_audit *a, int select, size_t col, float *x, float *y);
+
+/* Fills p_value / q_value from the Wilcoxon z of the cache (called by wmfi_audit_compute). */
+wmf_status wmfi_audit_p_values(wmf_audit *a);
+
+/* Fills the bootstrap intervals if needed (after wmfi_audit_compute). WMF_ERR_STATE without a bootstrap
+ * set. */
+wmf_status wmfi_audit_bootstrap(wmf_audit *a);
+
+/* Frees the uncertainty arrays (wmf_audit_destroy). */
+void wmfi_audit_free_uncertainty(wmf_audit *a);
 
 /* Statistics of one paired column x (clean) / y (watermarked), n >= 1. out[score] for the first
  * WMFI_AUDIT_COLUMN_SCORES scores. `work` holds 4n values. */
@@ -61,6 +83,9 @@ wmf_status wmfi_audit_compute(wmf_audit *audit);
 
 /* Indices of the first k of n scores in `order` (NaN last, ties to the lower index). */
 wmf_status wmfi_audit_rank_scores(size_t *out, size_t k, const double *scores, size_t n, wmf_rank_order order);
+
+/* "AUC, descending", "|AUC - 0.5|", "|delta p|", ...: how a ranking reads in figure titles. */
+void wmfi_audit_order_text(char *buf, size_t len, wmf_audit_score score, wmf_rank_order order);
 
 /* Minimal SVG writing into a growing string, shared by the audit figures and the probe curve. */
 typedef struct wmfi_svg {

@@ -74,7 +74,7 @@ static wmf_status class_softmax_stats(wmf_audit *a) {
 }
 
 /* Gathers column `col` of the clean and wm matrices (select 0 = logits, 1 = features) into x, y. */
-static void gather(const wmf_audit *a, int select, size_t col, float *x, float *y) {
+void wmfi_audit_gather(const wmf_audit *a, int select, size_t col, float *x, float *y) {
   size_t at = 0;
   for (size_t k = 0; k < a->num_chunks; k++) {
     const wmfi_audit_chunk *ch = &a->chunks[k];
@@ -107,7 +107,7 @@ wmf_status wmfi_audit_compute(wmf_audit *a) {
     double **dst = select ? a->channel_scores : a->class_scores;
     for (size_t c = 0; c < cols; c++) {
       double r[WMFI_AUDIT_COLUMN_SCORES];
-      gather(a, select, c, x, x + n);
+      wmfi_audit_gather(a, select, c, x, x + n);
       wmfi_audit_column_stats(r, x, x + n, n, work);
       for (int s = 0; s < WMFI_AUDIT_COLUMN_SCORES; s++) dst[s][c] = r[s];
     }
@@ -115,6 +115,7 @@ wmf_status wmfi_audit_compute(wmf_audit *a) {
   wmfi_free(x), wmfi_free(work);
   if (C) st = class_softmax_stats(a);
   else a->labelled = 0, a->acc_clean = a->acc_wm = NAN;
+  if (st == WMF_OK) st = wmfi_audit_p_values(a);
   if (st == WMF_OK) a->valid = true;
   return st;
 }

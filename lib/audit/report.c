@@ -9,7 +9,7 @@
 static const char *const score_names[WMF_AUDIT_SCORE_COUNT] = {
     "auc", "d", "mean_diff", "effect_size", "paired_dz", "wilcoxon_z",
     "delta_prob", "delta_top1", "clean_acc", "wm_acc", "acc_gap"};
-static const double thresholds[4] = {0.7, 0.8, 0.9, 0.95};
+static const double thresholds[WMF_AUDIT_D_THRESHOLD_COUNT] = WMF_AUDIT_D_THRESHOLDS;
 
 const char *wmfi_audit_score_name(wmf_audit_score s);
 const char *wmfi_audit_score_name(wmf_audit_score s) {
@@ -19,6 +19,32 @@ const char *wmfi_audit_score_name(wmf_audit_score s) {
 static json_t *number(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
 static wmf_status oom(const char *fn) { return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory", fn); }
+
+/* o[name] = the n numbers of v (null for NaN). Nonzero on failure. */
+static int add_array(json_t *o, const char *name, const double *v, size_t n) {
+  json_t *arr = json_array();
+  if (!arr || json_object_set_new(o, name, arr)) return -1;
+  for (size_t i = 0; i < n; i++)
+    if (json_array_append_new(arr, number(v[i]))) return -1;
+  return 0;
+}
+
+/* Counts of significant columns (q < WMF_AUDIT_FDR): all, and among those with d above each threshold. */
+static json_t *significance(const wmf_audit *a, int t) {
+  size_t n = t ? a->num_features : a->num_classes, all = 0, above[WMF_AUDIT_D_THRESHOLD_COUNT] = {0};
+  const double *q = a->q_value[t], *d = t ? a->channel_scores[WMF_SCORE_D] : a->class_scores[WMF_SCORE_D];
+  for (size_t i = 0; i < n; i++) {
+    if (!(q[i] < WMF_AUDIT_FDR)) continue;
+    all++;
+    for (int k = 0; k < WMF_AUDIT_D_THRESHOLD_COUNT; k++) above[k] += d[i] > thresholds[k];
+  }
+  json_t *o = json_object(), *arr = json_array();
+  if (!o || !arr) return json_decref(o), json_decref(arr), NULL;
+  for (int k = 0; k < WMF_AUDIT_D_THRESHOLD_COUNT; k++) json_array_append_new(arr, json_integer((json_int_t)above[k]));
+  json_object_set_new(o, "significant", json_integer((json_int_t)all));
+  json_object_set_new(o, "significant_above", arr);
+  return o;
+}
 
 /* {"auc": [...], ...} for one target; NULL and a recorded error on failure. */
 static json_t *target_object(wmf_audit *a, wmf_audit_target t, wmf_status *st) {
@@ -35,10 +61,16 @@ static json_t *target_object(wmf_audit *a, wmf_audit_target t, wmf_status *st) {
   }
   for (int s = 0; s < scores; s++) {
     if ((*st = wmf_audit_scores(v, n, a, t, (wmf_audit_score)s))) goto out;
-    json_t *arr = json_array();
-    if (!arr || json_object_set_new(o, score_names[s], arr)) goto fail;
-    for (size_t i = 0; i < n; i++)
-      if (json_array_append_new(arr, number(v[i]))) goto fail;
+    if (add_array(o, score_names[s], v, n)) goto fail;
+  }
+  if (add_array(o, "p_value", a->p_value[t], n) || add_array(o, "q_value", a->q_value[t], n)) goto fail;
+  if (a->boot_resamples) {
+    if ((*st = wmfi_audit_bootstrap(a))) goto out;
+    int which = t == WMF_AUDIT_CHANNELS ? 2 : 0;
+    if (add_array(o, "auc_lo", a->interval[which][0], n) || add_array(o, "auc_hi", a->interval[which][1], n)) goto fail;
+    if (t == WMF_AUDIT_CLASSES &&
+        (add_array(o, "delta_prob_lo", a->interval[1][0], n) || add_array(o, "delta_prob_hi", a->interval[1][1], n)))
+      goto fail;
   }
   wmfi_free(v);
   return o;
@@ -56,7 +88,7 @@ wmf_status wmf_audit_write_json(wmf_audit *a, const char *path) {
   if (st) return st;
   json_t *root = json_object(), *th = json_array(), *acc = json_object();
   if (!root || !th || !acc) goto fail;
-  for (int i = 0; i < 4; i++) json_array_append_new(th, json_real(thresholds[i]));
+  for (int i = 0; i < WMF_AUDIT_D_THRESHOLD_COUNT; i++) json_array_append_new(th, json_real(thresholds[i]));
   json_object_set_new(root, "format", json_string("wmfeat-audit-report"));
   json_object_set_new(root, "version", json_integer(1));
   json_object_set_new(root, "num_pairs", json_integer((json_int_t)a->n));
@@ -70,17 +102,30 @@ wmf_status wmf_audit_write_json(wmf_audit *a, const char *path) {
   acc = NULL;
   json_object_set_new(root, "thresholds", th);
   th = NULL;
+  json_t *unc = json_pack("{s:s, s:s, s:f}", "test",
+                          "Wilcoxon signed-rank, paired (clean vs watermarked value of each image), normal approximation, two-sided",
+                          "correction", "Benjamini-Hochberg over all classes / all channels", "fdr", WMF_AUDIT_FDR);
+  if (!unc) goto fail;
+  json_object_set_new(root, "significance", unc);
+  json_object_set_new(root, "bootstrap",
+                      a->boot_resamples ? json_pack("{s:I, s:I, s:f, s:s}", "resamples", (json_int_t)a->boot_resamples,
+                                                    "seed", (json_int_t)a->boot_seed, "level", a->boot_level, "method",
+                                                    "percentile; pairs resampled with replacement")
+                                        : json_null());
   for (int t = 0; t < 2; t++) {
     size_t n = t == 0 ? a->num_classes : a->num_features;
     if (!n) continue;
     json_t *counts = json_array();
     if (!counts) goto fail;
     json_object_set_new(root, t == 0 ? "classes_above" : "channels_above", counts);
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < WMF_AUDIT_D_THRESHOLD_COUNT; i++) {
       size_t c;
       if ((st = wmf_audit_count_above(&c, a, (wmf_audit_target)t, WMF_SCORE_D, thresholds[i]))) goto out;
       json_array_append_new(counts, json_integer((json_int_t)c));
     }
+    json_t *sig = significance(a, t);
+    if (!sig) goto fail;
+    json_object_set_new(unc, t == 0 ? "classes" : "channels", sig);
     json_t *o = target_object(a, (wmf_audit_target)t, &st);
     if (!o) goto out;
     json_object_set_new(root, t == 0 ? "classes" : "channels", o);
@@ -147,9 +192,22 @@ wmf_status wmf_audit_write_csv(wmf_audit *a, wmf_audit_target t, const char *pat
     wmfi_free(all);
     return st ? st : wmfi_fail(WMF_ERR_INVALID_ARGUMENT, "wmf_audit_write_csv: the audit has no such target");
   }
+  const double *extra[6] = {a->p_value[t], a->q_value[t]};
+  static const char *const extra_names[6] = {"p_value", "q_value", "auc_lo", "auc_hi", "delta_prob_lo", "delta_prob_hi"};
+  int nextra = 2;
+  if (a->boot_resamples) {
+    if ((st = wmfi_audit_bootstrap(a))) {
+      wmfi_free(all);
+      return st;
+    }
+    int which = t == WMF_AUDIT_CHANNELS ? 2 : 0;
+    extra[2] = a->interval[which][0], extra[3] = a->interval[which][1], nextra = 4;
+    if (t == WMF_AUDIT_CLASSES) extra[4] = a->interval[1][0], extra[5] = a->interval[1][1], nextra = 6;
+  }
   sbuf b = {0};
   sb_str(&b, t == WMF_AUDIT_CLASSES ? "class,name" : "channel");
   for (int s = 0; s < scores; s++) sb_str(&b, ","), sb_str(&b, score_names[s]);
+  for (int e = 0; e < nextra; e++) sb_str(&b, ","), sb_str(&b, extra_names[e]);
   sb_str(&b, "\n");
   for (size_t i = 0; i < n; i++) {
     char idx[32];
@@ -163,6 +221,7 @@ wmf_status wmf_audit_write_csv(wmf_audit *a, wmf_audit_target t, const char *pat
       sb_str(&b, "\"");
     }
     for (int s = 0; s < scores; s++) sb_num(&b, v[s][i]);
+    for (int e = 0; e < nextra; e++) sb_num(&b, extra[e][i]);
     sb_str(&b, "\n");
   }
   wmfi_free(all);

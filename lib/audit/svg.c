@@ -94,6 +94,19 @@ static const char *score_title(wmf_audit_score s) {
   return t[s];
 }
 
+void wmfi_audit_order_text(char *buf, size_t len, wmf_audit_score sc, wmf_rank_order order) {
+  static const char *const short_names[WMF_AUDIT_SCORE_COUNT] = {
+      "AUC", "d", "mean difference", "effect size", "d_z", "Wilcoxon z", "delta p", "delta top-1 share",
+      "clean accuracy", "watermarked accuracy", "accuracy gap"};
+  const char *name = (int)sc >= 0 && (int)sc < WMF_AUDIT_SCORE_COUNT ? short_names[sc] : "?";
+  switch (order) {
+  case WMF_RANK_DESCENDING: snprintf(buf, len, "%s, descending", name); break;
+  case WMF_RANK_ASCENDING: snprintf(buf, len, "%s, ascending", name); break;
+  case WMF_RANK_ABS: snprintf(buf, len, "|%s|", name); break;
+  default: snprintf(buf, len, "|%s - 0.5|", name); break;
+  }
+}
+
 static void x_axis(wmfi_svg *s, double x0, double x1, double y, double lo, double hi, double y_top) {
   double t = wmfi_svg_tick(hi - lo, 5);
   wmfi_svg_printf(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", x0, y, x1, y);
@@ -126,7 +139,9 @@ wmf_status wmf_audit_write_svg_classes(wmf_audit *a, const char *path, wmf_audit
   double x0 = 230, x1 = W - 70;
   wmfi_svg s;
   char title[160];
-  snprintf(title, sizeof title, "Top %zu classes by %s (%zu pairs)", k, score_title(score), a->n);
+  char ranking[64];
+  wmfi_audit_order_text(ranking, sizeof ranking, score, order);
+  snprintf(title, sizeof title, "Top %zu classes ranked by %s (%zu pairs)", k, ranking, a->n);
   wmfi_svg_begin(&s, W, H, title);
   double yb = top + k * row + 6;
   x_axis(&s, x0, x1, yb, lo, hi, top - 4);
@@ -202,8 +217,8 @@ wmf_status wmf_audit_write_svg_histogram(wmf_audit *a, const char *path, wmf_aud
                         "stroke-width=\"0.5\"/>\n", x0 + b * bw, y1 - h, bw, h);
   }
   if (score == WMF_SCORE_AUC || score == WMF_SCORE_D) { /* Mark My Words' thresholds on d */
-    static const double th[4] = {0.7, 0.8, 0.9, 0.95};
-    for (int i = 0; i < 4; i++)
+    static const double th[WMF_AUDIT_D_THRESHOLD_COUNT] = WMF_AUDIT_D_THRESHOLDS;
+    for (int i = 0; i < WMF_AUDIT_D_THRESHOLD_COUNT; i++)
       for (int side = 0; side < (score == WMF_SCORE_AUC ? 2 : 1); side++) {
         double t = side ? 1 - th[i] : th[i], x = x0 + (t - lo) / (hi - lo) * (x1 - x0);
         char lab[16];

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "audit/audit.h"
+#include "core/stats.h"
 #include "mask.h"
 
 wmf_status wmfi_mask_new(wmf_mask **out, size_t n) {
@@ -14,6 +15,7 @@ wmf_status wmfi_mask_new(wmf_mask **out, size_t n) {
   }
   m->n = n;
   m->rank = -1;
+  m->threshold = NAN;
   *out = m;
   return WMF_OK;
 }
@@ -84,6 +86,8 @@ wmf_status wmf_mask_top_k(wmf_mask **out, const double *scores, size_t n, wmf_ma
   if (st) {
     wmf_mask_destroy(m);
     *out = NULL;
+  } else {
+    m->rule = "top_k", m->param = (double)k;
   }
   return st;
 }
@@ -92,14 +96,48 @@ wmf_status wmf_mask_top_fraction(wmf_mask **out, const double *scores, size_t n,
   WMFI_REQUIRE(out, "wmf_mask_top_fraction: out is NULL");
   *out = NULL;
   WMFI_REQUIRE(p >= 0 && p <= 1, "wmf_mask_top_fraction: p = %g is not in [0, 1]", p);
-  return wmf_mask_top_k(out, scores, n, rank, (size_t)floor(p * (double)n + 0.5));
+  wmf_status st = wmf_mask_top_k(out, scores, n, rank, (size_t)floor(p * (double)n + 0.5));
+  if (!st) (*out)->rule = "top_fraction", (*out)->param = p;
+  return st;
 }
+
+wmf_status wmf_mask_quantile(wmf_mask **out, const double *scores, size_t n, wmf_mask_rank rank, double p) {
+  WMFI_REQUIRE(out, "wmf_mask_quantile: out is NULL");
+  *out = NULL;
+  WMFI_REQUIRE(p >= 0 && p <= 1, "wmf_mask_quantile: p = %g is not in [0, 1]", p);
+  wmf_status st = with_scores(out, scores, n, rank, "wmf_mask_quantile");
+  if (st) return st;
+  wmf_mask *m = *out;
+  double *keys = wmfi_alloc_array(n, sizeof *keys);
+  if (!keys) {
+    wmf_mask_destroy(m);
+    *out = NULL;
+    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_mask_quantile: out of memory for %zu keys", n);
+  }
+  size_t finite = 0;
+  for (size_t i = 0; i < n; i++)
+    if (!isnan(scores[i])) keys[finite++] = key_of(scores[i], rank);
+  m->rule = "quantile", m->param = p;
+  if (finite) {
+    wmfi_sort_doubles(keys, finite);
+    /* torch.quantile(keys, 1 - p): q = 1 - p in double, as Python computes it before the call */
+    double t = wmfi_quantile_sorted(keys, finite, 1.0 - p, 1);
+    m->threshold = t;
+    for (size_t i = 0; i < n; i++)
+      if (!isnan(scores[i]) && key_of(scores[i], rank) > t) m->masked[i] = 1, m->count++;
+  }
+  wmfi_free(keys);
+  return WMF_OK;
+}
+
+double wmf_mask_threshold_used(const wmf_mask *m) { return m ? m->threshold : NAN; }
 
 wmf_status wmf_mask_threshold(wmf_mask **out, const double *scores, size_t n, wmf_mask_rank rank, double threshold) {
   wmf_status st = with_scores(out, scores, n, rank, "wmf_mask_threshold");
   if (st) return st;
   for (size_t i = 0; i < n; i++)
     if (key_of(scores[i], rank) > threshold) (*out)->masked[i] = 1, (*out)->count++;
+  (*out)->rule = "threshold", (*out)->param = threshold, (*out)->threshold = threshold;
   return WMF_OK;
 }
 

@@ -13,6 +13,10 @@ struct wmf_mask {
   uint8_t *masked; /* n flags */
   double *scores;  /* n scores the mask was built from, or NULL */
   int rank;        /* wmf_mask_rank of the scores, -1 when unknown */
+  /* how it was built (saved in JSON): rule name (static) or NULL, and its parameter */
+  const char *rule;
+  double param;     /* k, fraction p or threshold */
+  double threshold; /* the key threshold used (quantile, threshold rules), else NaN */
 };
 
 /* An empty mask of n channels (n validated by the caller). */

@@ -22,6 +22,16 @@ wmf_status wmf_mask_save_json(const wmf_mask *m, const char *path) {
       json_object_set_new(root, "num_features", json_integer((json_int_t)m->n)) ||
       json_object_set_new(root, "rank", rank ? json_string(rank) : json_null()))
     goto fail;
+  if (m->rule) {
+    json_t *rule = json_object();
+    const char *param = !strcmp(m->rule, "top_k") ? "k" : !strcmp(m->rule, "threshold") ? "threshold" : "fraction";
+    if (!rule || json_object_set_new(root, "rule", rule) || json_object_set_new(rule, "name", json_string(m->rule)) ||
+        json_object_set_new(rule, param, !strcmp(m->rule, "top_k") ? json_integer((json_int_t)m->param)
+                                                                   : json_real(m->param)) ||
+        (!strcmp(m->rule, "quantile") &&
+         json_object_set_new(rule, "threshold", isfinite(m->threshold) ? json_real(m->threshold) : json_null())))
+      goto fail;
+  }
   for (size_t i = 0; i < m->n; i++)
     if (m->masked[i] && json_array_append_new(idx, json_integer((json_int_t)i))) goto fail;
   for (size_t i = 0; m->scores && i < m->n; i++)

@@ -1,6 +1,6 @@
 /* Benchmark (not a test): the audit's own cost per image pair at ResNet-50 sizes (1000 logits, 2048
  * features): adding pairs, computing every score, building masks, and training a probe.
- *   build/tests/audit/bench_audit [pairs=10000]
+ *   build/tests/audit/bench_audit [pairs=10000] [bootstrap resamples=1000]
  * Prints milliseconds per pair; docs/benchmarks.md relates them to the forward pass. */
 #include <math.h>
 #include <stdio.h>
@@ -47,6 +47,15 @@ int main(int argc, char **argv) {
     wmf_mask_destroy(m);
   }
   double t_mask = now() - t0;
+  /* bootstrap intervals: resamples from the second argument (default 1000) */
+  size_t boot = argc > 2 ? strtoul(argv[2], NULL, 10) : 1000;
+  double *lo = malloc(8 * F);
+  CHECK(wmf_audit_set_bootstrap(a, boot, 1, 0.95));
+  t0 = now();
+  clock_t c0 = clock();
+  CHECK(wmf_audit_interval(lo, NULL, F, a, WMF_AUDIT_CHANNELS, WMF_SCORE_AUC)); /* computes every interval */
+  double t_boot = now() - t0, cpu_boot = (double)(clock() - c0) / CLOCKS_PER_SEC;
+  free(lo);
   /* a probe: 10 classes on 2,000 feature vectors, one mask */
   size_t pn = 2000, K = 10;
   float *x = malloc(4 * pn * F);
@@ -67,6 +76,8 @@ int main(int argc, char **argv) {
   printf("add:    %8.4f ms per pair\n", 1e3 * t_add / n);
   printf("scores: %8.4f ms per pair (%.2f s for all 3048 columns)\n", 1e3 * t_scores / n, t_scores);
   printf("masks:  %8.4f ms for 7 fractions\n", 1e3 * t_mask);
+  printf("bootstrap: %.4f ms per pair (%zu resamples, %.2f s for all 3048 columns; %.2f s CPU time)\n",
+         1e3 * t_boot / n, boot, t_boot, cpu_boot);
   printf("probe:  %8.1f ms (2000 x 2048 features, 10 classes, %u L-BFGS iterations)\n", 1e3 * t_probe, it);
   printf("audit statistics total: %.4f ms per pair\n", 1e3 * (t_add + t_scores + t_mask) / n);
   wmf_probe_destroy(p), wmf_mask_destroy(m), wmf_audit_destroy(a);

@@ -76,6 +76,35 @@ START_TEST(build_by_rank) {
 }
 END_TEST
 
+/* Mark My Words' rule, key > torch.quantile(key, 1 - p): worked by hand. */
+START_TEST(quantile_rule) {
+  wmf_mask *m;
+  /* sorted keys 0 0 .05 .12 .3 .4 .45 (the NaN left out): 1 - p = 0.75 sits at position 0.75 * 6 = 4.5,
+   * between .3 and .4: 0.35; above it .4 and .45 */
+  ck_assert_int_eq(wmf_mask_quantile(&m, auc, 8, WMF_MASK_BY_FROM_HALF, 0.25), WMF_OK);
+  ck_assert_uint_eq(wmf_mask_count(m), 2);
+  ck_assert(wmf_mask_is_masked(m, 1) && wmf_mask_is_masked(m, 2) && !wmf_mask_is_masked(m, 6));
+  ck_assert_double_eq_tol(wmf_mask_threshold_used(m), 0.35, 1e-15);
+  wmf_mask_destroy(m);
+  /* ties with the quantile are never masked: four equal keys, nothing is above their quantile, where
+   * the count rule masks two */
+  const double tied[4] = {0.9, 0.1, 0.9, 0.1};
+  ck_assert_int_eq(wmf_mask_quantile(&m, tied, 4, WMF_MASK_BY_FROM_HALF, 0.5), WMF_OK);
+  ck_assert_uint_eq(wmf_mask_count(m), 0);
+  wmf_mask_destroy(m);
+  ck_assert_int_eq(wmf_mask_top_fraction(&m, tied, 4, WMF_MASK_BY_FROM_HALF, 0.5), WMF_OK);
+  ck_assert_uint_eq(wmf_mask_count(m), 2);
+  ck_assert(isnan(wmf_mask_threshold_used(m)));
+  wmf_mask_destroy(m);
+  ck_assert_int_eq(wmf_mask_quantile(&m, auc, 8, WMF_MASK_BY_FROM_HALF, 0.0), WMF_OK); /* p = 0: nothing */
+  ck_assert_uint_eq(wmf_mask_count(m), 0);
+  wmf_mask_destroy(m);
+  ck_assert_int_eq(wmf_mask_quantile(&m, auc, 8, WMF_MASK_BY_FROM_HALF, -0.1), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_null(m);
+  ck_assert(isnan(wmf_mask_threshold_used(NULL)));
+}
+END_TEST
+
 START_TEST(apply_and_combine) {
   wmf_mask *a, *b, *u, *i;
   ck_assert_int_eq(wmf_mask_top_k(&a, auc, 8, WMF_MASK_BY_FROM_HALF, 2), WMF_OK); /* 1, 2 */
@@ -186,6 +215,7 @@ int main(int argc, char **argv) {
   TCase *tc = tcase_create("mask");
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, build_by_rank);
+  tcase_add_test(tc, quantile_rule);
   tcase_add_test(tc, apply_and_combine);
   tcase_add_test(tc, json_roundtrip_and_validation);
   tcase_add_test(tc, npy_roundtrip_and_validation);

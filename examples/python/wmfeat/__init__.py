@@ -1,7 +1,8 @@
 """Python binding of libwmfeat through ctypes. Classes mirror the C API (one module per C header);
 every failing call raises wmfeat.Error carrying wmf_last_error(). See docs/python.md."""
 from ._lib import Error, clear_error, last_error, status_name, version, version_number
-from .audit import IMAGENET_CLASSES, NO_LABEL, Audit, Order, Score, Target, auc, imagenet_class_name
+from .audit import (D_THRESHOLDS, FDR, IMAGENET_CLASSES, NO_LABEL, RANKINGS, Audit, Order, Score, Target, auc,
+                    benjamini_hochberg, imagenet_class_name)
 from .image import BICUBIC, BILINEAR, IMAGENET, Image, Normalize
 from .mask import Mask, Rank
 from .model import Model, Precision, Session, has_bf16, isa
@@ -13,7 +14,7 @@ __all__ = ["Error", "version", "version_number", "status_name", "last_error", "c
            "Image", "Normalize", "IMAGENET", "BILINEAR", "BICUBIC",
            "Weights", "DType", "TensorInfo", "dtype_name",
            "Audit", "Target", "Score", "Order", "auc", "imagenet_class_name", "NO_LABEL",
-           "IMAGENET_CLASSES",
+           "IMAGENET_CLASSES", "D_THRESHOLDS", "FDR", "RANKINGS", "benjamini_hochberg",
            "Mask", "Rank",
            "Model", "Session", "Precision", "isa", "has_bf16",
            "Probe", "ProbeOptions", "TrainingInfo", "write_curve_svg",

@@ -11,6 +11,10 @@ from ._lib import (F32P, F64P, I32P, PP, SIZEP, P, Handle, as_input, as_output, 
 
 NO_LABEL = -1
 IMAGENET_CLASSES = 1000
+# WMF_AUDIT_D_THRESHOLDS: Mark My Words' thresholds on d = max(AUC, 1 - AUC) (the reports' counts)
+D_THRESHOLDS = (0.7, 0.8, 0.9, 0.95)
+# WMF_AUDIT_FDR: the reports count a class or channel as significant when its BH q-value is below it
+FDR = 0.05
 _SIZE = ctypes.c_size_t
 
 
@@ -43,6 +47,16 @@ class Order(enum.IntEnum):
     FROM_HALF = 3
 
 
+# The rankings of `wmfeat audit --rank` as (score, order) for classes and for channels. "abs" ranks by
+# |AUC - 0.5|; "auc" by AUC descending (Mark My Words ranks classes so); "delta-p" classes by delta p
+# descending (channels have no delta p and keep |AUC - 0.5|).
+RANKINGS = {
+    "abs": {Target.CLASSES: (Score.AUC, Order.FROM_HALF), Target.CHANNELS: (Score.AUC, Order.FROM_HALF)},
+    "auc": {Target.CLASSES: (Score.AUC, Order.DESCENDING), Target.CHANNELS: (Score.AUC, Order.DESCENDING)},
+    "delta-p": {Target.CLASSES: (Score.DELTA_PROB, Order.DESCENDING),
+                Target.CHANNELS: (Score.AUC, Order.FROM_HALF)},
+}
+
 _create = fn("wmf_audit_create", [PP, _SIZE, _SIZE])
 _destroy = fn("wmf_audit_destroy", [P], None)
 _num_classes = fn("wmf_audit_num_classes", [P], _SIZE)
@@ -61,6 +75,10 @@ _save = fn("wmf_audit_save", [P, ctypes.c_char_p])
 _load = fn("wmf_audit_load", [PP, ctypes.c_char_p])
 _merge = fn("wmf_audit_merge", [P, P])
 _auc = fn("wmf_auc", [F64P, F32P, _SIZE, F32P, _SIZE])
+_set_bootstrap = fn("wmf_audit_set_bootstrap", [P, _SIZE, ctypes.c_uint64, ctypes.c_double])
+_interval = fn("wmf_audit_interval", [F64P, F64P, _SIZE, P, ctypes.c_int, ctypes.c_int])
+_p_values = fn("wmf_audit_p_values", [F64P, F64P, _SIZE, P, ctypes.c_int])
+_benjamini_hochberg = fn("wmf_benjamini_hochberg", [F64P, F64P, _SIZE])
 _write_json = fn("wmf_audit_write_json", [P, ctypes.c_char_p])
 _write_csv = fn("wmf_audit_write_csv", [P, ctypes.c_int, ctypes.c_char_p])
 _write_svg_classes = fn("wmf_audit_write_svg_classes",
@@ -82,6 +100,14 @@ def auc(neg, pos):
     out = ctypes.c_double()
     _auc(ctypes.byref(out), ptr(neg, F32P), neg.size, ptr(pos, F32P), pos.size)
     return out.value
+
+
+def benjamini_hochberg(p):
+    """Benjamini-Hochberg adjusted p-values (NaN stays NaN and is not counted), as R's p.adjust."""
+    p = as_input(p, np.float64, "p", 1)
+    out = np.empty(p.size, np.float64)
+    _benjamini_hochberg(ptr(out, F64P), ptr(p, F64P), p.size)
+    return out
 
 
 def _rows(array, n, width, name):
@@ -193,6 +219,33 @@ class Audit(Handle):
         out = ctypes.c_size_t()
         _count_above(ctypes.byref(out), self, int(target), int(score), threshold)
         return out.value
+
+    def top(self, target, rank="abs", k=None):
+        """Indices of the first k classes or channels in a named ranking of RANKINGS ("abs", "auc",
+        "delta-p"), as `wmfeat audit --rank` orders them."""
+        score, order = RANKINGS[rank][Target(target)]
+        return self.rank(target, score, order, k)
+
+    def set_bootstrap(self, resamples=1000, seed=0, level=0.95):
+        """Turns on percentile bootstrap intervals: `resamples` resamples of the pairs from `seed` at
+        confidence `level` (0 resamples turns them off)."""
+        _set_bootstrap(self, resamples, seed, level)
+
+    def interval(self, target, score=Score.AUC):
+        """(lower, upper) bootstrap interval of AUC (classes, channels) or DELTA_PROB (classes) per
+        class or channel, float64 arrays. Needs set_bootstrap first."""
+        n = self._count(target)
+        lo, hi = np.empty(n, np.float64), np.empty(n, np.float64)
+        _interval(ptr(lo, F64P), ptr(hi, F64P), n, self, int(target), int(score))
+        return lo, hi
+
+    def p_values(self, target):
+        """(p, q): two-sided paired Wilcoxon signed-rank p-values and their Benjamini-Hochberg
+        q-values over all classes or channels (NaN where every difference is 0)."""
+        n = self._count(target)
+        p, q = np.empty(n, np.float64), np.empty(n, np.float64)
+        _p_values(ptr(p, F64P), ptr(q, F64P), n, self, int(target))
+        return p, q
 
     def accuracy(self):
         """(clean top-1 accuracy, watermarked top-1 accuracy, number of labelled pairs)."""

@@ -21,6 +21,8 @@ _destroy = fn("wmf_mask_destroy", [P], None)
 _top_k = fn("wmf_mask_top_k", [PP, F64P, _SIZE, ctypes.c_int, _SIZE])
 _top_fraction = fn("wmf_mask_top_fraction", [PP, F64P, _SIZE, ctypes.c_int, ctypes.c_double])
 _threshold = fn("wmf_mask_threshold", [PP, F64P, _SIZE, ctypes.c_int, ctypes.c_double])
+_quantile = fn("wmf_mask_quantile", [PP, F64P, _SIZE, ctypes.c_int, ctypes.c_double])
+_threshold_used = fn("wmf_mask_threshold_used", [P], ctypes.c_double, check=False)
 _num_features = fn("wmf_mask_num_features", [P], _SIZE)
 _count = fn("wmf_mask_count", [P], _SIZE)
 _is_masked = fn("wmf_mask_is_masked", [P, _SIZE], ctypes.c_int, check=False)
@@ -62,6 +64,12 @@ class Mask(Handle):
         return _from_scores(_top_fraction, scores, rank, p)
 
     @staticmethod
+    def quantile(scores, p, rank=Rank.BY_FROM_HALF):
+        """Mark My Words' rule: masks the channels whose key is strictly above
+        torch.quantile(key, 1 - p) (linear interpolation; NaN scores left out and never masked)."""
+        return _from_scores(_quantile, scores, rank, p)
+
+    @staticmethod
     def threshold(scores, threshold, rank=Rank.BY_FROM_HALF):
         """Masks every channel whose key is strictly above `threshold`."""
         return _from_scores(_threshold, scores, rank, threshold)
@@ -81,6 +89,11 @@ class Mask(Handle):
 
     def __len__(self):
         return self.num_features
+
+    @property
+    def threshold_used(self):
+        """The key threshold the mask was built with (quantile or threshold rule), else NaN."""
+        return _threshold_used(self)
 
     @property
     def count(self):
