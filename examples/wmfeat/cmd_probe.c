@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "sweep.h"
 
 typedef struct eval {
   double clean, wm, auc_dev; /* accuracies; mean |AUC - 0.5| of the head's logits, clean vs watermarked */
@@ -40,11 +41,100 @@ static wmf_mask *load_mask(const char *path, wmf_status *st) {
   return m;
 }
 
+typedef struct sweep_args {
+  const float *xtr;
+  const int32_t *ytr;
+  size_t ntr;
+  const float *xte;
+  const int32_t *yte;
+  size_t nte;
+  const float *xtw;
+  const int32_t *ytw;
+  size_t ntw, f, classes;
+  double C;
+  const char *fractions, *audit, *auc_clean, *auc_wm, *rule, *rank, *out;
+  bool has_mask;
+  const common_opts *o;
+} sweep_args;
+
+/* The channel AUCs of the sweep: from an audit state, or from clean and watermarked features. */
+static double *channel_aucs(const sweep_args *a, char *source, size_t len) {
+  wmf_audit *audit = NULL;
+  wmf_status st = WMF_OK;
+  const char *what = a->audit;
+  if (a->audit) {
+    st = wmf_audit_load(&audit, a->audit);
+    if (!st && wmf_audit_num_features(audit) != a->f) {
+      fprintf(stderr, "error: --audit %s has %zu feature channels, the features %zu\n", a->audit,
+              wmf_audit_num_features(audit), a->f);
+      wmf_audit_destroy(audit);
+      return NULL;
+    }
+    snprintf(source, len, "audit %s", a->audit);
+  } else {
+    size_t nc, fc, nw, fw;
+    float *c = read_npy_f32(a->auc_clean, &nc, &fc), *w = c ? read_npy_f32(a->auc_wm, &nw, &fw) : NULL;
+    if (c && w && (nc != nw || fc != a->f || fw != a->f)) {
+      fprintf(stderr, "error: --auc-clean is %zu x %zu, --auc-wm %zu x %zu, the features have %zu channels\n", nc, fc,
+              nw, fw, a->f);
+      free(c), free(w);
+      return NULL;
+    }
+    if (!c || !w) return free(c), free(w), NULL;
+    st = wmf_audit_create(&audit, 0, a->f);
+    if (!st) st = wmf_audit_add(audit, nc, NULL, NULL, c, w, NULL);
+    free(c), free(w);
+    what = a->auc_clean;
+    snprintf(source, len, "features %s vs %s", a->auc_clean, a->auc_wm);
+  }
+  double *auc = malloc(a->f * sizeof *auc);
+  if (!st && !auc) st = WMF_ERR_OUT_OF_MEMORY;
+  if (!st) st = wmf_audit_scores(auc, a->f, audit, WMF_AUDIT_CHANNELS, WMF_SCORE_AUC);
+  wmf_audit_destroy(audit);
+  if (st) {
+    fail_status(st, what);
+    free(auc);
+    return NULL;
+  }
+  return auc;
+}
+
+static int probe_sweep(const sweep_args *a) {
+  if (a->has_mask || (!a->audit == !(a->auc_clean && a->auc_wm)) || (!a->auc_clean != !a->auc_wm)) {
+    fprintf(stderr, "error: --sweep needs --audit STATE or both --auc-clean and --auc-wm (and no --mask)\n");
+    return EXIT_USAGE;
+  }
+  sweep_spec s = {0};
+  if (sweep_parse_fractions(&s, a->fractions)) return EXIT_USAGE;
+  if (strcmp(a->rule, "count") && strcmp(a->rule, "quantile"))
+    return fprintf(stderr, "error: unknown --rule '%s' (count or quantile)\n", a->rule), EXIT_USAGE;
+  if (strcmp(a->rank, "abs") && strcmp(a->rank, "auc"))
+    return fprintf(stderr, "error: --rank '%s': the sweep ranks channels by abs or auc\n", a->rank), EXIT_USAGE;
+  char source[8400];
+  double *auc = channel_aucs(a, source, sizeof source);
+  if (!auc) return EXIT_RUNTIME;
+  wmf_probe_options po = WMF_PROBE_OPTIONS_INIT;
+  po.C = a->C;
+  s.train = a->xtr, s.train_labels = a->ytr, s.n_train = a->ntr;
+  s.test = a->xte, s.test_labels = a->yte, s.n_test = a->nte;
+  s.test_wm = a->xtw, s.test_wm_labels = a->ytw, s.n_test_wm = a->ntw;
+  s.features = a->f, s.classes = a->classes, s.channel_auc = auc, s.auc_source = source;
+  s.rank = strcmp(a->rank, "auc") ? WMF_MASK_BY_FROM_HALF : WMF_MASK_BY_VALUE;
+  s.quantile = !strcmp(a->rule, "quantile");
+  s.options = &po, s.out = a->out, s.json = a->o->json, s.quiet = a->o->quiet;
+  int rc = sweep_run(&s);
+  free(auc);
+  return rc;
+}
+
 int cmd_probe(int argc, char **argv) {
   common_opts o = COMMON_DEFAULTS;
   const char *train = NULL, *train_labels = NULL, *test = NULL, *test_labels = NULL, *test_wm = NULL,
-             *test_wm_labels = NULL, *mask_path = NULL, *save = NULL;
+             *test_wm_labels = NULL, *mask_path = NULL, *save = NULL, *fractions = SWEEP_PAPER_FRACTIONS,
+             *audit_path = NULL, *auc_clean = NULL, *auc_wm = NULL, *rule = "count", *rank = "abs",
+             *sweep_out = "wmfeat-sweep";
   double C = 1.0;
+  bool sweep = false;
   arg_spec specs[] = {{"train", ARG_STRING, &train, "training features (.npy from wmfeat extract)"},
                       {"train-labels", ARG_STRING, &train_labels, "training labels, one integer per line"},
                       {"test", ARG_STRING, &test, "clean test features (.npy)"},
@@ -54,9 +144,19 @@ int cmd_probe(int argc, char **argv) {
                       {"mask", ARG_STRING, &mask_path, "channel mask (.json or .npy from wmfeat mask)"},
                       {"C", ARG_DOUBLE, &C, "inverse L2 strength, as scikit-learn's C (default 1)"},
                       {"save", ARG_STRING, &save, "save the masked head (or the unmasked one without --mask)"},
+                      {"sweep", ARG_FLAG, &sweep, "mitigation sweep: a head per masked fraction (--fractions), channels ranked by --audit or --auc-clean/--auc-wm"},
+                      {"fractions", ARG_STRING, &fractions, "with --sweep: ascending fractions (default Mark My Words' " SWEEP_PAPER_FRACTIONS ")"},
+                      {"audit", ARG_STRING, &audit_path, "with --sweep: the audit state whose channel AUCs rank the channels"},
+                      {"auc-clean", ARG_STRING, &auc_clean, "with --sweep: clean features (.npy) whose AUCs against --auc-wm rank the channels"},
+                      {"auc-wm", ARG_STRING, &auc_wm, "with --sweep: their watermarked twins (.npy, same rows)"},
+                      {"rule", ARG_STRING, &rule, "with --sweep: count (floor(p n + 1/2) channels, default) or quantile (Mark My Words: key > torch.quantile(key, 1 - p))"},
+                      {"rank", ARG_STRING, &rank, "with --sweep: abs (|AUC - 0.5|, default) or auc (AUC descending)"},
+                      {"out", ARG_STRING, &sweep_out, "with --sweep: output folder (default wmfeat-sweep)"},
                       COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
   const char *usage = "usage: wmfeat probe --train F.npy --train-labels L.txt --test F.npy --test-labels L.txt\n"
-                      "                    [--test-wm F.npy] [--mask mask.json] [--C 1] [--save head.bin]";
+                      "                    [--test-wm F.npy] [--mask mask.json] [--C 1] [--save head.bin]\n"
+                      "       wmfeat probe --sweep (--audit STATE.wmfa | --auc-clean F.npy --auc-wm F.npy) --train ... --test ...\n"
+                      "                    [--test-wm F.npy] [--fractions 0,0.005,...] [--rule count|quantile] [--out DIR]";
   const char *pos[1];
   int np, rc = args_parse(argc, argv, specs, usage, pos, 0, &np);
   if (rc) return rc == 1 ? EXIT_OK : EXIT_USAGE;
@@ -77,6 +177,12 @@ int cmd_probe(int argc, char **argv) {
   }
   size_t classes = 0;
   for (size_t i = 0; !rc && i < ntr; i++) classes = (size_t)ytr[i] + 1 > classes ? (size_t)ytr[i] + 1 : classes;
+  if (!rc && sweep) {
+    rc = probe_sweep(&(sweep_args){xtr, ytr, ntr, xte, yte, nte, xtw, ytw, ntw, f, classes, C, fractions, audit_path,
+                                   auc_clean, auc_wm, rule, rank, sweep_out, mask_path != NULL, &o});
+    free(xtr), free(xte), free(xtw), free(ytr), free(yte), free(ytw);
+    return rc;
+  }
   if (!rc && mask_path && (mask = load_mask(mask_path, &st)) == NULL) rc = fail_status(st, mask_path);
   wmf_probe_options po = WMF_PROBE_OPTIONS_INIT;
   po.C = C;

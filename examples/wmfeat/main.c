@@ -16,6 +16,7 @@ static const command commands[] = {
   {"merge", cmd_merge, "merge audit shard states (--shard I/N) into one result"},
   {"mask", cmd_mask, "a channel mask from an audit state (top-k, top fraction, threshold)"},
   {"probe", cmd_probe, "train and evaluate a linear head on features, with and without a mask"},
+  {"compare", cmd_compare, "several audit reports side by side: classes with d above each threshold"},
   {"render", cmd_render, "watermarked images, by preset or by flags (--list shows the presets)"},
   {"classify", cmd_classify, "top-k classes with names for images"},
   {"extract", cmd_extract, "penultimate features (and logits) to .npy"},

@@ -224,6 +224,16 @@ WMF_API wmf_status wmf_audit_write_svg_histogram(wmf_audit *audit, const char *p
                                                  wmf_audit_target target, wmf_audit_score score,
                                                  size_t bins);
 
+/** Writes Mark My Words' comparison figure as SVG: for each of `n` reports (1..200; models, scripts)
+ *  a bar per threshold of WMF_AUDIT_D_THRESHOLDS, drawn inside each other (d > 0.7 widest and lightest,
+ *  d > 0.95 darkest), its d > 0.7 value printed above. `values` holds n rows of
+ *  WMF_AUDIT_D_THRESHOLD_COUNT numbers (counts of classes, or shares of channels in percent), `labels`
+ *  n UTF-8 names, `title` and `y_label` the texts (NULL for defaults). Reports keep the given order.
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (NULL, n out of range, a negative or non-finite value),
+ *  WMF_ERR_IO, WMF_ERR_OUT_OF_MEMORY. Thread-safe. Since 1.1. */
+WMF_API wmf_status wmf_write_svg_threshold_counts(const char *path, const char *title, const char *y_label,
+                                                  const char *const *labels, const double *values, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -98,6 +98,16 @@ WMF_API wmf_status wmf_probe_write_curve_svg(const char *path, const char *title
                                              const double *clean_accuracy, const double *wm_accuracy,
                                              const double *extra, const char *extra_name, size_t n);
 
+/** Writes Mark My Words' second mitigation figure as SVG: for each of `n` masked fractions `p` (1..200,
+ *  ascending in [0, 1]) the distribution of the head's `num_logits` logit AUCs, clean vs watermarked
+ *  (wmf_probe_logit_auc of the head trained at that p; `aucs` holds n rows of num_logits values): a box
+ *  (quartiles, median; whiskers to min and max; numpy.quantile's linear interpolation) with every AUC
+ *  as a dot, and a line at 0.5 where a head that ignores the watermark lies. NaN values are skipped.
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (NULL, sizes, fractions), WMF_ERR_IO,
+ *  WMF_ERR_OUT_OF_MEMORY. Thread-safe. Since 1.1. */
+WMF_API wmf_status wmf_probe_write_auc_distribution_svg(const char *path, const char *title, const double *p,
+                                                        size_t n, const double *aucs, size_t num_logits);
+
 #ifdef __cplusplus
 }
 #endif

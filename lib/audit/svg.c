@@ -234,3 +234,65 @@ wmf_status wmf_audit_write_svg_histogram(wmf_audit *a, const char *path, wmf_aud
   wmfi_free(v), wmfi_free(count);
   return wmfi_svg_finish(&s, path);
 }
+
+wmf_status wmf_write_svg_threshold_counts(const char *path, const char *title, const char *y_label,
+                                          const char *const *labels, const double *values, size_t n) {
+  enum { T = WMF_AUDIT_D_THRESHOLD_COUNT };
+  WMFI_REQUIRE(path && labels && values, "wmf_write_svg_threshold_counts: NULL argument");
+  WMFI_REQUIRE(n >= 1 && n <= 200, "wmf_write_svg_threshold_counts: %zu reports not in 1..200", n);
+  double vmax = 0;
+  for (size_t i = 0; i < n; i++) {
+    WMFI_REQUIRE(labels[i], "wmf_write_svg_threshold_counts: labels[%zu] is NULL", i);
+    for (int t = 0; t < T; t++) {
+      double v = values[i * T + t];
+      WMFI_REQUIRE(isfinite(v) && v >= 0, "wmf_write_svg_threshold_counts: values[%zu][%d] = %g", i, t, v);
+      vmax = fmax(vmax, v);
+    }
+  }
+  static const double th[T] = WMF_AUDIT_D_THRESHOLDS;
+  static const char *const fill[4] = {"#e6e6fa", "#b0c4de", "#6495ed", "#191970"}; /* the paper's colours */
+  double step = wmfi_svg_tick(vmax > 0 ? vmax : 1, 5), top = ceil((vmax > 0 ? vmax * 1.08 : 1) / step) * step;
+  int W = 120 + (int)n * 46 + 40, H = 440;
+  if (W < 560) W = 560;
+  double x0 = 80, y0 = 60, y1 = H - 120, slot = (W - x0 - 40) / (double)n, bw = fmin(slot * 0.62, 60);
+  wmfi_svg s;
+  wmfi_svg_begin(&s, W, H, title ? title : "Watermark-sensitive classes per model");
+  for (double v = 0; v <= top + 1e-9 * step; v += step) {
+    double y = y1 - v / top * (y1 - y0);
+    char lab[32];
+    snprintf(lab, sizeof lab, "%g", v);
+    wmfi_svg_printf(&s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", x0, y,
+                    x0 + (double)n * slot, y);
+    wmfi_svg_text(&s, x0 - 6, y + 4, "end", 11, lab);
+  }
+  for (size_t i = 0; i < n; i++) {
+    double xc = x0 + ((double)i + 0.5) * slot;
+    for (int t = 0; t < T; t++) {
+      double v = values[i * T + t], h = v / top * (y1 - y0);
+      wmfi_svg_printf(&s, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" stroke=\"black\" "
+                          "stroke-width=\"0.8\"><title>d &gt; %g: %g</title></rect>\n",
+                      xc - bw / 2, y1 - h, bw, h, fill[t], th[t], v);
+    }
+    char num[32];
+    snprintf(num, sizeof num, "%g", values[i * T]);
+    wmfi_svg_text(&s, xc, y1 - values[i * T] / top * (y1 - y0) - 4, "middle", 10, num);
+    wmfi_svg_printf(&s, "<g transform=\"translate(%.1f %.1f) rotate(-35)\">", xc + 4, y1 + 12);
+    wmfi_svg_text(&s, 0, 0, "end", 11, labels[i]);
+    wmfi_svg_printf(&s, "</g>\n");
+  }
+  wmfi_svg_printf(&s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", x0, y1,
+                  x0 + (double)n * slot, y1);
+  wmfi_svg_printf(&s, "<g transform=\"rotate(-90 20 %.1f)\">", (y0 + y1) / 2);
+  wmfi_svg_text(&s, 20, (y0 + y1) / 2, "middle", 12, y_label ? y_label : "number of classes");
+  wmfi_svg_printf(&s, "</g>\n");
+  double lx = x0;
+  for (int t = 0; t < T; t++) {
+    char lab[32];
+    snprintf(lab, sizeof lab, "d > %g", th[t]);
+    wmfi_svg_printf(&s, "<rect x=\"%.1f\" y=\"40\" width=\"14\" height=\"10\" fill=\"%s\" stroke=\"black\" "
+                        "stroke-width=\"0.8\"/>\n", lx, fill[t]);
+    wmfi_svg_text(&s, lx + 18, 49, "start", 11, lab);
+    lx += 90;
+  }
+  return wmfi_svg_finish(&s, path);
+}

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "audit/audit.h"
+#include "core/stats.h"
 #include "probe.h"
 
 static void polyline(wmfi_svg *s, const double *p, const double *v, size_t n, double x0, double x1, double y0,
@@ -61,5 +62,61 @@ wmf_status wmf_probe_write_curve_svg(const char *path, const char *title, const 
     wmfi_svg_text(&s, lx + 30, ly, "start", 12, names[i]);
     lx += 50 + 6.8 * (double)strlen(names[i]); /* about the advance of 12 px sans text */
   }
+  return wmfi_svg_finish(&s, path);
+}
+
+wmf_status wmf_probe_write_auc_distribution_svg(const char *path, const char *title, const double *p, size_t n,
+                                                const double *aucs, size_t K) {
+  WMFI_REQUIRE(path && p && aucs, "wmf_probe_write_auc_distribution_svg: NULL argument");
+  WMFI_REQUIRE(n >= 1 && n <= 200 && K >= 1 && K <= WMFI_PROBE_MAX_DIM,
+               "wmf_probe_write_auc_distribution_svg: %zu fractions (1..200), %zu logits", n, K);
+  for (size_t i = 0; i < n; i++)
+    WMFI_REQUIRE(p[i] >= 0 && p[i] <= 1 && (i == 0 || p[i] >= p[i - 1]),
+                 "wmf_probe_write_auc_distribution_svg: fractions must ascend within [0, 1] (p[%zu] = %g)", i, p[i]);
+  double *v = wmfi_alloc_array(K, sizeof *v);
+  if (!v) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_probe_write_auc_distribution_svg: out of memory");
+  int slot = 64, W = 100 + (int)n * slot + 30, H = 460;
+  if (W < 560) W = 560;
+  double x0 = 70, y0 = 50, y1 = H - 80, bw = slot * 0.5;
+  wmfi_svg s;
+  wmfi_svg_begin(&s, W, H, title ? title : "Head logit AUCs (clean vs watermarked) per masked fraction");
+  for (int i = 0; i <= 10; i++) {
+    double y = y1 - i / 10.0 * (y1 - y0);
+    char lab[16];
+    snprintf(lab, sizeof lab, "%.1f", i / 10.0);
+    wmfi_svg_printf(&s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"%s/>\n", x0, y,
+                    x0 + (double)n * slot, y, i == 5 ? "#c0392b" : "#eee", i == 5 ? " stroke-dasharray=\"6 4\"" : "");
+    wmfi_svg_text(&s, x0 - 6, y + 4, "end", 11, lab);
+  }
+  for (size_t i = 0; i < n; i++) {
+    size_t m = 0;
+    for (size_t k = 0; k < K; k++)
+      if (!isnan(aucs[i * K + k])) v[m++] = aucs[i * K + k];
+    double xc = x0 + ((double)i + 0.5) * slot;
+    char lab[32];
+    snprintf(lab, sizeof lab, "%g", p[i]);
+    wmfi_svg_text(&s, xc, y1 + 16, "middle", 11, lab);
+    if (!m) continue;
+    wmfi_sort_doubles(v, m);
+    double q[5] = {v[0], wmfi_quantile_sorted(v, m, 0.25, 0), wmfi_quantile_sorted(v, m, 0.5, 0),
+                   wmfi_quantile_sorted(v, m, 0.75, 0), v[m - 1]};
+#define Y(a) (y1 - (a) * (y1 - y0))
+    wmfi_svg_printf(&s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", xc, Y(q[0]), xc,
+                    Y(q[4]));
+    wmfi_svg_printf(&s, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#b0c4de\" stroke=\"black\">"
+                        "<title>p = %g: median %.3f, quartiles %.3f, %.3f</title></rect>\n",
+                    xc - bw / 2, Y(q[3]), bw, Y(q[1]) - Y(q[3]), p[i], q[2], q[1], q[3]);
+    wmfi_svg_printf(&s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\" stroke-width=\"2\"/>\n",
+                    xc - bw / 2, Y(q[2]), xc + bw / 2, Y(q[2]));
+    for (size_t k = 0; k < m; k++) /* every AUC as a dot, spread sideways by its rank */
+      wmfi_svg_printf(&s, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"1.6\" fill=\"#333\" fill-opacity=\"0.6\"/>\n",
+                      xc - bw / 2 + bw * ((double)k + 0.5) / (double)m, Y(v[k]));
+#undef Y
+  }
+  wmfi_svg_text(&s, x0 + (double)n * slot / 2, y1 + 40, "middle", 12, "fraction of feature channels masked (p)");
+  wmfi_svg_printf(&s, "<g transform=\"rotate(-90 20 %.1f)\">", (y0 + y1) / 2);
+  wmfi_svg_text(&s, 20, (y0 + y1) / 2, "middle", 12, "head logit AUC, clean vs watermarked");
+  wmfi_svg_printf(&s, "</g>\n");
+  wmfi_free(v);
   return wmfi_svg_finish(&s, path);
 }

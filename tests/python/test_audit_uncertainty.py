@@ -194,3 +194,14 @@ def test_d_thresholds_match_the_header():
     m = re.search(r"#define WMF_AUDIT_D_THRESHOLDS \{([^}]*)\}", header)
     assert tuple(float(v) for v in m.group(1).split(",")) == wmfeat.D_THRESHOLDS
     assert f"#define WMF_AUDIT_FDR {wmfeat.FDR}" in header
+
+
+def test_threshold_count_figure(tmp_path):
+    wmfeat.write_svg_threshold_counts(tmp_path / "c.svg", ["resnet18", "vgg <16>"],
+                                      [[10, 5, 2, 1], [3, 0, 0, 0]], title="Chinese", y_label="classes")
+    svg = (tmp_path / "c.svg").read_text()
+    assert "vgg &lt;16&gt;" in svg and svg.count("<rect") >= 8 and "d &gt; 0.95: 1<" in svg
+    with pytest.raises(ValueError):
+        wmfeat.write_svg_threshold_counts(tmp_path / "c.svg", ["a"], [[1, 2, 3]])
+    with pytest.raises(wmfeat.Error):
+        wmfeat.write_svg_threshold_counts(tmp_path / "c.svg", ["a"], [[1, 2, np.nan, 0]])

@@ -79,6 +79,9 @@ _set_bootstrap = fn("wmf_audit_set_bootstrap", [P, _SIZE, ctypes.c_uint64, ctype
 _interval = fn("wmf_audit_interval", [F64P, F64P, _SIZE, P, ctypes.c_int, ctypes.c_int])
 _p_values = fn("wmf_audit_p_values", [F64P, F64P, _SIZE, P, ctypes.c_int])
 _benjamini_hochberg = fn("wmf_benjamini_hochberg", [F64P, F64P, _SIZE])
+_write_svg_threshold_counts = fn("wmf_write_svg_threshold_counts",
+                                 [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
+                                  ctypes.POINTER(ctypes.c_char_p), F64P, _SIZE])
 _write_json = fn("wmf_audit_write_json", [P, ctypes.c_char_p])
 _write_csv = fn("wmf_audit_write_csv", [P, ctypes.c_int, ctypes.c_char_p])
 _write_svg_classes = fn("wmf_audit_write_svg_classes",
@@ -108,6 +111,17 @@ def benjamini_hochberg(p):
     out = np.empty(p.size, np.float64)
     _benjamini_hochberg(ptr(out, F64P), ptr(p, F64P), p.size)
     return out
+
+
+def write_svg_threshold_counts(path, labels, values, title=None, y_label=None):
+    """Mark My Words' comparison figure: per report (labels), bars of the counts (or shares) above
+    each of D_THRESHOLDS drawn inside each other; values has shape (len(labels), len(D_THRESHOLDS))."""
+    v = as_input(values, np.float64, "values", 2)
+    if v.shape != (len(labels), len(D_THRESHOLDS)):
+        raise ValueError(f"values: expected shape ({len(labels)}, {len(D_THRESHOLDS)}), got {v.shape}")
+    encoded = (ctypes.c_char_p * len(labels))(*[c_string(x) for x in labels])
+    _write_svg_threshold_counts(path_arg(path), c_string(title), c_string(y_label), encoded, ptr(v, F64P),
+                                len(labels))
 
 
 def _rows(array, n, width, name):

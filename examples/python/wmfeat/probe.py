@@ -41,6 +41,8 @@ _accuracy = fn("wmf_probe_accuracy", [F64P, P, F32P, I32P, _SIZE])
 _logit_auc = fn("wmf_probe_logit_auc", [F64P, _SIZE, P, F32P, _SIZE, F32P, _SIZE])
 _save = fn("wmf_probe_save", [P, ctypes.c_char_p])
 _load = fn("wmf_probe_load", [PP, ctypes.c_char_p])
+_write_auc_distribution_svg = fn("wmf_probe_write_auc_distribution_svg",
+                                 [ctypes.c_char_p, ctypes.c_char_p, F64P, _SIZE, F64P, _SIZE])
 _write_curve_svg = fn("wmf_probe_write_curve_svg",
                       [ctypes.c_char_p, ctypes.c_char_p, F64P, F64P, F64P, F64P, ctypes.c_char_p,
                        _SIZE])
@@ -57,6 +59,52 @@ def write_curve_svg(path, p, clean_accuracy, wm_accuracy, title="", extra=None, 
             raise ValueError(f"every curve needs {p.size} points")
     _write_curve_svg(path_arg(path), c_string(title), ptr(p, F64P), *(ptr(a, F64P) for a in arrays),
                      c_string(extra_name), p.size)
+
+
+def write_auc_distribution_svg(path, p, aucs, title=None):
+    """Per masked fraction p, the distribution of a head's logit AUCs (aucs: shape (len(p), classes)) as
+    box plots with every AUC as a dot: Mark My Words' second mitigation figure."""
+    p = as_input(p, np.float64, "p", 1)
+    a = as_input(aucs, np.float64, "aucs", 2)
+    if a.shape[0] != p.size:
+        raise ValueError(f"aucs: expected {p.size} rows, got {a.shape[0]}")
+    _write_auc_distribution_svg(path_arg(path), c_string(title), ptr(p, F64P), p.size, ptr(a, F64P), a.shape[1])
+
+
+# Mark My Words' masked fractions (notebook "3.1 Cal-Tech256 training", last cell).
+PAPER_FRACTIONS = (0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.15, 0.25, 0.5)
+
+
+def sweep(train, train_labels, test, test_labels, channel_auc, test_wm=None, test_wm_labels=None,
+          fractions=PAPER_FRACTIONS, rule="count", rank=None, num_classes=None, **options):
+    """The mitigation sweep of `wmfeat probe --sweep`: for each fraction p a mask of the channels by
+    `channel_auc` (rule "count": Mask.top_fraction, "quantile": Mask.quantile; rank default
+    Rank.BY_FROM_HALF), a head trained on the masked training features (ProbeOptions fields as keywords;
+    a head that does not converge is kept), its accuracies on `test` and `test_wm` and its logit AUCs
+    between them. Returns a list of dicts with the keys of sweep.json's points."""
+    from .mask import Mask, Rank
+    rank = Rank.BY_FROM_HALF if rank is None else rank
+    build = {"count": Mask.top_fraction, "quantile": Mask.quantile}[rule]
+    points = []
+    for p in fractions:
+        with build(channel_auc, p, rank) as m:
+            head = Probe.train(train, train_labels, num_classes, mask=m, require_convergence=False, **options)
+            with head:
+                info = head.training_info
+                pt = {"p": p, "masked": m.count, "threshold": m.threshold_used,
+                      "clean_accuracy": head.accuracy(test, test_labels), "watermarked_accuracy": float("nan"),
+                      "mean_abs_auc_minus_half": float("nan"), "logit_auc": None,
+                      "converged": info.converged, "iterations": info.iterations,
+                      "masked_channels": m.indices().tolist()}
+                if test_wm is not None:
+                    pt["watermarked_accuracy"] = head.accuracy(
+                        test_wm, test_labels if test_wm_labels is None else test_wm_labels)
+                    aucs = head.logit_auc(test, test_wm)
+                    pt["logit_auc"] = aucs.tolist()
+                    pt["mean_abs_auc_minus_half"] = float(np.mean(np.abs(aucs - 0.5)))
+                    pt["median_auc"] = float(np.median(aucs))
+        points.append(pt)
+    return points
 
 
 class Probe(Handle):
