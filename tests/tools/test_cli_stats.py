@@ -3,14 +3,18 @@ summary of `audit` and `merge`, the quantile rule and --rank of `mask`, `compare
 Audits run on a small random-weight ResNet-18 and real photos, as test_cli.py does."""
 import csv
 import json
+import os
 import pathlib
 import shutil
+import sys
 
 import numpy as np
 import pytest
 import torch
 
 from test_cli import PHOTOS, WEIGHTS, run  # the same program, weights and photos as test_cli.py
+
+sys.path.insert(0, str(pathlib.Path(os.environ["WMF_SOURCE_ROOT"]) / "examples" / "python"))
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +124,14 @@ def test_compare_reports_side_by_side(audited, tmp_path):
     svg = (tmp_path / "cmp" / "compare_classes.svg").read_text()
     assert svg.count("<title>d &gt; 0.7: ") == 3 and "resnet50-chinese" in svg and "d &gt; 0.95: 9<" in svg
     assert "share of feature channels" in (tmp_path / "cmp" / "compare_channels.svg").read_text()
+    import wmfeat  # the Python binding tabulates the same
+    py = wmfeat.compare_reports([d / "a", a / "report.json", b])
+    for x, y in zip(py, out["reports"]):
+        for k in ("label", "num_pairs", "classes_above", "classes_significant_above", "channels_above"):
+            assert x[k] == y[k], k
+        assert x["channels_percent_above"] == pytest.approx(y["channels_percent_above"])
+    with pytest.raises(ValueError, match="thresholds"):
+        wmfeat.compare_reports([fake_report(tmp_path / "odd2", [1] * 4, [1] * 4, thresholds=(0.6, 0.8, 0.9, 0.95))])
     text = run("compare", a, b, "--labels", "R50 zh,VGG la", "--out", tmp_path / "cmp2").stdout
     assert "R50 zh" in text and "VGG la" in text
     # reports counted at other thresholds are refused, naming the field
@@ -136,11 +148,8 @@ def planted_features(tmp_path_factory):
     """Features of the planted demo (examples/data): the 3s and 5s of its digits, made by `wmfeat extract`
     from PNGs built as train_planted.py builds them; training images with the watermark on every 3
     (the demo's downstream head), test images clean and all watermarked."""
-    import os
-    import sys
     data = pathlib.Path(os.environ["WMFEAT_DATA"])
     sys.path.insert(0, str(data))
-    sys.path.insert(0, str(pathlib.Path(os.environ["WMF_SOURCE_ROOT"]) / "examples" / "python"))
     import train_planted
     import wmfeat
     raw = (data / "planted_digits.bin").read_bytes()

@@ -124,6 +124,38 @@ def write_svg_threshold_counts(path, labels, values, title=None, y_label=None):
                                 len(labels))
 
 
+def compare_reports(reports, labels=None):
+    """What `wmfeat compare` tabulates: for each report.json (a path, or the folder holding it) a dict
+    with "label" (default: its folder), "num_pairs", "num_classes", "classes_above",
+    "classes_significant_above" (None when the report has none), "num_features", "channels_above" and
+    "channels_percent_above". Reports counted at other thresholds than D_THRESHOLDS raise ValueError
+    naming the field. Draw them with write_svg_threshold_counts."""
+    import json
+    import pathlib
+    rows = []
+    labels = list(labels) if labels is not None else [None] * len(reports)
+    if len(labels) != len(reports):
+        raise ValueError(f"{len(labels)} labels for {len(reports)} reports")
+    for report, label in zip(reports, labels):
+        path = pathlib.Path(report)
+        if path.is_dir():
+            path = path / "report.json"
+        r = json.loads(path.read_text())
+        if r.get("format") != "wmfeat-audit-report":
+            raise ValueError(f'{path}: field "format" is not "wmfeat-audit-report"')
+        if tuple(r.get("thresholds", ())) != D_THRESHOLDS:
+            raise ValueError(f'{path}: field "thresholds" is {r.get("thresholds")}, not {list(D_THRESHOLDS)}')
+        sig = r.get("significance", {}).get("classes", {}).get("significant_above")
+        nf = r.get("num_features", 0)
+        ch = r.get("channels_above")
+        rows.append({"label": label if label is not None else path.parent.name, "report": str(path),
+                     "num_pairs": r["num_pairs"], "num_classes": r["num_classes"],
+                     "classes_above": r.get("classes_above"), "classes_significant_above": sig,
+                     "num_features": nf, "channels_above": ch,
+                     "channels_percent_above": [100.0 * c / nf for c in ch] if ch and nf else None})
+    return rows
+
+
 def _rows(array, n, width, name):
     """A (n, width) float32 C-contiguous view of `array`, copied only if its type or layout differs.
     Shapes are checked here because the C call gets bare pointers."""
