@@ -38,6 +38,26 @@ char *wmfi_strdup(const char *s);
 static inline bool wmfi_mul(size_t a, size_t b, size_t *out) { return !__builtin_mul_overflow(a, b, out); }
 static inline bool wmfi_add(size_t a, size_t b, size_t *out) { return !__builtin_add_overflow(a, b, out); }
 
+/* Versioned option structs (docs/ABI.md). Every public options struct starts with `uint32_t struct_size`;
+ * fields are only appended, each starting at or after the previous version's size. */
+
+/* The size of `type` up to and including `last_field`: a release's struct size, recorded as a constant
+ * once (e.g. #define WMFI_SESSION_OPTIONS_SIZE_1_0 WMFI_SIZE_THROUGH(wmf_session_options, stage)). */
+#define WMFI_SIZE_THROUGH(type, last_field) (offsetof(type, last_field) + sizeof(((type *)0)->last_field))
+
+/* Reads a caller's options struct `src` (may be NULL) into `dst`, which holds the defaults and is
+ * `dst_size` bytes (the current sizeof): refuses a struct_size below `size_1_0` with
+ * WMF_ERR_INVALID_ARGUMENT naming `fn` and `type`; copies only the bytes the caller's struct_size covers,
+ * so fields appended after the caller's version keep their defaults. */
+wmf_status wmfi_options_read(void *dst, size_t dst_size, const void *src, size_t size_1_0, const char *fn,
+                             const char *type);
+
+/* The body of every public `*_options_init(options, size)`: zeroes `size` bytes, writes the defaults
+ * for the fields this version knows and sets struct_size. WMF_ERR_INVALID_ARGUMENT for NULL or a size
+ * below `size_1_0`. */
+wmf_status wmfi_options_init(void *dst, size_t size, const void *defaults, size_t cur_size, size_t size_1_0,
+                             const char *fn, const char *type);
+
 /* A read-only view of a whole file: memory-mapped, or read into memory where mapping fails. */
 typedef struct wmfi_file {
   const uint8_t *data;

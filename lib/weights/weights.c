@@ -78,15 +78,24 @@ static wmf_status parse_any(wmf_weights *w, const uint8_t *d, size_t n, const wm
   return st ? st : wmfi_weights_normalize(w);
 }
 
-static wmf_status open_common(wmf_weights **out, wmf_weights *w, const wmf_weights_options *options) {
-  if (options && options->struct_size < offsetof(wmf_weights_options, state_dict_key) + sizeof(const char *)) {
+#define WMFI_WEIGHTS_OPTIONS_SIZE_1_0 WMFI_SIZE_THROUGH(wmf_weights_options, state_dict_key)
+
+wmf_status wmf_weights_options_init(wmf_weights_options *options, size_t struct_size) {
+  static const wmf_weights_options defaults = WMF_WEIGHTS_OPTIONS_INIT;
+  return wmfi_options_init(options, struct_size, &defaults, sizeof defaults, WMFI_WEIGHTS_OPTIONS_SIZE_1_0,
+                           "wmf_weights_options_init", "wmf_weights_options");
+}
+
+static wmf_status open_common(wmf_weights **out, wmf_weights *w, const char *fn, const wmf_weights_options *options) {
+  wmf_weights_options o = WMF_WEIGHTS_OPTIONS_INIT;
+  wmf_status st = wmfi_options_read(&o, sizeof o, options, WMFI_WEIGHTS_OPTIONS_SIZE_1_0, fn, "wmf_weights_options");
+  if (st) {
     wmf_weights_destroy(w);
-    return wmfi_fail(WMF_ERR_INVALID_ARGUMENT, "wmf_weights_open: options.struct_size %u is too small",
-                     options->struct_size);
+    return st;
   }
   const uint8_t *d = w->copy ? w->copy : w->file.data;
   size_t n = w->copy ? (size_t)w->file.size : w->file.size;
-  wmf_status st = parse_any(w, d, n, options);
+  st = parse_any(w, d, n, &o);
   if (st) {
     wmf_weights_destroy(w);
     return st;
@@ -111,7 +120,7 @@ wmf_status wmf_weights_open(wmf_weights **out, const char *path, const wmf_weigh
     wmf_weights_destroy(w);
     return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_weights_open: out of memory");
   }
-  return open_common(out, w, options);
+  return open_common(out, w, "wmf_weights_open", options);
 }
 
 wmf_status wmf_weights_open_memory(wmf_weights **out, const void *data, size_t size,
@@ -129,7 +138,7 @@ wmf_status wmf_weights_open_memory(wmf_weights **out, const void *data, size_t s
   }
   if (size) memcpy(w->copy, data, size);
   w->file.size = size; /* the length of `copy`; file.data stays NULL so nothing is unmapped */
-  return open_common(out, w, options);
+  return open_common(out, w, "wmf_weights_open_memory", options);
 }
 
 void wmf_weights_destroy(wmf_weights *w) {

@@ -3,7 +3,7 @@ every failing call raises wmfeat.Error carrying wmf_last_error(). See docs/pytho
 from ._lib import Error, clear_error, last_error, status_name, version, version_number
 from .audit import (D_THRESHOLDS, FDR, IMAGENET_CLASSES, NO_LABEL, RANKINGS, Audit, Order, Score, Target, auc,
                     benjamini_hochberg, compare_reports, imagenet_class_name, write_svg_threshold_counts)
-from .image import BICUBIC, BILINEAR, IMAGENET, Image, Normalize
+from .image import BICUBIC, BILINEAR, IMAGENET, DecodeOptions, Image, Normalize
 from .mask import Mask, Rank
 from .model import Model, Precision, Session, has_bf16, isa
 from .probe import (PAPER_FRACTIONS, Probe, ProbeOptions, TrainingInfo, sweep, write_auc_distribution_svg,
@@ -12,7 +12,7 @@ from .watermark import Draw, Font, Placement, Watermark, describe_preset, preset
 from .weights import DType, TensorInfo, Weights, dtype_name
 
 __all__ = ["Error", "version", "version_number", "status_name", "last_error", "clear_error",
-           "Image", "Normalize", "IMAGENET", "BILINEAR", "BICUBIC",
+           "Image", "DecodeOptions", "Normalize", "IMAGENET", "BILINEAR", "BICUBIC",
            "Weights", "DType", "TensorInfo", "dtype_name",
            "Audit", "Target", "Score", "Order", "auc", "imagenet_class_name", "NO_LABEL",
            "IMAGENET_CLASSES", "D_THRESHOLDS", "FDR", "RANKINGS", "benjamini_hochberg",
