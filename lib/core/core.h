@@ -58,6 +58,26 @@ wmf_status wmfi_options_read(void *dst, size_t dst_size, const void *src, size_t
 wmf_status wmfi_options_init(void *dst, size_t size, const void *defaults, size_t cur_size, size_t size_1_0,
                              const char *fn, const char *type);
 
+/* Strict UTF-8 (utf8.c), the one check for the whole library: refuses truncated sequences, overlong
+ * forms, surrogates (U+D800..U+DFFF), values above U+10FFFF and bytes that cannot start a sequence. */
+
+/* Decodes the sequence at s[0] (n >= 1 bytes available): its length 1..4 and *cp, or 0 and *reason
+ * (static text such as "an overlong form"). */
+size_t wmfi_utf8_next(const uint8_t *s, size_t n, uint32_t *cp, const char **reason);
+
+/* True when the n bytes are valid UTF-8; otherwise false, *bad_offset and *reason. */
+bool wmfi_utf8_check(const char *s, size_t n, size_t *bad_offset, const char **reason);
+
+/* WMF_OK, or WMF_ERR_UTF8 with "fn: what is not valid UTF-8 (reason at byte N)". */
+wmf_status wmfi_utf8_require(const char *fn, const char *what, const char *s);
+
+/* Decodes NUL-terminated UTF-8 into a new array of code points (*out from wmfi_malloc, *count).
+ * WMF_ERR_UTF8 (message: `fn`, the reason and the byte offset), WMF_ERR_OUT_OF_MEMORY. */
+wmf_status wmfi_utf8_decode(const char *fn, const char *s, uint32_t **out, size_t *count);
+
+/* Encodes one code point; returns the bytes written (1..4) into buf (>= 4 bytes). */
+size_t wmfi_utf8_encode(uint32_t cp, char *buf);
+
 /* A read-only view of a whole file: memory-mapped, or read into memory where mapping fails. */
 typedef struct wmfi_file {
   const uint8_t *data;

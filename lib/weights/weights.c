@@ -25,6 +25,18 @@ wmf_status wmfi_weights_add(wmf_weights *w, const char *name, size_t len, wmf_dt
                      (int)(len > 200 ? 200 : len), name, ndim, WMF_MAX_DIMS);
   if (memchr(name, 0, len))
     return wmfi_fail(WMF_ERR_CORRUPT, "%s: a tensor name contains a NUL byte", w->origin);
+  size_t bad;
+  const char *why;
+  if (!wmfi_utf8_check(name, len, &bad, &why))
+    return wmfi_fail(WMF_ERR_CORRUPT, "%s: the name of tensor %zu is not valid UTF-8 (%s at byte %zu of the name)",
+                     w->origin, w->count, why, bad);
+  /* contiguous strides of the non-zero dimensions: a zero dimension makes the element count 0, so the
+   * callers' overflow check of the count does not cover them */
+  int64_t run = 1;
+  for (int i = (int)ndim - 1; i >= 0; i--)
+    if (shape[i] < 0 || __builtin_mul_overflow(run, shape[i] ? shape[i] : 1, &run))
+      return wmfi_fail(WMF_ERR_LIMIT, "%s: tensor '%.*s': the sizes of its non-empty dimensions overflow 64 bits",
+                       w->origin, (int)(len > 200 ? 200 : len), name);
   if (w->count == w->cap) {
     size_t cap = w->cap ? w->cap * 2 : 64;
     wmfi_tensor *t = wmfi_alloc_array(cap, sizeof *t);
@@ -43,11 +55,11 @@ wmf_status wmfi_weights_add(wmf_weights *w, const char *name, size_t len, wmf_dt
   t->dtype = dtype;
   t->ndim = ndim;
   t->numel = 1;
-  int64_t run = 1;
+  run = 1;
   for (int i = (int)ndim - 1; i >= 0; i--) {
     t->shape[i] = shape[i];
     t->stride[i] = stride ? stride[i] : run;
-    run *= shape[i] ? shape[i] : 1; /* callers checked the product for overflow */
+    run *= shape[i] ? shape[i] : 1; /* checked above */
     t->numel *= (uint64_t)shape[i];
   }
   t->data = data;

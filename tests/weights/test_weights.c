@@ -8,17 +8,7 @@
 
 #include "weights/weights.h"
 #include "../check_run.h"
-
-/* A safetensors file from a JSON header and a data buffer. Caller frees. */
-static uint8_t *st_build(const char *json, const void *buf, size_t nbuf, size_t *size) {
-  size_t h = strlen(json);
-  *size = 8 + h + nbuf;
-  uint8_t *f = malloc(*size + 1);
-  for (int i = 0; i < 8; i++) f[i] = (uint8_t)((uint64_t)h >> (8 * i));
-  memcpy(f + 8, json, h);
-  if (nbuf) memcpy(f + 8 + h, buf, nbuf);
-  return f;
-}
+#include "../st_build.h"
 
 static wmf_status st_open(wmf_weights **w, const char *json, const void *buf, size_t nbuf) {
   size_t n;
@@ -198,6 +188,9 @@ START_TEST(malformed_safetensors_are_refused) {
       {"{\"a\":{\"dtype\":\"F8_E4M3\",\"shape\":[8],\"data_offsets\":[0,8]}}", 8, WMF_ERR_UNSUPPORTED},
       {"{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,0]}}", 0, WMF_ERR_CORRUPT}, /* overflow */
       {"{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,0]}}", 0, WMF_ERR_CORRUPT},
+      /* a zero dimension beside huge ones: 0 elements, but the other strides overflow int64 (UBSan) */
+      {"{\"a\":{\"dtype\":\"F32\",\"shape\":[0,4294967296,4294967296],\"data_offsets\":[0,0]}}", 0, WMF_ERR_LIMIT},
+      {"{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,0,4294967296],\"data_offsets\":[0,0]}}", 0, WMF_ERR_LIMIT},
       {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,0]}}", 4, WMF_ERR_CORRUPT},
       {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}", 4, WMF_ERR_LIMIT},
       {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4],\"x\":1}}", 4, WMF_ERR_CORRUPT},
