@@ -83,11 +83,23 @@ typedef struct wmfi_file {
   const uint8_t *data;
   size_t size;
   bool mapped;
+  bool has_fd; /* fd is open (wmfi_file_open_fd of a mapped file) */
+  int fd;
 } wmfi_file;
 
 /* Opens and maps `path`. Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT, WMF_ERR_IO (message names the file
  * and the OS reason), WMF_ERR_OUT_OF_MEMORY. */
 wmf_status wmfi_file_open(wmfi_file *file, const char *path);
+/* Like wmfi_file_open, and when the file is mapped keeps its descriptor (has_fd), so that after
+ * wmfi_file_unmap its bytes are read with wmfi_file_pread. A mapped file that shrinks on disk raises
+ * SIGBUS on access; pread turns the same event into an error. */
+wmf_status wmfi_file_open_fd(wmfi_file *file, const char *path);
+/* Releases the mapping, keeping the descriptor and the size seen at open; data becomes NULL. */
+void wmfi_file_unmap(wmfi_file *file);
+/* Reads `n` bytes at `offset` through the kept descriptor. WMF_ERR_IO when the read fails or the file
+ * now ends before offset + n (it shrank since it was opened): the message names `path` and `what`. */
+wmf_status wmfi_file_pread(const wmfi_file *file, void *dst, size_t n, uint64_t offset, const char *path,
+                           const char *what);
 void wmfi_file_close(wmfi_file *file);
 
 /* Writes `size` bytes to `path` atomically: into a temporary file beside it, then renamed over it, so

@@ -1,8 +1,7 @@
 /* The tensor table, format detection, and conversion of stored elements to float. */
 #include <stddef.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
+#include <stdio.h>
 
 #include "weights.h"
 
@@ -112,6 +111,20 @@ static wmf_status open_common(wmf_weights **out, wmf_weights *w, const char *fn,
     wmf_weights_destroy(w);
     return st;
   }
+  if (w->file.mapped && w->file.has_fd) {
+    /* tensors are read with pread from now on: a file truncated on disk while open is then an error
+     * (WMF_ERR_IO) instead of SIGBUS, and the mapping's pages are not kept beside the model */
+    uintptr_t lo = (uintptr_t)w->file.data, hi = lo + w->file.size;
+    for (size_t i = 0; i < w->count; i++) {
+      wmfi_tensor *t = &w->tensors[i];
+      uintptr_t p = (uintptr_t)t->data;
+      if (p >= lo && p <= hi) {
+        t->offset = p - lo;
+        t->data = NULL;
+      }
+    }
+    wmfi_file_unmap(&w->file);
+  }
   *out = w;
   return WMF_OK;
 }
@@ -122,7 +135,7 @@ wmf_status wmf_weights_open(wmf_weights **out, const char *path, const wmf_weigh
   WMFI_REQUIRE(path, "wmf_weights_open: path is NULL");
   wmf_weights *w = wmfi_calloc(1, sizeof *w);
   if (!w) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_weights_open: out of memory");
-  wmf_status st = wmfi_file_open(&w->file, path);
+  wmf_status st = wmfi_file_open_fd(&w->file, path);
   if (st) {
     wmfi_free(w);
     return st;
@@ -306,21 +319,41 @@ static void convert(const wmfi_tensor *t, float *dst) {
   }
 }
 
-/* A model copies each tensor once, so the file's pages would otherwise stay resident beside the model
- * for the whole load: the pages that hold only this (C-contiguous) tensor are dropped once it is read.
- * The mapping is private and never written, so a later read faults the same bytes back in. */
-static void release_pages(const wmf_weights *w, const wmfi_tensor *t) {
-  if (!w->file.mapped || !t->numel) return;
+/* The bytes from the first element to the last of a tensor read from the file (strides are
+ * non-negative and its extent was checked against its storage when the file was opened). */
+static size_t extent_bytes(const wmfi_tensor *t) {
+  uint64_t last = 0;
+  for (uint32_t d = 0; d < t->ndim; d++) last += (uint64_t)(t->shape[d] - 1) * (uint64_t)t->stride[d];
+  return (size_t)((last + 1) * wmfi_weights_dtype_size(t->dtype));
+}
+
+static bool c_contiguous(const wmfi_tensor *t) {
   int64_t expect = 1;
   for (uint32_t d = t->ndim; d-- > 0;) {
-    if (t->shape[d] != 1 && t->stride[d] != expect) return;
+    if (t->shape[d] != 1 && t->stride[d] != expect) return false;
     expect *= t->shape[d];
   }
-  uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-  uintptr_t lo = (uintptr_t)t->data, hi = lo + (uintptr_t)(t->numel * wmfi_weights_dtype_size(t->dtype));
-  lo = (lo + page - 1) & ~(page - 1);
-  hi &= ~(page - 1);
-  if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+  return true;
+}
+
+/* A tensor of a parsed file: pread straight into dst when it is C-contiguous F32, else its extent
+ * into a temporary buffer, converted from there. */
+static wmf_status read_from_file(const wmf_weights *w, const wmfi_tensor *t, float *dst) {
+  char what[300];
+  snprintf(what, sizeof what, "tensor '%.200s'", t->name);
+  if (t->dtype == WMF_DTYPE_F32 && c_contiguous(t))
+    return wmfi_file_pread(&w->file, dst, (size_t)t->numel * 4, t->offset, w->origin, what);
+  size_t n = extent_bytes(t);
+  uint8_t *buf = wmfi_malloc(n);
+  if (!buf) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory reading %s (%zu bytes)", w->origin, what, n);
+  wmf_status st = wmfi_file_pread(&w->file, buf, n, t->offset, w->origin, what);
+  if (st == WMF_OK) {
+    wmfi_tensor view = *t;
+    view.data = buf;
+    convert(&view, dst);
+  }
+  wmfi_free(buf);
+  return st;
 }
 
 wmf_status wmf_weights_get_f32(const wmf_weights *w, const char *name, float *dst, size_t capacity) {
@@ -337,7 +370,7 @@ wmf_status wmf_weights_get_f32(const wmf_weights *w, const char *name, float *ds
     return wmfi_fail(WMF_ERR_BUFFER_TOO_SMALL, "%s: tensor '%s' has %llu elements, the buffer holds %zu",
                      w->origin, name, (unsigned long long)t->numel, capacity);
   WMFI_REQUIRE(dst || t->numel == 0, "wmf_weights_get_f32: dst is NULL");
+  if (t->numel && !t->data) return read_from_file(w, t, dst);
   convert(t, dst);
-  release_pages(w, t);
   return WMF_OK;
 }
