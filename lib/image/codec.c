@@ -39,6 +39,8 @@ static wmf_status decode(wmf_image **out, const char *fn, const char *name, cons
   const char *unsafe = format && format[0] == 'J' ? wmfi_image_jpeg_guard(data, size) : NULL;
   if (unsafe) return wmfi_fail(WMF_ERR_CORRUPT, "%s: '%s': corrupt JPEG data (%s)", fn, name, unsafe);
   if (!wmfi_image_stb_info(data, size, &w, &h)) {
+    if (wmfi_image_stb_out_of_memory())
+      return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory reading the header of '%s'", fn, name);
     if (!format)
       return wmfi_fail(WMF_ERR_UNSUPPORTED, "%s: '%s' is not a JPEG, PNG, BMP, TGA or GIF image", fn, name);
     if (strcmp(wmfi_image_stb_reason(), "too large") == 0) /* the header asks for more than stb decodes */
@@ -65,7 +67,7 @@ static wmf_status decode(wmf_image **out, const char *fn, const char *name, cons
     if (wmfi_image_stb_over_cap())
       return wmfi_fail(WMF_ERR_CORRUPT, "%s: '%s': %s data expands beyond what a %dx%d image needs (%zu bytes)",
                        fn, name, format, w, h, max_alloc);
-    if (strcmp(why, "outofmem") == 0)
+    if (strcmp(why, "outofmem") == 0 || wmfi_image_stb_out_of_memory())
       return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory decoding '%s' (%dx%d)", fn, name, w, h);
     return wmfi_fail(WMF_ERR_CORRUPT, "%s: '%s': corrupt or truncated %s data (%s)", fn, name, format, why);
   }
