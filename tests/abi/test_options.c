@@ -184,7 +184,8 @@ START_TEST(options_init_functions) {
   wmf_decode_options d, dd = WMF_DECODE_OPTIONS_INIT;
   memset(&d, 0xab, sizeof d);
   ck_assert_int_eq(wmf_decode_options_init(&d, sizeof d), WMF_OK);
-  ck_assert_mem_eq(&d, &dd, sizeof d);
+  ck_assert(d.struct_size == dd.struct_size && d.max_width == dd.max_width && d.max_height == dd.max_height &&
+            d.max_pixels == dd.max_pixels); /* field by field: the macro leaves the padding undefined */
   wmf_model_options m, md = WMF_MODEL_OPTIONS_INIT;
   memset(&m, 0xab, sizeof m);
   ck_assert_int_eq(wmf_model_options_init(&m, sizeof m), WMF_OK);

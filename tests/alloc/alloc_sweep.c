@@ -19,6 +19,10 @@
 
 #include <wmfeat.h>
 
+const char *__lsan_default_suppressions(void);
+/* fontconfig 2.14 leaks a few bytes while parsing its configuration, once per process */
+const char *__lsan_default_suppressions(void) { return "leak:libfontconfig.so\n"; }
+
 /* ---- the counting, failing allocator ---- */
 
 typedef struct header {
