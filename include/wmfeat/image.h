@@ -33,6 +33,14 @@ typedef struct wmf_decode_options {
 } wmf_decode_options;
 #define WMF_DECODE_OPTIONS_INIT {sizeof(wmf_decode_options), 16384u, 16384u, 64u * 1024u * 1024u}
 
+/** Fills `*options` with the defaults (as WMF_DECODE_OPTIONS_INIT) and sets its struct_size, for callers that cannot
+ *  use the macro (bindings). `struct_size` is the size of the caller's struct, sizeof(wmf_decode_options) of the
+ *  header it was built with: any size from the 1.0 size up is accepted, only the fields that size
+ *  covers are written, and bytes beyond the fields this version knows are zeroed.
+ *  Returns WMF_OK, or WMF_ERR_INVALID_ARGUMENT (NULL, or a size below the 1.0 size). Thread-safe.
+ *  Since 1.1. */
+WMF_API wmf_status wmf_decode_options_init(wmf_decode_options *options, size_t struct_size);
+
 /** Decodes a JPEG, PNG, BMP, TGA or GIF (first frame) file into RGB. `options` may be NULL (defaults).
  *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT, WMF_ERR_IO (cannot read the file), WMF_ERR_CORRUPT
  *  (malformed or truncated data; the message names the file and the decoder's reason),

@@ -24,6 +24,14 @@ typedef struct wmf_model_options {
 } wmf_model_options;
 #define WMF_MODEL_OPTIONS_INIT {sizeof(wmf_model_options), 0}
 
+/** Fills `*options` with the defaults (as WMF_MODEL_OPTIONS_INIT) and sets its struct_size, for callers that cannot
+ *  use the macro (bindings). `struct_size` is the size of the caller's struct, sizeof(wmf_model_options) of the
+ *  header it was built with: any size from the 1.0 size up is accepted, only the fields that size
+ *  covers are written, and bytes beyond the fields this version knows are zeroed.
+ *  Returns WMF_OK, or WMF_ERR_INVALID_ARGUMENT (NULL, or a size below the 1.0 size). Thread-safe.
+ *  Since 1.1. */
+WMF_API wmf_status wmf_model_options_init(wmf_model_options *options, size_t struct_size);
+
 /** Builds a network from opened weights (torchvision state_dict names). `arch` is NULL to infer the
  *  architecture from tensor names and shapes, or one of "resnet18", "resnet34", "resnet50",
  *  "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d",
@@ -82,6 +90,14 @@ typedef struct wmf_session_options {
                                 "features.denseblockK", "features.transitionK" (DenseNet) */
 } wmf_session_options;
 #define WMF_SESSION_OPTIONS_INIT {sizeof(wmf_session_options), 1, 0, 0, 0, WMF_PRECISION_FP32, NULL}
+
+/** Fills `*options` with the defaults (as WMF_SESSION_OPTIONS_INIT) and sets its struct_size, for callers that cannot
+ *  use the macro (bindings). `struct_size` is the size of the caller's struct, sizeof(wmf_session_options) of the
+ *  header it was built with: any size from the 1.0 size up is accepted, only the fields that size
+ *  covers are written, and bytes beyond the fields this version knows are zeroed.
+ *  Returns WMF_OK, or WMF_ERR_INVALID_ARGUMENT (NULL, or a size below the 1.0 size). Thread-safe.
+ *  Since 1.1. */
+WMF_API wmf_status wmf_session_options_init(wmf_session_options *options, size_t struct_size);
 
 /** Creates an inference session: oneDNN primitives for the model at the session's input size, its
  *  own stream, activation buffers and scratchpad. Primitives for batches below max_batch are made on

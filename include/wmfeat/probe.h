@@ -32,6 +32,14 @@ typedef struct wmf_probe_options {
 
 #define WMF_PROBE_OPTIONS_INIT {sizeof(wmf_probe_options), 1000, 1.0, 1e-6, 10, 1}
 
+/** Fills `*options` with the defaults (as WMF_PROBE_OPTIONS_INIT) and sets its struct_size, for callers that cannot
+ *  use the macro (bindings). `struct_size` is the size of the caller's struct, sizeof(wmf_probe_options) of the
+ *  header it was built with: any size from the 1.0 size up is accepted, only the fields that size
+ *  covers are written, and bytes beyond the fields this version knows are zeroed.
+ *  Returns WMF_OK, or WMF_ERR_INVALID_ARGUMENT (NULL, or a size below the 1.0 size). Thread-safe.
+ *  Since 1.1. */
+WMF_API wmf_status wmf_probe_options_init(wmf_probe_options *options, size_t struct_size);
+
 /** Trains a head on `n` row-major feature vectors of `num_features` floats with labels in
  *  [0, num_classes), num_classes >= 2. If `mask` is not NULL (its length must be num_features) the
  *  masked channels are zeroed, in training and in every later prediction: their weights are 0. The

@@ -51,6 +51,14 @@ typedef struct wmf_weights_options {
 } wmf_weights_options;
 #define WMF_WEIGHTS_OPTIONS_INIT {sizeof(wmf_weights_options), NULL}
 
+/** Fills `*options` with the defaults (as WMF_WEIGHTS_OPTIONS_INIT) and sets its struct_size, for callers that cannot
+ *  use the macro (bindings). `struct_size` is the size of the caller's struct, sizeof(wmf_weights_options) of the
+ *  header it was built with: any size from the 1.0 size up is accepted, only the fields that size
+ *  covers are written, and bytes beyond the fields this version knows are zeroed.
+ *  Returns WMF_OK, or WMF_ERR_INVALID_ARGUMENT (NULL, or a size below the 1.0 size). Thread-safe.
+ *  Since 1.1. */
+WMF_API wmf_status wmf_weights_options_init(wmf_weights_options *options, size_t struct_size);
+
 /** Opens a weight file, detecting its format from the content: safetensors, PyTorch zip (torch.save
  *  since 1.6) or PyTorch legacy (before 1.6). Pickles are read by a restricted unpickler that executes
  *  nothing. Tensor names are normalized (DataParallel's "module." stripped, torchvision's legacy

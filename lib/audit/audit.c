@@ -1,5 +1,6 @@
 /* wmf_audit: storage of the paired values (chunks), adding, merging, class names. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "audit.h"
@@ -197,18 +198,6 @@ wmf_status wmf_audit_merge(wmf_audit *dst, const wmf_audit *src) {
 
 /* ---- class names ---- */
 
-static bool valid_utf8(const char *s) {
-  const unsigned char *p = (const unsigned char *)s;
-  while (*p) {
-    unsigned c = *p, len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (!len || (len == 2 && c < 0xC2) || (len == 4 && c > 0xF4)) return false;
-    for (unsigned i = 1; i < len; i++)
-      if ((p[i] & 0xC0) != 0x80) return false;
-    p += len;
-  }
-  return true;
-}
-
 wmf_status wmf_audit_set_class_names(wmf_audit *a, const char *const *names, size_t count) {
   WMFI_REQUIRE(a, "wmf_audit_set_class_names: audit is NULL");
   if (!names) {
@@ -219,8 +208,10 @@ wmf_status wmf_audit_set_class_names(wmf_audit *a, const char *const *names, siz
                a->num_classes);
   for (size_t i = 0; i < count; i++) {
     WMFI_REQUIRE(names[i], "wmf_audit_set_class_names: name %zu is NULL", i);
-    if (!valid_utf8(names[i]))
-      return wmfi_fail(WMF_ERR_UTF8, "wmf_audit_set_class_names: name %zu is not valid UTF-8", i);
+    char what[40];
+    snprintf(what, sizeof what, "name %zu", i);
+    wmf_status st = wmfi_utf8_require("wmf_audit_set_class_names", what, names[i]);
+    if (st) return st;
   }
   char **copy = wmfi_calloc(count, sizeof *copy);
   if (!copy) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit_set_class_names: out of memory");

@@ -56,8 +56,11 @@ static json_t *target_object(wmf_audit *a, wmf_audit_target t, wmf_status *st) {
   if (t == WMF_AUDIT_CLASSES && a->names) {
     json_t *names = json_array();
     if (!names || json_object_set_new(o, "name", names)) goto fail;
-    for (size_t i = 0; i < n; i++)
-      if (json_array_append_new(names, json_string(a->names[i]))) goto fail;
+    for (size_t i = 0; i < n; i++) {
+      json_t *s = json_string(a->names[i]);
+      if (!s && (*st = wmfi_utf8_require("wmf_audit_write_json", "a class name", a->names[i]))) goto out;
+      if (!s || json_array_append_new(names, s)) goto fail; /* valid UTF-8: jansson ran out of memory */
+    }
   }
   for (int s = 0; s < scores; s++) {
     if ((*st = wmf_audit_scores(v, n, a, t, (wmf_audit_score)s))) goto out;

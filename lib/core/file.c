@@ -10,7 +10,7 @@
 
 #include "core.h"
 
-wmf_status wmfi_file_open(wmfi_file *file, const char *path) {
+static wmf_status file_open(wmfi_file *file, const char *path, bool keep_fd) {
   WMFI_REQUIRE(file && path, "file open: NULL argument");
   *file = (wmfi_file){0};
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -28,7 +28,12 @@ wmf_status wmfi_file_open(wmfi_file *file, const char *path) {
   }
   void *p = mmap(NULL, file->size, PROT_READ, MAP_PRIVATE, fd, 0);
   if (p != MAP_FAILED) {
-    close(fd);
+    if (keep_fd) {
+      file->fd = fd;
+      file->has_fd = true;
+    } else {
+      close(fd);
+    }
     file->data = p;
     file->mapped = true;
     return WMF_OK;
@@ -55,11 +60,44 @@ wmf_status wmfi_file_open(wmfi_file *file, const char *path) {
   return WMF_OK;
 }
 
+wmf_status wmfi_file_open(wmfi_file *file, const char *path) { return file_open(file, path, false); }
+
+wmf_status wmfi_file_open_fd(wmfi_file *file, const char *path) { return file_open(file, path, true); }
+
+void wmfi_file_unmap(wmfi_file *file) {
+  if (!file->mapped) return;
+  munmap((void *)file->data, file->size);
+  file->data = NULL;
+  file->mapped = false;
+}
+
+wmf_status wmfi_file_pread(const wmfi_file *file, void *dst, size_t n, uint64_t offset, const char *path,
+                           const char *what) {
+  WMFI_REQUIRE(file->has_fd, "file read: '%s' has no open descriptor", path);
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = pread(file->fd, (uint8_t *)dst + got, n - got, (off_t)(offset + got));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return wmfi_fail(WMF_ERR_IO, "cannot read %s from '%s': %s", what, path, strerror(errno));
+    if (r == 0) {
+      struct stat st;
+      long long now = fstat(file->fd, &st) == 0 ? (long long)st.st_size : -1;
+      return wmfi_fail(WMF_ERR_IO,
+                       "'%s' shrank while open: %s needs bytes %llu..%llu, the file now has %lld (it had %zu when "
+                       "opened)",
+                       path, what, (unsigned long long)offset, (unsigned long long)(offset + n), now, file->size);
+    }
+    got += (size_t)r;
+  }
+  return WMF_OK;
+}
+
 void wmfi_file_close(wmfi_file *file) {
-  if (!file || !file->data) return;
+  if (!file) return;
+  if (file->has_fd) close(file->fd);
   if (file->mapped)
     munmap((void *)file->data, file->size);
-  else if (file->size)
+  else if (file->data && file->size)
     wmfi_free((void *)file->data);
   *file = (wmfi_file){0};
 }

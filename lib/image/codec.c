@@ -4,10 +4,19 @@
 
 #include "image/image.h"
 
-static wmf_status check_options(const char *fn, const wmf_decode_options *o) {
-  WMFI_REQUIRE(o->struct_size >= sizeof(wmf_decode_options),
-               "%s: options.struct_size %u is not sizeof(wmf_decode_options) (use WMF_DECODE_OPTIONS_INIT)", fn,
-               o->struct_size);
+#define WMFI_DECODE_OPTIONS_SIZE_1_0 WMFI_SIZE_THROUGH(wmf_decode_options, max_pixels)
+
+wmf_status wmf_decode_options_init(wmf_decode_options *options, size_t struct_size) {
+  static const wmf_decode_options defaults = WMF_DECODE_OPTIONS_INIT;
+  return wmfi_options_init(options, struct_size, &defaults, sizeof defaults, WMFI_DECODE_OPTIONS_SIZE_1_0,
+                           "wmf_decode_options_init", "wmf_decode_options");
+}
+
+/* The caller's options (NULL: defaults) read into *o and checked. */
+static wmf_status check_options(const char *fn, const wmf_decode_options *options, wmf_decode_options *o) {
+  *o = (wmf_decode_options)WMF_DECODE_OPTIONS_INIT;
+  wmf_status st = wmfi_options_read(o, sizeof *o, options, WMFI_DECODE_OPTIONS_SIZE_1_0, fn, "wmf_decode_options");
+  if (st != WMF_OK) return st;
   WMFI_REQUIRE(o->max_width > 0 && o->max_height > 0 && o->max_pixels > 0,
                "%s: decode limits must be positive (max_width %u, max_height %u, max_pixels %llu)", fn,
                o->max_width, o->max_height, (unsigned long long)o->max_pixels);
@@ -17,9 +26,9 @@ static wmf_status check_options(const char *fn, const wmf_decode_options *o) {
 /* `name` is the file name, or "<memory>", for the messages. */
 static wmf_status decode(wmf_image **out, const char *fn, const char *name, const uint8_t *data, size_t size,
                          const wmf_decode_options *options) {
-  static const wmf_decode_options defaults = WMF_DECODE_OPTIONS_INIT;
-  const wmf_decode_options *o = options ? options : &defaults;
-  wmf_status st = check_options(fn, o);
+  wmf_decode_options opts;
+  const wmf_decode_options *o = &opts;
+  wmf_status st = check_options(fn, options, &opts);
   if (st != WMF_OK) return st;
   if (size == 0) return wmfi_fail(WMF_ERR_CORRUPT, "%s: '%s' is empty", fn, name);
   if (size > INT32_MAX)
@@ -30,6 +39,8 @@ static wmf_status decode(wmf_image **out, const char *fn, const char *name, cons
   const char *unsafe = format && format[0] == 'J' ? wmfi_image_jpeg_guard(data, size) : NULL;
   if (unsafe) return wmfi_fail(WMF_ERR_CORRUPT, "%s: '%s': corrupt JPEG data (%s)", fn, name, unsafe);
   if (!wmfi_image_stb_info(data, size, &w, &h)) {
+    if (wmfi_image_stb_out_of_memory())
+      return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory reading the header of '%s'", fn, name);
     if (!format)
       return wmfi_fail(WMF_ERR_UNSUPPORTED, "%s: '%s' is not a JPEG, PNG, BMP, TGA or GIF image", fn, name);
     if (strcmp(wmfi_image_stb_reason(), "too large") == 0) /* the header asks for more than stb decodes */
@@ -56,7 +67,7 @@ static wmf_status decode(wmf_image **out, const char *fn, const char *name, cons
     if (wmfi_image_stb_over_cap())
       return wmfi_fail(WMF_ERR_CORRUPT, "%s: '%s': %s data expands beyond what a %dx%d image needs (%zu bytes)",
                        fn, name, format, w, h, max_alloc);
-    if (strcmp(why, "outofmem") == 0)
+    if (strcmp(why, "outofmem") == 0 || wmfi_image_stb_out_of_memory())
       return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory decoding '%s' (%dx%d)", fn, name, w, h);
     return wmfi_fail(WMF_ERR_CORRUPT, "%s: '%s': corrupt or truncated %s data (%s)", fn, name, format, why);
   }
@@ -80,14 +91,13 @@ wmf_status wmf_image_load(wmf_image **out, const char *path, const wmf_decode_op
   WMFI_REQUIRE(out, "wmf_image_load: out is NULL");
   *out = NULL;
   WMFI_REQUIRE(path, "wmf_image_load: path is NULL");
-  if (options) {
-    wmf_status st = check_options("wmf_image_load", options);
-    if (st != WMF_OK) return st;
-  }
-  wmfi_file f;
-  wmf_status st = wmfi_file_open(&f, path);
+  wmf_decode_options o;
+  wmf_status st = check_options("wmf_image_load", options, &o);
   if (st != WMF_OK) return st;
-  st = decode(out, "wmf_image_load", path, f.data, f.size, options);
+  wmfi_file f;
+  st = wmfi_file_open(&f, path);
+  if (st != WMF_OK) return st;
+  st = decode(out, "wmf_image_load", path, f.data, f.size, &o);
   wmfi_file_close(&f);
   return st;
 }

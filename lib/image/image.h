@@ -45,6 +45,9 @@ int wmfi_image_stb_info(const uint8_t *data, size_t size, int *width, int *heigh
  * tells that this was the reason of the failure. */
 uint8_t *wmfi_image_stb_decode(const uint8_t *data, size_t size, int *width, int *height, size_t max_alloc);
 bool wmfi_image_stb_over_cap(void);
+/* The last wmfi_image_stb_info or wmfi_image_stb_decode failed an allocation of the library's allocator
+ * (whatever reason stb then gave). */
+bool wmfi_image_stb_out_of_memory(void);
 
 /* stb's reason for this thread's last failure (static text, never NULL). */
 const char *wmfi_image_stb_reason(void);

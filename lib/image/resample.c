@@ -33,11 +33,13 @@ typedef struct taps {
   double *scratch;
 } taps;
 
+/* Frees and empties: taps_make frees on failure and its callers free again on their way out. */
 static void taps_free(taps *t) {
   wmfi_free(t->start);
   wmfi_free(t->len);
   wmfi_free(t->k);
   wmfi_free(t->scratch);
+  *t = (taps){0};
 }
 
 /* PIL's precompute_coeffs + normalize_coeffs_8bpc, with the same double arithmetic in the same order. */

@@ -1,6 +1,7 @@
 /* The only file that compiles stb_image and stb_image_write. Everything is static (no stbi_ symbol is
  * exported), restricted to the formats libwmfeat supports, allocating through the library's hooks,
  * never asserting, printing or touching stdio. The module uses the small wrappers at the end. */
+#include <setjmp.h>
 #include <string.h>
 
 #include "image/image.h"
@@ -27,13 +28,18 @@
  * header's size can need; over it, stb sees an allocation failure and the decode is refused. */
 static _Thread_local size_t alloc_cap;  /* 0: no cap (encoding) */
 static _Thread_local bool over_cap;
+/* The allocator itself failed: stb reports that in some paths as a format error ("unknown image type"
+ * when a format's test could not allocate), so the flag, not stb's reason, tells out of memory. */
+static _Thread_local bool alloc_failed;
 
 static void *capped_malloc(size_t n) {
   if (alloc_cap && n > alloc_cap) {
     over_cap = true;
     return NULL;
   }
-  return wmfi_malloc(n);
+  void *p = wmfi_malloc(n);
+  if (!p) alloc_failed = true;
+  return p;
 }
 
 static void *capped_realloc(void *p, size_t n) {
@@ -41,16 +47,72 @@ static void *capped_realloc(void *p, size_t n) {
     over_cap = true;
     return NULL;
   }
-  return wmfi_realloc(p, n);
+  void *q = wmfi_realloc(p, n);
+  if (!q) alloc_failed = true;
+  return q;
 }
 
 #define STB_IMAGE_WRITE_STATIC
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STBI_WRITE_NO_STDIO
 #define STBIW_ASSERT(x) ((void)0)
-#define STBIW_MALLOC(sz) wmfi_malloc(sz)
-#define STBIW_REALLOC(p, sz) wmfi_realloc(p, sz)
-#define STBIW_FREE(p) wmfi_free(p)
+/* stb_image_write does not survive a failed allocation: its stretchy buffers (the PNG's zlib stream and
+ * hash chains) write through the NULL a failed realloc returns. So its allocations are tracked in a
+ * per-call list, and a failure jumps back to the wrapper that started the write (write_guarded), which
+ * frees every block stb still held: the write fails cleanly, nothing leaks. */
+typedef struct write_block {
+  struct write_block *prev, *next;
+} write_block; /* 16 bytes on LP64: the blocks handed to stb stay 16-byte aligned */
+
+typedef struct write_guard {
+  jmp_buf fail;
+  write_block head; /* a circular list of every live block */
+} write_guard;
+
+static _Thread_local write_guard guard_storage; /* not automatic: it changes between setjmp and longjmp */
+static _Thread_local write_guard *guard;
+
+static void *guard_link(write_block *b) {
+  b->next = guard->head.next;
+  b->prev = &guard->head;
+  b->next->prev = b;
+  guard->head.next = b;
+  return b + 1;
+}
+
+static void guard_unlink(write_block *b) {
+  b->prev->next = b->next;
+  b->next->prev = b->prev;
+}
+
+static void *guard_malloc(size_t size) {
+  write_block *b = wmfi_malloc(sizeof *b + size);
+  if (!b) longjmp(guard->fail, 1);
+  return guard_link(b);
+}
+
+static void *guard_realloc(void *p, size_t size) {
+  if (!p) return guard_malloc(size);
+  write_block *old = (write_block *)p - 1;
+  guard_unlink(old);
+  write_block *b = wmfi_realloc(old, sizeof *b + size);
+  if (!b) {
+    guard_link(old); /* still valid (C's realloc contract): freed with the others */
+    longjmp(guard->fail, 1);
+  }
+  return guard_link(b);
+}
+
+static void guard_free(void *p) {
+  if (!p) return;
+  write_block *b = (write_block *)p - 1;
+  guard_unlink(b);
+  wmfi_free(b);
+}
+
+#define STBIW_MALLOC(sz) guard_malloc(sz)
+#define STBIW_REALLOC(p, sz) guard_realloc(p, sz)
+#define STBIW_FREE(p) guard_free(p)
 
 #if defined(__GNUC__)
 /* unused-function stays off for the whole file: stb declares functions it never defines when formats
@@ -93,7 +155,7 @@ int wmfi_image_stb_info(const uint8_t *data, size_t size, int *width, int *heigh
   int comp;
   if (size > INT32_MAX) return stbi__err("file too large", "file too large");
   alloc_cap = INFO_ALLOC_CAP;
-  over_cap = false;
+  over_cap = alloc_failed = false;
   int ok = stbi_info_from_memory(data, (int)size, width, height, &comp);
   alloc_cap = 0;
   if (ok) return 1;
@@ -122,13 +184,15 @@ uint8_t *wmfi_image_stb_decode(const uint8_t *data, size_t size, int *width, int
   }
   stbi__g_failure_reason = NULL;
   alloc_cap = max_alloc;
-  over_cap = false;
+  over_cap = alloc_failed = false;
   uint8_t *pixels = stbi_load_from_memory(data, (int)size, width, height, &comp, 3);
   alloc_cap = 0;
   return pixels;
 }
 
 bool wmfi_image_stb_over_cap(void) { return over_cap; }
+
+bool wmfi_image_stb_out_of_memory(void) { return alloc_failed; }
 
 const char *wmfi_image_stb_reason(void) {
   const char *r = stbi_failure_reason();
@@ -170,15 +234,35 @@ static int sink_finish(sink *s, int ok, uint8_t **out, size_t *out_size) {
   return 1;
 }
 
+/* Runs one stb write with its allocations guarded (see guard_malloc): 0 when an allocation failed. */
+static int write_guarded(sink *s, const uint8_t *pixels, int width, int height, int quality) {
+  write_guard *g = guard = &guard_storage;
+  g->head.next = g->head.prev = &g->head;
+  volatile int ok = 0;
+  if (setjmp(g->fail) == 0) {
+    ok = quality ? stbi_write_jpg_to_func(sink_write, s, width, height, 3, pixels, quality)
+                 : stbi_write_png_to_func(sink_write, s, width, height, 3, pixels, width * 3);
+  } else {
+    s->failed = true;
+  }
+  while (g->head.next != &g->head) { /* empty after a write that returned; stb's blocks after a jump */
+    write_block *b = g->head.next;
+    guard_unlink(b);
+    wmfi_free(b);
+  }
+  guard = NULL;
+  return ok;
+}
+
 int wmfi_image_stb_png(uint8_t **out, size_t *out_size, const uint8_t *pixels, int width, int height) {
   sink s = {0};
-  int ok = stbi_write_png_to_func(sink_write, &s, width, height, 3, pixels, width * 3);
+  int ok = write_guarded(&s, pixels, width, height, 0);
   return sink_finish(&s, ok, out, out_size);
 }
 
 int wmfi_image_stb_jpeg(uint8_t **out, size_t *out_size, const uint8_t *pixels, int width, int height,
                         int quality) {
   sink s = {0};
-  int ok = stbi_write_jpg_to_func(sink_write, &s, width, height, 3, pixels, quality);
+  int ok = write_guarded(&s, pixels, width, height, quality < 1 ? 1 : quality);
   return sink_finish(&s, ok, out, out_size);
 }

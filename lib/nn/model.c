@@ -14,14 +14,24 @@ static wmf_status prepare_weights(wmf_model *m) {
   return st;
 }
 
+#define WMFI_MODEL_OPTIONS_SIZE_1_0 WMFI_SIZE_THROUGH(wmf_model_options, allow_unexpected)
+
+wmf_status wmf_model_options_init(wmf_model_options *options, size_t struct_size) {
+  static const wmf_model_options defaults = WMF_MODEL_OPTIONS_INIT;
+  return wmfi_options_init(options, struct_size, &defaults, sizeof defaults, WMFI_MODEL_OPTIONS_SIZE_1_0,
+                           "wmf_model_options_init", "wmf_model_options");
+}
+
 wmf_status wmf_model_load(wmf_model **out, const wmf_weights *weights, const char *arch,
                           const wmf_model_options *options) {
   WMFI_REQUIRE(out, "wmf_model_load: out is NULL");
   *out = NULL;
   WMFI_REQUIRE(weights, "wmf_model_load: weights is NULL");
-  WMFI_REQUIRE(!options || options->struct_size >= sizeof(uint32_t) * 2,
-               "wmf_model_load: options.struct_size is too small (use WMF_MODEL_OPTIONS_INIT)");
-  int allow_unexpected = options ? (int)options->allow_unexpected : 0;
+  wmf_model_options o = WMF_MODEL_OPTIONS_INIT;
+  wmf_status ost = wmfi_options_read(&o, sizeof o, options, WMFI_MODEL_OPTIONS_SIZE_1_0, "wmf_model_load",
+                                     "wmf_model_options");
+  if (ost != WMF_OK) return ost;
+  int allow_unexpected = (int)o.allow_unexpected;
   wmfi_nn_params p;
   wmf_status st = wmfi_nn_params_init(&p, weights);
   if (st != WMF_OK) return st;

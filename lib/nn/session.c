@@ -19,15 +19,22 @@ static int find_stage(const wmf_model *m, const char *name) {
   return -1;
 }
 
+#define WMFI_SESSION_OPTIONS_SIZE_1_0 WMFI_SIZE_THROUGH(wmf_session_options, stage)
+
+wmf_status wmf_session_options_init(wmf_session_options *options, size_t struct_size) {
+  static const wmf_session_options defaults = WMF_SESSION_OPTIONS_INIT;
+  return wmfi_options_init(options, struct_size, &defaults, sizeof defaults, WMFI_SESSION_OPTIONS_SIZE_1_0,
+                           "wmf_session_options_init", "wmf_session_options");
+}
+
 wmf_status wmf_session_create(wmf_session **out, const wmf_model *model, const wmf_session_options *options) {
   WMFI_REQUIRE(out, "wmf_session_create: out is NULL");
   *out = NULL;
   WMFI_REQUIRE(model, "wmf_session_create: model is NULL");
   wmf_session_options o = WMF_SESSION_OPTIONS_INIT;
-  if (options) {
-    WMFI_REQUIRE(options->struct_size >= sizeof o, "wmf_session_create: options.struct_size is too small (use WMF_SESSION_OPTIONS_INIT)");
-    o = *options;
-  }
+  wmf_status ost = wmfi_options_read(&o, sizeof o, options, WMFI_SESSION_OPTIONS_SIZE_1_0, "wmf_session_create",
+                                     "wmf_session_options");
+  if (ost != WMF_OK) return ost;
   if (!o.max_batch) o.max_batch = 1;
   if (!o.input_height) o.input_height = 224;
   if (!o.input_width) o.input_width = 224;

@@ -202,6 +202,14 @@ static wmf_status lbfgs(lbfgs_result *res, const problem *pr, double *theta, siz
   return WMF_OK;
 }
 
+#define WMFI_PROBE_OPTIONS_SIZE_1_0 WMFI_SIZE_THROUGH(wmf_probe_options, fit_intercept)
+
+wmf_status wmf_probe_options_init(wmf_probe_options *options, size_t struct_size) {
+  static const wmf_probe_options defaults = WMF_PROBE_OPTIONS_INIT;
+  return wmfi_options_init(options, struct_size, &defaults, sizeof defaults, WMFI_PROBE_OPTIONS_SIZE_1_0,
+                           "wmf_probe_options_init", "wmf_probe_options");
+}
+
 wmf_status wmf_probe_train(wmf_probe **out, const float *features, const int32_t *labels, size_t n, size_t F, size_t K,
                            const wmf_mask *mask, const wmf_probe_options *options) {
   WMFI_REQUIRE(out, "wmf_probe_train: out is NULL");
@@ -210,11 +218,9 @@ wmf_status wmf_probe_train(wmf_probe **out, const float *features, const int32_t
   WMFI_REQUIRE(K >= 2 && K <= WMFI_PROBE_MAX_DIM && F >= 1 && F <= WMFI_PROBE_MAX_DIM,
                "wmf_probe_train: %zu classes, %zu features (need 2.., 1.. up to 2^24)", K, F);
   wmf_probe_options o = WMF_PROBE_OPTIONS_INIT;
-  if (options) {
-    WMFI_REQUIRE(options->struct_size >= sizeof o, "wmf_probe_train: options.struct_size %u, expected %zu",
-                 options->struct_size, sizeof o);
-    o = *options;
-  }
+  wmf_status ost = wmfi_options_read(&o, sizeof o, options, WMFI_PROBE_OPTIONS_SIZE_1_0, "wmf_probe_train",
+                                     "wmf_probe_options");
+  if (ost != WMF_OK) return ost;
   WMFI_REQUIRE(o.C > 0 && isfinite(o.C) && o.tolerance > 0 && o.history >= 1 && o.history <= 100,
                "wmf_probe_train: bad options (C %g, tolerance %g, history %u)", o.C, o.tolerance, o.history);
   if (mask && wmf_mask_num_features(mask) != F)

@@ -161,7 +161,8 @@ static wmf_status layout_line(wmfi_layout *l, wmf_font *font, const uint32_t *cp
   hb_language_t lang = st->language ? hb_language_from_string(st->language, -1) : hb_language_get_default();
   hb_buffer_t *buf = hb_buffer_create();
   if (!hb_buffer_allocation_successful(buf)) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "text: out of memory");
-  int32_t pen = 0;
+  const int64_t max_pen = (int64_t)WMFI_TEXT_MAX_PX * 64;
+  int64_t pen = 0; /* 26.6; kept within +-max_pen, so every int32 position below is exact */
   wmf_status status = WMF_OK;
   for (size_t k = 0; k < nruns && status == WMF_OK; k++) {
     const run *r = &runs[k];
@@ -183,12 +184,19 @@ static wmf_status layout_line(wmfi_layout *l, wmf_font *font, const uint32_t *cp
     hb_glyph_info_t *info = hb_buffer_get_glyph_infos(buf, &len);
     hb_glyph_position_t *pos = hb_buffer_get_glyph_positions(buf, &len);
     for (unsigned i = 0; i < len && status == WMF_OK; i++) {
-      wmfi_placed_glyph g = {NULL, NULL, pen + pos[i].x_offset, base_y + pos[i].y_offset};
+      int64_t gx = pen + pos[i].x_offset, gy = (int64_t)base_y + pos[i].y_offset,
+              next = pen + pos[i].x_advance + st->letter_spacing;
+      if (gx < -max_pen || gx > max_pen || gy < -max_pen || gy > max_pen || next < -max_pen || next > max_pen) {
+        status = wmfi_fail(WMF_ERR_LIMIT, "text: a line of %zu characters at %g px reaches beyond %d px (glyph %u)", n,
+                           (double)st->size_px, WMFI_TEXT_MAX_PX, i);
+        break;
+      }
+      wmfi_placed_glyph g = {NULL, NULL, (int32_t)gx, (int32_t)gy};
       status = wmfi_font_glyph(r->font, z, info[i].codepoint, 0, &g.fill);
       if (status == WMF_OK && st->stroke > 0) status = wmfi_font_glyph(r->font, z, info[i].codepoint, st->stroke, &g.stroke);
       if (status != WMF_OK) break;
-      pen += pos[i].x_advance + st->letter_spacing;
-      int32_t adv = WMFI_PIXEL(pen);
+      pen = next;
+      int32_t adv = (int32_t)WMFI_PIXEL(pen);
       if (adv > l->x_max) l->x_max = adv;
       if (adv < l->x_min) l->x_min = adv;
       grow_box(l, g.fill, g.x, g.y);
@@ -196,7 +204,7 @@ static wmf_status layout_line(wmfi_layout *l, wmf_font *font, const uint32_t *cp
     }
   }
   hb_buffer_destroy(buf);
-  if (first_line) l->advance = pen;
+  if (first_line) l->advance = (int32_t)pen;
   return status;
 }
 
@@ -226,7 +234,14 @@ wmf_status wmfi_layout_text(wmfi_layout *l, wmf_font *font, const uint32_t *cps,
     int line = 0;
     for (size_t i = 0; i <= count && status == WMF_OK; i++)
       if (i == count || cps[i] == '\n') {
-        status = layout_line(l, font, cps + start, i - start, st, -line * line_step * 64, line == 0, fonts, scripts, runs, levels);
+        int64_t base_y = -(int64_t)line * line_step * 64;
+        if (base_y < -(int64_t)WMFI_TEXT_MAX_PX * 64 || base_y > (int64_t)WMFI_TEXT_MAX_PX * 64) {
+          status = wmfi_fail(WMF_ERR_LIMIT, "text: %d lines at %g px reach beyond %d px", line + 1,
+                             (double)st->size_px, WMFI_TEXT_MAX_PX);
+          break;
+        }
+        status = layout_line(l, font, cps + start, i - start, st, (int32_t)base_y, line == 0, fonts, scripts, runs,
+                             levels);
         line++;
         start = i + 1;
       }

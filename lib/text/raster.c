@@ -64,6 +64,12 @@ wmf_status wmfi_render_layout(wmfi_canvas *out, const wmfi_layout *l, double x, 
     out->w = out->h = 0;
     return WMF_OK;
   }
+  if ((int64_t)out->w * out->h > WMFI_TEXT_MAX_AREA) {
+    wmf_status e = wmfi_fail(WMF_ERR_LIMIT, "text: its mask would be %dx%d px, over %lld pixels (shorter text or a "
+                             "smaller size)", out->w, out->h, (long long)WMFI_TEXT_MAX_AREA);
+    out->w = out->h = 0;
+    return e;
+  }
   out->data = wmfi_calloc((size_t)out->w, (size_t)out->h);
   if (!out->data) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "text: out of memory for a %dx%d mask", out->w, out->h);
   int32_t pen_x = (int32_t)(((float)(-l->x_min + s) + fx) * 64.0f);
@@ -93,6 +99,12 @@ wmf_status wmfi_canvas_rotate(wmfi_canvas *out, const wmfi_canvas *in, double de
   out->y0 = (int32_t)floor(miny) - 1;
   out->w = (int32_t)ceil(maxx) + 1 - out->x0;
   out->h = (int32_t)ceil(maxy) + 1 - out->y0;
+  if ((int64_t)out->w * out->h > WMFI_TEXT_MAX_AREA) {
+    wmf_status e = wmfi_fail(WMF_ERR_LIMIT, "text: the rotated mask would be %dx%d px, over %lld pixels", out->w,
+                             out->h, (long long)WMFI_TEXT_MAX_AREA);
+    out->w = out->h = 0;
+    return e;
+  }
   out->data = wmfi_calloc((size_t)out->w, (size_t)out->h);
   if (!out->data) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "text: out of memory rotating a mask");
   for (int32_t v = 0; v < out->h; v++)

@@ -13,15 +13,7 @@
 /* PIL's rounding of a 26.6 coordinate to whole pixels (half up). */
 #define WMFI_PIXEL(x) ((((x) + 32) & -64) >> 6)
 
-/* ---- UTF-8 (utf8.c) ---- */
-
-/* Decodes NUL-terminated UTF-8 into a new array of code points (*out from wmfi_malloc, *count).
- * Rejects overlong forms, surrogates, values over U+10FFFF and truncated sequences: WMF_ERR_UTF8 with
- * the byte offset in the message (prefixed by `fn`). */
-wmf_status wmfi_utf8_decode(const char *fn, const char *s, uint32_t **out, size_t *count);
-
-/* Encodes one code point; returns the bytes written (1..4) into buf (>= 4 bytes). */
-size_t wmfi_utf8_encode(uint32_t cp, char *buf);
+/* UTF-8 decoding and encoding: core.h (wmfi_utf8_decode, wmfi_utf8_encode). */
 
 /* ---- fonts (font.c) ---- */
 
@@ -64,11 +56,18 @@ typedef struct wmfi_layout {
   int32_t x_min, x_max, y_min, y_max;
 } wmfi_layout;
 
+/* Text extents: a laid-out line or block of lines reaches at most WMFI_TEXT_MAX_PX pixels from its
+ * origin (the images' side limit), and a rendered mask holds at most WMFI_TEXT_MAX_AREA pixels (the
+ * images' pixel limit). Beyond them WMF_ERR_LIMIT, so 26.6 positions never overflow int32. */
+#define WMFI_TEXT_MAX_PX (1 << 20)
+#define WMFI_TEXT_MAX_AREA ((int64_t)1 << 30)
+
 /* Lays out code points (lines split at U+000A) with `font` and its fallbacks: itemized by script,
  * direction from the script (right-to-left runs for Arabic, Hebrew...), shaped by HarfBuzz with the
  * FreeType font functions exactly as raqm does, glyph bitmaps from the cache. The font's lock is held
  * inside. Returns WMF_OK, WMF_ERR_FONT (a character missing, naming it and the font),
- * WMF_ERR_BACKEND, WMF_ERR_OUT_OF_MEMORY. */
+ * WMF_ERR_LIMIT (a line or the lines reach beyond WMFI_TEXT_MAX_PX), WMF_ERR_BACKEND,
+ * WMF_ERR_OUT_OF_MEMORY. */
 wmf_status wmfi_layout_text(wmfi_layout *out, wmf_font *font, const uint32_t *cps, size_t count,
                             const wmfi_text_style *style);
 void wmfi_layout_free(wmfi_layout *layout);

@@ -1,8 +1,7 @@
 /* The tensor table, format detection, and conversion of stored elements to float. */
 #include <stddef.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
+#include <stdio.h>
 
 #include "weights.h"
 
@@ -25,6 +24,18 @@ wmf_status wmfi_weights_add(wmf_weights *w, const char *name, size_t len, wmf_dt
                      (int)(len > 200 ? 200 : len), name, ndim, WMF_MAX_DIMS);
   if (memchr(name, 0, len))
     return wmfi_fail(WMF_ERR_CORRUPT, "%s: a tensor name contains a NUL byte", w->origin);
+  size_t bad;
+  const char *why;
+  if (!wmfi_utf8_check(name, len, &bad, &why))
+    return wmfi_fail(WMF_ERR_CORRUPT, "%s: the name of tensor %zu is not valid UTF-8 (%s at byte %zu of the name)",
+                     w->origin, w->count, why, bad);
+  /* contiguous strides of the non-zero dimensions: a zero dimension makes the element count 0, so the
+   * callers' overflow check of the count does not cover them */
+  int64_t run = 1;
+  for (int i = (int)ndim - 1; i >= 0; i--)
+    if (shape[i] < 0 || __builtin_mul_overflow(run, shape[i] ? shape[i] : 1, &run))
+      return wmfi_fail(WMF_ERR_LIMIT, "%s: tensor '%.*s': the sizes of its non-empty dimensions overflow 64 bits",
+                       w->origin, (int)(len > 200 ? 200 : len), name);
   if (w->count == w->cap) {
     size_t cap = w->cap ? w->cap * 2 : 64;
     wmfi_tensor *t = wmfi_alloc_array(cap, sizeof *t);
@@ -43,11 +54,11 @@ wmf_status wmfi_weights_add(wmf_weights *w, const char *name, size_t len, wmf_dt
   t->dtype = dtype;
   t->ndim = ndim;
   t->numel = 1;
-  int64_t run = 1;
+  run = 1;
   for (int i = (int)ndim - 1; i >= 0; i--) {
     t->shape[i] = shape[i];
     t->stride[i] = stride ? stride[i] : run;
-    run *= shape[i] ? shape[i] : 1; /* callers checked the product for overflow */
+    run *= shape[i] ? shape[i] : 1; /* checked above */
     t->numel *= (uint64_t)shape[i];
   }
   t->data = data;
@@ -78,18 +89,41 @@ static wmf_status parse_any(wmf_weights *w, const uint8_t *d, size_t n, const wm
   return st ? st : wmfi_weights_normalize(w);
 }
 
-static wmf_status open_common(wmf_weights **out, wmf_weights *w, const wmf_weights_options *options) {
-  if (options && options->struct_size < offsetof(wmf_weights_options, state_dict_key) + sizeof(const char *)) {
-    wmf_weights_destroy(w);
-    return wmfi_fail(WMF_ERR_INVALID_ARGUMENT, "wmf_weights_open: options.struct_size %u is too small",
-                     options->struct_size);
-  }
-  const uint8_t *d = w->copy ? w->copy : w->file.data;
-  size_t n = w->copy ? (size_t)w->file.size : w->file.size;
-  wmf_status st = parse_any(w, d, n, options);
+#define WMFI_WEIGHTS_OPTIONS_SIZE_1_0 WMFI_SIZE_THROUGH(wmf_weights_options, state_dict_key)
+
+wmf_status wmf_weights_options_init(wmf_weights_options *options, size_t struct_size) {
+  static const wmf_weights_options defaults = WMF_WEIGHTS_OPTIONS_INIT;
+  return wmfi_options_init(options, struct_size, &defaults, sizeof defaults, WMFI_WEIGHTS_OPTIONS_SIZE_1_0,
+                           "wmf_weights_options_init", "wmf_weights_options");
+}
+
+static wmf_status open_common(wmf_weights **out, wmf_weights *w, const char *fn, const wmf_weights_options *options) {
+  wmf_weights_options o = WMF_WEIGHTS_OPTIONS_INIT;
+  wmf_status st = wmfi_options_read(&o, sizeof o, options, WMFI_WEIGHTS_OPTIONS_SIZE_1_0, fn, "wmf_weights_options");
   if (st) {
     wmf_weights_destroy(w);
     return st;
+  }
+  const uint8_t *d = w->copy ? w->copy : w->file.data;
+  size_t n = w->copy ? (size_t)w->file.size : w->file.size;
+  st = parse_any(w, d, n, &o);
+  if (st) {
+    wmf_weights_destroy(w);
+    return st;
+  }
+  if (w->file.mapped && w->file.has_fd) {
+    /* tensors are read with pread from now on: a file truncated on disk while open is then an error
+     * (WMF_ERR_IO) instead of SIGBUS, and the mapping's pages are not kept beside the model */
+    uintptr_t lo = (uintptr_t)w->file.data, hi = lo + w->file.size;
+    for (size_t i = 0; i < w->count; i++) {
+      wmfi_tensor *t = &w->tensors[i];
+      uintptr_t p = (uintptr_t)t->data;
+      if (p >= lo && p <= hi) {
+        t->offset = p - lo;
+        t->data = NULL;
+      }
+    }
+    wmfi_file_unmap(&w->file);
   }
   *out = w;
   return WMF_OK;
@@ -101,7 +135,7 @@ wmf_status wmf_weights_open(wmf_weights **out, const char *path, const wmf_weigh
   WMFI_REQUIRE(path, "wmf_weights_open: path is NULL");
   wmf_weights *w = wmfi_calloc(1, sizeof *w);
   if (!w) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_weights_open: out of memory");
-  wmf_status st = wmfi_file_open(&w->file, path);
+  wmf_status st = wmfi_file_open_fd(&w->file, path);
   if (st) {
     wmfi_free(w);
     return st;
@@ -111,7 +145,7 @@ wmf_status wmf_weights_open(wmf_weights **out, const char *path, const wmf_weigh
     wmf_weights_destroy(w);
     return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_weights_open: out of memory");
   }
-  return open_common(out, w, options);
+  return open_common(out, w, "wmf_weights_open", options);
 }
 
 wmf_status wmf_weights_open_memory(wmf_weights **out, const void *data, size_t size,
@@ -129,7 +163,7 @@ wmf_status wmf_weights_open_memory(wmf_weights **out, const void *data, size_t s
   }
   if (size) memcpy(w->copy, data, size);
   w->file.size = size; /* the length of `copy`; file.data stays NULL so nothing is unmapped */
-  return open_common(out, w, options);
+  return open_common(out, w, "wmf_weights_open_memory", options);
 }
 
 void wmf_weights_destroy(wmf_weights *w) {
@@ -285,21 +319,41 @@ static void convert(const wmfi_tensor *t, float *dst) {
   }
 }
 
-/* A model copies each tensor once, so the file's pages would otherwise stay resident beside the model
- * for the whole load: the pages that hold only this (C-contiguous) tensor are dropped once it is read.
- * The mapping is private and never written, so a later read faults the same bytes back in. */
-static void release_pages(const wmf_weights *w, const wmfi_tensor *t) {
-  if (!w->file.mapped || !t->numel) return;
+/* The bytes from the first element to the last of a tensor read from the file (strides are
+ * non-negative and its extent was checked against its storage when the file was opened). */
+static size_t extent_bytes(const wmfi_tensor *t) {
+  uint64_t last = 0;
+  for (uint32_t d = 0; d < t->ndim; d++) last += (uint64_t)(t->shape[d] - 1) * (uint64_t)t->stride[d];
+  return (size_t)((last + 1) * wmfi_weights_dtype_size(t->dtype));
+}
+
+static bool c_contiguous(const wmfi_tensor *t) {
   int64_t expect = 1;
   for (uint32_t d = t->ndim; d-- > 0;) {
-    if (t->shape[d] != 1 && t->stride[d] != expect) return;
+    if (t->shape[d] != 1 && t->stride[d] != expect) return false;
     expect *= t->shape[d];
   }
-  uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-  uintptr_t lo = (uintptr_t)t->data, hi = lo + (uintptr_t)(t->numel * wmfi_weights_dtype_size(t->dtype));
-  lo = (lo + page - 1) & ~(page - 1);
-  hi &= ~(page - 1);
-  if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+  return true;
+}
+
+/* A tensor of a parsed file: pread straight into dst when it is C-contiguous F32, else its extent
+ * into a temporary buffer, converted from there. */
+static wmf_status read_from_file(const wmf_weights *w, const wmfi_tensor *t, float *dst) {
+  char what[300];
+  snprintf(what, sizeof what, "tensor '%.200s'", t->name);
+  if (t->dtype == WMF_DTYPE_F32 && c_contiguous(t))
+    return wmfi_file_pread(&w->file, dst, (size_t)t->numel * 4, t->offset, w->origin, what);
+  size_t n = extent_bytes(t);
+  uint8_t *buf = wmfi_malloc(n);
+  if (!buf) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory reading %s (%zu bytes)", w->origin, what, n);
+  wmf_status st = wmfi_file_pread(&w->file, buf, n, t->offset, w->origin, what);
+  if (st == WMF_OK) {
+    wmfi_tensor view = *t;
+    view.data = buf;
+    convert(&view, dst);
+  }
+  wmfi_free(buf);
+  return st;
 }
 
 wmf_status wmf_weights_get_f32(const wmf_weights *w, const char *name, float *dst, size_t capacity) {
@@ -316,7 +370,7 @@ wmf_status wmf_weights_get_f32(const wmf_weights *w, const char *name, float *ds
     return wmfi_fail(WMF_ERR_BUFFER_TOO_SMALL, "%s: tensor '%s' has %llu elements, the buffer holds %zu",
                      w->origin, name, (unsigned long long)t->numel, capacity);
   WMFI_REQUIRE(dst || t->numel == 0, "wmf_weights_get_f32: dst is NULL");
+  if (t->numel && !t->data) return read_from_file(w, t, dst);
   convert(t, dst);
-  release_pages(w, t);
   return WMF_OK;
 }

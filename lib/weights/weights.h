@@ -5,8 +5,9 @@
 
 #include "core/core.h"
 
-/* One tensor of the table: a strided view into bytes owned by the wmf_weights (the mapped file, the
- * copy made by open_memory, or a buffer in `blobs`). */
+/* One tensor of the table: a strided view into bytes owned by the wmf_weights (the mapped file while
+ * it is parsed, the copy made by open_memory). Once a mapped file is parsed, its mapping is released:
+ * `data` becomes NULL and `offset` says where the first element is in the file, read with pread. */
 typedef struct wmfi_tensor {
   char *name; /* owned, NUL-terminated, normalized */
   wmf_dtype dtype;
@@ -15,6 +16,7 @@ typedef struct wmfi_tensor {
   int64_t stride[WMF_MAX_DIMS]; /* in elements; C-contiguous unless the file said otherwise */
   uint64_t numel;
   const uint8_t *data; /* the first element; the strided extent was checked against its storage */
+  uint64_t offset;     /* when data is NULL: the first element's byte offset in the file */
 } wmfi_tensor;
 
 typedef struct wmfi_meta {
@@ -23,7 +25,7 @@ typedef struct wmfi_meta {
 
 struct wmf_weights {
   const char *format; /* static */
-  wmfi_file file;     /* the mapped file (wmf_weights_open) */
+  wmfi_file file;     /* the file (wmf_weights_open): mapped while parsed, then read with pread */
   uint8_t *copy;      /* the caller's bytes (wmf_weights_open_memory) */
   wmfi_tensor *tensors;
   size_t count, cap;

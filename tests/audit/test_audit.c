@@ -229,6 +229,27 @@ START_TEST(class_names) {
 }
 END_TEST
 
+/* Class names pass the library's one strict UTF-8 check (the audit used to keep its own, which let
+ * overlong forms and surrogates through; the JSON writer then failed with a false "out of memory"). */
+START_TEST(class_names_are_strict_utf8) {
+  static const char *const bad[] = {"\xc0\xaf", "\xe0\x80\xaf", "\xf0\x80\x80\xaf", "\xed\xa0\x80",
+                                    "\xed\xbf\xbf", "\xf4\x90\x80\x80", "ab\xe6\x8d", "\xf0\x9f\x98"};
+  wmf_audit *a;
+  ck_assert_int_eq(wmf_audit_create(&a, 2, 0), WMF_OK);
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    const char *names[2] = {"ok", bad[i]};
+    ck_assert_msg(wmf_audit_set_class_names(a, names, 2) == WMF_ERR_UTF8, "case %zu accepted", i);
+    ck_assert_msg(strstr(wmf_last_error(), "name 1 is not valid UTF-8"), "case %zu: %s", i, wmf_last_error());
+  }
+  const char *good[2] = {"\xf4\x8f\xbf\xbf", "\xed\x9f\xbf \xe6\x8d\xb7"};
+  ck_assert_int_eq(wmf_audit_set_class_names(a, good, 2), WMF_OK);
+  float lc[2] = {1, 0}, lw[2] = {0, 1};
+  ck_assert_int_eq(wmf_audit_add(a, 1, lc, lw, NULL, NULL, NULL), WMF_OK);
+  ck_assert_msg(wmf_audit_write_json(a, tmp("names.json")) == WMF_OK, "%s", wmf_last_error());
+  wmf_audit_destroy(a);
+}
+END_TEST
+
 START_TEST(sharded_then_merged_equals_one_run) {
   data d = make_data(5000, 6, 9);
   wmf_audit *whole, *s1, *s2, *s3;
@@ -596,6 +617,7 @@ int main(void) {
   tcase_add_test(tc, auc_degenerate_cases);
   tcase_add_test(tc, ranking_and_counts);
   tcase_add_test(tc, class_names);
+  tcase_add_test(tc, class_names_are_strict_utf8);
   tcase_add_test(tc, sharded_then_merged_equals_one_run);
   tcase_add_test(tc, damaged_files_are_refused);
   tcase_add_test(tc, reports_are_written);

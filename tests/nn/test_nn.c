@@ -6,6 +6,7 @@
 #include "parity.h"
 #include "nn/nn.h"
 #include "../check_run.h"
+#include "../st_build.h"
 
 int wmfi_nn_session_private_weights(const wmf_session *s);
 
@@ -59,6 +60,43 @@ START_TEST(bad_weights_are_named) {
   wmf_weights_destroy(w);
   wmf_model_destroy(NULL);
   wmf_session_destroy(NULL);
+}
+END_TEST
+
+/* DenseNet channel counts read from crafted shapes (0 elements, so no data is needed): a huge growth
+ * rate overflowed int (UBSan) before; now WMF_ERR_SHAPE naming the tensor. */
+static wmf_status load_crafted(const char *conv2_shape, const char *conv1_shape) {
+  char json[2048];
+  snprintf(json, sizeof json,
+           "{\"features.conv0.weight\":{\"dtype\":\"F32\",\"shape\":[64,0,7,7],\"data_offsets\":[0,0]},"
+           "\"features.denseblock1.denselayer1.conv2.weight\":{\"dtype\":\"F32\",\"shape\":%s,\"data_offsets\":[0,0]},"
+           "\"features.denseblock1.denselayer1.conv1.weight\":{\"dtype\":\"F32\",\"shape\":%s,\"data_offsets\":[0,0]},"
+           "\"features.denseblock2.denselayer1.conv1.weight\":{\"dtype\":\"F32\",\"shape\":[1,0,1,1],\"data_offsets\":[0,0]},"
+           "\"features.denseblock3.denselayer1.conv1.weight\":{\"dtype\":\"F32\",\"shape\":[1,0,1,1],\"data_offsets\":[0,0]},"
+           "\"features.denseblock4.denselayer1.conv1.weight\":{\"dtype\":\"F32\",\"shape\":[1,0,1,1],\"data_offsets\":[0,0]}}",
+           conv2_shape, conv1_shape);
+  size_t n;
+  uint8_t *f = st_build(json, NULL, 0, &n);
+  wmf_weights *w;
+  wmf_status st = wmf_weights_open_memory(&w, f, n, NULL);
+  free(f);
+  ck_assert_msg(st == WMF_OK, "%s", wmf_last_error());
+  wmf_model *m = (wmf_model *)1;
+  st = wmf_model_load(&m, w, NULL, NULL);
+  ck_assert_ptr_null(m);
+  wmf_weights_destroy(w);
+  return st;
+}
+
+START_TEST(densenet_huge_growth_is_refused) {
+  ck_assert_int_eq(load_crafted("[1073741824,0,3,3]", "[128,0,1,1]"), WMF_ERR_SHAPE);
+  ck_assert_ptr_nonnull(strstr(wmf_last_error(), "'features.denseblock1.denselayer1.conv2.weight'"));
+  ck_assert_int_eq(load_crafted("[4294967328,0,3,3]", "[128,0,1,1]"), WMF_ERR_SHAPE); /* 2^32 + 32 */
+  ck_assert_int_eq(load_crafted("[32,0,3,3]", "[4294967296,0,1,1]"), WMF_ERR_SHAPE);
+  ck_assert_ptr_nonnull(strstr(wmf_last_error(), "'features.denseblock1.denselayer1.conv1.weight'"));
+  /* growth within the limit, but the block's total is not */
+  ck_assert_int_eq(load_crafted("[1048576,0,3,3]", "[128,0,1,1]"), WMF_ERR_SHAPE);
+  ck_assert_ptr_nonnull(strstr(wmf_last_error(), "features.denseblock1"));
 }
 END_TEST
 
@@ -254,6 +292,7 @@ int main(int argc, char **argv) {
   Suite *s = suite_create("nn");
   TCase *tc = tcase_create("api");
   tcase_set_timeout(tc, 600);
+  tcase_add_test(tc, densenet_huge_growth_is_refused);
   tcase_add_test(tc, bad_weights_are_named);
   tcase_add_test(tc, session_limits);
   tcase_add_test(tc, weights_are_shared_with_sessions);

@@ -59,3 +59,24 @@ def test_errors_raise_with_message(tmp_path):
     # ctypes wraps the binding's ValueError when it converts the closed handle
     with pytest.raises((ValueError, ctypes.ArgumentError), match="closed"):
         img.width
+
+
+def test_decode_limits_through_options_init(tmp_path):
+    """Image.load/decode take wmf_decode_options limits; the struct is filled by
+    wmf_decode_options_init (the library's defaults and struct_size), not by hand."""
+    opts = wmfeat.DecodeOptions()
+    wmfeat.image._decode_options_init(ctypes.byref(opts), ctypes.sizeof(opts))
+    assert (opts.struct_size, opts.max_width, opts.max_height, opts.max_pixels) == \
+        (ctypes.sizeof(opts), 16384, 16384, 64 * 1024 * 1024)
+    with wmfeat.Image.create(6, 4) as img:
+        img.save(tmp_path / "x.png")
+    with pytest.raises(wmfeat.Error) as e:
+        wmfeat.Image.load(tmp_path / "x.png", max_width=5)
+    assert e.value.name == "WMF_ERR_LIMIT"
+    with wmfeat.Image.load(tmp_path / "x.png", max_width=6, max_pixels=24) as img:
+        assert img.width == 6
+    with pytest.raises(wmfeat.Error) as e:
+        wmfeat.Image.decode((tmp_path / "x.png").read_bytes(), max_pixels=23)
+    assert e.value.name == "WMF_ERR_LIMIT"
+    with pytest.raises(TypeError):
+        wmfeat.Image.load(tmp_path / "x.png", struct_size=4)

@@ -1,3 +1,5 @@
+import ctypes
+
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
@@ -108,3 +110,12 @@ def test_curve_svg(tmp_path):
     assert "<svg" in (tmp_path / "c.svg").read_text()
     with pytest.raises(ValueError):
         wmfeat.write_curve_svg(tmp_path / "c.svg", p, [0.9], [0.7, 0.8, 0.84])
+
+
+def test_options_come_from_the_library():
+    """ProbeOptions is filled by wmf_probe_options_init: the C defaults and struct_size."""
+    o = wmfeat.ProbeOptions(C=2.0)
+    assert o.struct_size == ctypes.sizeof(wmfeat.ProbeOptions)
+    assert (o.max_iterations, o.C, o.tolerance, o.history, o.fit_intercept) == (1000, 2.0, 1e-6, 10, 1)
+    with pytest.raises(TypeError):
+        wmfeat.ProbeOptions(struct_size=4)

@@ -104,6 +104,65 @@ START_TEST(bad_utf8_is_refused) {
 }
 END_TEST
 
+/* The strict check (lib/core/utf8.c): overlong forms, surrogates, values above U+10FFFF and truncated
+ * sequences are refused with the reason and the byte offset; the largest valid forms pass. */
+START_TEST(strict_utf8_reasons) {
+  static const struct {
+    const char *text, *reason;
+    int at;
+  } bad[] = {
+      {"a\xc0\xaf", "overlong", 1},          {"\xe0\x80\xaf", "overlong", 0},
+      {"ab\xf0\x80\x80\xaf", "overlong", 2}, {"\xc1\xbf", "overlong", 0},
+      {"\xed\xa0\x80", "surrogate", 0},      {"x\xed\xbf\xbf", "surrogate", 1},
+      {"\xf4\x90\x80\x80", "above U+10FFFF", 0}, {"\xf7\xbf\xbf\xbf", "above U+10FFFF", 0},
+      {"\xf8\x88\x80\x80\x80", "never occurs", 0}, {"\xff", "never occurs", 0},
+      {"abc\xe6\x8d", "truncated", 3},        {"\xf0\x9f\x98", "truncated", 0},
+      {"\xe6\x8d" "A", "truncated", 0},          {"\x80", "continuation", 0},
+  };
+  wmf_watermark *wm;
+  ck_assert_int_eq(wmf_watermark_create(&wm), WMF_OK);
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    ck_assert_int_eq(wmf_watermark_set_text(wm, bad[i].text), WMF_ERR_UTF8);
+    char at[32];
+    snprintf(at, sizeof at, "at byte %d", bad[i].at);
+    ck_assert_msg(strstr(wmf_last_error(), bad[i].reason) && strstr(wmf_last_error(), at), "case %zu: '%s'", i,
+                  wmf_last_error());
+  }
+  ck_assert_int_eq(wmf_watermark_set_text(wm, "\x7f\xdf\xbf\xef\xbf\xbf\xf4\x8f\xbf\xbf\xed\x9f\xbf\xee\x80\x80"), WMF_OK);
+  wmf_watermark_destroy(wm);
+}
+END_TEST
+
+/* Very long text at a large size: the pen position used to overflow int32 (UBSan) and the mask then
+ * failed as a false "out of memory"; now an honest WMF_ERR_LIMIT. */
+START_TEST(very_long_text_is_a_limit_not_out_of_memory) {
+  size_t n = 20000;
+  char *text = malloc(n + 1);
+  memset(text, 'W', n);
+  text[n] = 0;
+  wmf_watermark *wm = text_recipe("Liberation Sans", text, 2048);
+  uint8_t m[64 * 64];
+  wmf_status st = wmf_watermark_coverage(wm, 64, 64, 0, m, sizeof m);
+  ck_assert_msg(st == WMF_ERR_LIMIT, "%s: %s", wmf_status_name(st), wmf_last_error());
+  ck_assert_ptr_nonnull(strstr(wmf_last_error(), "px"));
+  wmf_watermark_destroy(wm);
+  /* many lines */
+  for (size_t i = 0; i < n; i++) text[i] = i % 2 ? '\n' : 'W';
+  wm = text_recipe("Liberation Sans", text, 2048);
+  st = wmf_watermark_coverage(wm, 64, 64, 0, m, sizeof m);
+  ck_assert_msg(st == WMF_ERR_LIMIT, "%s: %s", wmf_status_name(st), wmf_last_error());
+  wmf_watermark_destroy(wm);
+  /* a mask larger than any image: a limit too */
+  text[400] = 0; /* 400 x 1933 px wide, 2048+ px high */
+  memset(text, 'W', 400);
+  wm = text_recipe("Liberation Sans", text, 2048);
+  st = wmf_watermark_coverage(wm, 64, 64, 0, m, sizeof m);
+  ck_assert_msg(st == WMF_ERR_LIMIT, "%s: %s", wmf_status_name(st), wmf_last_error());
+  wmf_watermark_destroy(wm);
+  free(text);
+}
+END_TEST
+
 START_TEST(missing_characters_use_fallback_or_fail) {
   /* Liberation Sans has no CJK: with fallback the CJK characters are inked, without it an error names them */
   wmf_watermark *latin = text_recipe("Liberation Sans", "ab", 24), *mixed = text_recipe("Liberation Sans", "ab捷径", 24);
@@ -409,6 +468,8 @@ int main(void) {
   tcase_add_test(tc, font_open_and_find);
   tcase_add_test(tc, missing_fonts_are_named);
   tcase_add_test(tc, bad_utf8_is_refused);
+  tcase_add_test(tc, strict_utf8_reasons);
+  tcase_add_test(tc, very_long_text_is_a_limit_not_out_of_memory);
   tcase_add_test(tc, missing_characters_use_fallback_or_fail);
   tcase_add_test(tc, argument_and_state_errors);
   tcase_add_test(tc, shaping_can_be_given);

@@ -195,6 +195,15 @@ def main():
         "WMF_ERR_CORRUPT", "reaches element")
     put("zip_huge_stride.pth", torch_zip(state_dict_pk([("w", "0", 6, 0, (8, 2), (1 << 62, 1))]), stor[:1]),
         "WMF_ERR_CORRUPT", "overflows")
+    # a zero dimension beside huge ones: the element count is 0, the other dimensions' strides overflow
+    put("zip_zero_dim_beside_huge.pth",
+        torch_zip(state_dict_pk([("w", "0", 6, 0, (0, 1 << 40, 1 << 40), (1, 1, 1))]), stor[:1]),
+        "WMF_ERR_LIMIT", "overflow 64 bits")
+    # a key that is not UTF-8: a lone surrogate, as Python's pickle writes one (surrogatepass)
+    put("zip_key_not_utf8.pth",
+        torch_zip(b"\x80\x02" + ODICT + b")R(" + X(b"w\xed\xb2\x80") + tensor_pk("0", 6, 0, (6,), (1,)) + b"u.",
+                  stor[:1]),
+        "WMF_ERR_CORRUPT", "surrogate")
     put("zip_big_endian.pth", zip_file([("archive/data.pkl", pkl), ("archive/byteorder", b"big")]
                                        + [("archive/data/" + k, v) for k, v in stor]), "WMF_ERR_UNSUPPORTED", "byteorder")
     put("zip_wrong_dtype_storage.pth", torch_zip(state_dict_pk(two, storage=("torch", "ComplexFloatStorage")), stor),

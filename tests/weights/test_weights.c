@@ -5,20 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "weights/weights.h"
 #include "../check_run.h"
-
-/* A safetensors file from a JSON header and a data buffer. Caller frees. */
-static uint8_t *st_build(const char *json, const void *buf, size_t nbuf, size_t *size) {
-  size_t h = strlen(json);
-  *size = 8 + h + nbuf;
-  uint8_t *f = malloc(*size + 1);
-  for (int i = 0; i < 8; i++) f[i] = (uint8_t)((uint64_t)h >> (8 * i));
-  memcpy(f + 8, json, h);
-  if (nbuf) memcpy(f + 8 + h, buf, nbuf);
-  return f;
-}
+#include "../st_build.h"
 
 static wmf_status st_open(wmf_weights **w, const char *json, const void *buf, size_t nbuf) {
   size_t n;
@@ -198,6 +189,9 @@ START_TEST(malformed_safetensors_are_refused) {
       {"{\"a\":{\"dtype\":\"F8_E4M3\",\"shape\":[8],\"data_offsets\":[0,8]}}", 8, WMF_ERR_UNSUPPORTED},
       {"{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,0]}}", 0, WMF_ERR_CORRUPT}, /* overflow */
       {"{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,0]}}", 0, WMF_ERR_CORRUPT},
+      /* a zero dimension beside huge ones: 0 elements, but the other strides overflow int64 (UBSan) */
+      {"{\"a\":{\"dtype\":\"F32\",\"shape\":[0,4294967296,4294967296],\"data_offsets\":[0,0]}}", 0, WMF_ERR_LIMIT},
+      {"{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,0,4294967296],\"data_offsets\":[0,0]}}", 0, WMF_ERR_LIMIT},
       {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,0]}}", 4, WMF_ERR_CORRUPT},
       {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}", 4, WMF_ERR_LIMIT},
       {"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4],\"x\":1}}", 4, WMF_ERR_CORRUPT},
@@ -273,6 +267,62 @@ static void *read_many(void *arg) {
   return (void *)bad;
 }
 
+/* A weight file truncated on disk while it is open: reading a tensor past the new end is a clean
+ * WMF_ERR_IO naming the file and the tensor (it used to be SIGBUS from the mapping); the tensors
+ * still in the file read as before, in every read path (F32 straight into the buffer, BF16 and a
+ * strided view through a temporary buffer). */
+START_TEST(file_truncated_while_open_is_an_error) {
+  enum { N = 1 << 18 }; /* 1 MiB of F32 per tensor */
+  float *a = malloc(N * sizeof *a);
+  for (int i = 0; i < N; i++) a[i] = (float)i;
+  uint16_t *b = malloc(N * sizeof *b);
+  for (int i = 0; i < N; i++) b[i] = 0x3f80; /* bf16 1.0 */
+  size_t nb = 2 * N * 4 + N * 2;
+  uint8_t *data = malloc(nb);
+  memcpy(data, a, N * 4);
+  memcpy(data + N * 4, a, N * 4);
+  memcpy(data + 2 * N * 4, b, N * 2);
+  char json[512];
+  snprintf(json, sizeof json,
+           "{\"a\":{\"dtype\":\"F32\",\"shape\":[%d],\"data_offsets\":[0,%d]},"
+           "\"late\":{\"dtype\":\"F32\",\"shape\":[512,512],\"data_offsets\":[%d,%d]},"
+           "\"late_bf16\":{\"dtype\":\"BF16\",\"shape\":[%d],\"data_offsets\":[%d,%zu]}}",
+           N, N * 4, N * 4, 2 * N * 4, N, 2 * N * 4, nb);
+  size_t n;
+  uint8_t *file = st_build(json, data, nb, &n);
+  char path[] = "/tmp/wmf_truncated_XXXXXX";
+  int fd = mkstemp(path);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(write(fd, file, n), (ssize_t)n);
+  wmf_weights *w;
+  ck_assert_int_eq(wmf_weights_open(&w, path, NULL), WMF_OK);
+  float *out = malloc(N * sizeof *out);
+  ck_assert_int_eq(wmf_weights_get_f32(w, "late", out, N), WMF_OK);
+  ck_assert(out[N - 1] == (float)(N - 1));
+  ck_assert_int_eq(ftruncate(fd, (off_t)(n - nb + N * 4 + 100)), 0); /* keeps 'a' and 100 bytes of 'late' */
+  wmf_status st = wmf_weights_get_f32(w, "late", out, N);
+  ck_assert_msg(st == WMF_ERR_IO, "%s: %s", wmf_status_name(st), wmf_last_error());
+  ck_assert_msg(strstr(wmf_last_error(), "shrank while open") && strstr(wmf_last_error(), "'late'") &&
+                    strstr(wmf_last_error(), path),
+                "%s", wmf_last_error());
+  ck_assert_int_eq(wmf_weights_get_f32(w, "late_bf16", out, N), WMF_ERR_IO);
+  ck_assert_ptr_nonnull(strstr(wmf_last_error(), "'late_bf16'"));
+  memset(out, 0, N * sizeof *out);
+  ck_assert_int_eq(wmf_weights_get_f32(w, "a", out, N), WMF_OK); /* still in the file */
+  ck_assert(out[N - 1] == (float)(N - 1));
+  ck_assert_int_eq(ftruncate(fd, 0), 0);
+  ck_assert_int_eq(wmf_weights_get_f32(w, "a", out, N), WMF_ERR_IO);
+  /* the table itself stays readable */
+  wmf_tensor_info info;
+  ck_assert_int_eq(wmf_weights_info(w, 1, &info), WMF_OK);
+  ck_assert_str_eq(info.name, "late");
+  wmf_weights_destroy(w);
+  close(fd);
+  unlink(path);
+  free(out), free(file), free(data), free(a), free(b);
+}
+END_TEST
+
 START_TEST(threads_read_one_weights_at_once) {
   float *v = malloc(4096 * 4);
   for (int i = 0; i < 4096; i++) v[i] = (float)i;
@@ -301,6 +351,7 @@ int main(void) {
   tcase_add_test(tc, malformed_safetensors_are_refused);
   tcase_add_test(tc, unaligned_data_is_read_at_every_alignment);
   tcase_add_test(tc, threads_read_one_weights_at_once);
+  tcase_add_test(tc, file_truncated_while_open_is_an_error);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }

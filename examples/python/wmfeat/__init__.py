@@ -4,7 +4,7 @@ from ._lib import Error, clear_error, last_error, status_name, version, version_
 from .audit import (D_THRESHOLDS, FDR, IMAGENET_CLASSES, NO_LABEL, RANKINGS, Audit, Order, Score, Target, auc,
                     benjamini_hochberg, compare_reports, imagenet_class_name, list_fingerprint,
                     relative_to_input, run_provenance, write_svg_threshold_counts)
-from .image import BICUBIC, BILINEAR, IMAGENET, Image, Normalize
+from .image import BICUBIC, BILINEAR, IMAGENET, DecodeOptions, Image, Normalize
 from .mask import Mask, Rank
 from .model import Model, Precision, Session, has_bf16, isa
 from .probe import (PAPER_FRACTIONS, Probe, ProbeOptions, TrainingInfo, sweep, write_auc_distribution_svg,
@@ -13,7 +13,7 @@ from .watermark import Draw, Font, Placement, Watermark, describe_preset, preset
 from .weights import DType, TensorInfo, Weights, dtype_name
 
 __all__ = ["Error", "version", "version_number", "status_name", "last_error", "clear_error",
-           "Image", "Normalize", "IMAGENET", "BILINEAR", "BICUBIC",
+           "Image", "DecodeOptions", "Normalize", "IMAGENET", "BILINEAR", "BICUBIC",
            "Weights", "DType", "TensorInfo", "dtype_name",
            "Audit", "Target", "Score", "Order", "auc", "imagenet_class_name", "NO_LABEL",
            "IMAGENET_CLASSES", "D_THRESHOLDS", "FDR", "RANKINGS", "benjamini_hochberg",

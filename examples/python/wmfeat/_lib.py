@@ -81,6 +81,20 @@ def fn(name, argtypes, restype=ctypes.c_int, check=True):
     return f
 
 
+def init_options(struct, init, **fields):
+    """A ctypes options struct (a wmf_*_options) filled by its C `*_options_init(options, size)`: the
+    library's defaults and struct_size for this struct's size, so the binding never hard-codes either.
+    Keyword arguments then set fields; struct_size and unknown names raise TypeError."""
+    options = struct()
+    init(ctypes.byref(options), ctypes.sizeof(options))
+    names = {f[0] for f in struct._fields_}
+    for key, value in fields.items():
+        if key == "struct_size" or key not in names:
+            raise TypeError(f"unknown {struct.__name__} field {key!r}")
+        setattr(options, key, value)
+    return options
+
+
 _status_name = fn("wmf_status_name", [ctypes.c_int], ctypes.c_char_p)
 _last_error = fn("wmf_last_error", [], ctypes.c_char_p)
 clear_error = fn("wmf_clear_error", [], None)

@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from ._lib import Handle, fn
+from ._lib import Handle, fn, init_options
 
 _P = ctypes.c_void_p
 _PP = ctypes.POINTER(ctypes.c_void_p)
@@ -19,8 +19,15 @@ IMAGENET = Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 BILINEAR, BICUBIC = 0, 1
 _GRAY8, _RGB8, _RGBA8 = 1, 3, 4
 
-_load = fn("wmf_image_load", [_PP, ctypes.c_char_p, _P])
-_decode = fn("wmf_image_decode", [_PP, ctypes.c_char_p, ctypes.c_size_t, _P])
+class DecodeOptions(ctypes.Structure):
+    """wmf_decode_options: limits checked on the image header before any pixel is decoded."""
+    _fields_ = [("struct_size", ctypes.c_uint32), ("max_width", ctypes.c_uint32),
+                ("max_height", ctypes.c_uint32), ("max_pixels", ctypes.c_uint64)]
+
+
+_decode_options_init = fn("wmf_decode_options_init", [ctypes.POINTER(DecodeOptions), ctypes.c_size_t])
+_load = fn("wmf_image_load", [_PP, ctypes.c_char_p, ctypes.POINTER(DecodeOptions)])
+_decode = fn("wmf_image_decode", [_PP, ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(DecodeOptions)])
 _from_pixels = fn("wmf_image_from_pixels",
                   [_PP, _P, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_size_t, ctypes.c_int])
 _create = fn("wmf_image_create",
@@ -40,6 +47,12 @@ _preprocess = fn("wmf_preprocess", [_P, ctypes.c_uint32, ctypes.c_uint32, ctypes
 _save = fn("wmf_image_save", [_P, ctypes.c_char_p, ctypes.c_int])
 
 
+def _decode_options(limits):
+    if not limits:
+        return None
+    return ctypes.byref(init_options(DecodeOptions, _decode_options_init, **limits))
+
+
 def float_buffer(array):
     """(pointer, capacity in floats) of a C-contiguous float32 numpy array, without copying."""
     if array.dtype != np.float32 or not array.flags.c_contiguous or not array.flags.writeable:
@@ -53,13 +66,16 @@ class Image(Handle):
     _destroy = _destroy
 
     @staticmethod
-    def load(path):
-        return Image._make(_load, os.fsencode(path), None)
+    def load(path, **limits):
+        """Decodes a JPEG, PNG, BMP, TGA or GIF file. `limits`: max_width, max_height, max_pixels
+        (wmf_decode_options; the library's defaults otherwise)."""
+        return Image._make(_load, os.fsencode(path), _decode_options(limits))
 
     @staticmethod
-    def decode(data):
+    def decode(data, **limits):
+        """Like load() from bytes in memory."""
         data = bytes(data)
-        return Image._make(_decode, data, len(data), None)
+        return Image._make(_decode, data, len(data), _decode_options(limits))
 
     @staticmethod
     def create(width, height, color=(0, 0, 0)):

@@ -5,7 +5,7 @@ import weakref
 
 import numpy as np
 
-from ._lib import F32P, PP, P, Handle, as_input, as_output, c_string, fn, ptr
+from ._lib import F32P, PP, P, Handle, as_input, as_output, c_string, fn, init_options, ptr
 
 _SIZE = ctypes.c_size_t
 _U32 = ctypes.c_uint32
@@ -28,6 +28,8 @@ class _SessionOptions(ctypes.Structure):
                 ("stage", ctypes.c_char_p)]
 
 
+_model_options_init = fn("wmf_model_options_init", [ctypes.POINTER(_ModelOptions), _SIZE])
+_session_options_init = fn("wmf_session_options_init", [ctypes.POINTER(_SessionOptions), _SIZE])
 _model_load = fn("wmf_model_load", [PP, P, ctypes.c_char_p, ctypes.POINTER(_ModelOptions)])
 _model_destroy = fn("wmf_model_destroy", [P], None)
 _model_arch = fn("wmf_model_arch", [P], ctypes.c_char_p)
@@ -71,7 +73,8 @@ class Model(Handle):
     def load(weights, arch=None, allow_unexpected=False):
         """Builds the network from opened Weights (torchvision names). `arch` None infers it, or names
         it ("resnet50", "vgg16_bn", "densenet121", or a family "resnet"/"vgg"/"densenet")."""
-        opts = _ModelOptions(ctypes.sizeof(_ModelOptions), 1 if allow_unexpected else 0)
+        opts = init_options(_ModelOptions, _model_options_init,
+                            allow_unexpected=1 if allow_unexpected else 0)
         return Model._make(_model_load, weights, c_string(arch), ctypes.byref(opts))
 
     @staticmethod
@@ -125,8 +128,9 @@ class Session(Handle):
             input_size = (input_size, input_size)
         h, w = input_size or (0, 0)
         self._stage = c_string(stage)  # kept alive: the library may keep the pointer
-        opts = _SessionOptions(ctypes.sizeof(_SessionOptions), max_batch, h, w, threads,
-                               int(precision), self._stage)
+        opts = init_options(_SessionOptions, _session_options_init, max_batch=max_batch,
+                            input_height=h, input_width=w, threads=threads,
+                            precision=int(precision), stage=self._stage)
         out = ctypes.c_void_p()
         _session_create(ctypes.byref(out), model, ctypes.byref(opts))
         super().__init__(out)

@@ -18,11 +18,15 @@ class ProbeOptions(ctypes.Structure):
                 ("fit_intercept", ctypes.c_int32)]
 
     def __init__(self, **fields):
-        super().__init__(ctypes.sizeof(ProbeOptions), 1000, 1.0, 1e-6, 10, 1)
+        super().__init__()
+        _options_init(ctypes.byref(self), ctypes.sizeof(self))  # the library's defaults, struct_size
         for key, value in fields.items():
             if key == "struct_size" or key not in dict(self._fields_):
                 raise TypeError(f"unknown probe option {key!r}")
             setattr(self, key, value)
+
+
+_options_init = fn("wmf_probe_options_init", [ctypes.POINTER(ProbeOptions), _SIZE])
 
 
 TrainingInfo = namedtuple("TrainingInfo", "iterations converged objective gradient")

@@ -5,7 +5,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ._lib import F32P, PP, P, Error, Handle, as_output, c_string, fn, path_arg, ptr
+from ._lib import F32P, PP, P, Error, Handle, as_output, c_string, fn, init_options, path_arg, ptr
 
 MAX_DIMS = 8
 
@@ -37,6 +37,7 @@ TensorInfo = namedtuple("TensorInfo", "name dtype shape numel")
 TensorInfo.__doc__ = "One tensor of a weight file: name, DType, shape tuple, element count."
 
 _dtype_name = fn("wmf_dtype_name", [ctypes.c_int], ctypes.c_char_p)
+_options_init = fn("wmf_weights_options_init", [ctypes.POINTER(_Options), ctypes.c_size_t])
 _open = fn("wmf_weights_open", [PP, ctypes.c_char_p, ctypes.POINTER(_Options)])
 _open_memory = fn("wmf_weights_open_memory", [PP, ctypes.c_void_p, ctypes.c_size_t,
                                                ctypes.POINTER(_Options)])
@@ -58,7 +59,7 @@ def dtype_name(dtype):
 def _options(state_dict_key):
     if state_dict_key is None:
         return None
-    return ctypes.byref(_Options(ctypes.sizeof(_Options), c_string(state_dict_key)))
+    return ctypes.byref(init_options(_Options, _options_init, state_dict_key=c_string(state_dict_key)))
 
 
 class Weights(Handle):
