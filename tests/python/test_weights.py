@@ -138,3 +138,21 @@ def test_tensors_read_again_after_their_pages_were_released(tmp_path, suffix):
         for name, t in state.items():
             first = w.get(name).copy()
             assert np.array_equal(first, t.numpy()) and np.array_equal(w.get(name), first)
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_many_storages_open_with_every_value(tmp_path, legacy):
+    """120,000 storages, one per tensor (opening was quadratic in them: issue 11 item 10; the figures are in
+    docs/benchmarks.md). Correctness only: every name, and values spread over the file."""
+    sys.path.insert(0, str(ROOT / "tests" / "weights"))
+    from gen_malformed import many_storages
+
+    n = 120_000
+    path = tmp_path / "many.pth"
+    path.write_bytes(many_storages(n, legacy=legacy))
+    with wmfeat.Weights.open(path) as w:
+        assert w.format == ("pytorch-legacy" if legacy else "pytorch-zip")
+        assert len(w) == n
+        assert w.names() == ["t%d" % i for i in range(n)]
+        for i in list(range(0, n, 997)) + [n - 1]:
+            assert w.get("t%d" % i).tolist() == [float(i)]
