@@ -36,8 +36,11 @@ static wmf_status decode(wmf_image **out, const char *fn, const char *name, cons
 
   int w = 0, h = 0;
   const char *format = wmfi_image_sniff(data, size);
-  const char *unsafe = format && format[0] == 'J' ? wmfi_image_jpeg_guard(data, size) : NULL;
-  if (unsafe) return wmfi_fail(WMF_ERR_CORRUPT, "%s: '%s': corrupt JPEG data (%s)", fn, name, unsafe);
+  wmf_status guard = WMF_OK;
+  const char *unsafe = format && format[0] == 'J' ? wmfi_image_jpeg_guard(data, size, &guard) : NULL;
+  if (unsafe)
+    return wmfi_fail(guard, "%s: '%s': %s JPEG data (%s)", fn, name, guard == WMF_ERR_LIMIT ? "refused" : "corrupt",
+                     unsafe);
   if (!wmfi_image_stb_info(data, size, &w, &h)) {
     if (wmfi_image_stb_out_of_memory())
       return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory reading the header of '%s'", fn, name);
@@ -61,7 +64,13 @@ static wmf_status decode(wmf_image **out, const char *fn, const char *name, cons
   /* generous for every format (16-bit RGBA PNG rows, JPEG planes padded to whole blocks), small
    * enough that a decompression bomb in a small image is refused */
   size_t max_alloc = (size_t)w * (size_t)h * 16 + ((size_t)1 << 20);
-  uint8_t *pixels = wmfi_image_stb_decode(data, size, &dw, &dh, max_alloc);
+  bool ran_out;
+  uint8_t *pixels = wmfi_image_stb_decode(data, size, &dw, &dh, max_alloc, &ran_out);
+  if (ran_out) { /* stb would have filled the rest with zeros or left it uninitialized */
+    wmfi_free(pixels);
+    return wmfi_fail(WMF_ERR_CORRUPT, "%s: '%s': truncated %s data (the decoder needs more than the %zu bytes)",
+                     fn, name, format, size);
+  }
   if (!pixels) {
     const char *why = wmfi_image_stb_reason();
     if (wmfi_image_stb_over_cap())

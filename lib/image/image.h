@@ -43,7 +43,8 @@ int wmfi_image_stb_info(const uint8_t *data, size_t size, int *width, int *heigh
 /* Decodes to RGB8 (3 bytes per pixel) allocated with wmfi_malloc; NULL on failure. No single
  * allocation of the decoder may exceed `max_alloc` bytes (0: no cap); wmfi_image_stb_over_cap() then
  * tells that this was the reason of the failure. */
-uint8_t *wmfi_image_stb_decode(const uint8_t *data, size_t size, int *width, int *height, size_t max_alloc);
+uint8_t *wmfi_image_stb_decode(const uint8_t *data, size_t size, int *width, int *height, size_t max_alloc,
+                               bool *ran_out);
 bool wmfi_image_stb_over_cap(void);
 /* The last wmfi_image_stb_info or wmfi_image_stb_decode failed an allocation of the library's allocator
  * (whatever reason stb then gave). */
@@ -58,9 +59,12 @@ int wmfi_image_stb_png(uint8_t **out, size_t *out_size, const uint8_t *pixels, i
 int wmfi_image_stb_jpeg(uint8_t **out, size_t *out_size, const uint8_t *pixels, int width, int height,
                         int quality);
 
-/* Checks JPEG data for what stb_image 2.27 cannot parse safely (jpeg_guard.c): NULL if stb may decode
- * it, else the reason to refuse it. */
-const char *wmfi_image_jpeg_guard(const uint8_t *data, size_t size);
+/* Scans a JPEG may hold: a progressive file has about 10 (libjpeg's default script), every scan costs a
+ * pass over the whole image, and stb has no bound (thousands of empty scans took a minute). */
+#define WMFI_JPEG_MAX_SCANS 256
+/* Checks JPEG data for what stb_image 2.27 cannot parse safely or quickly (jpeg_guard.c): NULL if stb
+ * may decode it, else the reason to refuse it, with *status WMF_ERR_CORRUPT or WMF_ERR_LIMIT. */
+const char *wmfi_image_jpeg_guard(const uint8_t *data, size_t size, wmf_status *status);
 
 /* --- resampling (resample.c) --- */
 

@@ -8,8 +8,14 @@
  * A second bug of the same stb: a scan that uses a Huffman table no DHT segment has defined makes
  * stbi__jpeg_huff_decode read its tables from uninitialized memory and index outside them (found by
  * the fuzzer as an out-of-bounds read). JPEG requires tables to be defined before a scan uses them, so
- * such data is refused too. */
+ * such data is refused too.
+ * Data without any scan (SOS segment) has no pixels: stb 2.27 returns its never-written sample buffers
+ * (uninitialized heap) as the image. And since every scan is a pass over the whole image, data with
+ * more than WMFI_JPEG_MAX_SCANS scans is refused before decoding (WMF_ERR_LIMIT). */
 #include "image/image.h"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 static unsigned byte_at(const uint8_t *data, size_t size, size_t pos) { return pos < size ? data[pos] : 0; }
 
@@ -47,9 +53,10 @@ static bool sos_ok(const uint8_t *data, size_t size, size_t pos, bool progressiv
 
 static bool is_rst(unsigned m) { return m >= 0xD0 && m <= 0xD7; }
 
-const char *wmfi_image_jpeg_guard(const uint8_t *data, size_t size) {
-  size_t pos = 0;
+const char *wmfi_image_jpeg_guard(const uint8_t *data, size_t size, wmf_status *status) {
+  size_t pos = 0, scans = 0;
   bool defined[2][4] = {{false}}, progressive = false;
+  *status = WMF_ERR_CORRUPT;
   while (pos < size && data[pos] == 0xFF) pos++;
   pos++; /* after SOI (wmfi_image_sniff found 0xFF... 0xD8) */
   while (pos < size) {
@@ -66,6 +73,10 @@ const char *wmfi_image_jpeg_guard(const uint8_t *data, size_t size) {
     if (m == 0xC2) progressive = true;
     if (m == 0xDA && !sos_ok(data, size, pos, progressive, defined))
       return "a scan uses a Huffman table that no DHT segment defined";
+    if (m == 0xDA && ++scans > WMFI_JPEG_MAX_SCANS) {
+      *status = WMF_ERR_LIMIT;
+      return "more than " STR(WMFI_JPEG_MAX_SCANS) " scans (SOS segments), the decoder's limit";
+    }
     size_t len = (size_t)byte_at(data, size, pos) << 8 | byte_at(data, size, pos + 1);
     pos += len < 2 ? 2 : len;
     if (m == 0xDA) { /* entropy-coded data follows a scan header, up to the next real marker */
@@ -77,5 +88,5 @@ const char *wmfi_image_jpeg_guard(const uint8_t *data, size_t size) {
       }
     }
   }
-  return NULL;
+  return scans ? NULL : "no scan (SOS segment): the data holds no pixels";
 }

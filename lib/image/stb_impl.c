@@ -1,6 +1,7 @@
 /* The only file that compiles stb_image and stb_image_write. Everything is static (no stbi_ symbol is
  * exported), restricted to the formats libwmfeat supports, allocating through the library's hooks,
  * never asserting, printing or touching stdio. The module uses the small wrappers at the end. */
+#include <limits.h>
 #include <setjmp.h>
 #include <string.h>
 
@@ -158,6 +159,11 @@ int wmfi_image_stb_info(const uint8_t *data, size_t size, int *width, int *heigh
   over_cap = alloc_failed = false;
   int ok = stbi_info_from_memory(data, (int)size, width, height, &comp);
   alloc_cap = 0;
+  /* a negative BMP height means rows stored top-down; stb's decoder reads them, its info reports the sign */
+  if (ok && *height < 0 && *height != INT_MIN) {
+    const char *format = wmfi_image_sniff(data, size);
+    if (format && format[0] == 'B') *height = -*height;
+  }
   if (ok) return 1;
   /* stbi_info tries every format and ends with "unknown image type"; for data whose signature names a
    * format, ask that format's parser alone so the reason says what is wrong with it. */
@@ -176,8 +182,50 @@ int wmfi_image_stb_info(const uint8_t *data, size_t size, int *width, int *heigh
   return 0;
 }
 
-uint8_t *wmfi_image_stb_decode(const uint8_t *data, size_t size, int *width, int *height, size_t max_alloc) {
+/* stb reads through callbacks here so that running out of data is seen: from memory, stb 2.27 reads
+ * zeros past the end and returns truncated BMP, TGA, GIF and JPEG data as complete images (TGA rows it
+ * could not read are left as uninitialized heap). A refill of stb's own buffer past the end, a read
+ * (stbi__getn) or a skip beyond it, marks the decode as having run out of data. */
+typedef struct reader {
+  const uint8_t *data;
+  size_t size, pos;
+  const stbi__context *s; /* to tell stb's buffer refills (which may come up short) from exact reads */
+  bool ran_out;
+} reader;
+
+static int reader_read(void *user, char *out, int n) {
+  reader *r = user;
+  size_t left = r->size - r->pos, k = n > 0 ? (size_t)n : 0;
+  if (k > left) {
+    /* a refill asks for a whole buffer and takes what is left; it only runs out when nothing is */
+    if ((const void *)out != (const void *)r->s->buffer_start || left == 0) r->ran_out = true;
+    k = left;
+  }
+  memcpy(out, r->data + r->pos, k);
+  r->pos += k;
+  return (int)k;
+}
+
+static void reader_skip(void *user, int n) {
+  reader *r = user;
+  size_t left = r->size - r->pos;
+  if (n > 0 && (size_t)n > left) {
+    r->ran_out = true;
+    r->pos = r->size;
+  } else if (n > 0) {
+    r->pos += (size_t)n;
+  }
+}
+
+static int reader_eof(void *user) {
+  const reader *r = user;
+  return r->pos >= r->size;
+}
+
+uint8_t *wmfi_image_stb_decode(const uint8_t *data, size_t size, int *width, int *height, size_t max_alloc,
+                               bool *ran_out) {
   int comp;
+  *ran_out = false;
   if (size > INT32_MAX) {
     stbi__err("file too large", "file too large");
     return NULL;
@@ -185,8 +233,13 @@ uint8_t *wmfi_image_stb_decode(const uint8_t *data, size_t size, int *width, int
   stbi__g_failure_reason = NULL;
   alloc_cap = max_alloc;
   over_cap = alloc_failed = false;
-  uint8_t *pixels = stbi_load_from_memory(data, (int)size, width, height, &comp, 3);
+  stbi__context s;
+  reader r = {data, size, 0, &s, false};
+  stbi_io_callbacks io = {reader_read, reader_skip, reader_eof};
+  stbi__start_callbacks(&s, &io, &r);
+  uint8_t *pixels = stbi__load_and_postprocess_8bit(&s, width, height, &comp, 3);
   alloc_cap = 0;
+  *ran_out = r.ran_out;
   return pixels;
 }
 

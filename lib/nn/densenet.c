@@ -47,22 +47,8 @@ static int add(wmf_model *m, wmfi_nn_kind kind, int src, int c, const char *stag
 
 static wmf_status oom(void) { return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory"); }
 
-/* Channel counts are kept in int: any count read from a shape, and every block's total, stays at or
- * below this, so no sum or product of them overflows. */
-#define DENSENET_MAX_CHANNELS (1 << 20)
-
-/* dim[0] of a tensor as a channel count in 1..DENSENET_MAX_CHANNELS, else WMF_ERR_SHAPE naming it. */
-static wmf_status channels(const char *tensor, int64_t v, int *out) {
-  if (v < 1 || v > DENSENET_MAX_CHANNELS)
-    return wmfi_fail(WMF_ERR_SHAPE, "wmf_model_load: tensor '%s' gives %lld channels (1 to %d)", tensor,
-                     (long long)v, DENSENET_MAX_CHANNELS);
-  *out = (int)v;
-  return WMF_OK;
-}
-
 wmf_status wmfi_nn_densenet_build(wmf_model *m, wmfi_nn_params *p, const char *arch) {
   densenet_cfg cfg = {"densenet-custom", 0, {0}, 0};
-  int64_t s[8];
   char a[96], b[96];
   wmf_status st;
   int inferred = !arch || !strcmp(arch, "densenet");
@@ -70,12 +56,10 @@ wmf_status wmfi_nn_densenet_build(wmf_model *m, wmfi_nn_params *p, const char *a
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
       if (!strcmp(arch, known[i].name)) cfg = known[i];
   } else {
-    if (wmfi_nn_shape(p, "features.conv0.weight", s) != 4)
-      return wmfi_fail(WMF_ERR_SHAPE, "wmf_model_load: tensor 'features.conv0.weight' is not 4-D");
-    if ((st = channels("features.conv0.weight", s[0], &cfg.init))) return st;
-    if (wmfi_nn_shape(p, "features.denseblock1.denselayer1.conv2.weight", s) != 4)
-      return wmfi_fail(WMF_ERR_NOT_FOUND, "wmf_model_load: tensor 'features.denseblock1.denselayer1.conv2.weight' is missing");
-    if ((st = channels("features.denseblock1.denselayer1.conv2.weight", s[0], &cfg.growth))) return st;
+    if ((st = wmfi_nn_dim(p, "features.conv0.weight", 4, 0, WMFI_NN_MAX_CHANNELS, &cfg.init)) != WMF_OK ||
+        (st = wmfi_nn_dim(p, "features.denseblock1.denselayer1.conv2.weight", 4, 0, WMFI_NN_MAX_CHANNELS,
+                          &cfg.growth)) != WMF_OK)
+      return st;
     for (int k = 0; k < 4; k++) {
       for (;;) {
         snprintf(a, sizeof a, "features.denseblock%d.denselayer%d.conv1.weight", k + 1, cfg.blocks[k] + 1);
@@ -89,16 +73,12 @@ wmf_status wmfi_nn_densenet_build(wmf_model *m, wmfi_nn_params *p, const char *a
       if (known[i].growth == cfg.growth && known[i].init == cfg.init && !memcmp(known[i].blocks, cfg.blocks, sizeof cfg.blocks))
         cfg.name = known[i].name;
   }
-  for (int k = 0; k < 4; k++) { /* each block's new channels, before anything is loaded (exact check below) */
-    int grown;
-    if (__builtin_mul_overflow(cfg.blocks[k], cfg.growth, &grown) || grown > DENSENET_MAX_CHANNELS - cfg.init)
-      return wmfi_fail(WMF_ERR_SHAPE, "wmf_model_load: features.denseblock%d: %d layers x growth %d is over %d channels",
-                       k + 1, cfg.blocks[k], cfg.growth, DENSENET_MAX_CHANNELS);
-  }
+  int classes;
+  if ((st = wmfi_nn_dim(p, "classifier.weight", 2, 0, WMFI_NN_MAX_CLASSES, &classes)) != WMF_OK) return st;
   /* bottleneck width: bn_size * growth, read from the first layer's conv1 */
   int inner = 4 * cfg.growth;
-  if (wmfi_nn_shape(p, "features.denseblock1.denselayer1.conv1.weight", s) == 4 && inferred &&
-      (st = channels("features.denseblock1.denselayer1.conv1.weight", s[0], &inner)))
+  if (inferred && (st = wmfi_nn_dim(p, "features.denseblock1.denselayer1.conv1.weight", 4, 0, WMFI_NN_MAX_CHANNELS,
+                                    &inner)) != WMF_OK)
     return st;
 
   wmfi_nn_graph *g = &m->g;
@@ -119,13 +99,10 @@ wmf_status wmfi_nn_densenet_build(wmf_model *m, wmfi_nn_params *p, const char *a
 
   int c = cfg.init;
   for (int k = 0; k < 4; k++) {
-    int total;
-    if (__builtin_mul_overflow(cfg.blocks[k], cfg.growth, &total) || __builtin_add_overflow(c, total, &total) ||
-        total > DENSENET_MAX_CHANNELS)
-      return wmfi_fail(WMF_ERR_SHAPE,
-                       "wmf_model_load: features.denseblock%d: %d channels + %d layers x growth %d is over %d channels",
-                       k + 1, c, cfg.blocks[k], cfg.growth, DENSENET_MAX_CHANNELS);
     snprintf(a, sizeof a, "features.denseblock%d", k + 1);
+    /* in int64: a forged growth rate times the layer count must not overflow */
+    if ((st = wmfi_nn_check_channels(c + (int64_t)cfg.blocks[k] * cfg.growth, a)) != WMF_OK) return st;
+    int total = c + cfg.blocks[k] * cfg.growth;
     int blk = wmfi_nn_tensor_add(g, total, a);
     if (blk < 0 || !(op = wmfi_nn_op_add(g, WMFI_NN_COPY, x))) return oom();
     g->tensors[blk].block = 1;
@@ -171,7 +148,7 @@ wmf_status wmfi_nn_densenet_build(wmf_model *m, wmfi_nn_params *p, const char *a
     snprintf(a, sizeof a, "features.transition%d", k + 1);
     int half = c / 2;
     snprintf(b, sizeof b, "features.transition%d.conv.weight", k + 1);
-    if (inferred && wmfi_nn_shape(p, b, s) == 4 && (st = channels(b, s[0], &half))) return st;
+    if (inferred && (st = wmfi_nn_dim(p, b, 4, 0, WMFI_NN_MAX_CHANNELS, &half)) != WMF_OK) return st;
     x = add(m, WMFI_NN_CONV, t, half, a, &op);
     if (x < 0) return oom();
     snprintf(b, sizeof b, "features.transition%d.conv", k + 1);
@@ -182,10 +159,6 @@ wmf_status wmfi_nn_densenet_build(wmf_model *m, wmfi_nn_params *p, const char *a
   int f = add(m, WMFI_NN_GAP, x, c, NULL, &op);
   if (f < 0) return oom();
   if ((st = wmfi_nn_load_bn(p, "features.norm5", c, &op->scale, &op->shift)) != WMF_OK) return st;
-  if (wmfi_nn_shape(p, "classifier.weight", s) != 2)
-    return wmfi_fail(WMF_ERR_NOT_FOUND, "wmf_model_load: tensor 'classifier.weight' is missing or not 2-D");
-  int classes = 0;
-  if ((st = channels("classifier.weight", s[0], &classes))) return st;
   int lg = add(m, WMFI_NN_FC, f, classes, NULL, &op);
   if (lg < 0) return oom();
   if ((st = wmfi_nn_load_fc(p, op, "classifier")) != WMF_OK) return st;

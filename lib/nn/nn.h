@@ -62,10 +62,18 @@ void wmfi_nn_graph_free(wmfi_nn_graph *g);
 /* Marks out-of-memory in builders: a graph whose add failed returns -1 / NULL. */
 
 /* --- params.c: reading tensors from the weights with checks --- */
+/* Limits on what a weight file may ask the builders for (docs/models.md). Real networks use at most
+ * 2208 channels and 144M parameters; a forged shape (a zero, or a .pth view of 2^32 channels over one
+ * stored value) must fail with a message, not divide by zero, overflow an int or allocate terabytes. */
+#define WMFI_NN_MAX_CHANNELS 16384         /* channels, widths, growth rate, features */
+#define WMFI_NN_MAX_CLASSES (1 << 20)      /* rows of the classifier */
+#define WMFI_NN_MAX_TENSOR ((uint64_t)1 << 28)  /* elements of one tensor (1 GiB as float) */
+#define WMFI_NN_MAX_PARAMS ((uint64_t)1 << 29)  /* elements of all tensors read (2 GiB as float) */
 typedef struct wmfi_nn_params {
   const wmf_weights *w;
   uint8_t *used;
   size_t count;
+  uint64_t total; /* elements read so far */
 } wmfi_nn_params;
 wmf_status wmfi_nn_params_init(wmfi_nn_params *p, const wmf_weights *w);
 void wmfi_nn_params_free(wmfi_nn_params *p);
@@ -73,6 +81,13 @@ void wmfi_nn_params_free(wmfi_nn_params *p);
 int wmfi_nn_has(const wmfi_nn_params *p, const char *name);
 /* Shape of a tensor: ndim and dims (up to 8); 0 dims if absent. */
 int wmfi_nn_shape(const wmfi_nn_params *p, const char *name, int64_t shape[8]);
+/* A size the builder takes from the weights: dimension `axis` of `name`, which must be an `ndim`-D
+ * tensor with no zero dimension, and the value at most `limit`. Fails naming the tensor and its shape:
+ * WMF_ERR_NOT_FOUND (absent), WMF_ERR_SHAPE (other rank, a zero dimension), WMF_ERR_LIMIT. */
+wmf_status wmfi_nn_dim(const wmfi_nn_params *p, const char *name, int ndim, int axis, int limit, int *out);
+/* Checks a channel count the builder computed (e.g. a DenseNet block's total) against the limit;
+ * `what` names it in the message. */
+wmf_status wmfi_nn_check_channels(int64_t c, const char *what);
 /* Reads `name` (allocated fp32 copy in *out), checking its shape (ndim, dims) and finiteness. */
 wmf_status wmfi_nn_get(wmfi_nn_params *p, const char *name, int ndim, const int64_t *dims, float **out);
 /* Reads a conv (prefix.weight [+ prefix.bias]) and an optional BatchNorm (bn_prefix, may be NULL)

@@ -8,6 +8,7 @@
 
 wmf_status wmfi_nn_params_init(wmfi_nn_params *p, const wmf_weights *w) {
   p->w = w;
+  p->total = 0;
   p->count = wmf_weights_count(w);
   p->used = wmfi_calloc(p->count ? p->count : 1, 1);
   if (!p->used) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
@@ -42,6 +43,37 @@ static void shape_text(char *buf, size_t size, int ndim, const int64_t *dims) {
   if (len < size) snprintf(buf + len, size - len, "]");
 }
 
+wmf_status wmfi_nn_dim(const wmfi_nn_params *p, const char *name, int ndim, int axis, int limit, int *out) {
+  size_t idx;
+  wmf_tensor_info info;
+  *out = 0;
+  if (wmf_weights_find(p->w, name, &idx) != WMF_OK || wmf_weights_info(p->w, idx, &info) != WMF_OK) {
+    wmf_clear_error();
+    return wmfi_fail(WMF_ERR_NOT_FOUND, "wmf_model_load: tensor '%s' is missing", name);
+  }
+  char got[160];
+  shape_text(got, sizeof got, (int)info.ndim, info.shape);
+  if ((int)info.ndim != ndim)
+    return wmfi_fail(WMF_ERR_SHAPE, "wmf_model_load: tensor '%s' has shape %s, the architecture needs a %d-D tensor",
+                     name, got, ndim);
+  for (int d = 0; d < ndim; d++)
+    if (info.shape[d] <= 0)
+      return wmfi_fail(WMF_ERR_SHAPE, "wmf_model_load: tensor '%s' has shape %s: dimension %d is %lld, the "
+                       "architecture needs at least 1", name, got, d, (long long)info.shape[d]);
+  if (info.shape[axis] > limit)
+    return wmfi_fail(WMF_ERR_LIMIT, "wmf_model_load: tensor '%s' has shape %s: dimension %d (%lld) is over the "
+                     "limit of %d", name, got, axis, (long long)info.shape[axis], limit);
+  *out = (int)info.shape[axis];
+  return WMF_OK;
+}
+
+wmf_status wmfi_nn_check_channels(int64_t c, const char *what) {
+  if (c < 1 || c > WMFI_NN_MAX_CHANNELS)
+    return wmfi_fail(WMF_ERR_LIMIT, "wmf_model_load: %s has %lld channels, outside 1..%d", what, (long long)c,
+                     WMFI_NN_MAX_CHANNELS);
+  return WMF_OK;
+}
+
 wmf_status wmfi_nn_get(wmfi_nn_params *p, const char *name, int ndim, const int64_t *dims, float **out) {
   size_t idx;
   wmf_tensor_info info;
@@ -50,7 +82,7 @@ wmf_status wmfi_nn_get(wmfi_nn_params *p, const char *name, int ndim, const int6
     return wmfi_fail(WMF_ERR_NOT_FOUND, "wmf_model_load: tensor '%s' is missing", name);
   if (wmf_weights_info(p->w, idx, &info) != WMF_OK) return WMF_ERR_CORRUPT;
   int same = (int)info.ndim == ndim;
-  for (int d = 0; same && d < ndim; d++) same = info.shape[d] == dims[d];
+  for (int d = 0; same && d < ndim; d++) same = info.shape[d] == dims[d] && dims[d] > 0;
   if (!same) {
     char want[128], got[128];
     shape_text(want, sizeof want, ndim, dims);
@@ -58,6 +90,11 @@ wmf_status wmfi_nn_get(wmfi_nn_params *p, const char *name, int ndim, const int6
     return wmfi_fail(WMF_ERR_SHAPE, "wmf_model_load: tensor '%s' has shape %s, the architecture needs %s",
                      name, got, want);
   }
+  if (info.numel > WMFI_NN_MAX_TENSOR || info.numel > WMFI_NN_MAX_PARAMS - p->total)
+    return wmfi_fail(WMF_ERR_LIMIT, "wmf_model_load: tensor '%s' (%llu elements) takes the network over the "
+                     "limits (%llu elements per tensor, %llu in all)", name, (unsigned long long)info.numel,
+                     (unsigned long long)WMFI_NN_MAX_TENSOR, (unsigned long long)WMFI_NN_MAX_PARAMS);
+  p->total += info.numel;
   if (info.dtype != WMF_DTYPE_F32 && info.dtype != WMF_DTYPE_F16 && info.dtype != WMF_DTYPE_BF16 &&
       info.dtype != WMF_DTYPE_F64)
     return wmfi_fail(WMF_ERR_UNSUPPORTED, "wmf_model_load: tensor '%s' has dtype %s, not a float type",
@@ -117,6 +154,7 @@ wmf_status wmfi_nn_load_bn(wmfi_nn_params *p, const char *prefix, int c, float *
 wmf_status wmfi_nn_load_conv(wmfi_nn_params *p, wmfi_nn_op *op, const char *prefix, int has_bias,
                              const char *bn_prefix) {
   char name[256];
+  if (op->groups < 1) return wmfi_fail(WMF_ERR_SHAPE, "wmf_model_load: '%s': %d groups", prefix, op->groups);
   int64_t dims[4] = {op->cout, op->cin / op->groups, op->kh, op->kw};
   snprintf(name, sizeof name, "%s.weight", prefix);
   wmf_status st = wmfi_nn_get(p, name, 4, dims, &op->w);

@@ -48,11 +48,20 @@ static wmf_status infer(const wmfi_nn_params *p, resnet_cfg *cfg) {
   }
   cfg->groups = 1;
   cfg->base_width = 64;
-  if (cfg->bottleneck) {
-    if (wmfi_nn_shape(p, "layer1.0.conv2.weight", s) != 4 || s[1] <= 0 || s[0] % s[1])
-      return wmfi_fail(WMF_ERR_SHAPE, "wmf_model_load: tensor 'layer1.0.conv2.weight' is missing or not a grouped 3x3 convolution");
-    cfg->groups = (int)(s[0] / s[1]);
-    cfg->base_width = (int)s[1];
+  if (cfg->bottleneck) { /* a grouped 3x3 convolution: [out, out / groups, 3, 3] */
+    int out, per_group;
+    const char *c2 = "layer1.0.conv2.weight";
+    wmf_status st = wmfi_nn_dim(p, c2, 4, 0, WMFI_NN_MAX_CHANNELS, &out);
+    if (st == WMF_OK) st = wmfi_nn_dim(p, c2, 4, 1, WMFI_NN_MAX_CHANNELS, &per_group);
+    if (st != WMF_OK) return st;
+    if (out % per_group) {
+      wmfi_nn_shape(p, c2, s);
+      return wmfi_fail(WMF_ERR_SHAPE, "wmf_model_load: tensor '%s' has shape [%lld, %lld, %lld, %lld]: %d output "
+                       "channels do not split into groups of %d input channels", c2, (long long)s[0],
+                       (long long)s[1], (long long)s[2], (long long)s[3], out, per_group);
+    }
+    cfg->groups = out / per_group;
+    cfg->base_width = per_group;
   }
   cfg->name = "resnet-custom";
   for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
@@ -86,7 +95,7 @@ static int conv(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src, int co
   op->groups = groups;
   op->relu = relu;
   op->residual = residual;
-  if (cin % groups || cout % groups) {
+  if (groups < 1 || cin % groups || cout % groups) {
     *st = wmfi_fail(WMF_ERR_SHAPE, "wmf_model_load: '%s.weight': %d input / %d output channels do not split into %d groups",
                     prefix, cin, cout, groups);
     return -1;
@@ -105,12 +114,11 @@ wmf_status wmfi_nn_resnet_build(wmf_model *m, wmfi_nn_params *p, const char *arc
     st = infer(p, &cfg);
     if (st != WMF_OK) return st;
   }
-  int64_t s[8];
-  if (wmfi_nn_shape(p, "fc.weight", s) != 2)
-    return wmfi_fail(WMF_ERR_NOT_FOUND, "wmf_model_load: tensor 'fc.weight' is missing or not 2-D");
+  int classes, stem = 64;
+  bool custom = !arch || !strcmp(arch, "resnet");
+  if ((st = wmfi_nn_dim(p, "fc.weight", 2, 0, WMFI_NN_MAX_CLASSES, &classes)) != WMF_OK) return st;
+  if (custom && (st = wmfi_nn_dim(p, "conv1.weight", 4, 0, WMFI_NN_MAX_CHANNELS, &stem)) != WMF_OK) return st;
   char a[96], b[96];
-  int stem = 64;
-  if (wmfi_nn_shape(p, "conv1.weight", s) == 4 && (!arch || !strcmp(arch, "resnet"))) stem = (int)s[0];
 
   wmfi_nn_graph *g = &m->g;
   if (wmfi_nn_tensor_add(g, 3, NULL) != 0) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
@@ -126,7 +134,6 @@ wmf_status wmfi_nn_resnet_build(wmf_model *m, wmfi_nn_params *p, const char *arc
   pool->stride = 2;
   pool->pad = 1;
 
-  bool custom = !arch || !strcmp(arch, "resnet");
   for (int l = 0; l < 4; l++) {
     int planes = 64 << l;
     int width = cfg.bottleneck ? planes * cfg.base_width / 64 * cfg.groups : planes;
@@ -134,8 +141,10 @@ wmf_status wmfi_nn_resnet_build(wmf_model *m, wmfi_nn_params *p, const char *arc
     if (custom) { /* widths read from the weights: small or re-widened ResNets with torchvision's names */
       snprintf(a, sizeof a, "layer%d.0.conv1.weight", l + 1);
       snprintf(b, sizeof b, "layer%d.0.conv%d.weight", l + 1, cfg.bottleneck ? 3 : 2);
-      if (wmfi_nn_shape(p, a, s) == 4) planes = width = (int)s[0];
-      if (wmfi_nn_shape(p, b, s) == 4) out = (int)s[0];
+      if ((st = wmfi_nn_dim(p, a, 4, 0, WMFI_NN_MAX_CHANNELS, &width)) != WMF_OK ||
+          (st = wmfi_nn_dim(p, b, 4, 0, WMFI_NN_MAX_CHANNELS, &out)) != WMF_OK)
+        return st;
+      planes = width;
     }
     for (int i = 0; i < cfg.depth[l]; i++) {
       int stride = (l > 0 && i == 0) ? 2 : 1;
@@ -173,14 +182,13 @@ wmf_status wmfi_nn_resnet_build(wmf_model *m, wmfi_nn_params *p, const char *arc
   int f = gap ? wmfi_nn_tensor_add(g, g->tensors[x].c, NULL) : -1;
   if (f < 0) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
   g->ops[g->n_ops - 1].dst = f;
-  wmfi_nn_shape(p, "fc.weight", s);
   wmfi_nn_op *fc = wmfi_nn_op_add(g, WMFI_NN_FC, f);
-  int lg = fc ? wmfi_nn_tensor_add(g, (int)s[0], NULL) : -1;
+  int lg = fc ? wmfi_nn_tensor_add(g, classes, NULL) : -1;
   if (lg < 0) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
   fc = &g->ops[g->n_ops - 1];
   fc->dst = lg;
   fc->cin = g->tensors[f].c;
-  fc->cout = (int)s[0];
+  fc->cout = classes;
   st = wmfi_nn_load_fc(p, fc, "fc");
   if (st != WMF_OK) return st;
   g->features = f;

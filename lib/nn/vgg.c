@@ -53,7 +53,8 @@ static wmf_status infer(const wmfi_nn_params *p, vgg_cfg *cfg, int *bn) {
     if (cfg->n >= 23) return wmfi_fail(WMF_ERR_UNSUPPORTED, "wmf_model_load: VGG with more than 23 layers");
     snprintf(name, sizeof name, "features.%d.weight", idx);
     if (wmfi_nn_shape(p, name, s) == 4) {
-      cfg->layers[cfg->n++] = (int)s[0];
+      wmf_status st = wmfi_nn_dim(p, name, 4, 0, WMFI_NN_MAX_CHANNELS, &cfg->layers[cfg->n++]);
+      if (st != WMF_OK) return st;
       idx += *bn ? 3 : 2;
     } else {
       cfg->layers[cfg->n++] = M_;
@@ -90,6 +91,11 @@ wmf_status wmfi_nn_vgg_build(wmf_model *m, wmfi_nn_params *p, const char *arch) 
   } else if ((st = infer(p, &cfg, &bn)) != WMF_OK) {
     return st;
   }
+  /* every size read from the weights is checked before anything is built */
+  int hidden, classes;
+  if ((st = wmfi_nn_dim(p, "classifier.0.weight", 2, 0, WMFI_NN_MAX_CHANNELS, &hidden)) != WMF_OK ||
+      (st = wmfi_nn_dim(p, "classifier.6.weight", 2, 0, WMFI_NN_MAX_CLASSES, &classes)) != WMF_OK)
+    return st;
   wmfi_nn_graph *g = &m->g;
   wmfi_nn_op *op;
   char a[64], b[64], stage[48];
@@ -119,11 +125,8 @@ wmf_status wmfi_nn_vgg_build(wmf_model *m, wmfi_nn_params *p, const char *arch) 
   x = add(m, WMFI_NN_ADAPTIVE, x, g->tensors[x].c, "avgpool", &op);
   if (x < 0) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
   op->out_hw = 7;
-  int64_t s0[8], s6[8];
-  if (wmfi_nn_shape(p, "classifier.0.weight", s0) != 2 || wmfi_nn_shape(p, "classifier.6.weight", s6) != 2)
-    return wmfi_fail(WMF_ERR_NOT_FOUND, "wmf_model_load: tensor 'classifier.0.weight' or 'classifier.6.weight' is missing or not 2-D");
   static const char *heads[3] = {"classifier.0", "classifier.3", "classifier.6"};
-  int outs[3] = {(int)s0[0], (int)s0[0], (int)s6[0]};
+  int outs[3] = {hidden, hidden, classes};
   int f = -1;
   for (int i = 0; i < 3; i++) {
     int in_c = g->tensors[x].c * (i == 0 ? 49 : 1);

@@ -26,6 +26,7 @@ struct wmfi_pickle {
   size_t consumed; /* pickle bytes run so far: the arena may hold ARENA_PER_BYTE times that */
   wmfi_pk_storage *storages;
   size_t nstorages, storages_cap;
+  wmfi_index storage_index; /* by key */
   /* per run */
   const char *what;
   wmfi_pv **stack;
@@ -77,6 +78,7 @@ void wmfi_pickle_destroy(wmfi_pickle *pk) {
     wmfi_free(c);
   }
   wmfi_free(pk->storages);
+  wmfi_index_free(&pk->storage_index);
   wmfi_free(pk->stack);
   wmfi_free(pk->memo);
   wmfi_free(pk);
@@ -86,7 +88,8 @@ size_t wmfi_pickle_storage_count(const wmfi_pickle *pk) { return pk->nstorages; 
 wmfi_pk_storage *wmfi_pickle_storage(wmfi_pickle *pk, size_t i) { return &pk->storages[i]; }
 
 wmfi_pk_storage *wmfi_pickle_find_storage(wmfi_pickle *pk, const char *key, size_t len) {
-  for (size_t i = 0; i < pk->nstorages; i++)
+  uint64_t h = wmfi_index_hash(key, len);
+  for (size_t c = SIZE_MAX, i; (i = wmfi_index_next(&pk->storage_index, h, &c)) != SIZE_MAX;)
     if (pk->storages[i].key_len == len && memcmp(pk->storages[i].key, key, len) == 0) return &pk->storages[i];
   return NULL;
 }
@@ -285,6 +288,8 @@ static wmf_status op_persid(run *r) {
       pk->storages = n;
       pk->storages_cap = cap;
     }
+    if (!wmfi_index_add(&pk->storage_index, wmfi_index_hash(it[2]->u.str.s, it[2]->u.str.len), pk->nstorages))
+      OOM(r);
     s = &pk->storages[pk->nstorages++];
     *s = (wmfi_pk_storage){.key = it[2]->u.str.s, .key_len = it[2]->u.str.len, .dtype = dt, .numel = (uint64_t)numel};
   }

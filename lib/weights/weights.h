@@ -123,6 +123,26 @@ wmf_status wmfi_pickle_collect(wmfi_pickle *pk, const wmfi_pv *root, wmf_weights
  * rejects duplicate names and builds the sorted index. */
 wmf_status wmfi_weights_normalize(wmf_weights *w);
 
+/* ---- name index (index.c): hash lookups, so opening a file is linear in its entries and storages ----
+ * The index maps a name's hash to item numbers; callers keep the names and compare each candidate:
+ *   for (size_t c = SIZE_MAX, i; (i = wmfi_index_next(&ix, h, &c)) != SIZE_MAX;) if (same(i)) ...  */
+typedef struct wmfi_index_slot {
+  uint64_t hash;
+  size_t item; /* item + 1; 0: empty */
+} wmfi_index_slot;
+typedef struct wmfi_index {
+  wmfi_index_slot *slots;
+  size_t cap, count; /* cap: 0 or a power of two, at most half full */
+} wmfi_index;
+uint64_t wmfi_index_hash(const void *key, size_t len);
+/* The hash of the concatenation of a and b (without building it). */
+uint64_t wmfi_index_hash2(const void *a, size_t alen, const void *b, size_t blen);
+/* Adds `item` under `hash`; false when out of memory. */
+bool wmfi_index_add(wmfi_index *ix, uint64_t hash, size_t item);
+/* The next item added under `hash` (`*cursor` starts at SIZE_MAX), or SIZE_MAX when there is none. */
+size_t wmfi_index_next(const wmfi_index *ix, uint64_t hash, size_t *cursor);
+void wmfi_index_free(wmfi_index *ix);
+
 /* Reads little-endian integers from unaligned bytes. */
 static inline uint16_t wmfi_le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static inline uint32_t wmfi_le32(const uint8_t *p) {

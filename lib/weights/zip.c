@@ -74,7 +74,20 @@ static int by_header(const void *a, const void *b) {
   return x->header < y->header ? -1 : x->header > y->header;
 }
 
-static wmf_status read_directory(wmf_weights *w, const uint8_t *d, size_t n, zentry **out, size_t *count_out) {
+/* The entry named prefix + rest, or NULL. */
+static const zentry *find_entry(const zentry *es, const wmfi_index *ix, const char *prefix, size_t pl,
+                                const char *rest, size_t rl) {
+  uint64_t h = wmfi_index_hash2(prefix, pl, rest, rl);
+  for (size_t c = SIZE_MAX, i; (i = wmfi_index_next(ix, h, &c)) != SIZE_MAX;)
+    if (es[i].name_len == pl + rl && memcmp(es[i].name, prefix, pl) == 0 && memcmp(es[i].name + pl, rest, rl) == 0)
+      return &es[i];
+  return NULL;
+}
+
+/* Reads the central directory into *out (count_out entries) and indexes the names in *ix. Two entries
+ * with one name are refused: readers disagree on which one counts (torch.load reads the last). */
+static wmf_status read_directory(wmf_weights *w, const uint8_t *d, size_t n, zentry **out, size_t *count_out,
+                                 wmfi_index *ix) {
   uint64_t count = 0, cd_off = 0, cd_size = 0, cd_limit = 0;
   wmf_status st = find_eocd(w, d, n, &count, &cd_off, &cd_size, &cd_limit);
   if (st) return st;
@@ -133,6 +146,16 @@ static wmf_status read_directory(wmf_weights *w, const uint8_t *d, size_t n, zen
     es[i].data = data;
     es[i].size = usize;
     p += 46 + nl + xl + cl;
+    const zentry *twin = find_entry(es, ix, es[i].name, nl, "", 0);
+    if (twin) {
+      st = wmfi_fail(WMF_ERR_CORRUPT, "%s: the zip holds two entries named '%.*s' (at bytes %llu and %llu)", w->origin,
+                     (int)nl, es[i].name, (unsigned long long)twin->header, (unsigned long long)hdr);
+      goto fail;
+    }
+    if (!wmfi_index_add(ix, wmfi_index_hash(es[i].name, nl), (size_t)i)) {
+      st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory for the zip entry index", w->origin);
+      goto fail;
+    }
   }
   /* entries may not overlap: each one's data ends before the next local header */
   zentry *sorted = wmfi_alloc_array((size_t)count + 1, sizeof *sorted);
@@ -155,20 +178,15 @@ static wmf_status read_directory(wmf_weights *w, const uint8_t *d, size_t n, zen
   return WMF_OK;
 fail:
   wmfi_free(es);
+  wmfi_index_free(ix);
   return st;
-}
-
-static const zentry *find_entry(const zentry *es, size_t n, const char *prefix, size_t pl, const char *rest, size_t rl) {
-  for (size_t i = 0; i < n; i++)
-    if (es[i].name_len == pl + rl && memcmp(es[i].name, prefix, pl) == 0 && memcmp(es[i].name + pl, rest, rl) == 0)
-      return &es[i];
-  return NULL;
 }
 
 wmf_status wmfi_weights_parse_zip(wmf_weights *w, const uint8_t *d, size_t n, const wmf_weights_options *opt) {
   zentry *es = NULL;
   size_t count = 0;
-  wmf_status st = read_directory(w, d, n, &es, &count);
+  wmfi_index ix = {0};
+  wmf_status st = read_directory(w, d, n, &es, &count, &ix);
   if (st) return st;
   /* the one "<name>/data.pkl" at the top level gives the archive's folder name */
   const zentry *pkl = NULL;
@@ -187,7 +205,7 @@ wmf_status wmfi_weights_parse_zip(wmf_weights *w, const uint8_t *d, size_t n, co
     st = wmfi_fail(WMF_ERR_UNSUPPORTED, "%s: a zip file without <name>/data.pkl is not a PyTorch file", w->origin);
     goto out;
   }
-  const zentry *bo = find_entry(es, count, pkl->name, pl, "byteorder", 9);
+  const zentry *bo = find_entry(es, &ix, pkl->name, pl, "byteorder", 9);
   if (bo && !(bo->size == 6 && memcmp(d + bo->data, "little", 6) == 0)) {
     st = wmfi_fail(WMF_ERR_UNSUPPORTED, "%s: byteorder '%.*s': only little-endian files are read", w->origin,
                    (int)(bo->size > 16 ? 16 : bo->size), (const char *)d + bo->data);
@@ -204,7 +222,7 @@ wmf_status wmfi_weights_parse_zip(wmf_weights *w, const uint8_t *d, size_t n, co
     wmfi_pk_storage *s = wmfi_pickle_storage(pk, i);
     char rest[300];
     int rl = snprintf(rest, sizeof rest, "data/%.*s", (int)(s->key_len > 256 ? 256 : s->key_len), s->key);
-    const zentry *e = s->key_len <= 256 ? find_entry(es, count, pkl->name, pl, rest, (size_t)rl) : NULL;
+    const zentry *e = s->key_len <= 256 ? find_entry(es, &ix, pkl->name, pl, rest, (size_t)rl) : NULL;
     size_t need;
     if (!e) {
       st = wmfi_fail(WMF_ERR_CORRUPT, "%s: storage '%.*s' has no zip entry %.*s%s", w->origin, (int)(s->key_len > 64 ? 64 : s->key_len),
@@ -223,5 +241,6 @@ wmf_status wmfi_weights_parse_zip(wmf_weights *w, const uint8_t *d, size_t n, co
   wmfi_pickle_destroy(pk);
 out:
   wmfi_free(es);
+  wmfi_index_free(&ix);
   return st;
 }

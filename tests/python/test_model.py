@@ -136,3 +136,24 @@ def test_errors(resnet18, tmp_path):
         s.stage_features()
     assert e.value.name == "WMF_ERR_STATE"
     assert isinstance(wmfeat.isa(), str) and wmfeat.has_bf16() in (True, False)
+
+
+@pytest.mark.parametrize("shape", [(0, 1, 3, 3), (4, 0, 3, 3)])
+def test_zero_group_conv_raises_instead_of_killing_python(tmp_path, shape):
+    """Issue 11 item 6: a grouped conv2 with a zero dimension divided by zero in the ResNet builder (SIGFPE
+    ended the interpreter); now wmfeat.Error names the tensor and its shape."""
+    import sys
+    from conftest import ROOT
+    sys.path.insert(0, str(ROOT / "tests" / "nn"))
+    import numpy
+    from gen_hostile_models import resnet_grouped
+    from safetensors_writer import serialize
+
+    sd = resnet_grouped()
+    sd["layer1.0.conv2.weight"] = numpy.zeros(shape, numpy.float32)
+    path = tmp_path / "zero.safetensors"
+    path.write_bytes(serialize(sd))
+    with pytest.raises(wmfeat.Error) as e:
+        Model.open(path)
+    assert e.value.name == "WMF_ERR_SHAPE"
+    assert "'layer1.0.conv2.weight' has shape [%s]" % ", ".join(map(str, shape)) in str(e.value)

@@ -159,3 +159,19 @@ def test_fingerprint_ignores_container_and_order_not_values(tmp_path):
     torch.save(state, tmp_path / "c.pth")
     with wmfeat.Weights.open(tmp_path / "c.pth") as d:
         assert d.fingerprint() not in (fp, changed)
+@pytest.mark.parametrize("legacy", [False, True])
+def test_many_storages_open_with_every_value(tmp_path, legacy):
+    """120,000 storages, one per tensor (opening was quadratic in them: issue 11 item 10; the figures are in
+    docs/benchmarks.md). Correctness only: every name, and values spread over the file."""
+    sys.path.insert(0, str(ROOT / "tests" / "weights"))
+    from gen_malformed import many_storages
+
+    n = 120_000
+    path = tmp_path / "many.pth"
+    path.write_bytes(many_storages(n, legacy=legacy))
+    with wmfeat.Weights.open(path) as w:
+        assert w.format == ("pytorch-legacy" if legacy else "pytorch-zip")
+        assert len(w) == n
+        assert w.names() == ["t%d" % i for i in range(n)]
+        for i in list(range(0, n, 997)) + [n - 1]:
+            assert w.get("t%d" % i).tolist() == [float(i)]

@@ -1,6 +1,8 @@
 """Writes the malformed-file corpus (and small valid files it is derived from) into OUTDIR.
 
     gen_malformed.py OUTDIR [--seeds FUZZ_CORPUS_DIR]
+    gen_malformed.py --many N FILE [--legacy]
+
 
 OUTDIR/expect.txt: `file STATUS [substring]` a line: opening the file must fail with STATUS (a
 wmf_status name) and, if given, a message containing substring; STATUS WMF_OK lines give the tensor
@@ -99,10 +101,11 @@ def zip_file(entries, zip64=False, align=64, method=0, bad_offset=None, sizes=No
     return bytes(out)
 
 
-def torch_zip(pkl, storages, **kw):
-    """A PyTorch zip archive: archive/data.pkl, archive/data/<key>, archive/version."""
+def torch_zip(pkl, storages, extra=(), **kw):
+    """A PyTorch zip archive: archive/data.pkl, archive/data/<key>, archive/version, then `extra` entries."""
     entries = [("archive/data.pkl", pkl)] + [("archive/data/" + k, v) for k, v in storages]
     entries.append(("archive/version", b"3\n"))
+    entries += list(extra)
     return zip_file(entries, **kw)
 
 
@@ -119,12 +122,12 @@ def sys_info(little=True):
 
 def legacy_file(pkl, storages, little=True, keys=None, counts=None):
     keys = [k for k, _ in storages] if keys is None else keys
-    out = LEGACY_MAGIC + LEGACY_PROTO + sys_info(little) + pkl
+    out = bytearray(LEGACY_MAGIC + LEGACY_PROTO + sys_info(little) + pkl)
     out += b"\x80\x02](" + b"".join(X(k) for k in keys) + b"e."
     for i, (k, data) in enumerate(storages):
         count = len(data) // 4 if counts is None else counts[i]
         out += struct.pack("<q", count) + data
-    return out
+    return bytes(out)
 
 
 def safetensors(header, data, hlen=None):
@@ -132,7 +135,20 @@ def safetensors(header, data, hlen=None):
     return struct.pack("<Q", len(h) if hlen is None else hlen) + h + data
 
 
+def many_storages(n, legacy=False):
+    """A state_dict of n one-element tensors "t<i>" (value i), each in its own storage "<i>": the file
+    shape that made opening quadratic in the number of storages (issue 11, item 10)."""
+    tensors = [("t%d" % i, str(i), 1, 0, (1,), (1,)) for i in range(n)]
+    stor = [(str(i), f32([float(i)])) for i in range(n)]
+    pkl = state_dict_pk(tensors, legacy=legacy)
+    return legacy_file(pkl, stor) if legacy else torch_zip(pkl, stor, zip64=n >= 0xFFFF)
+
+
 def main():
+    if sys.argv[1] == "--many":
+        with open(sys.argv[3], "wb") as f:
+            f.write(many_storages(int(sys.argv[2]), legacy="--legacy" in sys.argv))
+        return
     out = sys.argv[1]
     seeds = sys.argv[sys.argv.index("--seeds") + 1] if "--seeds" in sys.argv else None
     os.makedirs(out, exist_ok=True)
@@ -215,6 +231,11 @@ def main():
     put("zip_torch_tensor.pth", torch_zip(state_dict_pk(two, rebuild=("torch", "Tensor")), stor),
         "WMF_ERR_FORBIDDEN", "'torch.Tensor'")
     put("zip_no_eocd.pth", good_zip[:-22], "WMF_ERR_CORRUPT", "end-of-central-directory")
+    # one name twice: torch.load reads the last entry, a reader that stops at the first sees other data
+    put("zip_duplicate_storage.pth", torch_zip(pkl, stor + [("0", f32([9, 9, 9, 9, 9, 9]))]), "WMF_ERR_CORRUPT",
+        "two entries named 'archive/data/0'")
+    put("zip_duplicate_data_pkl.pth", torch_zip(pkl, stor, extra=[("archive/data.pkl", pkl)]), "WMF_ERR_CORRUPT",
+        "two entries named 'archive/data.pkl'")
     # truncated at every section boundary: each local header, each data start, the directory, the end
     bounds, at = [], 0
     while True:

@@ -1,0 +1,299 @@
+"""Writes tiny valid networks of each family and hostile variants of them (issue 11, item 6).
+
+    gen_hostile_models.py OUTDIR [--seeds FUZZ_CORPUS_DIR]
+
+OUTDIR/expect.txt: `file arch STATUS substring` a line (arch `-` = infer): wmf_model_load on the opened
+file must give STATUS (a wmf_status name) with a message holding the substring (`-` = none; WMF_OK lines
+give the class count). Each variant changes one thing of a valid model: a zero dimension, a shape that
+does not fit the layers around it, a wrong rank, a size over the builders' limits. The .pth variants are
+views with stride 0 over one stored value, so a 2^32-channel tensor costs 4 bytes on disk.
+--seeds writes the valid models as seeds of tests/fuzz/fuzz_model_load.c in its input format (see
+there): a byte choosing the architecture name, then (name, dims) records.
+Needs numpy (and the writers in tests/weights).
+"""
+import os
+import struct
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "weights"))
+from gen_malformed import state_dict_pk, torch_zip, f32  # noqa: E402
+from safetensors_writer import serialize  # noqa: E402
+
+RNG = np.random.default_rng(0)
+
+
+def conv(cout, cin, k, bias=False):
+    d = {"weight": RNG.standard_normal((cout, cin, k, k)).astype(np.float32) * 0.1}
+    if bias:
+        d["bias"] = RNG.standard_normal(cout).astype(np.float32) * 0.1
+    return d
+
+
+def bn(c):
+    return {"weight": np.ones(c, np.float32), "bias": np.zeros(c, np.float32),
+            "running_mean": RNG.standard_normal(c).astype(np.float32) * 0.1,
+            "running_var": (RNG.random(c) + 0.5).astype(np.float32)}
+
+
+def linear(out, inp):
+    return {"weight": RNG.standard_normal((out, inp)).astype(np.float32) * 0.1,
+            "bias": RNG.standard_normal(out).astype(np.float32) * 0.1}
+
+
+def put(sd, prefix, params):
+    for k, v in params.items():
+        sd[prefix + "." + k] = v
+
+
+def resnet_basic():
+    sd = {}
+    put(sd, "conv1", conv(4, 3, 7))
+    put(sd, "bn1", bn(4))
+    cin = 4
+    for layer, w in enumerate((4, 8, 8, 8), 1):
+        pre = "layer%d.0" % layer
+        put(sd, pre + ".conv1", conv(w, cin, 3))
+        put(sd, pre + ".bn1", bn(w))
+        put(sd, pre + ".conv2", conv(w, w, 3))
+        put(sd, pre + ".bn2", bn(w))
+        if layer > 1:
+            put(sd, pre + ".downsample.0", conv(w, cin, 1))
+            put(sd, pre + ".downsample.1", bn(w))
+        cin = w
+    put(sd, "fc", linear(5, 8))
+    return sd
+
+
+def resnet_grouped():
+    """Bottleneck blocks, 2 groups of 2 channels in the 3x3 convolutions (a tiny ResNeXt)."""
+    sd = {}
+    put(sd, "conv1", conv(4, 3, 7))
+    put(sd, "bn1", bn(4))
+    cin = 4
+    for layer in range(1, 5):
+        pre = "layer%d.0" % layer
+        put(sd, pre + ".conv1", conv(4, cin, 1))
+        put(sd, pre + ".bn1", bn(4))
+        put(sd, pre + ".conv2", conv(4, 2, 3))
+        put(sd, pre + ".bn2", bn(4))
+        put(sd, pre + ".conv3", conv(8, 4, 1))
+        put(sd, pre + ".bn3", bn(8))
+        put(sd, pre + ".downsample.0", conv(8, cin, 1))
+        put(sd, pre + ".downsample.1", bn(8))
+        cin = 8
+    put(sd, "fc", linear(5, 8))
+    return sd
+
+
+def vgg(with_bn):
+    """Layers [4, M, 8, M]; the head 8*7*7 -> 6 -> 6 -> 5."""
+    sd = {}
+    step = 3 if with_bn else 2
+    put(sd, "features.0", conv(4, 3, 3, bias=True))
+    if with_bn:
+        put(sd, "features.1", bn(4))
+    put(sd, "features.%d" % (step + 1), conv(8, 4, 3, bias=True))
+    if with_bn:
+        put(sd, "features.%d" % (step + 2), bn(8))
+    put(sd, "classifier.0", linear(6, 8 * 49))
+    put(sd, "classifier.3", linear(6, 6))
+    put(sd, "classifier.6", linear(5, 6))
+    return sd
+
+
+def densenet():
+    """Initial width 4, growth 4, bottleneck 8, one layer per block, transitions halve."""
+    sd = {}
+    put(sd, "features.conv0", conv(4, 3, 7))
+    put(sd, "features.norm0", bn(4))
+    c = 4
+    for k in range(1, 5):
+        pre = "features.denseblock%d.denselayer1" % k
+        put(sd, pre + ".norm1", bn(c))
+        put(sd, pre + ".conv1", conv(8, c, 1))
+        put(sd, pre + ".norm2", bn(8))
+        put(sd, pre + ".conv2", conv(4, 8, 3))
+        c += 4
+        if k < 4:
+            put(sd, "features.transition%d.norm" % k, bn(c))
+            put(sd, "features.transition%d.conv" % k, conv(c // 2, c, 1))
+            c //= 2
+    put(sd, "features.norm5", bn(c))
+    put(sd, "classifier", linear(5, c))
+    return sd
+
+
+class View:
+    """A .pth tensor of `shape` whose strides are all 0: every element is the one stored value."""
+
+    def __init__(self, shape, value=0.5):
+        self.shape, self.value = tuple(shape), value
+
+
+def pth(sd):
+    """A PyTorch zip file of `sd`: one storage per tensor; View entries store one value."""
+    tensors, stor = [], []
+    for i, (name, v) in enumerate(sd.items()):
+        if isinstance(v, View):
+            tensors.append((name, str(i), 1, 0, v.shape, (0,) * len(v.shape)))
+            stor.append((str(i), f32([v.value])))
+        else:
+            a = np.ascontiguousarray(v, np.float32)
+            strides = tuple(s // 4 for s in a.strides) if a.ndim else ()
+            tensors.append((name, str(i), max(a.size, 1), 0, a.shape, strides))
+            stor.append((str(i), a.tobytes() if a.size else f32([0])))
+    return torch_zip(state_dict_pk(tensors), stor)
+
+
+def zeros(*shape):
+    return np.zeros(shape, np.float32)
+
+
+ARCHS = ["-", "resnet", "vgg", "densenet", "resnet18", "resnet50", "vgg11", "vgg11_bn", "densenet121"]
+
+
+def seed_bytes(sd, arch):
+    """fuzz_model_load's input: arch index, then per tensor: name length, name, ndim, dims (u16)."""
+    out = bytearray([ARCHS.index(arch)])
+    for name, v in sd.items():
+        out += bytes([len(name)]) + name.encode() + bytes([v.ndim]) + b"".join(struct.pack("<H", d) for d in v.shape)
+    return bytes(out)
+
+
+def main():
+    out = sys.argv[1]
+    seeds = sys.argv[sys.argv.index("--seeds") + 1] if "--seeds" in sys.argv else None
+    os.makedirs(out, exist_ok=True)
+    expect = []
+
+    def write(name, data, arch, status, detail="-"):
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(data)
+        expect.append("%s %s %s %s" % (name, arch, status, detail))
+
+    def st(name, sd, arch, status, detail="-"):
+        write(name, serialize(sd), arch, status, detail)
+
+    valid = {"resnet_basic": resnet_basic(), "resnet_grouped": resnet_grouped(), "vgg": vgg(False),
+             "vgg_bn": vgg(True), "densenet": densenet()}
+    for name, sd in valid.items():
+        st(name + ".safetensors", sd, "-", "WMF_OK", "5")
+        write(name + ".pth", pth(sd), "-", "WMF_OK", "5")
+    st("resnet_basic_family.safetensors", valid["resnet_basic"], "resnet", "WMF_OK", "5")
+    st("densenet_family.safetensors", valid["densenet"], "densenet", "WMF_OK", "5")
+
+    def variant(base, **changes):
+        sd = dict(valid[base])
+        for k, v in changes.items():
+            k = k.replace("__", ".")
+            if v is None:
+                del sd[k]
+            else:
+                sd[k] = v
+        return sd
+
+    # ---- ResNet ----
+    # the issue's file: a grouped conv2 of shape [0, 1, 3, 3] divided by a zero group count (SIGFPE)
+    st("resnet_conv2_zero.safetensors", variant("resnet_grouped", layer1__0__conv2__weight=zeros(0, 1, 3, 3)),
+       "-", "WMF_ERR_SHAPE", "'layer1.0.conv2.weight' has shape [0, 1, 3, 3]: dimension 0 is 0")
+    st("resnet_conv2_zero_in.safetensors", variant("resnet_grouped", layer1__0__conv2__weight=zeros(4, 0, 3, 3)),
+       "-", "WMF_ERR_SHAPE", "'layer1.0.conv2.weight' has shape [4, 0, 3, 3]: dimension 1 is 0")
+    st("resnet_conv2_groups_uneven.safetensors", variant("resnet_grouped", layer1__0__conv2__weight=zeros(4, 3, 3, 3)),
+       "-", "WMF_ERR_SHAPE", "do not split into groups of 3")
+    st("resnet_conv2_rank.safetensors", variant("resnet_grouped", layer1__0__conv2__weight=zeros(4, 2, 9)),
+       "-", "WMF_ERR_SHAPE", "'layer1.0.conv2.weight' has shape [4, 2, 9], the architecture needs a 4-D tensor")
+    st("resnet_stem_zero.safetensors", variant("resnet_basic", conv1__weight=zeros(0, 3, 7, 7)),
+       "-", "WMF_ERR_SHAPE", "'conv1.weight' has shape [0, 3, 7, 7]")
+    st("resnet_width_zero.safetensors", variant("resnet_basic", layer2__0__conv1__weight=zeros(0, 4, 3, 3)),
+       "-", "WMF_ERR_SHAPE", "'layer2.0.conv1.weight' has shape [0, 4, 3, 3]")
+    st("resnet_fc_zero.safetensors", variant("resnet_basic", fc__weight=zeros(0, 8), fc__bias=zeros(0)),
+       "-", "WMF_ERR_SHAPE", "'fc.weight' has shape [0, 8]")
+    st("resnet_fc_zero_named.safetensors", variant("resnet_basic", fc__weight=zeros(0, 8), fc__bias=zeros(0)),
+       "resnet18", "WMF_ERR_SHAPE", "'fc.weight' has shape [0, 8]")
+    st("resnet_fc_rank.safetensors", variant("resnet_basic", fc__weight=zeros(5, 8, 1)),
+       "-", "WMF_ERR_SHAPE", "'fc.weight' has shape [5, 8, 1], the architecture needs a 2-D tensor")
+    st("resnet_fc_features.safetensors", variant("resnet_basic", fc__weight=zeros(5, 7)),
+       "-", "WMF_ERR_SHAPE", "'fc.weight' has shape [5, 7], the architecture needs [5, 8]")
+    st("resnet_inconsistent.safetensors", variant("resnet_basic", layer1__0__conv2__weight=zeros(4, 3, 3, 3)),
+       "-", "WMF_ERR_SHAPE", "'layer1.0.conv2.weight' has shape [4, 3, 3, 3], the architecture needs [4, 4, 3, 3]")
+    st("resnet_kernel.safetensors", variant("resnet_basic", layer1__0__conv1__weight=zeros(4, 4, 5, 5)),
+       "-", "WMF_ERR_SHAPE", "needs [4, 4, 3, 3]")
+    st("resnet_bn_size.safetensors", variant("resnet_basic", layer1__0__bn1__running_var=np.ones(3, np.float32)),
+       "-", "WMF_ERR_SHAPE", "'layer1.0.bn1.running_var' has shape [3], the architecture needs [4]")
+    st("resnet_no_conv1.safetensors", variant("resnet_basic", conv1__weight=None), "-", "WMF_ERR_NOT_FOUND",
+       "'conv1.weight' is missing")
+    # .pth views: 2^32 channels over one stored value (the int cast made 0 channels), limits
+    write("resnet_view_2p32.pth", pth(variant("resnet_basic", conv1__weight=View((1 << 32, 3, 7, 7)))), "-",
+          "WMF_ERR_LIMIT", "'conv1.weight' has shape [4294967296, 3, 7, 7]: dimension 0 (4294967296) is over the limit")
+    write("resnet_view_2p32_fc.pth", pth(variant("resnet_basic", fc__weight=View((1 << 32, 8)))), "-",
+          "WMF_ERR_LIMIT", "'fc.weight' has shape [4294967296, 8]")
+    write("resnet_view_2p31_groups.pth", pth(variant("resnet_grouped", layer1__0__conv2__weight=View((1 << 31, 1, 3, 3)))),
+          "-", "WMF_ERR_LIMIT", "'layer1.0.conv2.weight'")
+    write("resnet_view_channels.pth", pth(variant("resnet_basic", layer4__0__conv2__weight=View((16385, 8, 3, 3)))),
+          "-", "WMF_ERR_LIMIT", "dimension 0 (16385) is over the limit of 16384")
+    # ---- VGG ----
+    st("vgg_conv_zero.safetensors", variant("vgg", features__0__weight=zeros(0, 3, 3, 3)), "-", "WMF_ERR_SHAPE",
+       "'features.0.weight' has shape [0, 3, 3, 3]")
+    st("vgg_hidden_zero.safetensors", variant("vgg", classifier__0__weight=zeros(0, 392)), "-", "WMF_ERR_SHAPE",
+       "'classifier.0.weight' has shape [0, 392]")
+    st("vgg_classes_zero.safetensors", variant("vgg", classifier__6__weight=zeros(0, 6)), "-", "WMF_ERR_SHAPE",
+       "'classifier.6.weight' has shape [0, 6]")
+    st("vgg_classes_zero_named.safetensors", variant("vgg", classifier__6__weight=zeros(0, 6)), "vgg11",
+       "WMF_ERR_SHAPE", "'classifier.6.weight' has shape [0, 6]")
+    st("vgg_head_rank.safetensors", variant("vgg", classifier__6__weight=zeros(30)), "-", "WMF_ERR_SHAPE",
+       "'classifier.6.weight' has shape [30], the architecture needs a 2-D tensor")
+    st("vgg_head_inconsistent.safetensors", variant("vgg", classifier__0__weight=zeros(6, 391)), "-", "WMF_ERR_SHAPE",
+       "'classifier.0.weight' has shape [6, 391], the architecture needs [6, 392]")
+    st("vgg_conv_inconsistent.safetensors", variant("vgg", features__3__weight=zeros(8, 5, 3, 3)), "-",
+       "WMF_ERR_SHAPE", "'features.3.weight' has shape [8, 5, 3, 3], the architecture needs [8, 4, 3, 3]")
+    write("vgg_view_2p32.pth", pth(variant("vgg", features__0__weight=View((1 << 32, 3, 3, 3)))), "-",
+          "WMF_ERR_LIMIT", "'features.0.weight' has shape [4294967296, 3, 3, 3]")
+    # a consistent network whose one tensor is over the element limit (16384 x 16384 x 3 x 3 from 4 bytes)
+    big = variant("vgg", features__0__weight=View((16384, 3, 3, 3)), features__0__bias=View((16384,)),
+                  features__3__weight=View((16384, 16384, 3, 3)), features__3__bias=View((16384,)))
+    write("vgg_view_tensor_limit.pth", pth(big), "-", "WMF_ERR_LIMIT",
+          "'features.3.weight' (2415919104 elements) takes the network over the limits")
+    # ---- DenseNet ----
+    st("densenet_conv0_zero.safetensors", variant("densenet", features__conv0__weight=zeros(0, 3, 7, 7)), "-",
+       "WMF_ERR_SHAPE", "'features.conv0.weight' has shape [0, 3, 7, 7]")
+    st("densenet_growth_zero.safetensors",
+       variant("densenet", features__denseblock1__denselayer1__conv2__weight=zeros(0, 8, 3, 3)), "-",
+       "WMF_ERR_SHAPE", "'features.denseblock1.denselayer1.conv2.weight' has shape [0, 8, 3, 3]")
+    st("densenet_inner_zero.safetensors",
+       variant("densenet", features__denseblock1__denselayer1__conv1__weight=zeros(0, 4, 1, 1)), "-",
+       "WMF_ERR_SHAPE", "'features.denseblock1.denselayer1.conv1.weight' has shape [0, 4, 1, 1]")
+    st("densenet_transition_zero.safetensors", variant("densenet", features__transition2__conv__weight=zeros(0, 8, 1, 1)),
+       "-", "WMF_ERR_SHAPE", "'features.transition2.conv.weight' has shape [0, 8, 1, 1]")
+    st("densenet_classes_zero.safetensors", variant("densenet", classifier__weight=zeros(0, 8)), "-", "WMF_ERR_SHAPE",
+       "'classifier.weight' has shape [0, 8]")
+    st("densenet_classes_zero_named.safetensors", variant("densenet", classifier__weight=zeros(0, 8)), "densenet121",
+       "WMF_ERR_SHAPE", "'classifier.weight' has shape [0, 8]")
+    st("densenet_growth_inconsistent.safetensors",
+       variant("densenet", features__denseblock2__denselayer1__conv2__weight=zeros(5, 8, 3, 3)), "-",
+       "WMF_ERR_SHAPE", "'features.denseblock2.denselayer1.conv2.weight' has shape [5, 8, 3, 3], the architecture needs [4, 8, 3, 3]")
+    st("densenet_conv0_rank.safetensors", variant("densenet", features__conv0__weight=zeros(4, 3, 7)), "-",
+       "WMF_ERR_SHAPE", "'features.conv0.weight' has shape [4, 3, 7], the architecture needs a 4-D tensor")
+    # a growth rate whose block total overflows what a layer may hold: 4 + 1 * 16384 channels
+    write("densenet_view_growth.pth",
+          pth(variant("densenet", features__denseblock1__denselayer1__conv2__weight=View((16384, 8, 3, 3)))), "-",
+          "WMF_ERR_LIMIT", "features.denseblock1 has 16388 channels, outside 1..16384")
+    write("densenet_view_2p32.pth",
+          pth(variant("densenet", features__denseblock1__denselayer1__conv2__weight=View((1 << 32, 8, 3, 3)))), "-",
+          "WMF_ERR_LIMIT", "dimension 0 (4294967296) is over the limit")
+
+    with open(os.path.join(out, "expect.txt"), "w") as f:
+        f.write("\n".join(expect) + "\n")
+    if seeds:
+        os.makedirs(seeds, exist_ok=True)
+        for name, sd in valid.items():
+            with open(os.path.join(seeds, name + ".bin"), "wb") as f:
+                f.write(seed_bytes(sd, "-"))
+        with open(os.path.join(seeds, "resnet_grouped_named.bin"), "wb") as f:
+            f.write(seed_bytes(valid["resnet_grouped"], "resnet"))
+
+
+if __name__ == "__main__":
+    main()
