@@ -108,7 +108,7 @@ static long read_items_done(const char *path) {
 
 int cmd_audit(int argc, char **argv) {
   common_opts o = COMMON_DEFAULTS;
-  const char *arch = NULL, *preset = "imagenet-w", *out = "wmfeat-report", *state = NULL, *rank_text = "abs";
+  const char *arch = NULL, *sd_key = NULL, *preset = "imagenet-w", *out = "wmfeat-report", *state = NULL, *rank_text = "abs";
   long resize = 256, crop = 224, top = 10, resamples = 1000;
   double level = 0.95;
   bool labels = false, resume = false;
@@ -125,7 +125,7 @@ int cmd_audit(int argc, char **argv) {
                       {"arch", ARG_STRING, &arch, "architecture (default: inferred from the weights)"},
                       {"resize", ARG_INT, &resize, "shorter side before cropping (default 256)"},
                       {"crop", ARG_INT, &crop, "center crop, the network's input size (default 224)"},
-                      COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
+                      STATE_DICT_KEY_SPEC(sd_key), COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
   const char *usage = "usage: wmfeat audit WEIGHTS INPUT [--preset imagenet-w] [--out DIR] [options]\n"
                       "  INPUT: an image folder (recursive), an image, or a text file listing images";
   const char *pos[2];
@@ -140,6 +140,7 @@ int cmd_audit(int argc, char **argv) {
   if (report_parse_rank(rank_text, &rank)) return EXIT_USAGE;
   if (resamples < 0 || resamples > 100000 || !(level > 0 && level < 1))
     return fprintf(stderr, "error: need 0 <= --bootstrap <= 100000 and 0 < --level < 1\n"), EXIT_USAGE;
+  if ((rc = check_choice("--preset", preset, preset_choice))) return rc;
   if (mkdir_p(out)) return EXIT_RUNTIME;
   char state_buf[4096], progress_path[4200];
   if (!state) snprintf(state_buf, sizeof state_buf, "%s/audit.wmfa", out), state = state_buf;
@@ -161,7 +162,7 @@ int cmd_audit(int argc, char **argv) {
   audit_ctx ac = {0};
   wmf_status st = wmf_watermark_from_preset(&wm, preset);
   if (st) rc = fail_status(st, preset);
-  if (!rc) rc = open_model(pos[0], arch, &w, &m);
+  if (!rc) rc = open_model(pos[0], arch, sd_key, &w, &m);
   if (!rc && labels && files.n_classes != wmf_model_num_classes(m)) {
     fprintf(stderr, "error: --labels: %zu subfolders but the model has %zu classes\n", files.n_classes,
             wmf_model_num_classes(m));

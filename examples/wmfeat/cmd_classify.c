@@ -59,13 +59,13 @@ static int print_batch(void *vctx, const pipeline_batch *b, const run_outputs *o
 
 int cmd_classify(int argc, char **argv) {
   common_opts o = COMMON_DEFAULTS;
-  const char *arch = NULL;
+  const char *arch = NULL, *sd_key = NULL;
   long top = 5, resize = 256, crop = 224;
   arg_spec specs[] = {{"arch", ARG_STRING, &arch, "architecture (default: inferred from the weights)"},
                       {"top", ARG_INT, &top, "classes to show per image (default 5, at most 64)"},
                       {"resize", ARG_INT, &resize, "shorter side before cropping (default 256)"},
                       {"crop", ARG_INT, &crop, "center crop, the network's input size (default 224)"},
-                      COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
+                      STATE_DICT_KEY_SPEC(sd_key), COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
   const char *usage = "usage: wmfeat classify WEIGHTS INPUT [options]\n"
                       "  INPUT: an image, a folder (recursive) or a text file listing images";
   const char *pos[2];
@@ -86,7 +86,7 @@ int cmd_classify(int argc, char **argv) {
   wmf_weights *w = NULL;
   wmf_model *m = NULL;
   wmf_session *s = NULL;
-  rc = open_model(pos[0], arch, &w, &m);
+  rc = open_model(pos[0], arch, sd_key, &w, &m);
   if (!rc) rc = open_session(m, &o, (unsigned)crop, false, NULL, &s);
   if (!rc) {
     install_interrupt_handler();

@@ -35,7 +35,7 @@ static int write_labels(const char *path, const int *labels, size_t n) {
 
 int cmd_extract(int argc, char **argv) {
   common_opts o = COMMON_DEFAULTS;
-  const char *arch = NULL, *out = "features.npy", *logits_out = NULL, *labels_out = NULL;
+  const char *arch = NULL, *sd_key = NULL, *out = "features.npy", *logits_out = NULL, *labels_out = NULL;
   long resize = 256, crop = 224;
   arg_spec specs[] = {{"arch", ARG_STRING, &arch, "architecture (default: inferred from the weights)"},
                       {"out", ARG_STRING, &out, "features file (.npy, float32, images x features)"},
@@ -43,7 +43,7 @@ int cmd_extract(int argc, char **argv) {
                       {"labels-out", ARG_STRING, &labels_out, "write each row's label (its subfolder's index) here"},
                       {"resize", ARG_INT, &resize, "shorter side before cropping (default 256)"},
                       {"crop", ARG_INT, &crop, "center crop, the network's input size (default 224)"},
-                      COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
+                      STATE_DICT_KEY_SPEC(sd_key), COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
   const char *usage = "usage: wmfeat extract WEIGHTS INPUT [--out features.npy] [options]\n"
                       "  rows follow the input order; an image that cannot be read gets a row of NaN";
   const char *pos[2];
@@ -60,7 +60,7 @@ int cmd_extract(int argc, char **argv) {
   wmf_model *m = NULL;
   wmf_session *s = NULL;
   extract_ctx ec = {0};
-  rc = open_model(pos[0], arch, &w, &m);
+  rc = open_model(pos[0], arch, sd_key, &w, &m);
   if (!rc) rc = open_session(m, &o, (unsigned)crop, false, NULL, &s);
   if (!rc) {
     ec.nf = wmf_session_feature_count(s);

@@ -39,8 +39,25 @@ int check_common(const common_opts *o) {
   return 0;
 }
 
-int open_model(const char *path, const char *arch, wmf_weights **weights, wmf_model **model) {
-  wmf_status st = wmf_weights_open(weights, path, NULL);
+const char *preset_choice(size_t i) {
+  return i < wmf_watermark_preset_count() ? wmf_watermark_preset_name(i) : NULL;
+}
+
+int check_choice(const char *option, const char *value, choice_fn name_at) {
+  for (size_t i = 0; name_at(i); i++)
+    if (!strcmp(value, name_at(i))) return 0;
+  fprintf(stderr, "error: unknown %s '%s' (valid:", option, value);
+  for (size_t i = 0; name_at(i); i++) fprintf(stderr, "%s %s", i ? "," : "", name_at(i));
+  fprintf(stderr, ")\n");
+  return EXIT_USAGE;
+}
+
+int open_model(const char *path, const char *arch, const char *state_dict_key, wmf_weights **weights,
+               wmf_model **model) {
+  if (arch && check_choice("--arch", arch, wmf_model_arch_name)) return EXIT_USAGE;
+  wmf_weights_options wo = WMF_WEIGHTS_OPTIONS_INIT;
+  wo.state_dict_key = state_dict_key;
+  wmf_status st = wmf_weights_open(weights, path, &wo);
   if (st) return fail_status(st, path);
   st = wmf_model_load(model, *weights, arch, NULL);
   if (st) {

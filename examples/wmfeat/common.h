@@ -41,11 +41,27 @@ void install_interrupt_handler(void);
 /* Prints "error: <what>: <STATUS>: <library message>" to stderr and returns EXIT_RUNTIME. */
 int fail_status(wmf_status st, const char *what);
 
+/* The i-th valid value of an option, NULL past the last. */
+typedef const char *(*choice_fn)(size_t i);
+const char *preset_choice(size_t i); /* the watermark presets */
+
+/* 0 if `value` is one of the values name_at lists; else prints "error: unknown OPTION 'value' (valid:
+ * ...)" and returns EXIT_USAGE. */
+int check_choice(const char *option, const char *value, choice_fn name_at);
+
 /* Checks the common options; prints and returns EXIT_USAGE if invalid, else 0. */
 int check_common(const common_opts *o);
 
-/* Opens weights and builds the model (arch NULL: inferred). Returns 0 or EXIT_RUNTIME (printed). */
-int open_model(const char *path, const char *arch, wmf_weights **weights, wmf_model **model);
+/* The option naming a checkpoint's state_dict key, for every command that loads weights. */
+#define STATE_DICT_KEY_SPEC(v)                                                                  \
+  {"state-dict-key", ARG_STRING, &(v),                                                          \
+   "checkpoint key holding the state_dict (default: chosen by content, docs/weights.md)"}
+
+/* Opens weights (state_dict_key NULL: chosen by content) and builds the model (arch NULL: inferred).
+ * Returns 0, EXIT_USAGE for an unknown architecture name (the valid ones are listed), or EXIT_RUNTIME
+ * (printed). */
+int open_model(const char *path, const char *arch, const char *state_dict_key, wmf_weights **weights,
+               wmf_model **model);
 
 /* Creates a session for `batch` images at size x size. Returns 0 or EXIT_RUNTIME (printed). */
 int open_session(const wmf_model *model, const common_opts *o, unsigned size, bool bf16, const char *stage,
