@@ -4,8 +4,8 @@ from collections import namedtuple
 
 import numpy as np
 
-from ._lib import (F32P, F64P, I32P, PP, P, Error, Handle, as_input, as_output, c_string, fn,
-                   path_arg, ptr, raise_for)
+from ._lib import (F32P, F64P, I32P, PP, P, Error, Handle, as_exact_f32, as_input, as_output, c_string,
+                   fn, path_arg, ptr, raise_for)
 
 _SIZE = ctypes.c_size_t
 _ERR_LIMIT = -7
@@ -169,8 +169,8 @@ class Probe(Handle):
         _weights(ptr(w, F64P), w.size, ptr(b, F64P), b.size, self)
         return w, b
 
-    def _features(self, features, name="features"):
-        x = as_input(features, np.float32, name, 2)
+    def _features(self, features, name="features", exact=False):
+        x = as_exact_f32(features, name, 2) if exact else as_input(features, np.float32, name, 2)
         if x.shape[1] != self.num_features:
             raise ValueError(f"{name}: expected {self.num_features} columns, got {x.shape[1]}")
         return x
@@ -202,9 +202,10 @@ class Probe(Handle):
         return out.value
 
     def logit_auc(self, clean, watermarked):
-        """Per-logit ROC-AUC between clean and watermarked feature sets (watermarked = positive)."""
-        c = self._features(clean, "clean")
-        w = self._features(watermarked, "watermarked")
+        """Per-logit ROC-AUC between clean and watermarked feature sets (watermarked = positive). The
+        library computes in float32: float64 features float32 cannot hold exactly raise ValueError."""
+        c = self._features(clean, "clean", exact=True)
+        w = self._features(watermarked, "watermarked", exact=True)
         out = np.empty(self.num_classes, np.float64)
         _logit_auc(ptr(out, F64P), out.size, self, ptr(c, F32P), c.shape[0], ptr(w, F32P), w.shape[0])
         return out
