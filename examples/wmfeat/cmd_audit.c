@@ -117,7 +117,9 @@ int cmd_audit(int argc, char **argv) {
                       {"state", ARG_STRING, &state, "audit state file (default OUT/audit.wmfa)"},
                       {"shard", ARG_STRING, &o.shard, "I/N: audit only shard I of N (merge with wmfeat merge)"},
                       {"resume", ARG_FLAG, &resume, "continue an interrupted audit from its state file"},
-                      {"labels", ARG_FLAG, &labels, "labels from subfolders (sorted, like ImageFolder)"},
+                      {"labels", ARG_FLAG, &labels, "labels from subfolders: ImageNet indices when all are WordNet ids "
+                                                     "(n01440764...), else sorted order like ImageFolder (a list "
+                                                     "file's labels are always used)"},
                       {"top", ARG_INT, &top, "classes and channels to print (default 10)"},
                       {"rank", ARG_STRING, &rank_text, "ranking of the summary and class figures: " REPORT_RANK_HELP},
                       {"bootstrap", ARG_INT, &resamples, "bootstrap resamples of the pairs for confidence intervals (default 1000, about 21 ms of CPU per pair at ResNet-50 sizes; 0: none; seeded by --seed)"},
@@ -152,6 +154,7 @@ int cmd_audit(int argc, char **argv) {
   file_list_limit(&files, (size_t)o.limit);
   size_t total = files.n;
   file_list_shard(&files, shard_i, shard_n);
+  file_list_warn_unsupported(&files, 20);
   size_t first_global = total * shard_i / shard_n;
 
   wmf_weights *w = NULL;
@@ -163,11 +166,8 @@ int cmd_audit(int argc, char **argv) {
   wmf_status st = wmf_watermark_from_preset(&wm, preset);
   if (st) rc = fail_status(st, preset);
   if (!rc) rc = open_model(pos[0], arch, sd_key, &w, &m);
-  if (!rc && labels && files.n_classes != wmf_model_num_classes(m)) {
-    fprintf(stderr, "error: --labels: %zu subfolders but the model has %zu classes\n", files.n_classes,
-            wmf_model_num_classes(m));
-    rc = EXIT_USAGE;
-  }
+  const int *use_labels = NULL;
+  if (!rc) use_labels = labels_for_model(&files, labels, wmf_model_num_classes(m), o.quiet, &rc);
   if (!rc) rc = open_session(m, &o, (unsigned)crop, false, NULL, &s);
   if (!rc && resume) {
     long done = read_items_done(progress_path);
@@ -192,7 +192,7 @@ int cmd_audit(int argc, char **argv) {
   if (!rc) {
     install_interrupt_handler();
     ac.audit = audit;
-    ac.labels = labels ? files.labels + ac.offset : NULL;
+    ac.labels = use_labels ? use_labels + ac.offset : NULL;
     ac.state = state;
     ac.progress_path = progress_path;
     ac.last_save = now_seconds();

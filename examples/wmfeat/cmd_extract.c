@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "commands.h"
 #include "files.h"
 #include "run.h"
@@ -40,7 +42,9 @@ int cmd_extract(int argc, char **argv) {
   arg_spec specs[] = {{"arch", ARG_STRING, &arch, "architecture (default: inferred from the weights)"},
                       {"out", ARG_STRING, &out, "features file (.npy, float32, images x features)"},
                       {"logits", ARG_STRING, &logits_out, "also write the logits to this .npy file"},
-                      {"labels-out", ARG_STRING, &labels_out, "write each row's label (its subfolder's index) here"},
+                      {"labels-out", ARG_STRING, &labels_out, "write each row's label here, one per line (-1: none): "
+                                                              "the list file's, the ImageNet index of a WordNet-id "
+                                                              "subfolder, else the subfolder's sorted index"},
                       {"resize", ARG_INT, &resize, "shorter side before cropping (default 256)"},
                       {"crop", ARG_INT, &crop, "center crop, the network's input size (default 224)"},
                       STATE_DICT_KEY_SPEC(sd_key), COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
@@ -56,6 +60,7 @@ int cmd_extract(int argc, char **argv) {
   char err[512];
   if (file_list_load(&files, pos[1], err, sizeof err)) return fprintf(stderr, "error: %s\n", err), EXIT_RUNTIME;
   file_list_limit(&files, (size_t)o.limit);
+  file_list_warn_unsupported(&files, 20);
   wmf_weights *w = NULL;
   wmf_model *m = NULL;
   wmf_session *s = NULL;
@@ -82,12 +87,17 @@ int cmd_extract(int argc, char **argv) {
       } else if (labels_out && write_labels(labels_out, files.labels, ec.done)) {
         rc = EXIT_RUNTIME;
       } else if (o.json) {
-        printf("{\"images\": %zu, \"features\": %zu, \"out\": ", ec.done, ec.nf);
-        print_json_string(stdout, out);
-        printf("}\n");
+        json_t *j = json_pack("{s:I, s:I, s:s, s:s?, s:s?, s:s}", "images", (json_int_t)ec.done, "features",
+                              (json_int_t)ec.nf, "out", out, "logits", logits_out, "labels_out", labels_out,
+                              "labels", file_list_label_source(&files));
+        if (!j || json_dumpf(j, stdout, JSON_COMPACT) != 0) rc = (fprintf(stderr, "error: printing JSON\n"), EXIT_RUNTIME);
+        else putchar('\n');
+        json_decref(j);
       } else if (!o.quiet) {
-        fprintf(stderr, "wrote %s (%zu x %zu)%s%s\n", out, ec.done, ec.nf, logits_out ? " and " : "",
+        fprintf(stderr, "wrote %s (%zu x %zu)%s%s", out, ec.done, ec.nf, logits_out ? " and " : "",
                 logits_out ? logits_out : "");
+        if (labels_out) fprintf(stderr, ", labels (%s) to %s", file_list_label_source(&files), labels_out);
+        fputc('\n', stderr);
       }
     }
   }

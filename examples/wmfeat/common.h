@@ -67,6 +67,13 @@ int open_model(const char *path, const char *arch, const char *state_dict_key, w
 int open_session(const wmf_model *model, const common_opts *o, unsigned size, bool bf16, const char *stage,
                  wmf_session **session);
 
+struct file_list;
+/* The labels to use for a model of `num_classes` classes: a list file's always, a folder's (WordNet-id
+ * or sorted subfolders) only when `asked` (--labels). Says on stderr which mapping was used (unless
+ * quiet). Returns the labels (-1 where unknown) or NULL for none, with *rc 0; or NULL with *rc
+ * EXIT_USAGE / EXIT_RUNTIME after printing why (no labels to use, a label out of the model's range). */
+const int *labels_for_model(const struct file_list *files, bool asked, size_t num_classes, bool quiet, int *rc);
+
 /* Name of class i: ImageNet's when the model has 1000 classes, else "class i". Uses buf. */
 const char *class_name(size_t num_classes, size_t i, char *buf, size_t buflen);
 
@@ -77,7 +84,8 @@ int write_npy_f32(const char *path, const float *data, size_t rows, size_t cols)
  * malloc'ed array, or NULL after printing why. */
 float *read_npy_f32(const char *path, size_t *rows, size_t *cols);
 
-/* Reads integer labels, one per line. Returns a malloc'ed array, or NULL after printing why. */
+/* Reads labels, one per line: an integer, an ImageNet WordNet id, or a list file's line (path, tab,
+ * label; the list wmfeat extract read). Returns a malloc'ed array, or NULL after printing why. */
 int32_t *read_labels(const char *path, size_t *n);
 
 /* Creates a folder and its parents (like mkdir -p). Returns 0, or -1 after printing why. */

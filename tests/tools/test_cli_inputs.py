@@ -130,3 +130,91 @@ def test_skipped_files_are_counted_apart(images, tmp_path):
     last = [l for l in p.stderr.splitlines() if l.startswith("extract:")][-1]
     assert "6/6 (100%)" in last and "4 done, 2 skipped" in last, p.stderr
     assert "2 of 6 images skipped" in p.stderr
+
+
+def test_unsupported_formats_are_named_and_counted(images, tmp_path):
+    d = tmp_path / "formats"
+    shutil.copytree(images, d)
+    (d / "scan.tif").write_bytes(b"II*\x00")
+    (d / "sub").mkdir()
+    (d / "sub" / "photo.webp").write_bytes(b"RIFF\x00\x00\x00\x00WEBP")
+    p = run("extract", WEIGHTS, d, "--out", tmp_path / "f.npy", "--quiet")
+    assert "unsupported image format, not read: " + str(d / "scan.tif") in p.stderr
+    assert str(d / "sub" / "photo.webp") in p.stderr and "2 files of unsupported formats" in p.stderr
+    assert np.load(tmp_path / "f.npy").shape == (4, 512)
+    p = run("classify", WEIGHTS, d / "scan.tif", code=1)
+    assert "unsupported image format" in p.stderr
+
+
+# ---- 15: labels ---------------------------------------------------------------------------------------------
+
+def test_list_file_labels_are_used(images, tmp_path):
+    paths = sorted(images.iterdir())
+    lst = tmp_path / "list.txt"
+    lst.write_text("".join(f"{p}\t{lab}\n" for p, lab in zip(paths, [478, 0, "n02971356", 7])))
+    run("audit", WEIGHTS, lst, "--out", tmp_path / "a", "--quiet", "--batch", "3")
+    assert json.loads((tmp_path / "a" / "report.json").read_text())["num_labelled"] == 4  # was 0
+    run("audit", WEIGHTS, lst, "--out", tmp_path / "b", "--labels", "--batch", "3")  # was: --labels fails
+    p = run("audit", WEIGHTS, lst, "--out", tmp_path / "c", "--batch", "3")
+    assert "labels: from the list file (4 of 4 images labelled)" in p.stderr
+    run("extract", WEIGHTS, lst, "--out", tmp_path / "f.npy", "--labels-out", tmp_path / "y.txt", "--quiet")
+    assert (tmp_path / "y.txt").read_text().split() == ["478", "0", "478", "7"]
+    out = json.loads(run("classify", WEIGHTS, lst, "--json", "--top", "2").stdout)
+    assert [r["label"] for r in out] == [478, 0, 478, 7]
+    assert "accuracy on 4 labelled images" in run("classify", WEIGHTS, lst).stdout
+    bad = tmp_path / "bad.txt"
+    bad.write_text(f"{paths[0]}\t1000\n")
+    p = run("audit", WEIGHTS, bad, "--out", tmp_path / "d", code=1)
+    assert "label 1000" in p.stderr and "1000 classes" in p.stderr
+    bad.write_text(f"{paths[0]}\tcarton\n")
+    assert "line 1" in run("extract", WEIGHTS, bad, "--out", tmp_path / "g.npy", code=1).stderr
+
+
+def test_wordnet_id_folders_map_to_imagenet_indices(images, tmp_path):
+    """A subset of ImageNet's synset folders: labels by WordNet id, not by folder position."""
+    d = tmp_path / "val"
+    paths = sorted(images.iterdir())
+    for wnid, p in zip(["n02971356", "n02971356", "n03642806", "n15075141"], paths):  # carton, laptop, toilet tissue
+        (d / wnid).mkdir(parents=True, exist_ok=True)
+        shutil.copy(p, d / wnid / p.name)
+    p = run("extract", WEIGHTS, d, "--out", tmp_path / "f.npy", "--labels-out", tmp_path / "y.txt")
+    assert (tmp_path / "y.txt").read_text().split() == ["478", "478", "620", "999"]
+    assert "ImageNet WordNet ids" in p.stderr
+    assert json.loads(run("extract", WEIGHTS, d, "--out", tmp_path / "f.npy", "--json").stdout)["labels"] == \
+        "ImageNet WordNet ids"
+    p = run("audit", WEIGHTS, d, "--labels", "--out", tmp_path / "a", "--batch", "4")
+    assert "ImageNet class indices of the WordNet-id subfolders" in p.stderr
+    out = json.loads(run("classify", WEIGHTS, d, "--labels", "--json").stdout)
+    assert [r["label"] for r in out] == [478, 478, 620, 999]
+    # one folder that is not a WordNet id: sorted-folder numbering, which a 1000-class model refuses
+    (d / "extra").mkdir()
+    shutil.copy(paths[0], d / "extra" / "x.png")
+    p = run("extract", WEIGHTS, d, "--out", tmp_path / "f.npy", "--labels-out", tmp_path / "y.txt")
+    assert (tmp_path / "y.txt").read_text().split() == ["0", "1", "1", "2", "3"]  # extra/ sorts first
+    assert "sorted subfolders" in p.stderr
+    p = run("audit", WEIGHTS, d, "--labels", "--out", tmp_path / "b", code=2)
+    assert "4 subfolders" in p.stderr and "WordNet" in p.stderr
+
+
+# ---- 17: probe stopping ------------------------------------------------------------------------------------
+
+def test_probe_converges_as_sklearn_and_warns_when_stopped(tmp_path):
+    rng = np.random.default_rng(0)  # the data of tests/python/test_probe_stopping.py: sklearn needs 864 iterations
+    centers = rng.normal(0, 1, (4, 64))
+    y = rng.integers(0, 4, 600)
+    x = (np.maximum(centers[y] + rng.normal(0, 2.0, (600, 64)), 0) * np.exp(rng.normal(0, 1.0, 64)) * 8.0)
+    np.save(tmp_path / "x.npy", x.astype(np.float32))
+    (tmp_path / "y.txt").write_text("".join(f"{v}\n" for v in y))
+    args = ["probe", "--train", tmp_path / "x.npy", "--train-labels", tmp_path / "y.txt", "--test",
+            tmp_path / "x.npy", "--test-labels", tmp_path / "y.txt", "--json"]
+    p = run(*args)  # was: exit 1, "not converged"
+    out = json.loads(p.stdout)
+    assert out["plain"]["converged"] and out["plain"]["iterations"] <= 1000 and "warning" not in p.stderr
+    p = run(*args, "--max-iter", "20")
+    out = json.loads(p.stdout)
+    assert not out["plain"]["converged"] and out["plain"]["iterations"] == 20
+    assert "not converged after 20 iterations" in p.stderr and out["plain"]["clean"] > 0.5
+    for flag in ["--max-iter", "--tol"]:
+        assert flag in run("probe", "--help").stdout
+    run(*args, "--max-iter", "0", code=2)
+    run(*args, "--tol", "-1", code=2)

@@ -7,7 +7,7 @@ from .audit import (D_THRESHOLDS, FDR, IMAGENET_CLASSES, NO_LABEL, RANKINGS, Aud
 from .image import BICUBIC, BILINEAR, IMAGENET, Image, Normalize
 from .mask import Mask, Rank
 from .model import Model, Precision, Session, arch_names, has_bf16, isa
-from .probe import (PAPER_FRACTIONS, Probe, ProbeOptions, TrainingInfo, sweep, write_auc_distribution_svg,
+from .probe import (PAPER_FRACTIONS, ConvergenceWarning, Probe, ProbeOptions, TrainingInfo, sweep, write_auc_distribution_svg,
                     write_curve_svg)
 from .watermark import Draw, Font, Placement, Watermark, describe_preset, presets
 from .weights import DType, TensorInfo, Weights, dtype_name
@@ -20,6 +20,6 @@ __all__ = ["Error", "version", "version_number", "status_name", "last_error", "c
            "write_svg_threshold_counts", "compare_reports",
            "Mask", "Rank",
            "Model", "Session", "Precision", "isa", "has_bf16", "arch_names",
-           "Probe", "ProbeOptions", "TrainingInfo", "write_curve_svg", "write_auc_distribution_svg", "sweep",
+           "Probe", "ProbeOptions", "TrainingInfo", "ConvergenceWarning", "write_curve_svg", "write_auc_distribution_svg", "sweep",
            "PAPER_FRACTIONS",
            "Font", "Watermark", "Placement", "Draw", "presets", "describe_preset"]
