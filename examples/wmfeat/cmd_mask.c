@@ -16,6 +16,8 @@ static const struct {
   {"paired-dz", WMF_SCORE_PAIRED_DZ, WMF_MASK_BY_ABS}, {"wilcoxon-z", WMF_SCORE_WILCOXON_Z, WMF_MASK_BY_ABS},
 };
 
+static const char *score_choice(size_t i) { return i < sizeof scores / sizeof scores[0] ? scores[i].name : NULL; }
+
 /* A report (report.json, a .csv) given where the audit state belongs: say which file to pass. */
 static int refuse_report(const char *path) {
   FILE *f = fopen(path, "rb");
@@ -56,9 +58,9 @@ int cmd_mask(int argc, char **argv) {
     fprintf(stderr, "%s\n  (exactly one of --fraction, --top-k, --threshold; at least one of --out, --npy)\n", usage);
     return EXIT_USAGE;
   }
+  if (check_choice("--score", score, score_choice)) return EXIT_USAGE;
   size_t which = 0;
-  while (which < sizeof scores / sizeof scores[0] && strcmp(scores[which].name, score)) which++;
-  if (which == sizeof scores / sizeof scores[0]) return fprintf(stderr, "error: unknown --score '%s'\n", score), EXIT_USAGE;
+  while (strcmp(scores[which].name, score)) which++;
   bool quantile = !strcmp(rule, "quantile");
   if (!quantile && strcmp(rule, "count")) return fprintf(stderr, "error: unknown --rule '%s' (count or quantile)\n", rule), EXIT_USAGE;
   if (quantile && fraction < 0) return fprintf(stderr, "error: --rule quantile needs --fraction\n"), EXIT_USAGE;

@@ -91,6 +91,8 @@ def test_mask_arguments_and_reports(images, tmp_path):
     p = run("mask", state, "--top-k", "513", "--out", tmp_path / "m.json", code=2)
     assert "512 channels" in p.stderr
     run("mask", state, "--top-k", "512", "--out", tmp_path / "m.json")
+    p = run("mask", state, "--top-k", "5", "--score", "auroc", "--out", tmp_path / "m.json", code=2)
+    assert "auroc" in p.stderr and "wilcoxon-z" in p.stderr
     # 20: a report where the state belongs
     p = run("mask", tmp_path / "a" / "report.json", "--top-k", "5", "--out", tmp_path / "m.json", code=2)
     assert "audit.wmfa" in p.stderr and "report" in p.stderr
