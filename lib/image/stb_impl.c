@@ -114,7 +114,8 @@ int wmfi_image_stb_info(const uint8_t *data, size_t size, int *width, int *heigh
   return 0;
 }
 
-uint8_t *wmfi_image_stb_decode(const uint8_t *data, size_t size, int *width, int *height, size_t max_alloc) {
+uint8_t *wmfi_image_stb_decode(const uint8_t *data, size_t size, int *width, int *height, size_t max_alloc,
+                               int channels) {
   int comp;
   if (size > INT32_MAX) {
     stbi__err("file too large", "file too large");
@@ -123,7 +124,7 @@ uint8_t *wmfi_image_stb_decode(const uint8_t *data, size_t size, int *width, int
   stbi__g_failure_reason = NULL;
   alloc_cap = max_alloc;
   over_cap = false;
-  uint8_t *pixels = stbi_load_from_memory(data, (int)size, width, height, &comp, 3);
+  uint8_t *pixels = stbi_load_from_memory(data, (int)size, width, height, &comp, channels);
   alloc_cap = 0;
   return pixels;
 }

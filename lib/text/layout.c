@@ -244,3 +244,10 @@ void wmfi_layout_free(wmfi_layout *l) {
   wmfi_free(l->glyphs);
   memset(l, 0, sizeof *l);
 }
+
+void wmfi_layout_getsize(const wmfi_layout *l, int32_t *w, int32_t *h) {
+  /* getsize: (size[0] + offset[0], size[1] + offset[1]) with size = (x_max - x_min, y_max - y_min) and
+   * offset = (x_min - x_anchor, y_anchor - y_max), x_anchor = 0, y_anchor = PIXEL(ascender) */
+  *w = l->x_max;
+  *h = WMFI_PIXEL(l->ascender) - l->y_min;
+}

@@ -73,6 +73,10 @@ wmf_status wmfi_layout_text(wmfi_layout *out, wmf_font *font, const uint32_t *cp
                             const wmfi_text_style *style);
 void wmfi_layout_free(wmfi_layout *layout);
 
+/* PIL 9.4's FreeTypeFont.getsize(text) (deprecated there, removed in 10): font.getsize's size plus its
+ * offset for the default anchor "la", i.e. w = x_max and h = PIXEL(ascender) - y_min of the text box. */
+void wmfi_layout_getsize(const wmfi_layout *layout, int32_t *w, int32_t *h);
+
 /* ---- coverage (raster.c) ---- */
 
 /* A coverage canvas: w x h bytes whose top-left pixel is image pixel (x0, y0). */
