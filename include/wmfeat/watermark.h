@@ -141,6 +141,19 @@ WMF_API wmf_status wmf_watermark_set_random_position(wmf_watermark *wm);
  *  the placement. Also WMF_ERR_INVALID_ARGUMENT for a bad code. Since 1.1. */
 WMF_API wmf_status wmf_watermark_set_anchor(wmf_watermark *wm, const char *anchor);
 
+/** Overrides the font's ascender and descender (in em; FreeType's rounding: ceil and floor to whole
+ *  pixels) where the layout uses them: the anchors ("la", "ld", "lm", ...) and font.getsize's height in
+ *  random placement; glyphs are unchanged. Lets a stand-in font be placed as the original font would
+ *  be (mmw-chinese: SongTi's ascender, see docs/watermarks.md). (0, 0) = the font's own; ascender in
+ *  (0, 4], descender in [-4, 0]. Since 1.1. */
+WMF_API wmf_status wmf_watermark_set_font_metrics(wmf_watermark *wm, float ascender_em, float descender_em);
+
+/** Whether HarfBuzz shows a combining mark that has no base (a Devanagari vowel sign drawn first) on a
+ *  dotted circle U+25CC (1, the default, as PIL/raqm with a font that has that glyph) or alone (0, as
+ *  with a font without it: mmw-hindi, whose original NirmalaB.ttf shows none in the released images).
+ *  Since 1.1. */
+WMF_API wmf_status wmf_watermark_set_dotted_circle(wmf_watermark *wm, int insert);
+
 /** ImageNet-W's font size rule (AddWatermark(image_size) in Whac-A-Mole's watermark_transform.py):
  *  {224: 36, 384: 62, 512: 82, 518: 84}[S], else int(S / 6.22), S the reference size or, when none is
  *  set, each image's shorter side. The last of the set_size* calls wins. Since 1.1. */

@@ -173,7 +173,8 @@ static wmf_status layout_line(wmfi_layout *l, wmf_font *font, const uint32_t *cp
     hb_buffer_set_script(buf, r->script);
     hb_buffer_set_direction(buf, (r->level & 1) ? HB_DIRECTION_RTL : HB_DIRECTION_LTR);
     hb_buffer_set_language(buf, lang);
-    hb_buffer_set_flags(buf, HB_BUFFER_FLAG_BOT | HB_BUFFER_FLAG_EOT);
+    hb_buffer_set_flags(buf, HB_BUFFER_FLAG_BOT | HB_BUFFER_FLAG_EOT |
+                                 (st->no_dotted_circle ? HB_BUFFER_FLAG_DO_NOT_INSERT_DOTTED_CIRCLE : 0));
     hb_shape(z->hb, buf, NULL, 0);
     if (!hb_buffer_allocation_successful(buf)) {
       status = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "text: HarfBuzz ran out of memory");

@@ -46,6 +46,8 @@ typedef struct wmfi_text_style {
   const char *language;   /* BCP 47, or NULL for HarfBuzz's default (the locale's, as raqm) */
   uint32_t script;        /* ISO 15924 tag as HB_TAG, or 0 to itemize by character */
   int direction;          /* wmf_direction of the paragraph */
+  bool no_dotted_circle;  /* HarfBuzz inserts no U+25CC before a mark without a base (as for a font
+                             without that glyph) */
 } wmfi_text_style;
 
 typedef struct wmfi_placed_glyph {

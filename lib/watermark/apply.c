@@ -111,8 +111,20 @@ static wmf_status check_ready(const wmf_watermark *wm, const char *fn) {
 static wmfi_text_style style_for(const wmf_watermark *wm, uint32_t px) {
   wmfi_text_style st = {px, (int32_t)lround(wm->letter_spacing * 64.0), (int32_t)lround(wm->line_spacing),
                         (int32_t)lround(wm->outline * 64.0), wm->fallback,
-                        wm->language[0] ? wm->language : NULL, wm->script, wm->direction};
+                        wm->language[0] ? wm->language : NULL, wm->script, wm->direction, wm->no_dotted_circle};
   return st;
+}
+
+/* Lays out text and applies the recipe's metric override (wmf_watermark_set_font_metrics): the ascender
+ * and descender as FreeType sizes them for a scalable font (ceil and floor to whole pixels, 26.6). */
+static wmf_status layout(const wmf_watermark *wm, wmfi_layout *out, const uint32_t *cps, size_t n,
+                         const wmfi_text_style *st) {
+  wmf_status s = wmfi_layout_text(out, wm->font, cps, n, st);
+  if (s == WMF_OK && wm->ascender_em != 0) {
+    out->ascender = (int32_t)ceil((double)wm->ascender_em * st->size_px) * 64;
+    out->descender = (int32_t)floor((double)wm->descender_em * st->size_px) * 64;
+  }
+  return s;
 }
 
 /* The layout to draw: the cached one for fixed text (shared, read-only), or a fresh one in *own. */
@@ -122,7 +134,7 @@ static wmf_status get_layout(const wmf_watermark *cwm, uint32_t px, const uint32
   wmfi_text_style st = style_for(wm, px);
   if (drawn) {
     *out = own;
-    return wmfi_layout_text(own, wm->font, drawn, ndrawn, &st);
+    return layout(wm, own, drawn, ndrawn, &st);
   }
   pthread_mutex_lock(&wm->cache_lock);
   for (size_t i = 0; i < wm->ncache; i++)
@@ -133,13 +145,13 @@ static wmf_status get_layout(const wmf_watermark *cwm, uint32_t px, const uint32
     }
   wmf_status s;
   if (wm->ncache < WMFI_LAYOUT_CACHE) {
-    s = wmfi_layout_text(&wm->cache[wm->ncache].layout, wm->font, wm->text, wm->ntext, &st);
+    s = layout(wm, &wm->cache[wm->ncache].layout, wm->text, wm->ntext, &st);
     if (s == WMF_OK) {
       wm->cache[wm->ncache].px = px;
       *out = &wm->cache[wm->ncache++].layout;
     }
   } else {
-    s = wmfi_layout_text(own, wm->font, wm->text, wm->ntext, &st);
+    s = layout(wm, own, wm->text, wm->ntext, &st);
     *out = own;
   }
   pthread_mutex_unlock(&wm->cache_lock);

@@ -167,6 +167,24 @@ WMF_API wmf_status wmf_watermark_set_jpeg_quality(wmf_watermark *wm, int quality
 
 WMF_API int wmf_watermark_jpeg_quality(const wmf_watermark *wm) { return wm ? wm->jpeg_quality : 0; }
 
+WMF_API wmf_status wmf_watermark_set_font_metrics(wmf_watermark *wm, float ascender_em, float descender_em) {
+  NEED_WM("wmf_watermark_set_font_metrics");
+  WMFI_REQUIRE(FINITE_IN(ascender_em, 0, 4) && FINITE_IN(descender_em, -4, 0) && (ascender_em > 0 || descender_em == 0),
+               "wmf_watermark_set_font_metrics: ascender %g not in (0, 4] or descender %g not in [-4, 0]",
+               (double)ascender_em, (double)descender_em);
+  wm->ascender_em = ascender_em;
+  wm->descender_em = descender_em;
+  wmfi_watermark_clear_cache(wm);
+  return WMF_OK;
+}
+
+WMF_API wmf_status wmf_watermark_set_dotted_circle(wmf_watermark *wm, int insert) {
+  NEED_WM("wmf_watermark_set_dotted_circle");
+  wm->no_dotted_circle = insert == 0;
+  wmfi_watermark_clear_cache(wm);
+  return WMF_OK;
+}
+
 WMF_API wmf_status wmf_watermark_set_anchor(wmf_watermark *wm, const char *anchor) {
   NEED_WM("wmf_watermark_set_anchor");
   WMFI_REQUIRE(wmfi_anchor_valid(anchor), "wmf_watermark_set_anchor: bad anchor '%s' (want [lmr][atmsbd])",
@@ -388,19 +406,20 @@ static const preset presets[] = {
      "transform ({224: 36, 384: 62, 512: 82, 518: 84}, else int(size / 6.22); the reference size, or each image's "
      "shorter side), white with alpha round(0.5 * 255) = 128 on a transparent layer, PIL's default anchor 'la' at "
      "(0.01 W, 0.4 H), Image.alpha_composite"},
-    {"mmw-chinese", "Noto Serif CJK SC:style=Regular", NULL, "的一是不了在人有我他这个们中来上大为和国",
+    {"mmw-chinese", "Noto Serif CJK SC:style=Medium", NULL, "的一是不了在人有我他这个们中来上大为和国",
      "Mark My Words (Bykov et al., 2023), Chinese: 7 characters drawn with replacement from 的一是不了在人有我他这个们中来上大为和国, "
-     "Noto Serif CJK SC Regular 30 px (for SongTi.ttf), white, (w, h) = PIL's font.getsize(text), x in [0, W-w), "
-     "y in [h, H-h), PIL's default anchor 'la' (top-left, as the released Chinese images show), then re-saved as "
-     "JPEG quality 75 (4:2:0)"},
+     "Noto Serif CJK SC Medium 30 px (for SongTi.ttf; its ascender taken as 0.83 em, fitted to the released images), "
+     "white, (w, h) = PIL's font.getsize(text), x in [0, W-w), y in [h, H-h), PIL's default anchor 'la' (top-left, "
+     "as the released Chinese images show), then re-saved as JPEG quality 75 (4:2:0)"},
     {"mmw-latin", "Liberation Serif:style=Regular", NULL, "IEAUTSRNOMCLPDBQGVFH",
      "Mark My Words, Latin: 7 capitals drawn with replacement from IEAUTSRNOMCLPDBQGVFH, Liberation Serif 30 px (for "
      "times.ttf), white, x in [0, W-w), y in [h, H-h) with (w, h) = font.getsize(text), anchor 'ls' (baseline), "
      "re-saved as JPEG quality 75"},
     {"mmw-hindi", "Noto Sans Devanagari:style=Bold", NULL, "ाकेरहसनींमि्तपलोयैबद",
      "Mark My Words, Devanagari: 7 characters drawn with replacement from the notebook's 20 (ा क े र ह स न ी ं म ि ् त "
-     "प ल ो य ै ब द, vowel signs included), Noto Sans Devanagari Bold 30 px (for NirmalaB.ttf), white, placement "
-     "as mmw-latin (anchor 'ls'), re-saved as JPEG quality 75"},
+     "प ल ो य ै ब द, vowel signs included), Noto Sans Devanagari Bold 30 px (for NirmalaB.ttf), white, no dotted "
+     "circle under a mark without a base (NirmalaB has none), placement as mmw-latin (anchor 'ls'), re-saved as "
+     "JPEG quality 75"},
     {"mmw-numerals", "Liberation Serif:style=Regular", NULL, "1234567890",
      "Mark My Words, numerals: 7 digits drawn with replacement from 1234567890, Liberation Serif 30 px (the notebook "
      "draws them with times.ttf), white, placement as mmw-latin (anchor 'ls'), re-saved as JPEG quality 75"},
@@ -444,7 +463,7 @@ static wmf_status text_logo(wmf_watermark *wm, const char *pattern, const char *
   wmfi_layout l = {0};
   wmfi_canvas c = {0};
   uint8_t *rgba = wmfi_calloc((size_t)w * h, 4);
-  wmfi_text_style ts = {px, 0, 0, 0, true, NULL, 0, 0};
+  wmfi_text_style ts = {px, 0, 0, 0, true, NULL, 0, 0, false};
   if (!rgba) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_watermark_from_preset: out of memory");
   if (st == WMF_OK) st = wmfi_utf8_decode("wmf_watermark_from_preset", text, &cps, &n);
   if (st == WMF_OK) st = wmfi_layout_text(&l, f, cps, n, &ts);
@@ -496,7 +515,13 @@ WMF_API wmf_status wmf_watermark_from_preset(wmf_watermark **out, const char *na
     } else if (strncmp(name, "mmw-", 4) == 0) {
       wmf_watermark_set_size(wm, 30);
       wmf_watermark_set_random_position(wm);
-      if (strcmp(name, "mmw-chinese") == 0) wmf_watermark_set_anchor(wm, "la");
+      if (strcmp(name, "mmw-chinese") == 0) {
+        /* the Chinese set was drawn without anchor= (PIL's 'la'), with a font whose ascender is about
+         * 25 px at 30 px (the released ink tops span rows 31..194: h = 30); Noto Serif CJK's is 35 */
+        wmf_watermark_set_anchor(wm, "la");
+        wmf_watermark_set_font_metrics(wm, 0.83f, -0.14f);
+      }
+      if (strcmp(name, "mmw-hindi") == 0) wmf_watermark_set_dotted_circle(wm, 0);
       wmf_watermark_set_jpeg_quality(wm, 75);
     } else if (strcmp(name, "stock-tiled") == 0) {
       wmf_watermark_set_size_relative(wm, 0.08f);
@@ -506,7 +531,7 @@ WMF_API wmf_status wmf_watermark_from_preset(wmf_watermark **out, const char *na
     } else if (strcmp(name, "ch-logo") == 0) {
       static const uint8_t grey[3] = {146, 146, 146}, orange[3] = {255, 102, 16};
       st = text_logo(wm, "Noto Sans CJK SC:style=Regular", "慈溪市横河镇创新纸箱厂", 17, grey, 210, 18, 10, 110);
-      if (st == WMF_OK) st = text_logo(wm, "Liberation Sans:style=Bold", "alibaba.com.cn", 12, orange, 80, 12, 142, 208);
+      if (st == WMF_OK) st = text_logo(wm, "Liberation Sans:style=Bold", "alibaba.com.cn", 11, orange, 80, 12, 142, 208);
     }
   }
   if (st != WMF_OK) {

@@ -44,6 +44,8 @@ struct wmf_watermark {
   bool size_inw;           /* ImageNet-W's font size table (AddWatermark(image_size)) */
   uint32_t ref_size;       /* the size relative rules use; 0 = each image's shorter side */
   int jpeg_quality;        /* re-save as JPEG at this quality after drawing; 0 = off */
+  float ascender_em, descender_em; /* metric override (em), 0 = the font's */
+  bool no_dotted_circle;           /* wmf_watermark_set_dotted_circle(wm, 0) */
   uint8_t color[3];
   float opacity;
   int placement; /* wmf_placement */

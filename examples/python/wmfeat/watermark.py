@@ -62,6 +62,8 @@ _add_logo_file = fn("wmf_watermark_add_logo_file", [P, ctypes.c_char_p, ctypes.c
 _set_logo_file = fn("wmf_watermark_set_logo_file", [P, _SIZE, ctypes.c_char_p])
 _logo_count = fn("wmf_watermark_logo_count", [P], _SIZE, check=False)
 _set_anchor = fn("wmf_watermark_set_anchor", [P, ctypes.c_char_p])
+_set_dotted_circle = fn("wmf_watermark_set_dotted_circle", [P, ctypes.c_int])
+_set_font_metrics = fn("wmf_watermark_set_font_metrics", [P, _F, _F])
 _set_size_imagenet_w = fn("wmf_watermark_set_size_imagenet_w", [P])
 _set_reference_size = fn("wmf_watermark_set_reference_size", [P, ctypes.c_uint32])
 _reference_size = fn("wmf_watermark_reference_size", [P], ctypes.c_uint32, check=False)
@@ -203,6 +205,16 @@ class Watermark(Handle):
 
     def set_jpeg_quality(self, quality):
         _set_jpeg_quality(self, quality)
+        return self
+
+    def set_dotted_circle(self, insert):
+        """Show a mark without a base on U+25CC (True, PIL with such a font) or alone (False)."""
+        _set_dotted_circle(self, 1 if insert else 0)
+        return self
+
+    def set_font_metrics(self, ascender_em, descender_em):
+        """Override the font's ascender / descender (em) for anchors and getsize; (0, 0) = the font's."""
+        _set_font_metrics(self, ascender_em, descender_em)
         return self
 
     def set_anchor(self, anchor):
