@@ -99,7 +99,11 @@ static uint32_t size_for(const wmf_watermark *wm, uint32_t w, uint32_t h) {
 
 /* The drawing alpha of an opacity: round(255 * opacity) with halves to even, as Python's round()
  * (ImageNet-W: round(0.5 * 255) = 128). */
-static uint32_t alpha_of(float opacity) { return (uint32_t)nearbyint((double)opacity * 255.0); }
+static uint32_t alpha_of(float opacity) {
+  /* spelled out: nearbyint() follows the thread's rounding mode, which worker threads may change */
+  double v = (double)opacity * 255.0, f = floor(v), d = v - f;
+  return (uint32_t)(d > 0.5 || (d == 0.5 && fmod(f, 2.0) != 0) ? f + 1 : f);
+}
 
 static wmf_status check_ready(const wmf_watermark *wm, const char *fn) {
   if (!wm->text && !wm->pool && !wm->nlogos)
