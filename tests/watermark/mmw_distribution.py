@@ -10,8 +10,10 @@ T (default 48; re-saving a baseline image as JPEG q75 changes no pixel by more t
 Both sides are measured the same way: the released images against baseline/ (both decoded by PIL), and
 the library's renders (the preset applied to the PIL-decoded baseline pixels, JPEG step included, K
 seeds per image) against the same baseline pixels. Per image: the ink box's top and bottom row, its
-height and width, and the ink area (pixels). Printed: the medians per script and their relative
-difference (library / released - 1). Markdown table with --markdown.
+height and width, and the ink area (pixels). Printed: the medians per script, their relative
+difference (library / released - 1), and the sampling error of the released medians (the standard
+deviation of the median over 1000 bootstrap resamples of the 998 images: the released set is one
+unseeded draw per image, so its medians are known only to this precision). Markdown with --markdown.
 """
 import argparse
 import os
@@ -69,17 +71,20 @@ def main():
                         missed_o += 1
                     else:
                         ours.append(s)
-        mr, mo = np.median(np.array(released, float), 0), np.median(np.array(ours, float), 0)
-        rows.append((preset, folder, mr, mo, missed_r, missed_o, len(released), len(ours)))
+        r = np.array(released, float)
+        mr, mo = np.median(r, 0), np.median(np.array(ours, float), 0)
+        rng = np.random.default_rng(0)
+        boot = np.array([np.median(r[rng.integers(0, len(r), len(r))], 0) for _ in range(1000)])
+        rows.append((preset, folder, mr, mo, missed_r, missed_o, len(released), len(ours), boot.std(0)))
 
     worst = 0.0
     if args.markdown:
         print("| preset | " + " | ".join(f"{f}: released / ours" for f in FIELDS) + " |")
         print("| --- |" + " --- |" * len(FIELDS))
-    for preset, folder, mr, mo, missed_r, missed_o, nr, no in rows:
+    for preset, folder, mr, mo, missed_r, missed_o, nr, no, se in rows:
         rel = mo / mr - 1
         worst = max(worst, float(np.abs(rel).max()))
-        cells = [f"{a:g} / {b:g} ({100 * r:+.1f} %)" for a, b, r in zip(mr, mo, rel)]
+        cells = [f"{a:g} ± {e:.1f} / {b:g} ({100 * r:+.1f} %)" for a, b, r, e in zip(mr, mo, rel, se)]
         if args.markdown:
             print(f"| `{preset}` | " + " | ".join(cells) + " |")
         else:
