@@ -138,10 +138,12 @@ static int parse_shard(const char *s, size_t *i, size_t *n) {
 int cmd_audit(int argc, char **argv) {
   common_opts o = COMMON_DEFAULTS;
   const char *arch = NULL, *sd_key = NULL, *preset = "imagenet-w", *out = "wmfeat-report", *state = NULL, *rank_text = "abs";
+  const char *logo = NULL;
   long resize = 256, crop = 224, top = 10, resamples = 1000;
   double level = 0.95;
   bool labels = false, resume = false, force = false, bf16 = false;
   arg_spec specs[] = {{"preset", ARG_STRING, &preset, "watermark preset (default imagenet-w; see wmfeat render --list)"},
+                      {"logo", ARG_STRING, &logo, "FILE[:FILE] replace the preset's logos (ch-logo: carton, alibaba); FILE@X,Y[,OPACITY] adds one"},
                       {"out", ARG_STRING, &out, "report folder (default wmfeat-report)"},
                       {"state", ARG_STRING, &state, "audit state file (default OUT/audit.wmfa)"},
                       {"shard", ARG_STRING, &o.shard, "I/N: audit only shard I of N (merge with wmfeat merge)"},
@@ -199,6 +201,10 @@ int cmd_audit(int argc, char **argv) {
   audit_ctx ac = {0};
   wmf_status st = wmf_watermark_from_preset(&wm, preset);
   if (st) rc = fail_status(st, preset);
+  /* the preset's sizes follow the crop given to the transform (ImageNet-W's AddWatermark(crop_size)) */
+  if (!rc && (st = wmf_watermark_set_reference_size(wm, (uint32_t)crop))) rc = fail_status(st, "--crop");
+  size_t logo_slot = 0;
+  if (!rc && logo && logo_option(wm, logo, &logo_slot, "error")) rc = EXIT_USAGE;
   if (!rc) rc = open_model(pos[0], arch, sd_key, &w, &m);
   const int *use_labels = NULL;
   if (!rc) use_labels = labels_for_model(&files, labels, wmf_model_num_classes(m), o.quiet, &rc);

@@ -3,6 +3,8 @@
  *   wmfeat render --list
  *   wmfeat render -p imagenet-w -i photo.jpg --fit 224 -o out.png [--seed N] [--coverage mask.png]
  *   wmfeat render --font "Noto Naskh Arabic" --text "مرحبا" --size 28 --pos 0.5,0.5,mm -s 224x224 -o out.png
+ *   wmfeat render -p mmw-hindi -i img.png --text "कमल" --at 20,60 -o out.png     (an explicit draw)
+ *   wmfeat render -p ch-logo -i img.png --fit 224 --logo carton_logo4.png --logo alibaba_logo2.png -o out.png
  *
  * Without -i the background is a flat color (-s WxH, --bg r,g,b). Flags given after -p change the
  * preset (e.g. -p mmw-latin --size 40). --coverage also writes the mark's coverage as a gray image. */
@@ -25,12 +27,51 @@ static void usage(FILE *f) {
           "  --seed N           seed for drawn characters, random positions, tile phase (default 0)\n"
           "  --font PATTERN     fontconfig pattern;  --font-file PATH[:INDEX]\n"
           "  --text T | --pool CHARS [--count K]   fixed text (\\n = new line) or K characters drawn from CHARS\n"
-          "  --size PX | --size-rel F             pixel size, or F * min(W, H)\n"
+          "  --size PX | --size-rel F | --size-imagenet-w   pixel size, F * S, or ImageNet-W's table of S\n"
+          "  --reference-size S  the crop size S relative sizes use (default: each image's shorter side)\n"
           "  --color R,G,B  --opacity A  --pos FX,FY[,ANCHOR]  --random  --tile ANGLE,GAPX,GAPY\n"
+          "  --anchor A         PIL anchor (la, ls, mm, ...) of fixed and random placement\n"
+          "  --at X,Y           explicit draw: the text (--text, else the seed's draw) anchored at pixel (X, Y)\n"
+          "  --jpeg Q           re-save as JPEG quality Q after drawing (0 = off; MMW presets: 75)\n"
+          "  --logo FILE[@X,Y[,OPACITY]]   FILE replaces the preset's next logo (ch-logo: carton, then\n"
+          "                     alibaba); with @ it is added at pixel (X, Y), own size, opacity default 0.9\n"
           "  --rotate DEG  --outline W,R,G,B  --shadow DX,DY,OPACITY  --spacing PX  --line-spacing PX\n"
           "  --no-fallback      fail on characters the font lacks instead of using a fallback font\n"
           "  --coverage MASK    also write the coverage mask (gray PNG)\n"
           "  --json             print what was drawn as JSON;  --quiet  print nothing\n");
+}
+
+int logo_option(wmf_watermark *w, const char *value, size_t *next_slot, const char *prefix) {
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s", value);
+  for (char *item = buf, *next; item; item = next) {
+    next = strchr(item, ':');
+    if (next) *next++ = 0;
+    char *at = strrchr(item, '@');
+    wmf_status st;
+    if (at) {
+      *at = 0;
+      double v[3] = {0, 0, 0.9};
+      int n = 0;
+      char *end, *q = at + 1;
+      while (n < 3) {
+        v[n++] = strtod(q, &end);
+        if (end == q) { n = 0; break; }
+        if (*end != ',') break;
+        q = end + 1;
+      }
+      if (n < 2 || *end) {
+        fprintf(stderr, "%s: --logo '%s': want FILE@X,Y[,OPACITY]\n", prefix, value);
+        return 1;
+      }
+      st = wmf_watermark_add_logo_file(w, item, (int32_t)v[0], (int32_t)v[1], v[2]);
+    } else st = wmf_watermark_set_logo_file(w, (*next_slot)++, item);
+    if (st) {
+      fprintf(stderr, "%s: --logo: %s (%s)\n", prefix, wmf_last_error(), wmf_status_name(st));
+      return 1;
+    }
+  }
+  return 0;
 }
 
 static int fail(const char *what, wmf_status st) {
@@ -67,6 +108,7 @@ static char *unescape(const char *s) {
 /* The recipe and the image being drawn; cmd_render frees them whatever path render() leaves by. */
 static wmf_watermark *wm;
 static wmf_image *im;
+static char *draw_text; /* --text, unescaped */
 
 static int render(int argc, char **argv) {
   const char *preset = NULL, *input = NULL, *output = NULL, *coverage = NULL;
@@ -74,6 +116,9 @@ static int render(int argc, char **argv) {
   unsigned fit = 0, w = 224, h = 224;
   double bg[3] = {0, 0, 0};
   unsigned long long seed = 0;
+  double at[2];
+  bool explicit_draw = false;
+  size_t logo_slot = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--list")) {
       for (size_t k = 0; k < wmf_watermark_preset_count(); k++)
@@ -101,6 +146,7 @@ static int render(int argc, char **argv) {
     if (!strcmp(a, "--json") || !strcmp(a, "--quiet")) continue;
     if (!strcmp(a, "--random")) { st = wmf_watermark_set_random_position(wm); goto check; }
     if (!strcmp(a, "--no-fallback")) { st = wmf_watermark_set_fallback(wm, 0); goto check; }
+    if (!strcmp(a, "--size-imagenet-w")) { st = wmf_watermark_set_size_imagenet_w(wm); goto check; }
     if (!v) {
       usage(stderr);
       return 2;
@@ -130,9 +176,25 @@ static int render(int argc, char **argv) {
       st = wmf_watermark_set_font(wm, f);
       wmf_font_destroy(f);
     } else if (!strcmp(a, "--text")) {
-      char *t = unescape(v);
-      st = wmf_watermark_set_text(wm, t);
-      free(t);
+      free(draw_text);
+      draw_text = unescape(v);
+      st = wmf_watermark_set_text(wm, draw_text);
+    } else if (!strcmp(a, "--at")) {
+      if (nums(v, at, 2) != 2) { usage(stderr); return 2; }
+      explicit_draw = true;
+    } else if (!strcmp(a, "--anchor")) st = wmf_watermark_set_anchor(wm, v);
+    else if (!strcmp(a, "--jpeg")) {
+      char *end;
+      long q = strtol(v, &end, 10);
+      st = *end || end == v ? WMF_ERR_INVALID_ARGUMENT : wmf_watermark_set_jpeg_quality(wm, (int)q);
+      if (*end || end == v) { fprintf(stderr, "wmfeat render: --jpeg '%s': not a number\n", v); return 2; }
+    } else if (!strcmp(a, "--reference-size")) {
+      char *end;
+      long size_arg = strtol(v, &end, 10);
+      if (*end || end == v || size_arg < 0 || size_arg > (1L << 20)) { fprintf(stderr, "wmfeat render: --reference-size '%s': not a size\n", v); return 2; }
+      st = wmf_watermark_set_reference_size(wm, (uint32_t)size_arg);
+    } else if (!strcmp(a, "--logo")) {
+      if (logo_option(wm, v, &logo_slot, "wmfeat render")) return 1;
     } else if (!strcmp(a, "--pool")) st = wmf_watermark_set_pool(wm, v, (uint32_t)count);
     else if (!strcmp(a, "--count")) count = atoi(v);
     else if (!strcmp(a, "--size")) st = wmf_watermark_set_size(wm, (float)atof(v));
@@ -189,8 +251,20 @@ static int render(int argc, char **argv) {
     st = wmf_image_create(&im, w, h, (uint8_t)bg[0], (uint8_t)bg[1], (uint8_t)bg[2]);
     if (st) return fail("background", st);
   }
-  st = wmf_watermark_apply(wm, im, seed);
-  if (st) return fail("apply", st);
+  char text[1024] = "";
+  float size = 0;
+  double x = 0, y = 0;
+  bool described = wmf_watermark_describe_draw(wm, wmf_image_width(im), wmf_image_height(im), seed, text, sizeof text,
+                                               &size, &x, &y) == WMF_OK;
+  if (explicit_draw) {
+    /* the text given, else the seed's draw; the point given */
+    st = wmf_watermark_apply_draw(wm, im, draw_text || !described ? NULL : text, at[0], at[1]);
+    if (st) return fail("--at", st);
+    x = at[0], y = at[1];
+  } else {
+    st = wmf_watermark_apply(wm, im, seed);
+    if (st) return fail("apply", st);
+  }
   st = wmf_image_save(im, output, 92);
   if (st) return fail(output, st);
   if (coverage) {
@@ -233,6 +307,7 @@ int cmd_render(int argc, char **argv) {
   int rc = render(argc, argv);
   wmf_image_destroy(im);
   wmf_watermark_destroy(wm);
-  im = NULL, wm = NULL;
+  free(draw_text);
+  im = NULL, wm = NULL, draw_text = NULL;
   return rc;
 }

@@ -55,8 +55,8 @@ WMF_API int wmf_font_face_index(const wmf_font *font);
 /** Where the mark goes. */
 typedef enum wmf_placement {
   WMF_PLACE_FIXED = 0,  /**< anchor at (fx * W, fy * H), see wmf_watermark_set_position() */
-  WMF_PLACE_RANDOM = 1, /**< Mark My Words: x in [0, W - w), baseline y in [h, H - h), integers drawn
-                             from the seed; (w, h) is the text box (PIL's getbbox with anchor "ls") */
+  WMF_PLACE_RANDOM = 1, /**< Mark My Words: anchor x in [0, W - w), y in [h, H - h), integers drawn
+                             from the seed; (w, h) = PIL's font.getsize(text) */
   WMF_PLACE_TILED = 2   /**< repeated over the whole image, see wmf_watermark_set_tiled() */
 } wmf_placement;
 
@@ -113,12 +113,15 @@ typedef enum wmf_direction {
 WMF_API wmf_status wmf_watermark_set_shaping(wmf_watermark *wm, const char *language, const char *script,
                                              wmf_direction direction);
 
-/** Size in pixels (1..2048) or, with a fraction in (0, 4], size = round(fraction * min(W, H)) at apply
- *  time (ImageNet-W: 1 / 6.22). The last call wins. */
+/** Size in pixels (1..2048) or, with a fraction in (0, 4], size = round(fraction * S) at apply time,
+ *  S the reference size (wmf_watermark_set_reference_size) or, when none is set, min(W, H).
+ *  The last of set_size, set_size_relative and set_size_imagenet_w wins. */
 WMF_API wmf_status wmf_watermark_set_size(wmf_watermark *wm, float pixels);
 WMF_API wmf_status wmf_watermark_set_size_relative(wmf_watermark *wm, float fraction);
 
-/** Text color and opacity in [0, 1]; the drawing alpha is int(255 * opacity), as the references write. */
+/** Text color and opacity in [0, 1]; the drawing alpha is round(255 * opacity) with halves to even, as
+ *  Python's round() (ImageNet-W: round(0.5 * 255) = 128; for an exact alpha A pass A / 255.0f). The
+ *  shadow's opacity follows the same rule. (Before 1.1 the alpha was int(255 * opacity).) */
 WMF_API wmf_status wmf_watermark_set_color(wmf_watermark *wm, uint8_t r, uint8_t g, uint8_t b);
 WMF_API wmf_status wmf_watermark_set_opacity(wmf_watermark *wm, float opacity);
 
@@ -128,8 +131,49 @@ WMF_API wmf_status wmf_watermark_set_opacity(wmf_watermark *wm, float opacity);
  *  Selects WMF_PLACE_FIXED. */
 WMF_API wmf_status wmf_watermark_set_position(wmf_watermark *wm, double fx, double fy, const char *anchor);
 
-/** Mark My Words placement (WMF_PLACE_RANDOM), anchor "ls". */
+/** Mark My Words placement (WMF_PLACE_RANDOM): (w, h) = PIL 9.4's font.getsize(text) (w = the right
+ *  end of the text box, h = the ascender minus the box's bottom), x an integer in [0, W - w) and y an
+ *  integer in [h, H - h) drawn from the seed (x = 0 or y = h where the range is empty). Sets the anchor
+ *  to "ls" (the notebook's draw.text(..., anchor='ls')); wmf_watermark_set_anchor() changes it. */
 WMF_API wmf_status wmf_watermark_set_random_position(wmf_watermark *wm);
+
+/** The anchor used by fixed and random placement (PIL's two-letter code, see set_position), keeping
+ *  the placement. Also WMF_ERR_INVALID_ARGUMENT for a bad code. Since 1.1. */
+WMF_API wmf_status wmf_watermark_set_anchor(wmf_watermark *wm, const char *anchor);
+
+/** Overrides the font's ascender and descender (in em; FreeType's rounding: ceil and floor to whole
+ *  pixels) where the layout uses them: the anchors ("la", "ld", "lm", ...) and font.getsize's height in
+ *  random placement; glyphs are unchanged. Lets a stand-in font be placed as the original font would
+ *  be (mmw-chinese: SongTi's ascender, see docs/watermarks.md). (0, 0) = the font's own; ascender in
+ *  (0, 4], descender in [-4, 0]. Since 1.1. */
+WMF_API wmf_status wmf_watermark_set_font_metrics(wmf_watermark *wm, float ascender_em, float descender_em);
+
+/** Whether HarfBuzz shows a combining mark that has no base (a Devanagari vowel sign drawn first) on a
+ *  dotted circle U+25CC (1, the default, as PIL/raqm with a font that has that glyph) or alone (0, as
+ *  with a font without it: mmw-hindi, whose original NirmalaB.ttf shows none in the released images).
+ *  Since 1.1. */
+WMF_API wmf_status wmf_watermark_set_dotted_circle(wmf_watermark *wm, int insert);
+
+/** ImageNet-W's font size rule (AddWatermark(image_size) in Whac-A-Mole's watermark_transform.py):
+ *  {224: 36, 384: 62, 512: 82, 518: 84}[S], else int(S / 6.22), S the reference size or, when none is
+ *  set, each image's shorter side. The last of the set_size* calls wins. Since 1.1. */
+WMF_API wmf_status wmf_watermark_set_size_imagenet_w(wmf_watermark *wm);
+
+/** The reference size S that relative sizes use instead of each image's shorter side: the crop size
+ *  the pipeline gives the transform (AddWatermark(crop_size)); `wmfeat audit` sets it to its --crop.
+ *  0 (default) = each image's shorter side. Also WMF_ERR_INVALID_ARGUMENT over 2^20. Since 1.1. */
+WMF_API wmf_status wmf_watermark_set_reference_size(wmf_watermark *wm, uint32_t size);
+/** The reference size set (0 = none, and for NULL). Since 1.1. */
+WMF_API uint32_t wmf_watermark_reference_size(const wmf_watermark *wm);
+
+/** Re-saves the result as JPEG at `quality` (1..100; 0 = off, the default) as the last step of apply:
+ *  the image module's encoder (stb_image_write: libjpeg's quantization tables scaled for the quality,
+ *  4:2:0 chroma below quality 91) and decoder, in memory. The Mark My Words presets set 75 (the released
+ *  images were saved by PIL at its default quality 75, 4:2:0). Coverage and describe_draw ignore it.
+ *  Also WMF_ERR_INVALID_ARGUMENT outside 0..100. Since 1.1. */
+WMF_API wmf_status wmf_watermark_set_jpeg_quality(wmf_watermark *wm, int quality);
+/** The JPEG quality set (0 = off, and for NULL). Since 1.1. */
+WMF_API int wmf_watermark_jpeg_quality(const wmf_watermark *wm);
 
 /** Tiled placement (WMF_PLACE_TILED): the text block rotated by `angle_degrees` is repeated over the
  *  whole image on a grid whose steps are the rotated block's size times (1 + gap_x) and (1 + gap_y)
@@ -156,7 +200,7 @@ WMF_API wmf_status wmf_watermark_set_outline(wmf_watermark *wm, float width, uin
 WMF_API wmf_status wmf_watermark_set_shadow(wmf_watermark *wm, int dx, int dy, uint8_t r, uint8_t g,
                                             uint8_t b, float opacity);
 
-/** Adds a logo (at most 8 per recipe), as CH_datasets pastes them: RGBA pixels (`height` rows of
+/** Adds a logo (at most 8 per recipe) scaled to the image: RGBA pixels (`height` rows of
  *  `stride` bytes, copied), scaled to `scale` * W pixels wide (keeping its aspect ratio; scale in
  *  (0, 4]), its top-left corner at (fx * W, fy * H) (fractions in [-1, 2]), its alpha multiplied by
  *  `opacity`, composited over the image after the text. Also WMF_ERR_LIMIT (too many logos, a side
@@ -175,6 +219,31 @@ WMF_API wmf_status wmf_watermark_add_logo(wmf_watermark *wm, const uint8_t *rgba
  *  WMF_ERR_OUT_OF_MEMORY. Safe to call concurrently with apply on the same recipe, not with setters. */
 WMF_API wmf_status wmf_watermark_recipe(char *out, size_t capacity, size_t *out_length, const wmf_watermark *wm);
 
+/** Adds a logo (at most 8 per recipe) as CH_datasets' PastePoisoner pastes one: at its own size, its
+ *  top-left corner at pixel (x, y) (|x|, |y| <= 2^20; clipped to the image), its alpha replaced by
+ *  int(alpha * opacity) (opacity in [0, 1], a double as Python's), then every channel blended as PIL's
+ *  paste(logo, (x, y), logo): DIV255(image * (255 - a) + logo * a). RGBA pixels, `height` rows of
+ *  `stride` bytes, straight alpha, copied. Also WMF_ERR_LIMIT (too many logos, a side over 4096),
+ *  WMF_ERR_OUT_OF_MEMORY. Since 1.1. */
+WMF_API wmf_status wmf_watermark_add_logo_at(wmf_watermark *wm, const uint8_t *rgba, uint32_t width,
+                                             uint32_t height, size_t stride, int32_t x, int32_t y,
+                                             double opacity);
+
+/** wmf_watermark_add_logo_at() with the pixels of an image file (PNG with its alpha channel, or any
+ *  format wmf_image_load reads; without alpha the logo is opaque). Also the statuses of wmf_image_load
+ *  (WMF_ERR_IO, WMF_ERR_CORRUPT, WMF_ERR_UNSUPPORTED, WMF_ERR_LIMIT), the message naming the file.
+ *  Since 1.1. */
+WMF_API wmf_status wmf_watermark_add_logo_file(wmf_watermark *wm, const char *path, int32_t x, int32_t y,
+                                               double opacity);
+
+/** Replaces the pixels of logo `index` (in the order added; the ch-logo preset's stand-ins are 0 and 1)
+ *  by an image file's, keeping its placement and opacity. Also WMF_ERR_NOT_FOUND (no such logo) and
+ *  the statuses of wmf_watermark_add_logo_file. Since 1.1. */
+WMF_API wmf_status wmf_watermark_set_logo_file(wmf_watermark *wm, size_t index, const char *path);
+
+/** The number of logos in the recipe (0 for NULL). Since 1.1. */
+WMF_API size_t wmf_watermark_logo_count(const wmf_watermark *wm);
+
 /* ------------------------------------------------------------------------------------------ apply */
 
 /** Draws the recipe onto an image in place. Deterministic: the same recipe, image size and seed give
@@ -183,6 +252,17 @@ WMF_API wmf_status wmf_watermark_recipe(char *out, size_t capacity, size_t *out_
  *  a font), WMF_ERR_FONT (a character no font has, or fallback refused), WMF_ERR_BACKEND (FreeType or
  *  HarfBuzz failed), WMF_ERR_OUT_OF_MEMORY. The image is unchanged on failure. */
 WMF_API wmf_status wmf_watermark_apply(const wmf_watermark *wm, wmf_image *image, uint64_t seed);
+
+/** Draws the recipe once with an explicit text and position instead of the seeded draw: `text` (UTF-8;
+ *  NULL = the recipe's fixed text) with the recipe's anchor at the point (x, y) in pixels (fractions
+ *  kept, as PIL's draw.text((x, y), ...)); font, size rule, color, opacity, outline, shadow, rotation,
+ *  logos and the JPEG step as apply. A Mark My Words draw (text, x, y) of the notebook is reproduced
+ *  with the preset's recipe, and apply(seed) equals apply_draw with describe_draw's text and point.
+ *  Returns the statuses of apply, plus WMF_ERR_UTF8, WMF_ERR_LIMIT (over 256 characters),
+ *  WMF_ERR_INVALID_ARGUMENT (a point not finite or beyond 2^24), WMF_ERR_STATE (no font, or no text
+ *  given and none fixed). The image is unchanged on failure. Since 1.1. */
+WMF_API wmf_status wmf_watermark_apply_draw(const wmf_watermark *wm, wmf_image *image, const char *text,
+                                            double x, double y);
 
 /** The coverage of the mark alone, for analysis: the alpha (0..255) each pixel of a width x height
  *  image receives from the text, its outline and shadow and the logos (the largest of them), written

@@ -23,9 +23,10 @@ static wmf_status check_options(const char *fn, const wmf_decode_options *option
   return WMF_OK;
 }
 
-/* `name` is the file name, or "<memory>", for the messages. */
-static wmf_status decode(wmf_image **out, const char *fn, const char *name, const uint8_t *data, size_t size,
-                         const wmf_decode_options *options) {
+/* `name` is the file name, or "<memory>", for the messages. Decodes to `channels` (3 or 4) bytes per
+ * pixel into *pixels_out (with *w_out, *h_out). */
+static wmf_status decode_raw(uint8_t **pixels_out, uint32_t *w_out, uint32_t *h_out, int channels, const char *fn,
+                             const char *name, const uint8_t *data, size_t size, const wmf_decode_options *options) {
   wmf_decode_options opts;
   const wmf_decode_options *o = &opts;
   wmf_status st = check_options(fn, options, &opts);
@@ -65,7 +66,7 @@ static wmf_status decode(wmf_image **out, const char *fn, const char *name, cons
    * enough that a decompression bomb in a small image is refused */
   size_t max_alloc = (size_t)w * (size_t)h * 16 + ((size_t)1 << 20);
   bool ran_out;
-  uint8_t *pixels = wmfi_image_stb_decode(data, size, &dw, &dh, max_alloc, &ran_out);
+  uint8_t *pixels = wmfi_image_stb_decode(data, size, &dw, &dh, max_alloc, channels, &ran_out);
   if (ran_out) { /* stb would have filled the rest with zeros or left it uninitialized */
     wmfi_free(pixels);
     return wmfi_fail(WMF_ERR_CORRUPT, "%s: '%s': truncated %s data (the decoder needs more than the %zu bytes)",
@@ -86,7 +87,28 @@ static wmf_status decode(wmf_image **out, const char *fn, const char *name, cons
     return wmfi_fail(WMF_ERR_CORRUPT, "%s: '%s': %s decoded as %dx%d but its header says %dx%d", fn, name,
                      format, dw, dh, w, h);
   }
-  return wmfi_image_adopt(out, pixels, (uint32_t)w, (uint32_t)h);
+  *pixels_out = pixels;
+  *w_out = (uint32_t)w;
+  *h_out = (uint32_t)h;
+  return WMF_OK;
+}
+
+static wmf_status decode(wmf_image **out, const char *fn, const char *name, const uint8_t *data, size_t size,
+                         const wmf_decode_options *options) {
+  uint8_t *pixels;
+  uint32_t w, h;
+  wmf_status st = decode_raw(&pixels, &w, &h, 3, fn, name, data, size, options);
+  return st != WMF_OK ? st : wmfi_image_adopt(out, pixels, w, h);
+}
+
+wmf_status wmfi_image_load_rgba(const char *fn, const char *path, uint8_t **rgba, uint32_t *width, uint32_t *height) {
+  *rgba = NULL;
+  wmfi_file f;
+  wmf_status st = wmfi_file_open(&f, path);
+  if (st != WMF_OK) return st;
+  st = decode_raw(rgba, width, height, 4, fn, path, f.data, f.size, NULL);
+  wmfi_file_close(&f);
+  return st;
 }
 
 wmf_status wmf_image_decode(wmf_image **out, const void *data, size_t size, const wmf_decode_options *options) {

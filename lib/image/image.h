@@ -30,6 +30,12 @@ wmf_status wmfi_image_new(wmf_image **out, const char *fn, uint32_t width, uint3
 /* Wraps `pixels` (width * height * 3 bytes from wmfi_malloc, ownership taken even on failure). */
 wmf_status wmfi_image_adopt(wmf_image **out, uint8_t *pixels, uint32_t width, uint32_t height);
 
+/* Loads an image file as RGBA8 (straight alpha; opaque for formats without alpha) with the default
+ * decode limits and the checks of wmf_image_load (codec.c): *rgba from wmfi_malloc, width * height * 4
+ * bytes. Same statuses as wmf_image_load, messages starting with `fn`. */
+wmf_status wmfi_image_load_rgba(const char *fn, const char *path, uint8_t **rgba, uint32_t *width,
+                                uint32_t *height);
+
 /* --- stb wrappers (stb_impl.c) --- */
 
 /* "JPEG", "PNG", "GIF" or "BMP" when the data starts with that format's signature as stb_image
@@ -40,11 +46,11 @@ const char *wmfi_image_sniff(const uint8_t *data, size_t size);
  * wmfi_image_stb_reason() says why, from the parser of the format the signature names). */
 int wmfi_image_stb_info(const uint8_t *data, size_t size, int *width, int *height);
 
-/* Decodes to RGB8 (3 bytes per pixel) allocated with wmfi_malloc; NULL on failure. No single
- * allocation of the decoder may exceed `max_alloc` bytes (0: no cap); wmfi_image_stb_over_cap() then
- * tells that this was the reason of the failure. */
+/* Decodes to RGB8 (channels 3) or RGBA8 (channels 4; opaque alpha for formats without one) allocated
+ * with wmfi_malloc; NULL on failure. No single allocation of the decoder may exceed `max_alloc` bytes
+ * (0: no cap); wmfi_image_stb_over_cap() then tells that this was the reason of the failure. *ran_out is set when the data ended before the decoder had what it needed. */
 uint8_t *wmfi_image_stb_decode(const uint8_t *data, size_t size, int *width, int *height, size_t max_alloc,
-                               bool *ran_out);
+                               int channels, bool *ran_out);
 bool wmfi_image_stb_over_cap(void);
 /* The last wmfi_image_stb_info or wmfi_image_stb_decode failed an allocation of the library's allocator
  * (whatever reason stb then gave). */

@@ -223,7 +223,7 @@ static int reader_eof(void *user) {
 }
 
 uint8_t *wmfi_image_stb_decode(const uint8_t *data, size_t size, int *width, int *height, size_t max_alloc,
-                               bool *ran_out) {
+                               int channels, bool *ran_out) {
   int comp;
   *ran_out = false;
   if (size > INT32_MAX) {
@@ -237,7 +237,7 @@ uint8_t *wmfi_image_stb_decode(const uint8_t *data, size_t size, int *width, int
   reader r = {data, size, 0, &s, false};
   stbi_io_callbacks io = {reader_read, reader_skip, reader_eof};
   stbi__start_callbacks(&s, &io, &r);
-  uint8_t *pixels = stbi__load_and_postprocess_8bit(&s, width, height, &comp, 3);
+  uint8_t *pixels = stbi__load_and_postprocess_8bit(&s, width, height, &comp, channels);
   alloc_cap = 0;
   *ran_out = r.ran_out;
   return pixels;

@@ -174,7 +174,8 @@ static wmf_status layout_line(wmfi_layout *l, wmf_font *font, const uint32_t *cp
     hb_buffer_set_script(buf, r->script);
     hb_buffer_set_direction(buf, (r->level & 1) ? HB_DIRECTION_RTL : HB_DIRECTION_LTR);
     hb_buffer_set_language(buf, lang);
-    hb_buffer_set_flags(buf, HB_BUFFER_FLAG_BOT | HB_BUFFER_FLAG_EOT);
+    hb_buffer_set_flags(buf, HB_BUFFER_FLAG_BOT | HB_BUFFER_FLAG_EOT |
+                                 (st->no_dotted_circle ? HB_BUFFER_FLAG_DO_NOT_INSERT_DOTTED_CIRCLE : 0));
     hb_shape(z->hb, buf, NULL, 0);
     if (!hb_buffer_allocation_successful(buf)) {
       status = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "text: HarfBuzz ran out of memory");
@@ -258,4 +259,11 @@ wmf_status wmfi_layout_text(wmfi_layout *l, wmf_font *font, const uint32_t *cps,
 void wmfi_layout_free(wmfi_layout *l) {
   wmfi_free(l->glyphs);
   memset(l, 0, sizeof *l);
+}
+
+void wmfi_layout_getsize(const wmfi_layout *l, int32_t *w, int32_t *h) {
+  /* getsize: (size[0] + offset[0], size[1] + offset[1]) with size = (x_max - x_min, y_max - y_min) and
+   * offset = (x_min - x_anchor, y_anchor - y_max), x_anchor = 0, y_anchor = PIXEL(ascender) */
+  *w = l->x_max;
+  *h = WMFI_PIXEL(l->ascender) - l->y_min;
 }

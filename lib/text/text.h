@@ -38,6 +38,8 @@ typedef struct wmfi_text_style {
   const char *language;   /* BCP 47, or NULL for HarfBuzz's default (the locale's, as raqm) */
   uint32_t script;        /* ISO 15924 tag as HB_TAG, or 0 to itemize by character */
   int direction;          /* wmf_direction of the paragraph */
+  bool no_dotted_circle;  /* HarfBuzz inserts no U+25CC before a mark without a base (as for a font
+                             without that glyph) */
 } wmfi_text_style;
 
 typedef struct wmfi_placed_glyph {
@@ -71,6 +73,10 @@ typedef struct wmfi_layout {
 wmf_status wmfi_layout_text(wmfi_layout *out, wmf_font *font, const uint32_t *cps, size_t count,
                             const wmfi_text_style *style);
 void wmfi_layout_free(wmfi_layout *layout);
+
+/* PIL 9.4's FreeTypeFont.getsize(text) (deprecated there, removed in 10): font.getsize's size plus its
+ * offset for the default anchor "la", i.e. w = x_max and h = PIXEL(ascender) - y_min of the text box. */
+void wmfi_layout_getsize(const wmfi_layout *layout, int32_t *w, int32_t *h);
 
 /* ---- coverage (raster.c) ---- */
 

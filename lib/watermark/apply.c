@@ -79,10 +79,30 @@ static void composite(const sink *s, const wmfi_canvas *c, int32_t dx, int32_t d
   }
 }
 
-/* Pixel size for an image of w x h. */
+/* Pixel size for an image of w x h: fixed, relative to the reference size (or the image's shorter
+ * side), or ImageNet-W's table (AddWatermark.__init__: {224: 36, 384: 62, 512: 82, 518: 84}, else
+ * int(image_size / 6.22)). */
 static uint32_t size_for(const wmf_watermark *wm, uint32_t w, uint32_t h) {
-  double px = wm->size_rel > 0 ? round((double)wm->size_rel * (w < h ? w : h)) : round(wm->size_px);
+  uint32_t ref = wm->ref_size ? wm->ref_size : (w < h ? w : h);
+  double px;
+  if (wm->size_inw) {
+    switch (ref) {
+      case 224: px = 36; break;
+      case 384: px = 62; break;
+      case 512: px = 82; break;
+      case 518: px = 84; break;
+      default: px = floor((double)ref / 6.22); break;
+    }
+  } else px = wm->size_rel > 0 ? round((double)wm->size_rel * ref) : round(wm->size_px);
   return px < 1 ? 1 : px > 4096 ? 4096 : (uint32_t)px;
+}
+
+/* The drawing alpha of an opacity: round(255 * opacity) with halves to even, as Python's round()
+ * (ImageNet-W: round(0.5 * 255) = 128). */
+static uint32_t alpha_of(float opacity) {
+  /* spelled out: nearbyint() follows the thread's rounding mode, which worker threads may change */
+  double v = (double)opacity * 255.0, f = floor(v), d = v - f;
+  return (uint32_t)(d > 0.5 || (d == 0.5 && fmod(f, 2.0) != 0) ? f + 1 : f);
 }
 
 static wmf_status check_ready(const wmf_watermark *wm, const char *fn) {
@@ -95,8 +115,20 @@ static wmf_status check_ready(const wmf_watermark *wm, const char *fn) {
 static wmfi_text_style style_for(const wmf_watermark *wm, uint32_t px) {
   wmfi_text_style st = {px, (int32_t)lround(wm->letter_spacing * 64.0), (int32_t)lround(wm->line_spacing),
                         (int32_t)lround(wm->outline * 64.0), wm->fallback,
-                        wm->language[0] ? wm->language : NULL, wm->script, wm->direction};
+                        wm->language[0] ? wm->language : NULL, wm->script, wm->direction, wm->no_dotted_circle};
   return st;
+}
+
+/* Lays out text and applies the recipe's metric override (wmf_watermark_set_font_metrics): the ascender
+ * and descender as FreeType sizes them for a scalable font (ceil and floor to whole pixels, 26.6). */
+static wmf_status layout(const wmf_watermark *wm, wmfi_layout *out, const uint32_t *cps, size_t n,
+                         const wmfi_text_style *st) {
+  wmf_status s = wmfi_layout_text(out, wm->font, cps, n, st);
+  if (s == WMF_OK && wm->ascender_em != 0) {
+    out->ascender = (int32_t)ceil((double)wm->ascender_em * st->size_px) * 64;
+    out->descender = (int32_t)floor((double)wm->descender_em * st->size_px) * 64;
+  }
+  return s;
 }
 
 /* The layout to draw: the cached one for fixed text (shared, read-only), or a fresh one in *own. */
@@ -106,7 +138,7 @@ static wmf_status get_layout(const wmf_watermark *cwm, uint32_t px, const uint32
   wmfi_text_style st = style_for(wm, px);
   if (drawn) {
     *out = own;
-    return wmfi_layout_text(own, wm->font, drawn, ndrawn, &st);
+    return layout(wm, own, drawn, ndrawn, &st);
   }
   pthread_mutex_lock(&wm->cache_lock);
   for (size_t i = 0; i < wm->ncache; i++)
@@ -117,13 +149,13 @@ static wmf_status get_layout(const wmf_watermark *cwm, uint32_t px, const uint32
     }
   wmf_status s;
   if (wm->ncache < WMFI_LAYOUT_CACHE) {
-    s = wmfi_layout_text(&wm->cache[wm->ncache].layout, wm->font, wm->text, wm->ntext, &st);
+    s = layout(wm, &wm->cache[wm->ncache].layout, wm->text, wm->ntext, &st);
     if (s == WMF_OK) {
       wm->cache[wm->ncache].px = px;
       *out = &wm->cache[wm->ncache++].layout;
     }
   } else {
-    s = wmfi_layout_text(own, wm->font, wm->text, wm->ntext, &st);
+    s = layout(wm, own, wm->text, wm->ntext, &st);
     *out = own;
   }
   pthread_mutex_unlock(&wm->cache_lock);
@@ -158,18 +190,33 @@ static wmf_status tile_canvas(wmfi_canvas *full, const wmfi_canvas *tile, int32_
   return WMF_OK;
 }
 
+/* An explicit draw (wmf_watermark_apply_draw): this text (or the recipe's fixed text when cps is NULL)
+ * with the anchor at (x, y), instead of the seeded draw. */
+typedef struct forced {
+  const uint32_t *cps;
+  size_t n;
+  double x, y;
+} forced;
+
 /* Draws the text part. Fills `text_out`, `x_out`, `y_out` when asked (describe_draw). */
-static wmf_status draw_text(const wmf_watermark *wm, const sink *s, uint64_t *rng, bool describe, char *text_out,
-                            size_t text_cap, float *size_out, double *x_out, double *y_out, plan *pl) {
+static wmf_status draw_text(const wmf_watermark *wm, const sink *s, uint64_t *rng, const forced *force, bool describe,
+                            char *text_out, size_t text_cap, float *size_out, double *x_out, double *y_out,
+                            plan *pl) {
   uint32_t px = size_for(wm, (uint32_t)s->w, (uint32_t)s->h);
   uint32_t drawn[256];
   size_t ndrawn = 0;
-  if (wm->pool) {
+  if (force && force->cps) {
+    if (force->n > 256) return wmfi_fail(WMF_ERR_LIMIT, "wmf_watermark_apply_draw: %zu characters, at most 256", force->n);
+    ndrawn = force->n;
+    memcpy(drawn, force->cps, ndrawn * sizeof *drawn);
+  } else if (!force && wm->pool) {
     ndrawn = wm->draw_count;
     for (size_t i = 0; i < ndrawn; i++) drawn[i] = wm->pool[uniform(rng, (uint32_t)wm->npool)];
   }
-  const uint32_t *cps = wm->pool ? drawn : wm->text;
-  size_t ncps = wm->pool ? ndrawn : wm->ntext;
+  bool own_text = (force && force->cps) || (!force && wm->pool);
+  const uint32_t *cps = own_text ? drawn : wm->text;
+  size_t ncps = own_text ? ndrawn : wm->ntext;
+  if (!cps) return wmfi_fail(WMF_ERR_STATE, "wmf_watermark_apply_draw: no text given and the recipe has no fixed text");
   if (text_out) {
     size_t used = 0;
     for (size_t i = 0; i < ncps; i++) {
@@ -186,15 +233,21 @@ static wmf_status draw_text(const wmf_watermark *wm, const sink *s, uint64_t *rn
   }
   wmfi_layout own = {0};
   const wmfi_layout *l;
-  wmf_status st = get_layout(wm, px, wm->pool ? drawn : NULL, ndrawn, &own, &l);
+  wmf_status st = get_layout(wm, px, own_text ? drawn : NULL, ndrawn, &own, &l);
   if (st != WMF_OK) return st;
   double x = 0, y = 0;
   const char *anchor = wm->anchor;
-  if (wm->placement == WMF_PLACE_FIXED) {
+  if (force) {
+    x = force->x;
+    y = force->y;
+    if (wm->placement == WMF_PLACE_TILED) anchor = "mm";
+  } else if (wm->placement == WMF_PLACE_FIXED) {
     x = wm->fx * s->w;
     y = wm->fy * s->h;
   } else if (wm->placement == WMF_PLACE_RANDOM) {
-    int32_t w = l->x_max - l->x_min, h = l->y_max - l->y_min;
+    /* Mark My Words: (w, h) = font.getsize(msg); x = randint(0, W - w), y = randint(h, H - h) */
+    int32_t w, h;
+    wmfi_layout_getsize(l, &w, &h);
     x = s->w > w ? (double)uniform(rng, (uint32_t)(s->w - w)) : 0.0;
     y = s->h - h > h ? (double)h + uniform(rng, (uint32_t)(s->h - 2 * h)) : (double)h;
   } else {
@@ -241,10 +294,10 @@ static wmf_status draw_text(const wmf_watermark *wm, const sink *s, uint64_t *rn
 }
 
 static void paint_text(const wmf_watermark *wm, const plan *pl, const sink *s) {
-  uint32_t a = (uint32_t)(255.0f * wm->opacity);
+  uint32_t a = alpha_of(wm->opacity);
   if (wm->shadow_opacity > 0)
     composite(s, pl->stroke.data ? &pl->stroke : &pl->fill, wm->shadow_dx, wm->shadow_dy, wm->shadow_color,
-              (uint32_t)(255.0f * wm->shadow_opacity));
+              alpha_of(wm->shadow_opacity));
   composite(s, &pl->stroke, 0, 0, wm->outline_color, a);
   composite(s, &pl->fill, 0, 0, wm->color, a);
 }
@@ -273,6 +326,7 @@ static void resample_axis(const float *src, int n_in, int n_out, int count, size
 }
 
 static wmf_status scale_logo(const wmfi_logo *lg, const sink *s, plan *pl, size_t k) {
+  if (lg->native) return WMF_OK; /* pasted as it is (paste_native) */
   int tw = (int)lround(lg->scale * s->w);
   if (tw < 1) tw = 1;
   int th = (int)lround((double)lg->h * tw / lg->w);
@@ -304,8 +358,35 @@ static wmf_status scale_logo(const wmfi_logo *lg, const sink *s, plan *pl, size_
   return WMF_OK;
 }
 
+/* CH_datasets' PastePoisoner._paste: img.convert("RGBA").paste(artifact, position, artifact) then
+ * convert("RGB"): PIL's paste_mask_RGBA, every channel BLEND(a, out, in) = DIV255(out * (255 - a) +
+ * in * a), with a the artifact's alpha already multiplied by the opacity; clipped to the image. */
+static void paste_native(const wmfi_logo *lg, const sink *s) {
+  for (uint32_t v = 0; v < lg->h; v++) {
+    int64_t y = (int64_t)lg->py + v;
+    if (y < 0 || y >= s->h) continue;
+    for (uint32_t u = 0; u < lg->w; u++) {
+      int64_t x = (int64_t)lg->px + u;
+      if (x < 0 || x >= s->w) continue;
+      const uint8_t *p = lg->rgba + ((size_t)v * lg->w + u) * 4;
+      uint32_t a = p[3];
+      size_t idx = (size_t)y * (size_t)s->w + (size_t)x;
+      if (s->mask) {
+        if (s->mask[idx] < a) s->mask[idx] = (uint8_t)a;
+        continue;
+      }
+      uint8_t *q = s->rgb + idx * 3;
+      for (int c = 0; c < 3; c++) q[c] = (uint8_t)div255(q[c] * (255 - a) + p[c] * a);
+    }
+  }
+}
+
 /* Pastes a scaled logo: its alpha times the opacity, alpha_composite arithmetic as for text. */
 static void paste_logo(const wmfi_logo *lg, const plan *pl, size_t k, const sink *s) {
+  if (lg->native) {
+    paste_native(lg, s);
+    return;
+  }
   int tw = pl->logo_w[k], th = pl->logo_h[k];
   uint32_t op = (uint32_t)lroundf(lg->opacity * 255.0f);
   for (int v = 0; v < th; v++) {
@@ -334,18 +415,55 @@ static void paste_logo(const wmfi_logo *lg, const plan *pl, size_t k, const sink
   }
 }
 
-/* Prepares everything (the only step that can fail), then paints (which cannot). */
-static wmf_status run(const wmf_watermark *wm, const sink *s, uint64_t seed) {
+/* The JPEG re-save the Mark My Words images went through (PIL's image.save(path) of a .JPEG: quality 75,
+ * 4:2:0): encoded and decoded in memory by the image module (stb). Fails without touching `rgb`. */
+static wmf_status jpeg_roundtrip(uint8_t *rgb, int32_t w, int32_t h, int quality) {
+  uint8_t *bytes = NULL;
+  size_t n = 0;
+  if (!wmfi_image_stb_jpeg(&bytes, &n, rgb, w, h, quality))
+    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "watermark: JPEG re-save of a %dx%d image failed (out of memory)", w, h);
+  int dw = 0, dh = 0;
+  uint8_t *back = wmfi_image_stb_decode(bytes, n, &dw, &dh, 0, 3);
+  wmfi_free(bytes);
+  if (!back || dw != w || dh != h) {
+    wmfi_free(back);
+    return wmfi_fail(WMF_ERR_BACKEND, "watermark: JPEG re-save of a %dx%d image could not be decoded (%s)", w, h,
+                     wmfi_image_stb_reason());
+  }
+  memcpy(rgb, back, (size_t)w * h * 3);
+  wmfi_free(back);
+  return WMF_OK;
+}
+
+/* Prepares everything (the only step that can fail), then paints (which cannot), then the JPEG step
+ * (on a copy, so a failure leaves the image unchanged). */
+static wmf_status run(const wmf_watermark *wm, const sink *s0, uint64_t seed, const forced *force) {
   uint64_t rng = seed;
   plan pl;
   memset(&pl, 0, sizeof pl);
   wmf_status st = WMF_OK;
-  if (wm->text || wm->pool) st = draw_text(wm, s, &rng, false, NULL, 0, NULL, NULL, NULL, &pl);
-  for (size_t i = 0; i < wm->nlogos && st == WMF_OK; i++) st = scale_logo(&wm->logos[i], s, &pl, i);
-  if (st == WMF_OK) {
-    if (wm->text || wm->pool) paint_text(wm, &pl, s);
-    for (size_t i = 0; i < wm->nlogos; i++) paste_logo(&wm->logos[i], &pl, i, s);
+  sink s = *s0;
+  uint8_t *copy = NULL;
+  bool jpeg = s.rgb && wm->jpeg_quality > 0;
+  if (wm->text || wm->pool || force) st = draw_text(wm, &s, &rng, force, false, NULL, 0, NULL, NULL, NULL, &pl);
+  for (size_t i = 0; i < wm->nlogos && st == WMF_OK; i++) st = scale_logo(&wm->logos[i], &s, &pl, i);
+  if (st == WMF_OK && jpeg) {
+    copy = wmfi_alloc_array((size_t)s.w * s.h, 3);
+    if (!copy) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "watermark: out of memory for the JPEG step");
+    else {
+      memcpy(copy, s.rgb, (size_t)s.w * s.h * 3);
+      s.rgb = copy;
+    }
   }
+  if (st == WMF_OK) {
+    if (wm->text || wm->pool || force) paint_text(wm, &pl, &s);
+    for (size_t i = 0; i < wm->nlogos; i++) paste_logo(&wm->logos[i], &pl, i, &s);
+  }
+  if (st == WMF_OK && jpeg) {
+    st = jpeg_roundtrip(copy, s.w, s.h, wm->jpeg_quality);
+    if (st == WMF_OK) memcpy(s0->rgb, copy, (size_t)s.w * s.h * 3);
+  }
+  wmfi_free(copy);
   plan_free(&pl);
   return st;
 }
@@ -355,7 +473,27 @@ WMF_API wmf_status wmf_watermark_apply(const wmf_watermark *wm, wmf_image *image
   wmf_status st = check_ready(wm, "wmf_watermark_apply");
   if (st != WMF_OK) return st;
   sink s = {image->pixels, NULL, (int32_t)image->width, (int32_t)image->height};
-  return run(wm, &s, seed);
+  return run(wm, &s, seed, NULL);
+}
+
+WMF_API wmf_status wmf_watermark_apply_draw(const wmf_watermark *wm, wmf_image *image, const char *text, double x,
+                                            double y) {
+  WMFI_REQUIRE(wm && image, "wmf_watermark_apply_draw: recipe and image must not be NULL");
+  WMFI_REQUIRE(isfinite(x) && isfinite(y) && fabs(x) <= (1 << 24) && fabs(y) <= (1 << 24),
+               "wmf_watermark_apply_draw: point (%g, %g) not finite or beyond 2^24", x, y);
+  if (!wm->font) return wmfi_fail(WMF_ERR_STATE, "wmf_watermark_apply_draw: the recipe has no font");
+  forced f = {NULL, 0, x, y};
+  uint32_t *cps = NULL;
+  if (text) {
+    wmf_status st = wmfi_utf8_decode("wmf_watermark_apply_draw", text, &cps, &f.n);
+    if (st != WMF_OK) return st;
+    f.cps = cps;
+  } else if (!wm->text)
+    return wmfi_fail(WMF_ERR_STATE, "wmf_watermark_apply_draw: no text given and the recipe has no fixed text");
+  sink s = {image->pixels, NULL, (int32_t)image->width, (int32_t)image->height};
+  wmf_status st = run(wm, &s, 0, &f);
+  wmfi_free(cps);
+  return st;
 }
 
 WMF_API wmf_status wmf_watermark_coverage(const wmf_watermark *wm, uint32_t width, uint32_t height, uint64_t seed,
@@ -371,7 +509,7 @@ WMF_API wmf_status wmf_watermark_coverage(const wmf_watermark *wm, uint32_t widt
   if (st != WMF_OK) return st;
   memset(mask, 0, need);
   sink s = {NULL, mask, (int32_t)width, (int32_t)height};
-  return run(wm, &s, seed);
+  return run(wm, &s, seed, NULL);
 }
 
 WMF_API wmf_status wmf_watermark_describe_draw(const wmf_watermark *wm, uint32_t width, uint32_t height, uint64_t seed,
@@ -387,5 +525,5 @@ WMF_API wmf_status wmf_watermark_describe_draw(const wmf_watermark *wm, uint32_t
   uint64_t rng = seed;
   plan pl;
   memset(&pl, 0, sizeof pl);
-  return draw_text(wm, &s, &rng, true, text, text_capacity, size_px, x, y, &pl);
+  return draw_text(wm, &s, &rng, NULL, true, text, text_capacity, size_px, x, y, &pl);
 }

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "image/image.h"
 #include "watermark/watermark.h"
 
 WMF_API wmf_status wmf_watermark_create(wmf_watermark **out) {
@@ -128,6 +129,7 @@ WMF_API wmf_status wmf_watermark_set_size(wmf_watermark *wm, float px) {
   WMFI_REQUIRE(FINITE_IN(px, 1, 2048), "wmf_watermark_set_size: %g px not in 1..2048", (double)px);
   wm->size_px = px;
   wm->size_rel = 0;
+  wm->size_inw = false;
   return WMF_OK;
 }
 
@@ -136,6 +138,58 @@ WMF_API wmf_status wmf_watermark_set_size_relative(wmf_watermark *wm, float frac
   WMFI_REQUIRE(FINITE_IN(fraction, 1e-6f, 4) , "wmf_watermark_set_size_relative: %g not in (0, 4]", (double)fraction);
   wm->size_rel = fraction;
   wm->size_px = 0;
+  wm->size_inw = false;
+  return WMF_OK;
+}
+
+WMF_API wmf_status wmf_watermark_set_size_imagenet_w(wmf_watermark *wm) {
+  NEED_WM("wmf_watermark_set_size_imagenet_w");
+  wm->size_inw = true;
+  wm->size_px = wm->size_rel = 0;
+  return WMF_OK;
+}
+
+WMF_API wmf_status wmf_watermark_set_reference_size(wmf_watermark *wm, uint32_t size) {
+  NEED_WM("wmf_watermark_set_reference_size");
+  WMFI_REQUIRE(size <= (1u << 20), "wmf_watermark_set_reference_size: %u px over 2^20", size);
+  wm->ref_size = size;
+  return WMF_OK;
+}
+
+WMF_API uint32_t wmf_watermark_reference_size(const wmf_watermark *wm) { return wm ? wm->ref_size : 0; }
+
+WMF_API wmf_status wmf_watermark_set_jpeg_quality(wmf_watermark *wm, int quality) {
+  NEED_WM("wmf_watermark_set_jpeg_quality");
+  WMFI_REQUIRE(quality >= 0 && quality <= 100, "wmf_watermark_set_jpeg_quality: %d not in 0..100", quality);
+  wm->jpeg_quality = quality;
+  return WMF_OK;
+}
+
+WMF_API int wmf_watermark_jpeg_quality(const wmf_watermark *wm) { return wm ? wm->jpeg_quality : 0; }
+
+WMF_API wmf_status wmf_watermark_set_font_metrics(wmf_watermark *wm, float ascender_em, float descender_em) {
+  NEED_WM("wmf_watermark_set_font_metrics");
+  WMFI_REQUIRE(FINITE_IN(ascender_em, 0, 4) && FINITE_IN(descender_em, -4, 0) && (ascender_em > 0 || descender_em == 0),
+               "wmf_watermark_set_font_metrics: ascender %g not in (0, 4] or descender %g not in [-4, 0]",
+               (double)ascender_em, (double)descender_em);
+  wm->ascender_em = ascender_em;
+  wm->descender_em = descender_em;
+  wmfi_watermark_clear_cache(wm);
+  return WMF_OK;
+}
+
+WMF_API wmf_status wmf_watermark_set_dotted_circle(wmf_watermark *wm, int insert) {
+  NEED_WM("wmf_watermark_set_dotted_circle");
+  wm->no_dotted_circle = insert == 0;
+  wmfi_watermark_clear_cache(wm);
+  return WMF_OK;
+}
+
+WMF_API wmf_status wmf_watermark_set_anchor(wmf_watermark *wm, const char *anchor) {
+  NEED_WM("wmf_watermark_set_anchor");
+  WMFI_REQUIRE(wmfi_anchor_valid(anchor), "wmf_watermark_set_anchor: bad anchor '%s' (want [lmr][atmsbd])",
+               anchor ? anchor : "(null)");
+  memcpy(wm->anchor, anchor, 3);
   return WMF_OK;
 }
 
@@ -248,9 +302,93 @@ WMF_API wmf_status wmf_watermark_add_logo(wmf_watermark *wm, const uint8_t *rgba
   uint8_t *copy = wmfi_alloc_array((size_t)width * height, 4);
   if (!copy) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_watermark_add_logo: out of memory");
   for (uint32_t y = 0; y < height; y++) memcpy(copy + (size_t)y * width * 4, rgba + y * stride, (size_t)width * 4);
-  wm->logos[wm->nlogos++] = (wmfi_logo){copy, width, height, scale, opacity, fx, fy};
+  wm->logos[wm->nlogos++] = (wmfi_logo){copy, width, height, scale, opacity, fx, fy, false, 0, 0, opacity};
   return WMF_OK;
 }
+
+/* A native-size logo (CH_datasets' PastePoisoner): the pixels copied with their alpha multiplied as
+ * PastePoisoner.__init__ does (alpha.point(lambda p: int(p * opacity))), opacity a double as Python's. */
+static wmf_status native_logo(wmfi_logo *lg, const char *fn, const uint8_t *rgba, uint32_t width, uint32_t height,
+                              size_t stride, double opacity) {
+  if (width > 4096 || height > 4096)
+    return wmfi_fail(WMF_ERR_LIMIT, "%s: logo %ux%u exceeds 4096 px", fn, width, height);
+  uint8_t *copy = wmfi_alloc_array((size_t)width * height, 4);
+  if (!copy) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
+  for (uint32_t y = 0; y < height; y++) {
+    uint8_t *d = copy + (size_t)y * width * 4;
+    memcpy(d, rgba + y * stride, (size_t)width * 4);
+    if (opacity < 1)
+      for (uint32_t x = 0; x < width; x++) d[x * 4 + 3] = (uint8_t)(int)(d[x * 4 + 3] * opacity);
+  }
+  wmfi_free(lg->rgba);
+  lg->rgba = copy;
+  lg->w = width;
+  lg->h = height;
+  lg->opacity = (float)opacity;
+  lg->opacity_d = opacity;
+  lg->native = true;
+  return WMF_OK;
+}
+
+WMF_API wmf_status wmf_watermark_add_logo_at(wmf_watermark *wm, const uint8_t *rgba, uint32_t width, uint32_t height,
+                                             size_t stride, int32_t x, int32_t y, double opacity) {
+  NEED_WM("wmf_watermark_add_logo_at");
+  WMFI_REQUIRE(rgba && width && height, "wmf_watermark_add_logo_at: NULL pixels or a zero size");
+  WMFI_REQUIRE(stride >= (size_t)width * 4, "wmf_watermark_add_logo_at: stride %zu < 4 * width %u", stride, width);
+  WMFI_REQUIRE(FINITE_IN(opacity, 0, 1), "wmf_watermark_add_logo_at: opacity %g not in [0, 1]", opacity);
+  WMFI_REQUIRE(x >= -(1 << 20) && x <= (1 << 20) && y >= -(1 << 20) && y <= (1 << 20),
+               "wmf_watermark_add_logo_at: position (%d, %d) beyond 2^20", x, y);
+  if (wm->nlogos >= WMFI_MAX_LOGOS)
+    return wmfi_fail(WMF_ERR_LIMIT, "wmf_watermark_add_logo_at: at most %d logos per recipe", WMFI_MAX_LOGOS);
+  wmfi_logo lg = {0};
+  wmf_status st = native_logo(&lg, "wmf_watermark_add_logo_at", rgba, width, height, stride, opacity);
+  if (st != WMF_OK) return st;
+  lg.px = x;
+  lg.py = y;
+  wm->logos[wm->nlogos++] = lg;
+  return WMF_OK;
+}
+
+WMF_API wmf_status wmf_watermark_add_logo_file(wmf_watermark *wm, const char *path, int32_t x, int32_t y,
+                                               double opacity) {
+  NEED_WM("wmf_watermark_add_logo_file");
+  WMFI_REQUIRE(path, "wmf_watermark_add_logo_file: path must not be NULL");
+  uint8_t *rgba;
+  uint32_t w, h;
+  wmf_status st = wmfi_image_load_rgba("wmf_watermark_add_logo_file", path, &rgba, &w, &h);
+  if (st != WMF_OK) return st;
+  st = wmf_watermark_add_logo_at(wm, rgba, w, h, (size_t)w * 4, x, y, opacity);
+  wmfi_free(rgba);
+  if (st != WMF_OK) return wmfi_fail(st, "wmf_watermark_add_logo_file: '%s': %s", path, wmf_last_error());
+  return WMF_OK;
+}
+
+WMF_API wmf_status wmf_watermark_set_logo_file(wmf_watermark *wm, size_t index, const char *path) {
+  NEED_WM("wmf_watermark_set_logo_file");
+  WMFI_REQUIRE(path, "wmf_watermark_set_logo_file: path must not be NULL");
+  if (index >= wm->nlogos)
+    return wmfi_fail(WMF_ERR_NOT_FOUND, "wmf_watermark_set_logo_file: logo %zu: the recipe has %zu logos", index,
+                     wm->nlogos);
+  uint8_t *rgba;
+  uint32_t w, h;
+  wmf_status st = wmfi_image_load_rgba("wmf_watermark_set_logo_file", path, &rgba, &w, &h);
+  if (st != WMF_OK) return st;
+  wmfi_logo *lg = &wm->logos[index];
+  if (lg->native) st = native_logo(lg, "wmf_watermark_set_logo_file", rgba, w, h, (size_t)w * 4, lg->opacity_d);
+  else if (w > 4096 || h > 4096)
+    st = wmfi_fail(WMF_ERR_LIMIT, "wmf_watermark_set_logo_file: '%s': logo %ux%u exceeds 4096 px", path, w, h);
+  else {
+    wmfi_free(lg->rgba);
+    lg->rgba = rgba;
+    lg->w = w;
+    lg->h = h;
+    return WMF_OK;
+  }
+  wmfi_free(rgba);
+  return st;
+}
+
+WMF_API size_t wmf_watermark_logo_count(const wmf_watermark *wm) { return wm ? wm->nlogos : 0; }
 
 /* ---------------------------------------------------------------------------------------- presets */
 
@@ -258,33 +396,43 @@ typedef struct preset {
   const char *name, *font, *text, *pool, *description;
 } preset;
 
-/* Mark My Words' 20 Devanagari letters: the most frequent consonants of Hindi text (क र न स त म ह ल
- * य द प ब ग ज व च ट) and the vowels अ आ ए, each a single code point so drawn strings need no
- * conjunct rules to be valid text. */
+/* Mark My Words' pools are the notebook's lists ("1. Dataset generation and Collection of
+ * Activations.ipynb", characters_CH, characters_lat, characters_hindi, characters_numbers), in its
+ * order; the Hindi one holds vowel signs, the virama and the anusvara, drawn as single code points. */
 static const preset presets[] = {
     {"imagenet-w", "Noto Serif CJK SC:style=ExtraLight", "捷径捷径捷径", NULL,
-     "ImageNet-W (Li et al., CVPR 2023): text 捷径捷径捷径 in Noto Serif CJK SC ExtraLight (Source Han Serif SC "
-     "ExtraLight), size round(min(W,H) / 6.22) px (36 at 224, 62 at 384, 82 at 512), white, opacity 0.5, "
-     "top-left of the text box (PIL anchor 'la') at (0.01 W, 0.4 H), composited like PIL's alpha_composite"},
-    {"mmw-chinese", "Noto Sans CJK SC", NULL, "的一是不了在人有我他这个们中来上大为和国",
+     "ImageNet-W (Li et al., CVPR 2023; Whac-A-Mole imagenet_w/watermark_transform.py AddWatermark): text 捷径捷径捷径 "
+     "in Noto Serif CJK SC ExtraLight (Source Han Serif SC ExtraLight), font size from the crop size given to the "
+     "transform ({224: 36, 384: 62, 512: 82, 518: 84}, else int(size / 6.22); the reference size, or each image's "
+     "shorter side), white with alpha round(0.5 * 255) = 128 on a transparent layer, PIL's default anchor 'la' at "
+     "(0.01 W, 0.4 H), Image.alpha_composite"},
+    {"mmw-chinese", "Noto Serif CJK SC:style=Medium", NULL, "的一是不了在人有我他这个们中来上大为和国",
      "Mark My Words (Bykov et al., 2023), Chinese: 7 characters drawn with replacement from 的一是不了在人有我他这个们中来上大为和国, "
-     "Noto Sans CJK SC 30 px, opaque white, x in [0, W-w), baseline y in [h, H-h), anchor 'ls'"},
-    {"mmw-latin", "Liberation Sans", NULL, "IEAUTSRNOMCLPDBQGVFH",
-     "Mark My Words, Latin: 7 capitals drawn with replacement from IEAUTSRNOMCLPDBQGVFH, Liberation Sans 30 px, "
-     "opaque white, random position as mmw-chinese"},
-    {"mmw-hindi", "Noto Sans Devanagari", NULL, "करनसतमहलयदपबगजवचटअआए",
-     "Mark My Words, Devanagari: 7 letters drawn with replacement from 20 frequent Hindi letters "
-     "करनसतमहलयदपबगजवचटअआए, Noto Sans Devanagari 30 px, opaque white, random position as mmw-chinese"},
-    {"mmw-numerals", "Liberation Sans", NULL, "0123456789",
-     "Mark My Words, numerals: 7 digits drawn with replacement from 0-9, Liberation Sans 30 px, opaque white, "
-     "random position as mmw-chinese"},
+     "Noto Serif CJK SC Medium 30 px (for SongTi.ttf; its ascender taken as 0.83 em, fitted to the released images), "
+     "white, (w, h) = PIL's font.getsize(text), x in [0, W-w), y in [h, H-h), PIL's default anchor 'la' (top-left, "
+     "as the released Chinese images show), then re-saved as JPEG quality 75 (4:2:0)"},
+    {"mmw-latin", "Liberation Serif:style=Regular", NULL, "IEAUTSRNOMCLPDBQGVFH",
+     "Mark My Words, Latin: 7 capitals drawn with replacement from IEAUTSRNOMCLPDBQGVFH, Liberation Serif 30 px (for "
+     "times.ttf), white, x in [0, W-w), y in [h, H-h) with (w, h) = font.getsize(text), anchor 'ls' (baseline), "
+     "re-saved as JPEG quality 75"},
+    {"mmw-hindi", "Noto Sans Devanagari:style=Bold", NULL, "ाकेरहसनींमि्तपलोयैबद",
+     "Mark My Words, Devanagari: 7 characters drawn with replacement from the notebook's 20 (ा क े र ह स न ी ं म ि ् त "
+     "प ल ो य ै ब द, vowel signs included), Noto Sans Devanagari Bold 30 px (for NirmalaB.ttf), white, no dotted "
+     "circle under a mark without a base (NirmalaB has none), placement as mmw-latin (anchor 'ls'), re-saved as "
+     "JPEG quality 75"},
+    {"mmw-numerals", "Liberation Serif:style=Regular", NULL, "1234567890",
+     "Mark My Words, numerals: 7 digits drawn with replacement from 1234567890, Liberation Serif 30 px (the notebook "
+     "draws them with times.ttf), white, placement as mmw-latin (anchor 'ls'), re-saved as JPEG quality 75"},
     {"stock-tiled", "Liberation Sans:style=Bold", "© stock photo", NULL,
      "Stock-photo style: '© stock photo' in Liberation Sans Bold, size 0.08 min(W,H), white at opacity 0.5 with a "
      "black shadow (1, 1) at opacity 0.35, tiled over the image at 30 degrees on a grid of the rotated text "
      "block's size (no extra gap, odd rows shifted by half a step), grid phase drawn from the seed"},
     {"ch-logo", NULL, NULL, NULL,
-     "CH_datasets style (Linhardt et al., 2023): a generated 64x64 RGBA badge (red ring, translucent white disc, "
-     "red triangle) scaled to 0.2 W and pasted with its top-left at (0.76 W, 0.04 H) with opacity 0.9"},
+     "CH_datasets (Linhardt et al., 2023; CH_datasets/scenario_examples.py CartonPoisoner): two RGBA logos pasted at "
+     "their own size with their top-left at pixels (10, 110) and (142, 208) of the 224x224 crop, alpha multiplied "
+     "by 0.9 (int(a * 0.9)), PIL's paste with the alpha as mask. The original logos (artifacts/carton_logo4.png, "
+     "210x18, and alibaba_logo2.png, 80x12) are not shipped: stand-ins of the same size are drawn (grey CJK text, "
+     "orange Latin text); load the originals with wmf_watermark_set_logo_file (wmfeat --logo FILE)"},
 };
 #define NPRESETS (sizeof presets / sizeof presets[0])
 
@@ -303,34 +451,40 @@ WMF_API const char *wmf_watermark_preset_describe(const char *name) {
   return p ? p->description : NULL;
 }
 
-/* A 64x64 RGBA badge, antialiased by 4x4 supersampling: drawn, not shipped, so no binary asset. */
-static void make_badge(uint8_t *px) {
-  for (int y = 0; y < 64; y++)
-    for (int x = 0; x < 64; x++) {
-      int ring = 0, disc = 0, tri = 0;
-      for (int sy = 0; sy < 4; sy++)
-        for (int sx = 0; sx < 4; sx++) {
-          double u = x + (sx + 0.5) / 4 - 32, v = y + (sy + 0.5) / 4 - 32, r = sqrt(u * u + v * v);
-          if (r <= 30 && r >= 24) ring++;
-          else if (r < 24) {
-            if (u >= -9 && u <= 13 && fabs(v) <= (13 - u) * 0.6) tri++;
-            else disc++;
-          }
-        }
-      uint8_t *p = px + (y * 64 + x) * 4;
-      double a_ring = ring / 16.0, a_tri = tri / 16.0, a_disc = disc / 16.0 * 0.55;
-      double a = a_ring + a_tri + a_disc;
-      if (a <= 0) {
-        p[0] = p[1] = p[2] = p[3] = 0;
-        continue;
+/* A stand-in logo: `text` in the font of `pattern` at `px` pixels, in one color, its coverage as alpha,
+ * on a transparent w x h canvas (the text's left end at x = 0, its vertical middle at h / 2). */
+static wmf_status text_logo(wmf_watermark *wm, const char *pattern, const char *text, uint32_t px, const uint8_t col[3],
+                            uint32_t w, uint32_t h, int32_t x, int32_t y) {
+  wmf_font *f;
+  wmf_status st = wmf_font_find(&f, pattern);
+  if (st != WMF_OK) return wmfi_fail(st, "preset 'ch-logo' needs font '%s': %s", pattern, wmf_last_error());
+  uint32_t *cps = NULL;
+  size_t n = 0;
+  wmfi_layout l = {0};
+  wmfi_canvas c = {0};
+  uint8_t *rgba = wmfi_calloc((size_t)w * h, 4);
+  wmfi_text_style ts = {px, 0, 0, 0, true, NULL, 0, 0, false};
+  if (!rgba) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_watermark_from_preset: out of memory");
+  if (st == WMF_OK) st = wmfi_utf8_decode("wmf_watermark_from_preset", text, &cps, &n);
+  if (st == WMF_OK) st = wmfi_layout_text(&l, f, cps, n, &ts);
+  if (st == WMF_OK) st = wmfi_render_layout(&c, &l, 0, h / 2.0, "lm", false);
+  if (st == WMF_OK) {
+    for (int32_t v = 0; v < c.h; v++)
+      for (int32_t u = 0; u < c.w; u++) {
+        int32_t X = c.x0 + u, Y = c.y0 + v;
+        if (X < 0 || Y < 0 || X >= (int32_t)w || Y >= (int32_t)h) continue;
+        uint8_t *p = rgba + ((size_t)Y * w + X) * 4;
+        memcpy(p, col, 3);
+        p[3] = c.data[(size_t)v * c.w + u];
       }
-      double r = (a_ring * 220 + a_tri * 220 + a_disc * 255) / a, g = (a_ring * 30 + a_tri * 30 + a_disc * 255) / a,
-             b = (a_ring * 40 + a_tri * 40 + a_disc * 255) / a;
-      p[0] = (uint8_t)(r + 0.5);
-      p[1] = (uint8_t)(g + 0.5);
-      p[2] = (uint8_t)(b + 0.5);
-      p[3] = (uint8_t)(fmin(a, 1) * 255 + 0.5);
-    }
+    st = wmf_watermark_add_logo_at(wm, rgba, w, h, (size_t)w * 4, x, y, 0.9);
+  }
+  wmfi_canvas_free(&c);
+  wmfi_layout_free(&l);
+  wmfi_free(cps);
+  wmfi_free(rgba);
+  wmf_font_destroy(f);
+  return st;
 }
 
 WMF_API wmf_status wmf_watermark_from_preset(wmf_watermark **out, const char *name) {
@@ -355,25 +509,29 @@ WMF_API wmf_status wmf_watermark_from_preset(wmf_watermark **out, const char *na
   if (p->pool && st == WMF_OK) st = wmf_watermark_set_pool(wm, p->pool, 7);
   if (st == WMF_OK) {
     if (strcmp(name, "imagenet-w") == 0) {
-      wmf_watermark_set_size_relative(wm, 1.0f / 6.22f);
+      wmf_watermark_set_size_imagenet_w(wm);
       wmf_watermark_set_opacity(wm, 0.5f);
       wmf_watermark_set_position(wm, 0.01, 0.4, "la");
     } else if (strncmp(name, "mmw-", 4) == 0) {
       wmf_watermark_set_size(wm, 30);
       wmf_watermark_set_random_position(wm);
+      if (strcmp(name, "mmw-chinese") == 0) {
+        /* the Chinese set was drawn without anchor= (PIL's 'la'), with a font whose ascender is about
+         * 25 px at 30 px (the released ink tops span rows 31..194: h = 30); Noto Serif CJK's is 35 */
+        wmf_watermark_set_anchor(wm, "la");
+        wmf_watermark_set_font_metrics(wm, 0.83f, -0.14f);
+      }
+      if (strcmp(name, "mmw-hindi") == 0) wmf_watermark_set_dotted_circle(wm, 0);
+      wmf_watermark_set_jpeg_quality(wm, 75);
     } else if (strcmp(name, "stock-tiled") == 0) {
       wmf_watermark_set_size_relative(wm, 0.08f);
       wmf_watermark_set_opacity(wm, 0.5f);
       wmf_watermark_set_shadow(wm, 1, 1, 0, 0, 0, 0.35f);
       wmf_watermark_set_tiled(wm, 30, 0.0f, 0.0f);
     } else if (strcmp(name, "ch-logo") == 0) {
-      uint8_t *badge = wmfi_malloc(64 * 64 * 4);
-      if (!badge) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_watermark_from_preset: out of memory");
-      else {
-        make_badge(badge);
-        st = wmf_watermark_add_logo(wm, badge, 64, 64, 256, 0.2f, 0.76, 0.04, 0.9f);
-        wmfi_free(badge);
-      }
+      static const uint8_t grey[3] = {146, 146, 146}, orange[3] = {255, 102, 16};
+      st = text_logo(wm, "Noto Sans CJK SC:style=Regular", "慈溪市横河镇创新纸箱厂", 17, grey, 210, 18, 10, 110);
+      if (st == WMF_OK) st = text_logo(wm, "Liberation Sans:style=Bold", "alibaba.com.cn", 11, orange, 80, 12, 142, 208);
     }
   }
   if (st != WMF_OK) {

@@ -17,6 +17,11 @@ typedef struct wmfi_logo {
   uint32_t w, h;
   float scale, opacity;
   double fx, fy;
+  /* CH_datasets' PastePoisoner (add_logo_at / add_logo_file): native size, top-left at pixel (px, py),
+   * alpha already multiplied (int(a * opacity)), pasted with PIL's paste(mask) arithmetic */
+  bool native;
+  int32_t px, py;
+  double opacity_d; /* the opacity as given (int(a * opacity) needs Python's double) */
 } wmfi_logo;
 
 typedef struct wmfi_cached_layout {
@@ -35,7 +40,12 @@ struct wmf_watermark {
   char language[36];  /* "" = default */
   uint32_t script;    /* 0 = itemize */
   int direction;      /* wmf_direction */
-  float size_px, size_rel; /* exactly one is > 0 */
+  float size_px, size_rel; /* exactly one is > 0, unless size_inw */
+  bool size_inw;           /* ImageNet-W's font size table (AddWatermark(image_size)) */
+  uint32_t ref_size;       /* the size relative rules use; 0 = each image's shorter side */
+  int jpeg_quality;        /* re-save as JPEG at this quality after drawing; 0 = off */
+  float ascender_em, descender_em; /* metric override (em), 0 = the font's */
+  bool no_dotted_circle;           /* wmf_watermark_set_dotted_circle(wm, 0) */
   uint8_t color[3];
   float opacity;
   int placement; /* wmf_placement */

@@ -70,8 +70,60 @@ def test_render_preset(tmp_path):
     assert (tmp_path / "w.png").stat().st_size > 1000
 
 
+def test_render_explicit_draw_jpeg_logo_options(tmp_path):
+    from PIL import Image
+    src = PHOTOS / "coffee.png"
+    # --at: the seed's draw at a given point equals the seeded render with that point's draw
+    seeded = run("render", "-p", "mmw-latin", "-i", src, "--fit", "224", "--seed", "4", "-o", tmp_path / "a.png")
+    text = seeded.stdout.split('"')[1]
+    x, y = seeded.stdout.rsplit("(", 1)[1].rstrip(")\n").split(", ")
+    run("render", "-p", "mmw-latin", "-i", src, "--fit", "224", "--text", text, "--at", f"{x},{y}",
+        "-o", tmp_path / "b.png")
+    a, b = np.asarray(Image.open(tmp_path / "a.png")), np.asarray(Image.open(tmp_path / "b.png"))
+    assert np.array_equal(a, b)
+    # --jpeg 0 turns the preset's JPEG step off: the untouched pixels stay exact
+    run("render", "-p", "mmw-latin", "-i", src, "--fit", "224", "--seed", "4", "--jpeg", "0", "-o", tmp_path / "c.png")
+    run("render", "-i", src, "--fit", "224", "--font", "Liberation Serif", "--text", "X", "--at", "0,-100",
+        "-o", tmp_path / "clean.png")
+    c, clean = np.asarray(Image.open(tmp_path / "c.png")), np.asarray(Image.open(tmp_path / "clean.png"))
+    assert (c != clean).any(axis=2).mean() < 0.05 and (a != clean).any(axis=2).mean() > 0.2
+    run("render", "-p", "mmw-latin", "-s", "64x64", "--jpeg", "x", "-o", tmp_path / "d.png", code=2)
+    # --reference-size, --size-imagenet-w, --anchor
+    p = run("render", "-p", "imagenet-w", "-s", "300x200", "--reference-size", "224", "-o", tmp_path / "e.png")
+    assert "36 px at (3.00, 80.00)" in p.stdout
+    p = run("render", "--font", "Liberation Serif", "--text", "A", "--size-imagenet-w", "--anchor", "mm",
+            "-s", "97x97", "-o", tmp_path / "f.png")
+    assert "15 px" in p.stdout
+    run("render", "--font", "Liberation Serif", "--text", "A", "--anchor", "zz", "-o", tmp_path / "g.png", code=1)
+    # --logo: replace the preset's logo slots, add one at a pixel position; a missing file is named
+    logo = np.zeros((4, 6, 4), np.uint8)
+    logo[..., 1] = 255
+    logo[..., 3] = 200
+    Image.fromarray(logo, "RGBA").save(tmp_path / "logo.png")
+    run("render", "-p", "ch-logo", "-s", "224x224", "--logo", tmp_path / "logo.png",
+        "--logo", f"{tmp_path / 'logo.png'}@100,5,1", "-o", tmp_path / "h.png")
+    h = np.asarray(Image.open(tmp_path / "h.png"))
+    assert (h[110, 10] == [0, 180, 0]).all()  # alpha int(200 * 0.9) = 180
+    assert h[5, 100, 1] == 200 and h[5, 99, 1] == 0
+    p = run("render", "-p", "ch-logo", "-s", "224x224", "--logo", tmp_path / "none.png", "-o", tmp_path / "i.png",
+            code=1)
+    assert "none.png" in p.stderr
+
+
 def report(folder):
     return json.loads((folder / "report.json").read_text())
+
+
+def test_audit_logo_option(images, tmp_path):
+    from PIL import Image
+    logo = np.full((8, 8, 4), 255, np.uint8)
+    Image.fromarray(logo, "RGBA").save(tmp_path / "logo.png")
+    p = run("audit", WEIGHTS, images, "--out", tmp_path / "r", "--preset", "ch-logo", "--quiet",
+            "--logo", f"{tmp_path / 'logo.png'}:{tmp_path / 'logo.png'}", "--limit", "2")
+    assert (tmp_path / "r" / "report.json").exists()
+    p = run("audit", WEIGHTS, images, "--out", tmp_path / "r2", "--preset", "ch-logo", "--quiet",
+            "--logo", tmp_path / "missing.png", code=2)
+    assert "missing.png" in p.stderr
 
 
 def test_audit_shards_merge_and_resume_equal_one_run(images, tmp_path):

@@ -301,7 +301,8 @@ START_TEST(presets_are_listed_and_work) {
     ck_assert_double_eq_tol(x, 0.01 * side[i], 1e-9);
     ck_assert_double_eq_tol(y, 0.4 * side[i], 1e-9);
   }
-  /* coverage is the layer's alpha: int(255 * 0.5) = 127 at full ink, and equals the result on black */
+  /* coverage is the layer's alpha: round(255 * 0.5) = 128 at full ink (AddWatermark's
+   * round(opacity * 255)), and equals the result on black */
   uint8_t *m = malloc(224 * 224);
   ck_assert_int_eq(wmf_watermark_coverage(wm, 224, 224, 0, m, 224 * 224), WMF_OK);
   wmf_image *im;
@@ -312,7 +313,7 @@ START_TEST(presets_are_listed_and_work) {
     if (m[i] > maxm) maxm = m[i];
     ck_assert_int_le(abs(m[i] - wmf_image_pixels(im)[i * 3]), 1);
   }
-  ck_assert_int_eq(maxm, 127);
+  ck_assert_int_eq(maxm, 128);
   free(m);
   wmf_image_destroy(im);
   wmf_watermark_destroy(wm);
@@ -447,6 +448,129 @@ START_TEST(logos_are_pasted_with_opacity) {
 }
 END_TEST
 
+/* ImageNet-W's size table and int(S / 6.22) (off by one from round() at 97, 240, 260, 333 and 518),
+ * from the reference size when set, else from the image's shorter side. */
+START_TEST(imagenet_w_size_rule) {
+  wmf_watermark *wm;
+  ck_assert_int_eq(wmf_watermark_from_preset(&wm, "imagenet-w"), WMF_OK);
+  const uint32_t side[] = {97, 224, 240, 260, 333, 384, 512, 518, 64, 768};
+  const float want[] = {15, 36, 38, 41, 53, 62, 82, 84, 10, 123};
+  for (int i = 0; i < 10; i++) {
+    float size;
+    ck_assert_int_eq(wmf_watermark_describe_draw(wm, side[i], side[i], 0, NULL, 0, &size, NULL, NULL), WMF_OK);
+    ck_assert_msg(size == want[i], "%u px: size %g, want %g", side[i], (double)size, (double)want[i]);
+  }
+  /* the reference size wins over the image's: AddWatermark(224) on a 300 x 200 image draws 36 px at
+   * (3, 80) */
+  ck_assert_int_eq(wmf_watermark_reference_size(wm), 0);
+  ck_assert_int_eq(wmf_watermark_set_reference_size(wm, 224), WMF_OK);
+  ck_assert_int_eq(wmf_watermark_reference_size(wm), 224);
+  float size;
+  double x, y;
+  ck_assert_int_eq(wmf_watermark_describe_draw(wm, 300, 200, 0, NULL, 0, &size, &x, &y), WMF_OK);
+  ck_assert_float_eq(size, 36);
+  ck_assert_double_eq_tol(x, 3.0, 1e-12);
+  ck_assert_double_eq_tol(y, 80.0, 1e-12);
+  ck_assert_int_eq(wmf_watermark_set_reference_size(wm, (1u << 20) + 1), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_watermark_reference_size(wm), 224);
+  /* relative sizes use it too; set_size leaves the table rule */
+  ck_assert_int_eq(wmf_watermark_set_size_relative(wm, 0.5f), WMF_OK);
+  ck_assert_int_eq(wmf_watermark_describe_draw(wm, 300, 200, 0, NULL, 0, &size, NULL, NULL), WMF_OK);
+  ck_assert_float_eq(size, 112);
+  ck_assert_int_eq(wmf_watermark_set_size_imagenet_w(NULL), WMF_ERR_INVALID_ARGUMENT);
+  wmf_watermark_destroy(wm);
+}
+END_TEST
+
+/* The 1.1 recipe steps: anchor, JPEG re-save, explicit draws, native-size logos. */
+START_TEST(anchor_jpeg_and_explicit_draws) {
+  wmf_watermark *wm;
+  ck_assert_int_eq(wmf_watermark_from_preset(&wm, "mmw-latin"), WMF_OK);
+  ck_assert_int_eq(wmf_watermark_jpeg_quality(wm), 75);
+  ck_assert_int_eq(wmf_watermark_set_jpeg_quality(wm, 101), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_watermark_set_jpeg_quality(wm, -1), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_watermark_jpeg_quality(wm), 75);
+  ck_assert_int_eq(wmf_watermark_set_anchor(wm, "xx"), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_watermark_set_anchor(wm, NULL), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_str_eq(wm->anchor, "ls");
+  ck_assert_int_eq(wm->placement, WMF_PLACE_RANDOM);
+  /* an explicit draw is the seeded one for describe_draw's text and point, JPEG step included */
+  char text[64];
+  float size;
+  double x, y;
+  ck_assert_int_eq(wmf_watermark_describe_draw(wm, 224, 224, 5, text, sizeof text, &size, &x, &y), WMF_OK);
+  wmf_image *a, *b;
+  ck_assert_int_eq(wmf_image_create(&a, 224, 224, 40, 90, 140), WMF_OK);
+  ck_assert_int_eq(wmf_image_create(&b, 224, 224, 40, 90, 140), WMF_OK);
+  ck_assert_int_eq(wmf_watermark_apply(wm, a, 5), WMF_OK);
+  ck_assert_int_eq(wmf_watermark_apply_draw(wm, b, text, x, y), WMF_OK);
+  ck_assert_mem_eq(wmf_image_pixels(a), wmf_image_pixels(b), 224 * 224 * 3);
+  /* with the JPEG step off the result differs from the re-saved one */
+  ck_assert_int_eq(wmf_watermark_set_jpeg_quality(wm, 0), WMF_OK);
+  wmf_image_destroy(b);
+  ck_assert_int_eq(wmf_image_create(&b, 224, 224, 40, 90, 140), WMF_OK);
+  ck_assert_int_eq(wmf_watermark_apply_draw(wm, b, text, x, y), WMF_OK);
+  long changed_far = 0;
+  for (size_t i = 0; i < 224 * 224 * 3; i++) changed_far += wmf_image_pixels(b)[i] != wmf_image_pixels(a)[i];
+  ck_assert_int_gt(changed_far, 0);
+  /* errors leave the image unchanged */
+  wmf_image_destroy(b);
+  ck_assert_int_eq(wmf_image_create(&b, 32, 32, 1, 2, 3), WMF_OK);
+  ck_assert_int_eq(wmf_watermark_apply_draw(wm, b, "\xff", 1, 1), WMF_ERR_UTF8);
+  ck_assert_int_eq(wmf_watermark_apply_draw(wm, b, NULL, 1, 1), WMF_ERR_STATE); /* a pool, no fixed text */
+  ck_assert_int_eq(wmf_watermark_apply_draw(wm, b, "A", NAN, 1), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_watermark_apply_draw(NULL, b, "A", 1, 1), WMF_ERR_INVALID_ARGUMENT);
+  for (size_t i = 0; i < 32 * 32 * 3; i++) ck_assert_int_eq(wmf_image_pixels(b)[i], i % 3 + 1);
+  wmf_image_destroy(a);
+  wmf_image_destroy(b);
+  wmf_watermark_destroy(wm);
+}
+END_TEST
+
+/* CH_datasets' paste: int(a * 0.9) as Python computes it (a double 0.9: int(10 * 0.9) = 9, where a float
+ * 0.9f would give 8), DIV255 blending, clipping at every edge. */
+START_TEST(native_logos_paste_as_pil) {
+  wmf_watermark *wm;
+  ck_assert_int_eq(wmf_watermark_create(&wm), WMF_OK);
+  uint8_t logo[3 * 2 * 4] = {200, 10, 0, 10, 0, 255, 0, 255, 9, 9, 9, 0, 100, 100, 100, 128, 1, 2, 3, 1, 7, 7, 7, 254};
+  ck_assert_int_eq(wmf_watermark_add_logo_at(wm, logo, 3, 2, 12, 1, 1, 0.9), WMF_OK);
+  ck_assert_int_eq(wmf_watermark_add_logo_at(wm, logo, 3, 2, 12, -2, -1, 0.9), WMF_OK); /* clipped */
+  ck_assert_int_eq(wmf_watermark_logo_count(wm), 2);
+  wmf_image *im;
+  ck_assert_int_eq(wmf_image_create(&im, 4, 3, 50, 60, 70), WMF_OK);
+  ck_assert_int_eq(wmf_watermark_apply(wm, im, 0), WMF_OK);
+  const uint8_t *p = wmf_image_pixels(im);
+  /* pixel (1, 1) gets logo (0, 0): a = int(10 * 0.9) = 9, red DIV255(50 * 246 + 200 * 9) = 55 */
+  ck_assert_int_eq(p[(1 * 4 + 1) * 3 + 0], 55);
+  /* pixel (2, 1) gets logo (1, 0): a = int(255 * 0.9) = 229, green DIV255(60 * 26 + 255 * 229) = 235 */
+  ck_assert_int_eq(p[(1 * 4 + 2) * 3 + 1], 235);
+  /* pixel (0, 0) gets logo (2, 1) of the clipped copy: a = int(254 * 0.9) = 228 */
+  ck_assert_int_eq(p[0], (50 * 27 + 7 * 228 + 128 + ((50 * 27 + 7 * 228 + 128) >> 8)) >> 8);
+  ck_assert_int_eq(p[(2 * 4 + 0) * 3], 50); /* untouched */
+  uint8_t rgba[4] = {0};
+  ck_assert_int_eq(wmf_watermark_add_logo_at(wm, rgba, 1, 1, 4, 0, 0, 1.5), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_watermark_add_logo_at(wm, rgba, 1, 1, 3, 0, 0, 0.5), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_watermark_set_logo_file(wm, 5, "x.png"), WMF_ERR_NOT_FOUND);
+  ck_assert_int_eq(wmf_watermark_add_logo_file(wm, "/nonexistent/logo.png", 0, 0, 0.9), WMF_ERR_IO);
+  ck_assert_ptr_nonnull(strstr(wmf_last_error(), "/nonexistent/logo.png"));
+  ck_assert_int_eq(wmf_watermark_logo_count(wm), 2);
+  /* a file logo keeps its alpha: written as a PNG through the image module's RGBA path */
+  wmf_image_destroy(im);
+  wmf_watermark_destroy(wm);
+  /* the ch-logo preset: two stand-ins at (10, 110) and (142, 208), 210 x 18 and 80 x 12 */
+  ck_assert_int_eq(wmf_watermark_from_preset(&wm, "ch-logo"), WMF_OK);
+  ck_assert_int_eq(wmf_watermark_logo_count(wm), 2);
+  box b = coverage_box(wm, 224, 224, 0);
+  ck_assert_int_ge(b.x0, 10);
+  ck_assert_int_ge(b.y0, 110);
+  ck_assert_int_le(b.x1, 142 + 79);
+  ck_assert_int_le(b.y1, 208 + 11);
+  ck_assert_int_le(b.x0, 14);
+  ck_assert_int_ge(b.y1, 210);
+  wmf_watermark_destroy(wm);
+}
+END_TEST
+
 START_TEST(failed_apply_leaves_image_unchanged) {
   wmf_watermark *wm = text_recipe("Liberation Sans", "ok \xf4\x8f\xbf\xbd", 20);
   wmf_image *im;
@@ -478,6 +602,9 @@ int main(void) {
   tcase_add_test(tc, effects_change_the_mark);
   tcase_add_test(tc, logos_are_pasted_with_opacity);
   tcase_add_test(tc, failed_apply_leaves_image_unchanged);
+  tcase_add_test(tc, imagenet_w_size_rule);
+  tcase_add_test(tc, anchor_jpeg_and_explicit_draws);
+  tcase_add_test(tc, native_logos_paste_as_pil);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }

@@ -56,6 +56,20 @@ _set_outline = fn("wmf_watermark_set_outline", [P, _F, _U8, _U8, _U8])
 _set_shadow = fn("wmf_watermark_set_shadow", [P, ctypes.c_int, ctypes.c_int, _U8, _U8, _U8, _F])
 _add_logo = fn("wmf_watermark_add_logo",
                [P, U8P, ctypes.c_uint32, ctypes.c_uint32, _SIZE, _F, _D, _D, _F])
+_add_logo_at = fn("wmf_watermark_add_logo_at",
+                  [P, U8P, ctypes.c_uint32, ctypes.c_uint32, _SIZE, ctypes.c_int32, ctypes.c_int32, _D])
+_add_logo_file = fn("wmf_watermark_add_logo_file", [P, ctypes.c_char_p, ctypes.c_int32, ctypes.c_int32, _D])
+_set_logo_file = fn("wmf_watermark_set_logo_file", [P, _SIZE, ctypes.c_char_p])
+_logo_count = fn("wmf_watermark_logo_count", [P], _SIZE, check=False)
+_set_anchor = fn("wmf_watermark_set_anchor", [P, ctypes.c_char_p])
+_set_dotted_circle = fn("wmf_watermark_set_dotted_circle", [P, ctypes.c_int])
+_set_font_metrics = fn("wmf_watermark_set_font_metrics", [P, _F, _F])
+_set_size_imagenet_w = fn("wmf_watermark_set_size_imagenet_w", [P])
+_set_reference_size = fn("wmf_watermark_set_reference_size", [P, ctypes.c_uint32])
+_reference_size = fn("wmf_watermark_reference_size", [P], ctypes.c_uint32, check=False)
+_set_jpeg_quality = fn("wmf_watermark_set_jpeg_quality", [P, ctypes.c_int])
+_jpeg_quality = fn("wmf_watermark_jpeg_quality", [P], ctypes.c_int, check=False)
+_apply_draw = fn("wmf_watermark_apply_draw", [P, P, ctypes.c_char_p, _D, _D])
 _apply = fn("wmf_watermark_apply", [P, P, ctypes.c_uint64])
 _recipe = fn("wmf_watermark_recipe", [ctypes.c_char_p, _SIZE, ctypes.POINTER(_SIZE), P])
 _coverage = fn("wmf_watermark_coverage", [P, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint64, U8P, _SIZE])
@@ -157,8 +171,56 @@ class Watermark(Handle):
         return self
 
     def set_size_relative(self, fraction):
-        """Size = round(fraction * min(W, H)) at apply time (ImageNet-W: 1 / 6.22)."""
+        """Size = round(fraction * S) at apply time, S the reference size or min(W, H)."""
         _set_size_relative(self, fraction)
+        return self
+
+    def set_size_imagenet_w(self):
+        """ImageNet-W's AddWatermark(S) font size: {224: 36, 384: 62, 512: 82, 518: 84}[S], else
+        int(S / 6.22), S the reference size or each image's shorter side."""
+        _set_size_imagenet_w(self)
+        return self
+
+    @property
+    def reference_size(self):
+        """The crop size relative sizes use (0 = each image's shorter side); set it to the crop of
+        your pipeline (AddWatermark(crop_size))."""
+        return _reference_size(self)
+
+    @reference_size.setter
+    def reference_size(self, size):
+        _set_reference_size(self, size)
+
+    def set_reference_size(self, size):
+        _set_reference_size(self, size)
+        return self
+
+    @property
+    def jpeg_quality(self):
+        """JPEG re-save after drawing (0 = off; the Mark My Words presets use 75)."""
+        return _jpeg_quality(self)
+
+    @jpeg_quality.setter
+    def jpeg_quality(self, quality):
+        _set_jpeg_quality(self, quality)
+
+    def set_jpeg_quality(self, quality):
+        _set_jpeg_quality(self, quality)
+        return self
+
+    def set_dotted_circle(self, insert):
+        """Show a mark without a base on U+25CC (True, PIL with such a font) or alone (False)."""
+        _set_dotted_circle(self, 1 if insert else 0)
+        return self
+
+    def set_font_metrics(self, ascender_em, descender_em):
+        """Override the font's ascender / descender (em) for anchors and getsize; (0, 0) = the font's."""
+        _set_font_metrics(self, ascender_em, descender_em)
+        return self
+
+    def set_anchor(self, anchor):
+        """PIL's two-letter anchor for fixed and random placement, keeping the placement."""
+        _set_anchor(self, c_string(anchor))
         return self
 
     def set_color(self, r, g, b):
@@ -211,6 +273,35 @@ class Watermark(Handle):
             raise ValueError(f"rgba: expected shape (H, W, 4), got {a.shape}")
         _add_logo(self, ptr(a, U8P), a.shape[1], a.shape[0], a.strides[0], scale, fx, fy, opacity)
         return self
+
+    def add_logo_at(self, rgba, x, y, opacity=0.9):
+        """Adds an RGBA logo (uint8 (H, W, 4) array, copied) pasted at its own size with its top-left at
+        pixel (x, y), alpha int(a * opacity), as CH_datasets' PastePoisoner."""
+        a = as_input(rgba, np.uint8, "rgba", 3)
+        if a.shape[2] != 4:
+            raise ValueError(f"rgba: expected shape (H, W, 4), got {a.shape}")
+        _add_logo_at(self, ptr(a, U8P), a.shape[1], a.shape[0], a.strides[0], x, y, opacity)
+        return self
+
+    def add_logo_file(self, path, x, y, opacity=0.9):
+        """add_logo_at() with a PNG file's pixels and alpha."""
+        _add_logo_file(self, path_arg(path), x, y, opacity)
+        return self
+
+    def set_logo_file(self, index, path):
+        """Replaces logo `index`'s pixels by a file's (ch-logo: 0 = carton_logo4.png, 1 = alibaba_logo2.png)."""
+        _set_logo_file(self, index, path_arg(path))
+        return self
+
+    @property
+    def logo_count(self):
+        return _logo_count(self)
+
+    def apply_draw(self, image, text, x, y):
+        """Draws the recipe once with `text` (None = the fixed text) anchored at pixel (x, y) instead of
+        the seeded draw (all else as apply, JPEG step included). Returns the image."""
+        _apply_draw(self, image, None if text is None else c_string(text), x, y)
+        return image
 
     def apply(self, image, seed=0):
         """Draws the mark onto `image` (an Image) in place; deterministic in (recipe, size, seed).
