@@ -72,7 +72,7 @@ typedef struct sweep_args {
   const float *xtw;
   const int32_t *ytw;
   size_t ntw, f, classes;
-  const wmf_probe_options *po; /* C, --max-iter, --tol */
+  const wmf_probe_options *options; /* C, --max-iter, --tol */
   const char *fractions, *audit, *auc_clean, *auc_wm, *rule, *rank, *out;
   bool has_mask;
   const common_opts *o;
@@ -134,14 +134,13 @@ static int probe_sweep(const sweep_args *a) {
   char source[8400];
   double *auc = channel_aucs(a, source, sizeof source);
   if (!auc) return EXIT_RUNTIME;
-  wmf_probe_options po = *a->po;
   s.train = a->xtr, s.train_labels = a->ytr, s.n_train = a->ntr;
   s.test = a->xte, s.test_labels = a->yte, s.n_test = a->nte;
   s.test_wm = a->xtw, s.test_wm_labels = a->ytw, s.n_test_wm = a->ntw;
   s.features = a->f, s.classes = a->classes, s.channel_auc = auc, s.auc_source = source;
   s.rank = strcmp(a->rank, "auc") ? WMF_MASK_BY_FROM_HALF : WMF_MASK_BY_VALUE;
   s.quantile = !strcmp(a->rule, "quantile");
-  s.options = &po, s.out = a->out, s.json = a->o->json, s.quiet = a->o->quiet;
+  s.options = a->options, s.out = a->out, s.json = a->o->json, s.quiet = a->o->quiet;
   int rc = sweep_run(&s);
   free(auc);
   return rc;
@@ -204,18 +203,20 @@ int cmd_probe(int argc, char **argv) {
   }
   size_t classes = 0;
   for (size_t i = 0; !rc && i < ntr; i++) classes = (size_t)ytr[i] + 1 > classes ? (size_t)ytr[i] + 1 : classes;
+
+  if (!rc && mask_path && (mask = load_mask(mask_path, &st)) == NULL) rc = fail_status(st, mask_path);
   wmf_probe_options po = WMF_PROBE_OPTIONS_INIT;
   po.C = C;
   po.max_iterations = (uint32_t)max_iter;
   po.tolerance = tol;
   po.sklearn_tolerance = 1;
-  if (!rc && sweep) {
+  if (!rc && sweep) { /* the heads of the sweep train with the same options */
     rc = probe_sweep(&(sweep_args){xtr, ytr, ntr, xte, yte, nte, xtw, ytw, ntw, f, classes, &po, fractions, audit_path,
                                    auc_clean, auc_wm, rule, rank, sweep_out, mask_path != NULL, &o});
     free(xtr), free(xte), free(xtw), free(ytr), free(yte), free(ytw);
+    wmf_mask_destroy(mask);
     return rc;
   }
-  if (!rc && mask_path && (mask = load_mask(mask_path, &st)) == NULL) rc = fail_status(st, mask_path);
   eval e0 = {0}, e1 = {0};
   if (!rc && (st = train_head(&plain, xtr, ytr, ntr, f, classes, NULL, &po, "the head"))) rc = fail_status(st, "training the head");
   if (!rc && (st = evaluate(plain, xte, yte, nte, xtw, ytw, ntw, &e0))) rc = fail_status(st, "evaluating");

@@ -132,11 +132,12 @@ WMF_API wmf_status wmf_audit_interval(double *out_lo, double *out_hi, size_t out
                                       wmf_audit_target target, wmf_audit_score score);
 
 /** Two-sided p-values of the paired Wilcoxon signed-rank test of every class or channel (clean vs
- *  watermarked value of each image; the z of WMF_SCORE_WILCOXON_Z with the normal approximation:
- *  p = erfc(|z| / sqrt 2)), into `out_p`, and their Benjamini-Hochberg adjusted values over all classes
- *  (or all channels) into `out_q` (either may be NULL; out_len >= the count). p is NaN where every
- *  difference is 0 (no test); such columns are left out of the correction (m counts the defined p).
- *  The normal approximation is rough below about 20 pairs (docs/audit.md).
+ *  watermarked value of each image) into `out_p`: exact (the null distribution of W+, as
+ *  scipy.stats.wilcoxon(method="exact")) for at most 50 pairs whose differences are all non-zero with
+ *  distinct magnitudes; otherwise the normal approximation of WMF_SCORE_WILCOXON_Z, p = erfc(|z| /
+ *  sqrt 2). Their Benjamini-Hochberg adjusted values over all classes (or all channels) go into `out_q`
+ *  (either pointer may be NULL; out_len >= the count). p is NaN where every difference is 0 (no test);
+ *  such columns are left out of the correction (m counts the defined p). docs/audit.md.
  *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT, WMF_ERR_BUFFER_TOO_SMALL, WMF_ERR_STATE (no pairs),
  *  WMF_ERR_OUT_OF_MEMORY. Since 1.1. */
 WMF_API wmf_status wmf_audit_p_values(double *out_p, double *out_q, size_t out_len, wmf_audit *audit,

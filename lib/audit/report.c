@@ -106,7 +106,8 @@ wmf_status wmf_audit_write_json(wmf_audit *a, const char *path) {
   json_object_set_new(root, "thresholds", th);
   th = NULL;
   json_t *unc = json_pack("{s:s, s:s, s:f}", "test",
-                          "Wilcoxon signed-rank, paired (clean vs watermarked value of each image), normal approximation, two-sided",
+                          "Wilcoxon signed-rank, paired (clean vs watermarked value of each image), two-sided; exact for at "
+                          "most 50 pairs with non-zero, untied differences, else normal approximation",
                           "correction", "Benjamini-Hochberg over all classes / all channels", "fdr", WMF_AUDIT_FDR);
   if (!unc) goto fail;
   json_object_set_new(root, "significance", unc);

@@ -57,17 +57,67 @@ wmf_status wmf_benjamini_hochberg(double *q, const double *p, size_t n) {
   return WMF_OK;
 }
 
+/* The exact two-sided p-value of the signed-rank statistic of n <= WMFI_EXACT_MAX pairs whose
+ * differences are all non-zero and have distinct magnitudes, as scipy.stats.wilcoxon(method="exact")
+ * computes it: W+ = sum of the ranks of the positive differences, cnt[k] = number of subsets of
+ * {1..n} summing to k (exact in double up to 2^53), p = 2 min(P(W <= W+), P(W >= W+)), or 1 at the
+ * centre (n(n+1)/2) / 2. NaN when the exact distribution does not apply (a zero or a tie). */
+#define WMFI_EXACT_MAX 50
+static double exact_p(const float *x, const float *y, size_t n, const double *cnt) {
+  double d[WMFI_EXACT_MAX], mag[WMFI_EXACT_MAX];
+  for (size_t i = 0; i < n; i++) {
+    d[i] = (double)y[i] - (double)x[i];
+    if (d[i] == 0) return NAN;
+    mag[i] = fabs(d[i]);
+  }
+  wmfi_sort_doubles(mag, n);
+  for (size_t i = 1; i < n; i++)
+    if (mag[i] == mag[i - 1]) return NAN;
+  size_t w = 0; /* W+: the rank of |d_i| among the sorted magnitudes, summed over d_i > 0 */
+  for (size_t i = 0; i < n; i++)
+    if (d[i] > 0) {
+      size_t r = 0;
+      while (mag[r] != d[i]) r++;
+      w += r + 1;
+    }
+  size_t top = n * (n + 1) / 2;
+  if (w == top / 2) return 1.0;
+  double less = 0, greater = 0, total = ldexp(1.0, (int)n);
+  for (size_t k = 0; k <= top; k++) {
+    if (k <= w) less += cnt[k];
+    if (k >= w) greater += cnt[k];
+  }
+  double p = 2 * fmin(less, greater) / total;
+  return p < 1 ? p : 1;
+}
+
 wmf_status wmfi_audit_p_values(wmf_audit *a) {
+  size_t n = a->n, top = n * (n + 1) / 2;
+  double cnt[WMFI_EXACT_MAX * (WMFI_EXACT_MAX + 1) / 2 + 1];
+  float xy[2 * WMFI_EXACT_MAX];
+  if (n <= WMFI_EXACT_MAX) { /* subsets of {1..n} by their sum */
+    memset(cnt, 0, sizeof cnt);
+    cnt[0] = 1;
+    for (size_t r = 1; r <= n; r++)
+      for (size_t k = top; k >= r; k--) cnt[k] += cnt[k - r];
+  }
   for (int t = 0; t < 2; t++) {
-    size_t n = t ? a->num_features : a->num_classes;
-    if (!n) continue;
-    if (!a->p_value[t] && !(a->p_value[t] = wmfi_alloc_array(n, sizeof(double))))
+    size_t cols = t ? a->num_features : a->num_classes;
+    if (!cols) continue;
+    if (!a->p_value[t] && !(a->p_value[t] = wmfi_alloc_array(cols, sizeof(double))))
       return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit: out of memory for p-values");
-    if (!a->q_value[t] && !(a->q_value[t] = wmfi_alloc_array(n, sizeof(double))))
+    if (!a->q_value[t] && !(a->q_value[t] = wmfi_alloc_array(cols, sizeof(double))))
       return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit: out of memory for q-values");
     const double *z = t ? a->channel_scores[WMF_SCORE_WILCOXON_Z] : a->class_scores[WMF_SCORE_WILCOXON_Z];
-    for (size_t i = 0; i < n; i++) a->p_value[t][i] = isnan(z[i]) ? NAN : erfc(fabs(z[i]) / sqrt(2.0));
-    wmf_status st = wmf_benjamini_hochberg(a->q_value[t], a->p_value[t], n);
+    for (size_t i = 0; i < cols; i++) {
+      double p = NAN;
+      if (n <= WMFI_EXACT_MAX) {
+        wmfi_audit_gather(a, t, i, xy, xy + n);
+        p = exact_p(xy, xy + n, n, cnt);
+      }
+      a->p_value[t][i] = !isnan(p) ? p : isnan(z[i]) ? NAN : erfc(fabs(z[i]) / sqrt(2.0));
+    }
+    wmf_status st = wmf_benjamini_hochberg(a->q_value[t], a->p_value[t], cols);
     if (st) return st;
   }
   return WMF_OK;

@@ -83,19 +83,51 @@ def data():
     return a, [x.astype(np.float32) for x in (cl, wl, cf, wf)]
 
 
-def test_p_values_are_scipys_paired_wilcoxon(data):
-    a, (cl, wl, cf, wf) = data
-    for target, x, y in ((Target.CLASSES, cl, wl), (Target.CHANNELS, cf, wf)):
+def reference_p(x, y):
+    """scipy's paired Wilcoxon p-value as the library chooses it: exact for at most 50 pairs whose
+    differences are non-zero and untied, else the normal approximation (zeros dropped, tie-corrected,
+    no continuity correction); None when every difference is 0."""
+    x, y = x.astype(np.float64), y.astype(np.float64)
+    d = y - x
+    if not d.any():
+        return None
+    exact = len(d) <= 50 and d.all() and len(np.unique(np.abs(d))) == len(d)
+    return scipy.stats.wilcoxon(y, x, zero_method="wilcox", correction=False,
+                                method="exact" if exact else "approx").pvalue
+
+
+def check_p_values(a, pairs):
+    for target, x, y in pairs:
         p, q = a.p_values(target)
         for j in range(x.shape[1]):
-            d = y[:, j].astype(np.float64) - x[:, j]
-            if not d.any():
+            ref = reference_p(x[:, j], y[:, j])
+            if ref is None:
                 assert np.isnan(p[j])  # no test: left out of the correction
-                continue
-            ref = scipy.stats.wilcoxon(y[:, j].astype(np.float64), x[:, j].astype(np.float64),
-                                       zero_method="wilcox", correction=False, method="approx").pvalue
-            assert p[j] == pytest.approx(ref, rel=1e-12)
+            else:
+                assert p[j] == pytest.approx(ref, rel=1e-12), (target, j)
         np.testing.assert_allclose(q, bh_reference(p), rtol=1e-15)
+
+
+def test_p_values_are_scipys_paired_wilcoxon(data):
+    a, (cl, wl, cf, wf) = data
+    check_p_values(a, ((Target.CLASSES, cl, wl), (Target.CHANNELS, cf, wf)))
+
+
+@pytest.mark.parametrize("n", [1, 3, 8, 20, 50, 51])
+def test_p_values_exact_for_few_untied_pairs(n):
+    """Eight pairs, as the issue's example: the exact test (scipy method="exact") where it applies."""
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=(n, 6)).astype(np.float32)
+    y = (x + rng.normal(0.8, 1, size=(n, 6))).astype(np.float32)
+    y[:, 0] = x[:, 0] + 1  # every difference 1: tied magnitudes, normal approximation
+    y[0, 1] = x[0, 1]      # one zero difference: normal approximation
+    y[:, 2] = x[:, 2] + np.arange(1, n + 1)  # all raised, distinct: the smallest p there is
+    a = Audit.create(0, 6)
+    a.add(clean_features=x, wm_features=y)
+    check_p_values(a, ((Target.CHANNELS, x, y),))
+    p, _ = a.p_values(Target.CHANNELS)
+    if n == 8:
+        assert p[2] == 2 / 256  # exact: the normal approximation would say 0.0117
 
 
 def test_bootstrap_intervals_equal_numpy_with_the_same_indices(data):
