@@ -278,11 +278,6 @@ static int render(int argc, char **argv) {
     free(m);
     if (st) return fail(coverage, st);
   }
-  char text[1024] = "";
-  float size = 0;
-  double x = 0, y = 0;
-  bool described = wmf_watermark_describe_draw(wm, wmf_image_width(im), wmf_image_height(im), seed, text,
-                                               sizeof text, &size, &x, &y) == WMF_OK;
   if (json) {
     json_t *o = json_pack("{s:s, s:s?, s:s?, s:I, s:i, s:i}", "output", output, "input", input, "coverage", coverage,
                           "seed", (json_int_t)seed, "width", (int)wmf_image_width(im), "height",

@@ -423,7 +423,8 @@ static wmf_status jpeg_roundtrip(uint8_t *rgb, int32_t w, int32_t h, int quality
   if (!wmfi_image_stb_jpeg(&bytes, &n, rgb, w, h, quality))
     return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "watermark: JPEG re-save of a %dx%d image failed (out of memory)", w, h);
   int dw = 0, dh = 0;
-  uint8_t *back = wmfi_image_stb_decode(bytes, n, &dw, &dh, 0, 3);
+  bool ran_out = false;
+  uint8_t *back = wmfi_image_stb_decode(bytes, n, &dw, &dh, 0, 3, &ran_out);
   wmfi_free(bytes);
   if (!back || dw != w || dh != h) {
     wmfi_free(back);
