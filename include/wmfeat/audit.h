@@ -176,22 +176,85 @@ WMF_API wmf_status wmf_audit_load_class_names(wmf_audit *audit, const char *path
  *  NULL when index >= WMF_IMAGENET_CLASSES. Thread-safe. */
 WMF_API const char *wmf_imagenet_class_name(size_t index);
 
-/** Saves every pair of the audit (not the class names) to `path` in the versioned binary format of
- *  docs/audit.md. The file is written beside `path` and renamed over it, so a failure never replaces a
- *  good file with a half-written one. Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT, WMF_ERR_IO,
- *  WMF_ERR_OUT_OF_MEMORY. */
+/** Saves every pair of the audit, its provenance and items_done (not the class names) to `path` in
+ *  the versioned binary format of docs/audit.md (format 2); an audit without pairs can be saved. The
+ *  file is written beside `path` (PATH.tmpXXXXXX) and renamed over it, so a failure never replaces a
+ *  good file with a half-written one; a `path` that exists and is not a regular file (a device, a
+ *  FIFO) is written in place, never replaced. Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT, WMF_ERR_IO,
+ *  WMF_ERR_LIMIT, WMF_ERR_OUT_OF_MEMORY. */
 WMF_API wmf_status wmf_audit_save(const wmf_audit *audit, const char *path);
 
 /** Loads an audit saved with wmf_audit_save. The file is validated (magic, version, sizes, checksum,
- *  finite values, labels in range). Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT, WMF_ERR_IO,
+ *  finite values, labels in range, provenance entries). Format-1 files (libwmfeat 1.0) load with no
+ *  provenance and items_done 0. Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT, WMF_ERR_IO,
  *  WMF_ERR_CORRUPT (damaged or truncated; the message gives the byte offset), WMF_ERR_UNSUPPORTED (a
  *  newer format version), WMF_ERR_LIMIT, WMF_ERR_OUT_OF_MEMORY. Free with wmf_audit_destroy(). */
 WMF_API wmf_status wmf_audit_load(wmf_audit **out, const char *path);
 
-/** Appends all pairs of `src` to `dst` (after dst's own). Merging shards in their order gives exactly
- *  the scores of one run over all pairs. `src` is unchanged. Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT,
- *  WMF_ERR_SHAPE (different class or channel counts), WMF_ERR_LIMIT, WMF_ERR_OUT_OF_MEMORY. */
+/** Appends all pairs of `src` to `dst` (after dst's own) and adds src's items_done to dst's. Merging
+ *  shards in their order gives exactly the scores of one run over all pairs (wmf_audit_merge_shards
+ *  also checks that every shard is there once). Provenance fields present in both audits must agree,
+ *  except "shard"; two copies of the same shard "I/N" (N > 1) are refused; when the shards differ, dst
+ *  loses its "shard" field. `src` is unchanged. Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT,
+ *  WMF_ERR_SHAPE (different class or channel counts), WMF_ERR_MISMATCH (the message names the field),
+ *  WMF_ERR_LIMIT, WMF_ERR_OUT_OF_MEMORY. */
 WMF_API wmf_status wmf_audit_merge(wmf_audit *dst, const wmf_audit *src);
+
+/* ------------------------------------------------------------------------------------ provenance */
+
+/** Sets provenance field `key` of the audit to `value` (a copy), or removes it with value == NULL.
+ *  The provenance records what produced the pairs (weights, watermark recipe, seed, preprocessing,
+ *  inputs, shard, library version: the fields of docs/audit.md); it is saved with the pairs, and
+ *  resuming (wmf_audit_provenance_check) and merging (wmf_audit_merge, wmf_audit_merge_shards) refuse
+ *  audits whose provenance differs, naming the field. Keys have 1 to 64 bytes of a-z 0-9 . _ -, values
+ *  are UTF-8 of at most 64 KiB; at most 64 keys. Removing never fails (beyond a NULL audit or key).
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (NULL, a bad key), WMF_ERR_UTF8, WMF_ERR_LIMIT,
+ *  WMF_ERR_OUT_OF_MEMORY. Not thread-safe on the same audit. */
+WMF_API wmf_status wmf_audit_set_provenance(wmf_audit *audit, const char *key, const char *value);
+
+/** The value of provenance field `key`, or NULL when absent (an audit loaded from a format-1 file has
+ *  no provenance). Borrowed: valid until the field changes or the audit is destroyed. */
+WMF_API const char *wmf_audit_provenance(const wmf_audit *audit, const char *key);
+
+/** Number of provenance fields (0 for NULL). */
+WMF_API size_t wmf_audit_provenance_count(const wmf_audit *audit);
+
+/** Key of provenance field `index` (keys are sorted), or NULL when out of range. Borrowed. */
+WMF_API const char *wmf_audit_provenance_key(const wmf_audit *audit, size_t index);
+
+/** Checks that a saved audit (`saved`, e.g. a state being resumed) comes from the run described by
+ *  `now` (an audit holding the provenance of the current run, usually still empty): every field of
+ *  either must be present in both with the same value. On a difference *out_key (may be NULL) is set to
+ *  the first differing key (borrowed from either audit; "" when `saved` has no provenance at all) and
+ *  the message reads "KEY differs (state: ..., now: ...)". Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT,
+ *  WMF_ERR_MISMATCH. */
+WMF_API wmf_status wmf_audit_provenance_check(const wmf_audit *saved, const wmf_audit *now,
+                                              const char **out_key);
+
+/** Number of input items the audit has consumed, skipped (undecodable) ones included: what a resumed
+ *  run skips. Saved with the pairs (so a state and its progress cannot disagree), summed by merges.
+ *  Set by the program that feeds the audit; 0 until then. Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT. */
+WMF_API wmf_status wmf_audit_set_items_done(wmf_audit *audit, uint64_t items);
+WMF_API uint64_t wmf_audit_items_done(const wmf_audit *audit);
+
+/** Merges the shards of one split run into a new audit *out: each audit must have a provenance field
+ *  "shard" = "I/N" (same N), every I from 0 to N-1 exactly once, in any order, and all other fields
+ *  equal. The pairs are appended in shard order, so the result equals one run over all items; its
+ *  provenance is the shards' with "shard" = "0/1", its items_done their sum, its class names those of
+ *  the first. Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (NULL, count 0), WMF_ERR_MISMATCH (no or bad
+ *  shard field, another N, a shard given twice or missing, another run: the message names the shard
+ *  and the field), WMF_ERR_SHAPE, WMF_ERR_LIMIT, WMF_ERR_OUT_OF_MEMORY. The shards are unchanged.
+ *  Free *out with wmf_audit_destroy(). */
+WMF_API wmf_status wmf_audit_merge_shards(wmf_audit **out, const wmf_audit *const *shards, size_t count);
+
+/** Fingerprint of an input list, for the "inputs" provenance field: "COUNT HEX16" into `out`
+ *  (capacity >= 38 bytes), a 64-bit hash of each item's bytes and its label (labels NULL: all
+ *  WMF_NO_LABEL). Items are hashed as given: callers pass paths relative to the input folder (see
+ *  docs/audit.md) so the same images found from another working directory match. Thread-safe.
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (NULL out or items with count > 0, a NULL item),
+ *  WMF_ERR_BUFFER_TOO_SMALL. */
+WMF_API wmf_status wmf_list_fingerprint(char *out, size_t capacity, const char *const *items,
+                                        const int32_t *labels, size_t count);
 
 /** Exact ROC-AUC of two samples, positives `pos` against negatives `neg`, ties counting one half: the
  *  Mann-Whitney U / (n_neg n_pos), what scikit-learn's roc_auc_score gives with labels 1 for `pos`.

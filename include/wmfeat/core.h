@@ -43,7 +43,9 @@ typedef enum wmf_status {
   WMF_ERR_FONT = -13,            /**< a font is missing or lacks the characters asked for */
   WMF_ERR_UTF8 = -14,            /**< text is not valid UTF-8 */
   WMF_ERR_STATE = -15,           /**< the call is not valid in the object's current state */
-  WMF_ERR_NUMERIC = -16          /**< non-finite numbers where finite ones are required */
+  WMF_ERR_NUMERIC = -16,         /**< non-finite numbers where finite ones are required */
+  WMF_ERR_MISMATCH = -17         /**< saved work comes from another run (weights, recipe, inputs, shard...):
+                                      resuming or merging it would mix runs; the message names the field */
 } wmf_status;
 
 /** Static, never-NULL name of a status, e.g. "WMF_ERR_CORRUPT"; "WMF_ERR_UNKNOWN_STATUS" otherwise.

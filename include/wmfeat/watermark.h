@@ -165,6 +165,16 @@ WMF_API wmf_status wmf_watermark_add_logo(wmf_watermark *wm, const uint8_t *rgba
                                           uint32_t height, size_t stride, float scale, double fx,
                                           double fy, float opacity);
 
+/** Every parameter of the recipe as one canonical line of UTF-8 text ("text=\"...\" font=\"family:style#face\"
+ *  fallback=1 ... size=... color=ffffff opacity=0.5 placement=0 position=... logos=0"; floats printed
+ *  so they round-trip, logos by size and pixel hash), written into `out` with its NUL when it fits; its
+ *  length (without the NUL) goes to *out_length (may be NULL). Two recipes that draw differently give
+ *  different lines. Used for the "recipe" field of an audit's provenance (docs/audit.md). Pass out NULL
+ *  and capacity 0 to ask for the length.
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT, WMF_ERR_BUFFER_TOO_SMALL (*out_length still set),
+ *  WMF_ERR_OUT_OF_MEMORY. Safe to call concurrently with apply on the same recipe, not with setters. */
+WMF_API wmf_status wmf_watermark_recipe(char *out, size_t capacity, size_t *out_length, const wmf_watermark *wm);
+
 /* ------------------------------------------------------------------------------------------ apply */
 
 /** Draws the recipe onto an image in place. Deterministic: the same recipe, image size and seed give

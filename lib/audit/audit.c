@@ -25,6 +25,7 @@ void wmf_audit_destroy(wmf_audit *a) {
   }
   wmfi_free(a->chunks);
   free_names(a);
+  wmfi_audit_free_provenance(a);
   for (int s = 0; s < WMF_AUDIT_SCORE_COUNT; s++) wmfi_free(a->class_scores[s]);
   for (int s = 0; s < WMFI_AUDIT_COLUMN_SCORES; s++) wmfi_free(a->channel_scores[s]);
   wmfi_audit_free_uncertainty(a);
@@ -177,8 +178,15 @@ wmf_status wmf_audit_merge(wmf_audit *dst, const wmf_audit *src) {
   if (dst->num_classes != src->num_classes || dst->num_features != src->num_features)
     return wmfi_fail(WMF_ERR_SHAPE, "wmf_audit_merge: shapes differ (%zu classes, %zu features vs %zu, %zu)",
                      dst->num_classes, dst->num_features, src->num_classes, src->num_features);
-  wmf_status st = reserve(dst, src->n);
+  wmf_status st = wmfi_audit_merge_check(dst, src);
   if (st) return st;
+  if (src->items_done > UINT64_MAX - dst->items_done)
+    return wmfi_fail(WMF_ERR_LIMIT, "wmf_audit_merge: items_done overflows");
+  if ((st = reserve(dst, src->n))) return st;
+  dst->items_done += src->items_done;
+  /* dst now holds more than its own shard: it no longer is that shard */
+  const char *ds = wmf_audit_provenance(dst, "shard"), *ss = wmf_audit_provenance(src, "shard");
+  if (ds && (!ss || strcmp(ds, ss) != 0)) wmf_audit_set_provenance(dst, "shard", NULL); /* removal never fails */
   for (size_t k = 0; k < src->num_chunks; k++) {
     const wmfi_audit_chunk *c = &src->chunks[k];
     append_rows(dst, c->rows, c->cl, c->wl, 1, WMFI_AUDIT_CHUNK, c->cf, c->wf, 1, WMFI_AUDIT_CHUNK,

@@ -30,6 +30,10 @@ struct wmf_audit {
   wmfi_audit_chunk *chunks;
   size_t num_chunks, chunk_cap;
   char **names; /* num_classes strings or NULL */
+  /* provenance: what produced the pairs (provenance.c), sorted by key; saved with the pairs */
+  char **prov_keys, **prov_values;
+  size_t prov_count;
+  uint64_t items_done; /* input items consumed, skipped ones included (resume) */
   /* cache, valid until the next change */
   bool valid;
   double *class_scores[WMF_AUDIT_SCORE_COUNT];
@@ -77,6 +81,21 @@ uint64_t wmfi_audit_double_key(double v);
 
 /* Parses an audit file held in memory (`path` names it in messages): wmf_audit_load without the I/O. */
 wmf_status wmfi_audit_parse(wmf_audit **out, const uint8_t *data, size_t size, const char *path);
+
+/* Provenance (provenance.c). */
+#define WMFI_AUDIT_MAX_PROVENANCE 64       /* keys */
+#define WMFI_AUDIT_MAX_PROVENANCE_KEY 64   /* bytes */
+#define WMFI_AUDIT_MAX_PROVENANCE_VALUE 65536
+void wmfi_audit_free_provenance(wmf_audit *audit);
+/* Checks a key (1..64 bytes of a-z 0-9 . _ -) and a value (valid UTF-8, at most 64 KiB); messages
+ * start with `fn`. */
+wmf_status wmfi_audit_check_provenance_entry(const char *fn, const char *key, size_t key_len, const char *value,
+                                             size_t value_len);
+/* Takes ownership of the key/value strings (sorted, unique keys, already checked): used by the loader. */
+void wmfi_audit_adopt_provenance(wmf_audit *audit, char **keys, char **values, size_t count);
+/* Refuses merging src into dst when their provenance differs (keys on both sides, except "shard")
+ * or both are the same shard of a split run. WMF_ERR_MISMATCH names the key. */
+wmf_status wmfi_audit_merge_check(const wmf_audit *dst, const wmf_audit *src);
 
 /* Fills the cache if needed. WMF_ERR_STATE without pairs. */
 wmf_status wmfi_audit_compute(wmf_audit *audit);

@@ -53,5 +53,19 @@ void wmfi_file_close(wmfi_file *file);
 /* Writes `size` bytes to `path` atomically: into a temporary file beside it, then renamed over it, so
  * a failure never leaves a half-written file in place of a good one. */
 wmf_status wmfi_write_file_atomic(const char *path, const void *data, size_t size);
+/* When `path` exists and is not a regular file (a device such as /dev/null or /dev/full, a FIFO), it is
+ * never replaced: the bytes are written into it directly (not atomically). A directory is refused. */
+
+/* A streaming 64-bit fingerprint (not cryptographic: it tells runs apart, it does not resist forgery):
+ * FNV-1a over little-endian 8-byte words, the length mixed in and finished with the splitmix64
+ * finalizer. The same bytes give the same value however they are split across updates. */
+typedef struct wmfi_hash {
+  uint64_t h, len;
+  uint8_t buf[8];
+  size_t nbuf;
+} wmfi_hash;
+void wmfi_hash_init(wmfi_hash *hash);
+void wmfi_hash_update(wmfi_hash *hash, const void *data, size_t size);
+uint64_t wmfi_hash_final(const wmfi_hash *hash);
 
 #endif

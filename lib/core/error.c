@@ -25,6 +25,7 @@ const char *wmf_status_name(wmf_status status) {
   case WMF_ERR_UTF8: return "WMF_ERR_UTF8";
   case WMF_ERR_STATE: return "WMF_ERR_STATE";
   case WMF_ERR_NUMERIC: return "WMF_ERR_NUMERIC";
+  case WMF_ERR_MISMATCH: return "WMF_ERR_MISMATCH";
   }
   return "WMF_ERR_UNKNOWN_STATUS";
 }

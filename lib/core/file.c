@@ -64,8 +64,35 @@ void wmfi_file_close(wmfi_file *file) {
   *file = (wmfi_file){0};
 }
 
+/* Writes all of `data` to fd; 0 or an errno value. */
+static int write_all(int fd, const uint8_t *p, size_t left) {
+  while (left) {
+    ssize_t w = write(fd, p, left);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return errno ? errno : EIO;
+    p += w;
+    left -= (size_t)w;
+  }
+  return 0;
+}
+
+/* The target exists and is not a regular file (a device, a FIFO): renaming over it would replace the
+ * node itself (as root, /dev/full became a regular file), so the bytes go into it directly. */
+static wmf_status write_into_special(const char *path, const void *data, size_t size, mode_t mode) {
+  if (S_ISDIR(mode)) return wmfi_fail(WMF_ERR_IO, "cannot write '%s': it is a directory", path);
+  int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return wmfi_fail(WMF_ERR_IO, "cannot open '%s' for writing: %s", path, strerror(errno));
+  int err = write_all(fd, data, size);
+  if (close(fd) != 0 && !err) err = errno;
+  if (err) return wmfi_fail(WMF_ERR_IO, "cannot write '%s' (not a regular file, written in place): %s", path,
+                            strerror(err));
+  return WMF_OK;
+}
+
 wmf_status wmfi_write_file_atomic(const char *path, const void *data, size_t size) {
   WMFI_REQUIRE(path && (data || size == 0), "write file: NULL argument");
+  struct stat target;
+  if (stat(path, &target) == 0 && !S_ISREG(target.st_mode)) return write_into_special(path, data, size, target.st_mode);
   size_t n = strlen(path) + 16;
   char *tmp = wmfi_malloc(n);
   if (!tmp) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "out of memory writing '%s'", path);
@@ -79,14 +106,7 @@ wmf_status wmfi_write_file_atomic(const char *path, const void *data, size_t siz
   /* mkstemp makes the file 0600: give it the mode of the file it replaces, or 0644 */
   struct stat old;
   int err = fchmod(fd, stat(path, &old) == 0 ? (old.st_mode & 07777) : 0644) != 0 ? errno : 0;
-  const uint8_t *p = data;
-  size_t left = size;
-  while (left && !err) {
-    ssize_t w = write(fd, p, left);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) err = errno ? errno : EIO;
-    else { p += w; left -= (size_t)w; }
-  }
+  if (!err) err = write_all(fd, data, size);
   if (!err && fsync(fd) != 0) err = errno;
   if (close(fd) != 0 && !err) err = errno;
   if (!err && rename(tmp, path) != 0) err = errno;

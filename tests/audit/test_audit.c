@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "audit/audit.h"
@@ -293,8 +295,8 @@ START_TEST(damaged_files_are_refused) {
   ck_assert_int_eq(wmf_audit_save(a, good), WMF_OK);
   size_t n;
   unsigned char *buf = read_all(good, &n);
-  ck_assert_uint_eq(n, 40 + 4 * 100 * (2 * 3 + 2 * 2 + 1) + 8);
-  size_t flips[] = {0, 9, 17, 40, n / 2, n - 9, n - 1};
+  ck_assert_uint_eq(n, 56 + 8 + 4 * 100 * (2 * 3 + 2 * 2 + 1) + 8); /* header, empty provenance block */
+  size_t flips[] = {0, 9, 17, 40, 49, 56, n / 2, n - 9, n - 1};
   for (size_t i = 0; i < sizeof flips / sizeof *flips; i++) {
     buf[flips[i]] ^= 0x40;
     write_all(bad, buf, n);
@@ -308,7 +310,7 @@ START_TEST(damaged_files_are_refused) {
   ck_assert_int_eq(wmf_audit_load(&b, bad), WMF_ERR_CORRUPT);
   write_all(bad, buf, 10);
   ck_assert_int_eq(wmf_audit_load(&b, bad), WMF_ERR_CORRUPT);
-  buf[8] = 2; /* a newer version */
+  buf[8] = 3; /* a newer version */
   write_all(bad, buf, n);
   ck_assert_int_eq(wmf_audit_load(&b, bad), WMF_ERR_UNSUPPORTED);
   ck_assert_int_eq(wmf_audit_load(&b, tmp("none.wmfa")), WMF_ERR_IO);
@@ -383,6 +385,209 @@ START_TEST(reports_are_written) {
 }
 END_TEST
 
+
+/* Stamps a run's provenance onto an audit (the fields the wmfeat program sets). */
+static void stamp(wmf_audit *a, const char *weights, const char *seed, const char *shard) {
+  ck_assert_int_eq(wmf_audit_set_provenance(a, "weights", weights), WMF_OK);
+  ck_assert_int_eq(wmf_audit_set_provenance(a, "recipe", "text=\"x\" opacity=0.5"), WMF_OK);
+  ck_assert_int_eq(wmf_audit_set_provenance(a, "seed", seed), WMF_OK);
+  if (shard) ck_assert_int_eq(wmf_audit_set_provenance(a, "shard", shard), WMF_OK);
+}
+
+static uint64_t fnv1a(const unsigned char *p, size_t n) { /* the file checksum (lib/audit/io.c) */
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+  return h;
+}
+
+START_TEST(provenance_is_saved_and_checked) {
+  wmf_audit *a, *b, *now;
+  ck_assert_int_eq(wmf_audit_create(&a, 3, 2), WMF_OK);
+  ck_assert_ptr_null(wmf_audit_provenance(a, "weights"));
+  ck_assert_uint_eq(wmf_audit_provenance_count(a), 0);
+  stamp(a, "resnet18 9a3f000000000000", "0", "1/3");
+  ck_assert_int_eq(wmf_audit_set_provenance(a, "Bad Key", "x"), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_audit_set_provenance(a, "", "x"), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_audit_set_provenance(a, "k", "\xc0\xaf"), WMF_ERR_UTF8);   /* overlong */
+  ck_assert_int_eq(wmf_audit_set_provenance(a, "k", "\xed\xa0\x80"), WMF_ERR_UTF8); /* surrogate */
+  ck_assert_int_eq(wmf_audit_set_provenance(a, "tmp", "gone soon"), WMF_OK);
+  ck_assert_int_eq(wmf_audit_set_provenance(a, "tmp", NULL), WMF_OK);
+  ck_assert_uint_eq(wmf_audit_provenance_count(a), 4);
+  ck_assert_str_eq(wmf_audit_provenance_key(a, 0), "recipe"); /* sorted */
+  ck_assert_str_eq(wmf_audit_provenance_key(a, 3), "weights");
+  ck_assert_ptr_null(wmf_audit_provenance_key(a, 4));
+  ck_assert_int_eq(wmf_audit_set_items_done(a, 42), WMF_OK);
+  ck_assert_int_eq(wmf_audit_save(a, tmp("p.wmfa")), WMF_OK);
+  ck_assert_int_eq(wmf_audit_load(&b, tmp("p.wmfa")), WMF_OK);
+  ck_assert_uint_eq(wmf_audit_items_done(b), 42);
+  ck_assert_uint_eq(wmf_audit_provenance_count(b), 4);
+  ck_assert_str_eq(wmf_audit_provenance(b, "weights"), "resnet18 9a3f000000000000");
+  ck_assert_str_eq(wmf_audit_provenance(b, "shard"), "1/3");
+  /* resuming with other weights, another seed: refused, naming the field and both values */
+  const char *key = NULL;
+  ck_assert_int_eq(wmf_audit_create(&now, 3, 2), WMF_OK);
+  stamp(now, "resnet18 9a3f000000000000", "0", "1/3");
+  ck_assert_int_eq(wmf_audit_provenance_check(b, now, &key), WMF_OK);
+  ck_assert_ptr_null(key);
+  ck_assert_int_eq(wmf_audit_set_provenance(now, "weights", "resnet50 c21b000000000000"), WMF_OK);
+  ck_assert_int_eq(wmf_audit_provenance_check(b, now, &key), WMF_ERR_MISMATCH);
+  ck_assert_str_eq(key, "weights");
+  ck_assert_ptr_nonnull(strstr(wmf_last_error(), "weights differs (state: resnet18 9a3f000000000000, now: resnet50 c21b"));
+  ck_assert_int_eq(wmf_audit_set_provenance(now, "weights", "resnet18 9a3f000000000000"), WMF_OK);
+  ck_assert_int_eq(wmf_audit_set_provenance(now, "seed", "7"), WMF_OK);
+  ck_assert_int_eq(wmf_audit_provenance_check(b, now, &key), WMF_ERR_MISMATCH);
+  ck_assert_str_eq(key, "seed");
+  /* a field only one side has is a difference */
+  ck_assert_int_eq(wmf_audit_set_provenance(now, "seed", "0"), WMF_OK);
+  ck_assert_int_eq(wmf_audit_set_provenance(now, "stage", "penultimate"), WMF_OK);
+  ck_assert_int_eq(wmf_audit_provenance_check(b, now, &key), WMF_ERR_MISMATCH);
+  ck_assert_str_eq(key, "stage");
+  ck_assert_ptr_nonnull(strstr(wmf_last_error(), "(state: (none), now: penultimate)"));
+  /* long values (a recipe) are shown from their first differing token */
+  char r1[400], r2[420];
+  memset(r1, 'a', 300), r1[300] = 0;
+  snprintf(r2, sizeof r2, "%s opacity=0.5", r1), snprintf(r1 + 300, 100, " opacity=0.4");
+  ck_assert_int_eq(wmf_audit_set_provenance(now, "stage", NULL), WMF_OK);
+  ck_assert_int_eq(wmf_audit_set_provenance(b, "recipe", r2), WMF_OK);
+  ck_assert_int_eq(wmf_audit_set_provenance(now, "recipe", r1), WMF_OK);
+  ck_assert_int_eq(wmf_audit_provenance_check(b, now, &key), WMF_ERR_MISMATCH);
+  ck_assert_ptr_nonnull(strstr(wmf_last_error(), "recipe differs (state: ...opacity=0.5, now: ...opacity=0.4)"));
+  wmf_audit_destroy(now), wmf_audit_destroy(b), wmf_audit_destroy(a);
+}
+END_TEST
+
+START_TEST(format_1_files_load_without_provenance) {
+  /* a version-1 file as libwmfeat 1.0 wrote it: 40-byte header, 2 pairs, 1 class, 1 feature */
+  unsigned char f[40 + 4 * 2 * 5 + 8] = "WMFAUDIT";
+  f[8] = 1;
+  f[16] = 1, f[24] = 1, f[32] = 2;
+  float v[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  int32_t lab[2] = {0, -1};
+  memcpy(f + 40, v, sizeof v), memcpy(f + 72, lab, sizeof lab);
+  uint64_t h = fnv1a(f, 80);
+  memcpy(f + 80, &h, 8);
+  write_all(tmp("v1.wmfa"), f, sizeof f);
+  wmf_audit *a, *now;
+  ck_assert_int_eq(wmf_audit_load(&a, tmp("v1.wmfa")), WMF_OK);
+  ck_assert_uint_eq(wmf_audit_num_pairs(a), 2);
+  ck_assert_uint_eq(wmf_audit_provenance_count(a), 0);
+  ck_assert_uint_eq(wmf_audit_items_done(a), 0);
+  ck_assert_int_eq(wmf_audit_create(&now, 1, 1), WMF_OK);
+  stamp(now, "w", "0", NULL);
+  const char *key = NULL;
+  ck_assert_int_eq(wmf_audit_provenance_check(a, now, &key), WMF_ERR_MISMATCH);
+  ck_assert_str_eq(key, "");
+  ck_assert_ptr_nonnull(strstr(wmf_last_error(), "no provenance"));
+  wmf_audit_destroy(now), wmf_audit_destroy(a);
+}
+END_TEST
+
+START_TEST(shards_merge_once_each_in_any_order) {
+  data d = make_data(300, 4, 3);
+  wmf_audit *whole, *sh[3], *m;
+  ck_assert_int_eq(wmf_audit_create(&whole, 4, 3), WMF_OK);
+  add_range(whole, &d, 0, 300, 300);
+  size_t cut[4] = {0, 100, 200, 300};
+  for (int i = 0; i < 3; i++) {
+    char s[8];
+    snprintf(s, sizeof s, "%d/3", i);
+    ck_assert_int_eq(wmf_audit_create(&sh[i], 4, 3), WMF_OK);
+    add_range(sh[i], &d, cut[i], cut[i + 1], 64);
+    stamp(sh[i], "w 1", "0", s);
+    ck_assert_int_eq(wmf_audit_set_items_done(sh[i], 101), WMF_OK);
+  }
+  /* wrong order: the result is still ordered by shard index, equal to one run */
+  const wmf_audit *order[3] = {sh[2], sh[0], sh[1]};
+  ck_assert_int_eq(wmf_audit_merge_shards(&m, order, 3), WMF_OK);
+  assert_same_results(whole, m);
+  ck_assert_str_eq(wmf_audit_provenance(m, "shard"), "0/1");
+  ck_assert_str_eq(wmf_audit_provenance(m, "weights"), "w 1");
+  ck_assert_uint_eq(wmf_audit_items_done(m), 303);
+  wmf_audit_destroy(m);
+  /* two copies of one shard */
+  const wmf_audit *dup[3] = {sh[0], sh[1], sh[1]};
+  m = (wmf_audit *)1;
+  ck_assert_int_eq(wmf_audit_merge_shards(&m, dup, 3), WMF_ERR_MISMATCH);
+  ck_assert_ptr_null(m);
+  ck_assert_ptr_nonnull(strstr(wmf_last_error(), "shard 1/3 is given twice (audits 1 and 2)"));
+  /* a missing shard is named, wherever it is */
+  const wmf_audit *miss[2] = {sh[2], sh[0]};
+  ck_assert_int_eq(wmf_audit_merge_shards(&m, miss, 2), WMF_ERR_MISMATCH);
+  ck_assert_ptr_nonnull(strstr(wmf_last_error(), "shard 1/3 is missing"));
+  const wmf_audit *last[2] = {sh[1], sh[0]};
+  ck_assert_int_eq(wmf_audit_merge_shards(&m, last, 2), WMF_ERR_MISMATCH);
+  ck_assert_ptr_nonnull(strstr(wmf_last_error(), "shard 2/3 is missing"));
+  /* a shard of another run (other seed) is refused, naming the field */
+  ck_assert_int_eq(wmf_audit_set_provenance(sh[1], "seed", "5"), WMF_OK);
+  ck_assert_int_eq(wmf_audit_merge_shards(&m, order, 3), WMF_ERR_MISMATCH);
+  ck_assert_ptr_nonnull(strstr(wmf_last_error(), "seed differs"));
+  ck_assert_ptr_nonnull(strstr(wmf_last_error(), "shard 1/3"));
+  /* the pairwise merge refuses the same, and a second copy of a shard */
+  ck_assert_int_eq(wmf_audit_merge(sh[0], sh[1]), WMF_ERR_MISMATCH);
+  ck_assert_int_eq(wmf_audit_set_provenance(sh[1], "seed", "0"), WMF_OK);
+  wmf_audit *copy;
+  ck_assert_int_eq(wmf_audit_save(sh[1], tmp("s1.wmfa")), WMF_OK);
+  ck_assert_int_eq(wmf_audit_load(&copy, tmp("s1.wmfa")), WMF_OK);
+  ck_assert_int_eq(wmf_audit_merge(sh[1], copy), WMF_ERR_MISMATCH);
+  ck_assert_uint_eq(wmf_audit_num_pairs(sh[1]), 100);
+  /* pairwise merges of different shards: dst no longer claims to be its shard */
+  ck_assert_int_eq(wmf_audit_merge(sh[0], sh[1]), WMF_OK);
+  ck_assert_ptr_null(wmf_audit_provenance(sh[0], "shard"));
+  /* no shard field at all */
+  wmf_audit *bare;
+  ck_assert_int_eq(wmf_audit_create(&bare, 4, 3), WMF_OK);
+  const wmf_audit *one[1] = {bare};
+  ck_assert_int_eq(wmf_audit_merge_shards(&m, one, 1), WMF_ERR_MISMATCH);
+  wmf_audit_destroy(bare), wmf_audit_destroy(copy);
+  for (int i = 0; i < 3; i++) wmf_audit_destroy(sh[i]);
+  wmf_audit_destroy(whole);
+  free_data(&d);
+}
+END_TEST
+
+START_TEST(empty_audits_save_load_and_merge) {
+  wmf_audit *e[2], *l, *m;
+  for (int i = 0; i < 2; i++) {
+    ck_assert_int_eq(wmf_audit_create(&e[i], 5, 4), WMF_OK);
+    stamp(e[i], "w", "0", i ? "1/2" : "0/2");
+  }
+  ck_assert_int_eq(wmf_audit_save(e[1], tmp("empty.wmfa")), WMF_OK);
+  ck_assert_int_eq(wmf_audit_load(&l, tmp("empty.wmfa")), WMF_OK);
+  ck_assert_uint_eq(wmf_audit_num_pairs(l), 0);
+  ck_assert_uint_eq(wmf_audit_num_classes(l), 5);
+  ck_assert_str_eq(wmf_audit_provenance(l, "shard"), "1/2");
+  const wmf_audit *both[2] = {l, e[0]};
+  ck_assert_int_eq(wmf_audit_merge_shards(&m, both, 2), WMF_OK);
+  ck_assert_uint_eq(wmf_audit_num_pairs(m), 0);
+  ck_assert_int_eq(wmf_audit_save(m, tmp("merged.wmfa")), WMF_OK);
+  double s[5];
+  ck_assert_int_eq(wmf_audit_scores(s, 5, m, WMF_AUDIT_CLASSES, WMF_SCORE_AUC), WMF_ERR_STATE);
+  wmf_audit_destroy(m), wmf_audit_destroy(l), wmf_audit_destroy(e[0]), wmf_audit_destroy(e[1]);
+}
+END_TEST
+
+START_TEST(saving_onto_a_fifo_writes_into_it) {
+  /* a target that is not a regular file (a device, a FIFO) is written in place, never replaced */
+  const char *fifo = tmp("fifo");
+  ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+  int rd = open(fifo, O_RDONLY | O_NONBLOCK);
+  ck_assert_int_ge(rd, 0);
+  wmf_audit *a;
+  ck_assert_int_eq(wmf_audit_create(&a, 1, 1), WMF_OK);
+  ck_assert_int_eq(wmf_audit_save(a, fifo), WMF_OK);
+  struct stat st;
+  ck_assert_int_eq(stat(fifo, &st), 0);
+  ck_assert_msg(S_ISFIFO(st.st_mode), "the FIFO was replaced by a regular file");
+  unsigned char got[256];
+  ck_assert_int_eq(read(rd, got, sizeof got), 56 + 8 + 8);
+  ck_assert_int_eq(memcmp(got, "WMFAUDIT", 8), 0);
+  close(rd);
+  /* a folder is refused */
+  ck_assert_int_eq(wmf_audit_save(a, tmpdir), WMF_ERR_IO);
+  wmf_audit_destroy(a);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("audit");
   TCase *tc = tcase_create("audit");
@@ -394,6 +599,11 @@ int main(void) {
   tcase_add_test(tc, sharded_then_merged_equals_one_run);
   tcase_add_test(tc, damaged_files_are_refused);
   tcase_add_test(tc, reports_are_written);
+  tcase_add_test(tc, provenance_is_saved_and_checked);
+  tcase_add_test(tc, format_1_files_load_without_provenance);
+  tcase_add_test(tc, shards_merge_once_each_in_any_order);
+  tcase_add_test(tc, empty_audits_save_load_and_merge);
+  tcase_add_test(tc, saving_onto_a_fifo_writes_into_it);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }
