@@ -1,13 +1,17 @@
 /* wmfeat audit: runs a network on clean images and their watermarked twins and reports which classes
- * and feature channels respond. Resumable: the audit state and the number of images done are saved
- * every minute and on Ctrl-C; --resume continues from them. */
+ * and feature channels respond. Resumable: the audit state (pairs, the number of images done and the
+ * run's provenance, one atomic file) is saved every minute and on Ctrl-C; --resume continues it after
+ * checking that it comes from the same run. */
 #include <errno.h>
+#include <glob.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "files.h"
 #include "progress.h"
+#include "provenance.h"
 #include "report.h"
 #include "run.h"
 
@@ -43,25 +47,59 @@ typedef struct audit_ctx {
   wmf_audit *audit;
   const int *labels; /* NULL: unknown */
   size_t offset;     /* items done before this run (resume) */
-  const char *state, *progress_path;
+  const char *state;
   double last_save;
   float *rows;       /* scratch for compacting away failed items */
   int32_t *lab;
   size_t done;
 } audit_ctx;
 
+/* The pairs and the number of images done go into one file, written atomically: a crash leaves either
+ * the previous state or the new one, never a state and a progress count that disagree. */
 static int save_state(audit_ctx *c) {
-  wmf_status st = wmf_audit_save(c->audit, c->state);
-  if (st) return fail_status(st, c->state);
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.tmp", c->progress_path);
-  FILE *f = fopen(tmp, "w");
-  if (!f || fprintf(f, "{\"items_done\": %zu, \"pairs\": %zu}\n", c->done, wmf_audit_num_pairs(c->audit)) < 0 ||
-      fclose(f) != 0 || rename(tmp, c->progress_path) != 0) {
-    fprintf(stderr, "error: cannot write '%s': %s\n", c->progress_path, strerror(errno));
-    return EXIT_RUNTIME;
+  wmf_status st = wmf_audit_set_items_done(c->audit, c->done);
+  if (!st) st = wmf_audit_save(c->audit, c->state);
+  return st ? fail_status(st, c->state) : EXIT_OK;
+}
+
+/* Removes what an interrupted save leaves beside the state: temporaries of wmf_audit_save
+ * (STATE.tmpXXXXXX) and of the progress file of wmfeat 1.0 (STATE.progress.tmp). */
+static void remove_stale_temporaries(const char *state, bool quiet) {
+  char pattern[4200];
+  glob_t g;
+  snprintf(pattern, sizeof pattern, "%s.tmp??????", state);
+  if (glob(pattern, GLOB_NOSORT, NULL, &g) == 0) {
+    for (size_t i = 0; i < g.gl_pathc; i++)
+      if (unlink(g.gl_pathv[i]) == 0 && !quiet)
+        fprintf(stderr, "note: removed '%s', left by an interrupted save\n", g.gl_pathv[i]);
+    globfree(&g);
   }
-  return EXIT_OK;
+  snprintf(pattern, sizeof pattern, "%s.progress.tmp", state);
+  if (unlink(pattern) == 0 && !quiet) fprintf(stderr, "note: removed '%s', left by an interrupted save\n", pattern);
+}
+
+/* A state already at `state` that this run would overwrite without --resume: refused unless it is a
+ * complete audit (then re-running replaces it) or --force is given. Returns 0 or EXIT_USAGE (printed). */
+static int refuse_overwrite(const char *state) {
+  if (access(state, F_OK) != 0) return 0;
+  wmf_audit *old = NULL;
+  char what[160] = "an audit state that cannot be read";
+  if (wmf_audit_load(&old, state) == WMF_OK) {
+    const char *inputs = wmf_audit_provenance(old, "inputs"), *shard = wmf_audit_provenance(old, "shard");
+    unsigned long long total, si, sn;
+    if (inputs && shard && sscanf(inputs, "%llu", &total) == 1 && sscanf(shard, "%llu/%llu", &si, &sn) == 2 && sn &&
+        si < sn) {
+      size_t items = shard_items((size_t)total, (size_t)si, (size_t)sn);
+      if (wmf_audit_items_done(old) >= items) return wmf_audit_destroy(old), 0; /* complete: a re-run replaces it */
+      snprintf(what, sizeof what, "a partial audit (%llu of %zu images)", (unsigned long long)wmf_audit_items_done(old),
+               items);
+    } else {
+      snprintf(what, sizeof what, "an audit state without provenance (%zu pairs)", wmf_audit_num_pairs(old));
+    }
+    wmf_audit_destroy(old);
+  }
+  fprintf(stderr, "error: '%s' holds %s: pass --resume to continue it, or --force to start over\n", state, what);
+  return EXIT_USAGE;
 }
 
 static int add_batch(void *vctx, const pipeline_batch *b, const run_outputs *o) {
@@ -97,26 +135,18 @@ static int parse_shard(const char *s, size_t *i, size_t *n) {
   return 0;
 }
 
-static long read_items_done(const char *path) {
-  FILE *f = fopen(path, "r");
-  if (!f) return -1;
-  long done = -1;
-  if (fscanf(f, " {\"items_done\": %ld", &done) != 1) done = -1;
-  fclose(f);
-  return done;
-}
-
 int cmd_audit(int argc, char **argv) {
   common_opts o = COMMON_DEFAULTS;
   const char *arch = NULL, *preset = "imagenet-w", *out = "wmfeat-report", *state = NULL, *rank_text = "abs";
   long resize = 256, crop = 224, top = 10, resamples = 200;
   double level = 0.95;
-  bool labels = false, resume = false;
+  bool labels = false, resume = false, force = false, bf16 = false;
   arg_spec specs[] = {{"preset", ARG_STRING, &preset, "watermark preset (default imagenet-w; see wmfeat render --list)"},
                       {"out", ARG_STRING, &out, "report folder (default wmfeat-report)"},
                       {"state", ARG_STRING, &state, "audit state file (default OUT/audit.wmfa)"},
                       {"shard", ARG_STRING, &o.shard, "I/N: audit only shard I of N (merge with wmfeat merge)"},
-                      {"resume", ARG_FLAG, &resume, "continue an interrupted audit from its state file"},
+                      {"resume", ARG_FLAG, &resume, "continue an interrupted audit from its state file (same run only)"},
+                      {"force", ARG_FLAG, &force, "start over, replacing a partial state left in the state file"},
                       {"labels", ARG_FLAG, &labels, "labels from subfolders (sorted, like ImageFolder)"},
                       {"top", ARG_INT, &top, "classes and channels to print (default 10)"},
                       {"rank", ARG_STRING, &rank_text, "ranking of the summary and class figures: " REPORT_RANK_HELP},
@@ -141,15 +171,19 @@ int cmd_audit(int argc, char **argv) {
   if (resamples < 0 || resamples > 100000 || !(level > 0 && level < 1))
     return fprintf(stderr, "error: need 0 <= --bootstrap <= 100000 and 0 < --level < 1\n"), EXIT_USAGE;
   if (mkdir_p(out)) return EXIT_RUNTIME;
-  char state_buf[4096], progress_path[4200];
+  if (resume && force) return fprintf(stderr, "error: --resume and --force exclude each other\n"), EXIT_USAGE;
+  char state_buf[4096];
   if (!state) snprintf(state_buf, sizeof state_buf, "%s/audit.wmfa", out), state = state_buf;
-  snprintf(progress_path, sizeof progress_path, "%s.progress", state);
+  remove_stale_temporaries(state, o.quiet);
+  if (!resume && !force && (rc = refuse_overwrite(state))) return rc;
 
   file_list files;
   char err[512];
   if (file_list_load(&files, pos[1], err, sizeof err)) return fprintf(stderr, "error: %s\n", err), EXIT_RUNTIME;
   file_list_limit(&files, (size_t)o.limit);
   size_t total = files.n;
+  char inputs_fp[48];
+  if ((rc = list_fingerprint(inputs_fp, &files, pos[1], labels))) return file_list_free(&files), rc;
   file_list_shard(&files, shard_i, shard_n);
   size_t first_global = total * shard_i / shard_n;
 
@@ -157,7 +191,7 @@ int cmd_audit(int argc, char **argv) {
   wmf_model *m = NULL;
   wmf_session *s = NULL;
   wmf_watermark *wm = NULL;
-  wmf_audit *audit = NULL;
+  wmf_audit *audit = NULL, *now = NULL;
   audit_ctx ac = {0};
   wmf_status st = wmf_watermark_from_preset(&wm, preset);
   if (st) rc = fail_status(st, preset);
@@ -167,20 +201,29 @@ int cmd_audit(int argc, char **argv) {
             wmf_model_num_classes(m));
     rc = EXIT_USAGE;
   }
-  if (!rc) rc = open_session(m, &o, (unsigned)crop, false, NULL, &s);
-  if (!rc && resume) {
-    long done = read_items_done(progress_path);
-    if (done < 0 || (size_t)done > files.n) {
-      fprintf(stderr, "error: --resume: no valid progress file '%s'\n", progress_path);
-      rc = EXIT_RUNTIME;
-    } else if ((st = wmf_audit_load(&audit, state))) {
-      rc = fail_status(st, state);
-    } else {
-      ac.offset = (size_t)done;
-      if (!o.quiet) fprintf(stderr, "resuming after %ld images (%zu pairs)\n", done, wmf_audit_num_pairs(audit));
-    }
-  } else if (!rc && (st = wmf_audit_create(&audit, wmf_model_num_classes(m), wmf_model_feature_count(m)))) {
+  if (!rc) rc = open_session(m, &o, (unsigned)crop, bf16, NULL, &s);
+  /* the provenance of this run: a new state records it, a resumed one must match it */
+  if (!rc && (st = wmf_audit_create(&now, wmf_model_num_classes(m), wmf_model_feature_count(m))))
     rc = fail_status(st, "creating the audit");
+  run_record rec = {w, m, wm, (unsigned long)o.seed, (unsigned)resize, (unsigned)crop, bf16, NULL, inputs_fp,
+                    shard_i, shard_n};
+  if (!rc) rc = stamp_run(now, &rec);
+  if (!rc && resume) {
+    if ((st = wmf_audit_load(&audit, state))) {
+      rc = fail_status(st, state);
+    } else if ((st = wmf_audit_provenance_check(audit, now, NULL))) {
+      fprintf(stderr, "error: cannot resume '%s': %s\n", state, strchr(wmf_last_error(), ' ') + 1);
+      rc = EXIT_RUNTIME;
+    } else if (wmf_audit_items_done(audit) > files.n) {
+      fprintf(stderr, "error: cannot resume '%s': it has done %llu images, the shard has %zu\n", state,
+              (unsigned long long)wmf_audit_items_done(audit), files.n);
+      rc = EXIT_RUNTIME;
+    } else {
+      ac.offset = (size_t)wmf_audit_items_done(audit);
+      if (!o.quiet) fprintf(stderr, "resuming after %zu images (%zu pairs)\n", ac.offset, wmf_audit_num_pairs(audit));
+    }
+  } else if (!rc) {
+    audit = now, now = NULL;
   }
   size_t nc = wmf_model_num_classes(m), nf = wmf_model_feature_count(m), batch = (size_t)o.batch;
   if (!rc) {
@@ -193,7 +236,6 @@ int cmd_audit(int argc, char **argv) {
     ac.audit = audit;
     ac.labels = labels ? files.labels + ac.offset : NULL;
     ac.state = state;
-    ac.progress_path = progress_path;
     ac.last_save = now_seconds();
     ac.done = ac.offset;
     pair_ctx pc = {files.paths + ac.offset, first_global + ac.offset, (unsigned)resize, (unsigned)crop, batch, wm,
@@ -203,14 +245,21 @@ int cmd_audit(int argc, char **argv) {
     if (rc == EXIT_OK || rc == EXIT_INTERRUPTED) {
       int src = save_state(&ac);
       if (src) rc = src;
+      else if (rc == EXIT_INTERRUPTED)
+        fprintf(stderr, "state saved to '%s' (%zu of %zu images done); to continue, run the same command with "
+                        "--resume\n", state, ac.done, files.n);
     }
-    if (rc == EXIT_OK && wmf_audit_num_pairs(audit) == 0) {
+    bool empty_shard = files.n == 0; /* e.g. more shards than images: a valid state of 0 pairs */
+    if (rc == EXIT_OK && empty_shard) {
+      fprintf(stderr, "note: shard %zu/%zu has no images: its state '%s' holds no pairs (merge it with the others)\n",
+              shard_i, shard_n, state);
+    } else if (rc == EXIT_OK && wmf_audit_num_pairs(audit) == 0) {
       fprintf(stderr, "error: no image could be audited\n");
       rc = EXIT_RUNTIME;
     }
-    if (rc == EXIT_OK && (st = wmf_audit_set_bootstrap(audit, (size_t)resamples, (uint64_t)o.seed, level)))
+    if (rc == EXIT_OK && !empty_shard && (st = wmf_audit_set_bootstrap(audit, (size_t)resamples, (uint64_t)o.seed, level)))
       rc = fail_status(st, "--bootstrap");
-    if (rc == EXIT_OK) {
+    if (rc == EXIT_OK && !empty_shard) {
       if ((st = report_write(audit, out, rank))) rc = fail_status(st, "writing the report");
       else if ((st = o.json ? report_print_json(audit, (size_t)top, rank, stdout) : report_print(audit, (size_t)top, rank, stdout)))
         rc = fail_status(st, "summarizing");
@@ -221,6 +270,7 @@ int cmd_audit(int argc, char **argv) {
   free(ac.rows);
   free(ac.lab);
   wmf_audit_destroy(audit);
+  wmf_audit_destroy(now);
   wmf_watermark_destroy(wm);
   wmf_session_destroy(s);
   wmf_model_destroy(m);

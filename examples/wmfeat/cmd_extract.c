@@ -1,4 +1,5 @@
 /* wmfeat extract: penultimate features (and optionally logits) of every image to .npy files. */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,20 +17,24 @@ static int keep_batch(void *vctx, const pipeline_batch *b, const run_outputs *ou
   extract_ctx *c = vctx;
   memcpy(c->features + b->first * c->nf, out->features[0], b->count * c->nf * sizeof(float));
   if (c->logits) memcpy(c->logits + b->first * c->nc, out->logits[0], b->count * c->nc * sizeof(float));
-  for (size_t i = 0; i < b->count; i++) /* failed images get NaN rows, so rows stay aligned with paths */
-    if (!b->ok[i])
+  /* failed images get NaN rows in both files (their slots hold whatever an earlier batch left), so rows
+   * stay aligned with paths and nothing stale is written */
+  for (size_t i = 0; i < b->count; i++)
+    if (!b->ok[i]) {
       for (size_t j = 0; j < c->nf; j++) c->features[(b->first + i) * c->nf + j] = NAN;
+      for (size_t j = 0; c->logits && j < c->nc; j++) c->logits[(b->first + i) * c->nc + j] = NAN;
+    }
   c->done = b->first + b->count;
   return EXIT_OK;
 }
 
 /* One label per line: the input's subfolder index, or -1 where unknown. */
 static int write_labels(const char *path, const int *labels, size_t n) {
-  FILE *f = fopen(path, "w");
-  bool ok = f != NULL;
-  for (size_t i = 0; ok && i < n; i++) ok = fprintf(f, "%d\n", labels[i]) > 0;
-  if (f && fclose(f) != 0) ok = false;
-  if (!ok) fprintf(stderr, "error: cannot write '%s'\n", path);
+  out_file of;
+  bool ok = out_file_open(&of, path) == 0;
+  for (size_t i = 0; ok && i < n; i++) ok = fprintf(of.f, "%d\n", labels[i]) > 0;
+  if (of.f && out_file_commit(&of, ok) != 0) ok = false;
+  if (!ok) fprintf(stderr, "error: cannot write '%s': %s\n", path, strerror(errno));
   return ok ? 0 : -1;
 }
 
@@ -75,9 +80,11 @@ int cmd_extract(int argc, char **argv) {
     run_spec spec = {s, files.n, false, (unsigned)crop, prepare_image_file, &fc, keep_batch, &ec, "extract"};
     rc = run_images(&spec, &o);
     if ((rc == EXIT_OK || rc == EXIT_INTERRUPTED) && ec.done) { /* keep what is done */
-      if (write_npy_f32(out, ec.features, ec.done, ec.nf) ||
-          (logits_out && write_npy_f32(logits_out, ec.logits, ec.done, ec.nc))) {
-        perror("error: writing .npy");
+      const char *failed = write_npy_f32(out, ec.features, ec.done, ec.nf) ? out
+                           : logits_out && write_npy_f32(logits_out, ec.logits, ec.done, ec.nc) ? logits_out
+                                                                                                 : NULL;
+      if (failed) {
+        fprintf(stderr, "error: cannot write '%s': %s (a previous file there is kept)\n", failed, strerror(errno));
         rc = EXIT_RUNTIME;
       } else if (labels_out && write_labels(labels_out, files.labels, ec.done)) {
         rc = EXIT_RUNTIME;

@@ -1,5 +1,10 @@
-/* wmfeat merge: merges audit shard states (from `wmfeat audit --shard I/N`) in the order given, which
- * equals one run over all images, and writes the merged state and its report. */
+/* wmfeat merge: merges the audit states of the shards of one run (from `wmfeat audit --shard I/N`) into
+ * the state of the whole run and writes it and its report. Every shard must be given exactly once, in
+ * any order (the result is ordered by shard index), and all must come from the same run: their
+ * provenance (weights, recipe, seed, preprocessing, inputs, ...) is compared and a difference is
+ * refused, naming the field. States without provenance (wmfeat 1.0) are merged in the order given. */
+#include <stdlib.h>
+
 #include "commands.h"
 #include "report.h"
 
@@ -18,7 +23,7 @@ int cmd_merge(int argc, char **argv) {
                       {"level", ARG_DOUBLE, &level, "confidence level of the bootstrap intervals (default 0.95)"},
                       COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
   const char *usage = "usage: wmfeat merge [--out merged.wmfa] [--report DIR] SHARD.wmfa...\n"
-                      "  give the shards in order (0/N, 1/N, ...): the result then equals a single run";
+                      "  give every shard I/N of one run exactly once, in any order: the result equals a single run";
   static const char *pos[MAX_SHARDS];
   int np, rc = args_parse(argc, argv, specs, usage, pos, MAX_SHARDS, &np);
   if (rc) return rc == 1 ? EXIT_OK : EXIT_USAGE;
@@ -27,20 +32,40 @@ int cmd_merge(int argc, char **argv) {
   if (report_parse_rank(rank_text, &rank)) return EXIT_USAGE;
   if (resamples < 0 || resamples > 100000 || !(level > 0 && level < 1))
     return fprintf(stderr, "error: need 0 <= --bootstrap <= 100000 and 0 < --level < 1\n"), EXIT_USAGE;
-  wmf_audit *merged = NULL;
-  wmf_status st = wmf_audit_load(&merged, pos[0]);
-  if (st) return fail_status(st, pos[0]);
-  for (int i = 1; i < np && !rc; i++) {
-    wmf_audit *shard = NULL;
-    if ((st = wmf_audit_load(&shard, pos[i])) || (st = wmf_audit_merge(merged, shard))) rc = fail_status(st, pos[i]);
-    wmf_audit_destroy(shard);
+  wmf_audit **shards = calloc((size_t)np, sizeof *shards), *merged = NULL;
+  if (!shards) return fprintf(stderr, "error: out of memory\n"), EXIT_RUNTIME;
+  wmf_status st = WMF_OK;
+  size_t with_provenance = 0;
+  for (int i = 0; i < np && !rc; i++) {
+    if ((st = wmf_audit_load(&shards[i], pos[i]))) rc = fail_status(st, pos[i]);
+    else with_provenance += wmf_audit_provenance_count(shards[i]) > 0;
   }
+  if (!rc && with_provenance) {
+    if ((st = wmf_audit_merge_shards(&merged, (const wmf_audit *const *)shards, (size_t)np))) {
+      rc = fail_status(st, "merging");
+      fprintf(stderr, "  (audits are numbered in the order given:");
+      for (int i = 0; i < np && i < 64; i++) fprintf(stderr, " %d = %s%s", i, pos[i], i + 1 < np ? "," : ")\n");
+      if (np > 64) fprintf(stderr, " ...)\n");
+    }
+  } else if (!rc) { /* wmfeat 1.0 states: nothing to check, merged in the order given */
+    if (!o.quiet) fprintf(stderr, "warning: the states have no provenance (wmfeat 1.0): merged in the order given, "
+                                  "unchecked\n");
+    merged = shards[0], shards[0] = NULL;
+    for (int i = 1; i < np && !rc; i++)
+      if ((st = wmf_audit_merge(merged, shards[i]))) rc = fail_status(st, pos[i]);
+  }
+  for (int i = 0; i < np; i++) wmf_audit_destroy(shards[i]);
+  free(shards);
   if (!rc && (st = wmf_audit_save(merged, out))) rc = fail_status(st, out);
-  if (!rc && (st = wmf_audit_set_bootstrap(merged, (size_t)resamples, (uint64_t)o.seed, level))) rc = fail_status(st, "--bootstrap");
-  if (!rc && report && (st = report_write(merged, report, rank))) rc = fail_status(st, report);
-  if (!rc && (st = o.json ? report_print_json(merged, (size_t)top, rank, stdout) : report_print(merged, (size_t)top, rank, stdout)))
-    rc = fail_status(st, "summarizing");
-  if (!rc && !o.json && !o.quiet) fprintf(stderr, "merged %d shards into %s\n", np, out);
+  if (!rc && wmf_audit_num_pairs(merged) == 0) {
+    if (!o.quiet) fprintf(stderr, "merged %d shards into %s: no pairs, so no report\n", np, out);
+  } else {
+    if (!rc && (st = wmf_audit_set_bootstrap(merged, (size_t)resamples, (uint64_t)o.seed, level))) rc = fail_status(st, "--bootstrap");
+    if (!rc && report && (st = report_write(merged, report, rank))) rc = fail_status(st, report);
+    if (!rc && (st = o.json ? report_print_json(merged, (size_t)top, rank, stdout) : report_print(merged, (size_t)top, rank, stdout)))
+      rc = fail_status(st, "summarizing");
+    if (!rc && !o.json && !o.quiet) fprintf(stderr, "merged %d shards into %s\n", np, out);
+  }
   wmf_audit_destroy(merged);
   return rc;
 }

@@ -69,13 +69,48 @@ const char *class_name(size_t num_classes, size_t i, char *buf, size_t buflen) {
   return buf;
 }
 
+int out_file_open(out_file *o, const char *path) {
+  memset(o, 0, sizeof *o);
+  if (snprintf(o->path, sizeof o->path, "%s", path) >= (int)sizeof o->path) return errno = ENAMETOOLONG, -1;
+  struct stat st;
+  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) { /* a device or FIFO: written in place, never replaced */
+    if (S_ISDIR(st.st_mode)) return errno = EISDIR, -1;
+    o->direct = true;
+    o->f = fopen(path, "wb");
+    return o->f ? 0 : -1;
+  }
+  snprintf(o->tmp, sizeof o->tmp, "%s.tmpXXXXXX", path); /* the library's temporary name (wmf_audit_save) */
+  int fd = mkstemp(o->tmp);
+  if (fd < 0) return -1;
+  if (fchmod(fd, stat(path, &st) == 0 ? (st.st_mode & 07777) : 0644) != 0 || !(o->f = fdopen(fd, "wb"))) {
+    int e = errno;
+    close(fd), unlink(o->tmp);
+    return errno = e, -1;
+  }
+  return 0;
+}
+
+int out_file_commit(out_file *o, bool ok) {
+  int e = ok ? 0 : (errno ? errno : EIO);
+  if (!e && fflush(o->f) != 0) e = errno;
+  if (!e && !o->direct && fsync(fileno(o->f)) != 0) e = errno;
+  if (fclose(o->f) != 0 && !e) e = errno;
+  o->f = NULL;
+  if (!o->direct) {
+    if (!e && rename(o->tmp, o->path) != 0) e = errno;
+    if (e) unlink(o->tmp);
+  }
+  return e ? (errno = e, -1) : 0;
+}
+
 int write_npy_f32(const char *path, const float *data, size_t rows, size_t cols) {
   char header[128];
   int len = snprintf(header, sizeof header, "{'descr': '<f4', 'fortran_order': False, 'shape': (%zu, %zu), }",
                      rows, cols);
   int total = 10 + len + 1, pad = (64 - total % 64) % 64; /* header block padded to 64 bytes */
-  FILE *f = fopen(path, "wb");
-  if (!f) return -1;
+  out_file of;
+  if (out_file_open(&of, path)) return -1;
+  FILE *f = of.f;
   unsigned short hlen = (unsigned short)(len + pad + 1);
   fwrite("\x93NUMPY\x01\x00", 1, 8, f);
   fputc(hlen & 0xff, f);
@@ -84,8 +119,8 @@ int write_npy_f32(const char *path, const float *data, size_t rows, size_t cols)
   for (int i = 0; i < pad; i++) fputc(' ', f);
   fputc('\n', f);
   size_t n = rows * cols;
-  bool ok = fwrite(data, sizeof(float), n, f) == n;
-  return (fclose(f) == 0 && ok) ? 0 : -1;
+  bool ok = fwrite(data, sizeof(float), n, f) == n && !ferror(f);
+  return out_file_commit(&of, ok);
 }
 
 float *read_npy_f32(const char *path, size_t *rows, size_t *cols) {

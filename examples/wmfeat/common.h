@@ -54,7 +54,24 @@ int open_session(const wmf_model *model, const common_opts *o, unsigned size, bo
 /* Name of class i: ImageNet's when the model has 1000 classes, else "class i". Uses buf. */
 const char *class_name(size_t num_classes, size_t i, char *buf, size_t buflen);
 
-/* Writes a 2-D float32 array (rows x cols) as a .npy file. Returns 0 or -1 (errno set). */
+/* A file being written the way the library writes (wmfi_write_file_atomic): into PATH.tmpXXXXXX beside
+ * it, renamed over it on success, so a failure (a full disk, Ctrl-C) never replaces a good file with a
+ * part of one. A `path` that exists and is not a regular file (a device such as /dev/null or /dev/full,
+ * a FIFO) is written in place and never replaced; a folder is refused. Every file the wmfeat program
+ * writes itself goes through this. */
+typedef struct out_file {
+  FILE *f; /* write into this */
+  char path[4096], tmp[4112];
+  bool direct;
+} out_file;
+/* Returns 0, or -1 with errno set. */
+int out_file_open(out_file *o, const char *path);
+/* Closes the file; when `ok` (everything was written) and no error occurs, puts it in place. Otherwise
+ * removes the temporary. Returns 0, or -1 with errno set. */
+int out_file_commit(out_file *o, bool ok);
+
+/* Writes a 2-D float32 array (rows x cols) as a .npy file, atomically (out_file). Returns 0 or -1
+ * (errno set). */
 int write_npy_f32(const char *path, const float *data, size_t rows, size_t cols);
 
 /* Reads a 2-D little-endian float32 C-order .npy file (as write_npy_f32 and numpy write it). Returns a

@@ -75,7 +75,9 @@ def report(folder):
 
 
 def test_audit_shards_merge_and_resume_equal_one_run(images, tmp_path):
-    common = ["--batch", "3", "--preset", "imagenet-w", "--quiet"]
+    # batch 1: shards cut the batches elsewhere than one run, and a forward pass of a batch of another
+    # size may differ in the last bits (one oneDNN plan per batch size)
+    common = ["--batch", "1", "--preset", "imagenet-w", "--quiet"]
     full = run("audit", WEIGHTS, images, "--out", tmp_path / "full", "--json", *common)
     summary = json.loads(full.stdout)
     assert summary["pairs"] == 7 and len(summary["top_classes"]) == 10
@@ -86,10 +88,7 @@ def test_audit_shards_merge_and_resume_equal_one_run(images, tmp_path):
     run("merge", "--out", tmp_path / "merged.wmfa", "--report", tmp_path / "merged",
         *[tmp_path / f"s{i}" / "audit.wmfa" for i in range(3)])
     assert report(tmp_path / "merged") == report(tmp_path / "full")
-    # an audit stopped after 4 images, then resumed, equals the uninterrupted run
-    run("audit", WEIGHTS, images, "--limit", "4", "--out", tmp_path / "r", *common)
-    run("audit", WEIGHTS, images, "--resume", "--out", tmp_path / "r", *common)
-    assert report(tmp_path / "r") == report(tmp_path / "full")
+    # interrupted audits resume to the uninterrupted run: test_cli_state.py
     run("audit", WEIGHTS, images, "--resume", "--out", tmp_path / "nothing", *common, code=1)
     run("audit", WEIGHTS, images, "--shard", "3/3", code=2)
 
