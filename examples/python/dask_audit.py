@@ -8,6 +8,11 @@ a shared folder with --state-dir). The driver merges the states in shard order w
 gives exactly the audit of one process over the whole list (same pairs in the same order), and writes
 the merged state and the reports.
 
+Every shard state records the run's provenance exactly as `wmfeat audit --shard I/N` does (weights
+fingerprint, full watermark recipe, seed, preprocessing, precision, stage, input list fingerprint, shard,
+library version; docs/audit.md), so the states of both are interchangeable byte for byte, merging
+refuses shards of another run naming the field, and needs every shard once (Audit.merge_shards).
+
     # on this machine, 2 local workers:
     dask_audit.py resnet50.pth ~/imagenet/val --preset imagenet-w --shards 8 --out-dir report/
     # on a running cluster (dask-scheduler / dask-worker, or dask-jobqueue):
@@ -29,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wmfeat  # noqa: E402
-from wmfeat import Audit, Image, Model, Order, Score, Session, Target, Watermark  # noqa: E402
+from wmfeat import Audit, Image, Model, Order, Score, Session, Target, Watermark, Weights  # noqa: E402
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tga", ".gif")
 
@@ -135,12 +140,34 @@ def audit_images(weights, paths, labels, start, options):
                 rows += 1
             if rows == 0:
                 continue
-            if rows < batch:  # pack the watermarked half right after the clean rows
-                x[rows:2 * rows] = x[batch:batch + rows]
-            session.run(x[:2 * rows], logits=logits, features=features)
-            audit.add(logits[:rows], logits[rows:2 * rows], features[:rows], features[rows:2 * rows],
-                      np.array(row_labels, np.int32))
+            # clean and watermarked images in two passes of `rows` images, as `wmfeat audit` runs
+            # them: on some CPUs (oneDNN's AVX2 kernels) an image's outputs depend in the last bits on
+            # the batch size, and the states of both must be the same bytes
+            session.run(x[:rows], logits=logits[:rows], features=features[:rows])
+            session.run(x[batch:batch + rows], logits=logits[batch:batch + rows],
+                        features=features[batch:batch + rows])
+            audit.add(logits[:rows], logits[batch:batch + rows], features[:rows],
+                      features[batch:batch + rows], np.array(row_labels, np.int32))
     return audit, skipped
+
+
+def provenance(weights, paths, labels, options, source=None):
+    """The provenance fields of this run (all but "shard"), as `wmfeat audit` records them: `paths` and
+    `labels` are the whole list (before sharding) as listed from `source` (the input folder: paths are
+    hashed relative to it), labels -1 where unknown."""
+    rel = [wmfeat.relative_to_input(p, source) for p in paths] if source else list(paths)
+    with Weights.open(weights) as w, Model.load(w, options["arch"]) as model, \
+            Watermark.from_preset(options["preset"]) as wm:
+        fields = wmfeat.run_provenance(w, model, wm, options["seed"], options["resize"], options["crop"],
+                                       wmfeat.list_fingerprint(rel, labels))
+    del fields["shard"]
+    return fields
+
+
+def stamp(audit, fields, shard, shards, items):
+    """Records the provenance `fields` of shard `shard` of `shards` and the `items` it consumed."""
+    audit.provenance = dict(fields, shard=f"{shard}/{shards}")
+    audit.items_done = items
 
 
 def state_path(state_dir, shard):
@@ -148,10 +175,13 @@ def state_path(state_dir, shard):
     return os.path.join(state_dir, f"shard_{shard:04d}.wmfa")
 
 
-def audit_shard(weights, paths, labels, start, options, state_dir=None, shard=0):
-    """Dask task: audits one shard; returns (state bytes or state path, pairs, skipped images)."""
+def audit_shard(weights, paths, labels, start, options, state_dir=None, shard=0, shards=1):
+    """Dask task: audits shard `shard` of `shards`; returns (state bytes or state path, pairs, skipped
+    images). With options["provenance"] (see provenance()) the state records it."""
     audit, skipped = audit_images(weights, paths, labels, start, options)
     with audit:
+        if "provenance" in options:
+            stamp(audit, options["provenance"], shard, shards, len(paths))
         if state_dir:
             path = state_path(state_dir, shard)
             audit.save(path)
@@ -161,34 +191,53 @@ def audit_shard(weights, paths, labels, start, options, state_dir=None, shard=0)
 
 # ---- the driver ------------------------------------------------------------------------------------
 
+def _load(state):
+    return Audit.load(state) if isinstance(state, (str, os.PathLike)) else Audit.from_bytes(state)
+
+
 def merge_states(states, num_classes=None, num_features=None):
-    """Merges shard states (bytes or paths) in order into one Audit."""
-    merged = None
-    for state in states:
-        part = Audit.load(state) if isinstance(state, (str, os.PathLike)) else Audit.from_bytes(state)
-        with part:
-            if merged is None:
-                merged = Audit.create(part.num_classes, part.num_features)
+    """Merges shard states (bytes or paths) into one Audit: states with provenance through
+    Audit.merge_shards (each shard once, any order, same run), states without (libwmfeat 1.0) in the
+    order given."""
+    parts = [_load(s) for s in states]
+    try:
+        if any(p.provenance for p in parts):
+            return Audit.merge_shards(parts)
+        merged = Audit.create(parts[0].num_classes, parts[0].num_features)
+        for part in parts:
             merged.merge(part)
-    return merged
+        return merged
+    finally:
+        for part in parts:
+            part.close()
 
 
 def run_on_cluster(client, weights, paths, labels, options, shards, state_dir=None, log=print,
-                   resume=False):
+                   resume=False, source=None):
     """Submits one task per shard to a distributed Client, gathers the states as tasks finish and
-    merges them in shard order. Returns (merged Audit, skipped images). With `resume`, shards whose
-    state is already in `state_dir` (from an earlier run with the same list and options: states are
-    written atomically, so an existing file is complete) are not run again."""
+    merges them in shard order. Returns (merged Audit, skipped images). The states record the run's
+    provenance (options["provenance"], else computed here with `source`, see provenance()). With
+    `resume`, shards whose state is already in `state_dir` are not run again (states are written
+    atomically, so an existing file is complete), after checking that they come from this run: a state
+    of another run raises wmfeat.Error naming the field."""
     from distributed import as_completed
+    if "provenance" not in options:
+        options = dict(options, provenance=provenance(weights, paths, labels, options, source))
     futures = {}
     results = [None] * shards
     for i in range(shards):
         lo, hi = shard_bounds(len(paths), i, shards)
         if resume and state_dir and os.path.exists(state_path(state_dir, i)):
+            with Audit.load(state_path(state_dir, i)) as old:
+                try:
+                    old.check_provenance(dict(options["provenance"], shard=f"{i}/{shards}"))
+                except wmfeat.Error as e:
+                    raise wmfeat.Error(e.status, e.name,
+                                       f"cannot reuse {state_path(state_dir, i)}: {e.message}") from None
             results[i] = (state_path(state_dir, i), None, [])
             log(f"shard {i} reused from {results[i][0]}")
             continue
-        f = client.submit(audit_shard, weights, paths[lo:hi], labels[lo:hi], lo, options, state_dir, i,
+        f = client.submit(audit_shard, weights, paths[lo:hi], labels[lo:hi], lo, options, state_dir, i, shards,
                           pure=False, key=f"wmfeat-audit-shard-{i}-of-{shards}-{time.time_ns()}")
         futures[f] = i
     done, t0 = 0, time.time()
@@ -253,11 +302,13 @@ def main(argv=None):
     # docs/scale-out.md), not as __main__, which would be pickled by value with its model cache.
     import dask_audit as this
     paths, labels = list_images(a.input, a.limit)
-    paths = [os.path.abspath(x) for x in paths]
     if not a.labels:  # as `wmfeat audit`: labels only when asked for
         labels = [-1] * len(paths)
     options = dict(arch=a.arch, preset=a.preset, batch=a.batch, threads=a.threads, resize=a.resize,
                    crop=a.crop, seed=a.seed)
+    # the provenance hashes the list as found from the input (relative paths), before abspath
+    options["provenance"] = provenance(os.path.abspath(a.weights), paths, labels, options, a.input)
+    paths = [os.path.abspath(x) for x in paths]
     if a.state_dir:
         os.makedirs(a.state_dir, exist_ok=True)
     cluster = None

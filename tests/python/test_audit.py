@@ -152,6 +152,57 @@ def test_save_load_bytes_pickle_and_merge_equal_one_run(tmp_path):
     assert e.value.name == "WMF_ERR_CORRUPT"
 
 
+def test_empty_audit_pickles_and_merges():
+    empty = Audit.create(6, 9)
+    back = pickle.loads(pickle.dumps(empty))
+    assert back.num_pairs == 0 and (back.num_classes, back.num_features) == (6, 9)
+    full = make(pairs(n=10))
+    full.merge(back)
+    assert full.num_pairs == 10
+
+
+def test_provenance_round_trip_check_and_merge_shards():
+    cl, wl, cf, wf, lab = pairs(n=30)
+    whole = make((cl, wl, cf, wf, lab))
+    run = {"weights": "resnet18 0123456789abcdef", "seed": "0", "recipe": "text=\"x\" opacity=0.5"}
+    whole.provenance = dict(run, shard="0/1")
+    whole.items_done = 33
+    shards = []
+    for i, s in enumerate((slice(0, 10), slice(10, 20), slice(20, 30))):
+        a = make((cl[s], wl[s], cf[s], wf[s], lab[s]))
+        a.provenance = dict(run, shard=f"{i}/3")
+        a.items_done = 11
+        shards.append(pickle.loads(pickle.dumps(a)))  # provenance and items_done travel with the state
+    assert shards[1].provenance == dict(run, shard="1/3") and shards[1].items_done == 11
+    merged = Audit.merge_shards([shards[2], shards[0], shards[1]])
+    assert merged.to_bytes() == whole.to_bytes()
+    with pytest.raises(wmfeat.Error, match="shard 2/3 is missing") as e:
+        Audit.merge_shards(shards[:2])
+    assert e.value.name == "WMF_ERR_MISMATCH" and e.value.status == -17
+    with pytest.raises(wmfeat.Error, match="given twice"):
+        Audit.merge_shards([shards[0], shards[0], shards[1]])
+    whole.check_provenance(dict(run, shard="0/1"))
+    with pytest.raises(wmfeat.Error, match=r"seed differs \(state: 0, now: 4\)"):
+        whole.check_provenance(dict(run, shard="0/1", seed="4"))
+    whole.provenance = {"seed": None}
+    assert "seed" not in whole.provenance
+    with pytest.raises(wmfeat.Error) as e:
+        whole.provenance = {"Bad Key": "x"}
+    assert e.value.name == "WMF_ERR_INVALID_ARGUMENT"
+
+
+def test_list_fingerprint():
+    a = wmfeat.list_fingerprint(["a/x.jpg", "b/y.jpg"])
+    assert a.startswith("2 ") and len(a) == 18
+    assert a == wmfeat.list_fingerprint(["a/x.jpg", "b/y.jpg"], [-1, -1])
+    assert a != wmfeat.list_fingerprint(["a/x.jpg", "b/y.jpg"], [0, 1])
+    assert a != wmfeat.list_fingerprint(["b/y.jpg", "a/x.jpg"])
+    assert wmfeat.list_fingerprint([]).startswith("0 ")
+    assert wmfeat.relative_to_input("/data/val/n01/x.jpg", "/data/val") == "n01/x.jpg"
+    assert wmfeat.relative_to_input("/data/val/n01/x.jpg", "/data/val/") == "n01/x.jpg"
+    assert wmfeat.relative_to_input("/data/valx/y.jpg", "/data/val") == "/data/valx/y.jpg"
+
+
 def test_class_names_and_imagenet():
     assert wmfeat.imagenet_class_name(478) == "carton"
     assert wmfeat.imagenet_class_name(1000) is None

@@ -133,3 +133,19 @@ def test_errors():
     assert e.value.name == "WMF_ERR_UTF8"
     with pytest.raises(ValueError):
         Watermark.create().add_logo(np.zeros((4, 4, 3), np.uint8), 0.5, 0, 0)
+
+
+def test_recipe_names_every_parameter():
+    with Watermark.from_preset("imagenet-w") as wm:
+        r = wm.recipe()
+        assert r.startswith('text="捷径捷径捷径"') and "opacity=0.5" in r and "color=ffffff" in r
+        assert "font=\"Noto Serif CJK SC:ExtraLight#" in r
+        wm.set_opacity(0.4)
+        r2 = wm.recipe()
+        assert "opacity=0.4" in r2 and r2 != r
+    names = wmfeat.presets()
+    recipes = set()
+    for name in names:
+        with Watermark.from_preset(name) as wm:
+            recipes.add(wm.recipe())
+    assert len(recipes) == len(names)  # every preset draws differently, so every recipe differs

@@ -138,3 +138,24 @@ def test_tensors_read_again_after_their_pages_were_released(tmp_path, suffix):
         for name, t in state.items():
             first = w.get(name).copy()
             assert np.array_equal(first, t.numpy()) and np.array_equal(w.get(name), first)
+
+
+def test_fingerprint_ignores_container_and_order_not_values(tmp_path):
+    state = {k: v for k, v in _state().items() if k != "brain"}  # numpy has no bfloat16
+    torch.save(state, tmp_path / "a.pth")
+    # the same tensors, contiguous, in another order, in another container
+    save_file({k: state[k].contiguous().numpy() for k in reversed(list(state))}, tmp_path / "a.safetensors")
+    with wmfeat.Weights.open(tmp_path / "a.pth") as a, wmfeat.Weights.open(tmp_path / "a.safetensors") as b:
+        fp = a.fingerprint()
+        assert len(fp) == 16 and int(fp, 16) >= 0
+        assert fp == b.fingerprint()
+    state["fc.weight"] = state["fc.weight"].clone()
+    state["fc.weight"][3, 2] += 1e-6  # one value changes
+    torch.save(state, tmp_path / "b.pth")
+    with wmfeat.Weights.open(tmp_path / "b.pth") as c:
+        changed = c.fingerprint()
+        assert changed != fp
+    state["fc.weight"] = state["fc.weight"].reshape(10, 8)  # same values, another shape
+    torch.save(state, tmp_path / "c.pth")
+    with wmfeat.Weights.open(tmp_path / "c.pth") as d:
+        assert d.fingerprint() not in (fp, changed)

@@ -7,7 +7,7 @@ import tempfile
 import numpy as np
 
 from ._lib import (F32P, F64P, I32P, PP, SIZEP, P, Handle, as_input, as_output, c_string, fn,
-                   path_arg, ptr)
+                   path_arg, ptr, version)
 
 NO_LABEL = -1
 IMAGENET_CLASSES = 1000
@@ -82,6 +82,16 @@ _benjamini_hochberg = fn("wmf_benjamini_hochberg", [F64P, F64P, _SIZE])
 _write_svg_threshold_counts = fn("wmf_write_svg_threshold_counts",
                                  [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
                                   ctypes.POINTER(ctypes.c_char_p), F64P, _SIZE])
+_set_provenance = fn("wmf_audit_set_provenance", [P, ctypes.c_char_p, ctypes.c_char_p])
+_provenance = fn("wmf_audit_provenance", [P, ctypes.c_char_p], ctypes.c_char_p)
+_provenance_count = fn("wmf_audit_provenance_count", [P], _SIZE)
+_provenance_key = fn("wmf_audit_provenance_key", [P, _SIZE], ctypes.c_char_p)
+_provenance_check = fn("wmf_audit_provenance_check", [P, P, ctypes.POINTER(ctypes.c_char_p)])
+_set_items_done = fn("wmf_audit_set_items_done", [P, ctypes.c_uint64])
+_items_done = fn("wmf_audit_items_done", [P], ctypes.c_uint64)
+_merge_shards = fn("wmf_audit_merge_shards", [PP, ctypes.POINTER(P), _SIZE])
+_list_fingerprint = fn("wmf_list_fingerprint",
+                       [ctypes.c_char_p, _SIZE, ctypes.POINTER(ctypes.c_char_p), I32P, _SIZE])
 _write_json = fn("wmf_audit_write_json", [P, ctypes.c_char_p])
 _write_csv = fn("wmf_audit_write_csv", [P, ctypes.c_int, ctypes.c_char_p])
 _write_svg_classes = fn("wmf_audit_write_svg_classes",
@@ -155,6 +165,44 @@ def compare_reports(reports, labels=None):
                      "channels_percent_above": [100.0 * c / nf for c in ch] if ch and nf else None})
     return rows
 
+def list_fingerprint(items, labels=None):
+    """The "inputs" provenance field of a list: "COUNT HEX16", hashing each item (str) and its label
+    (labels None: all NO_LABEL). Pass paths relative to the input folder (relative_to_input)."""
+    encoded = [c_string(x) for x in items]
+    array = (ctypes.c_char_p * max(1, len(encoded)))(*encoded)
+    lab = None if labels is None else np.ascontiguousarray(labels, np.int32)
+    if lab is not None and lab.shape != (len(encoded),):
+        raise ValueError(f"labels: expected shape ({len(encoded)},), got {lab.shape}")
+    buf = ctypes.create_string_buffer(48)
+    _list_fingerprint(buf, 48, array, ptr(lab, I32P), len(encoded))
+    return buf.value.decode()
+
+
+def relative_to_input(path, source):
+    """`path` as `wmfeat audit` hashes it: without the input folder `source` in front (so the same
+    images found from another working directory match); other paths unchanged."""
+    if path.startswith(source):
+        rest = path[len(source):]
+        if rest.startswith("/") or (source.endswith("/") and rest):
+            return rest.lstrip("/")
+    return path
+
+
+def run_provenance(weights, model, watermark, seed, resize, crop, inputs, shard=(0, 1),
+                   precision="fp32", stage=None):
+    """The provenance fields `wmfeat audit` records for a run (docs/audit.md), as a dict for
+    Audit.provenance: `weights` the opened Weights and `model` the Model built from them, `watermark`
+    the recipe (None: no "recipe" field, e.g. pre-rendered pairs), `inputs` the list_fingerprint of the
+    whole list (before sharding), `shard` (i, n), `precision` "fp32" or "bf16" as the session runs,
+    `stage` the feature stage (None: the penultimate features)."""
+    fields = {"weights": f"{model.arch} {weights.fingerprint()}", "seed": str(int(seed)),
+              "preprocess": f"resize={int(resize)} crop={int(crop)} filter=bilinear",
+              "precision": precision, "stage": stage or "penultimate", "inputs": inputs,
+              "shard": f"{int(shard[0])}/{int(shard[1])}", "version": version()}
+    if watermark is not None:
+        fields["recipe"] = watermark.recipe()
+    return fields
+
 
 def _rows(array, n, width, name):
     """A (n, width) float32 C-contiguous view of `array`, copied only if its type or layout differs.
@@ -206,6 +254,46 @@ class Audit(Handle):
 
     def __reduce__(self):
         return Audit.from_bytes, (self.to_bytes(),)
+
+    @staticmethod
+    def merge_shards(shards):
+        """A new Audit from the shards of one split run (provenance field "shard" = "I/N"): each shard
+        exactly once, in any order; pairs in shard order, so it equals one run. A shard given twice or
+        missing, or from another run, raises Error (WMF_ERR_MISMATCH) naming the shard and field."""
+        shards = list(shards)
+        array = (P * len(shards))(*[s._as_parameter_ for s in shards])
+        return Audit._make(_merge_shards, array, len(shards))
+
+    @property
+    def provenance(self):
+        """What produced the pairs (docs/audit.md lists the fields), as a dict; {} for a state written
+        by libwmfeat 1.0. Assigning a dict sets its fields (a None value removes one); saved with the
+        pairs, compared by check_provenance, merge and merge_shards."""
+        keys = [_provenance_key(self, i).decode() for i in range(_provenance_count(self))]
+        return {k: _provenance(self, c_string(k)).decode() for k in keys}
+
+    @provenance.setter
+    def provenance(self, fields):
+        for k, v in fields.items():
+            _set_provenance(self, c_string(k), None if v is None else c_string(str(v)))
+
+    def check_provenance(self, now):
+        """Raises Error (WMF_ERR_MISMATCH, "FIELD differs (state: ..., now: ...)") unless this saved
+        audit comes from the run whose provenance `now` holds (an Audit, or a dict of fields)."""
+        if isinstance(now, dict):
+            with Audit.create(1, 1) as other:
+                other.provenance = now
+                return self.check_provenance(other)
+        _provenance_check(self, now, None)
+
+    @property
+    def items_done(self):
+        """Input items consumed, skipped ones included (what a resumed run skips); saved with the pairs."""
+        return _items_done(self)
+
+    @items_done.setter
+    def items_done(self, value):
+        _set_items_done(self, int(value))
 
     @property
     def num_classes(self):
@@ -328,7 +416,9 @@ class Audit(Handle):
         _save(self, path_arg(path))
 
     def merge(self, other):
-        """Appends the pairs of `other` after this audit's own (shards merged in order = one run)."""
+        """Appends the pairs of `other` after this audit's own (shards merged in order = one run; see
+        merge_shards to check every shard is there once). Provenance fields both have must agree
+        (except "shard"), else Error (WMF_ERR_MISMATCH) naming the field."""
         _merge(self, other)
 
     def write_json(self, path):

@@ -57,6 +57,7 @@ _set_shadow = fn("wmf_watermark_set_shadow", [P, ctypes.c_int, ctypes.c_int, _U8
 _add_logo = fn("wmf_watermark_add_logo",
                [P, U8P, ctypes.c_uint32, ctypes.c_uint32, _SIZE, _F, _D, _D, _F])
 _apply = fn("wmf_watermark_apply", [P, P, ctypes.c_uint64])
+_recipe = fn("wmf_watermark_recipe", [ctypes.c_char_p, _SIZE, ctypes.POINTER(_SIZE), P])
 _coverage = fn("wmf_watermark_coverage", [P, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint64, U8P, _SIZE])
 _describe_draw = fn("wmf_watermark_describe_draw",
                     [P, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint64, ctypes.c_char_p, _SIZE,
@@ -222,6 +223,19 @@ class Watermark(Handle):
         out = np.empty((height, width), np.uint8)
         _coverage(self, width, height, seed, ptr(out, U8P), out.size)
         return out
+
+    def recipe(self):
+        """Every parameter of the recipe as one canonical line (the "recipe" provenance field of an
+        audit, docs/audit.md): recipes that draw differently give different lines."""
+        length = _SIZE()
+        try:
+            _recipe(None, 0, ctypes.byref(length), self)  # asks for the length
+        except Error as e:
+            if e.name != "WMF_ERR_BUFFER_TOO_SMALL":
+                raise
+        buf = ctypes.create_string_buffer(length.value + 1)
+        _recipe(buf, length.value + 1, None, self)
+        return buf.value.decode()
 
     def describe_draw(self, width, height, seed=0):
         """Draw(text, size, x, y): what apply draws for this size and seed."""

@@ -47,6 +47,7 @@ _info = fn("wmf_weights_info", [P, ctypes.c_size_t, ctypes.POINTER(_TensorInfo)]
 _find = fn("wmf_weights_find", [P, ctypes.c_char_p, ctypes.POINTER(ctypes.c_size_t)])
 _get_f32 = fn("wmf_weights_get_f32", [P, ctypes.c_char_p, F32P, ctypes.c_size_t])
 _metadata = fn("wmf_weights_metadata", [P, ctypes.c_char_p], ctypes.c_char_p)
+_fingerprint = fn("wmf_weights_fingerprint", [ctypes.c_char_p, ctypes.c_size_t, P])
 
 
 def dtype_name(dtype):
@@ -124,6 +125,13 @@ class Weights(Handle):
         return out
 
     __getitem__ = get
+
+    def fingerprint(self):
+        """16 hex digits hashing every tensor's name, dtype, shape and values (container and tensor order
+        do not matter): the weights part of an audit's provenance, docs/audit.md."""
+        buf = ctypes.create_string_buffer(17)
+        _fingerprint(buf, 17, self)
+        return buf.value.decode()
 
     def metadata(self, key):
         """A safetensors `__metadata__` value, or None."""
