@@ -13,6 +13,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void use_audit(wmf_audit *a) {
+  for (size_t i = 0; i < wmf_audit_provenance_count(a); i++) /* every loaded field reads back */
+    if (!wmf_audit_provenance(a, wmf_audit_provenance_key(a, i))) abort();
   size_t C = wmf_audit_num_classes(a), F = wmf_audit_num_features(a);
   if (!wmf_audit_num_pairs(a) || C > 4096 || F > 4096 || wmf_audit_num_pairs(a) > 4096) return;
   double v[4096];
