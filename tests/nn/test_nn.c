@@ -84,20 +84,38 @@ START_TEST(bad_weights_are_named) {
 }
 END_TEST
 
-/* DenseNet channel counts read from crafted shapes (0 elements, so no data is needed): a huge growth
- * rate overflowed int (UBSan) before; now WMF_ERR_SHAPE naming the tensor. */
+/* DenseNet channel counts read from crafted shapes: a huge growth rate overflowed int (UBSan) before.
+ * Every dimension must now be at least 1 and every channel count within WMFI_NN_MAX_CHANNELS, so the
+ * sums cannot overflow; each refusal names the tensor or block. Shapes are text; a tensor's data is
+ * zeros, sized from its shape (none when a dimension is 0). */
 static wmf_status load_crafted(const char *conv2_shape, const char *conv1_shape) {
-  char json[2048];
-  snprintf(json, sizeof json,
-           "{\"features.conv0.weight\":{\"dtype\":\"F32\",\"shape\":[64,0,7,7],\"data_offsets\":[0,0]},"
-           "\"features.denseblock1.denselayer1.conv2.weight\":{\"dtype\":\"F32\",\"shape\":%s,\"data_offsets\":[0,0]},"
-           "\"features.denseblock1.denselayer1.conv1.weight\":{\"dtype\":\"F32\",\"shape\":%s,\"data_offsets\":[0,0]},"
-           "\"features.denseblock2.denselayer1.conv1.weight\":{\"dtype\":\"F32\",\"shape\":[1,0,1,1],\"data_offsets\":[0,0]},"
-           "\"features.denseblock3.denselayer1.conv1.weight\":{\"dtype\":\"F32\",\"shape\":[1,0,1,1],\"data_offsets\":[0,0]},"
-           "\"features.denseblock4.denselayer1.conv1.weight\":{\"dtype\":\"F32\",\"shape\":[1,0,1,1],\"data_offsets\":[0,0]}}",
-           conv2_shape, conv1_shape);
+  const char *names[] = {"features.conv0.weight", "features.denseblock1.denselayer1.conv2.weight",
+                         "features.denseblock1.denselayer1.conv1.weight", "features.denseblock2.denselayer1.conv1.weight",
+                         "features.denseblock3.denselayer1.conv1.weight", "features.denseblock4.denselayer1.conv1.weight",
+                         "classifier.weight", "features.norm0.weight", "features.norm0.bias",
+                         "features.norm0.running_mean", "features.norm0.running_var"};
+  const char *shapes[] = {"[64,3,7,7]", conv2_shape, conv1_shape, "[1,1,1,1]", "[1,1,1,1]", "[1,1,1,1]", "[10,1]",
+                          "[64]", "[64]", "[64]", "[64]"};
+  char json[4096];
+  size_t len = 0, off = 0;
+  json[len++] = '{';
+  for (size_t t = 0; t < sizeof names / sizeof names[0]; t++) {
+    size_t bytes = 4; /* the product of the dimensions, 0 if one is 0 */
+    for (const char *c = shapes[t] + 1; *c; c++) {
+      bytes *= strtoull(c, NULL, 10);
+      c += strcspn(c, ",]");
+      if (*c == ']') break;
+    }
+    len += (size_t)snprintf(json + len, sizeof json - len,
+                            "%s\"%s\":{\"dtype\":\"F32\",\"shape\":%s,\"data_offsets\":[%zu,%zu]}", t ? "," : "",
+                            names[t], shapes[t], off, off + bytes);
+    off += bytes;
+  }
+  snprintf(json + len, sizeof json - len, "}");
+  uint8_t *data = calloc(off ? off : 1, 1);
   size_t n;
-  uint8_t *f = st_build(json, NULL, 0, &n);
+  uint8_t *f = st_build(json, data, off, &n);
+  free(data);
   wmf_weights *w;
   wmf_status st = wmf_weights_open_memory(&w, f, n, NULL);
   free(f);
@@ -110,14 +128,17 @@ static wmf_status load_crafted(const char *conv2_shape, const char *conv1_shape)
 }
 
 START_TEST(densenet_huge_growth_is_refused) {
-  ck_assert_int_eq(load_crafted("[1073741824,0,3,3]", "[128,0,1,1]"), WMF_ERR_SHAPE);
+  ck_assert_int_eq(load_crafted("[1073741824,0,3,3]", "[128,1,1,1]"), WMF_ERR_SHAPE);
   ck_assert_ptr_nonnull(strstr(wmf_last_error(), "'features.denseblock1.denselayer1.conv2.weight'"));
-  ck_assert_int_eq(load_crafted("[4294967328,0,3,3]", "[128,0,1,1]"), WMF_ERR_SHAPE); /* 2^32 + 32 */
-  ck_assert_int_eq(load_crafted("[32,0,3,3]", "[4294967296,0,1,1]"), WMF_ERR_SHAPE);
+  ck_assert_int_eq(load_crafted("[4294967328,0,3,3]", "[128,1,1,1]"), WMF_ERR_SHAPE); /* 2^32 + 32 */
+  ck_assert_int_eq(load_crafted("[32,1,1,1]", "[4294967296,0,1,1]"), WMF_ERR_SHAPE);
   ck_assert_ptr_nonnull(strstr(wmf_last_error(), "'features.denseblock1.denselayer1.conv1.weight'"));
+  /* a growth rate over the channel limit */
+  ck_assert_int_eq(load_crafted("[20000,1,1,1]", "[128,1,1,1]"), WMF_ERR_LIMIT);
+  ck_assert_ptr_nonnull(strstr(wmf_last_error(), "'features.denseblock1.denselayer1.conv2.weight'"));
   /* growth within the limit, but the block's total is not */
-  ck_assert_int_eq(load_crafted("[1048576,0,3,3]", "[128,0,1,1]"), WMF_ERR_SHAPE);
-  ck_assert_ptr_nonnull(strstr(wmf_last_error(), "features.denseblock1"));
+  ck_assert_int_eq(load_crafted("[16384,1,1,1]", "[128,1,1,1]"), WMF_ERR_LIMIT);
+  ck_assert_ptr_nonnull(strstr(wmf_last_error(), "features.denseblock1 has"));
 }
 END_TEST
 
