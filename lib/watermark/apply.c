@@ -428,6 +428,9 @@ static wmf_status jpeg_roundtrip(uint8_t *rgb, int32_t w, int32_t h, int quality
   wmfi_free(bytes);
   if (!back || dw != w || dh != h) {
     wmfi_free(back);
+    if (!back && wmfi_image_stb_out_of_memory())
+      return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "watermark: out of memory decoding the JPEG re-save of a %dx%d image",
+                       w, h);
     return wmfi_fail(WMF_ERR_BACKEND, "watermark: JPEG re-save of a %dx%d image could not be decoded (%s)", w, h,
                      wmfi_image_stb_reason());
   }

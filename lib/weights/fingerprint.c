@@ -45,7 +45,12 @@ wmf_status wmf_weights_fingerprint(char *out, size_t capacity, const wmf_weights
     put_le(&h, (uint64_t)t->dtype);
     put_le(&h, t->ndim);
     for (uint32_t d = 0; d < t->ndim; d++) put_le(&h, (uint64_t)t->shape[d]);
-    if (t->numel) hash_dims(&h, t, 0, t->data, es);
+    const uint8_t *data;
+    uint8_t *owned;
+    wmf_status st = wmfi_weights_extent(w, t, &data, &owned);
+    if (st != WMF_OK) return st;
+    if (t->numel) hash_dims(&h, t, 0, data, es);
+    wmfi_free(owned);
   }
   snprintf(out, capacity, "%016" PRIx64, wmfi_hash_final(&h));
   return WMF_OK;

@@ -336,23 +336,37 @@ static bool c_contiguous(const wmfi_tensor *t) {
   return true;
 }
 
-/* A tensor of a parsed file: pread straight into dst when it is C-contiguous F32, else its extent
- * into a temporary buffer, converted from there. */
-static wmf_status read_from_file(const wmf_weights *w, const wmfi_tensor *t, float *dst) {
+wmf_status wmfi_weights_extent(const wmf_weights *w, const wmfi_tensor *t, const uint8_t **data, uint8_t **owned) {
+  *owned = NULL;
+  *data = t->data;
+  if (t->data || t->numel == 0) return WMF_OK;
   char what[300];
   snprintf(what, sizeof what, "tensor '%.200s'", t->name);
-  if (t->dtype == WMF_DTYPE_F32 && c_contiguous(t))
-    return wmfi_file_pread(&w->file, dst, (size_t)t->numel * 4, t->offset, w->origin, what);
   size_t n = extent_bytes(t);
   uint8_t *buf = wmfi_malloc(n);
   if (!buf) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory reading %s (%zu bytes)", w->origin, what, n);
   wmf_status st = wmfi_file_pread(&w->file, buf, n, t->offset, w->origin, what);
-  if (st == WMF_OK) {
-    wmfi_tensor view = *t;
-    view.data = buf;
-    convert(&view, dst);
+  if (st != WMF_OK) {
+    wmfi_free(buf);
+    return st;
   }
-  wmfi_free(buf);
+  *data = *owned = buf;
+  return WMF_OK;
+}
+
+/* A tensor of a parsed file: pread straight into dst when it is C-contiguous F32, else its extent
+ * into a temporary buffer, converted from there. */
+static wmf_status read_from_file(const wmf_weights *w, const wmfi_tensor *t, float *dst) {
+  if (t->dtype == WMF_DTYPE_F32 && c_contiguous(t)) {
+    char what[300];
+    snprintf(what, sizeof what, "tensor '%.200s'", t->name);
+    return wmfi_file_pread(&w->file, dst, (size_t)t->numel * 4, t->offset, w->origin, what);
+  }
+  wmfi_tensor view = *t;
+  uint8_t *owned;
+  wmf_status st = wmfi_weights_extent(w, t, &view.data, &owned);
+  if (st == WMF_OK) convert(&view, dst);
+  wmfi_free(owned);
   return st;
 }
 

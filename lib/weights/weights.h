@@ -38,6 +38,11 @@ struct wmf_weights {
 /* Bytes per element of `dtype` (0 for an invalid value). */
 size_t wmfi_weights_dtype_size(wmf_dtype dtype);
 
+/* The bytes of tensor `t` from its first element on (its strided extent): t->data when the file is
+ * still mapped, else read with pread into *owned (free it with wmfi_free; NULL when nothing was
+ * read). Returns WMF_OK, WMF_ERR_IO (the file shrank), WMF_ERR_OUT_OF_MEMORY. */
+wmf_status wmfi_weights_extent(const wmf_weights *w, const wmfi_tensor *t, const uint8_t **data, uint8_t **owned);
+
 /* Appends a tensor named by `name` (`len` bytes, not NUL-terminated). `stride` NULL means
  * C-contiguous. The caller has checked the extent against the storage. */
 wmf_status wmfi_weights_add(wmf_weights *w, const char *name, size_t len, wmf_dtype dtype, uint32_t ndim,
