@@ -137,7 +137,7 @@ static int parse_shard(const char *s, size_t *i, size_t *n) {
 
 int cmd_audit(int argc, char **argv) {
   common_opts o = COMMON_DEFAULTS;
-  const char *arch = NULL, *preset = "imagenet-w", *out = "wmfeat-report", *state = NULL, *rank_text = "abs";
+  const char *arch = NULL, *sd_key = NULL, *preset = "imagenet-w", *out = "wmfeat-report", *state = NULL, *rank_text = "abs";
   long resize = 256, crop = 224, top = 10, resamples = 200;
   double level = 0.95;
   bool labels = false, resume = false, force = false, bf16 = false;
@@ -147,7 +147,9 @@ int cmd_audit(int argc, char **argv) {
                       {"shard", ARG_STRING, &o.shard, "I/N: audit only shard I of N (merge with wmfeat merge)"},
                       {"resume", ARG_FLAG, &resume, "continue an interrupted audit from its state file (same run only)"},
                       {"force", ARG_FLAG, &force, "start over, replacing a partial state left in the state file"},
-                      {"labels", ARG_FLAG, &labels, "labels from subfolders (sorted, like ImageFolder)"},
+                      {"labels", ARG_FLAG, &labels, "labels from subfolders: ImageNet indices when all are WordNet ids "
+                                                     "(n01440764...), else sorted order like ImageFolder (a list "
+                                                     "file's labels are always used)"},
                       {"top", ARG_INT, &top, "classes and channels to print (default 10)"},
                       {"rank", ARG_STRING, &rank_text, "ranking of the summary and class figures: " REPORT_RANK_HELP},
                       {"bootstrap", ARG_INT, &resamples, "bootstrap resamples of the pairs for confidence intervals (default 200, about 4 ms of CPU per pair at ResNet-50 sizes; 2000 for intervals you publish; 0: none; seeded by --seed)"},
@@ -155,7 +157,7 @@ int cmd_audit(int argc, char **argv) {
                       {"arch", ARG_STRING, &arch, "architecture (default: inferred from the weights)"},
                       {"resize", ARG_INT, &resize, "shorter side before cropping (default 256)"},
                       {"crop", ARG_INT, &crop, "center crop, the network's input size (default 224)"},
-                      COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
+                      STATE_DICT_KEY_SPEC(sd_key), COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
   const char *usage = "usage: wmfeat audit WEIGHTS INPUT [--preset imagenet-w] [--out DIR] [options]\n"
                       "  INPUT: an image folder (recursive), an image, or a text file listing images";
   const char *pos[2];
@@ -170,6 +172,7 @@ int cmd_audit(int argc, char **argv) {
   if (report_parse_rank(rank_text, &rank)) return EXIT_USAGE;
   if (resamples < 0 || resamples > 100000 || !(level > 0 && level < 1))
     return fprintf(stderr, "error: need 0 <= --bootstrap <= 100000 and 0 < --level < 1\n"), EXIT_USAGE;
+  if ((rc = check_choice("--preset", preset, preset_choice))) return rc;
   if (mkdir_p(out)) return EXIT_RUNTIME;
   if (resume && force) return fprintf(stderr, "error: --resume and --force exclude each other\n"), EXIT_USAGE;
   char state_buf[4096];
@@ -183,8 +186,10 @@ int cmd_audit(int argc, char **argv) {
   file_list_limit(&files, (size_t)o.limit);
   size_t total = files.n;
   char inputs_fp[48];
-  if ((rc = list_fingerprint(inputs_fp, &files, pos[1], labels))) return file_list_free(&files), rc;
+  if ((rc = list_fingerprint(inputs_fp, &files, pos[1], labels || files.source == FILE_LABELS_LIST)))
+    return file_list_free(&files), rc;
   file_list_shard(&files, shard_i, shard_n);
+  file_list_warn_unsupported(&files, 20);
   size_t first_global = total * shard_i / shard_n;
 
   wmf_weights *w = NULL;
@@ -195,12 +200,9 @@ int cmd_audit(int argc, char **argv) {
   audit_ctx ac = {0};
   wmf_status st = wmf_watermark_from_preset(&wm, preset);
   if (st) rc = fail_status(st, preset);
-  if (!rc) rc = open_model(pos[0], arch, &w, &m);
-  if (!rc && labels && files.n_classes != wmf_model_num_classes(m)) {
-    fprintf(stderr, "error: --labels: %zu subfolders but the model has %zu classes\n", files.n_classes,
-            wmf_model_num_classes(m));
-    rc = EXIT_USAGE;
-  }
+  if (!rc) rc = open_model(pos[0], arch, sd_key, &w, &m);
+  const int *use_labels = NULL;
+  if (!rc) use_labels = labels_for_model(&files, labels, wmf_model_num_classes(m), o.quiet, &rc);
   if (!rc) rc = open_session(m, &o, (unsigned)crop, bf16, NULL, &s);
   /* the provenance of this run: a new state records it, a resumed one must match it */
   if (!rc && (st = wmf_audit_create(&now, wmf_model_num_classes(m), wmf_model_feature_count(m))))
@@ -234,7 +236,7 @@ int cmd_audit(int argc, char **argv) {
   if (!rc) {
     install_interrupt_handler();
     ac.audit = audit;
-    ac.labels = labels ? files.labels + ac.offset : NULL;
+    ac.labels = use_labels ? use_labels + ac.offset : NULL;
     ac.state = state;
     ac.last_save = now_seconds();
     ac.done = ac.offset;

@@ -31,14 +31,14 @@ static int time_session(const wmf_model *m, const common_opts *o, unsigned size,
 
 int cmd_bench(int argc, char **argv) {
   common_opts o = COMMON_DEFAULTS;
-  const char *arch = NULL;
+  const char *arch = NULL, *sd_key = NULL;
   long iters = 10, size = 224;
   bool bf16 = false;
   arg_spec specs[] = {{"arch", ARG_STRING, &arch, "architecture (default: inferred)"},
                       {"iters", ARG_INT, &iters, "timed iterations; the best is reported (default 10)"},
                       {"size", ARG_INT, &size, "input size in pixels (default 224)"},
                       {"bf16", ARG_FLAG, &bf16, "also time bf16 (when the CPU supports it)"},
-                      COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
+                      STATE_DICT_KEY_SPEC(sd_key), COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
   const char *usage = "usage: wmfeat bench WEIGHTS [--batch 16] [--iters 10] [--bf16] [--json]";
   const char *pos[1];
   int np, rc = args_parse(argc, argv, specs, usage, pos, 1, &np);
@@ -48,7 +48,7 @@ int cmd_bench(int argc, char **argv) {
   if (iters < 1 || size < 32) return fprintf(stderr, "error: need --iters >= 1 and --size >= 32\n"), EXIT_USAGE;
   wmf_weights *w = NULL;
   wmf_model *m = NULL;
-  if ((rc = open_model(pos[0], arch, &w, &m))) return rc;
+  if ((rc = open_model(pos[0], arch, sd_key, &w, &m))) return rc;
   double fp32 = 0, b16 = 0;
   rc = time_session(m, &o, (unsigned)size, false, iters, &fp32);
   bool do_bf16 = bf16 && wmf_nn_has_bf16();

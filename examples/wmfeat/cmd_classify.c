@@ -3,15 +3,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "commands.h"
 #include "files.h"
 #include "run.h"
 
 typedef struct classify_ctx {
   char **paths;
+  const int *labels; /* NULL: none */
   long top;
   bool json;
-  size_t printed;
+  size_t printed, labelled, right1, rightk;
 } classify_ctx;
 
 static int print_batch(void *vctx, const pipeline_batch *b, const run_outputs *out) {
@@ -36,19 +39,33 @@ static int print_batch(void *vctx, const pipeline_batch *b, const run_outputs *o
       best[r] = arg;
     }
     const char *path = c->paths[b->first + i];
+    int label = c->labels ? c->labels[b->first + i] : -1;
+    if (label >= 0) {
+      c->labelled++;
+      c->right1 += best[0] == (size_t)label;
+      for (size_t r = 0; r < k; r++) c->rightk += best[r] == (size_t)label;
+    }
     char buf[32];
     if (c->json) {
-      printf("%s{\"image\": ", c->printed++ ? ",\n " : "[");
-      print_json_string(stdout, path);
-      printf(", \"top\": [");
-      for (size_t r = 0; r < k; r++) {
-        printf("%s{\"class\": %zu, \"name\": ", r ? ", " : "", best[r]);
-        print_json_string(stdout, class_name(out->num_classes, best[r], buf, sizeof buf));
-        printf(", \"logit\": %.6g, \"probability\": %.6g}", z[best[r]], exp((double)(z[best[r]] - zmax)) / sum);
+      json_t *top = json_array();
+      for (size_t r = 0; r < k; r++)
+        json_array_append_new(top, json_pack("{s:I, s:s, s:f, s:f}", "class", (json_int_t)best[r], "name",
+                                             class_name(out->num_classes, best[r], buf, sizeof buf), "logit",
+                                             (double)z[best[r]], "probability",
+                                             exp((double)(z[best[r]] - zmax)) / sum));
+      json_t *o = json_pack("{s:s, s:o}", "image", path, "top", top);
+      if (o && c->labels) json_object_set_new(o, "label", label >= 0 ? json_integer(label) : json_null());
+      printf("%s", c->printed++ ? ",\n " : "[");
+      if (!o || json_dumpf(o, stdout, JSON_COMPACT) != 0) {
+        json_decref(o);
+        fprintf(stderr, "error: printing JSON\n");
+        return EXIT_RUNTIME;
       }
-      printf("]}");
+      json_decref(o);
     } else {
-      printf("%s\n", path);
+      printf("%s", path);
+      if (label >= 0) printf("  (label %d %s)", label, class_name(out->num_classes, (size_t)label, buf, sizeof buf));
+      printf("\n");
       for (size_t r = 0; r < k; r++)
         printf("  %5.1f%%  %4zu  %s\n", 100.0 * exp((double)(z[best[r]] - zmax)) / sum, best[r],
                class_name(out->num_classes, best[r], buf, sizeof buf));
@@ -59,13 +76,16 @@ static int print_batch(void *vctx, const pipeline_batch *b, const run_outputs *o
 
 int cmd_classify(int argc, char **argv) {
   common_opts o = COMMON_DEFAULTS;
-  const char *arch = NULL;
+  const char *arch = NULL, *sd_key = NULL;
   long top = 5, resize = 256, crop = 224;
+  bool labels = false;
   arg_spec specs[] = {{"arch", ARG_STRING, &arch, "architecture (default: inferred from the weights)"},
                       {"top", ARG_INT, &top, "classes to show per image (default 5, at most 64)"},
+                      {"labels", ARG_FLAG, &labels, "labels from subfolders (as audit --labels; a list file's "
+                                                     "labels are always used): shows them and the accuracy"},
                       {"resize", ARG_INT, &resize, "shorter side before cropping (default 256)"},
                       {"crop", ARG_INT, &crop, "center crop, the network's input size (default 224)"},
-                      COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
+                      STATE_DICT_KEY_SPEC(sd_key), COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
   const char *usage = "usage: wmfeat classify WEIGHTS INPUT [options]\n"
                       "  INPUT: an image, a folder (recursive) or a text file listing images";
   const char *pos[2];
@@ -83,18 +103,24 @@ int cmd_classify(int argc, char **argv) {
     return EXIT_RUNTIME;
   }
   file_list_limit(&files, (size_t)o.limit);
+  file_list_warn_unsupported(&files, 20);
   wmf_weights *w = NULL;
   wmf_model *m = NULL;
   wmf_session *s = NULL;
-  rc = open_model(pos[0], arch, &w, &m);
+  rc = open_model(pos[0], arch, sd_key, &w, &m);
+  const int *use_labels = NULL;
+  if (!rc) use_labels = labels_for_model(&files, labels, wmf_model_num_classes(m), o.quiet || o.json, &rc);
   if (!rc) rc = open_session(m, &o, (unsigned)crop, false, NULL, &s);
   if (!rc) {
     install_interrupt_handler();
     run_files_ctx fc = {files.paths, (unsigned)resize, (unsigned)crop};
-    classify_ctx cc = {files.paths, top, o.json, 0};
+    classify_ctx cc = {files.paths, use_labels, top, o.json, 0, 0, 0, 0};
     run_spec spec = {s, files.n, false, (unsigned)crop, prepare_image_file, &fc, print_batch, &cc, "classify"};
     rc = run_images(&spec, &o);
     if (o.json) printf("%s\n", cc.printed ? "]" : "[]");
+    if (cc.labelled && !o.json)
+      printf("accuracy on %zu labelled images: top-1 %.2f%%, top-%ld %.2f%%\n", cc.labelled,
+             100.0 * (double)cc.right1 / (double)cc.labelled, top, 100.0 * (double)cc.rightk / (double)cc.labelled);
   }
   wmf_session_destroy(s);
   wmf_model_destroy(m);

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "commands.h"
 #include "files.h"
 #include "run.h"
@@ -40,15 +42,17 @@ static int write_labels(const char *path, const int *labels, size_t n) {
 
 int cmd_extract(int argc, char **argv) {
   common_opts o = COMMON_DEFAULTS;
-  const char *arch = NULL, *out = "features.npy", *logits_out = NULL, *labels_out = NULL;
+  const char *arch = NULL, *sd_key = NULL, *out = "features.npy", *logits_out = NULL, *labels_out = NULL;
   long resize = 256, crop = 224;
   arg_spec specs[] = {{"arch", ARG_STRING, &arch, "architecture (default: inferred from the weights)"},
                       {"out", ARG_STRING, &out, "features file (.npy, float32, images x features)"},
                       {"logits", ARG_STRING, &logits_out, "also write the logits to this .npy file"},
-                      {"labels-out", ARG_STRING, &labels_out, "write each row's label (its subfolder's index) here"},
+                      {"labels-out", ARG_STRING, &labels_out, "write each row's label here, one per line (-1: none): "
+                                                              "the list file's, the ImageNet index of a WordNet-id "
+                                                              "subfolder, else the subfolder's sorted index"},
                       {"resize", ARG_INT, &resize, "shorter side before cropping (default 256)"},
                       {"crop", ARG_INT, &crop, "center crop, the network's input size (default 224)"},
-                      COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
+                      STATE_DICT_KEY_SPEC(sd_key), COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
   const char *usage = "usage: wmfeat extract WEIGHTS INPUT [--out features.npy] [options]\n"
                       "  rows follow the input order; an image that cannot be read gets a row of NaN";
   const char *pos[2];
@@ -61,11 +65,12 @@ int cmd_extract(int argc, char **argv) {
   char err[512];
   if (file_list_load(&files, pos[1], err, sizeof err)) return fprintf(stderr, "error: %s\n", err), EXIT_RUNTIME;
   file_list_limit(&files, (size_t)o.limit);
+  file_list_warn_unsupported(&files, 20);
   wmf_weights *w = NULL;
   wmf_model *m = NULL;
   wmf_session *s = NULL;
   extract_ctx ec = {0};
-  rc = open_model(pos[0], arch, &w, &m);
+  rc = open_model(pos[0], arch, sd_key, &w, &m);
   if (!rc) rc = open_session(m, &o, (unsigned)crop, false, NULL, &s);
   if (!rc) {
     ec.nf = wmf_session_feature_count(s);
@@ -89,12 +94,17 @@ int cmd_extract(int argc, char **argv) {
       } else if (labels_out && write_labels(labels_out, files.labels, ec.done)) {
         rc = EXIT_RUNTIME;
       } else if (o.json) {
-        printf("{\"images\": %zu, \"features\": %zu, \"out\": ", ec.done, ec.nf);
-        print_json_string(stdout, out);
-        printf("}\n");
+        json_t *j = json_pack("{s:I, s:I, s:s, s:s?, s:s?, s:s}", "images", (json_int_t)ec.done, "features",
+                              (json_int_t)ec.nf, "out", out, "logits", logits_out, "labels_out", labels_out,
+                              "labels", file_list_label_source(&files));
+        if (!j || json_dumpf(j, stdout, JSON_COMPACT) != 0) rc = (fprintf(stderr, "error: printing JSON\n"), EXIT_RUNTIME);
+        else putchar('\n');
+        json_decref(j);
       } else if (!o.quiet) {
-        fprintf(stderr, "wrote %s (%zu x %zu)%s%s\n", out, ec.done, ec.nf, logits_out ? " and " : "",
+        fprintf(stderr, "wrote %s (%zu x %zu)%s%s", out, ec.done, ec.nf, logits_out ? " and " : "",
                 logits_out ? logits_out : "");
+        if (labels_out) fprintf(stderr, ", labels (%s) to %s", file_list_label_source(&files), labels_out);
+        fputc('\n', stderr);
       }
     }
   }

@@ -3,12 +3,18 @@
 
 #include "commands.h"
 
+#define SUPPORTED_FAMILIES                                                                          \
+  "ResNet (resnet18..152, ResNeXt, Wide ResNet), VGG (vgg11..19, with or without batch norm), DenseNet "  \
+  "(densenet121..201), with torchvision's tensor names"
+
 int cmd_info(int argc, char **argv) {
   common_opts o = COMMON_DEFAULTS;
   bool tensors = false;
+  const char *sd_key = NULL;
   arg_spec specs[] = {{"tensors", ARG_FLAG, &tensors, "list every tensor (name, dtype, shape)"},
-                      COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
-  const char *usage = "usage: wmfeat info [WEIGHTS] [--tensors] [--json]";
+                      STATE_DICT_KEY_SPEC(sd_key), COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
+  const char *usage = "usage: wmfeat info [WEIGHTS] [--tensors] [--json]\n"
+                      "  exits 1 when the weights are of no supported network family";
   const char *pos[1];
   int np, rc = args_parse(argc, argv, specs, usage, pos, 1, &np);
   if (rc) return rc == 1 ? EXIT_OK : EXIT_USAGE;
@@ -17,7 +23,9 @@ int cmd_info(int argc, char **argv) {
   wmf_status mst = WMF_OK;
   uint64_t params = 0;
   if (np == 1) {
-    wmf_status st = wmf_weights_open(&w, pos[0], NULL);
+    wmf_weights_options wo = WMF_WEIGHTS_OPTIONS_INIT;
+    wo.state_dict_key = sd_key;
+    wmf_status st = wmf_weights_open(&w, pos[0], &wo);
     if (st) return fail_status(st, pos[0]);
     for (size_t i = 0; i < wmf_weights_count(w); i++) {
       wmf_tensor_info ti;
@@ -25,6 +33,8 @@ int cmd_info(int argc, char **argv) {
     }
     mst = wmf_model_load(&m, w, NULL, NULL);
   }
+  char arch_error[1024] = "";
+  if (w && !m) snprintf(arch_error, sizeof arch_error, "%s: %s", wmf_status_name(mst), wmf_last_error());
   const char *arch = m ? wmf_model_arch(m) : NULL;
   if (o.json) {
     printf("{\"version\": \"%s\", \"isa\": \"%s\", \"bf16\": %s", wmf_version(), wmf_nn_isa(),
@@ -39,7 +49,7 @@ int cmd_info(int argc, char **argv) {
                wmf_model_family(m), wmf_model_num_classes(m), wmf_model_feature_count(m));
       else {
         printf(", \"arch\": null, \"arch_error\": ");
-        print_json_string(stdout, wmf_last_error());
+        print_json_string(stdout, arch_error);
       }
       if (tensors) {
         printf(", \"tensor_list\": [");
@@ -67,7 +77,7 @@ int cmd_info(int argc, char **argv) {
         printf("architecture: %s (%s), %zu classes, %zu features\n", arch, wmf_model_family(m),
                wmf_model_num_classes(m), wmf_model_feature_count(m));
       else
-        printf("architecture: not recognized: %s: %s\n", wmf_status_name(mst), wmf_last_error());
+        printf("architecture: not recognized: %s\n", arch_error);
       for (size_t i = 0; tensors && i < wmf_weights_count(w); i++) {
         wmf_tensor_info ti;
         if (wmf_weights_info(w, i, &ti)) continue;
@@ -77,7 +87,10 @@ int cmd_info(int argc, char **argv) {
       }
     }
   }
+  if (w && !m) /* the tensors were listed; the weights still cannot be used */
+    fprintf(stderr, "error: %s: %s\nsupported families: %s\n", pos[0], arch_error, SUPPORTED_FAMILIES);
+  rc = w && !m ? EXIT_RUNTIME : EXIT_OK;
   wmf_model_destroy(m);
   wmf_weights_destroy(w);
-  return EXIT_OK;
+  return rc;
 }

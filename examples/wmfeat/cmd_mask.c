@@ -16,6 +16,24 @@ static const struct {
   {"paired-dz", WMF_SCORE_PAIRED_DZ, WMF_MASK_BY_ABS}, {"wilcoxon-z", WMF_SCORE_WILCOXON_Z, WMF_MASK_BY_ABS},
 };
 
+static const char *score_choice(size_t i) { return i < sizeof scores / sizeof scores[0] ? scores[i].name : NULL; }
+
+/* A report (report.json, a .csv) given where the audit state belongs: say which file to pass. */
+static int refuse_report(const char *path) {
+  FILE *f = fopen(path, "rb");
+  int c = ' ';
+  while (f && (c = fgetc(f)) != EOF && (c == ' ' || c == '\t' || c == '\n' || c == '\r')) {}
+  if (f) fclose(f);
+  size_t len = strlen(path);
+  bool text = c == '{' || c == '[' || (len >= 5 && (!strcmp(path + len - 5, ".json") || !strcmp(path + len - 4, ".csv")));
+  if (!text) return 0;
+  const char *slash = strrchr(path, '/');
+  int dir = slash ? (int)(slash - path) : 1;
+  fprintf(stderr, "error: '%s' is a report, not an audit state: wmfeat mask reads the state that wmfeat audit "
+                  "saves beside the report, %.*s/audit.wmfa\n", path, dir, slash ? path : ".");
+  return EXIT_USAGE;
+}
+
 int cmd_mask(int argc, char **argv) {
   common_opts o = COMMON_DEFAULTS;
   const char *score = "auc", *json = NULL, *npy = NULL, *rule = "count", *rank = "abs";
@@ -40,9 +58,9 @@ int cmd_mask(int argc, char **argv) {
     fprintf(stderr, "%s\n  (exactly one of --fraction, --top-k, --threshold; at least one of --out, --npy)\n", usage);
     return EXIT_USAGE;
   }
+  if (check_choice("--score", score, score_choice)) return EXIT_USAGE;
   size_t which = 0;
-  while (which < sizeof scores / sizeof scores[0] && strcmp(scores[which].name, score)) which++;
-  if (which == sizeof scores / sizeof scores[0]) return fprintf(stderr, "error: unknown --score '%s'\n", score), EXIT_USAGE;
+  while (strcmp(scores[which].name, score)) which++;
   bool quantile = !strcmp(rule, "quantile");
   if (!quantile && strcmp(rule, "count")) return fprintf(stderr, "error: unknown --rule '%s' (count or quantile)\n", rule), EXIT_USAGE;
   if (quantile && fraction < 0) return fprintf(stderr, "error: --rule quantile needs --fraction\n"), EXIT_USAGE;
@@ -56,12 +74,19 @@ int cmd_mask(int argc, char **argv) {
   } else if (strcmp(rank, "abs")) {
     return fprintf(stderr, "error: unknown --rank '%s' (abs or auc)\n", rank), EXIT_USAGE;
   }
+  if (fraction > 1) return fprintf(stderr, "error: --fraction %g is not between 0 and 1\n", fraction), EXIT_USAGE;
+  if ((rc = refuse_report(pos[0]))) return rc;
   wmf_audit *a = NULL;
   wmf_mask *m = NULL;
   double *v = NULL;
   wmf_status st = wmf_audit_load(&a, pos[0]);
   if (st) return fail_status(st, pos[0]);
   size_t n = wmf_audit_num_features(a);
+  if (top_k > 0 && (size_t)top_k > n) {
+    fprintf(stderr, "error: --top-k %ld is above the %zu channels of '%s' (valid: 0..%zu)\n", top_k, n, pos[0], n);
+    wmf_audit_destroy(a);
+    return EXIT_USAGE;
+  }
   v = malloc((n ? n : 1) * sizeof *v);
   if (!v) st = WMF_ERR_OUT_OF_MEMORY;
   if (!st) st = wmf_audit_scores(v, n, a, WMF_AUDIT_CHANNELS, scores[which].score);

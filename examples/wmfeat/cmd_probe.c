@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "commands.h"
 #include "sweep.h"
 
@@ -29,9 +31,28 @@ static wmf_status evaluate(const wmf_probe *p, const float *te, const int32_t *y
   return st;
 }
 
-static void num_or_null(double v) {
-  if (isnan(v)) printf("null");
-  else printf("%.6f", v);
+static json_t *num_or_null(double v) { return isnan(v) ? json_null() : json_real(v); }
+
+/* A head's evaluation and how its training ended, as JSON. */
+static json_t *eval_json(const wmf_probe *p, const eval *e) {
+  uint32_t it = 0;
+  int conv = 0;
+  double grad = NAN;
+  wmf_probe_training_info(&it, &conv, NULL, &grad, p);
+  return json_pack("{s:o, s:o, s:o, s:b, s:I}", "clean", num_or_null(e->clean), "watermarked", num_or_null(e->wm),
+                   "auc_deviation", num_or_null(e->auc_dev), "converged", conv, "iterations", (json_int_t)it);
+}
+
+/* Trains like wmf_probe_train, but a head that stopped at the iteration limit is kept with a warning (as
+ * scikit-learn's ConvergenceWarning): training_info and the JSON output say it did not converge. */
+static wmf_status train_head(wmf_probe **out, const float *x, const int32_t *y, size_t n, size_t f, size_t k,
+                             const wmf_mask *mask, const wmf_probe_options *po, const char *what) {
+  wmf_status st = wmf_probe_train(out, x, y, n, f, k, mask, po);
+  if (st == WMF_ERR_LIMIT && *out) {
+    fprintf(stderr, "warning: %s: %s; raise --max-iter or --tol, or scale the features\n", what, wmf_last_error());
+    return WMF_OK;
+  }
+  return st;
 }
 
 static wmf_mask *load_mask(const char *path, wmf_status *st) {
@@ -131,7 +152,8 @@ int cmd_probe(int argc, char **argv) {
              *test_wm_labels = NULL, *mask_path = NULL, *save = NULL, *fractions = SWEEP_PAPER_FRACTIONS,
              *audit_path = NULL, *auc_clean = NULL, *auc_wm = NULL, *rule = "count", *rank = "abs",
              *sweep_out = "wmfeat-sweep";
-  double C = 1.0;
+  double C = 1.0, tol = 1e-4;
+  long max_iter = 1000;
   bool sweep = false;
   arg_spec specs[] = {{"train", ARG_STRING, &train, "training features (.npy from wmfeat extract)"},
                       {"train-labels", ARG_STRING, &train_labels, "training labels, one integer per line"},
@@ -141,6 +163,10 @@ int cmd_probe(int argc, char **argv) {
                       {"test-wm-labels", ARG_STRING, &test_wm_labels, "their labels (default: --test-labels)"},
                       {"mask", ARG_STRING, &mask_path, "channel mask (.json or .npy from wmfeat mask)"},
                       {"C", ARG_DOUBLE, &C, "inverse L2 strength, as scikit-learn's C (default 1)"},
+                      {"max-iter", ARG_INT, &max_iter, "L-BFGS iterations at most, as scikit-learn's max_iter (default 1000)"},
+                      {"tol", ARG_DOUBLE, &tol, "stop when max |gradient| of the summed loss <= tol, as scikit-learn's "
+                                                "tol (default 1e-4); also stops as its lbfgs does on a relative "
+                                                "decrease of the loss <= 2.2e-9"},
                       {"save", ARG_STRING, &save, "save the masked head (or the unmasked one without --mask)"},
                       {"sweep", ARG_FLAG, &sweep, "mitigation sweep: a head per masked fraction (--fractions), channels ranked by --audit or --auc-clean/--auc-wm"},
                       {"fractions", ARG_STRING, &fractions, "with --sweep: ascending fractions (default Mark My Words' " SWEEP_PAPER_FRACTIONS ")"},
@@ -159,6 +185,8 @@ int cmd_probe(int argc, char **argv) {
   int np, rc = args_parse(argc, argv, specs, usage, pos, 0, &np);
   if (rc) return rc == 1 ? EXIT_OK : EXIT_USAGE;
   if (!train || !train_labels || !test || !test_labels || !(C > 0)) return fprintf(stderr, "%s\n", usage), EXIT_USAGE;
+  if (max_iter < 1 || max_iter > 1000000 || !(tol > 0))
+    return fprintf(stderr, "error: need 1 <= --max-iter <= 1000000 and --tol > 0\n"), EXIT_USAGE;
   size_t ntr, f, nytr, nte, fte, nyte, ntw = 0, ftw = 0, nytw = 0;
   float *xtr = read_npy_f32(train, &ntr, &f), *xte = read_npy_f32(test, &nte, &fte);
   int32_t *ytr = read_labels(train_labels, &nytr), *yte = read_labels(test_labels, &nyte);
@@ -179,6 +207,9 @@ int cmd_probe(int argc, char **argv) {
   if (!rc && mask_path && (mask = load_mask(mask_path, &st)) == NULL) rc = fail_status(st, mask_path);
   wmf_probe_options po = WMF_PROBE_OPTIONS_INIT;
   po.C = C;
+  po.max_iterations = (uint32_t)max_iter;
+  po.tolerance = tol;
+  po.sklearn_tolerance = 1;
   if (!rc && sweep) { /* the heads of the sweep train with the same options */
     rc = probe_sweep(&(sweep_args){xtr, ytr, ntr, xte, yte, nte, xtw, ytw, ntw, f, classes, &po, fractions, audit_path,
                                    auc_clean, auc_wm, rule, rank, sweep_out, mask_path != NULL, &o});
@@ -187,26 +218,23 @@ int cmd_probe(int argc, char **argv) {
     return rc;
   }
   eval e0 = {0}, e1 = {0};
-  if (!rc && (st = wmf_probe_train(&plain, xtr, ytr, ntr, f, classes, NULL, &po))) rc = fail_status(st, "training the head");
+  if (!rc && (st = train_head(&plain, xtr, ytr, ntr, f, classes, NULL, &po, "the head"))) rc = fail_status(st, "training the head");
   if (!rc && (st = evaluate(plain, xte, yte, nte, xtw, ytw, ntw, &e0))) rc = fail_status(st, "evaluating");
-  if (!rc && mask && (st = wmf_probe_train(&masked, xtr, ytr, ntr, f, classes, mask, &po))) rc = fail_status(st, "training the masked head");
+  if (!rc && mask && (st = train_head(&masked, xtr, ytr, ntr, f, classes, mask, &po, "the masked head")))
+    rc = fail_status(st, "training the masked head");
   if (!rc && mask && (st = evaluate(masked, xte, yte, nte, xtw, ytw, ntw, &e1))) rc = fail_status(st, "evaluating");
   if (!rc && save && (st = wmf_probe_save(mask ? masked : plain, save))) rc = fail_status(st, save);
   if (!rc && o.json) {
-    printf("{\"train\": %zu, \"test\": %zu, \"features\": %zu, \"classes\": %zu, \"plain\": {\"clean\": %.6f, \"watermarked\": ",
-           ntr, nte, f, classes, e0.clean);
-    num_or_null(e0.wm);
-    printf(", \"auc_deviation\": ");
-    num_or_null(e0.auc_dev);
-    printf("}");
-    if (mask) {
-      printf(", \"masked\": {\"channels\": %zu, \"clean\": %.6f, \"watermarked\": ", wmf_mask_count(mask), e1.clean);
-      num_or_null(e1.wm);
-      printf(", \"auc_deviation\": ");
-      num_or_null(e1.auc_dev);
-      printf("}");
+    json_t *j = json_pack("{s:I, s:I, s:I, s:I, s:o}", "train", (json_int_t)ntr, "test", (json_int_t)nte, "features",
+                          (json_int_t)f, "classes", (json_int_t)classes, "plain", eval_json(plain, &e0));
+    if (j && mask) {
+      json_t *mj = eval_json(masked, &e1);
+      json_object_set_new(mj, "channels", json_integer((json_int_t)wmf_mask_count(mask)));
+      json_object_set_new(j, "masked", mj);
     }
-    printf("}\n");
+    if (!j || json_dumpf(j, stdout, JSON_COMPACT) != 0) rc = (fprintf(stderr, "error: printing JSON\n"), EXIT_RUNTIME);
+    else putchar('\n');
+    json_decref(j);
   } else if (!rc) {
     printf("linear head, %zu classes, %zu features, trained on %zu, tested on %zu%s\n", classes, f, ntr, nte,
            test_wm ? " clean + watermarked" : "");

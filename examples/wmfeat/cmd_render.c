@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <wmfeat.h>
 
 #include "commands.h"
@@ -28,7 +29,8 @@ static void usage(FILE *f) {
           "  --color R,G,B  --opacity A  --pos FX,FY[,ANCHOR]  --random  --tile ANGLE,GAPX,GAPY\n"
           "  --rotate DEG  --outline W,R,G,B  --shadow DX,DY,OPACITY  --spacing PX  --line-spacing PX\n"
           "  --no-fallback      fail on characters the font lacks instead of using a fallback font\n"
-          "  --coverage MASK    also write the coverage mask (gray PNG)\n");
+          "  --coverage MASK    also write the coverage mask (gray PNG)\n"
+          "  --json             print what was drawn as JSON;  --quiet  print nothing\n");
 }
 
 static int fail(const char *what, wmf_status st) {
@@ -68,6 +70,7 @@ static wmf_image *im;
 
 static int render(int argc, char **argv) {
   const char *preset = NULL, *input = NULL, *output = NULL, *coverage = NULL;
+  bool json = false, quiet = false;
   unsigned fit = 0, w = 224, h = 224;
   double bg[3] = {0, 0, 0};
   unsigned long long seed = 0;
@@ -82,7 +85,10 @@ static int render(int argc, char **argv) {
       return 0;
     }
     if (!strcmp(argv[i], "-p") && i + 1 < argc) preset = argv[++i];
+    else if (!strcmp(argv[i], "--json")) json = true;
+    else if (!strcmp(argv[i], "--quiet")) quiet = true;
   }
+  if (preset && check_choice("preset", preset, preset_choice)) return EXIT_USAGE;
   wmf_status st = preset ? wmf_watermark_from_preset(&wm, preset) : wmf_watermark_create(&wm);
   if (st) return fail(preset ? preset : "create", st);
   int count = 7;
@@ -92,6 +98,7 @@ static int render(int argc, char **argv) {
     double n[4];
     st = WMF_OK;
     if (!strcmp(a, "-p")) { i++; continue; }
+    if (!strcmp(a, "--json") || !strcmp(a, "--quiet")) continue;
     if (!strcmp(a, "--random")) { st = wmf_watermark_set_random_position(wm); goto check; }
     if (!strcmp(a, "--no-fallback")) { st = wmf_watermark_set_fallback(wm, 0); goto check; }
     if (!v) {
@@ -200,10 +207,25 @@ static int render(int argc, char **argv) {
   char text[1024] = "";
   float size = 0;
   double x = 0, y = 0;
-  if (wmf_watermark_describe_draw(wm, wmf_image_width(im), wmf_image_height(im), seed, text, sizeof text, &size, &x,
-                                  &y) == WMF_OK)
-    printf("%s: \"%s\" %.0f px at (%.2f, %.2f)\n", output, text, size, x, y);
-  else printf("%s\n", output);
+  bool described = wmf_watermark_describe_draw(wm, wmf_image_width(im), wmf_image_height(im), seed, text,
+                                               sizeof text, &size, &x, &y) == WMF_OK;
+  if (json) {
+    json_t *o = json_pack("{s:s, s:s?, s:s?, s:I, s:i, s:i}", "output", output, "input", input, "coverage", coverage,
+                          "seed", (json_int_t)seed, "width", (int)wmf_image_width(im), "height",
+                          (int)wmf_image_height(im));
+    if (o && described)
+      json_object_update_new(o, json_pack("{s:s, s:f, s:f, s:f}", "text", text, "size", (double)size, "x", x, "y", y));
+    if (!o || json_dumpf(o, stdout, JSON_COMPACT) != 0) {
+      json_decref(o);
+      fprintf(stderr, "wmfeat render: cannot print the JSON summary\n");
+      return 1;
+    }
+    json_decref(o);
+    putchar('\n');
+  } else if (!quiet) {
+    if (described) printf("%s: \"%s\" %.0f px at (%.2f, %.2f)\n", output, text, size, x, y);
+    else printf("%s\n", output);
+  }
   return 0;
 }
 

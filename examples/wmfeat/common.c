@@ -1,4 +1,5 @@
 #include "common.h"
+#include "files.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -39,8 +40,25 @@ int check_common(const common_opts *o) {
   return 0;
 }
 
-int open_model(const char *path, const char *arch, wmf_weights **weights, wmf_model **model) {
-  wmf_status st = wmf_weights_open(weights, path, NULL);
+const char *preset_choice(size_t i) {
+  return i < wmf_watermark_preset_count() ? wmf_watermark_preset_name(i) : NULL;
+}
+
+int check_choice(const char *option, const char *value, choice_fn name_at) {
+  for (size_t i = 0; name_at(i); i++)
+    if (!strcmp(value, name_at(i))) return 0;
+  fprintf(stderr, "error: unknown %s '%s' (valid:", option, value);
+  for (size_t i = 0; name_at(i); i++) fprintf(stderr, "%s %s", i ? "," : "", name_at(i));
+  fprintf(stderr, ")\n");
+  return EXIT_USAGE;
+}
+
+int open_model(const char *path, const char *arch, const char *state_dict_key, wmf_weights **weights,
+               wmf_model **model) {
+  if (arch && check_choice("--arch", arch, wmf_model_arch_name)) return EXIT_USAGE;
+  wmf_weights_options wo = WMF_WEIGHTS_OPTIONS_INIT;
+  wo.state_dict_key = state_dict_key;
+  wmf_status st = wmf_weights_open(weights, path, &wo);
   if (st) return fail_status(st, path);
   st = wmf_model_load(model, *weights, arch, NULL);
   if (st) {
@@ -61,6 +79,39 @@ int open_session(const wmf_model *model, const common_opts *o, unsigned size, bo
   so.stage = stage;
   wmf_status st = wmf_session_create(session, model, &so);
   return st ? fail_status(st, "creating the inference session") : 0;
+}
+
+const int *labels_for_model(const file_list *f, bool asked, size_t num_classes, bool quiet, int *rc) {
+  *rc = EXIT_OK;
+  if (f->source == FILE_LABELS_NONE || (f->source != FILE_LABELS_LIST && !asked)) {
+    if (asked) {
+      fprintf(stderr, "error: --labels: the input has no labels (give a folder of class subfolders, or a list "
+                      "file with a tab and a label after each path)\n");
+      *rc = EXIT_USAGE;
+    }
+    return NULL;
+  }
+  if (f->source == FILE_LABELS_FOLDERS && f->n_classes != num_classes) {
+    fprintf(stderr, "error: --labels: %zu subfolders (numbered in sorted order) but the model has %zu classes; "
+                    "subfolders named by ImageNet WordNet ids (n01440764, ...) map to ImageNet's indices\n",
+            f->n_classes, num_classes);
+    *rc = EXIT_USAGE;
+    return NULL;
+  }
+  for (size_t i = 0; i < f->n; i++)
+    if (f->labels[i] >= 0 && (size_t)f->labels[i] >= num_classes) {
+      fprintf(stderr, "error: label %d of '%s' (from %s) is not below the model's %zu classes\n", f->labels[i],
+              f->paths[i], file_list_label_source(f), num_classes);
+      *rc = f->source == FILE_LABELS_WNID ? EXIT_USAGE : EXIT_RUNTIME;
+      return NULL;
+    }
+  if (!quiet)
+    fprintf(stderr, "labels: %s (%zu of %zu images labelled)\n",
+            f->source == FILE_LABELS_LIST   ? "from the list file"
+            : f->source == FILE_LABELS_WNID ? "ImageNet class indices of the WordNet-id subfolders"
+                                            : "subfolder index in sorted order (ImageFolder)",
+            f->n_labelled, f->n);
+  return f->labels;
 }
 
 const char *class_name(size_t num_classes, size_t i, char *buf, size_t buflen) {
@@ -163,28 +214,43 @@ int32_t *read_labels(const char *path, size_t *n) {
     fprintf(stderr, "error: cannot open '%s': %s\n", path, strerror(errno));
     return NULL;
   }
-  size_t cap = 1024;
+  size_t cap = 1024, line_no = 0;
   int32_t *v = malloc(cap * sizeof *v);
-  long x;
+  char line[4352];
+  const char *why = v ? NULL : "out of memory";
   *n = 0;
-  while (v && fscanf(f, "%ld", &x) == 1) {
-    if (x < 0 || x > 1000000) {
-      fprintf(stderr, "error: '%s': label %ld out of range at line %zu\n", path, x, *n + 1);
-      free(v), fclose(f);
-      return NULL;
+  while (!why && fgets(line, sizeof line, f)) {
+    line_no++;
+    line[strcspn(line, "\r\n")] = 0;
+    if (!line[0] || line[0] == '#') continue;
+    /* a bare label, or a list file's line: path, tab, label */
+    const char *text = strrchr(line, '\t') ? strrchr(line, '\t') + 1 : line;
+    char *end;
+    long x = strtol(text, &end, 10);
+    size_t k;
+    if (end != text && *end == '\0' && x >= 0 && x <= 1000000) {
+    } else if (wmf_imagenet_class_from_wnid(&k, text) == WMF_OK) {
+      x = (long)k;
+    } else {
+      fprintf(stderr, "error: '%s' line %zu: '%.60s' is not a label (an integer 0..1000000, an ImageNet WordNet id, "
+                      "or a list line: path, tab, label)\n", path, line_no, line);
+      why = "";
+      break;
     }
     if (*n == cap) {
       int32_t *nv = realloc(v, 2 * cap * sizeof *v);
-      if (!nv) free(v);
+      if (!nv) {
+        why = "out of memory";
+        break;
+      }
       v = nv, cap *= 2;
-      if (!v) break;
     }
     v[(*n)++] = (int32_t)x;
   }
-  bool bad = !v || !feof(f) || *n == 0;
+  if (!why && *n == 0) why = "no labels (one integer per line, or a list file: path, tab, label)";
   fclose(f);
-  if (bad) {
-    fprintf(stderr, "error: '%s': expected one integer label per line\n", path);
+  if (why) {
+    if (*why) fprintf(stderr, "error: '%s': %s\n", path, why);
     free(v);
     return NULL;
   }

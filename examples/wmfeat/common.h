@@ -41,15 +41,38 @@ void install_interrupt_handler(void);
 /* Prints "error: <what>: <STATUS>: <library message>" to stderr and returns EXIT_RUNTIME. */
 int fail_status(wmf_status st, const char *what);
 
+/* The i-th valid value of an option, NULL past the last. */
+typedef const char *(*choice_fn)(size_t i);
+const char *preset_choice(size_t i); /* the watermark presets */
+
+/* 0 if `value` is one of the values name_at lists; else prints "error: unknown OPTION 'value' (valid:
+ * ...)" and returns EXIT_USAGE. */
+int check_choice(const char *option, const char *value, choice_fn name_at);
+
 /* Checks the common options; prints and returns EXIT_USAGE if invalid, else 0. */
 int check_common(const common_opts *o);
 
-/* Opens weights and builds the model (arch NULL: inferred). Returns 0 or EXIT_RUNTIME (printed). */
-int open_model(const char *path, const char *arch, wmf_weights **weights, wmf_model **model);
+/* The option naming a checkpoint's state_dict key, for every command that loads weights. */
+#define STATE_DICT_KEY_SPEC(v)                                                                  \
+  {"state-dict-key", ARG_STRING, &(v),                                                          \
+   "checkpoint key holding the state_dict (default: chosen by content, docs/weights.md)"}
+
+/* Opens weights (state_dict_key NULL: chosen by content) and builds the model (arch NULL: inferred).
+ * Returns 0, EXIT_USAGE for an unknown architecture name (the valid ones are listed), or EXIT_RUNTIME
+ * (printed). */
+int open_model(const char *path, const char *arch, const char *state_dict_key, wmf_weights **weights,
+               wmf_model **model);
 
 /* Creates a session for `batch` images at size x size. Returns 0 or EXIT_RUNTIME (printed). */
 int open_session(const wmf_model *model, const common_opts *o, unsigned size, bool bf16, const char *stage,
                  wmf_session **session);
+
+struct file_list;
+/* The labels to use for a model of `num_classes` classes: a list file's always, a folder's (WordNet-id
+ * or sorted subfolders) only when `asked` (--labels). Says on stderr which mapping was used (unless
+ * quiet). Returns the labels (-1 where unknown) or NULL for none, with *rc 0; or NULL with *rc
+ * EXIT_USAGE / EXIT_RUNTIME after printing why (no labels to use, a label out of the model's range). */
+const int *labels_for_model(const struct file_list *files, bool asked, size_t num_classes, bool quiet, int *rc);
 
 /* Name of class i: ImageNet's when the model has 1000 classes, else "class i". Uses buf. */
 const char *class_name(size_t num_classes, size_t i, char *buf, size_t buflen);
@@ -78,7 +101,8 @@ int write_npy_f32(const char *path, const float *data, size_t rows, size_t cols)
  * malloc'ed array, or NULL after printing why. */
 float *read_npy_f32(const char *path, size_t *rows, size_t *cols);
 
-/* Reads integer labels, one per line. Returns a malloc'ed array, or NULL after printing why. */
+/* Reads labels, one per line: an integer, an ImageNet WordNet id, or a list file's line (path, tab,
+ * label; the list wmfeat extract read). Returns a malloc'ed array, or NULL after printing why. */
 int32_t *read_labels(const char *path, size_t *n);
 
 /* Creates a folder and its parents (like mkdir -p). Returns 0, or -1 after printing why. */

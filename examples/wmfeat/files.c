@@ -8,13 +8,40 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-static int has_image_extension(const char *name) {
-  static const char *ext[] = {".jpg", ".jpeg", ".png", ".bmp", ".tga", ".gif"};
+#include <wmfeat.h>
+
+static int has_extension(const char *name, const char *const *ext, size_t n) {
   const char *dot = strrchr(name, '.');
   if (!dot) return 0;
-  for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
+  for (size_t i = 0; i < n; i++)
     if (strcasecmp(dot, ext[i]) == 0) return 1;
   return 0;
+}
+
+static int has_image_extension(const char *name) {
+  static const char *const ext[] = {".jpg", ".jpeg", ".png", ".bmp", ".tga", ".gif"};
+  return has_extension(name, ext, sizeof ext / sizeof ext[0]);
+}
+
+/* Image formats people keep beside their JPEGs that libwmfeat does not decode. */
+static int has_unsupported_image_extension(const char *name) {
+  static const char *const ext[] = {".tif", ".tiff", ".webp", ".heic", ".heif", ".avif", ".jxl", ".jp2",
+                                    ".j2k", ".psd", ".ppm", ".pgm", ".pbm", ".pnm", ".ico", ".exr", ".hdr",
+                                    ".dng", ".cr2", ".nef", ".arw", ".svg"};
+  return has_extension(name, ext, sizeof ext / sizeof ext[0]);
+}
+
+static int push_unsupported(file_list *l, const char *path) {
+  char **u = realloc(l->unsupported, (l->n_unsupported + 1) * sizeof *u);
+  if (!u) return -1;
+  l->unsupported = u;
+  return (u[l->n_unsupported] = strdup(path)) ? (l->n_unsupported++, 0) : -1;
+}
+
+/* The ImageNet class index of a WordNet id, or -1. */
+static int wnid_index(const char *name) {
+  size_t k;
+  return wmf_imagenet_class_from_wnid(&k, name) == WMF_OK ? (int)k : -1;
 }
 
 static int push(file_list *l, size_t *cap, const char *path, int label) {
@@ -63,21 +90,57 @@ static int walk(file_list *l, size_t *cap, const char *dir, int label, int depth
   char **names = sorted_entries(dir, &n);
   if (!names) return -1;
   int rc = 0, next_label = 0;
+  bool wnids = false;
+  if (depth == 0) { /* labels of the top-level subfolders: WordNet ids when every one is one */
+    size_t subdirs = 0, ids = 0;
+    for (size_t i = 0; i < n; i++) {
+      char path[4096];
+      struct stat st;
+      snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+      if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) subdirs++, ids += wnid_index(names[i]) >= 0;
+    }
+    wnids = subdirs > 0 && ids == subdirs;
+    l->source = subdirs == 0 ? FILE_LABELS_NONE : wnids ? FILE_LABELS_WNID : FILE_LABELS_FOLDERS;
+  }
   for (size_t i = 0; i < n && rc == 0; i++) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);
     struct stat st;
     if (stat(path, &st) != 0) continue;
     if (S_ISDIR(st.st_mode)) {
-      rc = walk(l, cap, path, depth == 0 ? next_label++ : label, depth + 1);
+      int sub = depth > 0 ? label : wnids ? wnid_index(names[i]) : next_label++;
+      rc = walk(l, cap, path, sub, depth + 1);
     } else if (has_image_extension(names[i])) {
       rc = push(l, cap, path, label);
+    } else if (has_unsupported_image_extension(names[i])) {
+      rc = push_unsupported(l, path);
     }
   }
-  if (depth == 0) l->n_classes = (size_t)next_label;
+  if (depth == 0) l->n_classes = wnids ? WMF_IMAGENET_CLASSES : (size_t)next_label;
   for (size_t i = 0; i < n; i++) free(names[i]);
   free(names);
   return rc;
+}
+
+/* The label after the tab of list line `line_no`: an integer >= 0 or an ImageNet WordNet id. */
+static int parse_label(const char *text, const char *source, size_t line_no, int *label, char *err,
+                       size_t errlen) {
+  char *end;
+  long v = strtol(text, &end, 10);
+  while (*end == ' ' || *end == '\t') end++;
+  if (end != text && *end == '\0' && v >= 0 && v <= 1000000) {
+    *label = (int)v;
+    return 0;
+  }
+  if ((*label = wnid_index(text)) >= 0) return 0;
+  snprintf(err, errlen, "'%s' line %zu: label '%.40s' is neither an integer 0..1000000 nor an ImageNet WordNet id",
+           source, line_no, text);
+  return -1;
+}
+
+static void count_labelled(file_list *l) {
+  l->n_labelled = 0;
+  for (size_t i = 0; i < l->n; i++) l->n_labelled += l->labels[i] >= 0;
 }
 
 int file_list_load(file_list *out, const char *source, char *err, size_t errlen) {
@@ -93,23 +156,34 @@ int file_list_load(file_list *out, const char *source, char *err, size_t errlen)
     rc = walk(out, &cap, source, -1, 0);
   } else if (has_image_extension(source)) {
     rc = push(out, &cap, source, -1);
-  } else { /* a list of paths, one per line, optionally followed by a tab and an integer label */
+  } else if (has_unsupported_image_extension(source)) {
+    snprintf(err, errlen, "'%s': unsupported image format (libwmfeat reads .jpg .jpeg .png .bmp .tga .gif)", source);
+    return -1;
+  } else { /* a list of paths, one per line, optionally followed by a tab and a label */
     FILE *f = fopen(source, "r");
     if (!f) {
       snprintf(err, errlen, "cannot open '%s': %s", source, strerror(errno));
       return -1;
     }
     char line[4096];
+    size_t line_no = 0;
     while (rc == 0 && fgets(line, sizeof line, f)) {
+      line_no++;
       line[strcspn(line, "\r\n")] = 0;
       if (!line[0] || line[0] == '#') continue;
       char *tab = strchr(line, '\t');
       int label = -1;
       if (tab) {
         *tab = 0;
-        label = atoi(tab + 1);
+        if (parse_label(tab + 1, source, line_no, &label, err, errlen)) {
+          fclose(f);
+          file_list_free(out);
+          return -1;
+        }
+        out->source = FILE_LABELS_LIST;
+        if ((size_t)label + 1 > out->n_classes) out->n_classes = (size_t)label + 1;
       }
-      rc = push(out, &cap, line, label);
+      rc = has_unsupported_image_extension(line) ? push_unsupported(out, line) : push(out, &cap, line, label);
     }
     fclose(f);
   }
@@ -119,11 +193,32 @@ int file_list_load(file_list *out, const char *source, char *err, size_t errlen)
     return -1;
   }
   if (out->n == 0) {
-    snprintf(err, errlen, "no images (.jpg .jpeg .png .bmp .tga .gif) in '%s'", source);
+    snprintf(err, errlen, "no images (.jpg .jpeg .png .bmp .tga .gif) in '%s'%s", source,
+             out->n_unsupported ? "; files of unsupported formats (.tif, .webp, ...) are not read" : "");
     file_list_free(out);
     return -1;
   }
+  count_labelled(out);
+  if (out->n_labelled == 0) out->source = FILE_LABELS_NONE, out->n_classes = 0;
   return 0;
+}
+
+const char *file_list_label_source(const file_list *l) {
+  switch (l->source) {
+  case FILE_LABELS_LIST: return "list file";
+  case FILE_LABELS_WNID: return "ImageNet WordNet ids";
+  case FILE_LABELS_FOLDERS: return "sorted subfolders";
+  default: return "none";
+  }
+}
+
+void file_list_warn_unsupported(const file_list *l, size_t max_named) {
+  for (size_t i = 0; i < l->n_unsupported && i < max_named; i++)
+    fprintf(stderr, "warning: unsupported image format, not read: %s\n", l->unsupported[i]);
+  if (l->n_unsupported)
+    fprintf(stderr, "warning: %zu file%s of unsupported formats skipped%s (libwmfeat reads .jpg .jpeg .png .bmp "
+                    ".tga .gif)\n", l->n_unsupported, l->n_unsupported == 1 ? "" : "s",
+            l->n_unsupported > max_named ? " (the first named above)" : "");
 }
 
 void file_list_shard(file_list *l, size_t i, size_t n) {
@@ -133,16 +228,20 @@ void file_list_shard(file_list *l, size_t i, size_t n) {
   memmove(l->paths, l->paths + lo, (hi - lo) * sizeof *l->paths);
   memmove(l->labels, l->labels + lo, (hi - lo) * sizeof *l->labels);
   l->n = hi - lo;
+  count_labelled(l);
 }
 
 void file_list_limit(file_list *l, size_t limit) {
   if (!limit || limit >= l->n) return;
   for (size_t j = limit; j < l->n; j++) free(l->paths[j]);
   l->n = limit;
+  count_labelled(l);
 }
 
 void file_list_free(file_list *l) {
   for (size_t i = 0; i < l->n; i++) free(l->paths[i]);
+  for (size_t i = 0; i < l->n_unsupported; i++) free(l->unsupported[i]);
+  free(l->unsupported);
   free(l->paths);
   free(l->labels);
   memset(l, 0, sizeof *l);

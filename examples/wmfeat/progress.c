@@ -25,11 +25,12 @@ static void draw(progress *p, bool final) {
     int fill = pct * 30 / 100;
     for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
     bar[30] = 0;
-    fprintf(stderr, "\r%s [%s] %3d%% %zu/%zu  %.1f/s  ETA %02d:%02d ", p->label, bar, pct, p->done,
-            p->total, rate, (int)eta / 60, (int)eta % 60);
+    fprintf(stderr, "\r%s [%s] %3d%% %zu/%zu (%zu done, %zu skipped)  %.1f/s  ETA %02d:%02d ", p->label, bar, pct,
+            p->done, p->total, p->done - p->skipped, p->skipped, rate, (int)eta / 60, (int)eta % 60);
     if (final) fputc('\n', stderr);
   } else {
-    fprintf(stderr, "%s: %zu/%zu (%d%%), %.1f/s, %.0f s elapsed\n", p->label, p->done, p->total, pct, rate, t);
+    fprintf(stderr, "%s: %zu/%zu (%d%%): %zu done, %zu skipped, %.1f/s, %.0f s elapsed\n", p->label, p->done,
+            p->total, pct, p->done - p->skipped, p->skipped, rate, t);
   }
   fflush(stderr);
 }
@@ -42,6 +43,8 @@ void progress_update(progress *p, size_t done) {
   p->last_draw = t;
   draw(p, false);
 }
+
+void progress_skip(progress *p, size_t n) { p->skipped += n; }
 
 void progress_finish(progress *p) {
   if (!p->quiet) draw(p, true);

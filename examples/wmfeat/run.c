@@ -37,7 +37,10 @@ int run_images(const run_spec *s, const common_opts *o) {
   pipeline_batch b;
   while (rc == EXIT_OK && !g_interrupted && pipeline_next(p, &b)) {
     for (size_t i = 0; i < b.count; i++)
-      if (!b.ok[i]) fprintf(stderr, "%swarning: skipped %zu: %s\n", bar.tty ? "\n" : "", b.first + i, b.errors[i]);
+      if (!b.ok[i]) {
+        fprintf(stderr, "%swarning: skipped %zu: %s\n", bar.tty ? "\n" : "", b.first + i, b.errors[i]);
+        progress_skip(&bar, 1);
+      }
     run_outputs out = {{logits, logits + batch * nc}, {features, features + batch * nf}, nc, nf};
     for (size_t c = 0; c < copies && rc == EXIT_OK; c++) {
       wmf_status st = wmf_session_run(s->session, b.buffer + c * batch * per, b.count,
@@ -48,6 +51,9 @@ int run_images(const run_spec *s, const common_opts *o) {
     progress_update(&bar, b.first + b.count);
   }
   progress_finish(&bar);
+  if (bar.skipped)
+    fprintf(stderr, "warning: %zu of %zu images skipped (named above), %zu done\n", bar.skipped, bar.done,
+            bar.done - bar.skipped);
   pipeline_free(p);
   free(logits);
   free(features);

@@ -176,6 +176,16 @@ WMF_API wmf_status wmf_audit_load_class_names(wmf_audit *audit, const char *path
  *  NULL when index >= WMF_IMAGENET_CLASSES. Thread-safe. */
 WMF_API const char *wmf_imagenet_class_name(size_t index);
 
+/** The WordNet id of ImageNet-1k class `index` ("n01440764" for 0, "n02971356" for 478 carton), the
+ *  name of its folder in ImageNet's train/ and val/; static; NULL when index >= WMF_IMAGENET_CLASSES.
+ *  The class order is the sorted order of the ids (torchvision's). Thread-safe. Since 1.1. */
+WMF_API const char *wmf_imagenet_wnid(size_t index);
+
+/** The ImageNet-1k class index of WordNet id `wnid` (exact, e.g. "n01440764" -> 0) into *out_index.
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (NULL), WMF_ERR_NOT_FOUND (not one of the 1,000 ids;
+ *  *out_index untouched). Thread-safe. Since 1.1. */
+WMF_API wmf_status wmf_imagenet_class_from_wnid(size_t *out_index, const char *wnid);
+
 /** Saves every pair of the audit, its provenance and items_done (not the class names) to `path` in
  *  the versioned binary format of docs/audit.md (format 2); an audit without pairs can be saved. The
  *  file is written beside `path` (PATH.tmpXXXXXX) and renamed over it, so a failure never replaces a
@@ -262,6 +272,10 @@ WMF_API wmf_status wmf_list_fingerprint(char *out, size_t capacity, const char *
  *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (NULL; an empty sample: the AUC is undefined, *out is set
  *  to NaN), WMF_ERR_NUMERIC (a NaN value), WMF_ERR_OUT_OF_MEMORY. */
 WMF_API wmf_status wmf_auc(double *out, const float *neg, size_t n_neg, const float *pos, size_t n_pos);
+
+/** wmf_auc() on double-precision scores, compared in double (values float32 cannot tell apart stay
+ *  apart). Same statuses. Thread-safe. Since 1.1. */
+WMF_API wmf_status wmf_auc_f64(double *out, const double *neg, size_t n_neg, const double *pos, size_t n_pos);
 
 /** Writes a JSON report of every score of every class and channel, the accuracies and the threshold
  *  counts, the p- and q-values and significance counts at WMF_AUDIT_FDR, and with a bootstrap set

@@ -3,9 +3,11 @@
  * The head minimizes the multinomial cross-entropy with an L2 penalty on the weights (the bias is not
  * penalized), the objective of scikit-learn's LogisticRegression(multi_class="multinomial", C=C):
  *     mean_i CE(W x_i + b, y_i) + ||W||^2 / (2 C n).
- * It is strictly convex in W, and full-batch L-BFGS from zero weights converges to its minimum; the
- * training checks convergence (max |gradient| <= tolerance) and says when it did not. No randomness is
- * used: equal inputs give bitwise equal heads.
+ * It is strictly convex in W, and full-batch L-BFGS from zero weights converges to its minimum. Training
+ * stops as scikit-learn's lbfgs solver (scipy's L-BFGS-B) does: converged when max |gradient| <=
+ * tolerance, or when one iteration lowers the objective by a relative ftol or less; otherwise at
+ * max_iterations, returning the head reached with WMF_ERR_LIMIT. No randomness is used: equal inputs
+ * give bitwise equal heads.
  *
  * Thread safety: a trained wmf_probe is immutable; predict / evaluate / save may run concurrently on
  * one probe. Training runs on the calling thread. */
@@ -28,17 +30,27 @@ typedef struct wmf_probe_options {
   double tolerance;        /**< converged when max |gradient| of the objective <= tolerance (default 1e-6) */
   uint32_t history;        /**< L-BFGS memory, pairs kept (default 10, 1..100) */
   int32_t fit_intercept;   /**< nonzero (default): learn an unpenalized bias per class */
+  /* Since 1.1. A struct_size that ends before a field gives it its default. */
+  double ftol;             /**< also converged when an iteration's relative decrease of the summed objective,
+                                (f_k - f_k+1) / max(|f_k|, |f_k+1|, 1) with f = n * objective (the sum
+                                scikit-learn minimizes), is <= ftol: scipy L-BFGS-B's ftol. Default
+                                2.220446049250313e-09, scipy's default, which LogisticRegression uses; 0: off */
+  int32_t sklearn_tolerance; /**< nonzero: `tolerance` is scikit-learn's `tol`, a bound on max |gradient| of the
+                                  summed objective n * objective (e.g. 1e-4, its default); 0 (default): of the
+                                  mean objective above */
 } wmf_probe_options;
 
-#define WMF_PROBE_OPTIONS_INIT {sizeof(wmf_probe_options), 1000, 1.0, 1e-6, 10, 1}
+#define WMF_PROBE_OPTIONS_INIT {sizeof(wmf_probe_options), 1000, 1.0, 1e-6, 10, 1, 2.220446049250313e-09, 0}
 
 /** Trains a head on `n` row-major feature vectors of `num_features` floats with labels in
  *  [0, num_classes), num_classes >= 2. If `mask` is not NULL (its length must be num_features) the
  *  masked channels are zeroed, in training and in every later prediction: their weights are 0. The
  *  features are not modified. `options` may be NULL for the defaults.
- *  Returns WMF_OK when converged; WMF_ERR_LIMIT when max_iterations passed (or the line search could
- *  not decrease the objective) before the tolerance was met: the head reached is STILL returned in
- *  *out, owned by the caller, so it can be inspected with wmf_probe_training_info and destroyed;
+ *  Returns WMF_OK when converged (by tolerance or ftol); WMF_ERR_LIMIT when training stopped early,
+ *  max_iterations passed (or the line search could not decrease the objective) before either test was
+ *  met: the head reached is STILL returned in *out, owned by the caller, usable like a converged one
+ *  (callers may treat this as a warning, as scikit-learn's ConvergenceWarning), with
+ *  wmf_probe_training_info telling iterations and converged = 0;
  *  WMF_ERR_INVALID_ARGUMENT (NULL, n 0, a label out of range, bad options; *out NULL), WMF_ERR_SHAPE
  *  (mask length), WMF_ERR_NUMERIC (a non-finite feature), WMF_ERR_OUT_OF_MEMORY. */
 WMF_API wmf_status wmf_probe_train(wmf_probe **out, const float *features, const int32_t *labels, size_t n,

@@ -46,8 +46,12 @@ typedef struct wmf_tensor_info {
 /** Options for wmf_weights_open(). */
 typedef struct wmf_weights_options {
   uint32_t struct_size;       /**< sizeof(wmf_weights_options), set by WMF_WEIGHTS_OPTIONS_INIT */
-  const char *state_dict_key; /**< checkpoint key holding the state_dict; NULL: a bare state_dict, or the
-                                   first of "state_dict", "model", "model_state_dict" holding tensors */
+  const char *state_dict_key; /**< checkpoint key holding the state_dict; NULL: chosen by content: the
+                                   pickled dict itself when it holds tensors, unless one of its values is a
+                                   dict holding more tensors (a training checkpoint such as {"state_dict":
+                                   ..., "best_acc1": tensor, "epoch": 90}): then the value holding the
+                                   most; equal counts prefer "state_dict", "model", "model_state_dict",
+                                   "net", "network", "module", then file order */
 } wmf_weights_options;
 #define WMF_WEIGHTS_OPTIONS_INIT {sizeof(wmf_weights_options), NULL}
 

@@ -285,3 +285,23 @@ const char *wmf_audit_class_name(const wmf_audit *a, size_t index) {
 const char *wmf_imagenet_class_name(size_t index) {
   return index < WMFI_AUDIT_IMAGENET_CLASSES ? wmfi_audit_imagenet_names[index] : NULL;
 }
+
+const char *wmf_imagenet_wnid(size_t index) {
+  return index < WMFI_AUDIT_IMAGENET_CLASSES ? wmfi_audit_imagenet_wnids[index] : NULL;
+}
+
+wmf_status wmf_imagenet_class_from_wnid(size_t *out_index, const char *wnid) {
+  WMFI_REQUIRE(out_index && wnid, "wmf_imagenet_class_from_wnid: NULL argument");
+  size_t lo = 0, hi = WMFI_AUDIT_IMAGENET_CLASSES; /* the ids are sorted: binary search */
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = strcmp(wmfi_audit_imagenet_wnids[mid], wnid);
+    if (c == 0) {
+      *out_index = mid;
+      return WMF_OK;
+    }
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return wmfi_fail(WMF_ERR_NOT_FOUND, "wmf_imagenet_class_from_wnid: '%.40s' is not an ImageNet-1k WordNet id", wnid);
+}

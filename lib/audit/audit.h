@@ -9,6 +9,7 @@
 
 #define WMFI_AUDIT_IMAGENET_CLASSES 1000
 extern const char *const wmfi_audit_imagenet_names[WMFI_AUDIT_IMAGENET_CLASSES];
+extern const char wmfi_audit_imagenet_wnids[WMFI_AUDIT_IMAGENET_CLASSES][10]; /* sorted */
 
 /* Pairs are kept in chunks of WMFI_AUDIT_CHUNK rows; inside a chunk each matrix is column-major
  * (column c of clean logits is cl[c * WMFI_AUDIT_CHUNK .. + rows)), so a column is read contiguously

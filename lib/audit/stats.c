@@ -70,24 +70,44 @@ double wmfi_audit_auc(const float *neg, size_t n_neg, const float *pos, size_t n
   return (double)twice_u(a, n_neg, b, n_pos) / (2.0 * (double)n_neg * (double)n_pos);
 }
 
-wmf_status wmf_auc(double *out, const float *neg, size_t n_neg, const float *pos, size_t n_pos) {
-  WMFI_REQUIRE(out, "wmf_auc: out is NULL");
+/* wmf_auc and wmf_auc_f64: the checks, then the sort of the keys of either precision. */
+static wmf_status auc_any(double *out, const float *nf, const double *nd, size_t n_neg, const float *pf,
+                          const double *pd, size_t n_pos, const char *fn) {
+  WMFI_REQUIRE(out, "%s: out is NULL", fn);
   *out = NAN;
-  WMFI_REQUIRE((neg || !n_neg) && (pos || !n_pos), "wmf_auc: NULL sample");
-  WMFI_REQUIRE(n_neg && n_pos, "wmf_auc: the AUC is undefined with an empty sample (%zu negatives, %zu positives)",
+  bool have_neg = nf || nd, have_pos = pf || pd;
+  WMFI_REQUIRE((have_neg || !n_neg) && (have_pos || !n_pos), "%s: NULL sample", fn);
+  WMFI_REQUIRE(n_neg && n_pos, "%s: the AUC is undefined with an empty sample (%zu negatives, %zu positives)", fn,
                n_neg, n_pos);
   for (size_t i = 0; i < n_neg; i++)
-    if (isnan(neg[i])) return wmfi_fail(WMF_ERR_NUMERIC, "wmf_auc: neg[%zu] is NaN", i);
+    if (nf ? isnan(nf[i]) : isnan(nd[i])) return wmfi_fail(WMF_ERR_NUMERIC, "%s: neg[%zu] is NaN", fn, i);
   for (size_t i = 0; i < n_pos; i++)
-    if (isnan(pos[i])) return wmfi_fail(WMF_ERR_NUMERIC, "wmf_auc: pos[%zu] is NaN", i);
+    if (pf ? isnan(pf[i]) : isnan(pd[i])) return wmfi_fail(WMF_ERR_NUMERIC, "%s: pos[%zu] is NaN", fn, i);
   size_t total;
   if (!wmfi_add(n_neg, n_pos, &total) || !wmfi_add(total, total, &total))
-    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_auc: sizes overflow");
+    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: sizes overflow", fn);
   uint64_t *work = wmfi_alloc_array(total, sizeof *work);
-  if (!work) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_auc: out of memory for %zu values", total);
-  *out = wmfi_audit_auc(neg, n_neg, pos, n_pos, work);
+  if (!work) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory for %zu values", fn, total);
+  if (nf) {
+    *out = wmfi_audit_auc(nf, n_neg, pf, n_pos, work);
+  } else {
+    uint64_t *a = work, *b = work + n_neg, *tmp = work + n_neg + n_pos;
+    for (size_t i = 0; i < n_neg; i++) a[i] = wmfi_audit_double_key(nd[i]);
+    for (size_t i = 0; i < n_pos; i++) b[i] = wmfi_audit_double_key(pd[i]);
+    wmfi_audit_radix_sort(a, tmp, n_neg);
+    wmfi_audit_radix_sort(b, tmp, n_pos);
+    *out = (double)twice_u(a, n_neg, b, n_pos) / (2.0 * (double)n_neg * (double)n_pos);
+  }
   wmfi_free(work);
   return WMF_OK;
+}
+
+wmf_status wmf_auc(double *out, const float *neg, size_t n_neg, const float *pos, size_t n_pos) {
+  return auc_any(out, neg, NULL, n_neg, pos, NULL, n_pos, "wmf_auc");
+}
+
+wmf_status wmf_auc_f64(double *out, const double *neg, size_t n_neg, const double *pos, size_t n_pos) {
+  return auc_any(out, NULL, neg, n_neg, NULL, pos, n_pos, "wmf_auc_f64");
 }
 
 /* Wilcoxon signed-rank z of the differences y - x (zeros dropped, mid-ranks for ties, tie-corrected

@@ -32,7 +32,11 @@ wmf_status wmf_model_load(wmf_model **out, const wmf_weights *weights, const cha
     else if (wmfi_nn_densenet_knows(arch)) family = 2;
     else {
       wmfi_nn_params_free(&p);
-      return wmfi_fail(WMF_ERR_UNKNOWN_ARCH, "wmf_model_load: unknown architecture '%s'", arch);
+      return wmfi_fail(WMF_ERR_UNKNOWN_ARCH,
+                       "wmf_model_load: unknown architecture '%s' (known: resnet18/34/50/101/152, resnext50_32x4d, "
+                       "resnext101_32x8d, resnext101_64x4d, wide_resnet50_2, wide_resnet101_2, vgg11/13/16/19 and "
+                       "their _bn, densenet121/161/169/201, or resnet, vgg, densenet for any configuration)",
+                       arch);
     }
   } else if (wmfi_nn_resnet_detect(&p)) family = 0;
   else if (wmfi_nn_vgg_detect(&p)) family = 1;
@@ -75,6 +79,18 @@ void wmf_model_destroy(wmf_model *model) {
   wmfi_nn_graph_free(&model->g);
   if (model->engine) dnnl_engine_destroy(model->engine);
   wmfi_free(model);
+}
+
+/* Every name the builders' *_knows accept (tests/nn checks that both agree). */
+static const char *const arch_names[] = {
+  "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x8d",
+  "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16",
+  "vgg16_bn", "vgg19", "vgg19_bn", "densenet121", "densenet161", "densenet169", "densenet201", "resnet", "vgg",
+  "densenet",
+};
+
+const char *wmf_model_arch_name(size_t index) {
+  return index < sizeof arch_names / sizeof arch_names[0] ? arch_names[index] : NULL;
 }
 
 const char *wmf_model_arch(const wmf_model *model) { return model ? model->arch : ""; }

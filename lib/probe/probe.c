@@ -1,5 +1,6 @@
 /* Linear softmax head: full-batch L-BFGS on the L2-regularized multinomial cross-entropy. */
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "audit/audit.h"
@@ -118,7 +119,15 @@ typedef struct lbfgs_result {
 } lbfgs_result;
 
 /* Minimizes from theta (in place). Memory: m pairs (s, y) of D doubles. */
-static wmf_status lbfgs(lbfgs_result *res, const problem *pr, double *theta, size_t D, uint32_t max_iter, double tol,
+/* Stopping as scipy's L-BFGS-B stops for scikit-learn: max |g| <= gtol (g of the mean objective, scaled by
+ * gscale: n for sklearn's tol on the summed objective), or a relative decrease of the summed objective
+ * fscale * f at most ftol in one iteration, or max_iter iterations. */
+typedef struct stopping {
+  uint32_t max_iter;
+  double gtol, gscale, ftol, fscale;
+} stopping;
+
+static wmf_status lbfgs(lbfgs_result *res, const problem *pr, double *theta, size_t D, const stopping *stop,
                         size_t m) {
   double *mem = wmfi_alloc_array(D, sizeof(double) * (2 * m + 4));
   double *rho = wmfi_alloc_array(m, sizeof(double)), *alpha = wmfi_alloc_array(m, sizeof(double));
@@ -133,11 +142,11 @@ static wmf_status lbfgs(lbfgs_result *res, const problem *pr, double *theta, siz
   bool converged = false;
   for (;;) {
     double gmax = max_abs(g, D);
-    if (gmax <= tol) {
+    if (gmax * stop->gscale <= stop->gtol) {
       converged = true;
       break;
     }
-    if (it >= max_iter) break;
+    if (it >= stop->max_iter) break;
     /* two-loop recursion: dir = -H g */
     for (size_t t = 0; t < D; t++) dir[t] = -g[t];
     for (size_t c = 0; c < stored; c++) {
@@ -192,7 +201,12 @@ static wmf_status lbfgs(lbfgs_result *res, const problem *pr, double *theta, siz
     }
     memcpy(theta, x2, D * sizeof(double));
     memcpy(g, g2, D * sizeof(double));
+    double fs = f * stop->fscale, f2s = f2 * stop->fscale;
     f = f2;
+    if (fs - f2s <= stop->ftol * fmax(fmax(fabs(fs), fabs(f2s)), 1.0)) { /* scipy's REL_REDUCTION_OF_F */
+      converged = true;
+      break;
+    }
   }
   res->iterations = it;
   res->converged = converged;
@@ -210,13 +224,17 @@ wmf_status wmf_probe_train(wmf_probe **out, const float *features, const int32_t
   WMFI_REQUIRE(K >= 2 && K <= WMFI_PROBE_MAX_DIM && F >= 1 && F <= WMFI_PROBE_MAX_DIM,
                "wmf_probe_train: %zu classes, %zu features (need 2.., 1.. up to 2^24)", K, F);
   wmf_probe_options o = WMF_PROBE_OPTIONS_INIT;
-  if (options) {
-    WMFI_REQUIRE(options->struct_size >= sizeof o, "wmf_probe_train: options.struct_size %u, expected %zu",
-                 options->struct_size, sizeof o);
-    o = *options;
+  if (options) { /* a 1.0 caller's struct ends before ftol: the fields it has, defaults for the rest */
+    size_t size_1_0 = offsetof(wmf_probe_options, fit_intercept) + sizeof o.fit_intercept;
+    WMFI_REQUIRE(options->struct_size >= size_1_0, "wmf_probe_train: options.struct_size %u, expected at least %zu",
+                 options->struct_size, size_1_0);
+    memcpy(&o, options, options->struct_size < sizeof o ? options->struct_size : sizeof o);
+    o.struct_size = sizeof o;
   }
-  WMFI_REQUIRE(o.C > 0 && isfinite(o.C) && o.tolerance > 0 && o.history >= 1 && o.history <= 100,
-               "wmf_probe_train: bad options (C %g, tolerance %g, history %u)", o.C, o.tolerance, o.history);
+  WMFI_REQUIRE(o.C > 0 && isfinite(o.C) && o.tolerance > 0 && o.history >= 1 && o.history <= 100 && o.ftol >= 0 &&
+                   o.ftol < 1,
+               "wmf_probe_train: bad options (C %g, tolerance %g, history %u, ftol %g)", o.C, o.tolerance, o.history,
+               o.ftol);
   if (mask && wmf_mask_num_features(mask) != F)
     return wmfi_fail(WMF_ERR_SHAPE, "wmf_probe_train: mask of %zu channels for %zu features",
                      wmf_mask_num_features(mask), F);
@@ -250,7 +268,8 @@ wmf_status wmf_probe_train(wmf_probe **out, const float *features, const int32_t
     for (size_t j = 0; j < d; j++) X[i * d + j] = features[i * F + p->keep[j]];
   pr.X = X, pr.Z = Z;
   lbfgs_result r = {0};
-  if ((st = lbfgs(&r, &pr, theta, D, o.max_iterations, o.tolerance, o.history))) goto done;
+  stopping stop = {o.max_iterations, o.tolerance, o.sklearn_tolerance ? (double)n : 1.0, o.ftol, (double)n};
+  if ((st = lbfgs(&r, &pr, theta, D, &stop, o.history))) goto done;
   for (size_t k = 0; k < K; k++) {
     for (size_t j = 0; j < d; j++) p->W[k * F + p->keep[j]] = theta[k * d + j];
     p->b[k] = o.fit_intercept ? theta[K * d + k] : 0;
@@ -259,9 +278,10 @@ wmf_status wmf_probe_train(wmf_probe **out, const float *features, const int32_t
   *out = p;
   p = NULL;
   if (!r.converged)
-    st = wmfi_fail(WMF_ERR_LIMIT, "wmf_probe_train: not converged after %u iterations (max |gradient| %.3g > %.3g); "
-                                  "the head reached is returned",
-                   r.iterations, r.gmax, o.tolerance);
+    st = wmfi_fail(WMF_ERR_LIMIT,
+                   "wmf_probe_train: not converged after %u iterations (max |gradient| %.3g of the %s objective > %.3g); "
+                   "the head reached is returned",
+                   r.iterations, r.gmax * stop.gscale, o.sklearn_tolerance ? "summed" : "mean", o.tolerance);
 done:
   wmfi_free(X), wmfi_free(Z), wmfi_free(theta);
   wmf_probe_destroy(p);

@@ -505,11 +505,33 @@ wmf_status wmfi_pickle_run(wmfi_pickle *pk, const uint8_t *data, size_t size, co
 
 /* ---- from the unpickled object to the tensor table ---- */
 
-static bool holds_tensors(const wmfi_pv *d) {
-  if (!d || d->kind != WMFI_PV_DICT) return false;
-  for (size_t i = 1; i < d->u.seq.n; i += 2)
-    if (d->u.seq.items[i]->kind == WMFI_PV_TENSOR) return true;
-  return false;
+static size_t count_tensors(const wmfi_pv *d) {
+  size_t n = 0;
+  if (!d || d->kind != WMFI_PV_DICT) return 0;
+  for (size_t i = 1; i < d->u.seq.n; i += 2) n += d->u.seq.items[i]->kind == WMFI_PV_TENSOR;
+  return n;
+}
+
+/* Where the state_dict is when no key is named: chosen by content. A training checkpoint holds its
+ * state_dict as one value among others, some of which may be tensors too ({'state_dict': ...,
+ * 'best_acc1': tensor(71.3), 'epoch': 90}); the dict value holding the most tensors wins over the
+ * root's own tensors when it holds more of them. Between values holding equally many (a model and its
+ * EMA copy), the conventional names come first, then file order. */
+static const wmfi_pv *find_state_dict(const wmfi_pv *root) {
+  static const char *const preferred[] = {"state_dict", "model", "model_state_dict", "net", "network", "module"};
+  if (!root || root->kind != WMFI_PV_DICT) return NULL;
+  const wmfi_pv *best = NULL;
+  size_t best_n = 0, best_rank = SIZE_MAX;
+  for (size_t i = 0; i + 1 < root->u.seq.n; i += 2) {
+    const wmfi_pv *key = root->u.seq.items[i], *v = root->u.seq.items[i + 1];
+    size_t n = count_tensors(v), rank = sizeof preferred / sizeof preferred[0];
+    for (size_t r = 0; key->kind == WMFI_PV_STR && r < rank; r++)
+      if (key->u.str.len == strlen(preferred[r]) && !memcmp(key->u.str.s, preferred[r], key->u.str.len)) rank = r;
+    if (n > best_n || (n && n == best_n && rank < best_rank)) best = v, best_n = n, best_rank = rank;
+  }
+  size_t own = count_tensors(root);
+  if (best && best_n > own) return best;
+  return own || root->u.seq.n == 0 ? root : NULL;
 }
 
 static wmf_status add_tensor(wmfi_pickle *pk, wmf_weights *w, const wmfi_pv *key, const wmfi_pk_tensor *t) {
@@ -554,16 +576,10 @@ wmf_status wmfi_pickle_collect(wmfi_pickle *pk, const wmfi_pv *root, wmf_weights
     sd = wmfi_pv_get(root, opt->state_dict_key);
     if (!sd || sd->kind != WMFI_PV_DICT)
       return wmfi_fail(WMF_ERR_NOT_FOUND, "%s: the checkpoint has no dict under '%s'", pk->origin, opt->state_dict_key);
-  } else if (root->kind == WMFI_PV_DICT && (holds_tensors(root) || root->u.seq.n == 0)) {
-    sd = root;
-  } else {
-    static const char *const keys[] = {"state_dict", "model", "model_state_dict"};
-    for (size_t i = 0; i < 3 && !sd; i++)
-      if (holds_tensors(wmfi_pv_get(root, keys[i]))) sd = wmfi_pv_get(root, keys[i]);
-    if (!sd)
-      return wmfi_fail(WMF_ERR_UNSUPPORTED,
-                       "%s: the pickled object is neither a state_dict nor a checkpoint holding one under "
-                       "state_dict, model or model_state_dict (name its key in the options)", pk->origin);
+  } else if (!(sd = find_state_dict(root))) {
+    return wmfi_fail(WMF_ERR_UNSUPPORTED,
+                     "%s: the pickled object is neither a state_dict nor a checkpoint holding one as a value "
+                     "(name its key in the options)", pk->origin);
   }
   for (size_t i = 0; i + 1 < sd->u.seq.n; i += 2) {
     const wmfi_pv *v = sd->u.seq.items[i + 1];

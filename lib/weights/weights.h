@@ -111,8 +111,8 @@ wmfi_pk_storage *wmfi_pickle_storage(wmfi_pickle *pk, size_t index);
 wmfi_pk_storage *wmfi_pickle_find_storage(wmfi_pickle *pk, const char *key, size_t len);
 /* dict[key] for a string key, or NULL. */
 const wmfi_pv *wmfi_pv_get(const wmfi_pv *dict, const char *key);
-/* Finds the state_dict in `root` (a bare one; `opt->state_dict_key`; else the first of state_dict,
- * model, model_state_dict holding tensors), checks every tensor's extent against its storage and adds
+/* Finds the state_dict in `root` (`opt->state_dict_key`; else by content: the root itself, or the dict
+ * value holding more tensors than the root holds directly, see find_state_dict), checks every tensor's extent against its storage and adds
  * the tensors to `w`. Every storage a tensor uses must be resolved. */
 wmf_status wmfi_pickle_collect(wmfi_pickle *pk, const wmfi_pv *root, wmf_weights *w,
                                const wmf_weights_options *opt);

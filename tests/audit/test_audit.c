@@ -152,6 +152,51 @@ START_TEST(auc_degenerate_cases) {
 }
 END_TEST
 
+/* wmf_auc_f64 compares in double: scores float32 rounds together stay apart (sklearn gives 1.0). */
+START_TEST(auc_in_double_precision) {
+  double neg[10], pos[10], v = 0;
+  float negf[10], posf[10];
+  for (int i = 0; i < 10; i++) neg[i] = 1.0, pos[i] = 1.0 + 1e-9, negf[i] = (float)neg[i], posf[i] = (float)pos[i];
+  ck_assert_int_eq(wmf_auc_f64(&v, neg, 10, pos, 10), WMF_OK);
+  ck_assert_double_eq(v, 1.0);
+  ck_assert_int_eq(wmf_auc(&v, negf, 10, posf, 10), WMF_OK);
+  ck_assert_double_eq(v, 0.5); /* the float path cannot tell them apart */
+  double lo[3] = {-1, -0.0, 1e-300}, hi[2] = {0.0, 2e-300}, nan[1] = {NAN};
+  ck_assert_int_eq(wmf_auc_f64(&v, lo, 3, hi, 2), WMF_OK);
+  ck_assert_double_eq(v, 4.5 / 6); /* 0 beats -1, ties -0, loses to 1e-300; 2e-300 beats all three */
+  ck_assert_int_eq(wmf_auc_f64(&v, lo, 0, hi, 2), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert(isnan(v));
+  ck_assert_int_eq(wmf_auc_f64(&v, lo, 3, nan, 1), WMF_ERR_NUMERIC);
+  ck_assert_int_eq(wmf_auc_f64(&v, NULL, 3, hi, 2), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_auc_f64(NULL, lo, 3, hi, 2), WMF_ERR_INVALID_ARGUMENT);
+}
+END_TEST
+
+/* The WordNet ids: sorted (the class order), well formed, and the lookup inverts the list. */
+START_TEST(imagenet_wordnet_ids) {
+  ck_assert_str_eq(wmf_imagenet_wnid(0), "n01440764");   /* tench */
+  ck_assert_str_eq(wmf_imagenet_wnid(478), "n02971356"); /* carton */
+  ck_assert_str_eq(wmf_imagenet_wnid(999), "n15075141"); /* toilet tissue */
+  ck_assert_ptr_null(wmf_imagenet_wnid(1000));
+  for (size_t i = 0; i < WMF_IMAGENET_CLASSES; i++) {
+    const char *w = wmf_imagenet_wnid(i);
+    ck_assert_uint_eq(strlen(w), 9);
+    ck_assert(w[0] == 'n' && strspn(w + 1, "0123456789") == 8);
+    if (i) ck_assert_int_lt(strcmp(wmf_imagenet_wnid(i - 1), w), 0);
+    size_t k = SIZE_MAX;
+    ck_assert_int_eq(wmf_imagenet_class_from_wnid(&k, w), WMF_OK);
+    ck_assert_uint_eq(k, i);
+  }
+  size_t k = 7;
+  ck_assert_int_eq(wmf_imagenet_class_from_wnid(&k, "n01440765"), WMF_ERR_NOT_FOUND);
+  ck_assert_int_eq(wmf_imagenet_class_from_wnid(&k, "n0144076"), WMF_ERR_NOT_FOUND);
+  ck_assert_int_eq(wmf_imagenet_class_from_wnid(&k, ""), WMF_ERR_NOT_FOUND);
+  ck_assert_uint_eq(k, 7);
+  ck_assert_int_eq(wmf_imagenet_class_from_wnid(NULL, "n01440764"), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_imagenet_class_from_wnid(&k, NULL), WMF_ERR_INVALID_ARGUMENT);
+}
+END_TEST
+
 START_TEST(ranking_and_counts) {
   double s[6] = {0.5, 0.9, 0.05, NAN, 0.9, 0.6};
   size_t r[6];
@@ -594,6 +639,8 @@ int main(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, create_and_arguments);
   tcase_add_test(tc, auc_degenerate_cases);
+  tcase_add_test(tc, auc_in_double_precision);
+  tcase_add_test(tc, imagenet_wordnet_ids);
   tcase_add_test(tc, ranking_and_counts);
   tcase_add_test(tc, class_names);
   tcase_add_test(tc, sharded_then_merged_equals_one_run);

@@ -1,5 +1,6 @@
 /* Probe: training against scikit-learn's LogisticRegression (reference file in argv[1], from
  * ref_probe.py), determinism, masks, evaluation, save / load, the curve figure, argument checks. */
+#include <stddef.h>
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
@@ -47,6 +48,7 @@ static void against_sklearn(const char *tag) {
   wmf_probe_options o = WMF_PROBE_OPTIONS_INIT;
   o.C = pb.C;
   o.tolerance = 1e-8;
+  o.ftol = 0; /* the gradient test alone: a tighter solution than sklearn's stopping gives */
   wmf_probe *p;
   ck_assert_msg(wmf_probe_train(&p, pb.X, pb.y, pb.n, pb.F, pb.K, m, &o) == WMF_OK, "%s", wmf_last_error());
   uint32_t it;
@@ -177,6 +179,18 @@ START_TEST(arguments_and_non_convergence) {
   ck_assert(acc == 1.0);
   wmf_probe_destroy(p);
   wmf_probe_destroy(NULL);
+  /* a 1.0 caller's options end at fit_intercept: accepted, the 1.1 fields after it read as their
+   * defaults (whatever lies there in memory), a shorter struct refused */
+  o = (wmf_probe_options)WMF_PROBE_OPTIONS_INIT;
+  o.struct_size = (uint32_t)offsetof(wmf_probe_options, ftol);
+  o.ftol = -1, o.sklearn_tolerance = 7;
+  ck_assert_msg(wmf_probe_train(&p, x, y, 4, 2, 2, NULL, &o) == WMF_OK, "%s", wmf_last_error());
+  wmf_probe_destroy(p);
+  o.struct_size = (uint32_t)offsetof(wmf_probe_options, fit_intercept);
+  ck_assert_int_eq(wmf_probe_train(&p, x, y, 4, 2, 2, NULL, &o), WMF_ERR_INVALID_ARGUMENT);
+  o = (wmf_probe_options)WMF_PROBE_OPTIONS_INIT;
+  o.ftol = -1;
+  ck_assert_int_eq(wmf_probe_train(&p, x, y, 4, 2, 2, NULL, &o), WMF_ERR_INVALID_ARGUMENT);
   /* every channel masked: with a bias the head learns the class frequencies, without one it is zero */
   ck_assert_int_eq(wmf_mask_create(&m, 1), WMF_OK);
   ck_assert_int_eq(wmf_mask_set(m, 0, 1), WMF_OK);

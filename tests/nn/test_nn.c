@@ -30,6 +30,27 @@ static void expect_load_error(const char *file, const char *arch, wmf_status wan
   wmf_weights_destroy(w);
 }
 
+/* wmf_model_arch_name lists exactly the names the builders accept: each is known to its family, none
+ * twice, and the unknown-name message lists the valid ones. */
+START_TEST(arch_names_are_the_accepted_ones) {
+  size_t n = 0;
+  for (const char *a; (a = wmf_model_arch_name(n)); n++) {
+    ck_assert_msg(wmfi_nn_resnet_knows(a) + wmfi_nn_vgg_knows(a) + wmfi_nn_densenet_knows(a) == 1, "%s", a);
+    for (size_t j = 0; j < n; j++) ck_assert_str_ne(a, wmf_model_arch_name(j));
+  }
+  ck_assert_uint_eq(n, 25);
+  ck_assert_ptr_null(wmf_model_arch_name(SIZE_MAX));
+  const char *unknown[] = {"resnet9", "vgg16_bnx", "densenet", "VGG16", ""};
+  for (size_t i = 0; i < 5; i++) {
+    bool listed = false;
+    for (size_t j = 0; j < n; j++) listed |= !strcmp(unknown[i], wmf_model_arch_name(j));
+    ck_assert_int_eq(listed, wmfi_nn_resnet_knows(unknown[i]) + wmfi_nn_vgg_knows(unknown[i]) +
+                                 wmfi_nn_densenet_knows(unknown[i]));
+  }
+  expect_load_error("tiny_vgg.safetensors", "resnet9", WMF_ERR_UNKNOWN_ARCH, "known: resnet18");
+}
+END_TEST
+
 START_TEST(bad_weights_are_named) {
   expect_load_error("tiny_vgg.missing.safetensors", NULL, WMF_ERR_NOT_FOUND, "'classifier.3.bias'");
   expect_load_error("tiny_vgg.shape.safetensors", NULL, WMF_ERR_SHAPE, "'features.0.weight'");
@@ -255,6 +276,7 @@ int main(int argc, char **argv) {
   TCase *tc = tcase_create("api");
   tcase_set_timeout(tc, 600);
   tcase_add_test(tc, bad_weights_are_named);
+  tcase_add_test(tc, arch_names_are_the_accepted_ones);
   tcase_add_test(tc, session_limits);
   tcase_add_test(tc, weights_are_shared_with_sessions);
   tcase_add_test(tc, sessions_in_threads_share_a_model);

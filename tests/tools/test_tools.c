@@ -64,6 +64,91 @@ START_TEST(pipeline_stops_early) {
 }
 END_TEST
 
+static void touch(const char *dir, const char *name) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  char *slash = strrchr(path, '/');
+  *slash = 0;
+  mkdir(path, 0700);
+  *slash = '/';
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fclose(f);
+}
+
+/* Subfolders that are all ImageNet WordNet ids map to ImageNet indices, even a subset; one folder that
+ * is not makes them sorted-folder labels again. Unsupported formats are collected, not listed. */
+START_TEST(file_lists_wordnet_ids_and_unsupported) {
+  char dir[] = "/tmp/wmf_wnid_XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  touch(dir, "n02971356/a.jpg"); /* carton, 478 */
+  touch(dir, "n01440764/b.png"); /* tench, 0 */
+  touch(dir, "n01440764/c.webp");
+  touch(dir, "n15075141/d.JPG"); /* toilet tissue, 999 */
+  touch(dir, "n15075141/e.tif");
+  file_list l;
+  char err[256];
+  ck_assert_int_eq(file_list_load(&l, dir, err, sizeof err), 0);
+  ck_assert_uint_eq(l.n, 3);
+  ck_assert_int_eq(l.source, FILE_LABELS_WNID);
+  ck_assert_str_eq(file_list_label_source(&l), "ImageNet WordNet ids");
+  ck_assert_uint_eq(l.n_classes, 1000);
+  ck_assert_int_eq(l.labels[0], 0);
+  ck_assert_int_eq(l.labels[1], 478);
+  ck_assert_int_eq(l.labels[2], 999);
+  ck_assert_uint_eq(l.n_unsupported, 2);
+  ck_assert_ptr_nonnull(strstr(l.unsupported[0], "c.webp"));
+  ck_assert_ptr_nonnull(strstr(l.unsupported[1], "e.tif"));
+  file_list_free(&l);
+  touch(dir, "zzz/f.png");
+  ck_assert_int_eq(file_list_load(&l, dir, err, sizeof err), 0);
+  ck_assert_int_eq(l.source, FILE_LABELS_FOLDERS);
+  ck_assert_uint_eq(l.n_classes, 4);
+  ck_assert_int_eq(l.labels[0], 0); /* n01440764 is the first folder in sorted order */
+  ck_assert_int_eq(l.labels[1], 1);
+  ck_assert_int_eq(l.labels[3], 3);
+  file_list_free(&l);
+  char path[512];
+  snprintf(path, sizeof path, "%s/n01440764/c.webp", dir);
+  ck_assert_int_eq(file_list_load(&l, path, err, sizeof err), -1);
+  ck_assert_ptr_nonnull(strstr(err, "unsupported image format"));
+  snprintf(path, sizeof path, "rm -rf %s", dir);
+  ck_assert_int_eq(system(path), 0);
+}
+END_TEST
+
+/* A list file's second column: integers or WordNet ids; a bad one is named with its line. */
+START_TEST(file_lists_labels_from_a_list) {
+  char path[] = "/tmp/wmf_list_XXXXXX";
+  int fd = mkstemp(path);
+  ck_assert_int_ge(fd, 0);
+  FILE *f = fdopen(fd, "w");
+  fputs("# comment\na.jpg\t3\nb.png\r\nc.png\tn02971356\nd.tif\t1\ne.jpg\t0\n", f);
+  fclose(f);
+  file_list l;
+  char err[256];
+  ck_assert_int_eq(file_list_load(&l, path, err, sizeof err), 0);
+  ck_assert_uint_eq(l.n, 4);
+  ck_assert_int_eq(l.source, FILE_LABELS_LIST);
+  ck_assert_uint_eq(l.n_labelled, 3);
+  ck_assert_uint_eq(l.n_classes, 479);
+  ck_assert_int_eq(l.labels[0], 3);
+  ck_assert_int_eq(l.labels[1], -1);
+  ck_assert_int_eq(l.labels[2], 478);
+  ck_assert_int_eq(l.labels[3], 0);
+  ck_assert_uint_eq(l.n_unsupported, 1);
+  file_list_limit(&l, 2);
+  ck_assert_uint_eq(l.n_labelled, 1);
+  file_list_free(&l);
+  f = fopen(path, "w");
+  fputs("a.jpg\t3\nb.jpg\tthree\n", f);
+  fclose(f);
+  ck_assert_int_eq(file_list_load(&l, path, err, sizeof err), -1);
+  ck_assert_msg(strstr(err, "line 2") && strstr(err, "'three'"), "%s", err);
+  unlink(path);
+}
+END_TEST
+
 START_TEST(file_lists_folders_labels_shards) {
   char dir[] = "/tmp/wmf_files_XXXXXX";
   ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -136,6 +221,8 @@ int main(void) {
   tcase_add_test(tc, pipeline_delivers_every_item_in_order);
   tcase_add_test(tc, pipeline_stops_early);
   tcase_add_test(tc, file_lists_folders_labels_shards);
+  tcase_add_test(tc, file_lists_wordnet_ids_and_unsupported);
+  tcase_add_test(tc, file_lists_labels_from_a_list);
   tcase_add_test(tc, args_parse_values_and_errors);
   suite_add_tcase(s, tc);
   return run_suite(s);

@@ -133,6 +133,13 @@ def main():
         wrapped = {"epoch": 7, "arch": "resnet18", "best_acc1": 0.5,
                    "state_dict": collections.OrderedDict(("module." + k, v) for k, v in r18h.items()),
                    "optimizer": {"state": {}, "param_groups": [{"lr": 0.1, "momentum": 0.9, "params": [0, 1]}]}}
+        # the standard training script's checkpoint: a tensor (best_acc1) beside the state_dict, which
+        # must not be read as a one-tensor state_dict; and a state_dict under an unusual key beside one
+        training = {"epoch": 90, "arch": "resnet18", "best_acc1": torch.tensor(71.25),
+                    "state_dict": collections.OrderedDict(("module." + k, v) for k, v in r18h.items()),
+                    "optimizer": {"state": {0: {"momentum_buffer": torch.ones(3)}},
+                                  "param_groups": [{"lr": 0.1, "params": [0]}]}}
+        net = {"acc": torch.tensor(93.5), "net": collections.OrderedDict(sv.items()), "epoch": 5}
         ckpt = {"model": collections.OrderedDict(("module." + k, v) for k, v in sv.items()), "step": 3,
                 "ema": collections.OrderedDict((k, v) for k, v in sv.items())}
         for fmt, save in (("zip", zsave), ("legacy", lsave)):
@@ -148,6 +155,8 @@ def main():
             case("wrapped_%s.pth" % fmt, "resnet18_f16.expect", wrapped, save)
             case("checkpoint_%s.pth" % fmt, "special.expect", ckpt, save)
             case("checkpoint_ema_%s.pth" % fmt, "special.expect", ckpt, save, key="ema")
+            case("training_%s.pth" % fmt, "resnet18_f16.expect", training, save)
+            case("net_%s.pth" % fmt, "special.expect", net, save)
     refused = []
     for fmt, save in (("zip", zsave), ("legacy", lsave)):
         if fmt in groups:  # a whole pickled module names its class: refused, never imported

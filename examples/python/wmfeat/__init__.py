@@ -2,12 +2,13 @@
 every failing call raises wmfeat.Error carrying wmf_last_error(). See docs/python.md."""
 from ._lib import Error, clear_error, last_error, status_name, version, version_number
 from .audit import (D_THRESHOLDS, FDR, IMAGENET_CLASSES, NO_LABEL, RANKINGS, Audit, Order, Score, Target, auc,
-                    benjamini_hochberg, compare_reports, imagenet_class_name, list_fingerprint,
+                    benjamini_hochberg, compare_reports, imagenet_class_name, imagenet_index, imagenet_wnid,
+                    list_fingerprint,
                     relative_to_input, run_provenance, write_svg_threshold_counts)
 from .image import BICUBIC, BILINEAR, IMAGENET, Image, Normalize
 from .mask import Mask, Rank
-from .model import Model, Precision, Session, has_bf16, isa
-from .probe import (PAPER_FRACTIONS, Probe, ProbeOptions, TrainingInfo, sweep, write_auc_distribution_svg,
+from .model import Model, Precision, Session, arch_names, has_bf16, isa
+from .probe import (PAPER_FRACTIONS, ConvergenceWarning, Probe, ProbeOptions, TrainingInfo, sweep, write_auc_distribution_svg,
                     write_curve_svg)
 from .watermark import Draw, Font, Placement, Watermark, describe_preset, presets
 from .weights import DType, TensorInfo, Weights, dtype_name
@@ -15,12 +16,12 @@ from .weights import DType, TensorInfo, Weights, dtype_name
 __all__ = ["Error", "version", "version_number", "status_name", "last_error", "clear_error",
            "Image", "Normalize", "IMAGENET", "BILINEAR", "BICUBIC",
            "Weights", "DType", "TensorInfo", "dtype_name",
-           "Audit", "Target", "Score", "Order", "auc", "imagenet_class_name", "NO_LABEL",
-           "IMAGENET_CLASSES", "D_THRESHOLDS", "FDR", "RANKINGS", "benjamini_hochberg",
+           "Audit", "Target", "Score", "Order", "auc", "imagenet_class_name", "imagenet_wnid", "imagenet_index",
+           "NO_LABEL", "IMAGENET_CLASSES", "D_THRESHOLDS", "FDR", "RANKINGS", "benjamini_hochberg",
            "write_svg_threshold_counts", "compare_reports",
            "list_fingerprint", "relative_to_input", "run_provenance",
            "Mask", "Rank",
-           "Model", "Session", "Precision", "isa", "has_bf16",
-           "Probe", "ProbeOptions", "TrainingInfo", "write_curve_svg", "write_auc_distribution_svg", "sweep",
+           "Model", "Session", "Precision", "isa", "has_bf16", "arch_names",
+           "Probe", "ProbeOptions", "TrainingInfo", "ConvergenceWarning", "write_curve_svg", "write_auc_distribution_svg", "sweep",
            "PAPER_FRACTIONS",
            "Font", "Watermark", "Placement", "Draw", "presets", "describe_preset"]

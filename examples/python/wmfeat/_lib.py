@@ -134,6 +134,24 @@ def as_input(array, dtype, name="array", ndim=None):
     return a
 
 
+def as_exact_f32(array, name="array", ndim=None):
+    """`array` as a C-contiguous float32 array like as_input, for scores the library keeps in float32:
+    a wider input (float64, int64, ...) is accepted only when float32 holds every value exactly, else
+    ValueError names the first value that would change (AUCs of values float32 cannot tell apart would
+    silently differ from sklearn's)."""
+    a = np.asarray(array)
+    out = as_input(a, np.float32, name, ndim)
+    if a.dtype != np.float32 and a.dtype.kind in "fiub":
+        back = out.astype(np.result_type(a.dtype, np.float64)) if a.dtype.kind != "b" else out.astype(bool)
+        same = (back == a) | (np.isnan(back) & np.isnan(a) if a.dtype.kind == "f" else False)
+        if not np.all(same):
+            where = np.unravel_index(int(np.argmin(same)), a.shape) if a.ndim else ()
+            raise ValueError(f"{name}: {a.dtype} value {a[where]!r} at {tuple(int(i) for i in where)} is not exact "
+                             f"in float32, which this call computes in; round it yourself "
+                             f"(np.asarray(x, np.float32)) to accept that")
+    return out
+
+
 def as_output(array, dtype, name="out"):
     """Checks that a caller's output array can be written in place by the library."""
     if not isinstance(array, np.ndarray) or array.dtype != dtype or not array.flags.c_contiguous \

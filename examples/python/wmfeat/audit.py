@@ -6,7 +6,7 @@ import tempfile
 
 import numpy as np
 
-from ._lib import (F32P, F64P, I32P, PP, SIZEP, P, Handle, as_input, as_output, c_string, fn,
+from ._lib import (F32P, F64P, I32P, PP, SIZEP, P, Error, Handle, as_exact_f32, as_input, as_output, c_string, fn,
                    path_arg, ptr, version)
 
 NO_LABEL = -1
@@ -92,6 +92,9 @@ _items_done = fn("wmf_audit_items_done", [P], ctypes.c_uint64)
 _merge_shards = fn("wmf_audit_merge_shards", [PP, ctypes.POINTER(P), _SIZE])
 _list_fingerprint = fn("wmf_list_fingerprint",
                        [ctypes.c_char_p, _SIZE, ctypes.POINTER(ctypes.c_char_p), I32P, _SIZE])
+_auc_f64 = fn("wmf_auc_f64", [F64P, F64P, _SIZE, F64P, _SIZE])
+_imagenet_wnid = fn("wmf_imagenet_wnid", [_SIZE], ctypes.c_char_p)
+_imagenet_class_from_wnid = fn("wmf_imagenet_class_from_wnid", [SIZEP, ctypes.c_char_p])
 _write_json = fn("wmf_audit_write_json", [P, ctypes.c_char_p])
 _write_csv = fn("wmf_audit_write_csv", [P, ctypes.c_int, ctypes.c_char_p])
 _write_svg_classes = fn("wmf_audit_write_svg_classes",
@@ -106,12 +109,52 @@ def imagenet_class_name(index):
     return None if name is None else name.decode()
 
 
+def imagenet_wnid(index):
+    """The WordNet id of ImageNet-1k class `index` ("n01440764" for 0, the folder name in ImageNet's
+    train/ and val/), or None past the last class. The class order is the ids' sorted order."""
+    wnid = _imagenet_wnid(index)
+    return None if wnid is None else wnid.decode()
+
+
+def imagenet_index(wnid):
+    """The ImageNet-1k class index of a WordNet id ("n02971356" -> 478); KeyError if it is not one of
+    the 1,000."""
+    out = ctypes.c_size_t()
+    try:
+        _imagenet_class_from_wnid(ctypes.byref(out), c_string(wnid))
+    except Error as e:
+        if e.name == "WMF_ERR_NOT_FOUND":
+            raise KeyError(wnid) from None
+        raise
+    return out.value
+
+
+# dtypes float32 holds exactly: such scores are compared in float32, any other in float64
+_F32_EXACT = {np.dtype(t) for t in (np.float32, np.float16, np.int8, np.uint8, np.int16, np.uint16, np.bool_)}
+
+
+def _scores64(a, name):
+    """`a` as float64 for wmf_auc_f64, refusing values float64 would change (int64 beyond 2^53,
+    long double)."""
+    out = as_input(a, np.float64, name, 1)
+    if a.dtype.kind in "iuf" and a.dtype.itemsize > 8 or a.dtype in (np.int64, np.uint64):
+        if not np.array_equal(out.astype(a.dtype), a, equal_nan=a.dtype.kind == "f"):
+            raise ValueError(f"{name}: {a.dtype} values that float64 cannot hold exactly")
+    return out
+
+
 def auc(neg, pos):
-    """Exact tie-aware ROC-AUC of positives `pos` against negatives `neg` (sklearn's roc_auc_score)."""
-    neg = as_input(neg, np.float32, "neg", 1)
-    pos = as_input(pos, np.float32, "pos", 1)
+    """Exact tie-aware ROC-AUC of positives `pos` against negatives `neg` (sklearn's roc_auc_score),
+    computed in the inputs' precision: float32 (and narrower) scores in float32, float64 and lists
+    of Python floats in float64."""
+    neg, pos = np.asarray(neg), np.asarray(pos)
     out = ctypes.c_double()
-    _auc(ctypes.byref(out), ptr(neg, F32P), neg.size, ptr(pos, F32P), pos.size)
+    if neg.dtype in _F32_EXACT and pos.dtype in _F32_EXACT:
+        n, p = as_input(neg, np.float32, "neg", 1), as_input(pos, np.float32, "pos", 1)
+        _auc(ctypes.byref(out), ptr(n, F32P), n.size, ptr(p, F32P), p.size)
+    else:
+        n, p = _scores64(neg, "neg"), _scores64(pos, "pos")
+        _auc_f64(ctypes.byref(out), ptr(n, F64P), n.size, ptr(p, F64P), p.size)
     return out.value
 
 
@@ -213,7 +256,7 @@ def _rows(array, n, width, name):
         return None
     if array is None:
         raise ValueError(f"{name} is required")
-    a = as_input(array, np.float32, name, 2)
+    a = as_exact_f32(array, name, 2)
     if a.shape != (n, width):
         raise ValueError(f"{name}: expected shape ({n}, {width}), got {a.shape}")
     return a

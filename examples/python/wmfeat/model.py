@@ -44,12 +44,23 @@ _session_stage_count = fn("wmf_session_stage_count", [P], _SIZE)
 _session_stage_features = fn("wmf_session_stage_features", [P, F32P, _SIZE])
 _session_input_dims = fn("wmf_session_input_dims", [P, _U32P, _U32P, _U32P], None)
 _nn_isa = fn("wmf_nn_isa", [], ctypes.c_char_p)
+_model_arch_name = fn("wmf_model_arch_name", [_SIZE], ctypes.c_char_p)
 _nn_has_bf16 = fn("wmf_nn_has_bf16", [], ctypes.c_int, check=False)
 
 
 def isa():
     """The instruction set oneDNN dispatches to on this CPU, e.g. "avx512_core_bf16"."""
     return _nn_isa().decode()
+
+
+def arch_names():
+    """The architecture names Model.load accepts ("resnet18", ..., then "resnet", "vgg", "densenet" for
+    any configuration of a family)."""
+    names, i = [], 0
+    while (name := _model_arch_name(i)) is not None:
+        names.append(name.decode())
+        i += 1
+    return names
 
 
 def has_bf16():

@@ -1,24 +1,31 @@
 """wmf_probe: a linear softmax head (L2-regularized, as sklearn's LogisticRegression) on features."""
 import ctypes
+import warnings
 from collections import namedtuple
 
 import numpy as np
 
-from ._lib import (F32P, F64P, I32P, PP, P, Error, Handle, as_input, as_output, c_string, fn,
-                   path_arg, ptr, raise_for)
+from ._lib import (F32P, F64P, I32P, PP, P, Error, Handle, as_exact_f32, as_input, as_output, c_string,
+                   fn, last_error as _lib_last_error, path_arg, ptr, raise_for)
 
 _SIZE = ctypes.c_size_t
 _ERR_LIMIT = -7
+
+
+class ConvergenceWarning(UserWarning):
+    """Training stopped at the iteration limit before converging (as scikit-learn's ConvergenceWarning);
+    the head reached is returned, its training_info says converged False."""
 
 
 class ProbeOptions(ctypes.Structure):
     """wmf_probe_options, initialized like WMF_PROBE_OPTIONS_INIT; keywords override fields."""
     _fields_ = [("struct_size", ctypes.c_uint32), ("max_iterations", ctypes.c_uint32),
                 ("C", ctypes.c_double), ("tolerance", ctypes.c_double), ("history", ctypes.c_uint32),
-                ("fit_intercept", ctypes.c_int32)]
+                ("fit_intercept", ctypes.c_int32), ("ftol", ctypes.c_double),
+                ("sklearn_tolerance", ctypes.c_int32)]
 
     def __init__(self, **fields):
-        super().__init__(ctypes.sizeof(ProbeOptions), 1000, 1.0, 1e-6, 10, 1)
+        super().__init__(ctypes.sizeof(ProbeOptions), 1000, 1.0, 1e-6, 10, 1, 2.220446049250313e-09, 0)
         for key, value in fields.items():
             if key == "struct_size" or key not in dict(self._fields_):
                 raise TypeError(f"unknown probe option {key!r}")
@@ -76,19 +83,24 @@ PAPER_FRACTIONS = (0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.15, 0.25, 0.5)
 
 
 def sweep(train, train_labels, test, test_labels, channel_auc, test_wm=None, test_wm_labels=None,
-          fractions=PAPER_FRACTIONS, rule="count", rank=None, num_classes=None, **options):
+          fractions=PAPER_FRACTIONS, rule="count", rank=None, num_classes=None, max_iter=1000, tol=None,
+          **options):
     """The mitigation sweep of `wmfeat probe --sweep`: for each fraction p a mask of the channels by
     `channel_auc` (rule "count": Mask.top_fraction, "quantile": Mask.quantile; rank default
     Rank.BY_FROM_HALF), a head trained on the masked training features (ProbeOptions fields as keywords;
-    a head that does not converge is kept), its accuracies on `test` and `test_wm` and its logit AUCs
-    between them. Returns a list of dicts with the keys of sweep.json's points."""
+    a head that does not converge is kept; `max_iter` and `tol` as in Probe.train, tol defaulting to
+    scikit-learn's 1e-4 as `wmfeat probe` does unless `tolerance` is given), its accuracies on `test` and
+    `test_wm` and its logit AUCs between them. Returns a list of dicts with the keys of sweep.json's
+    points."""
+    if tol is None and "tolerance" not in options:
+        tol = 1e-4
     from .mask import Mask, Rank
     rank = Rank.BY_FROM_HALF if rank is None else rank
     build = {"count": Mask.top_fraction, "quantile": Mask.quantile}[rule]
     points = []
     for p in fractions:
         with build(channel_auc, p, rank) as m:
-            head = Probe.train(train, train_labels, num_classes, mask=m, require_convergence=False, **options)
+            head = Probe.train(train, train_labels, num_classes, mask=m, max_iter=max_iter, tol=tol, **options)
             with head:
                 info = head.training_info
                 pt = {"p": p, "masked": m.count, "threshold": m.threshold_used,
@@ -113,13 +125,15 @@ class Probe(Handle):
     _destroy = _destroy
 
     @staticmethod
-    def train(features, labels, num_classes=None, mask=None, options=None, require_convergence=True,
-              **option_fields):
+    def train(features, labels, num_classes=None, mask=None, options=None, require_convergence=False,
+              max_iter=None, tol=None, **option_fields):
         """Trains on features (n, num_features) and labels (n,) in [0, num_classes) (default: max label
         + 1). `mask` (a Mask) zeroes channels in training and in every later prediction. `options` is a
-        ProbeOptions, or give its fields as keywords (C=..., max_iterations=...). Without convergence
-        this raises Error WMF_ERR_LIMIT, or returns the head reached if require_convergence is False
-        (see training_info)."""
+        ProbeOptions, or give its fields as keywords (C=..., max_iterations=...). `max_iter` and `tol`
+        are scikit-learn's LogisticRegression parameters (tol bounds the gradient of the summed
+        objective), stopping as its lbfgs solver does. When training stops at the iteration limit the
+        head reached is returned with a ConvergenceWarning (training_info.converged is False), or
+        Error WMF_ERR_LIMIT is raised if require_convergence is True."""
         x = as_input(features, np.float32, "features", 2)
         y = as_input(labels, np.int32, "labels", 1)
         if y.shape != (x.shape[0],):
@@ -130,10 +144,15 @@ class Probe(Handle):
             options = ProbeOptions(**option_fields)
         elif option_fields:
             raise TypeError("give either options or option keywords")
+        if max_iter is not None:
+            options.max_iterations = max_iter
+        if tol is not None:
+            options.tolerance, options.sklearn_tolerance = tol, 1
         out = ctypes.c_void_p()
         status = _train(ctypes.byref(out), ptr(x, F32P), ptr(y, I32P), x.shape[0], x.shape[1],
                         num_classes, mask, ctypes.byref(options))
         if status == _ERR_LIMIT and out.value and not require_convergence:
+            warnings.warn(ConvergenceWarning(_lib_last_error()), stacklevel=2)
             return Probe(out)
         try:
             raise_for(status)
@@ -169,8 +188,8 @@ class Probe(Handle):
         _weights(ptr(w, F64P), w.size, ptr(b, F64P), b.size, self)
         return w, b
 
-    def _features(self, features, name="features"):
-        x = as_input(features, np.float32, name, 2)
+    def _features(self, features, name="features", exact=False):
+        x = as_exact_f32(features, name, 2) if exact else as_input(features, np.float32, name, 2)
         if x.shape[1] != self.num_features:
             raise ValueError(f"{name}: expected {self.num_features} columns, got {x.shape[1]}")
         return x
@@ -202,9 +221,10 @@ class Probe(Handle):
         return out.value
 
     def logit_auc(self, clean, watermarked):
-        """Per-logit ROC-AUC between clean and watermarked feature sets (watermarked = positive)."""
-        c = self._features(clean, "clean")
-        w = self._features(watermarked, "watermarked")
+        """Per-logit ROC-AUC between clean and watermarked feature sets (watermarked = positive). The
+        library computes in float32: float64 features float32 cannot hold exactly raise ValueError."""
+        c = self._features(clean, "clean", exact=True)
+        w = self._features(watermarked, "watermarked", exact=True)
         out = np.empty(self.num_classes, np.float64)
         _logit_auc(ptr(out, F64P), out.size, self, ptr(c, F32P), c.shape[0], ptr(w, F32P), w.shape[0])
         return out
