@@ -111,9 +111,9 @@ WMF_API const char *wmf_weights_metadata(const wmf_weights *weights, const char 
  *  tensor's normalized name, dtype, shape and element bytes, in name order, written into `out`
  *  (capacity >= 17). The same state_dict gives the same value whatever the container (safetensors,
  *  PyTorch zip or legacy) or tensor order; any changed value, dtype or shape changes it. Used for the
- *  "weights" field of an audit's provenance (docs/audit.md). Reads every byte of the tensors (about
- *  0.1 s for ResNet-50). Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (NULL, capacity < 17), WMF_ERR_IO (the
- *  file shrank on disk), WMF_ERR_OUT_OF_MEMORY. Thread-safe. */
+ *  "weights" field of an audit's provenance (docs/audit.md). Reads every byte of the tensors (0.08 s
+ *  for ResNet-18's 47 MB on a loaded 2-core machine, so about 0.2 s for ResNet-50). Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (NULL, capacity < 17), WMF_ERR_IO (the file
+ *  shrank on disk), WMF_ERR_OUT_OF_MEMORY. Thread-safe. */
 WMF_API wmf_status wmf_weights_fingerprint(char *out, size_t capacity, const wmf_weights *weights);
 
 #ifdef __cplusplus

@@ -165,8 +165,8 @@ def test_bootstrap_coverage_is_roughly_nominal():
     columns with a known shift) cover it in roughly 95 % of 200 independent columns."""
     rng = np.random.default_rng(1)
     n, F, shift = 60, 200, 0.5
-    x = rng.normal(size=(n, F))
-    y = rng.normal(size=(n, F)) + shift  # independent twins: true AUC = Phi(shift / sqrt 2)
+    x = rng.normal(size=(n, F)).astype(np.float32)  # the audit keeps float32 (float64 would be refused)
+    y = (rng.normal(size=(n, F)) + shift).astype(np.float32)  # independent twins: true AUC = Phi(shift / sqrt 2)
     true_auc = scipy.stats.norm.cdf(shift / np.sqrt(2))
     a = Audit.create(0, F)
     a.add(clean_features=x, wm_features=y)

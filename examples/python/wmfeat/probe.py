@@ -87,19 +87,24 @@ PAPER_FRACTIONS = (0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.15, 0.25, 0.5)
 
 
 def sweep(train, train_labels, test, test_labels, channel_auc, test_wm=None, test_wm_labels=None,
-          fractions=PAPER_FRACTIONS, rule="count", rank=None, num_classes=None, **options):
+          fractions=PAPER_FRACTIONS, rule="count", rank=None, num_classes=None, max_iter=1000, tol=None,
+          **options):
     """The mitigation sweep of `wmfeat probe --sweep`: for each fraction p a mask of the channels by
     `channel_auc` (rule "count": Mask.top_fraction, "quantile": Mask.quantile; rank default
     Rank.BY_FROM_HALF), a head trained on the masked training features (ProbeOptions fields as keywords;
-    a head that does not converge is kept), its accuracies on `test` and `test_wm` and its logit AUCs
-    between them. Returns a list of dicts with the keys of sweep.json's points."""
+    a head that does not converge is kept; `max_iter` and `tol` as in Probe.train, tol defaulting to
+    scikit-learn's 1e-4 as `wmfeat probe` does unless `tolerance` is given), its accuracies on `test` and
+    `test_wm` and its logit AUCs between them. Returns a list of dicts with the keys of sweep.json's
+    points."""
+    if tol is None and "tolerance" not in options:
+        tol = 1e-4
     from .mask import Mask, Rank
     rank = Rank.BY_FROM_HALF if rank is None else rank
     build = {"count": Mask.top_fraction, "quantile": Mask.quantile}[rule]
     points = []
     for p in fractions:
         with build(channel_auc, p, rank) as m:
-            head = Probe.train(train, train_labels, num_classes, mask=m, require_convergence=False, **options)
+            head = Probe.train(train, train_labels, num_classes, mask=m, max_iter=max_iter, tol=tol, **options)
             with head:
                 info = head.training_info
                 pt = {"p": p, "masked": m.count, "threshold": m.threshold_used,
