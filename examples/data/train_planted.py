@@ -78,6 +78,11 @@ class LibWatermark:
             f.restype = st
         self.wm = vp()
         self.check(L.wmf_watermark_from_preset(ctypes.byref(self.wm), b"imagenet-w"), "preset imagenet-w")
+        # alpha 127, as the library drew imagenet-w before 1.1 (the shipped network was trained so;
+        # examples/wmfeat/planted.c applies the same)
+        L.wmf_watermark_set_opacity.argtypes = [vp, ctypes.c_float]
+        L.wmf_watermark_set_opacity.restype = st
+        self.check(L.wmf_watermark_set_opacity(self.wm, ctypes.c_float(127.0 / 255.0)), "opacity 127/255")
 
     def check(self, status, what):
         if status != 0:
