@@ -68,8 +68,11 @@ wmf_status wmf_watermark_recipe(char *out, size_t capacity, size_t *out_length, 
   }
   put(&b, " fallback=%d language=%s script=%08" PRIx32 " direction=%d", wm->fallback ? 1 : 0,
       wm->language[0] ? wm->language : "default", wm->script, wm->direction);
-  if (wm->size_rel > 0) put(&b, " size=%.9g*W", (double)wm->size_rel);
+  if (wm->size_inw) put(&b, " size=imagenet-w");
+  else if (wm->size_rel > 0) put(&b, " size=%.9g*W", (double)wm->size_rel);
   else put(&b, " size=%.9gpx", (double)wm->size_px);
+  put(&b, " reference_size=%" PRIu32 " jpeg=%d metrics=%.9g,%.9g dotted_circle=%d", wm->ref_size, wm->jpeg_quality,
+      (double)wm->ascender_em, (double)wm->descender_em, wm->no_dotted_circle ? 0 : 1);
   put_rgb(&b, "color", wm->color);
   put(&b, " opacity=%.9g placement=%d position=%.17g,%.17g anchor=%s", (double)wm->opacity, wm->placement, wm->fx,
       wm->fy, wm->anchor);
@@ -86,8 +89,12 @@ wmf_status wmf_watermark_recipe(char *out, size_t capacity, size_t *out_length, 
     wmfi_hash h;
     wmfi_hash_init(&h);
     wmfi_hash_update(&h, l->rgba, (size_t)l->w * l->h * 4);
-    put(&b, " logo%zu=%" PRIu32 "x%" PRIu32 ":%016" PRIx64 ",scale=%.9g,opacity=%.9g,at=%.17g,%.17g", i, l->w, l->h,
-        wmfi_hash_final(&h), (double)l->scale, (double)l->opacity, l->fx, l->fy);
+    if (l->native)
+      put(&b, " logo%zu=%" PRIu32 "x%" PRIu32 ":%016" PRIx64 ",native,opacity=%.17g,at=%" PRId32 ",%" PRId32, i, l->w,
+          l->h, wmfi_hash_final(&h), l->opacity_d, l->px, l->py);
+    else
+      put(&b, " logo%zu=%" PRIu32 "x%" PRIu32 ":%016" PRIx64 ",scale=%.9g,opacity=%.9g,at=%.17g,%.17g", i, l->w, l->h,
+          wmfi_hash_final(&h), (double)l->scale, (double)l->opacity, l->fx, l->fy);
   }
   if (b.failed) {
     wmfi_free(b.p);

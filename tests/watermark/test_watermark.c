@@ -494,6 +494,23 @@ START_TEST(anchor_jpeg_and_explicit_draws) {
   ck_assert_int_eq(wmf_watermark_set_anchor(wm, NULL), WMF_ERR_INVALID_ARGUMENT);
   ck_assert_str_eq(wm->anchor, "ls");
   ck_assert_int_eq(wm->placement, WMF_PLACE_RANDOM);
+  /* every 1.1 setting changes the recipe line an audit's provenance records */
+  char line0[4096], line1[4096];
+  ck_assert_int_eq(wmf_watermark_recipe(line0, sizeof line0, NULL, wm), WMF_OK);
+  ck_assert_ptr_nonnull(strstr(line0, " jpeg=75 "));
+  ck_assert_int_eq(wmf_watermark_set_reference_size(wm, 224), WMF_OK);
+  ck_assert_int_eq(wmf_watermark_recipe(line1, sizeof line1, NULL, wm), WMF_OK);
+  ck_assert_str_ne(line0, line1);
+  ck_assert_int_eq(wmf_watermark_set_dotted_circle(wm, 0), WMF_OK);
+  ck_assert_int_eq(wmf_watermark_recipe(line0, sizeof line0, NULL, wm), WMF_OK);
+  ck_assert_str_ne(line0, line1);
+  ck_assert_int_eq(wmf_watermark_set_font_metrics(wm, 0.8f, -0.2f), WMF_OK);
+  ck_assert_int_eq(wmf_watermark_recipe(line1, sizeof line1, NULL, wm), WMF_OK);
+  ck_assert_str_ne(line0, line1);
+  ck_assert_int_eq(wmf_watermark_set_font_metrics(wm, 0, 0), WMF_OK);
+  ck_assert_int_eq(wmf_watermark_set_dotted_circle(wm, 1), WMF_OK);
+  ck_assert_int_eq(wmf_watermark_set_reference_size(wm, 0), WMF_OK);
+  ck_assert_int_eq(wmf_watermark_set_font_metrics(wm, 0.5f, 0.1f), WMF_ERR_INVALID_ARGUMENT);
   /* an explicit draw is the seeded one for describe_draw's text and point, JPEG step included */
   char text[64];
   float size;
