@@ -22,25 +22,6 @@ void wmfi_audit_adopt_provenance(wmf_audit *a, char **keys, char **values, size_
   a->prov_keys = keys, a->prov_values = values, a->prov_count = count;
 }
 
-/* Strict UTF-8 of exactly n bytes (no NUL, no overlong forms, no surrogates, nothing above U+10FFFF). */
-static bool utf8_ok(const char *s, size_t n) {
-  const unsigned char *p = (const unsigned char *)s, *end = p + n;
-  while (p < end) {
-    unsigned c = *p;
-    if (c == 0) return false;
-    if (c < 0x80) { p++; continue; }
-    unsigned len = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (!len || (size_t)(end - p) < len || (len == 2 && c < 0xC2) || (len == 4 && c > 0xF4)) return false;
-    for (unsigned i = 1; i < len; i++)
-      if ((p[i] & 0xC0) != 0x80) return false;
-    if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] >= 0xA0) || (c == 0xF0 && p[1] < 0x90) ||
-        (c == 0xF4 && p[1] >= 0x90))
-      return false;
-    p += len;
-  }
-  return true;
-}
-
 wmf_status wmfi_audit_check_provenance_entry(const char *fn, const char *key, size_t key_len, const char *value,
                                              size_t value_len) {
   if (key_len == 0 || key_len > WMFI_AUDIT_MAX_PROVENANCE_KEY)
@@ -55,8 +36,13 @@ wmf_status wmfi_audit_check_provenance_entry(const char *fn, const char *key, si
   if (value_len > WMFI_AUDIT_MAX_PROVENANCE_VALUE)
     return wmfi_fail(WMF_ERR_LIMIT, "%s: provenance value of '%.*s' has %zu bytes, the limit is %d", fn,
                      (int)key_len, key, value_len, WMFI_AUDIT_MAX_PROVENANCE_VALUE);
-  if (!utf8_ok(value, value_len))
-    return wmfi_fail(WMF_ERR_UTF8, "%s: provenance value of '%.*s' is not valid UTF-8", fn, (int)key_len, key);
+  size_t bad;
+  const char *why;
+  if (memchr(value, 0, value_len))
+    return wmfi_fail(WMF_ERR_UTF8, "%s: provenance value of '%.*s' holds a NUL byte", fn, (int)key_len, key);
+  if (!wmfi_utf8_check(value, value_len, &bad, &why)) /* the library's one strict check (lib/core/utf8.c) */
+    return wmfi_fail(WMF_ERR_UTF8, "%s: provenance value of '%.*s' is not valid UTF-8 (%s at byte %zu)", fn,
+                     (int)key_len, key, why, bad);
   return WMF_OK;
 }
 
