@@ -49,6 +49,7 @@ struct wmfi_nn_plan {
   int n_owned, private_weights;
   void **ptr;   /* resolved tensor pointers */
   float *stage_out;
+  wmfi_nn_op stage_view; /* the scale/shift of a view stage (tensor.view_of), applied before pooling */
   dnnl_data_type_t act;
   wmfi_nn_buffers *buf;
   void *bound_scratch; /* the session's scratchpad this plan's memories point to */
@@ -528,7 +529,16 @@ static wmf_status build(wmfi_nn_plan *p) {
     if (op->kind == WMFI_NN_COPY) p->t[op->dst].last_use = i;
   }
   p->t[g->logits].last_use = p->t[g->features].last_use = INT_MAX;
-  if (p->cfg.stage >= 0) p->t[p->cfg.stage].last_use = INT_MAX;
+  int stage = p->cfg.stage; /* the tensor the stage pools: a view's source */
+  if (stage >= 0 && g->tensors[stage].view_of) {
+    const wmfi_nn_tensor *v = &g->tensors[stage];
+    p->stage_view.kind = WMFI_NN_GAP;
+    p->stage_view.scale = (float *)v->view_scale;
+    p->stage_view.shift = (float *)v->view_shift;
+    p->stage_view.relu = 0;
+    stage = v->view_of;
+  }
+  if (stage >= 0) p->t[stage].last_use = INT_MAX;
 
   dnnl_memory_desc_t in;
   st = wmfi_nn_md(&in, p->cfg.n, 3, p->cfg.h, p->cfg.w, dnnl_f32, 1);
@@ -559,7 +569,7 @@ static wmf_status build(wmfi_nn_plan *p) {
     if (st == WMF_OK && !p->cfg.prepare) release_after(p, i, op->residual);
   }
   if (st == WMF_OK && p->cfg.stage >= 0 && !p->cfg.prepare) {
-    st = build_kernel(p, NULL, STEP_GAP, p->cfg.stage, -1);
+    st = build_kernel(p, stage != p->cfg.stage ? &p->stage_view : NULL, STEP_GAP, stage, -1);
     if (st == WMF_OK) {
       p->stage_out = aligned_alloc64((size_t)p->cfg.n * p->steps[p->n_steps - 1].c * sizeof(float), &p->owned, &p->n_owned);
       if (!p->stage_out) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
@@ -665,7 +675,7 @@ wmf_status wmfi_nn_plan_run(wmfi_nn_plan *p, dnnl_stream_t stream, const float *
         break;
       case STEP_GAP:
         wmfi_nn_gap(p->ptr[s->src], s->dst >= 0 ? p->ptr[s->dst] : p->stage_out, s->bf16, n, s->c, s->h * s->w,
-                    s->block, op ? op->scale : NULL, op ? op->shift : NULL);
+                    s->block, op ? op->scale : NULL, op ? op->shift : NULL, op ? op->relu : 0);
         break;
       case STEP_COPY: {
         size_t esz = bf16 ? 2 : 4, run = (size_t)s->c * s->h * s->w * esz;
