@@ -158,7 +158,10 @@ static int is_dir(const char *path) {
 static const char *relative(const char *path, const char *root) {
   size_t n = strlen(root);
   while (n > 1 && root[n - 1] == '/') n--;
-  return strncmp(path, root, n) == 0 && path[n] == '/' ? path + n + 1 : path;
+  if (strncmp(path, root, n) != 0 || path[n] != '/') return path;
+  path += n;
+  while (*path == '/') path++; /* a root given with a trailing slash is followed by two */
+  return path;
 }
 
 typedef struct rel_entry {
