@@ -92,7 +92,7 @@ int run_images(const run_spec *s, const common_opts *o) {
     run_outputs out = {{logits, logits + batch * nc}, {features, features + batch * nf}, nc, nf};
     for (size_t c = 0; c < copies && rc == EXIT_OK; c++) {
       bool stage = wmf_session_stage_count(s->session) > 0;
-      wmf_status st = wmf_session_run(s->session, b.buffer + c * batch * per, batch, (float *)out.logits[c],
+      wmf_status st = wmf_session_run(s->session, b.buffer + c * batch * per, b.count, (float *)out.logits[c],
                                       batch * nc, stage ? NULL : (float *)out.features[c], batch * nf);
       if (!st && stage) st = wmf_session_stage_features(s->session, (float *)out.features[c], batch * nf);
       if (st) rc = fail_status(st, "forward pass");

@@ -117,8 +117,6 @@ def audit_files(model, clean, watermarked=None, preset="imagenet-w", seed=0, res
     clean image, False none. save_examples: write the first N watermarked inputs as the network saw them
     (PNG, before normalization) into examples_dir. start: the index of the first image in the whole list
     (a shard's offset; it decides the watermark seeds and example numbers).
-    Every forward pass runs a full batch (the last one padded), as the program does: oneDNN's kernels
-    differ with the batch size, and this keeps results independent of how a list is cut into shards.
     Returns (audit, info): info is a dict with "paths" (the clean path of each pair, in order), "skipped"
     (messages of images that could not be read) and "unpaired" ((path, side) without a partner)."""
     own_model = not isinstance(model, Model)
@@ -170,9 +168,9 @@ def audit_files(model, clean, watermarked=None, preset="imagenet-w", seed=0, res
                         ok.append(slot)
                     except Error as e:
                         info["skipped"].append(f"{cpaths[j]}: {e}")
-                # each half through the network as one full batch, as the program does
-                cl, cf = session.run(x[0])
-                wl, wf = session.run(x[1])
+                # each half through the network as one batch, as the program does
+                cl, cf = session.run(x[0][:count])
+                wl, wf = session.run(x[1][:count])
                 if ok:
                     audit.add(cl[ok], wl[ok], cf[ok], wf[ok], np.asarray(lab[lo:lo + count], np.int32)[ok])
                     info["paths"] += [cpaths[lo + s] for s in ok]
