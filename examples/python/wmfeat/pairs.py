@@ -7,7 +7,7 @@ import os
 import numpy as np
 
 from ._lib import Error
-from .audit import Audit, Order, Score, Target
+from .audit import Audit, Target
 from .image import Image
 from .model import Model, Session
 from .watermark import Watermark
@@ -182,10 +182,13 @@ def audit_files(model, clean, watermarked=None, preset="imagenet-w", seed=0, res
     return audit, info
 
 
-def write_reports(audit, out_dir, paths=None, top=10, per_image=None):
-    """Writes report.json, classes.csv and channels.csv as `wmfeat audit` does, and with per_image a
-    path the per-pair table with the p of the `top` classes ranked first by |AUC - 0.5|."""
+def write_reports(audit, out_dir, paths=None, top=10, per_image=None, rank="abs", bootstrap=1000, seed=0,
+                  level=0.95):
+    """Writes report.json, classes.csv and channels.csv as `wmfeat audit` does with the same --rank,
+    --bootstrap, --seed and --level, and with per_image a path the per-pair table with the p of the
+    `top` classes ranked first by `rank`."""
     os.makedirs(out_dir, exist_ok=True)
+    audit.set_bootstrap(bootstrap, seed, level)
     audit.write_json(os.path.join(out_dir, "report.json"))
     if audit.num_classes:
         audit.write_csv(Target.CLASSES, os.path.join(out_dir, "classes.csv"))
@@ -193,4 +196,4 @@ def write_reports(audit, out_dir, paths=None, top=10, per_image=None):
         audit.write_csv(Target.CHANNELS, os.path.join(out_dir, "channels.csv"))
     if per_image:
         k = min(top, audit.num_classes)
-        audit.write_pairs_csv(per_image, paths, audit.rank(Target.CLASSES, Score.AUC, Order.FROM_HALF, k))
+        audit.write_pairs_csv(per_image, paths, audit.top(Target.CLASSES, rank, k))
