@@ -182,7 +182,7 @@ def audit_files(model, clean, watermarked=None, preset="imagenet-w", seed=0, res
     return audit, info
 
 
-def write_reports(audit, out_dir, paths=None, top=10, per_image=None, rank="abs", bootstrap=1000, seed=0,
+def write_reports(audit, out_dir, paths=None, top=10, per_image=None, rank="abs", bootstrap=200, seed=0,
                   level=0.95):
     """Writes report.json, classes.csv and channels.csv as `wmfeat audit` does with the same --rank,
     --bootstrap, --seed and --level, and with per_image a path the per-pair table with the p of the
