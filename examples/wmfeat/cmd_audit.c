@@ -15,34 +15,6 @@
 #include "report.h"
 #include "run.h"
 
-typedef struct pair_ctx {
-  char **paths;
-  size_t first_global; /* global index of paths[0]: seeds depend on it, so shards equal one run */
-  unsigned resize, crop;
-  size_t batch;
-  const wmf_watermark *wm;
-  uint64_t seed;
-} pair_ctx;
-
-/* Clean image in slot `slot`, its twin in slot batch + slot; the watermark goes on after resize and
- * crop and before normalization, as ImageNet-W does. */
-static bool prepare_pair(void *vctx, size_t item, float *buffer, size_t slot, char *err, size_t errlen) {
-  const pair_ctx *c = vctx;
-  size_t cap = 2 * c->batch * 3 * (size_t)c->crop * c->crop;
-  wmf_image *img = NULL, *resized = NULL, *crop = NULL;
-  wmf_status st = wmf_image_load(&img, c->paths[item], NULL);
-  if (!st) st = wmf_image_resize_shorter(&resized, img, c->resize, WMF_FILTER_BILINEAR);
-  if (!st) st = wmf_image_center_crop(&crop, resized, c->crop, c->crop);
-  if (!st) st = wmf_image_to_tensor(crop, NULL, buffer, cap, slot);
-  if (!st) st = wmf_watermark_apply(c->wm, crop, c->seed * 1000003u + c->first_global + item);
-  if (!st) st = wmf_image_to_tensor(crop, NULL, buffer, cap, c->batch + slot);
-  if (st) snprintf(err, errlen, "%s: %s: %s", c->paths[item], wmf_status_name(st), wmf_last_error());
-  wmf_image_destroy(img);
-  wmf_image_destroy(resized);
-  wmf_image_destroy(crop);
-  return st == WMF_OK;
-}
-
 typedef struct audit_ctx {
   wmf_audit *audit;
   const int *labels; /* NULL: unknown */
@@ -52,6 +24,9 @@ typedef struct audit_ctx {
   float *rows;       /* scratch for compacting away failed items */
   int32_t *lab;
   size_t done;
+  char **item_paths;  /* the items of this run, for --per-image */
+  const char **row_paths; /* path of each pair added in this run (borrowed from item_paths) */
+  size_t n_rows;
 } audit_ctx;
 
 /* The pairs and the number of images done go into one file, written atomically: a crash leaves either
@@ -113,6 +88,7 @@ static int add_batch(void *vctx, const pipeline_batch *b, const run_outputs *o) 
     memcpy(cf + n * nf, o->features[0] + i * nf, nf * sizeof(float));
     memcpy(wf + n * nf, o->features[1] + i * nf, nf * sizeof(float));
     c->lab[n++] = c->labels ? c->labels[b->first + i] : WMF_NO_LABEL;
+    if (c->row_paths) c->row_paths[c->n_rows++] = c->item_paths[b->first + i];
   }
   wmf_status st = n ? wmf_audit_add(c->audit, n, cl, wl, cf, wf, c->lab) : WMF_OK;
   if (st) return fail_status(st, "adding to the audit");
@@ -135,15 +111,37 @@ static int parse_shard(const char *s, size_t *i, size_t *n) {
   return 0;
 }
 
+/* --per-image: one row per pair, with p of the --top classes of the printed ranking (--rank). */
+static int write_per_image(wmf_audit *audit, const char *path, const char **row_paths, size_t top, report_rank rank) {
+  if (!path) return EXIT_OK;
+  size_t nc = wmf_audit_num_classes(audit), k = top < nc ? top : nc;
+  size_t *listed = calloc(k + 1, sizeof *listed);
+  if (!listed) return fprintf(stderr, "error: out of memory\n"), EXIT_RUNTIME;
+  wmf_audit_score score;
+  wmf_rank_order order;
+  report_rank_order(rank, WMF_AUDIT_CLASSES, &score, &order);
+  wmf_status st = wmf_audit_rank(listed, k, audit, WMF_AUDIT_CLASSES, score, order);
+  if (!st) st = wmf_audit_write_pairs_csv(audit, path, row_paths, listed, k);
+  free(listed);
+  return st ? fail_status(st, path) : EXIT_OK;
+}
+
+static void warn_unpaired(void *ctx, const char *path, const char *side) {
+  (void)ctx;
+  fprintf(stderr, "warning: %s image '%s' has no partner of the same relative path; skipped\n", side, path);
+}
+
 int cmd_audit(int argc, char **argv) {
   common_opts o = COMMON_DEFAULTS;
-  const char *arch = NULL, *sd_key = NULL, *preset = "imagenet-w", *out = "wmfeat-report", *state = NULL, *rank_text = "abs";
-  const char *logo = NULL;
-  long resize = 256, crop = 224, top = 10, resamples = 200;
+  const char *arch = NULL, *sd_key = NULL, *preset = NULL, *out = "wmfeat-report", *state = NULL, *watermarked = NULL;
+  const char *logo = NULL, *per_image = NULL, *examples_dir_opt = NULL, *stage = NULL, *rank_text = "abs";
+  long resize = 256, crop = 224, top = 10, examples = 0, resamples = 200;
   double level = 0.95;
   bool labels = false, resume = false, force = false, bf16 = false;
   arg_spec specs[] = {{"preset", ARG_STRING, &preset, "watermark preset (default imagenet-w; see wmfeat render --list)"},
                       {"logo", ARG_STRING, &logo, "FILE[:FILE] replace the preset's logos (ch-logo: carton, alibaba); FILE@X,Y[,OPACITY] adds one"},
+                      {"watermarked", ARG_STRING, &watermarked,
+                       "pre-rendered twins: a folder paired with INPUT by relative path, or a list paired by line"},
                       {"out", ARG_STRING, &out, "report folder (default wmfeat-report)"},
                       {"state", ARG_STRING, &state, "audit state file (default OUT/audit.wmfa)"},
                       {"shard", ARG_STRING, &o.shard, "I/N: audit only shard I of N (merge with wmfeat merge)"},
@@ -156,12 +154,20 @@ int cmd_audit(int argc, char **argv) {
                       {"rank", ARG_STRING, &rank_text, "ranking of the summary and class figures: " REPORT_RANK_HELP},
                       {"bootstrap", ARG_INT, &resamples, "bootstrap resamples of the pairs for confidence intervals (default 200, about 4 ms of CPU per pair at ResNet-50 sizes; 2000 for intervals you publish; 0: none; seeded by --seed)"},
                       {"level", ARG_DOUBLE, &level, "confidence level of the bootstrap intervals (default 0.95)"},
+                      {"per-image", ARG_STRING, &per_image,
+                       "CSV: each pair's path, label, clean and watermarked top-5, p of the --top classes"},
+                      {"save-examples", ARG_INT, &examples,
+                       "save the first N watermarked inputs as the network saw them (PNG, before normalization)"},
+                      {"examples-dir", ARG_STRING, &examples_dir_opt, "folder for --save-examples (default OUT/examples)"},
                       {"arch", ARG_STRING, &arch, "architecture (default: inferred from the weights)"},
+                      {"stage", ARG_STRING, &stage,
+                       "audit this stage's pooled output as the features (e.g. features.norm5, Mark My Words' DenseNet hook)"},
                       {"resize", ARG_INT, &resize, "shorter side before cropping (default 256)"},
                       {"crop", ARG_INT, &crop, "center crop, the network's input size (default 224)"},
                       STATE_DICT_KEY_SPEC(sd_key), COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
-  const char *usage = "usage: wmfeat audit WEIGHTS INPUT [--preset imagenet-w] [--out DIR] [options]\n"
-                      "  INPUT: an image folder (recursive), an image, or a text file listing images";
+  const char *usage = "usage: wmfeat audit WEIGHTS INPUT [--preset imagenet-w | --watermarked WM] [--out DIR] [options]\n"
+                      "  INPUT: an image folder (recursive), an image, or a text file listing images\n"
+                      "  --watermarked: audit pre-rendered pairs (no watermark is drawn)";
   const char *pos[2];
   int np, rc = args_parse(argc, argv, specs, usage, pos, 2, &np);
   if (rc) return rc == 1 ? EXIT_OK : EXIT_USAGE;
@@ -174,6 +180,13 @@ int cmd_audit(int argc, char **argv) {
   if (report_parse_rank(rank_text, &rank)) return EXIT_USAGE;
   if (resamples < 0 || resamples > 100000 || !(level > 0 && level < 1))
     return fprintf(stderr, "error: need 0 <= --bootstrap <= 100000 and 0 < --level < 1\n"), EXIT_USAGE;
+  if ((preset || logo) && watermarked)
+    return fprintf(stderr, "error: --preset and --logo draw the watermark, --watermarked reads it from files: give one\n"),
+           EXIT_USAGE;
+  if (examples < 0) return fprintf(stderr, "error: --save-examples must not be negative\n"), EXIT_USAGE;
+  if (per_image && resume)
+    return fprintf(stderr, "error: --per-image needs the path of every pair; run it without --resume\n"), EXIT_USAGE;
+  if (!preset) preset = "imagenet-w";
   if ((rc = check_choice("--preset", preset, preset_choice))) return rc;
   if (mkdir_p(out)) return EXIT_RUNTIME;
   if (resume && force) return fprintf(stderr, "error: --resume and --force exclude each other\n"), EXIT_USAGE;
@@ -181,15 +194,32 @@ int cmd_audit(int argc, char **argv) {
   if (!state) snprintf(state_buf, sizeof state_buf, "%s/audit.wmfa", out), state = state_buf;
   remove_stale_temporaries(state, o.quiet);
   if (!resume && !force && (rc = refuse_overwrite(state))) return rc;
+  char examples_buf[4200];
+  const char *examples_dir = examples_dir_opt;
+  if (examples && !examples_dir) snprintf(examples_buf, sizeof examples_buf, "%s/examples", out), examples_dir = examples_buf;
+  if (examples && mkdir_p(examples_dir)) return EXIT_RUNTIME;
 
-  file_list files;
+  file_list files, wm_files = {0};
   char err[512];
+  size_t unpaired = 0;
   if (file_list_load(&files, pos[1], err, sizeof err)) return fprintf(stderr, "error: %s\n", err), EXIT_RUNTIME;
+  if (watermarked && file_list_pair(&files, pos[1], &wm_files, watermarked, warn_unpaired, NULL, &unpaired, err, sizeof err)) {
+    file_list_free(&files);
+    return fprintf(stderr, "error: %s\n", err), EXIT_RUNTIME;
+  }
+  if (unpaired) fprintf(stderr, "warning: %zu images without a partner were skipped\n", unpaired);
   file_list_limit(&files, (size_t)o.limit);
   size_t total = files.n;
   char inputs_fp[48];
   if ((rc = list_fingerprint(inputs_fp, &files, pos[1], labels || files.source == FILE_LABELS_LIST))) return file_list_free(&files), rc;
+  char wm_fp[48] = ""; /* pre-rendered: the watermarked list's fingerprint, recorded as "watermarked" */
+  if (watermarked) {
+    file_list_limit(&wm_files, (size_t)o.limit);
+    if ((rc = list_fingerprint(wm_fp, &wm_files, watermarked, false)))
+      return file_list_free(&files), file_list_free(&wm_files), rc;
+  }
   file_list_shard(&files, shard_i, shard_n);
+  if (watermarked) file_list_shard(&wm_files, shard_i, shard_n);
   file_list_warn_unsupported(&files, 20);
   size_t first_global = total * shard_i / shard_n;
 
@@ -199,22 +229,24 @@ int cmd_audit(int argc, char **argv) {
   wmf_watermark *wm = NULL;
   wmf_audit *audit = NULL, *now = NULL;
   audit_ctx ac = {0};
-  wmf_status st = wmf_watermark_from_preset(&wm, preset);
+  wmf_status st = watermarked ? WMF_OK : wmf_watermark_from_preset(&wm, preset);
   if (st) rc = fail_status(st, preset);
   /* the preset's sizes follow the crop given to the transform (ImageNet-W's AddWatermark(crop_size)) */
-  if (!rc && (st = wmf_watermark_set_reference_size(wm, (uint32_t)crop))) rc = fail_status(st, "--crop");
+  if (!rc && wm && (st = wmf_watermark_set_reference_size(wm, (uint32_t)crop))) rc = fail_status(st, "--crop");
   size_t logo_slot = 0;
   if (!rc && logo && logo_option(wm, logo, &logo_slot, "error")) rc = EXIT_USAGE;
   if (!rc) rc = open_model(pos[0], arch, sd_key, &w, &m);
   const int *use_labels = NULL;
   if (!rc) use_labels = labels_for_model(&files, labels, wmf_model_num_classes(m), o.quiet, &rc);
-  if (!rc) rc = open_session(m, &o, (unsigned)crop, bf16, NULL, &s);
+  if (!rc) rc = open_session(m, &o, (unsigned)crop, bf16, stage, &s);
   /* the provenance of this run: a new state records it, a resumed one must match it */
-  if (!rc && (st = wmf_audit_create(&now, wmf_model_num_classes(m), wmf_model_feature_count(m))))
+  if (!rc && (st = wmf_audit_create(&now, wmf_model_num_classes(m), session_features(s))))
     rc = fail_status(st, "creating the audit");
-  run_record rec = {w, m, wm, (unsigned long)o.seed, (unsigned)resize, (unsigned)crop, bf16, NULL, inputs_fp,
+  run_record rec = {w, m, wm, (unsigned long)o.seed, (unsigned)resize, (unsigned)crop, bf16, stage, inputs_fp,
                     shard_i, shard_n};
   if (!rc) rc = stamp_run(now, &rec);
+  if (!rc && watermarked && (st = wmf_audit_set_provenance(now, "watermarked", wm_fp)))
+    rc = fail_status(st, "recording the watermarked list");
   if (!rc && resume) {
     if ((st = wmf_audit_load(&audit, state))) {
       rc = fail_status(st, state);
@@ -232,11 +264,18 @@ int cmd_audit(int argc, char **argv) {
   } else if (!rc) {
     audit = now, now = NULL;
   }
-  size_t nc = wmf_model_num_classes(m), nf = wmf_model_feature_count(m), batch = (size_t)o.batch;
+  size_t nc = wmf_model_num_classes(m), nf = session_features(s), batch = (size_t)o.batch;
+  if (!rc && (wmf_audit_num_classes(audit) != nc || wmf_audit_num_features(audit) != nf)) {
+    fprintf(stderr, "error: --resume: the state '%s' has %zu classes and %zu features, this network %zu and %zu%s\n",
+            state, wmf_audit_num_classes(audit), wmf_audit_num_features(audit), nc, nf,
+            stage ? " (with --stage)" : "");
+    rc = EXIT_RUNTIME;
+  }
   if (!rc) {
     ac.rows = malloc(2 * batch * (nc + nf) * sizeof(float));
     ac.lab = malloc(batch * sizeof(int32_t));
-    if (!ac.rows || !ac.lab) rc = (fprintf(stderr, "error: out of memory\n"), EXIT_RUNTIME);
+    ac.row_paths = per_image ? calloc(files.n + 1, sizeof *ac.row_paths) : NULL;
+    if (!ac.rows || !ac.lab || (per_image && !ac.row_paths)) rc = (fprintf(stderr, "error: out of memory\n"), EXIT_RUNTIME);
   }
   if (!rc) {
     install_interrupt_handler();
@@ -245,9 +284,11 @@ int cmd_audit(int argc, char **argv) {
     ac.state = state;
     ac.last_save = now_seconds();
     ac.done = ac.offset;
-    pair_ctx pc = {files.paths + ac.offset, first_global + ac.offset, (unsigned)resize, (unsigned)crop, batch, wm,
-                   (uint64_t)o.seed};
-    run_spec spec = {s, files.n - ac.offset, true, (unsigned)crop, prepare_pair, &pc, add_batch, &ac, "audit"};
+    ac.item_paths = files.paths + ac.offset;
+    marked_ctx pc = {files.paths + ac.offset, watermarked ? wm_files.paths + ac.offset : NULL, wm,
+                     first_global + ac.offset, (unsigned)resize, (unsigned)crop, batch, (uint64_t)o.seed, MARKED_PAIR,
+                     examples ? examples_dir : NULL, (size_t)examples};
+    run_spec spec = {s, files.n - ac.offset, true, (unsigned)crop, prepare_marked, &pc, add_batch, &ac, "audit"};
     rc = run_images(&spec, &o);
     if (rc == EXIT_OK || rc == EXIT_INTERRUPTED) {
       int src = save_state(&ac);
@@ -266,9 +307,12 @@ int cmd_audit(int argc, char **argv) {
     }
     if (rc == EXIT_OK && !empty_shard && (st = wmf_audit_set_bootstrap(audit, (size_t)resamples, (uint64_t)o.seed, level)))
       rc = fail_status(st, "--bootstrap");
+    if (rc == EXIT_OK && !empty_shard) rc = write_per_image(audit, per_image, ac.row_paths, (size_t)top, rank);
     if (rc == EXIT_OK && !empty_shard) {
+      report_info info = {watermarked != NULL, unpaired};
       if ((st = report_write(audit, out, rank))) rc = fail_status(st, "writing the report");
-      else if ((st = o.json ? report_print_json(audit, (size_t)top, rank, stdout) : report_print(audit, (size_t)top, rank, stdout)))
+      else if ((st = o.json ? report_print_json(audit, (size_t)top, rank, &info, stdout)
+                            : report_print(audit, (size_t)top, rank, &info, stdout)))
         rc = fail_status(st, "summarizing");
       else if (!o.json && !o.quiet)
         printf("\nreport: %s/report.json, classes.csv, channels.csv, *.svg; state: %s\n", out, state);
@@ -276,6 +320,7 @@ int cmd_audit(int argc, char **argv) {
   }
   free(ac.rows);
   free(ac.lab);
+  free(ac.row_paths);
   wmf_audit_destroy(audit);
   wmf_audit_destroy(now);
   wmf_watermark_destroy(wm);
@@ -283,5 +328,6 @@ int cmd_audit(int argc, char **argv) {
   wmf_model_destroy(m);
   wmf_weights_destroy(w);
   file_list_free(&files);
+  file_list_free(&wm_files);
   return rc;
 }

@@ -43,6 +43,7 @@ static int write_labels(const char *path, const int *labels, size_t n) {
 int cmd_extract(int argc, char **argv) {
   common_opts o = COMMON_DEFAULTS;
   const char *arch = NULL, *sd_key = NULL, *out = "features.npy", *logits_out = NULL, *labels_out = NULL;
+  const char *preset = NULL, *stage = NULL;
   long resize = 256, crop = 224;
   arg_spec specs[] = {{"arch", ARG_STRING, &arch, "architecture (default: inferred from the weights)"},
                       {"out", ARG_STRING, &out, "features file (.npy, float32, images x features)"},
@@ -50,11 +51,15 @@ int cmd_extract(int argc, char **argv) {
                       {"labels-out", ARG_STRING, &labels_out, "write each row's label here, one per line (-1: none): "
                                                               "the list file's, the ImageNet index of a WordNet-id "
                                                               "subfolder, else the subfolder's sorted index"},
+                      {"stage", ARG_STRING, &stage, "write this stage's pooled output instead (e.g. features.norm5)"},
+                      {"preset", ARG_STRING, &preset,
+                       "features of the watermarked images: drawn as `wmfeat audit --preset` draws them (same crop, same --seed)"},
                       {"resize", ARG_INT, &resize, "shorter side before cropping (default 256)"},
                       {"crop", ARG_INT, &crop, "center crop, the network's input size (default 224)"},
                       STATE_DICT_KEY_SPEC(sd_key), COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
   const char *usage = "usage: wmfeat extract WEIGHTS INPUT [--out features.npy] [options]\n"
-                      "  rows follow the input order; an image that cannot be read gets a row of NaN";
+                      "  rows follow the input order; an image that cannot be read gets a row of NaN\n"
+                      "  --preset P: the watermarked twins' features, equal to the rows of `wmfeat audit --preset P`";
   const char *pos[2];
   int np, rc = args_parse(argc, argv, specs, usage, pos, 2, &np);
   if (rc) return rc == 1 ? EXIT_OK : EXIT_USAGE;
@@ -69,11 +74,13 @@ int cmd_extract(int argc, char **argv) {
   wmf_weights *w = NULL;
   wmf_model *m = NULL;
   wmf_session *s = NULL;
+  wmf_watermark *wm = NULL;
   extract_ctx ec = {0};
-  rc = open_model(pos[0], arch, sd_key, &w, &m);
-  if (!rc) rc = open_session(m, &o, (unsigned)crop, false, NULL, &s);
+  wmf_status st = preset ? wmf_watermark_from_preset(&wm, preset) : WMF_OK;
+  rc = st ? fail_status(st, preset) : open_model(pos[0], arch, sd_key, &w, &m);
+  if (!rc) rc = open_session(m, &o, (unsigned)crop, false, stage, &s);
   if (!rc) {
-    ec.nf = wmf_session_feature_count(s);
+    ec.nf = session_features(s);
     ec.nc = wmf_session_logit_count(s);
     ec.features = malloc(files.n * ec.nf * sizeof(float));
     ec.logits = logits_out ? malloc(files.n * ec.nc * sizeof(float)) : NULL;
@@ -81,8 +88,10 @@ int cmd_extract(int argc, char **argv) {
   }
   if (!rc) {
     install_interrupt_handler();
-    run_files_ctx fc = {files.paths, (unsigned)resize, (unsigned)crop};
-    run_spec spec = {s, files.n, false, (unsigned)crop, prepare_image_file, &fc, keep_batch, &ec, "extract"};
+    /* the audit's own preparation, so clean and watermarked rows come from the same crop as its pairs */
+    marked_ctx mc = {files.paths, NULL, wm, 0, (unsigned)resize, (unsigned)crop, (size_t)o.batch, (uint64_t)o.seed,
+                     wm ? MARKED_WM : MARKED_CLEAN, NULL, 0};
+    run_spec spec = {s, files.n, false, (unsigned)crop, prepare_marked, &mc, keep_batch, &ec, "extract"};
     rc = run_images(&spec, &o);
     if ((rc == EXIT_OK || rc == EXIT_INTERRUPTED) && ec.done) { /* keep what is done */
       const char *failed = write_npy_f32(out, ec.features, ec.done, ec.nf) ? out
@@ -110,6 +119,7 @@ int cmd_extract(int argc, char **argv) {
   }
   free(ec.features);
   free(ec.logits);
+  wmf_watermark_destroy(wm);
   wmf_session_destroy(s);
   wmf_model_destroy(m);
   wmf_weights_destroy(w);

@@ -62,7 +62,7 @@ int cmd_merge(int argc, char **argv) {
   } else {
     if (!rc && (st = wmf_audit_set_bootstrap(merged, (size_t)resamples, (uint64_t)o.seed, level))) rc = fail_status(st, "--bootstrap");
     if (!rc && report && (st = report_write(merged, report, rank))) rc = fail_status(st, report);
-    if (!rc && (st = o.json ? report_print_json(merged, (size_t)top, rank, stdout) : report_print(merged, (size_t)top, rank, stdout)))
+    if (!rc && (st = o.json ? report_print_json(merged, (size_t)top, rank, NULL, stdout) : report_print(merged, (size_t)top, rank, NULL, stdout)))
       rc = fail_status(st, "summarizing");
     if (!rc && !o.json && !o.quiet) fprintf(stderr, "merged %d shards into %s\n", np, out);
   }

@@ -1,6 +1,7 @@
 #include "files.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,4 +246,110 @@ void file_list_free(file_list *l) {
   free(l->paths);
   free(l->labels);
   memset(l, 0, sizeof *l);
+}
+
+static int is_dir(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The part of `path` after `root` and its slash (the walk built path as root + "/" + ...). */
+static const char *relative(const char *path, const char *root) {
+  size_t n = strlen(root);
+  while (n > 1 && root[n - 1] == '/') n--;
+  if (strncmp(path, root, n) != 0 || path[n] != '/') return path;
+  path += n;
+  while (*path == '/') path++; /* a root given with a trailing slash is followed by two */
+  return path;
+}
+
+typedef struct rel_entry {
+  const char *rel;
+  size_t index;
+} rel_entry;
+
+static int cmp_rel(const void *a, const void *b) {
+  return strcmp(((const rel_entry *)a)->rel, ((const rel_entry *)b)->rel);
+}
+
+int file_list_pair(file_list *clean, const char *clean_source, file_list *wm, const char *wm_source,
+                   file_pair_warn_fn warn, void *ctx, size_t *unpaired, char *err, size_t errlen) {
+  memset(wm, 0, sizeof *wm);
+  *unpaired = 0;
+  int cdir = is_dir(clean_source), wdir = is_dir(wm_source);
+  if (cdir != wdir) {
+    snprintf(err, errlen, "--watermarked: '%s' and '%s' must both be folders (paired by relative path) or both "
+             "lists (paired by line)", clean_source, wm_source);
+    return -1;
+  }
+  file_list all;
+  if (file_list_load(&all, wm_source, err, errlen)) return -1;
+  if (!cdir) { /* two lists (or two single images): line by line */
+    if (all.n != clean->n) {
+      snprintf(err, errlen, "--watermarked: '%s' lists %zu images, '%s' %zu; lists are paired line by line",
+               wm_source, all.n, clean_source, clean->n);
+      file_list_free(&all);
+      return -1;
+    }
+    *wm = all;
+    return 0;
+  }
+  rel_entry *idx = malloc((all.n + 1) * sizeof *idx);
+  bool *used = calloc(all.n + 1, sizeof *used);
+  char **paths = malloc((clean->n + 1) * sizeof *paths);
+  int *labels = malloc((clean->n + 1) * sizeof *labels);
+  if (!idx || !used || !paths || !labels) {
+    free(idx), free(used), free(paths), free(labels);
+    file_list_free(&all);
+    snprintf(err, errlen, "--watermarked: out of memory");
+    return -1;
+  }
+  for (size_t i = 0; i < all.n; i++) idx[i] = (rel_entry){relative(all.paths[i], wm_source), i};
+  qsort(idx, all.n, sizeof *idx, cmp_rel);
+  size_t kept = 0;
+  for (size_t i = 0; i < clean->n; i++) {
+    rel_entry key = {relative(clean->paths[i], clean_source), 0};
+    rel_entry *hit = bsearch(&key, idx, all.n, sizeof *idx, cmp_rel);
+    if (!hit) {
+      if (warn) warn(ctx, clean->paths[i], "clean");
+      ++*unpaired;
+      free(clean->paths[i]);
+      continue;
+    }
+    used[hit->index] = true;
+    paths[kept] = all.paths[hit->index];
+    all.paths[hit->index] = NULL;
+    labels[kept] = all.labels[hit->index];
+    clean->paths[kept] = clean->paths[i];
+    clean->labels[kept] = clean->labels[i];
+    kept++;
+  }
+  clean->n = kept;
+  for (size_t i = 0; i < all.n; i++)
+    if (!used[i]) {
+      if (warn) warn(ctx, all.paths[i], "watermarked");
+      ++*unpaired;
+    }
+  file_list_free(&all); /* frees the unpaired ones; the paired paths moved out */
+  free(idx), free(used);
+  wm->paths = paths;
+  wm->labels = labels;
+  wm->n = kept;
+  if (kept == 0) {
+    snprintf(err, errlen, "--watermarked: no image of '%s' has a partner of the same relative path in '%s'",
+             clean_source, wm_source);
+    file_list_free(wm);
+    return -1;
+  }
+  return 0;
+}
+
+unsigned long long file_list_hash(const file_list *l) {
+  unsigned long long h = 1469598103934665603ull;
+  for (size_t i = 0; i < l->n; i++)
+    for (const unsigned char *p = (const unsigned char *)l->paths[i];; p++) {
+      h = (h ^ *p) * 1099511628211ull;
+      if (!*p) break;
+    }
+  return h;
 }

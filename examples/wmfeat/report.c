@@ -9,6 +9,45 @@
 static const double thresholds[WMF_AUDIT_D_THRESHOLD_COUNT] = WMF_AUDIT_D_THRESHOLDS;
 static const char *const rank_names[] = {"abs", "auc", "delta-p"};
 
+/* ImageNet-W's metrics of carton, named as its eval_watermark_shortcut.py names them. */
+typedef struct inw_row {
+  const char *name;
+  double value;
+} inw_row;
+enum { INW_ROWS = 9 };
+static void inw_rows(const wmf_audit_shortcut *m, inw_row r[INW_ROWS]) {
+  inw_row rows[INW_ROWS] = {{"p_carton", m->p_clean},
+                            {"p_carton_watermarked", m->p_wm},
+                            {"delta_p_carton", m->delta_p},
+                            {"delta_p_carton_cond_carton", m->delta_p_labelled},
+                            {"in_1k_acc", m->acc_clean},
+                            {"in_w_acc", m->acc_wm},
+                            {"in_w_gap", m->acc_gap},
+                            {"carton_gap", m->class_gap},
+                            {"carton_labelled", (double)m->num_class_labelled}};
+  memcpy(r, rows, sizeof rows);
+}
+
+static wmf_status inw_metrics(wmf_audit *a, wmf_audit_shortcut *m) {
+  *m = (wmf_audit_shortcut)WMF_AUDIT_SHORTCUT_INIT;
+  return wmf_audit_shortcut_metrics(m, a, WMF_IMAGENET_CARTON);
+}
+
+static wmf_status write_inw_csv(wmf_audit *a, const char *path) {
+  wmf_audit_shortcut m;
+  wmf_status st = inw_metrics(a, &m);
+  if (st) return st;
+  inw_row r[INW_ROWS];
+  inw_rows(&m, r);
+  FILE *f = fopen(path, "w");
+  bool ok = f && fprintf(f, "metric,value\n") > 0;
+  for (int i = 0; ok && i < INW_ROWS; i++)
+    ok = (isfinite(r[i].value) ? fprintf(f, "%s,%.17g\n", r[i].name, r[i].value) : fprintf(f, "%s,\n", r[i].name)) > 0;
+  if (f && fclose(f) != 0) ok = false;
+  if (!ok) fprintf(stderr, "error: cannot write '%s'\n", path);
+  return ok ? WMF_OK : WMF_ERR_IO;
+}
+
 int report_parse_rank(const char *text, report_rank *out) {
   for (int r = 0; r < 3; r++)
     if (!strcmp(text, rank_names[r])) return *out = (report_rank)r, 0;
@@ -43,6 +82,7 @@ wmf_status report_write(wmf_audit *a, const char *dir, report_rank rank) {
     wmf_rank_order dp_order = rank == REPORT_RANK_DELTA_P ? WMF_RANK_DESCENDING : WMF_RANK_ABS;
     if ((st = wmf_audit_write_svg_classes(a, OUT("classes_auc.svg"), WMF_SCORE_AUC, auc_order, k))) return st;
     if ((st = wmf_audit_write_svg_classes(a, OUT("classes_delta_p.svg"), WMF_SCORE_DELTA_PROB, dp_order, k))) return st;
+    if (wmf_audit_num_classes(a) == WMF_IMAGENET_CLASSES && (st = write_inw_csv(a, OUT("imagenet_w.csv")))) return st;
   }
   if (wmf_audit_num_features(a)) {
     if ((st = wmf_audit_write_csv(a, WMF_AUDIT_CHANNELS, OUT("channels.csv")))) return st;
@@ -116,13 +156,16 @@ static double chance_share(size_t pairs, double *sd) {
   return erfc((thresholds[0] - 0.5) / *sd / sqrt(2.0));
 }
 
-wmf_status report_print(wmf_audit *a, size_t k, report_rank rank, FILE *f) {
+wmf_status report_print(wmf_audit *a, size_t k, report_rank rank, const report_info *info, FILE *f) {
   summary c = {0}, h = {0};
   wmf_status st = summarize(a, WMF_AUDIT_CLASSES, k, rank, &c);
   if (!st) st = summarize(a, WMF_AUDIT_CHANNELS, k, rank, &h);
   size_t pairs = wmf_audit_num_pairs(a);
   if (!st) {
-    fprintf(f, "%zu image pairs (clean, watermarked)\n", pairs);
+    fprintf(f, "%zu image pairs (clean, watermarked)", pairs);
+    if (info && info->prerendered)
+      fprintf(f, ", pre-rendered (--watermarked); %zu files without a partner skipped", info->unpaired);
+    fputc('\n', f);
     if (c.k) {
       fprintf(f, "\nclasses most moved by the watermark (ranked by %s):\n"
                  "   rank class  name                           AUC %s     d   delta p  delta logit  q (BH)\n",
@@ -166,6 +209,19 @@ wmf_status report_print(wmf_audit *a, size_t k, report_rank rank, FILE *f) {
     if (!st && wmf_audit_num_classes(a) && !(st = wmf_audit_accuracy(&ca, &wa, &labelled, a)) && labelled)
       fprintf(f, "top-1 accuracy on %zu labelled pairs: clean %.2f%%, watermarked %.2f%% (gap %+.2f points)\n",
               labelled, 100 * ca, 100 * wa, 100 * (wa - ca));
+    wmf_audit_shortcut m;
+    if (!st && wmf_audit_num_classes(a) == WMF_IMAGENET_CLASSES && !(st = inw_metrics(a, &m))) {
+      fprintf(f, "\nImageNet-W metrics (carton, class 478; as eval_watermark_shortcut.py reports them):\n"
+                 "  mean p(carton): clean %.6f, watermarked %.6f; delta_p_carton %+.6f over %zu pairs\n",
+              m.p_clean, m.p_wm, m.delta_p, m.num_pairs);
+      if (m.num_class_labelled)
+        fprintf(f, "  delta_p_carton_cond_carton %+.6f, carton_gap %+.4f over %zu pairs labelled carton\n",
+                m.delta_p_labelled, m.class_gap, m.num_class_labelled);
+      else
+        fprintf(f, "  delta_p_carton_cond_carton, carton_gap: no pair is labelled carton\n");
+      if (m.num_labelled) fprintf(f, "  in_w_gap %+.4f over %zu labelled pairs\n", m.acc_gap, m.num_labelled);
+      else fprintf(f, "  in_w_gap: no labelled pairs\n");
+    }
   }
   summary_free(&c);
   summary_free(&h);
@@ -184,7 +240,7 @@ static json_t *counts(const size_t *v) {
   return o;
 }
 
-wmf_status report_print_json(wmf_audit *a, size_t k, report_rank rank, FILE *f) {
+wmf_status report_print_json(wmf_audit *a, size_t k, report_rank rank, const report_info *info, FILE *f) {
   summary c = {0}, h = {0};
   wmf_status st = summarize(a, WMF_AUDIT_CLASSES, k, rank, &c);
   if (!st) st = summarize(a, WMF_AUDIT_CHANNELS, k, rank, &h);
@@ -216,6 +272,18 @@ wmf_status report_print_json(wmf_audit *a, size_t k, report_rank rank, FILE *f) 
       if (!s->n) continue;
       json_object_set_new(root, t ? "channels_above" : "classes_above", counts(s->above));
       json_object_set_new(root, t ? "channels_significant_above" : "classes_significant_above", counts(s->sig_above));
+    }
+    if (info) {
+      json_object_set_new(root, "prerendered", json_boolean(info->prerendered));
+      json_object_set_new(root, "unpaired", json_integer((json_int_t)info->unpaired));
+    }
+    wmf_audit_shortcut m;
+    if (!st && wmf_audit_num_classes(a) == WMF_IMAGENET_CLASSES && !(st = inw_metrics(a, &m))) {
+      json_t *w = json_object();
+      inw_row r[INW_ROWS];
+      inw_rows(&m, r);
+      for (int i = 0; w && i < INW_ROWS; i++) json_object_set_new(w, r[i].name, num(r[i].value));
+      json_object_set_new(root, "imagenet_w", w);
     }
     double sd, share = chance_share(pairs, &sd);
     json_object_set_new(root, "chance_share_above_0.7", num(share));

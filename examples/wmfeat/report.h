@@ -25,16 +25,24 @@ const char *report_rank_name(report_rank rank);
 void report_rank_order(report_rank rank, wmf_audit_target target, wmf_audit_score *score, wmf_rank_order *order);
 const char *report_rank_text(report_rank rank, wmf_audit_target target);
 
-/* Writes report.json, classes.csv, channels.csv, classes_auc.svg, classes_delta_p.svg and
- * channels_auc.svg into `dir` (created if missing); the class figures are ranked by `rank` where it
- * applies to their score. Returns WMF_OK or the failing call's status. */
+/* What the audit knows beyond the audit object: how its watermarked images were made. */
+typedef struct report_info {
+  bool prerendered; /* --watermarked: read from files, not drawn */
+  size_t unpaired;  /* files without a partner, skipped */
+} report_info;
+
+/* Writes report.json, classes.csv, channels.csv, classes_auc.svg, classes_delta_p.svg,
+ * channels_auc.svg and, for 1000 classes, imagenet_w.csv (ImageNet-W's metrics of carton, one per row)
+ * into `dir` (created if missing); the class figures are ranked by `rank` where it applies to their
+ * score. Returns WMF_OK or the failing call's status. */
 wmf_status report_write(wmf_audit *audit, const char *dir, report_rank rank);
 
 /* Prints the top-k classes (ranked by `rank`, with AUC, d, delta p and delta logit) and channels, the
- * threshold counts and, with labels, the accuracies. */
-wmf_status report_print(wmf_audit *audit, size_t k, report_rank rank, FILE *f);
+ * threshold counts, with labels the accuracies, for 1000 classes ImageNet-W's carton metrics, and what
+ * `info` (may be NULL) says. */
+wmf_status report_print(wmf_audit *audit, size_t k, report_rank rank, const report_info *info, FILE *f);
 
 /* Prints the same summary as one JSON object (through jansson). */
-wmf_status report_print_json(wmf_audit *audit, size_t k, report_rank rank, FILE *f);
+wmf_status report_print_json(wmf_audit *audit, size_t k, report_rank rank, const report_info *info, FILE *f);
 
 #endif

@@ -16,10 +16,61 @@ bool prepare_image_file(void *ctx, size_t item, float *buffer, size_t slot, char
   return st == WMF_OK;
 }
 
+size_t session_features(const wmf_session *s) {
+  return wmf_session_stage_count(s) ? wmf_session_stage_count(s) : wmf_session_feature_count(s);
+}
+
+uint64_t watermark_seed(uint64_t seed, size_t index) { return seed * 1000003u + index; }
+
+/* Loads, resizes and crops one image. */
+static wmf_status load_crop(wmf_image **out, const char *path, unsigned resize, unsigned crop) {
+  wmf_image *img = NULL, *resized = NULL;
+  *out = NULL;
+  wmf_status st = wmf_image_load(&img, path, NULL);
+  if (!st) st = wmf_image_resize_shorter(&resized, img, resize, WMF_FILTER_BILINEAR);
+  if (!st) st = wmf_image_center_crop(out, resized, crop, crop);
+  wmf_image_destroy(img);
+  wmf_image_destroy(resized);
+  return st;
+}
+
+bool prepare_marked(void *vctx, size_t item, float *buffer, size_t slot, char *err, size_t errlen) {
+  const marked_ctx *c = vctx;
+  size_t copies = c->want == MARKED_PAIR ? 2 : 1, cap = copies * c->batch * 3 * (size_t)c->crop * c->crop;
+  size_t wm_slot = c->want == MARKED_PAIR ? c->batch + slot : slot, global = c->first_global + item;
+  const char *failed = c->paths[item];
+  char path[4200];
+  wmf_image *crop = NULL, *twin = NULL;
+  wmf_status st = load_crop(&crop, c->paths[item], c->resize, c->crop);
+  if (!st && (c->want & MARKED_CLEAN)) st = wmf_image_to_tensor(crop, NULL, buffer, cap, slot);
+  if (!st && (c->want & MARKED_WM)) {
+    if (c->wm_paths) {
+      failed = c->wm_paths[item];
+      st = load_crop(&twin, c->wm_paths[item], c->resize, c->crop);
+    } else {
+      st = wmf_watermark_apply(c->wm, crop, watermark_seed(c->seed, global));
+    }
+    wmf_image *marked = twin ? twin : crop;
+    if (!st) st = wmf_image_to_tensor(marked, NULL, buffer, cap, wm_slot);
+    if (!st && c->examples_dir && global < c->examples) {
+      const char *base = strrchr(c->paths[item], '/');
+      base = base ? base + 1 : c->paths[item];
+      snprintf(path, sizeof path, "%s/%06zu_%.*s.png", c->examples_dir, global,
+               (int)(strrchr(base, '.') ? (size_t)(strrchr(base, '.') - base) : strlen(base)), base);
+      if ((st = wmf_image_save(marked, path, 95))) failed = path;
+    }
+  }
+  if (st) snprintf(err, errlen, "%s: %s: %s", failed, wmf_status_name(st), wmf_last_error());
+  wmf_image_destroy(crop);
+  wmf_image_destroy(twin);
+  return st == WMF_OK;
+}
+
 int run_images(const run_spec *s, const common_opts *o) {
   size_t batch = (size_t)o->batch, copies = s->pairs ? 2 : 1;
   size_t per = (size_t)3 * s->crop * s->crop;
-  size_t nc = wmf_session_logit_count(s->session), nf = wmf_session_feature_count(s->session);
+  /* a session with a stage (--stage) hands out the stage's pooled output as its features */
+  size_t nc = wmf_session_logit_count(s->session), nf = session_features(s->session);
   float *logits = malloc(copies * batch * nc * sizeof(float));
   float *features = malloc(copies * batch * nf * sizeof(float));
   pipeline *p = pipeline_start(s->n_items, batch, copies * batch * per, worker_count(), s->prepare,
@@ -43,8 +94,10 @@ int run_images(const run_spec *s, const common_opts *o) {
       }
     run_outputs out = {{logits, logits + batch * nc}, {features, features + batch * nf}, nc, nf};
     for (size_t c = 0; c < copies && rc == EXIT_OK; c++) {
-      wmf_status st = wmf_session_run(s->session, b.buffer + c * batch * per, b.count,
-                                      (float *)out.logits[c], batch * nc, (float *)out.features[c], batch * nf);
+      bool stage = wmf_session_stage_count(s->session) > 0;
+      wmf_status st = wmf_session_run(s->session, b.buffer + c * batch * per, b.count, (float *)out.logits[c],
+                                      batch * nc, stage ? NULL : (float *)out.features[c], batch * nf);
+      if (!st && stage) st = wmf_session_stage_features(s->session, (float *)out.features[c], batch * nf);
       if (st) rc = fail_status(st, "forward pass");
     }
     if (rc == EXIT_OK) rc = s->on_batch(s->ctx, &b, &out);

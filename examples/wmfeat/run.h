@@ -38,4 +38,32 @@ typedef struct run_files_ctx {
 } run_files_ctx;
 bool prepare_image_file(void *ctx, size_t item, float *buffer, size_t slot, char *err, size_t errlen);
 
+/* The audit's inputs, shared by `audit` and `extract` so both see the same crop: each image is resized
+ * (shorter side) and center-cropped; the watermark is drawn on the crop before normalization, as
+ * ImageNet-W does, with the seed watermark_seed(seed, first_global + item), or the twin is read from
+ * wm_paths[item] (pre-rendered) and goes through the same resize and crop. `want` says which tensors
+ * are written: MARKED_PAIR puts the clean one in slot `slot` and the watermarked one in batch + slot;
+ * MARKED_CLEAN or MARKED_WM put that one in `slot`. The first `examples` watermarked crops (global
+ * index) are saved as PNG into examples_dir, as the network saw them before normalization. */
+enum { MARKED_CLEAN = 1, MARKED_WM = 2, MARKED_PAIR = 3 };
+typedef struct marked_ctx {
+  char **paths;
+  char **wm_paths;          /* pre-rendered twins, or NULL */
+  const wmf_watermark *wm;  /* the recipe when wm_paths is NULL */
+  size_t first_global;      /* global index of paths[0]: seeds depend on it, so shards equal one run */
+  unsigned resize, crop;
+  size_t batch;
+  uint64_t seed;
+  int want;
+  const char *examples_dir; /* NULL: none saved */
+  size_t examples;
+} marked_ctx;
+bool prepare_marked(void *ctx, size_t item, float *buffer, size_t slot, char *err, size_t errlen);
+
+/* Features per image a run hands out: the stage's channels when the session has one, else the model's. */
+size_t session_features(const wmf_session *session);
+
+/* The watermark seed of the image at `index` of the whole input list (after --limit). */
+uint64_t watermark_seed(uint64_t seed, size_t index);
+
 #endif

@@ -44,11 +44,19 @@ typedef enum wmf_audit_score {
   WMF_SCORE_DELTA_TOP1 = 7,  /**< classes only: share of top-1 predictions going to the class, wm - clean */
   WMF_SCORE_CLEAN_ACC = 8,   /**< classes only, labels: accuracy on clean images of the class (NaN if none) */
   WMF_SCORE_WM_ACC = 9,      /**< classes only, labels: accuracy on watermarked images of the class */
-  WMF_SCORE_ACC_GAP = 10     /**< classes only, labels: per-class accuracy wm - clean (ImageNet-W gap) */
+  WMF_SCORE_ACC_GAP = 10,    /**< classes only, labels: per-class accuracy wm - clean (ImageNet-W gap) */
+  WMF_SCORE_CLEAN_PROB = 11, /**< classes only: mean softmax p(class) of the clean images (since 1.1) */
+  WMF_SCORE_WM_PROB = 12,    /**< classes only: mean softmax p(class) of the watermarked images (since 1.1) */
+  WMF_SCORE_DELTA_PROB_LABELLED = 13 /**< classes only, labels: delta p of the class over the pairs labelled
+                                          with it (ImageNet-W delta_p_carton_cond_carton); NaN if none (since 1.1) */
 } wmf_audit_score;
 
-/** Number of wmf_audit_score values (for loops over all scores). */
-#define WMF_AUDIT_SCORE_COUNT 11
+/** Number of wmf_audit_score values (for loops over all scores). 11 in 1.0; a 1.0 library refuses the
+ *  newer scores with WMF_ERR_INVALID_ARGUMENT. */
+#define WMF_AUDIT_SCORE_COUNT 14
+
+/** ImageNet-1k index of "carton", the class ImageNet-W's watermark shortcut favours. */
+#define WMF_IMAGENET_CARTON 478
 
 /** Mark My Words' sensitivity thresholds: classes and channels are counted with d = max(AUC, 1 - AUC)
  *  strictly above each (the report's "thresholds", "classes_above", "channels_above"). An initializer:
@@ -156,6 +164,58 @@ WMF_API wmf_status wmf_benjamini_hochberg(double *out_q, const double *p, size_t
  *  WMF_ERR_OUT_OF_MEMORY. */
 WMF_API wmf_status wmf_audit_accuracy(double *out_clean, double *out_wm, size_t *out_labelled,
                                       wmf_audit *audit);
+
+/** ImageNet-W's metrics for one class, as its evaluation code (Whac-A-Mole,
+ *  eval_shortcuts/eval_watermark_shortcut.py, `eval` and `_eval_model`) computes them for carton. Set
+ *  struct_size (WMF_AUDIT_SHORTCUT_INIT) before the call; fields past struct_size are not written.
+ *  Probabilities are softmax of the logits; accuracies are top-1 (ties to the lower index). */
+typedef struct wmf_audit_shortcut {
+  uint32_t struct_size;      /**< sizeof(wmf_audit_shortcut), set by WMF_AUDIT_SHORTCUT_INIT */
+  size_t class_index;        /**< the class asked for (478, carton, for ImageNet-W) */
+  size_t num_pairs;          /**< pairs in the audit */
+  size_t num_labelled;       /**< pairs with a label */
+  size_t num_class_labelled; /**< pairs labelled with class_index */
+  double p_clean;            /**< mean p(class) over all clean images ("p_carton") */
+  double p_wm;               /**< mean p(class) over all watermarked images */
+  double delta_p;            /**< p_wm - p_clean ("delta_p_carton") */
+  double p_clean_labelled;   /**< mean p(class) over the clean images labelled class; NaN if none */
+  double p_wm_labelled;      /**< the same over their watermarked twins */
+  double delta_p_labelled;   /**< p_wm_labelled - p_clean_labelled ("delta_p_carton_cond_carton") */
+  double acc_clean;          /**< top-1 accuracy of the labelled clean images ("in_1k_acc"); NaN if none */
+  double acc_wm;             /**< the same of their watermarked twins */
+  double acc_gap;            /**< acc_wm - acc_clean ("in_w_gap") */
+  double class_acc_clean;    /**< accuracy on the clean images labelled class; NaN if none */
+  double class_acc_wm;       /**< the same on their watermarked twins */
+  double class_gap;          /**< class_acc_wm - class_acc_clean ("carton_gap") */
+} wmf_audit_shortcut;
+#define WMF_AUDIT_SHORTCUT_INIT {sizeof(wmf_audit_shortcut), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+/** Fills `out` with ImageNet-W's metrics of class `class_index` (WMF_IMAGENET_CARTON for the paper's).
+ *  The original divides its accuracies by every image (all are labelled there); here they are over the
+ *  labelled pairs, which is the same when every pair is labelled. Since 1.1.
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (NULL, struct_size below the 1.1 size, no classes,
+ *  class_index out of range), WMF_ERR_STATE (no pairs), WMF_ERR_OUT_OF_MEMORY. Not thread-safe on the
+ *  same audit (fills its cache). */
+WMF_API wmf_status wmf_audit_shortcut_metrics(wmf_audit_shortcut *out, wmf_audit *audit, size_t class_index);
+
+/** Copies the stored values of pairs [first, first + n) in the order they were added: any of the row-major
+ *  outputs may be NULL (not wanted); `clean_logits`, `wm_logits` hold n * num_classes floats,
+ *  `clean_features`, `wm_features` n * num_features, `labels` n. Since 1.1.
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (NULL audit, first + n beyond the pairs).
+ *  Not thread-safe on the same audit while it is being changed. */
+WMF_API wmf_status wmf_audit_get_pairs(const wmf_audit *audit, size_t first, size_t n, float *clean_logits,
+                                       float *wm_logits, float *clean_features, float *wm_features,
+                                       int32_t *labels);
+
+/** Writes a CSV table with one row per pair (in the order added): `pair,path,label`, the clean and the
+ *  watermarked top-5 classes (`clean_top1..5`, `wm_top1..5`; fewer with fewer classes), then for each of
+ *  the `num_listed` classes in `listed` the softmax probability `clean_p_<c>,wm_p_<c>`. `paths` holds
+ *  num_pairs strings naming the pairs (NULL: the column is empty). Probabilities are printed with 9
+ *  significant digits, labels as -1 when unknown. Since 1.1.
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (NULL, no classes, a listed class out of range),
+ *  WMF_ERR_STATE (no pairs), WMF_ERR_IO, WMF_ERR_OUT_OF_MEMORY. */
+WMF_API wmf_status wmf_audit_write_pairs_csv(wmf_audit *audit, const char *path, const char *const *paths,
+                                             const size_t *listed, size_t num_listed);
 
 /** The name of class `index`: borrowed, valid until the names change or the audit is destroyed; NULL
  *  when no names are set or index is out of range. */

@@ -93,7 +93,8 @@ typedef struct wmf_session_options {
   const char *stage;       /**< NULL, or an intermediate stage whose globally average-pooled output
                                 is kept: "conv1", "layer1".."layer4" (ResNet); "features.N" for a
                                 module index N of a ReLU or MaxPool (VGG);
-                                "features.denseblockK", "features.transitionK" (DenseNet) */
+                                "features.denseblockK", "features.transitionK", and (since 1.1)
+                                "features.norm5": norm5 before the ReLU, Mark My Words' hook (DenseNet) */
 } wmf_session_options;
 #define WMF_SESSION_OPTIONS_INIT {sizeof(wmf_session_options), 1, 0, 0, 0, WMF_PRECISION_FP32, NULL}
 

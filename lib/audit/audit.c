@@ -30,6 +30,9 @@ void wmf_audit_destroy(wmf_audit *a) {
   for (int s = 0; s < WMF_AUDIT_SCORE_COUNT; s++) wmfi_free(a->class_scores[s]);
   for (int s = 0; s < WMFI_AUDIT_COLUMN_SCORES; s++) wmfi_free(a->channel_scores[s]);
   wmfi_audit_free_uncertainty(a);
+  wmfi_free(a->prob_labelled[0]);
+  wmfi_free(a->prob_labelled[1]);
+  wmfi_free(a->class_labelled);
   wmfi_free(a);
 }
 

@@ -49,6 +49,8 @@ struct wmf_audit {
   double boot_level;
   bool boot_valid;
   double *interval[3][2];          /* class AUC, class delta p, channel AUC; [lo, hi] */
+  double *prob_labelled[2]; /* mean p(c) over the clean / wm images labelled c (NaN if none) */
+  size_t *class_labelled;   /* pairs labelled c */
 };
 
 /* Gathers column `col` of the clean and watermarked matrices (select 0 = logits, 1 = features) over all

@@ -14,6 +14,9 @@ static wmf_status class_softmax_stats(wmf_audit *a) {
   double *row = wmfi_alloc_array(4 * B, sizeof(double)); /* max and sum for clean and wm */
   size_t *arg = wmfi_alloc_array(2 * B, sizeof(size_t));
   double *sum_pc = wmfi_calloc(C, sizeof(double)), *sum_pw = wmfi_calloc(C, sizeof(double));
+  double *lab_pc = a->prob_labelled[0], *lab_pw = a->prob_labelled[1]; /* sums, then means */
+  memset(lab_pc, 0, C * sizeof *lab_pc);
+  memset(lab_pw, 0, C * sizeof *lab_pw);
   size_t *cnt = wmfi_calloc(5 * C, sizeof(size_t)); /* top1 clean, top1 wm, labelled, correct c/w */
   double *prob = wmfi_alloc_array(2 * B, sizeof(double));
   if (!row || !arg || !sum_pc || !sum_pw || !cnt || !prob) {
@@ -44,6 +47,8 @@ static wmf_status class_softmax_stats(wmf_audit *a) {
       double pc = sum_pc[c], pw = sum_pw[c];
       for (size_t i = 0; i < R; i++) pc += prob[i], pw += prob[B + i];
       sum_pc[c] = pc, sum_pw[c] = pw;
+      for (size_t i = 0; i < R; i++) /* p(c) of the images labelled c (ImageNet-W's "cond carton") */
+        if (ch->labels[i] == (int32_t)c) lab_pc[c] += prob[i], lab_pw[c] += prob[B + i];
     }
     for (size_t i = 0; i < R; i++) {
       size_t ac = arg[i], aw = arg[B + i];
@@ -65,6 +70,12 @@ static wmf_status class_softmax_stats(wmf_audit *a) {
     S[WMF_SCORE_CLEAN_ACC][c] = acc_c;
     S[WMF_SCORE_WM_ACC][c] = acc_w;
     S[WMF_SCORE_ACC_GAP][c] = acc_w - acc_c;
+    S[WMF_SCORE_CLEAN_PROB][c] = sum_pc[c] / n;
+    S[WMF_SCORE_WM_PROB][c] = sum_pw[c] / n;
+    lab_pc[c] = lab[c] ? lab_pc[c] / (double)lab[c] : NAN;
+    lab_pw[c] = lab[c] ? lab_pw[c] / (double)lab[c] : NAN;
+    S[WMF_SCORE_DELTA_PROB_LABELLED][c] = lab_pw[c] - lab_pc[c];
+    a->class_labelled[c] = lab[c];
   }
   a->labelled = labelled;
   a->acc_clean = labelled ? (double)right_c / (double)labelled : NAN;
@@ -92,6 +103,11 @@ wmf_status wmfi_audit_compute(wmf_audit *a) {
   for (int s = 0; s < WMF_AUDIT_SCORE_COUNT && C; s++)
     if (!a->class_scores[s] && !(a->class_scores[s] = wmfi_alloc_array(C, sizeof(double))))
       return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit: out of memory for scores");
+  for (int s = 0; s < 2 && C; s++)
+    if (!a->prob_labelled[s] && !(a->prob_labelled[s] = wmfi_alloc_array(C, sizeof(double))))
+      return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit: out of memory for scores");
+  if (C && !a->class_labelled && !(a->class_labelled = wmfi_alloc_array(C, sizeof(size_t))))
+    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit: out of memory for scores");
   for (int s = 0; s < WMFI_AUDIT_COLUMN_SCORES && F; s++)
     if (!a->channel_scores[s] && !(a->channel_scores[s] = wmfi_alloc_array(F, sizeof(double))))
       return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit: out of memory for scores");
@@ -215,5 +231,59 @@ wmf_status wmf_audit_accuracy(double *out_clean, double *out_wm, size_t *out_lab
   if (out_clean) *out_clean = a->acc_clean;
   if (out_wm) *out_wm = a->acc_wm;
   if (out_labelled) *out_labelled = a->labelled;
+  return WMF_OK;
+}
+
+wmf_status wmf_audit_shortcut_metrics(wmf_audit_shortcut *out, wmf_audit *a, size_t c) {
+  WMFI_REQUIRE(out && a, "wmf_audit_shortcut_metrics: NULL argument");
+  WMFI_REQUIRE(out->struct_size >= sizeof *out,
+               "wmf_audit_shortcut_metrics: out->struct_size %u is below %zu (use WMF_AUDIT_SHORTCUT_INIT)",
+               (unsigned)out->struct_size, sizeof *out);
+  WMFI_REQUIRE(a->num_classes, "wmf_audit_shortcut_metrics: the audit has no classes");
+  WMFI_REQUIRE(c < a->num_classes, "wmf_audit_shortcut_metrics: class %zu is not below %zu", c, a->num_classes);
+  wmf_status st = wmfi_audit_compute(a);
+  if (st) return st;
+  double **S = a->class_scores;
+  wmf_audit_shortcut r = {.struct_size = (uint32_t)sizeof r};
+  r.class_index = c;
+  r.num_pairs = a->n;
+  r.num_labelled = a->labelled;
+  r.num_class_labelled = a->class_labelled[c];
+  r.p_clean = S[WMF_SCORE_CLEAN_PROB][c];
+  r.p_wm = S[WMF_SCORE_WM_PROB][c];
+  r.delta_p = S[WMF_SCORE_DELTA_PROB][c];
+  r.p_clean_labelled = a->prob_labelled[0][c];
+  r.p_wm_labelled = a->prob_labelled[1][c];
+  r.delta_p_labelled = S[WMF_SCORE_DELTA_PROB_LABELLED][c];
+  r.acc_clean = a->acc_clean;
+  r.acc_wm = a->acc_wm;
+  r.acc_gap = a->acc_wm - a->acc_clean;
+  r.class_acc_clean = S[WMF_SCORE_CLEAN_ACC][c];
+  r.class_acc_wm = S[WMF_SCORE_WM_ACC][c];
+  r.class_gap = S[WMF_SCORE_ACC_GAP][c];
+  *out = r;
+  return WMF_OK;
+}
+
+wmf_status wmf_audit_get_pairs(const wmf_audit *a, size_t first, size_t n, float *cl, float *wl, float *cf, float *wf,
+                               int32_t *labels) {
+  WMFI_REQUIRE(a, "wmf_audit_get_pairs: audit is NULL");
+  WMFI_REQUIRE(first <= a->n && n <= a->n - first, "wmf_audit_get_pairs: pairs [%zu, %zu + %zu) beyond the %zu stored",
+               first, first, n, a->n);
+  size_t C = a->num_classes, F = a->num_features;
+  for (size_t i = 0; i < n; i++) {
+    size_t r = first + i;
+    const wmfi_audit_chunk *ch = &a->chunks[r / WMFI_AUDIT_CHUNK];
+    size_t k = r % WMFI_AUDIT_CHUNK;
+    for (size_t c = 0; c < C; c++) {
+      if (cl) cl[i * C + c] = ch->cl[c * WMFI_AUDIT_CHUNK + k];
+      if (wl) wl[i * C + c] = ch->wl[c * WMFI_AUDIT_CHUNK + k];
+    }
+    for (size_t f = 0; f < F; f++) {
+      if (cf) cf[i * F + f] = ch->cf[f * WMFI_AUDIT_CHUNK + k];
+      if (wf) wf[i * F + f] = ch->wf[f * WMFI_AUDIT_CHUNK + k];
+    }
+    if (labels) labels[i] = ch->labels[k];
+  }
   return WMF_OK;
 }

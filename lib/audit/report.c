@@ -8,7 +8,7 @@
 
 static const char *const score_names[WMF_AUDIT_SCORE_COUNT] = {
     "auc", "d", "mean_diff", "effect_size", "paired_dz", "wilcoxon_z",
-    "delta_prob", "delta_top1", "clean_acc", "wm_acc", "acc_gap"};
+    "delta_prob", "delta_top1", "clean_acc", "wm_acc", "acc_gap", "clean_prob", "wm_prob", "delta_prob_labelled"};
 static const double thresholds[WMF_AUDIT_D_THRESHOLD_COUNT] = WMF_AUDIT_D_THRESHOLDS;
 
 const char *wmfi_audit_score_name(wmf_audit_score s);
@@ -85,6 +85,35 @@ out:
   return NULL;
 }
 
+/* ImageNet-W's metrics of class c under the names its evaluation code prints (eval_watermark_shortcut.py),
+ * with "carton" generalized to "class". */
+static json_t *shortcut_object(wmf_audit *a, size_t c, wmf_status *st) {
+  wmf_audit_shortcut m = WMF_AUDIT_SHORTCUT_INIT;
+  if ((*st = wmf_audit_shortcut_metrics(&m, a, c))) return NULL;
+  json_t *o = json_object();
+  if (!o) {
+    *st = oom("wmf_audit_write_json");
+    return NULL;
+  }
+  json_object_set_new(o, "class", json_integer((json_int_t)c));
+  json_object_set_new(o, "name", a->names ? json_string(a->names[c]) : json_null());
+  json_object_set_new(o, "num_labelled", json_integer((json_int_t)m.num_labelled));
+  json_object_set_new(o, "num_class_labelled", json_integer((json_int_t)m.num_class_labelled));
+  json_object_set_new(o, "p_clean", number(m.p_clean));
+  json_object_set_new(o, "p_wm", number(m.p_wm));
+  json_object_set_new(o, "delta_p", number(m.delta_p));
+  json_object_set_new(o, "p_clean_labelled", number(m.p_clean_labelled));
+  json_object_set_new(o, "p_wm_labelled", number(m.p_wm_labelled));
+  json_object_set_new(o, "delta_p_labelled", number(m.delta_p_labelled));
+  json_object_set_new(o, "acc_clean", number(m.acc_clean));
+  json_object_set_new(o, "acc_wm", number(m.acc_wm));
+  json_object_set_new(o, "in_w_gap", number(m.acc_gap));
+  json_object_set_new(o, "class_acc_clean", number(m.class_acc_clean));
+  json_object_set_new(o, "class_acc_wm", number(m.class_acc_wm));
+  json_object_set_new(o, "class_gap", number(m.class_gap));
+  return o;
+}
+
 wmf_status wmf_audit_write_json(wmf_audit *a, const char *path) {
   WMFI_REQUIRE(a && path, "wmf_audit_write_json: NULL argument");
   wmf_status st = wmfi_audit_compute(a);
@@ -116,6 +145,11 @@ wmf_status wmf_audit_write_json(wmf_audit *a, const char *path) {
                                                     "seed", (json_int_t)a->boot_seed, "level", a->boot_level, "method",
                                                     "percentile; pairs resampled with replacement")
                                         : json_null());
+  if (a->num_classes == WMF_IMAGENET_CLASSES) {
+    json_t *w = shortcut_object(a, WMF_IMAGENET_CARTON, &st);
+    if (!w) goto out;
+    json_object_set_new(root, "imagenet_w", w);
+  }
   for (int t = 0; t < 2; t++) {
     size_t n = t == 0 ? a->num_classes : a->num_features;
     if (!n) continue;
@@ -234,6 +268,84 @@ wmf_status wmf_audit_write_csv(wmf_audit *a, wmf_audit_target t, const char *pat
     return oom("wmf_audit_write_csv");
   }
   st = wmfi_write_file_atomic(path, b.p, b.len);
+  wmfi_free(b.p);
+  return st;
+}
+
+/* ---- one row per pair ---- */
+
+/* Softmax of one row of logits (double, max-shifted as in class_softmax_stats) and its top-k indices,
+ * ties to the lower index as torch.topk on distinct values and argmax do. */
+static void row_softmax_topk(const float *z, size_t C, double *p, size_t *top, size_t k) {
+  double mx = z[0], sum = 0;
+  for (size_t c = 1; c < C; c++) mx = z[c] > mx ? z[c] : mx;
+  for (size_t c = 0; c < C; c++) sum += exp((double)z[c] - mx);
+  for (size_t c = 0; c < C; c++) p[c] = exp((double)z[c] - mx) / sum;
+  for (size_t j = 0; j < k; j++) {
+    size_t best = C;
+    for (size_t c = 0; c < C; c++) {
+      bool taken = false;
+      for (size_t q = 0; q < j && !taken; q++) taken = top[q] == c;
+      if (!taken && (best == C || z[c] > z[best])) best = c;
+    }
+    top[j] = best;
+  }
+}
+
+static void sb_csv_string(sbuf *b, const char *s) {
+  sb_str(b, "\"");
+  for (; *s; s++) {
+    sb_put(b, s, 1);
+    if (*s == '"') sb_put(b, "\"", 1);
+  }
+  sb_str(b, "\"");
+}
+
+wmf_status wmf_audit_write_pairs_csv(wmf_audit *a, const char *path, const char *const *paths, const size_t *listed,
+                                     size_t num_listed) {
+  WMFI_REQUIRE(a && path, "wmf_audit_write_pairs_csv: NULL argument");
+  WMFI_REQUIRE(listed || !num_listed, "wmf_audit_write_pairs_csv: listed is NULL");
+  size_t C = a->num_classes, n = a->n;
+  WMFI_REQUIRE(C, "wmf_audit_write_pairs_csv: the audit has no classes");
+  for (size_t j = 0; j < num_listed; j++)
+    WMFI_REQUIRE(listed[j] < C, "wmf_audit_write_pairs_csv: listed[%zu] = %zu is not below %zu", j, listed[j], C);
+  if (!n) return wmfi_fail(WMF_ERR_STATE, "wmf_audit_write_pairs_csv: no pairs have been added");
+  size_t k = C < 5 ? C : 5;
+  float *z = wmfi_alloc_array(2 * C, sizeof(float));
+  double *p = wmfi_alloc_array(2 * C, sizeof(double));
+  if (!z || !p) {
+    wmfi_free(z), wmfi_free(p);
+    return oom("wmf_audit_write_pairs_csv");
+  }
+  sbuf b = {0};
+  char t[64];
+  sb_str(&b, "pair,path,label");
+  for (int s = 0; s < 2; s++)
+    for (size_t j = 0; j < k; j++) sb_put(&b, t, (size_t)snprintf(t, sizeof t, ",%s_top%zu", s ? "wm" : "clean", j + 1));
+  for (size_t j = 0; j < num_listed; j++)
+    sb_put(&b, t, (size_t)snprintf(t, sizeof t, ",clean_p_%zu,wm_p_%zu", listed[j], listed[j]));
+  sb_str(&b, "\n");
+  for (size_t i = 0; i < n && !b.failed; i++) {
+    int32_t label;
+    size_t top[2][5];
+    wmf_audit_get_pairs(a, i, 1, z, z + C, NULL, NULL, &label);
+    row_softmax_topk(z, C, p, top[0], k);
+    row_softmax_topk(z + C, C, p + C, top[1], k);
+    sb_put(&b, t, (size_t)snprintf(t, sizeof t, "%zu,", i));
+    if (paths && paths[i]) sb_csv_string(&b, paths[i]);
+    sb_put(&b, t, (size_t)snprintf(t, sizeof t, ",%d", (int)label));
+    for (int s = 0; s < 2; s++)
+      for (size_t j = 0; j < k; j++) sb_put(&b, t, (size_t)snprintf(t, sizeof t, ",%zu", top[s][j]));
+    for (size_t j = 0; j < num_listed; j++)
+      sb_put(&b, t, (size_t)snprintf(t, sizeof t, ",%.9g,%.9g", p[listed[j]], p[C + listed[j]]));
+    sb_str(&b, "\n");
+  }
+  wmfi_free(z), wmfi_free(p);
+  if (b.failed) {
+    wmfi_free(b.p);
+    return oom("wmf_audit_write_pairs_csv");
+  }
+  wmf_status st = wmfi_write_file_atomic(path, b.p, b.len);
   wmfi_free(b.p);
   return st;
 }

@@ -90,7 +90,9 @@ static const char *score_title(wmf_audit_score s) {
   static const char *const t[WMF_AUDIT_SCORE_COUNT] = {
       "ROC-AUC (watermarked vs clean)", "sensitivity d = max(AUC, 1 - AUC)", "mean difference (wm - clean)",
       "effect size (Cohen's d)", "paired d_z", "Wilcoxon signed-rank z", "delta softmax probability (wm - clean)",
-      "delta share of top-1 predictions", "clean accuracy", "watermarked accuracy", "accuracy gap (wm - clean)"};
+      "delta share of top-1 predictions", "clean accuracy", "watermarked accuracy", "accuracy gap (wm - clean)",
+      "mean softmax probability, clean", "mean softmax probability, watermarked",
+      "delta softmax probability over the images labelled with the class"};
   return t[s];
 }
 

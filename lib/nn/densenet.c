@@ -4,7 +4,7 @@
  * (a contiguous run per image in the N, C/16, H, W, 16 layout) into a scratch tensor; norm2 folds
  * into conv1 with its ReLU as a post-op. Transitions pool before their 1x1 convolution (the two are
  * linear and commute, so the convolution runs on a quarter of the pixels). norm5 + ReLU are fused into
- * the global average pool. */
+ * the global average pool; the stage "features.norm5" pools norm5's output without the ReLU. */
 #include <stdio.h>
 #include <string.h>
 
@@ -158,7 +158,17 @@ wmf_status wmfi_nn_densenet_build(wmf_model *m, wmfi_nn_params *p, const char *a
   /* norm5 + ReLU + global average pool, then the classifier */
   int f = add(m, WMFI_NN_GAP, x, c, NULL, &op);
   if (f < 0) return oom();
+  op->relu = 1;
   if ((st = wmfi_nn_load_bn(p, "features.norm5", c, &op->scale, &op->shift)) != WMF_OK) return st;
+  /* The stage "features.norm5": norm5's output before the ReLU, pooled, as Mark My Words hooks
+   * model.features (whose last module is norm5; the ReLU is applied in DenseNet.forward). */
+  const float *n5_scale = op->scale, *n5_shift = op->shift;
+  int v = wmfi_nn_tensor_add(g, c, "features.norm5");
+  if (v < 0) return oom();
+  g->tensors[v].view_of = x;
+  g->tensors[v].view_scale = n5_scale;
+  g->tensors[v].view_shift = n5_shift;
+  op = NULL;
   int lg = add(m, WMFI_NN_FC, f, classes, NULL, &op);
   if (lg < 0) return oom();
   if ((st = wmfi_nn_load_fc(p, op, "classifier")) != WMF_OK) return st;

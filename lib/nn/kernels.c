@@ -107,7 +107,7 @@ void wmfi_nn_bnrelu(const void *src, void *dst, int bf16, int n, int c_src, int 
 }
 
 void wmfi_nn_gap(const void *src, float *dst, int bf16, int n, int c, int hw, int block, const float *scale,
-                 const float *shift) {
+                 const float *shift, int relu) {
   int cb = (c + block - 1) / block;
   size_t c_pad = (size_t)cb * block, esz = bf16 ? 2 : 4;
 #pragma omp parallel for collapse(2) schedule(static)
@@ -121,7 +121,7 @@ void wmfi_nn_gap(const void *src, float *dst, int bf16, int n, int c, int hw, in
           int ch = k * block + j;
           if (scale && ch < c) {
             v = v * scale[ch] + shift[ch];
-            v = v > 0 ? v : 0;
+            if (relu) v = v > 0 ? v : 0;
           }
           acc[j] += v;
         }

@@ -15,8 +15,8 @@ typedef enum wmfi_nn_kind {
   WMFI_NN_ADAPTIVE, /* adaptive average pool to out_hw x out_hw, output fp32 (VGG head) */
   WMFI_NN_BNRELU,   /* per-channel scale/shift + ReLU of channels [0, cin) of src into a new tensor */
   WMFI_NN_COPY,     /* copy src into channels [c_off, c_off + C) of a block tensor */
-  WMFI_NN_GAP,      /* global average pool to a plain N x C fp32 tensor; optional scale/shift+ReLU
-                       first (DenseNet's norm5) */
+  WMFI_NN_GAP,      /* global average pool to a plain N x C fp32 tensor; optional scale/shift (+ReLU
+                       with relu) first (DenseNet's norm5) */
   WMFI_NN_FC        /* inner product, fp32, optional ReLU, plain N x cout output */
 } wmfi_nn_kind;
 
@@ -37,6 +37,9 @@ typedef struct wmfi_nn_tensor {
   int block;        /* 1: a DenseNet block buffer, written by COPY ops in a layout we choose */
   int block16;      /* block buffer may use 16-channel blocks (all offsets are multiples of 16) */
   char stage[48];   /* stage name ("" if none) */
+  int view_of;      /* > 0: a stage-only view of tensor view_of through a per-channel scale/shift (no
+                       ReLU), never computed by an op: DenseNet's "features.norm5" */
+  const float *view_scale, *view_shift; /* borrowed from the op that owns them */
 } wmfi_nn_tensor;
 
 typedef struct wmfi_nn_graph {
@@ -154,7 +157,7 @@ int wmfi_nn_plan_private_weights(const wmfi_nn_plan *plan);
 void wmfi_nn_bnrelu(const void *src, void *dst, int bf16, int n, int c_src, int c, int hw, int block,
                     const float *scale, const float *shift);
 void wmfi_nn_gap(const void *src, float *dst, int bf16, int n, int c, int hw, int block,
-                 const float *scale, const float *shift);
+                 const float *scale, const float *shift, int relu);
 void wmfi_nn_adaptive(const void *src, float *dst, int bf16, int n, int c, int h, int w, int out,
                       int block);
 

@@ -9,7 +9,12 @@
 
 #include "nn/nn.h"
 
-enum { STEP_PRIM, STEP_BNRELU, STEP_GAP, STEP_ADAPTIVE, STEP_COPY };
+enum { STEP_PRIM, STEP_BNRELU, STEP_GAP, STEP_ADAPTIVE, STEP_COPY, STEP_FC };
+
+/* Linear layers always run on blocks of FC_ROWS rows (the last one padded): oneDNN's inner product picks
+ * its GEMM kernel and weight layout by batch size, so an image's logits would otherwise depend on the
+ * batch it ran in, and shards, resumed runs and sessions of other sizes would not agree bit for bit. */
+enum { FC_ROWS = 16 };
 enum { MAX_ARGS = 6 };
 
 typedef struct plan_arg {
@@ -27,6 +32,8 @@ typedef struct plan_step {
   const wmfi_nn_op *op;
   int src, dst, c_src, c, h, w, block;
   int bf16; /* the loop's source is bf16 (else fp32) */
+  void *fc_src, *fc_dst; /* STEP_FC: FC_ROWS-row buffers the primitive reads and writes */
+  size_t fc_src_row;      /* STEP_FC: bytes of one source row */
 } plan_step;
 
 typedef struct tstate {
@@ -49,6 +56,7 @@ struct wmfi_nn_plan {
   int n_owned, private_weights;
   void **ptr;   /* resolved tensor pointers */
   float *stage_out;
+  wmfi_nn_op stage_view; /* the scale/shift of a view stage (tensor.view_of), applied before pooling */
   dnnl_data_type_t act;
   wmfi_nn_buffers *buf;
   void *bound_scratch; /* the session's scratchpad this plan's memories point to */
@@ -377,11 +385,21 @@ static wmf_status build_fc(wmfi_nn_plan *p, wmfi_nn_op *op) {
     WMFI_DNNL(dnnl_memory_desc_init_by_tag(&wmd, 2, wd, dnnl_f32, dnnl_format_tag_any), "weights descriptor");
     WMFI_DNNL(dnnl_memory_desc_init_by_tag(&plain, 2, wd, dnnl_f32, dnnl_ab), "weights descriptor");
   }
-  dnnl_dims_t bd = {op->cout}, dd = {p->cfg.n, op->cout};
+  dnnl_dims_t bd = {op->cout}, dd = {p->cfg.n, op->cout}, fd = {FC_ROWS, op->cout};
+  dnnl_memory_desc_t fsrc = S->md, fdst;
   WMFI_DNNL(dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_a), "bias descriptor");
   WMFI_DNNL(dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_f32, dnnl_ab), "dst descriptor");
+  WMFI_DNNL(dnnl_memory_desc_init_by_tag(&fdst, 2, fd, dnnl_f32, dnnl_ab), "dst descriptor");
+  /* the source as a block of FC_ROWS images: the batch is its outermost dimension, so one image is one
+   * contiguous run of bytes in any layout oneDNN uses here */
+  size_t src_size = dnnl_memory_desc_get_size(&S->md), row = src_size / (size_t)p->cfg.n;
+  fsrc.dims[0] = fsrc.padded_dims[0] = FC_ROWS;
+  if (fsrc.format_kind != dnnl_blocked || src_size % (size_t)p->cfg.n ||
+      (size_t)fsrc.format_desc.blocking.strides[0] * dnnl_data_type_size(fsrc.data_type) != row ||
+      dnnl_memory_desc_get_size(&fsrc) != row * FC_ROWS)
+    return wmfi_fail(WMF_ERR_BACKEND, "wmf_session_create: the head's input layout does not hold images contiguously");
   dnnl_inner_product_desc_t ipd;
-  WMFI_DNNL(dnnl_inner_product_forward_desc_init(&ipd, dnnl_forward_inference, &S->md, &wmd, &bmd, &dmd),
+  WMFI_DNNL(dnnl_inner_product_forward_desc_init(&ipd, dnnl_forward_inference, &fsrc, &wmd, &bmd, &fdst),
             "inner product descriptor");
   dnnl_primitive_attr_t attr;
   wmf_status st = attr_create(&attr, 0, op->relu);
@@ -390,14 +408,29 @@ static wmf_status build_fc(wmfi_nn_plan *p, wmfi_nn_op *op) {
   dnnl_status_t ds = dnnl_primitive_desc_create(&pd, &ipd, attr, p->m->engine, NULL);
   dnnl_primitive_attr_destroy(attr);
   WMFI_DNNL(ds, "inner product primitive descriptor");
-  plan_step *s = new_step(p, STEP_PRIM);
+  plan_step *s = new_step(p, STEP_FC);
   if (!s) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
   if (st == WMF_OK) st = define(p, op->dst, &dmd, 1, 1, -1);
-  if (st == WMF_OK) {
-    add_arg(s, DNNL_ARG_SRC, op->src, &S->md, NULL);
-    add_arg(s, DNNL_ARG_DST, op->dst, &dmd, NULL);
-    st = weights_arg(p, s, op, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &plain);
+  if (st == WMF_OK && !p->cfg.prepare) {
+    s->src = op->src;
+    s->dst = op->dst;
+    s->c = op->cout;
+    s->fc_src_row = row;
+    s->fc_src = aligned_alloc64(row * FC_ROWS, &p->owned, &p->n_owned);
+    s->fc_dst = aligned_alloc64((size_t)FC_ROWS * op->cout * sizeof(float), &p->owned, &p->n_owned);
+    if (!s->fc_src || !s->fc_dst) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
+    if (st == WMF_OK) { /* padding rows hold zeros, never uninitialized memory */
+      memset(s->fc_src, 0, row * FC_ROWS);
+      dnnl_memory_t a = NULL, b = NULL;
+      dnnl_status_t e = dnnl_memory_create(&a, &fsrc, p->m->engine, s->fc_src);
+      if (e == dnnl_success) add_arg(s, DNNL_ARG_SRC, -1, NULL, a);
+      if (e == dnnl_success) e = dnnl_memory_create(&b, &fdst, p->m->engine, s->fc_dst);
+      if (e == dnnl_success) add_arg(s, DNNL_ARG_DST, -1, NULL, b);
+      if (e != dnnl_success) st = wmfi_nn_dnnl(e, "inner product memory");
+    }
   }
+  if (st == WMF_OK)
+    st = weights_arg(p, s, op, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &plain);
   if (st == WMF_OK && !p->cfg.prepare) st = bias_arg(p, s, op->b, op->cout);
   if (st == WMF_OK) st = finish_prim(p, s, pd);
   dnnl_primitive_desc_destroy(pd);
@@ -528,7 +561,16 @@ static wmf_status build(wmfi_nn_plan *p) {
     if (op->kind == WMFI_NN_COPY) p->t[op->dst].last_use = i;
   }
   p->t[g->logits].last_use = p->t[g->features].last_use = INT_MAX;
-  if (p->cfg.stage >= 0) p->t[p->cfg.stage].last_use = INT_MAX;
+  int stage = p->cfg.stage; /* the tensor the stage pools: a view's source */
+  if (stage >= 0 && g->tensors[stage].view_of) {
+    const wmfi_nn_tensor *v = &g->tensors[stage];
+    p->stage_view.kind = WMFI_NN_GAP;
+    p->stage_view.scale = (float *)v->view_scale;
+    p->stage_view.shift = (float *)v->view_shift;
+    p->stage_view.relu = 0;
+    stage = v->view_of;
+  }
+  if (stage >= 0) p->t[stage].last_use = INT_MAX;
 
   dnnl_memory_desc_t in;
   st = wmfi_nn_md(&in, p->cfg.n, 3, p->cfg.h, p->cfg.w, dnnl_f32, 1);
@@ -559,7 +601,7 @@ static wmf_status build(wmfi_nn_plan *p) {
     if (st == WMF_OK && !p->cfg.prepare) release_after(p, i, op->residual);
   }
   if (st == WMF_OK && p->cfg.stage >= 0 && !p->cfg.prepare) {
-    st = build_kernel(p, NULL, STEP_GAP, p->cfg.stage, -1);
+    st = build_kernel(p, stage != p->cfg.stage ? &p->stage_view : NULL, STEP_GAP, stage, -1);
     if (st == WMF_OK) {
       p->stage_out = aligned_alloc64((size_t)p->cfg.n * p->steps[p->n_steps - 1].c * sizeof(float), &p->owned, &p->n_owned);
       if (!p->stage_out) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
@@ -659,13 +701,22 @@ wmf_status wmfi_nn_plan_run(wmfi_nn_plan *p, dnnl_stream_t stream, const float *
       case STEP_PRIM:
         WMFI_DNNL(dnnl_primitive_execute(s->prim, stream, s->nargs, s->exec), "primitive execution");
         break;
+      case STEP_FC:
+        for (int r = 0; r < n; r += FC_ROWS) {
+          int m = n - r < FC_ROWS ? n - r : FC_ROWS;
+          memcpy(s->fc_src, (const char *)p->ptr[s->src] + (size_t)r * s->fc_src_row, (size_t)m * s->fc_src_row);
+          WMFI_DNNL(dnnl_primitive_execute(s->prim, stream, s->nargs, s->exec), "primitive execution");
+          WMFI_DNNL(dnnl_stream_wait(stream), "stream wait");
+          memcpy((float *)p->ptr[s->dst] + (size_t)r * s->c, s->fc_dst, (size_t)m * s->c * sizeof(float));
+        }
+        break;
       case STEP_BNRELU:
         wmfi_nn_bnrelu(p->ptr[s->src], p->ptr[s->dst], s->bf16, n, s->c_src, s->c, s->h * s->w, s->block, op->scale,
                        op->shift);
         break;
       case STEP_GAP:
         wmfi_nn_gap(p->ptr[s->src], s->dst >= 0 ? p->ptr[s->dst] : p->stage_out, s->bf16, n, s->c, s->h * s->w,
-                    s->block, op ? op->scale : NULL, op ? op->shift : NULL);
+                    s->block, op ? op->scale : NULL, op ? op->shift : NULL, op ? op->relu : 0);
         break;
       case STEP_COPY: {
         size_t esz = bf16 ? 2 : 4, run = (size_t)s->c * s->h * s->w * esz;

@@ -214,7 +214,7 @@ def test_reports_carry_p_q_and_intervals(data, tmp_path):
     assert header[-4:] == ["p_value", "q_value", "auc_lo", "auc_hi"]
     a.set_bootstrap(0)
     a.write_csv(Target.CLASSES, tmp_path / "k.csv")
-    assert (tmp_path / "k.csv").read_text().splitlines()[0].endswith("acc_gap,p_value,q_value")
+    assert (tmp_path / "k.csv").read_text().splitlines()[0].endswith("acc_gap,clean_prob,wm_prob,delta_prob_labelled,p_value,q_value")
     a.write_json(tmp_path / "r0.json")
     r0 = json.loads((tmp_path / "r0.json").read_text())
     assert r0["bootstrap"] is None and "auc_lo" not in r0["classes"]

@@ -64,12 +64,15 @@ START_TEST(pipeline_stops_early) {
 }
 END_TEST
 
-static void touch(const char *dir, const char *name) {
+/* Creates an empty file root/rel and its folders. */
+static void touch(const char *root, const char *rel) {
   char path[512];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
+  snprintf(path, sizeof path, "%s/%s", root, rel);
   char *slash = strrchr(path, '/');
   *slash = 0;
-  mkdir(path, 0700);
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "mkdir -p '%s'", path);
+  ck_assert_int_eq(system(cmd), 0);
   *slash = '/';
   FILE *f = fopen(path, "w");
   ck_assert_ptr_nonnull(f);
@@ -186,6 +189,86 @@ START_TEST(file_lists_folders_labels_shards) {
 }
 END_TEST
 
+
+typedef struct warned {
+  char text[1024];
+  size_t n;
+} warned;
+
+static void note(void *ctx, const char *path, const char *side) {
+  warned *w = ctx;
+  size_t len = strlen(w->text);
+  snprintf(w->text + len, sizeof w->text - len, "%s:%s;", side, strrchr(path, '/') + 1);
+  w->n++;
+}
+
+/* Pre-rendered pairs: by relative path in nested folders (an order the walk and strcmp disagree on),
+ * files without a partner on both sides named and counted, lists by line. */
+START_TEST(file_lists_pair_by_relative_path) {
+  char dir[] = "/tmp/wmf_pairs_XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  char clean[600], wm[600], err[512];
+  snprintf(clean, sizeof clean, "%s/baseline", dir);
+  snprintf(wm, sizeof wm, "%s/chinese/", dir); /* a trailing slash too */
+  const char *both[] = {"n1/a.JPEG", "n1-x/b.JPEG", "n1/sub/c.png", "z.JPEG"};
+  for (size_t i = 0; i < 4; i++) touch(clean, both[i]), touch(wm, both[i]);
+  touch(clean, "n1/only_clean.JPEG");
+  touch(wm, "n1/only_wm.JPEG");
+  touch(wm, "z.jpg"); /* another extension is another file */
+  file_list c, w;
+  ck_assert_int_eq(file_list_load(&c, clean, err, sizeof err), 0);
+  ck_assert_uint_eq(c.n, 5);
+  warned seen = {"", 0};
+  size_t unpaired;
+  ck_assert_int_eq(file_list_pair(&c, clean, &w, wm, note, &seen, &unpaired, err, sizeof err), 0);
+  ck_assert_uint_eq(unpaired, 3);
+  ck_assert_uint_eq(seen.n, 3);
+  ck_assert_ptr_nonnull(strstr(seen.text, "clean:only_clean.JPEG;"));
+  ck_assert_ptr_nonnull(strstr(seen.text, "watermarked:only_wm.JPEG;"));
+  ck_assert_ptr_nonnull(strstr(seen.text, "watermarked:z.jpg;"));
+  ck_assert_uint_eq(c.n, 4);
+  ck_assert_uint_eq(w.n, 4);
+  for (size_t i = 0; i < 4; i++) {
+    ck_assert_ptr_nonnull(strstr(c.paths[i], "/baseline/"));
+    ck_assert_ptr_nonnull(strstr(w.paths[i], "/chinese/"));
+    ck_assert_str_eq(strstr(c.paths[i], "/baseline/") + 10, strstr(w.paths[i], "/chinese//") + 10);
+  }
+  const int want[4] = {0, 0, 1, -1}; /* n1/a, n1/sub/c, n1-x/b, z: labels of the clean side's folders */
+  for (size_t i = 0; i < 4; i++) ck_assert_int_eq(c.labels[i], want[i]);
+  unsigned long long h = file_list_hash(&w);
+  ck_assert(h != file_list_hash(&c));
+  file_list_free(&c);
+  file_list_free(&w);
+
+  /* lists: by line, equal lengths; a folder against a list is refused */
+  char lc[700], lw[700];
+  snprintf(lc, sizeof lc, "%s/clean.txt", dir);
+  snprintf(lw, sizeof lw, "%s/wm.txt", dir);
+  FILE *f = fopen(lc, "w");
+  fprintf(f, "%s/z.JPEG\n%s/n1/a.JPEG\n", clean, clean);
+  fclose(f);
+  f = fopen(lw, "w");
+  fprintf(f, "%s/z.JPEG\n", wm);
+  fclose(f);
+  ck_assert_int_eq(file_list_load(&c, lc, err, sizeof err), 0);
+  ck_assert_int_eq(file_list_pair(&c, lc, &w, lw, note, &seen, &unpaired, err, sizeof err), -1);
+  ck_assert_ptr_nonnull(strstr(err, "paired line by line"));
+  ck_assert_int_eq(file_list_pair(&c, lc, &w, wm, note, &seen, &unpaired, err, sizeof err), -1);
+  ck_assert_ptr_nonnull(strstr(err, "both be folders"));
+  f = fopen(lw, "a");
+  fprintf(f, "%s/n1/a.JPEG\n", wm);
+  fclose(f);
+  ck_assert_int_eq(file_list_pair(&c, lc, &w, lw, note, &seen, &unpaired, err, sizeof err), 0);
+  ck_assert_uint_eq(w.n, 2);
+  ck_assert_ptr_nonnull(strstr(w.paths[1], "chinese//n1/a.JPEG"));
+  file_list_free(&c);
+  file_list_free(&w);
+  char cmd[700];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 START_TEST(args_parse_values_and_errors) {
   bool json = false;
   long batch = 16;
@@ -223,6 +306,7 @@ int main(void) {
   tcase_add_test(tc, file_lists_folders_labels_shards);
   tcase_add_test(tc, file_lists_wordnet_ids_and_unsupported);
   tcase_add_test(tc, file_lists_labels_from_a_list);
+  tcase_add_test(tc, file_lists_pair_by_relative_path);
   tcase_add_test(tc, args_parse_values_and_errors);
   suite_add_tcase(s, tc);
   return run_suite(s);

@@ -15,7 +15,16 @@ IMAGENET_CLASSES = 1000
 D_THRESHOLDS = (0.7, 0.8, 0.9, 0.95)
 # WMF_AUDIT_FDR: the reports count a class or channel as significant when its BH q-value is below it
 FDR = 0.05
+IMAGENET_CARTON = 478
 _SIZE = ctypes.c_size_t
+
+
+class _Shortcut(ctypes.Structure):
+    _fields_ = [("struct_size", ctypes.c_uint32), ("class_index", _SIZE), ("num_pairs", _SIZE),
+                ("num_labelled", _SIZE), ("num_class_labelled", _SIZE)] + \
+               [(name, ctypes.c_double) for name in (
+                   "p_clean", "p_wm", "delta_p", "p_clean_labelled", "p_wm_labelled", "delta_p_labelled",
+                   "acc_clean", "acc_wm", "acc_gap", "class_acc_clean", "class_acc_wm", "class_gap")]
 
 
 class Target(enum.IntEnum):
@@ -37,6 +46,9 @@ class Score(enum.IntEnum):
     CLEAN_ACC = 8
     WM_ACC = 9
     ACC_GAP = 10
+    CLEAN_PROB = 11
+    WM_PROB = 12
+    DELTA_PROB_LABELLED = 13
 
 
 class Order(enum.IntEnum):
@@ -99,6 +111,10 @@ _write_json = fn("wmf_audit_write_json", [P, ctypes.c_char_p])
 _write_csv = fn("wmf_audit_write_csv", [P, ctypes.c_int, ctypes.c_char_p])
 _write_svg_classes = fn("wmf_audit_write_svg_classes",
                         [P, ctypes.c_char_p, ctypes.c_int, ctypes.c_int, _SIZE])
+_shortcut_metrics = fn("wmf_audit_shortcut_metrics", [ctypes.POINTER(_Shortcut), P, _SIZE])
+_get_pairs = fn("wmf_audit_get_pairs", [P, _SIZE, _SIZE, F32P, F32P, F32P, F32P, I32P])
+_write_pairs_csv = fn("wmf_audit_write_pairs_csv",
+                      [P, ctypes.c_char_p, ctypes.POINTER(ctypes.c_char_p), SIZEP, _SIZE])
 _write_svg_histogram = fn("wmf_audit_write_svg_histogram",
                           [P, ctypes.c_char_p, ctypes.c_int, ctypes.c_int, _SIZE])
 
@@ -478,3 +494,41 @@ class Audit(Handle):
     def write_svg_histogram(self, path, target=Target.CHANNELS, score=Score.AUC, bins=50):
         """Histogram of one score over the channels (or classes)."""
         _write_svg_histogram(self, path_arg(path), int(target), int(score), bins)
+
+    def shortcut_metrics(self, class_index=IMAGENET_CARTON):
+        """ImageNet-W's metrics of one class (carton by default) as a dict: p_clean, p_wm, delta_p (over
+        all pairs), p_clean_labelled, p_wm_labelled, delta_p_labelled (over the pairs labelled with the
+        class), acc_clean, acc_wm, acc_gap (IN-W gap), class_acc_clean, class_acc_wm, class_gap (carton
+        gap), and the counts. See wmf_audit_shortcut_metrics."""
+        out = _Shortcut()
+        out.struct_size = ctypes.sizeof(_Shortcut)
+        _shortcut_metrics(ctypes.byref(out), self, class_index)
+        return {name: getattr(out, name) for name, _ in _Shortcut._fields_ if name != "struct_size"}
+
+    def pairs(self, first=0, n=None):
+        """The stored values of pairs [first, first + n) (default: all from first), as a dict of
+        float32 arrays clean_logits, wm_logits (n, num_classes), clean_features, wm_features
+        (n, num_features) and int32 labels (n,); arrays of an empty dimension are None."""
+        n = self.num_pairs - first if n is None else n
+        nc, nf = self.num_classes, self.num_features
+        out = {"clean_logits": np.empty((n, nc), np.float32) if nc else None,
+               "wm_logits": np.empty((n, nc), np.float32) if nc else None,
+               "clean_features": np.empty((n, nf), np.float32) if nf else None,
+               "wm_features": np.empty((n, nf), np.float32) if nf else None,
+               "labels": np.empty(n, np.int32)}
+        _get_pairs(self, first, n, *(ptr(out[k], F32P) for k in
+                                     ("clean_logits", "wm_logits", "clean_features", "wm_features")),
+                   ptr(out["labels"], I32P))
+        return out
+
+    def write_pairs_csv(self, path, paths=None, classes=()):
+        """One CSV row per pair: its path (from `paths`, one per pair, or empty), label, clean and
+        watermarked top-5 and the softmax p of each class in `classes` (clean and watermarked)."""
+        if paths is not None and len(paths) != self.num_pairs:
+            raise ValueError(f"paths: {len(paths)} names for {self.num_pairs} pairs")
+        names = None
+        if paths is not None:
+            encoded = [os.fsencode(x) for x in paths]
+            names = (ctypes.c_char_p * len(encoded))(*encoded)
+        listed = np.ascontiguousarray(np.asarray(classes, dtype=np.uintp).reshape(-1))
+        _write_pairs_csv(self, path_arg(path), names, ptr(listed, SIZEP), listed.size)
