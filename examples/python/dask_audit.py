@@ -119,6 +119,7 @@ def audit_images(weights, paths, labels, start, options):
     skipped = []
     with Watermark.from_preset(o["preset"]) as wm, \
             Session(model, max_batch=2 * batch, input_size=crop, threads=o["threads"]) as session:
+        wm.reference_size = crop  # as wmfeat audit: the preset's sizes follow the crop (AddWatermark(crop))
         x = session.input_batch(2 * batch)
         logits = np.empty((2 * batch, model.num_classes), np.float32)
         features = np.empty((2 * batch, model.feature_count), np.float32)
@@ -158,6 +159,7 @@ def provenance(weights, paths, labels, options, source=None):
     rel = [wmfeat.relative_to_input(p, source) for p in paths] if source else list(paths)
     with Weights.open(weights) as w, Model.load(w, options["arch"]) as model, \
             Watermark.from_preset(options["preset"]) as wm:
+        wm.reference_size = options["crop"]
         fields = wmfeat.run_provenance(w, model, wm, options["seed"], options["resize"], options["crop"],
                                        wmfeat.list_fingerprint(rel, labels))
     del fields["shard"]

@@ -145,6 +145,8 @@ def audit_files(model, clean, watermarked=None, preset="imagenet-w", seed=0, res
     audit = Audit.create(model.num_classes, model.feature_count)
     info = {"paths": [], "skipped": [], "unpaired": unpaired}
     wm = Watermark.from_preset(preset) if wpaths is None else None
+    if wm is not None:
+        wm.reference_size = crop  # as wmfeat audit: the preset's sizes follow the crop (AddWatermark(crop))
     try:
         with Session(model, max_batch=batch, input_size=crop, threads=threads) as session:
             x = [session.input_batch(batch), session.input_batch(batch)]
