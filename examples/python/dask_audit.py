@@ -36,47 +36,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wmfeat  # noqa: E402
 from wmfeat import Audit, Image, Model, Order, Score, Session, Target, Watermark, Weights  # noqa: E402
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tga", ".gif")
-
-
 # ---- the image list (the same rules as the wmfeat program) ---------------------------------------
 
 def list_images(source, limit=0):
-    """(paths, labels) of an image file, a folder searched recursively in sorted order (label = index
-    of the top-level subfolder, as torchvision's ImageFolder numbers ImageNet's val/<wnid>/), or a text
-    file with one path per line, optionally followed by a tab and an integer label. -1 = unknown."""
-    paths, labels = [], []
-    if os.path.isdir(source):
-        def walk(folder, label, depth):
-            next_label = 0
-            for name in sorted(os.listdir(folder)):
-                if name.startswith("."):
-                    continue
-                path = os.path.join(folder, name)
-                if os.path.isdir(path):
-                    walk(path, next_label if depth == 0 else label, depth + 1)
-                    if depth == 0:
-                        next_label += 1
-                elif name.lower().endswith(IMAGE_EXTENSIONS):
-                    paths.append(path)
-                    labels.append(label)
-        walk(source, -1, 0)
-    elif source.lower().endswith(IMAGE_EXTENSIONS):
-        paths, labels = [source], [-1]
-    else:
-        with open(source, encoding="utf-8") as f:
-            for line in f:
-                line = line.rstrip("\r\n")
-                if not line or line.startswith("#"):
-                    continue
-                path, _, label = line.partition("\t")
-                paths.append(path)
-                labels.append(int(label) if label else -1)
-    if not paths:
-        raise SystemExit(f"no images ({' '.join(IMAGE_EXTENSIONS)}) in {source!r}")
-    if limit:
-        paths, labels = paths[:limit], labels[:limit]
-    return paths, labels
+    """(paths, labels) as wmfeat.list_images lists them; a source without images ends the program."""
+    try:
+        return wmfeat.list_images(source, limit)
+    except ValueError as e:
+        raise SystemExit(str(e))
 
 
 def shard_bounds(count, i, n):
