@@ -25,6 +25,33 @@ wmf_status wmfi_fail(wmf_status status, const char *fmt, ...) WMFI_PRINTF(2, 3);
     if (!(cond)) return wmfi_fail(WMF_ERR_INVALID_ARGUMENT, __VA_ARGS__); \
   } while (0)
 
+/* The one error idiom of lib/ (as zstd's FORWARD_IF_ERROR): a function that owns resources declares
+ * `wmf_status st = WMF_OK;`, frees everything after a single `done:` label and returns st. The macros
+ * set st and jump there, so no early return leaks:
+ *   WMFI_TRY(wmfi_file_open(&f, path));                       forwards a failure (message already set)
+ *   WMFI_FAIL(WMF_ERR_CORRUPT, "%s: bad magic", path);        records a message, fails
+ *   WMFI_CHECK(n <= max, WMF_ERR_CORRUPT, "%s: n %zu", path, n);  fails unless the condition holds
+ *   WMFI_ALLOC(buf, wmfi_malloc(size), "wmf_x_load");         fails with "fn: out of memory" on NULL
+ * Functions without resources keep plain `return wmfi_fail(...)`. */
+#define WMFI_TRY(expr)                \
+  do {                                \
+    st = (expr);                      \
+    if (st != WMF_OK) goto done;      \
+  } while (0)
+#define WMFI_FAIL(status, ...)                 \
+  do {                                         \
+    st = wmfi_fail((status), __VA_ARGS__);     \
+    goto done;                                 \
+  } while (0)
+#define WMFI_CHECK(cond, status, ...)                     \
+  do {                                                    \
+    if (!(cond)) WMFI_FAIL((status), __VA_ARGS__);        \
+  } while (0)
+#define WMFI_ALLOC(ptr, expr, fn)                                          \
+  do {                                                                     \
+    if (!((ptr) = (expr))) WMFI_FAIL(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory", (fn)); \
+  } while (0)
+
 /* Allocation through the hooks installed with wmf_set_allocator(). wmfi_alloc_array and wmfi_calloc
  * check n * size for overflow and return NULL on it. */
 void *wmfi_malloc(size_t size);
