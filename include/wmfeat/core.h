@@ -81,6 +81,32 @@ WMF_API const char *wmf_version(void);
 /** The library's version as WMF_VERSION_NUMBER computes it. */
 WMF_API uint32_t wmf_version_number(void);
 
+/* ---- NumPy .npy files (since 1.1) ----
+ * The feature matrices of `wmfeat extract` and `wmfeat probe`: 2-D, float32, C order, little-endian,
+ * as numpy.save writes a float32 array and numpy.load reads it. */
+
+/** Writes `rows` x `cols` float32 values (row-major: element (i, j) at data[i * cols + j]) to `path` as
+ *  a .npy file (format 1.0, dtype '<f4', shape (rows, cols), header padded to 64 bytes as numpy pads
+ *  it). The file is written atomically: into a temporary file beside it, then renamed over `path`, so
+ *  a failure leaves any previous file in place; a device or FIFO at `path` is written into directly.
+ *  `data` may be NULL when rows or cols is 0. `data` stays the caller's.
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (NULL path, or NULL data for a non-empty array),
+ *  WMF_ERR_LIMIT (rows x cols overflows), WMF_ERR_OUT_OF_MEMORY, WMF_ERR_IO (the message names the
+ *  file and the reason). Thread-safe (different paths). */
+WMF_API wmf_status wmf_npy_save_f32(const char *path, const float *data, size_t rows, size_t cols);
+
+/** Reads a 2-D float32 .npy file (format 1.0, 2.0 or 3.0; dtype '<f4'; C order). Sets *out_rows and
+ *  *out_cols to its shape, then copies its rows x cols values (row-major) into `out` when `out` is not
+ *  NULL: call it once with out = NULL to learn the size, allocate, and call again.
+ *  `out_len` is the number of floats `out` holds.
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (NULL out_rows, out_cols or path), WMF_ERR_IO (cannot
+ *  open or read the file), WMF_ERR_CORRUPT (not a .npy file, a malformed header, a data size that does
+ *  not match the shape), WMF_ERR_UNSUPPORTED (another dtype, Fortran order, not 2-D, a newer format
+ *  version), WMF_ERR_BUFFER_TOO_SMALL (out_len < rows x cols; the shape is still set),
+ *  WMF_ERR_OUT_OF_MEMORY. On failure *out_rows and *out_cols are 0 unless the shape was read. The
+ *  buffer stays the caller's. Thread-safe. */
+WMF_API wmf_status wmf_npy_load_f32(float *out, size_t out_len, size_t *out_rows, size_t *out_cols, const char *path);
+
 /* Opaque handles. Each has a create/open/load function and a *_destroy() that accepts NULL. */
 typedef struct wmf_image wmf_image;         /**< an RGB8 image (image.h) */
 typedef struct wmf_font wmf_font;           /**< a font face (watermark.h) */

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "audit.h"
+#include "audit_internal.h"
 
 static void invalidate(wmf_audit *a) { a->valid = false, a->boot_valid = false; }
 
@@ -165,9 +165,6 @@ wmf_status wmf_audit_add(wmf_audit *a, size_t n, const float *cl, const float *w
   return WMF_OK;
 }
 
-/* Used by wmf_audit_load: column-major matrices over all n rows. */
-wmf_status wmfi_audit_append_columns(wmf_audit *a, size_t n, const float *cl, const float *wl,
-                                     const float *cf, const float *wf, const int32_t *labels);
 wmf_status wmfi_audit_append_columns(wmf_audit *a, size_t n, const float *cl, const float *wl,
                                      const float *cf, const float *wf, const int32_t *labels) {
   wmf_status st = reserve(a, n);

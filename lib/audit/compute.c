@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit.h"
+#include "audit_internal.h"
 
 static bool class_only(wmf_audit_score s) { return s >= WMFI_AUDIT_COLUMN_SCORES; }
 
@@ -167,39 +167,6 @@ wmf_status wmf_audit_scores(double *out, size_t out_len, wmf_audit *a, wmf_audit
   return WMF_OK;
 }
 
-typedef struct ranked {
-  double key;
-  size_t index;
-} ranked;
-
-static int cmp_ranked(const void *pa, const void *pb) {
-  const ranked *a = pa, *b = pb;
-  bool na = isnan(a->key), nb = isnan(b->key);
-  if (na != nb) return na ? 1 : -1;
-  if (!na && a->key != b->key) return a->key > b->key ? -1 : 1;
-  return a->index < b->index ? -1 : a->index > b->index;
-}
-
-wmf_status wmfi_audit_rank_scores(size_t *out, size_t k, const double *scores, size_t n, wmf_rank_order order) {
-  WMFI_REQUIRE(k <= n, "rank: %zu asked of %zu", k, n);
-  WMFI_REQUIRE((int)order >= WMF_RANK_DESCENDING && (int)order <= WMF_RANK_FROM_HALF, "rank: unknown order %d",
-               (int)order);
-  ranked *r = wmfi_alloc_array(n, sizeof *r);
-  if (!r) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "rank: out of memory for %zu scores", n);
-  for (size_t i = 0; i < n; i++) {
-    double s = scores[i];
-    r[i].index = i;
-    r[i].key = order == WMF_RANK_DESCENDING ? s
-             : order == WMF_RANK_ASCENDING  ? -s
-             : order == WMF_RANK_ABS        ? fabs(s)
-                                            : fabs(s - 0.5);
-  }
-  qsort(r, n, sizeof *r, cmp_ranked);
-  for (size_t i = 0; i < k; i++) out[i] = r[i].index;
-  wmfi_free(r);
-  return WMF_OK;
-}
-
 wmf_status wmf_audit_rank(size_t *out, size_t k, wmf_audit *a, wmf_audit_target target, wmf_audit_score score,
                           wmf_rank_order order) {
   WMFI_REQUIRE(out || k == 0, "wmf_audit_rank: out is NULL");
@@ -207,7 +174,7 @@ wmf_status wmf_audit_rank(size_t *out, size_t k, wmf_audit *a, wmf_audit_target 
   size_t n;
   wmf_status st = score_vector(&v, &n, a, target, score, "wmf_audit_rank");
   if (st) return st;
-  return wmfi_audit_rank_scores(out, k, v, n, order);
+  return wmfi_rank_scores(out, k, v, n, order);
 }
 
 wmf_status wmf_audit_count_above(size_t *out_count, wmf_audit *a, wmf_audit_target target, wmf_audit_score score,

@@ -9,14 +9,14 @@
  *     56 + M  f32 clean logits [num_classes][num_pairs], then watermarked logits (column-major),
  *             f32 clean features [num_features][num_pairs], then watermarked features,
  *             i32 labels [num_pairs] (WMF_NO_LABEL = -1)
- *        end  u64 FNV-1a 64 of every byte before it
+ *        end  u64 checksum (wmfi_checksum: FNV-1a 64) of every byte before it
  * All little-endian. Version 1 files (header of 40 bytes, no items_done or provenance) still load:
  * their audit has no provenance and items_done 0. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "audit.h"
+#include "audit_internal.h"
 
 #define MAGIC "WMFAUDIT"
 #define VERSION 2u
@@ -26,20 +26,6 @@
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the audit file format code assumes a little-endian host"
 #endif
-
-wmf_status wmfi_audit_append_columns(wmf_audit *a, size_t n, const float *cl, const float *wl,
-                                     const float *cf, const float *wf, const int32_t *labels);
-
-static uint64_t fnv1a(const uint8_t *p, size_t n) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
-  return h;
-}
-
-static void put_u32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put_u64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
-static uint32_t get_u32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint64_t get_u64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
 /* Bytes of the payload for the given sizes into *out; false on overflow. (0 pairs: 0 bytes.) */
 static bool payload_size(uint64_t C, uint64_t F, uint64_t n, size_t *out) {
@@ -57,7 +43,7 @@ static size_t provenance_size(const wmf_audit *a) {
 
 static uint8_t *put_string(uint8_t *p, const char *s) {
   uint32_t len = (uint32_t)strlen(s);
-  put_u32(p, len);
+  wmfi_put_le32(p, len);
   memcpy(p + 4, s, len);
   return p + 4 + len;
 }
@@ -82,15 +68,15 @@ wmf_status wmf_audit_save(const wmf_audit *a, const char *path) {
   uint8_t *buf = wmfi_calloc(1, total);
   if (!buf) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit_save: out of memory for %zu bytes", total);
   memcpy(buf, MAGIC, 8);
-  put_u32(buf + 8, VERSION);
-  put_u32(buf + 12, 0);
-  put_u64(buf + 16, a->num_classes);
-  put_u64(buf + 24, a->num_features);
-  put_u64(buf + 32, a->n);
-  put_u64(buf + 40, a->items_done);
-  put_u64(buf + 48, meta);
+  wmfi_put_le32(buf + 8, VERSION);
+  wmfi_put_le32(buf + 12, 0);
+  wmfi_put_le64(buf + 16, a->num_classes);
+  wmfi_put_le64(buf + 24, a->num_features);
+  wmfi_put_le64(buf + 32, a->n);
+  wmfi_put_le64(buf + 40, a->items_done);
+  wmfi_put_le64(buf + 48, meta);
   uint8_t *q = buf + HEADER;
-  put_u32(q, (uint32_t)a->prov_count);
+  wmfi_put_le32(q, (uint32_t)a->prov_count);
   q += 4;
   for (size_t i = 0; i < a->prov_count; i++) q = put_string(put_string(q, a->prov_keys[i]), a->prov_values[i]);
   uint8_t *p = buf + HEADER + meta;
@@ -102,65 +88,63 @@ wmf_status wmf_audit_save(const wmf_audit *a, const char *path) {
     memcpy(p, a->chunks[k].labels, a->chunks[k].rows * sizeof(int32_t));
     p += a->chunks[k].rows * sizeof(int32_t);
   }
-  put_u64(p, fnv1a(buf, (size_t)(p - buf)));
+  wmfi_put_le64(p, wmfi_checksum(buf, (size_t)(p - buf)));
   wmf_status st = wmfi_write_file_atomic(path, buf, total);
   wmfi_free(buf);
   return st;
 }
 
+/* Copies n bytes into a new NUL-terminated string. */
+static char *copy_string(const char *s, size_t n) {
+  char *c = wmfi_malloc(n + 1);
+  if (c) memcpy(c, s, n), c[n] = 0;
+  return c;
+}
+
 /* Reads the provenance block (`size` bytes at file offset `at`) into the audit. */
 static wmf_status parse_provenance(wmf_audit *a, const uint8_t *p, size_t size, size_t at, const char *path) {
   static const char fn[] = "wmf_audit_load";
-  uint32_t count = get_u32(p);
-  if (count > WMFI_AUDIT_MAX_PROVENANCE)
-    return wmfi_fail(WMF_ERR_CORRUPT, "%s: '%s': %u provenance entries (offset %zu), at most %d", fn, path, count, at,
-                     WMFI_AUDIT_MAX_PROVENANCE);
-  char **keys = wmfi_calloc(count ? count : 1, sizeof *keys), **values = wmfi_calloc(count ? count : 1, sizeof *values);
-  wmf_status st = keys && values ? WMF_OK : wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
+  wmf_status st = WMF_OK;
+  uint32_t count = wmfi_le32(p);
+  char **keys = NULL, **values = NULL;
+  WMFI_CHECK(count <= WMFI_AUDIT_MAX_PROVENANCE, WMF_ERR_CORRUPT,
+             "%s: '%s': %u provenance entries (offset %zu), at most %d", fn, path, count, at, WMFI_AUDIT_MAX_PROVENANCE);
+  WMFI_ALLOC(keys, wmfi_calloc(count ? count : 1, sizeof *keys), fn);
+  WMFI_ALLOC(values, wmfi_calloc(count ? count : 1, sizeof *values), fn);
   size_t off = 4;
-  for (uint32_t i = 0; i < count && !st; i++) {
+  for (uint32_t i = 0; i < count; i++) {
     const char *kv[2];
     uint32_t len[2];
-    for (int j = 0; j < 2 && !st; j++) {
-      if (size - off < 4 || (len[j] = get_u32(p + off)) > size - off - 4)
-        st = wmfi_fail(WMF_ERR_CORRUPT, "%s: '%s': provenance entry %u runs past its block (offset %zu)", fn, path, i,
-                       at + off);
-      else kv[j] = (const char *)p + off + 4, off += 4 + len[j];
+    for (int j = 0; j < 2; j++) {
+      WMFI_CHECK(size - off >= 4 && (len[j] = wmfi_le32(p + off)) <= size - off - 4, WMF_ERR_CORRUPT,
+                 "%s: '%s': provenance entry %u runs past its block (offset %zu)", fn, path, i, at + off);
+      kv[j] = (const char *)p + off + 4, off += 4 + len[j];
     }
-    if (!st) {
-      char where[160];
-      snprintf(where, sizeof where, "%s: '%.40s' provenance entry %u (offset %zu)", fn, path, i, at + off);
-      st = wmfi_audit_check_provenance_entry(where, kv[0], len[0], kv[1], len[1]);
-      if (st) { /* a bad key or value in a file is damage */
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", wmf_last_error());
-        st = wmfi_fail(WMF_ERR_CORRUPT, "%s", msg);
-      }
+    char where[160];
+    snprintf(where, sizeof where, "%s: '%.40s' provenance entry %u (offset %zu)", fn, path, i, at + off);
+    if (wmfi_audit_check_provenance_entry(where, kv[0], len[0], kv[1], len[1])) { /* in a file: damage */
+      char msg[512];
+      snprintf(msg, sizeof msg, "%s", wmf_last_error());
+      WMFI_FAIL(WMF_ERR_CORRUPT, "%s", msg);
     }
-    if (!st) {
-      keys[i] = wmfi_malloc(len[0] + 1), values[i] = wmfi_malloc(len[1] + 1);
-      if (!keys[i] || !values[i]) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
-      else {
-        memcpy(keys[i], kv[0], len[0]), keys[i][len[0]] = 0;
-        memcpy(values[i], kv[1], len[1]), values[i][len[1]] = 0;
-        if (i && strcmp(keys[i - 1], keys[i]) >= 0)
-          st = wmfi_fail(WMF_ERR_CORRUPT, "%s: '%s': provenance keys not sorted and unique at entry %u (offset %zu)",
-                         fn, path, i, at + off);
-      }
-    }
+    WMFI_ALLOC(keys[i], copy_string(kv[0], len[0]), fn);
+    WMFI_ALLOC(values[i], copy_string(kv[1], len[1]), fn);
+    WMFI_CHECK(!i || strcmp(keys[i - 1], keys[i]) < 0, WMF_ERR_CORRUPT,
+               "%s: '%s': provenance keys not sorted and unique at entry %u (offset %zu)", fn, path, i, at + off);
   }
-  for (size_t i = off; i < size && !st; i++)
-    if (p[i]) st = wmfi_fail(WMF_ERR_CORRUPT, "%s: '%s': nonzero padding after the provenance (offset %zu)", fn, path, at + i);
-  if (st) {
-    for (uint32_t i = 0; keys && values && i < count; i++) wmfi_free(keys[i]), wmfi_free(values[i]);
-    wmfi_free(keys), wmfi_free(values);
-    return st;
-  }
+  for (size_t i = off; i < size; i++)
+    WMFI_CHECK(!p[i], WMF_ERR_CORRUPT, "%s: '%s': nonzero padding after the provenance (offset %zu)", fn, path, at + i);
   wmfi_audit_adopt_provenance(a, keys, values, count);
-  return WMF_OK;
+  keys = values = NULL;
+done:
+  for (uint32_t i = 0; keys && values && i < count; i++) wmfi_free(keys[i]), wmfi_free(values[i]);
+  wmfi_free(keys), wmfi_free(values);
+  return st;
 }
 
-wmf_status wmfi_audit_parse(wmf_audit **out, const uint8_t *d, size_t size, const char *path) {
+wmf_status wmfi_audit_parse(void *out, const uint8_t *d, size_t size, const char *path) {
+  wmf_audit **result = out;
+  *result = NULL;
   if ((uintptr_t)d % _Alignof(float)) { /* the columns are read in place: align a misaligned buffer once */
     uint8_t *copy = wmfi_malloc(size);
     if (!copy) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit_load: cannot copy '%s' (%zu bytes)", path, size);
@@ -171,7 +155,7 @@ wmf_status wmfi_audit_parse(wmf_audit **out, const uint8_t *d, size_t size, cons
   }
   if (size < HEADER_V1 + 8 || memcmp(d, MAGIC, 8) != 0)
     return wmfi_fail(WMF_ERR_CORRUPT, "wmf_audit_load: '%s' is not an audit file (magic at offset 0)", path);
-  uint32_t version = get_u32(d + 8), flags = get_u32(d + 12);
+  uint32_t version = wmfi_le32(d + 8), flags = wmfi_le32(d + 12);
   if (version > VERSION)
     return wmfi_fail(WMF_ERR_UNSUPPORTED, "wmf_audit_load: '%s' has format version %u, this library reads %u",
                      path, version, VERSION);
@@ -182,8 +166,8 @@ wmf_status wmfi_audit_parse(wmf_audit **out, const uint8_t *d, size_t size, cons
   if (size < header + 8)
     return wmfi_fail(WMF_ERR_CORRUPT, "wmf_audit_load: '%s' has %zu bytes, less than its %zu-byte header", path,
                      size, header + 8);
-  uint64_t C = get_u64(d + 16), F = get_u64(d + 24), n = get_u64(d + 32);
-  uint64_t items_done = version == 1 ? 0 : get_u64(d + 40), M = version == 1 ? 0 : get_u64(d + 48);
+  uint64_t C = wmfi_le64(d + 16), F = wmfi_le64(d + 24), n = wmfi_le64(d + 32);
+  uint64_t items_done = version == 1 ? 0 : wmfi_le64(d + 40), M = version == 1 ? 0 : wmfi_le64(d + 48);
   if ((C == 0 && F == 0) || C > WMFI_AUDIT_MAX_DIM || F > WMFI_AUDIT_MAX_DIM || n > WMFI_AUDIT_MAX_PAIRS)
     return wmfi_fail(WMF_ERR_LIMIT, "wmf_audit_load: '%s': %llu classes, %llu features, %llu pairs (offset 16)",
                      path, (unsigned long long)C, (unsigned long long)F, (unsigned long long)n);
@@ -194,8 +178,8 @@ wmf_status wmfi_audit_parse(wmf_audit **out, const uint8_t *d, size_t size, cons
   if (!payload_size(C, F, n, &payload) || size - header - 8 - M != payload)
     return wmfi_fail(WMF_ERR_CORRUPT, "wmf_audit_load: '%s' has %zu bytes, its header implies %llu", path, size,
                      (unsigned long long)payload + header + 8 + M);
-  uint64_t sum = get_u64(d + size - 8);
-  if (sum != fnv1a(d, size - 8))
+  uint64_t sum = wmfi_le64(d + size - 8);
+  if (sum != wmfi_checksum(d, size - 8))
     return wmfi_fail(WMF_ERR_CORRUPT, "wmf_audit_load: '%s': checksum mismatch (stored at offset %zu)", path,
                      size - 8);
   size_t data_at = header + (size_t)M;
@@ -211,27 +195,19 @@ wmf_status wmfi_audit_parse(wmf_audit **out, const uint8_t *d, size_t size, cons
     if (labels[i] != WMF_NO_LABEL && (labels[i] < 0 || (uint64_t)labels[i] >= C))
       return wmfi_fail(WMF_ERR_CORRUPT, "wmf_audit_load: '%s': label %d out of range at offset %zu", path,
                        (int)labels[i], data_at + 4 * (values + i));
-  wmf_audit *a;
-  wmf_status st = wmf_audit_create(&a, C, F);
-  if (st) return st;
+  wmf_audit *a = NULL;
+  wmf_status st = WMF_OK;
+  WMFI_TRY(wmf_audit_create(&a, C, F));
   a->items_done = items_done;
-  if (M) st = parse_provenance(a, d + header, (size_t)M, header, path);
-  if (!st && n) st = wmfi_audit_append_columns(a, n, cl, wl, cf, wf, labels);
-  if (st) {
-    wmf_audit_destroy(a);
-    return st;
-  }
-  *out = a;
-  return WMF_OK;
+  if (M) WMFI_TRY(parse_provenance(a, d + header, (size_t)M, header, path));
+  if (n) WMFI_TRY(wmfi_audit_append_columns(a, n, cl, wl, cf, wf, labels));
+  *result = a;
+  a = NULL;
+done:
+  wmf_audit_destroy(a);
+  return st;
 }
 
 wmf_status wmf_audit_load(wmf_audit **out, const char *path) {
-  WMFI_REQUIRE(out && path, "wmf_audit_load: NULL argument");
-  *out = NULL;
-  wmfi_file f;
-  wmf_status st = wmfi_file_open(&f, path);
-  if (st) return st;
-  st = wmfi_audit_parse(out, f.data, f.size, path);
-  wmfi_file_close(&f);
-  return st;
+  return wmfi_load_file(out, path, "wmf_audit_load", wmfi_audit_parse);
 }

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit.h"
+#include "audit_internal.h"
 
 void wmfi_audit_free_provenance(wmf_audit *a) {
   for (size_t i = 0; i < a->prov_count; i++) wmfi_free(a->prov_keys[i]), wmfi_free(a->prov_values[i]);

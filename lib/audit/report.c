@@ -4,17 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "audit.h"
+#include "audit_internal.h"
 
 static const char *const score_names[WMF_AUDIT_SCORE_COUNT] = {
     "auc", "d", "mean_diff", "effect_size", "paired_dz", "wilcoxon_z",
     "delta_prob", "delta_top1", "clean_acc", "wm_acc", "acc_gap", "clean_prob", "wm_prob", "delta_prob_labelled"};
 static const double thresholds[WMF_AUDIT_D_THRESHOLD_COUNT] = WMF_AUDIT_D_THRESHOLDS;
-
-const char *wmfi_audit_score_name(wmf_audit_score s);
-const char *wmfi_audit_score_name(wmf_audit_score s) {
-  return (int)s >= 0 && (int)s < WMF_AUDIT_SCORE_COUNT ? score_names[s] : "?";
-}
 
 static json_t *number(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 

@@ -1,78 +1,11 @@
-/* SVG figures: a bar chart of the most affected classes and a histogram of a score. Plain SVG 1.1 with
- * no scripts or external resources, so browsers and rsvg-convert show it. */
+/* The audit's figures: a bar chart of the most affected classes, a histogram of a score, the threshold
+ * counts of several reports. Written with lib/core's SVG pieces (plain SVG 1.1, no scripts or external
+ * resources, so browsers and rsvg-convert show it). */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "audit.h"
-
-const char *wmfi_audit_score_name(wmf_audit_score s);
-
-void wmfi_svg_printf(wmfi_svg *s, const char *fmt, ...) {
-  if (s->failed) return;
-  for (;;) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(s->buf ? s->buf + s->len : NULL, s->buf ? s->cap - s->len : 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-      s->failed = true;
-      return;
-    }
-    if (s->buf && s->len + (size_t)n < s->cap) {
-      s->len += (size_t)n;
-      return;
-    }
-    size_t cap = s->cap ? s->cap * 2 : 8192;
-    while (cap < s->len + (size_t)n + 1) cap *= 2;
-    char *p = wmfi_realloc(s->buf, cap);
-    if (!p) {
-      s->failed = true;
-      return;
-    }
-    s->buf = p, s->cap = cap;
-  }
-}
-
-void wmfi_svg_text(wmfi_svg *s, double x, double y, const char *anchor, int size, const char *text) {
-  wmfi_svg_printf(s, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" font-size=\"%d\">", x, y, anchor, size);
-  for (const char *c = text; *c; c++) {
-    switch (*c) {
-    case '&': wmfi_svg_printf(s, "&amp;"); break;
-    case '<': wmfi_svg_printf(s, "&lt;"); break;
-    case '>': wmfi_svg_printf(s, "&gt;"); break;
-    case '"': wmfi_svg_printf(s, "&quot;"); break;
-    default: wmfi_svg_printf(s, "%c", *c);
-    }
-  }
-  wmfi_svg_printf(s, "</text>\n");
-}
-
-void wmfi_svg_begin(wmfi_svg *s, int width, int height, const char *title) {
-  *s = (wmfi_svg){0};
-  wmfi_svg_printf(s,
-                  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                  "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-                  "font-family=\"DejaVu Sans, Liberation Sans, Arial, sans-serif\">\n"
-                  "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-                  width, height, width, height);
-  wmfi_svg_text(s, width / 2.0, 24, "middle", 16, title);
-}
-
-wmf_status wmfi_svg_finish(wmfi_svg *s, const char *path) {
-  wmfi_svg_printf(s, "</svg>\n");
-  wmf_status st = s->failed ? wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "svg: out of memory writing '%s'", path)
-                            : wmfi_write_file_atomic(path, s->buf, s->len);
-  wmfi_free(s->buf);
-  *s = (wmfi_svg){0};
-  return st;
-}
-
-double wmfi_svg_tick(double range, int target) {
-  double raw = range / target, mag = pow(10, floor(log10(raw))), f = raw / mag;
-  return (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * mag;
-}
+#include "audit_internal.h"
 
 /* The natural axis and baseline of a score. */
 static void score_axis(wmf_audit_score sc, const double *v, size_t n, double *lo, double *hi, double *base) {
@@ -109,14 +42,14 @@ void wmfi_audit_order_text(char *buf, size_t len, wmf_audit_score sc, wmf_rank_o
   }
 }
 
-static void x_axis(wmfi_svg *s, double x0, double x1, double y, double lo, double hi, double y_top) {
+static void x_axis(wmfi_buf *s, double x0, double x1, double y, double lo, double hi, double y_top) {
   double t = wmfi_svg_tick(hi - lo, 5);
-  wmfi_svg_printf(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", x0, y, x1, y);
+  wmfi_svg_line(s, x0, y, x1, y, "stroke=\"black\"");
   for (double v = ceil(lo / t - 1e-9) * t; v <= hi + 1e-9 * t; v += t) {
     double x = x0 + (v - lo) / (hi - lo) * (x1 - x0);
     char lab[32];
     snprintf(lab, sizeof lab, "%g", fabs(v) < 1e-12 ? 0.0 : v);
-    wmfi_svg_printf(s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", x, y_top, x, y);
+    wmfi_svg_line(s, x, y_top, x, y, "stroke=\"#ddd\"");
     wmfi_svg_text(s, x, y + 16, "middle", 11, lab);
   }
 }
@@ -127,19 +60,16 @@ wmf_status wmf_audit_write_svg_classes(wmf_audit *a, const char *path, wmf_audit
   WMFI_REQUIRE(k >= 1 && k <= 100 && k <= a->num_classes, "wmf_audit_write_svg_classes: k = %zu not in 1..min(100, %zu)",
                k, a->num_classes);
   size_t C = a->num_classes, idx[100];
-  double *v = wmfi_alloc_array(C, sizeof *v);
-  if (!v) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit_write_svg_classes: out of memory");
-  wmf_status st = wmf_audit_scores(v, C, a, WMF_AUDIT_CLASSES, score);
-  if (!st) st = wmf_audit_rank(idx, k, a, WMF_AUDIT_CLASSES, score, order);
-  if (st) {
-    wmfi_free(v);
-    return st;
-  }
+  wmf_status st = WMF_OK;
+  double *v;
+  WMFI_ALLOC(v, wmfi_alloc_array(C, sizeof *v), "wmf_audit_write_svg_classes");
+  WMFI_TRY(wmf_audit_scores(v, C, a, WMF_AUDIT_CLASSES, score));
+  WMFI_TRY(wmf_audit_rank(idx, k, a, WMF_AUDIT_CLASSES, score, order));
   double lo, hi, base;
   score_axis(score, v, C, &lo, &hi, &base);
   int W = 760, row = 22, top = 50, H = top + (int)k * row + 50;
   double x0 = 230, x1 = W - 70;
-  wmfi_svg s;
+  wmfi_buf s;
   char title[160];
   char ranking[64];
   wmfi_audit_order_text(ranking, sizeof ranking, score, order);
@@ -153,7 +83,7 @@ wmf_status wmf_audit_write_svg_classes(wmf_audit *a, const char *path, wmf_audit
     double val = v[c], y = top + r * row;
     double xv = isfinite(val) ? x0 + (fmin(fmax(val, lo), hi) - lo) / (hi - lo) * (x1 - x0) : xb;
     const char *fill = val >= base ? "#c0392b" : "#2e6da4";
-    wmfi_svg_printf(&s, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>\n", fmin(xb, xv),
+    wmfi_buf_printf(&s, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>\n", fmin(xb, xv),
                     y + 3, fabs(xv - xb), row - 6, fill);
     char lab[200], num[40];
     const char *name = wmf_audit_class_name(a, c);
@@ -163,10 +93,12 @@ wmf_status wmf_audit_write_svg_classes(wmf_audit *a, const char *path, wmf_audit
     snprintf(num, sizeof num, score == WMF_SCORE_AUC || score == WMF_SCORE_D ? "%.3f" : "%+.3g", val);
     wmfi_svg_text(&s, x1 + 6, y + row - 7, "start", 11, num);
   }
-  wmfi_svg_printf(&s, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", xb, top - 4, xb, yb);
+  wmfi_svg_line(&s, xb, top - 4, xb, yb, "stroke=\"black\"");
   wmfi_svg_text(&s, (x0 + x1) / 2, H - 10, "middle", 12, score_title(score));
+  st = wmfi_svg_finish(&s, path);
+done:
   wmfi_free(v);
-  return wmfi_svg_finish(&s, path);
+  return st;
 }
 
 wmf_status wmf_audit_write_svg_histogram(wmf_audit *a, const char *path, wmf_audit_target target,
@@ -174,17 +106,12 @@ wmf_status wmf_audit_write_svg_histogram(wmf_audit *a, const char *path, wmf_aud
   WMFI_REQUIRE(a && path, "wmf_audit_write_svg_histogram: NULL argument");
   WMFI_REQUIRE(bins >= 1 && bins <= 1000, "wmf_audit_write_svg_histogram: %zu bins not in 1..1000", bins);
   size_t n = target == WMF_AUDIT_CHANNELS ? a->num_features : a->num_classes;
-  double *v = wmfi_alloc_array(n ? n : 1, sizeof *v);
-  size_t *count = wmfi_calloc(bins, sizeof *count);
-  if (!v || !count) {
-    wmfi_free(v), wmfi_free(count);
-    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit_write_svg_histogram: out of memory");
-  }
-  wmf_status st = wmf_audit_scores(v, n, a, target, score);
-  if (st) {
-    wmfi_free(v), wmfi_free(count);
-    return st;
-  }
+  wmf_status st = WMF_OK;
+  double *v = NULL;
+  size_t *count = NULL;
+  WMFI_ALLOC(v, wmfi_alloc_array(n ? n : 1, sizeof *v), "wmf_audit_write_svg_histogram");
+  WMFI_ALLOC(count, wmfi_calloc(bins, sizeof *count), "wmf_audit_write_svg_histogram");
+  WMFI_TRY(wmf_audit_scores(v, n, a, target, score));
   double lo, hi, base;
   score_axis(score, v, n, &lo, &hi, &base);
   size_t maxc = 1, finite = 0;
@@ -197,7 +124,7 @@ wmf_status wmf_audit_write_svg_histogram(wmf_audit *a, const char *path, wmf_aud
   }
   int W = 760, H = 420;
   double x0 = 70, x1 = W - 30, y0 = 50, y1 = H - 60;
-  wmfi_svg s;
+  wmfi_buf s;
   char title[200];
   snprintf(title, sizeof title, "%s of %zu %s (%zu pairs)", score_title(score), finite,
            target == WMF_AUDIT_CHANNELS ? "feature channels" : "classes", a->n);
@@ -209,13 +136,13 @@ wmf_status wmf_audit_write_svg_histogram(wmf_audit *a, const char *path, wmf_aud
     char lab[32];
     snprintf(lab, sizeof lab, "%g", c);
     wmfi_svg_text(&s, x0 - 6, y + 4, "end", 11, lab);
-    wmfi_svg_printf(&s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>\n", x0, y, x1, y);
+    wmfi_svg_line(&s, x0, y, x1, y, "stroke=\"#eee\"");
   }
   double bw = (x1 - x0) / (double)bins;
   for (size_t b = 0; b < bins; b++) {
     if (!count[b]) continue;
     double h = (double)count[b] / (double)maxc * (y1 - y0);
-    wmfi_svg_printf(&s, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"#2e6da4\" stroke=\"white\" "
+    wmfi_buf_printf(&s, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"#2e6da4\" stroke=\"white\" "
                         "stroke-width=\"0.5\"/>\n", x0 + b * bw, y1 - h, bw, h);
   }
   if (score == WMF_SCORE_AUC || score == WMF_SCORE_D) { /* Mark My Words' thresholds on d */
@@ -225,16 +152,18 @@ wmf_status wmf_audit_write_svg_histogram(wmf_audit *a, const char *path, wmf_aud
         double t = side ? 1 - th[i] : th[i], x = x0 + (t - lo) / (hi - lo) * (x1 - x0);
         char lab[16];
         snprintf(lab, sizeof lab, "%g", t);
-        wmfi_svg_printf(&s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#c0392b\" "
-                            "stroke-dasharray=\"4 3\"/>\n", x, y0, x, y1);
+        wmfi_svg_line(&s, x, y0, x, y1, "stroke=\"#c0392b\" "
+                            "stroke-dasharray=\"4 3\"");
         wmfi_svg_text(&s, x, y0 - 4, "middle", 10, lab);
       }
   }
   wmfi_svg_text(&s, (x0 + x1) / 2, H - 20, "middle", 12, score_title(score));
-  wmfi_svg_printf(&s, "<text x=\"18\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\" "
+  wmfi_buf_printf(&s, "<text x=\"18\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\" "
                       "transform=\"rotate(-90 18 %.1f)\">count</text>\n", (y0 + y1) / 2, (y0 + y1) / 2);
+  st = wmfi_svg_finish(&s, path);
+done:
   wmfi_free(v), wmfi_free(count);
-  return wmfi_svg_finish(&s, path);
+  return st;
 }
 
 wmf_status wmf_write_svg_threshold_counts(const char *path, const char *title, const char *y_label,
@@ -257,41 +186,39 @@ wmf_status wmf_write_svg_threshold_counts(const char *path, const char *title, c
   int W = 120 + (int)n * 46 + 40, H = 440;
   if (W < 560) W = 560;
   double x0 = 80, y0 = 60, y1 = H - 120, slot = (W - x0 - 40) / (double)n, bw = fmin(slot * 0.62, 60);
-  wmfi_svg s;
+  wmfi_buf s;
   wmfi_svg_begin(&s, W, H, title ? title : "Watermark-sensitive classes per model");
   for (double v = 0; v <= top + 1e-9 * step; v += step) {
     double y = y1 - v / top * (y1 - y0);
     char lab[32];
     snprintf(lab, sizeof lab, "%g", v);
-    wmfi_svg_printf(&s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", x0, y,
-                    x0 + (double)n * slot, y);
+    wmfi_svg_line(&s, x0, y, x0 + (double)n * slot, y, "stroke=\"#ddd\"");
     wmfi_svg_text(&s, x0 - 6, y + 4, "end", 11, lab);
   }
   for (size_t i = 0; i < n; i++) {
     double xc = x0 + ((double)i + 0.5) * slot;
     for (int t = 0; t < T; t++) {
       double v = values[i * T + t], h = v / top * (y1 - y0);
-      wmfi_svg_printf(&s, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" stroke=\"black\" "
+      wmfi_buf_printf(&s, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" stroke=\"black\" "
                           "stroke-width=\"0.8\"><title>d &gt; %g: %g</title></rect>\n",
                       xc - bw / 2, y1 - h, bw, h, fill[t], th[t], v);
     }
     char num[32];
     snprintf(num, sizeof num, "%g", values[i * T]);
     wmfi_svg_text(&s, xc, y1 - values[i * T] / top * (y1 - y0) - 4, "middle", 10, num);
-    wmfi_svg_printf(&s, "<g transform=\"translate(%.1f %.1f) rotate(-35)\">", xc + 4, y1 + 12);
+    wmfi_buf_printf(&s, "<g transform=\"translate(%.1f %.1f) rotate(-35)\">", xc + 4, y1 + 12);
     wmfi_svg_text(&s, 0, 0, "end", 11, labels[i]);
-    wmfi_svg_printf(&s, "</g>\n");
+    wmfi_buf_printf(&s, "</g>\n");
   }
-  wmfi_svg_printf(&s, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", x0, y1,
-                  x0 + (double)n * slot, y1);
-  wmfi_svg_printf(&s, "<g transform=\"rotate(-90 20 %.1f)\">", (y0 + y1) / 2);
+  wmfi_svg_line(&s, x0, y1, x0 + (double)n * slot, y1, "stroke=\"black\"");
+  wmfi_buf_printf(&s, "<g transform=\"rotate(-90 20 %.1f)\">", (y0 + y1) / 2);
   wmfi_svg_text(&s, 20, (y0 + y1) / 2, "middle", 12, y_label ? y_label : "number of classes");
-  wmfi_svg_printf(&s, "</g>\n");
+  wmfi_buf_printf(&s, "</g>\n");
   double lx = x0;
   for (int t = 0; t < T; t++) {
     char lab[32];
     snprintf(lab, sizeof lab, "d > %g", th[t]);
-    wmfi_svg_printf(&s, "<rect x=\"%.1f\" y=\"40\" width=\"14\" height=\"10\" fill=\"%s\" stroke=\"black\" "
+    wmfi_buf_printf(&s, "<rect x=\"%.1f\" y=\"40\" width=\"14\" height=\"10\" fill=\"%s\" stroke=\"black\" "
                         "stroke-width=\"0.8\"/>\n", lx, fill[t]);
     wmfi_svg_text(&s, lx + 18, 49, "start", 11, lab);
     lx += 90;

@@ -5,8 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit.h"
-#include "core/stats.h"
+#include "audit_internal.h"
 
 #define MAX_RESAMPLES 100000
 #define BLOCK 32 /* columns whose sort orders are kept while the resamples run over them */
@@ -173,10 +172,10 @@ static void resample_counts(uint32_t *w, size_t n, uint64_t seed, size_t b) {
  * `last` marks the end of a group of equal values. `packed` holds 2n more values for the sort. */
 static void column_order(uint32_t *order, uint64_t *packed, uint64_t *tmp, const float *x, const float *y, size_t n) {
   for (size_t i = 0; i < n; i++) {
-    packed[2 * i] = wmfi_audit_float_key(x[i]) << 32 | (uint64_t)i << 1;
-    packed[2 * i + 1] = wmfi_audit_float_key(y[i]) << 32 | (uint64_t)i << 1 | 1;
+    packed[2 * i] = wmfi_float_key(x[i]) << 32 | (uint64_t)i << 1;
+    packed[2 * i + 1] = wmfi_float_key(y[i]) << 32 | (uint64_t)i << 1 | 1;
   }
-  wmfi_audit_radix_sort(packed, tmp, 2 * n);
+  wmfi_radix_sort(packed, tmp, 2 * n);
   for (size_t j = 0; j < 2 * n; j++) {
     bool last = j + 1 == 2 * n || packed[j + 1] >> 32 != packed[j] >> 32;
     order[j] = (uint32_t)packed[j] << 1 | last;
@@ -184,7 +183,7 @@ static void column_order(uint32_t *order, uint64_t *packed, uint64_t *tmp, const
 }
 
 /* The AUC of the resample with pair counts w: twice its Mann-Whitney U counted exactly in integers, as
- * wmfi_audit_auc does for the sample itself. Branch-free over the sorted values. */
+ * wmfi_auc does for the sample itself. Branch-free over the sorted values. */
 static double weighted_auc(const uint32_t *order, size_t n, const uint32_t *w) {
   uint64_t u2 = 0, below = 0, wn = 0, wp = 0;
   for (size_t j = 0; j < 2 * n; j++) {

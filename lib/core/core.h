@@ -1,5 +1,9 @@
-/* Internal services every module uses: error reporting, allocation, checked arithmetic, file mapping.
- * Not installed. */
+/* lib/core, the utility layer every module uses (as zstd's lib/common): error reporting, allocation,
+ * checked arithmetic, options structs, UTF-8, files (mapping, atomic writing, load-then-parse),
+ * little-endian fields, the format checksum and the fingerprint hash, a growing string, SVG writing,
+ * quantiles, ranking and the exact AUC, .npy arrays. This header is all that core offers the other
+ * modules; core has no struct another module must not see, so it has no core_internal.h. Not
+ * installed. */
 #ifndef WMF_LIB_CORE_H
 #define WMF_LIB_CORE_H
 
@@ -135,9 +139,49 @@ wmf_status wmfi_write_file_atomic(const char *path, const void *data, size_t siz
 /* When `path` exists and is not a regular file (a device such as /dev/null or /dev/full, a FIFO), it is
  * never replaced: the bytes are written into it directly (not atomically). A directory is refused. */
 
+/* Writes the parts, concatenated, to `path` as wmfi_write_file_atomic writes one buffer (so a large
+ * array needs no copy behind its header). */
+typedef struct wmfi_part {
+  const void *data;
+  size_t size;
+} wmfi_part;
+wmf_status wmfi_write_parts_atomic(const char *path, const wmfi_part *parts, size_t count);
+
+/* Load-file-then-parse, the body of every wmf_*_load: checks `out` and `path` (WMF_ERR_INVALID_ARGUMENT
+ * naming `fn`), sets the object pointer `out` points to to NULL, maps the file (wmfi_file_open's errors) and returns parse(out, data, size, path). A
+ * parser takes its typed output (e.g. wmf_audit **) as `out`, sets *out to NULL first and to the new
+ * object on success; it never keeps `data`. */
+typedef wmf_status (*wmfi_parser)(void *out, const uint8_t *data, size_t size, const char *path);
+wmf_status wmfi_load_file(void *out, const char *path, const char *fn, wmfi_parser parse);
+
+/* ---- little-endian fields of the file formats, from unaligned bytes on any host ---- */
+static inline uint16_t wmfi_le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static inline uint32_t wmfi_le32(const uint8_t *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t wmfi_le64(const uint8_t *p) { return wmfi_le32(p) | (uint64_t)wmfi_le32(p + 4) << 32; }
+static inline void wmfi_put_le16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8); }
+static inline void wmfi_put_le32(uint8_t *p, uint32_t v) {
+  wmfi_put_le16(p, (uint16_t)v), wmfi_put_le16(p + 2, (uint16_t)(v >> 16));
+}
+static inline void wmfi_put_le64(uint8_t *p, uint64_t v) {
+  wmfi_put_le32(p, (uint32_t)v), wmfi_put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* ---- hashing (hash.c) ---- */
+
+/* The checksum of every saved binary format (audit states and their shards: docs/audit.md; probe
+ * heads: lib/probe/probe_io.c): FNV-1a 64 over the bytes, stored little-endian after them. It detects
+ * damage (truncation, flipped bits), not forgery. It stays FNV-1a because the audit (version 2) and
+ * probe (version 1) formats already store it; a format whose version moves for another reason may
+ * switch to a faster function here, and then every format moves to that one. Masks are JSON and .npy,
+ * which carry no checksum. */
+uint64_t wmfi_checksum(const void *data, size_t size);
+
 /* A streaming 64-bit fingerprint (not cryptographic: it tells runs apart, it does not resist forgery):
  * FNV-1a over little-endian 8-byte words, the length mixed in and finished with the splitmix64
- * finalizer. The same bytes give the same value however they are split across updates. */
+ * finalizer. The same bytes give the same value however they are split across updates. It names
+ * contents (weights, input lists, recipes); it is no file checksum. */
 typedef struct wmfi_hash {
   uint64_t h, len;
   uint8_t buf[8];
@@ -146,5 +190,95 @@ typedef struct wmfi_hash {
 void wmfi_hash_init(wmfi_hash *hash);
 void wmfi_hash_update(wmfi_hash *hash, const void *data, size_t size);
 uint64_t wmfi_hash_final(const wmfi_hash *hash);
+
+/* ---- a growing byte string (buf.c): CSV and SVG text, anything written whole ---- */
+
+/* Zero-initialize (`wmfi_buf b = {0};`). Appends never fail loudly: after an allocation failure the
+ * buffer stays `failed` and ignores further appends, and wmfi_buf_write_file reports it once. The text
+ * is NUL-terminated once anything was appended. */
+typedef struct wmfi_buf {
+  char *data;
+  size_t len, cap;
+  bool failed;
+} wmfi_buf;
+void wmfi_buf_put(wmfi_buf *b, const void *data, size_t n);
+void wmfi_buf_str(wmfi_buf *b, const char *s);
+void wmfi_buf_printf(wmfi_buf *b, const char *fmt, ...) WMFI_PRINTF(2, 3);
+void wmfi_buf_free(wmfi_buf *b);
+/* Writes the contents atomically to `path` and frees the buffer. WMF_ERR_OUT_OF_MEMORY ("fn: out of
+ * memory") when an append failed, else wmfi_write_file_atomic's status. */
+wmf_status wmfi_buf_write_file(wmfi_buf *b, const char *path, const char *fn);
+
+/* ---- SVG figures on a wmfi_buf (svg.c): plain SVG 1.1, no scripts or external resources ---- */
+
+/* Starts a document of width x height with a white background and `title` centred on top. */
+void wmfi_svg_begin(wmfi_buf *s, int width, int height, const char *title);
+/* A <text> element; `text` is escaped. `anchor` is start, middle or end. */
+void wmfi_svg_text(wmfi_buf *s, double x, double y, const char *anchor, int size, const char *text);
+/* A <line> from (x1, y1) to (x2, y2); `attrs` goes into the tag after the coordinates
+ * (e.g. "stroke=\"black\""). */
+void wmfi_svg_line(wmfi_buf *s, double x1, double y1, double x2, double y2, const char *attrs);
+/* Closes the document, writes it atomically to `path` and frees the buffer (wmfi_buf_write_file). */
+wmf_status wmfi_svg_finish(wmfi_buf *s, const char *path);
+/* A "nice" tick step (1, 2 or 5 times a power of ten) giving about `target_ticks` ticks over `range`. */
+double wmfi_svg_tick(double range, int target_ticks);
+
+/* ---- statistics (stats.c, rank.c) ---- */
+
+/* The q-quantile (0 <= q <= 1) of n >= 1 ascending values, linearly interpolated: position q (n - 1),
+ * a = value below (floor), b = above (ceil), weight w = position - below, and the two-sided lerp of
+ * numpy and ATen: a + w (b - a) when w < 0.5, else b - (b - a)(1 - w). `fused` rounds each branch
+ * once, as torch.quantile does on x86-64 CPUs (ATen's vectorized lerp uses fmadd / fnmadd), so the
+ * result equals torch.quantile(x, q) for float64 x bit for bit; unfused it equals numpy.quantile(x, q)
+ * (method "linear"). They differ in the last bit in about 2 % of cases. */
+double wmfi_quantile_sorted(const double *sorted, size_t n, double q, int fused);
+
+/* Sorts n NaN-free doubles ascending. */
+void wmfi_sort_doubles(double *v, size_t n);
+
+/* Order-preserving keys: a < b exactly when key(a) < key(b); equal values (including -0 and +0) get
+ * equal keys. NaN-free input. */
+uint64_t wmfi_float_key(float v);
+uint64_t wmfi_double_key(double v);
+
+/* Sorts n keys ascending (LSD radix); `tmp` holds n more. */
+void wmfi_radix_sort(uint64_t *keys, uint64_t *tmp, size_t n);
+
+/* The exact ROC-AUC (Mann-Whitney U / (n_neg n_pos), ties counted one half) of positives against
+ * negatives, both non-empty and NaN-free. `work` holds 2 (n_neg + n_pos) values. */
+double wmfi_auc(const float *neg, size_t n_neg, const float *pos, size_t n_pos, uint64_t *work);
+/* The same on doubles, compared in double. */
+double wmfi_auc_f64(const double *neg, size_t n_neg, const double *pos, size_t n_pos, uint64_t *work);
+
+/* Indices of the first k of n scores in `order` into out (NaN last, ties to the lower index).
+ * WMF_ERR_INVALID_ARGUMENT for k > n or an unknown order, WMF_ERR_OUT_OF_MEMORY. */
+wmf_status wmfi_rank_scores(size_t *out, size_t k, const double *scores, size_t n, wmf_rank_order order);
+
+/* ---- NumPy .npy arrays (npy.c) ---- */
+
+typedef enum wmfi_npy_dtype { WMFI_NPY_F4, WMFI_NPY_F8, WMFI_NPY_U1, WMFI_NPY_B1, WMFI_NPY_I4, WMFI_NPY_I8 } wmfi_npy_dtype;
+
+/* A .npy file parsed in memory; `data` points into the parsed bytes. */
+typedef struct wmfi_npy {
+  wmfi_npy_dtype dtype;
+  size_t item_size;
+  size_t ndim;     /* 1 or 2 */
+  size_t shape[2]; /* shape[1] is 1 for a 1-D array */
+  size_t count;    /* shape[0] * shape[1] */
+  size_t offset;   /* of the data in the file */
+  const uint8_t *data;
+} wmfi_npy;
+
+/* Parses a .npy file (format versions 1 to 3) of a little-endian dtype <f4 <f8 |u1 |b1 <i4 <i8, C order,
+ * 1 or 2 dimensions, whose data size matches its shape. Messages start with "fn: 'path': ".
+ * WMF_ERR_CORRUPT (not .npy, a bad header or size), WMF_ERR_UNSUPPORTED (another version, dtype, order
+ * or rank). */
+wmf_status wmfi_npy_parse(wmfi_npy *out, const uint8_t *data, size_t size, const char *path, const char *fn);
+/* Element i (< count) of a parsed array as a double. */
+double wmfi_npy_value(const wmfi_npy *a, size_t i);
+/* Writes shape[0] (ndim 1) or shape[0] x shape[1] (ndim 2) float32 values as a C-order '<f4' .npy
+ * file, format 1.0 with the header padded to 64 bytes as numpy pads it, atomically. The values are
+ * written as they are in memory: the library builds for little-endian hosts only. */
+wmf_status wmfi_npy_write_f32(const char *path, const float *data, size_t ndim, const size_t shape[2], const char *fn);
 
 #endif

@@ -102,57 +102,73 @@ void wmfi_file_close(wmfi_file *file) {
   *file = (wmfi_file){0};
 }
 
-/* Writes all of `data` to fd; 0 or an errno value. */
-static int write_all(int fd, const uint8_t *p, size_t left) {
-  while (left) {
-    ssize_t w = write(fd, p, left);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return errno ? errno : EIO;
-    p += w;
-    left -= (size_t)w;
+/* Writes the parts to fd; 0 or an errno value. */
+static int write_all(int fd, const wmfi_part *parts, size_t count) {
+  for (size_t i = 0; i < count; i++) {
+    const uint8_t *p = parts[i].data;
+    size_t left = parts[i].size;
+    while (left) {
+      ssize_t w = write(fd, p, left);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) return errno ? errno : EIO;
+      p += w;
+      left -= (size_t)w;
+    }
   }
   return 0;
 }
 
 /* The target exists and is not a regular file (a device, a FIFO): renaming over it would replace the
  * node itself (as root, /dev/full became a regular file), so the bytes go into it directly. */
-static wmf_status write_into_special(const char *path, const void *data, size_t size, mode_t mode) {
+static wmf_status write_into_special(const char *path, const wmfi_part *parts, size_t count, mode_t mode) {
   if (S_ISDIR(mode)) return wmfi_fail(WMF_ERR_IO, "cannot write '%s': it is a directory", path);
   int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) return wmfi_fail(WMF_ERR_IO, "cannot open '%s' for writing: %s", path, strerror(errno));
-  int err = write_all(fd, data, size);
+  int err = write_all(fd, parts, count);
   if (close(fd) != 0 && !err) err = errno;
   if (err) return wmfi_fail(WMF_ERR_IO, "cannot write '%s' (not a regular file, written in place): %s", path,
                             strerror(err));
   return WMF_OK;
 }
 
-wmf_status wmfi_write_file_atomic(const char *path, const void *data, size_t size) {
-  WMFI_REQUIRE(path && (data || size == 0), "write file: NULL argument");
+wmf_status wmfi_write_parts_atomic(const char *path, const wmfi_part *parts, size_t count) {
+  WMFI_REQUIRE(path && (parts || !count), "write file: NULL argument");
+  for (size_t i = 0; i < count; i++) WMFI_REQUIRE(parts[i].data || !parts[i].size, "write file: NULL data");
   struct stat target;
-  if (stat(path, &target) == 0 && !S_ISREG(target.st_mode)) return write_into_special(path, data, size, target.st_mode);
+  if (stat(path, &target) == 0 && !S_ISREG(target.st_mode)) return write_into_special(path, parts, count, target.st_mode);
+  wmf_status st = WMF_OK;
   size_t n = strlen(path) + 16;
   char *tmp = wmfi_malloc(n);
-  if (!tmp) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "out of memory writing '%s'", path);
+  WMFI_CHECK(tmp, WMF_ERR_OUT_OF_MEMORY, "out of memory writing '%s'", path);
   snprintf(tmp, n, "%s.tmpXXXXXX", path);
   int fd = mkstemp(tmp);
-  if (fd < 0) {
-    wmf_status st = wmfi_fail(WMF_ERR_IO, "cannot create a file beside '%s': %s", path, strerror(errno));
-    wmfi_free(tmp);
-    return st;
-  }
+  WMFI_CHECK(fd >= 0, WMF_ERR_IO, "cannot create a file beside '%s': %s", path, strerror(errno));
   /* mkstemp makes the file 0600: give it the mode of the file it replaces, or 0644 */
   struct stat old;
   int err = fchmod(fd, stat(path, &old) == 0 ? (old.st_mode & 07777) : 0644) != 0 ? errno : 0;
-  if (!err) err = write_all(fd, data, size);
+  if (!err) err = write_all(fd, parts, count);
   if (!err && fsync(fd) != 0) err = errno;
   if (close(fd) != 0 && !err) err = errno;
   if (!err && rename(tmp, path) != 0) err = errno;
-  if (err) {
-    unlink(tmp);
-    wmfi_free(tmp);
-    return wmfi_fail(WMF_ERR_IO, "cannot write '%s': %s", path, strerror(err));
-  }
+  if (err) unlink(tmp);
+  WMFI_CHECK(!err, WMF_ERR_IO, "cannot write '%s': %s", path, strerror(err));
+done:
   wmfi_free(tmp);
-  return WMF_OK;
+  return st;
+}
+
+wmf_status wmfi_write_file_atomic(const char *path, const void *data, size_t size) {
+  wmfi_part part = {data, size};
+  return wmfi_write_parts_atomic(path, &part, 1);
+}
+
+wmf_status wmfi_load_file(void *out, const char *path, const char *fn, wmfi_parser parse) {
+  WMFI_REQUIRE(out && path, "%s: NULL argument", fn);
+  memset(out, 0, sizeof(void *)); /* *out = NULL for the object pointer `out` points to */
+  wmfi_file f;
+  wmf_status st = wmfi_file_open(&f, path);
+  if (st) return st;
+  st = parse(out, f.data, f.size, path);
+  wmfi_file_close(&f);
+  return st;
 }

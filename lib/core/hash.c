@@ -1,4 +1,5 @@
-/* wmfi_hash: the streaming 64-bit fingerprint of core.h (weights, input lists, recipes). */
+/* wmfi_hash, the streaming 64-bit fingerprint (weights, input lists, recipes), and wmfi_checksum, the
+ * checksum of the saved binary formats (core.h says why they differ). */
 #include <string.h>
 
 #include "core.h"
@@ -38,4 +39,11 @@ uint64_t wmfi_hash_final(const wmfi_hash *hash) {
   h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull; /* splitmix64 finalizer */
   h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
   return h ^ (h >> 31);
+}
+
+uint64_t wmfi_checksum(const void *data, size_t size) {
+  const uint8_t *p = data;
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < size; i++) h = (h ^ p[i]) * PRIME;
+  return h;
 }

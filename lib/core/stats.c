@@ -1,5 +1,5 @@
-/* Shared statistics helpers (see stats.h). */
-#include "stats.h"
+/* Quantiles and sorting of doubles (core.h). */
+#include "core.h"
 
 #include <math.h>
 #include <stdlib.h>

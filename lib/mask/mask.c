@@ -2,22 +2,21 @@
 #include <math.h>
 #include <string.h>
 
-#include "audit/audit.h"
-#include "core/stats.h"
-#include "mask.h"
+#include "mask_internal.h"
 
 wmf_status wmfi_mask_new(wmf_mask **out, size_t n) {
+  wmf_status st = WMF_OK;
   wmf_mask *m = wmfi_calloc(1, sizeof *m);
-  if (m) m->masked = wmfi_calloc(n, 1);
-  if (!m || !m->masked) {
-    wmfi_free(m);
-    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_mask: out of memory for %zu channels", n);
-  }
+  WMFI_CHECK(m && (m->masked = wmfi_calloc(n, 1)), WMF_ERR_OUT_OF_MEMORY, "wmf_mask: out of memory for %zu channels",
+             n);
   m->n = n;
   m->rank = -1;
   m->threshold = NAN;
   *out = m;
-  return WMF_OK;
+  m = NULL;
+done:
+  wmf_mask_destroy(m);
+  return st;
 }
 
 const char *wmfi_mask_rank_name(int rank) {
@@ -54,41 +53,42 @@ static wmf_status with_scores(wmf_mask **out, const double *scores, size_t n, wm
   *out = NULL;
   WMFI_REQUIRE(scores, "%s: scores is NULL", fn);
   WMFI_REQUIRE(wmfi_mask_rank_name((int)rank), "%s: unknown rank %d", fn, (int)rank);
-  wmf_status st = check_size(n, fn);
-  if (st || (st = wmfi_mask_new(out, n))) return st;
-  wmf_mask *m = *out;
-  m->scores = wmfi_alloc_array(n, sizeof(double));
-  if (!m->scores) {
-    wmf_mask_destroy(m);
-    *out = NULL;
-    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
-  }
+  wmf_status st = WMF_OK;
+  wmf_mask *m = NULL;
+  WMFI_TRY(check_size(n, fn));
+  WMFI_TRY(wmfi_mask_new(&m, n));
+  WMFI_ALLOC(m->scores, wmfi_alloc_array(n, sizeof(double)), fn);
   memcpy(m->scores, scores, n * sizeof(double));
   m->rank = (int)rank;
-  return WMF_OK;
+  *out = m;
+  m = NULL;
+done:
+  wmf_mask_destroy(m);
+  return st;
 }
 
 wmf_status wmf_mask_top_k(wmf_mask **out, const double *scores, size_t n, wmf_mask_rank rank, size_t k) {
-  wmf_status st = with_scores(out, scores, n, rank, "wmf_mask_top_k");
-  if (st) return st;
-  wmf_mask *m = *out;
-  size_t *order = k && k <= n ? wmfi_alloc_array(k, sizeof *order) : NULL;
-  if (k > n) st = wmfi_fail(WMF_ERR_INVALID_ARGUMENT, "wmf_mask_top_k: k = %zu of %zu channels", k, n);
-  else if (k && !order) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_mask_top_k: out of memory");
-  else if (k) {
+  WMFI_REQUIRE(out, "wmf_mask_top_k: out is NULL");
+  *out = NULL;
+  wmf_mask *m = NULL;
+  size_t *order = NULL;
+  wmf_status st = WMF_OK;
+  WMFI_TRY(with_scores(&m, scores, n, rank, "wmf_mask_top_k"));
+  WMFI_CHECK(k <= n, WMF_ERR_INVALID_ARGUMENT, "wmf_mask_top_k: k = %zu of %zu channels", k, n);
+  if (k) {
     wmf_rank_order o = rank == WMF_MASK_BY_VALUE ? WMF_RANK_DESCENDING : rank == WMF_MASK_BY_ABS ? WMF_RANK_ABS
                                                                                                 : WMF_RANK_FROM_HALF;
-    st = wmfi_audit_rank_scores(order, k, scores, n, o);
-    for (size_t i = 0; !st && i < k; i++)
+    WMFI_ALLOC(order, wmfi_alloc_array(k, sizeof *order), "wmf_mask_top_k");
+    WMFI_TRY(wmfi_rank_scores(order, k, scores, n, o));
+    for (size_t i = 0; i < k; i++)
       if (!isnan(scores[order[i]])) m->masked[order[i]] = 1, m->count++;
   }
+  m->rule = "top_k", m->param = (double)k;
+  *out = m;
+  m = NULL;
+done:
   wmfi_free(order);
-  if (st) {
-    wmf_mask_destroy(m);
-    *out = NULL;
-  } else {
-    m->rule = "top_k", m->param = (double)k;
-  }
+  wmf_mask_destroy(m);
   return st;
 }
 
@@ -105,15 +105,11 @@ wmf_status wmf_mask_quantile(wmf_mask **out, const double *scores, size_t n, wmf
   WMFI_REQUIRE(out, "wmf_mask_quantile: out is NULL");
   *out = NULL;
   WMFI_REQUIRE(p >= 0 && p <= 1, "wmf_mask_quantile: p = %g is not in [0, 1]", p);
-  wmf_status st = with_scores(out, scores, n, rank, "wmf_mask_quantile");
-  if (st) return st;
-  wmf_mask *m = *out;
-  double *keys = wmfi_alloc_array(n, sizeof *keys);
-  if (!keys) {
-    wmf_mask_destroy(m);
-    *out = NULL;
-    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_mask_quantile: out of memory for %zu keys", n);
-  }
+  wmf_mask *m = NULL;
+  double *keys = NULL;
+  wmf_status st = WMF_OK;
+  WMFI_TRY(with_scores(&m, scores, n, rank, "wmf_mask_quantile"));
+  WMFI_ALLOC(keys, wmfi_alloc_array(n, sizeof *keys), "wmf_mask_quantile");
   size_t finite = 0;
   for (size_t i = 0; i < n; i++)
     if (!isnan(scores[i])) keys[finite++] = key_of(scores[i], rank);
@@ -126,8 +122,12 @@ wmf_status wmf_mask_quantile(wmf_mask **out, const double *scores, size_t n, wmf
     for (size_t i = 0; i < n; i++)
       if (!isnan(scores[i]) && key_of(scores[i], rank) > t) m->masked[i] = 1, m->count++;
   }
+  *out = m;
+  m = NULL;
+done:
   wmfi_free(keys);
-  return WMF_OK;
+  wmf_mask_destroy(m);
+  return st;
 }
 
 double wmf_mask_threshold_used(const wmf_mask *m) { return m ? m->threshold : NAN; }
@@ -188,24 +188,24 @@ static wmf_status combine(wmf_mask **out, const wmf_mask *a, const wmf_mask *b, 
   *out = NULL;
   WMFI_REQUIRE(a && b, "%s: NULL mask", fn);
   if (a->n != b->n) return wmfi_fail(WMF_ERR_SHAPE, "%s: masks of %zu and %zu channels", fn, a->n, b->n);
-  wmf_status st = wmfi_mask_new(out, a->n);
-  if (st) return st;
-  wmf_mask *m = *out;
+  wmf_mask *m = NULL;
+  wmf_status st = WMF_OK;
+  bool same_scores = a->scores && b->scores && a->rank == b->rank && !memcmp(a->scores, b->scores, a->n * sizeof(double));
+  WMFI_TRY(wmfi_mask_new(&m, a->n));
+  if (same_scores) {
+    WMFI_ALLOC(m->scores, wmfi_alloc_array(a->n, sizeof(double)), fn);
+    memcpy(m->scores, a->scores, a->n * sizeof(double));
+    m->rank = a->rank;
+  }
   for (size_t i = 0; i < a->n; i++) {
     m->masked[i] = both ? (a->masked[i] & b->masked[i]) : (a->masked[i] | b->masked[i]);
     m->count += m->masked[i];
   }
-  if (a->scores && b->scores && a->rank == b->rank && !memcmp(a->scores, b->scores, a->n * sizeof(double))) {
-    m->scores = wmfi_alloc_array(a->n, sizeof(double));
-    if (!m->scores) {
-      wmf_mask_destroy(m);
-      *out = NULL;
-      return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
-    }
-    memcpy(m->scores, a->scores, a->n * sizeof(double));
-    m->rank = a->rank;
-  }
-  return WMF_OK;
+  *out = m;
+  m = NULL;
+done:
+  wmf_mask_destroy(m);
+  return st;
 }
 
 wmf_status wmf_mask_union(wmf_mask **out, const wmf_mask *a, const wmf_mask *b) {

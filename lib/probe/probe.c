@@ -3,28 +3,33 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "audit/audit.h"
-#include "mask/mask.h"
-#include "probe.h"
+#include "probe_internal.h"
 
-wmf_status wmfi_probe_new(wmf_probe **out, size_t K, size_t F, const uint8_t *masked) {
-  wmf_probe *p = wmfi_calloc(1, sizeof *p);
-  if (!p) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_probe: out of memory");
+wmf_status wmfi_probe_new(wmf_probe **out, size_t K, size_t F) {
+  wmf_status st = WMF_OK;
+  wmf_probe *p;
+  WMFI_ALLOC(p, wmfi_calloc(1, sizeof *p), "wmf_probe");
   p->K = K, p->F = F;
   p->W = wmfi_calloc(K * F, sizeof(double)); /* K, F <= 2^24 each: checked by callers, calloc checks K*F*8 */
   p->b = wmfi_calloc(K, sizeof(double));
   p->masked = wmfi_calloc(F, 1);
   p->keep = wmfi_alloc_array(F, sizeof(size_t));
-  if (!p->W || !p->b || !p->masked || !p->keep) {
-    wmf_probe_destroy(p);
-    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_probe: out of memory for %zu x %zu weights", K, F);
-  }
-  for (size_t j = 0; j < F; j++) {
-    p->masked[j] = masked && masked[j];
+  WMFI_CHECK(p->W && p->b && p->masked && p->keep, WMF_ERR_OUT_OF_MEMORY, "wmf_probe: out of memory for %zu x %zu weights",
+             K, F);
+  wmfi_probe_set_masked(p, p->masked);
+  *out = p;
+  p = NULL;
+done:
+  wmf_probe_destroy(p);
+  return st;
+}
+
+void wmfi_probe_set_masked(wmf_probe *p, const uint8_t *masked) {
+  p->num_keep = 0;
+  for (size_t j = 0; j < p->F; j++) {
+    p->masked[j] = masked[j] != 0;
     if (!p->masked[j]) p->keep[p->num_keep++] = j;
   }
-  *out = p;
-  return WMF_OK;
 }
 
 void wmf_probe_destroy(wmf_probe *p) {
@@ -129,12 +134,10 @@ typedef struct stopping {
 
 static wmf_status lbfgs(lbfgs_result *res, const problem *pr, double *theta, size_t D, const stopping *stop,
                         size_t m) {
+  wmf_status st = WMF_OK;
   double *mem = wmfi_alloc_array(D, sizeof(double) * (2 * m + 4));
   double *rho = wmfi_alloc_array(m, sizeof(double)), *alpha = wmfi_alloc_array(m, sizeof(double));
-  if (!mem || !rho || !alpha) {
-    wmfi_free(mem), wmfi_free(rho), wmfi_free(alpha);
-    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_probe_train: out of memory for L-BFGS (%zu parameters)", D);
-  }
+  WMFI_CHECK(mem && rho && alpha, WMF_ERR_OUT_OF_MEMORY, "wmf_probe_train: out of memory for L-BFGS (%zu parameters)", D);
   double *S = mem, *Y = mem + m * D, *g = Y + m * D, *dir = g + D, *x2 = dir + D, *g2 = x2 + D;
   size_t stored = 0, head = 0; /* ring buffer of pairs */
   double f = evaluate(pr, theta, g);
@@ -212,8 +215,9 @@ static wmf_status lbfgs(lbfgs_result *res, const problem *pr, double *theta, siz
   res->converged = converged;
   res->f = f;
   res->gmax = max_abs(g, D);
+done:
   wmfi_free(mem), wmfi_free(rho), wmfi_free(alpha);
-  return WMF_OK;
+  return st;
 }
 
 #define WMFI_PROBE_OPTIONS_SIZE_1_0 WMFI_SIZE_THROUGH(wmf_probe_options, fit_intercept)
@@ -250,30 +254,31 @@ wmf_status wmf_probe_train(wmf_probe **out, const float *features, const int32_t
   for (size_t t = 0; t < nF; t++)
     if (!isfinite(features[t]))
       return wmfi_fail(WMF_ERR_NUMERIC, "wmf_probe_train: features[%zu][%zu] is not finite", t / F, t % F);
-  wmf_probe *p;
-  wmf_status st = wmfi_probe_new(&p, K, F, mask ? mask->masked : NULL);
-  if (st) return st;
+  wmf_probe *p = NULL;
+  double *X = NULL, *Z = NULL, *theta = NULL;
+  wmf_status st = WMF_OK;
+  WMFI_TRY(wmfi_probe_new(&p, K, F));
+  for (size_t j = 0; mask && j < F; j++) p->masked[j] = (uint8_t)wmf_mask_is_masked(mask, j);
+  wmfi_probe_set_masked(p, p->masked);
   size_t d = p->num_keep, D = K * d + (o.fit_intercept ? K : 0);
   if (D == 0) { /* every channel masked and no bias: the zero head is the only one */
     p->converged = 1;
     p->objective = log((double)K);
     *out = p;
-    return WMF_OK;
-  }
-  problem pr = {NULL, labels, n, d, K, o.fit_intercept != 0, 1.0 / (o.C * (double)n), NULL};
-  double *X = wmfi_alloc_array(n, (d ? d : 1) * sizeof(double));
-  double *Z = wmfi_alloc_array(n, K * sizeof(double));
-  double *theta = wmfi_calloc(D ? D : 1, sizeof(double));
-  if (!X || !Z || !theta) {
-    st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_probe_train: out of memory for %zu x %zu features", n, d);
+    p = NULL;
     goto done;
   }
+  problem pr = {NULL, labels, n, d, K, o.fit_intercept != 0, 1.0 / (o.C * (double)n), NULL};
+  X = wmfi_alloc_array(n, (d ? d : 1) * sizeof(double));
+  Z = wmfi_alloc_array(n, K * sizeof(double));
+  theta = wmfi_calloc(D, sizeof(double));
+  WMFI_CHECK(X && Z && theta, WMF_ERR_OUT_OF_MEMORY, "wmf_probe_train: out of memory for %zu x %zu features", n, d);
   for (size_t i = 0; i < n; i++)
     for (size_t j = 0; j < d; j++) X[i * d + j] = features[i * F + p->keep[j]];
   pr.X = X, pr.Z = Z;
   lbfgs_result r = {0};
   stopping stop = {o.max_iterations, o.tolerance, o.sklearn_tolerance ? (double)n : 1.0, o.ftol, (double)n};
-  if ((st = lbfgs(&r, &pr, theta, D, &stop, o.history))) goto done;
+  WMFI_TRY(lbfgs(&r, &pr, theta, D, &stop, o.history));
   for (size_t k = 0; k < K; k++) {
     for (size_t j = 0; j < d; j++) p->W[k * F + p->keep[j]] = theta[k * d + j];
     p->b[k] = o.fit_intercept ? theta[K * d + k] : 0;
@@ -371,13 +376,14 @@ wmf_status wmf_probe_logit_auc(double *out, size_t out_len, const wmf_probe *p, 
   float *lc = wmfi_alloc_array(total, p->K * sizeof(float)), *col = wmfi_alloc_array(total, sizeof(float));
   uint64_t *work = wmfi_alloc_array(total, 2 * sizeof(uint64_t));
   wmf_status st = WMF_OK;
-  if (!lc || !col || !work) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_probe_logit_auc: out of memory");
-  if (!st) st = wmf_probe_predict(lc, NULL, p, clean, nc);
-  if (!st) st = wmf_probe_predict(lc + nc * p->K, NULL, p, wm, nw);
-  for (size_t k = 0; !st && k < p->K; k++) {
+  WMFI_CHECK(lc && col && work, WMF_ERR_OUT_OF_MEMORY, "wmf_probe_logit_auc: out of memory");
+  WMFI_TRY(wmf_probe_predict(lc, NULL, p, clean, nc));
+  WMFI_TRY(wmf_probe_predict(lc + nc * p->K, NULL, p, wm, nw));
+  for (size_t k = 0; k < p->K; k++) {
     for (size_t i = 0; i < total; i++) col[i] = lc[i * p->K + k];
-    out[k] = wmfi_audit_auc(col, nc, col + nc, nw, work);
+    out[k] = wmfi_auc(col, nc, col + nc, nw, work);
   }
+done:
   wmfi_free(lc), wmfi_free(col), wmfi_free(work);
   return st;
 }

@@ -148,11 +148,4 @@ bool wmfi_index_add(wmfi_index *ix, uint64_t hash, size_t item);
 size_t wmfi_index_next(const wmfi_index *ix, uint64_t hash, size_t *cursor);
 void wmfi_index_free(wmfi_index *ix);
 
-/* Reads little-endian integers from unaligned bytes. */
-static inline uint16_t wmfi_le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static inline uint32_t wmfi_le32(const uint8_t *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static inline uint64_t wmfi_le64(const uint8_t *p) { return wmfi_le32(p) | (uint64_t)wmfi_le32(p + 4) << 32; }
-
 #endif

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "audit/audit.h"
+#include "audit/audit_internal.h"
 #include "../check_run.h"
 
 static char tmpdir[64];
@@ -200,14 +200,14 @@ END_TEST
 START_TEST(ranking_and_counts) {
   double s[6] = {0.5, 0.9, 0.05, NAN, 0.9, 0.6};
   size_t r[6];
-  ck_assert_int_eq(wmfi_audit_rank_scores(r, 6, s, 6, WMF_RANK_DESCENDING), WMF_OK);
+  ck_assert_int_eq(wmfi_rank_scores(r, 6, s, 6, WMF_RANK_DESCENDING), WMF_OK);
   size_t want_desc[6] = {1, 4, 5, 0, 2, 3};
   ck_assert(!memcmp(r, want_desc, sizeof r));
-  ck_assert_int_eq(wmfi_audit_rank_scores(r, 3, s, 6, WMF_RANK_FROM_HALF), WMF_OK);
+  ck_assert_int_eq(wmfi_rank_scores(r, 3, s, 6, WMF_RANK_FROM_HALF), WMF_OK);
   ck_assert(r[0] == 2 && r[1] == 1 && r[2] == 4);
-  ck_assert_int_eq(wmfi_audit_rank_scores(r, 2, s, 6, WMF_RANK_ASCENDING), WMF_OK);
+  ck_assert_int_eq(wmfi_rank_scores(r, 2, s, 6, WMF_RANK_ASCENDING), WMF_OK);
   ck_assert(r[0] == 2 && r[1] == 0);
-  ck_assert_int_eq(wmfi_audit_rank_scores(r, 7, s, 6, WMF_RANK_ABS), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmfi_rank_scores(r, 7, s, 6, WMF_RANK_ABS), WMF_ERR_INVALID_ARGUMENT);
 
   data d = make_data(500, 4, 6);
   wmf_audit *a;

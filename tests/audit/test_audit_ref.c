@@ -4,7 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "audit/audit.h"
+#include "audit/audit_internal.h"
 #include "refdata.h"
 #include "../check_run.h"
 

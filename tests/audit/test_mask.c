@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mask/mask.h"
+#include "mask/mask_internal.h"
 #include "../check_run.h"
 
 static char dir[64];

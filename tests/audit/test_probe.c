@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mask/mask.h"
-#include "probe/probe.h"
+#include "mask/mask_internal.h"
+#include "probe/probe_internal.h"
 #include "refdata.h"
 #include "../check_run.h"
 

@@ -6,9 +6,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "audit/audit.h"
-#include "mask/mask.h"
-#include "probe/probe.h"
+#include "audit/audit_internal.h"
+#include "mask/mask_internal.h"
+#include "probe/probe_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,6 +1,9 @@
-/* audit module internals, shared by its files and (through this header only) by mask and probe. */
-#ifndef WMF_LIB_AUDIT_H
-#define WMF_LIB_AUDIT_H
+/* audit module internals: the layout of wmf_audit and the functions its files share. For lib/audit and
+ * its unit tests only: the audit module offers other modules nothing beyond its public API
+ * (include/wmfeat/audit.h), so it has no audit.h; the ranking, AUC and SVG pieces it shares live in
+ * lib/core. */
+#ifndef WMF_LIB_AUDIT_INTERNAL_H
+#define WMF_LIB_AUDIT_INTERNAL_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -72,18 +75,13 @@ void wmfi_audit_free_uncertainty(wmf_audit *a);
 wmf_status wmfi_audit_column_stats(double out[WMFI_AUDIT_COLUMN_SCORES], const float *x, const float *y,
                                    size_t n, uint64_t *work);
 
-/* Exact AUC of positives against negatives (both non-empty, NaN-free); `work` holds
- * n_neg + n_pos uint64 values plus as many again for the sort. */
-double wmfi_audit_auc(const float *neg, size_t n_neg, const float *pos, size_t n_pos, uint64_t *work);
+/* Parses an audit file held in memory (`path` names it in messages): wmf_audit_load without the I/O.
+ * `out` is a wmf_audit ** (a wmfi_parser, core.h). */
+wmf_status wmfi_audit_parse(void *out, const uint8_t *data, size_t size, const char *path);
 
-/* Sorts n keys ascending (LSD radix), `tmp` holds n more. */
-void wmfi_audit_radix_sort(uint64_t *keys, uint64_t *tmp, size_t n);
-/* Order-preserving keys: equal values (including -0 and +0) get equal keys. */
-uint64_t wmfi_audit_float_key(float v);
-uint64_t wmfi_audit_double_key(double v);
-
-/* Parses an audit file held in memory (`path` names it in messages): wmf_audit_load without the I/O. */
-wmf_status wmfi_audit_parse(wmf_audit **out, const uint8_t *data, size_t size, const char *path);
+/* Appends n pairs given as column-major matrices over all n rows (the file layout): wmf_audit_load. */
+wmf_status wmfi_audit_append_columns(wmf_audit *a, size_t n, const float *cl, const float *wl, const float *cf,
+                                     const float *wf, const int32_t *labels);
 
 /* Provenance (provenance.c). */
 #define WMFI_AUDIT_MAX_PROVENANCE 64       /* keys */
@@ -103,23 +101,7 @@ wmf_status wmfi_audit_merge_check(const wmf_audit *dst, const wmf_audit *src);
 /* Fills the cache if needed. WMF_ERR_STATE without pairs. */
 wmf_status wmfi_audit_compute(wmf_audit *audit);
 
-/* Indices of the first k of n scores in `order` (NaN last, ties to the lower index). */
-wmf_status wmfi_audit_rank_scores(size_t *out, size_t k, const double *scores, size_t n, wmf_rank_order order);
-
 /* "AUC, descending", "|AUC - 0.5|", "|delta p|", ...: how a ranking reads in figure titles. */
 void wmfi_audit_order_text(char *buf, size_t len, wmf_audit_score score, wmf_rank_order order);
-
-/* Minimal SVG writing into a growing string, shared by the audit figures and the probe curve. */
-typedef struct wmfi_svg {
-  char *buf;
-  size_t len, cap;
-  bool failed;
-} wmfi_svg;
-void wmfi_svg_printf(wmfi_svg *s, const char *fmt, ...) WMFI_PRINTF(2, 3);
-void wmfi_svg_text(wmfi_svg *s, double x, double y, const char *anchor, int size, const char *text);
-void wmfi_svg_begin(wmfi_svg *s, int width, int height, const char *title);
-wmf_status wmfi_svg_finish(wmfi_svg *s, const char *path); /* writes atomically and frees */
-/* A "nice" tick step for a range. */
-double wmfi_svg_tick(double range, int target_ticks);
 
 #endif

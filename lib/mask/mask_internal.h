@@ -1,6 +1,7 @@
-/* mask module internals. */
-#ifndef WMF_LIB_MASK_H
-#define WMF_LIB_MASK_H
+/* mask module internals: the layout of wmf_mask and what its files share. For lib/mask and its unit
+ * tests only: other modules (probe) use the public wmf_mask_* API, so mask has no mask.h. */
+#ifndef WMF_LIB_MASK_INTERNAL_H
+#define WMF_LIB_MASK_INTERNAL_H
 
 #include <stdbool.h>
 
@@ -23,8 +24,9 @@ struct wmf_mask {
 wmf_status wmfi_mask_new(wmf_mask **out, size_t n);
 const char *wmfi_mask_rank_name(int rank);
 
-/* Parse mask files held in memory: the loaders without the I/O. */
-wmf_status wmfi_mask_parse_json(wmf_mask **out, const uint8_t *data, size_t size, const char *path);
-wmf_status wmfi_mask_parse_npy(wmf_mask **out, const uint8_t *data, size_t size, const char *path);
+/* Parse mask files held in memory: the loaders without the I/O (wmfi_parsers, core.h: `out` is a
+ * wmf_mask **). */
+wmf_status wmfi_mask_parse_json(void *out, const uint8_t *data, size_t size, const char *path);
+wmf_status wmfi_mask_parse_npy(void *out, const uint8_t *data, size_t size, const char *path);
 
 #endif
