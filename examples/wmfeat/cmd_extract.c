@@ -94,11 +94,11 @@ int cmd_extract(int argc, char **argv) {
     run_spec spec = {s, files.n, false, (unsigned)crop, prepare_marked, &mc, keep_batch, &ec, "extract"};
     rc = run_images(&spec, &o);
     if ((rc == EXIT_OK || rc == EXIT_INTERRUPTED) && ec.done) { /* keep what is done */
-      const char *failed = write_npy_f32(out, ec.features, ec.done, ec.nf) ? out
-                           : logits_out && write_npy_f32(logits_out, ec.logits, ec.done, ec.nc) ? logits_out
-                                                                                                 : NULL;
+      const char *failed = wmf_npy_save_f32(out, ec.features, ec.done, ec.nf) ? out
+                           : logits_out && wmf_npy_save_f32(logits_out, ec.logits, ec.done, ec.nc) ? logits_out
+                                                                                                   : NULL;
       if (failed) {
-        fprintf(stderr, "error: cannot write '%s': %s (a previous file there is kept)\n", failed, strerror(errno));
+        fprintf(stderr, "error: %s (a previous file there is kept)\n", wmf_last_error());
         rc = EXIT_RUNTIME;
       } else if (labels_out && write_labels(labels_out, files.labels, ec.done)) {
         rc = EXIT_RUNTIME;

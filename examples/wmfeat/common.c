@@ -154,54 +154,14 @@ int out_file_commit(out_file *o, bool ok) {
   return e ? (errno = e, -1) : 0;
 }
 
-int write_npy_f32(const char *path, const float *data, size_t rows, size_t cols) {
-  char header[128];
-  int len = snprintf(header, sizeof header, "{'descr': '<f4', 'fortran_order': False, 'shape': (%zu, %zu), }",
-                     rows, cols);
-  int total = 10 + len + 1, pad = (64 - total % 64) % 64; /* header block padded to 64 bytes */
-  out_file of;
-  if (out_file_open(&of, path)) return -1;
-  FILE *f = of.f;
-  unsigned short hlen = (unsigned short)(len + pad + 1);
-  fwrite("\x93NUMPY\x01\x00", 1, 8, f);
-  fputc(hlen & 0xff, f);
-  fputc(hlen >> 8, f);
-  fwrite(header, 1, (size_t)len, f);
-  for (int i = 0; i < pad; i++) fputc(' ', f);
-  fputc('\n', f);
-  size_t n = rows * cols;
-  bool ok = fwrite(data, sizeof(float), n, f) == n && !ferror(f);
-  return out_file_commit(&of, ok);
-}
-
 float *read_npy_f32(const char *path, size_t *rows, size_t *cols) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    fprintf(stderr, "error: cannot open '%s': %s\n", path, strerror(errno));
-    return NULL;
-  }
-  unsigned char pre[10];
-  char header[4096] = "";
   float *data = NULL;
-  const char *why = "not a .npy file";
-  if (fread(pre, 1, 10, f) == 10 && !memcmp(pre, "\x93NUMPY", 6) && pre[6] == 1) {
-    size_t hlen = (size_t)pre[8] | (size_t)pre[9] << 8;
-    unsigned long long r = 0, c = 0;
-    why = "not a 2-D little-endian float32 C-order array";
-    if (hlen < sizeof header && fread(header, 1, hlen, f) == hlen && strstr(header, "'descr': '<f4'") &&
-        strstr(header, "'fortran_order': False") && strstr(header, "'shape': (") &&
-        sscanf(strstr(header, "'shape': (") + 10, "%llu, %llu)", &r, &c) == 2 && r && c && r * c < (1ull << 34)) {
-      data = malloc((size_t)(r * c) * sizeof(float));
-      why = "truncated";
-      if (data && fread(data, sizeof(float), (size_t)(r * c), f) == (size_t)(r * c)) {
-        *rows = (size_t)r, *cols = (size_t)c;
-        why = NULL;
-      }
-    }
-  }
-  fclose(f);
-  if (why) {
-    fprintf(stderr, "error: '%s': %s\n", path, why);
+  wmf_status st = wmf_npy_load_f32(NULL, 0, rows, cols, path); /* the shape, then the values */
+  if (!st && (!*rows || !*cols)) return fprintf(stderr, "error: '%s' holds no values (%zu x %zu)\n", path, *rows, *cols), NULL;
+  if (!st && !(data = malloc(*rows * *cols * sizeof *data))) return fprintf(stderr, "error: out of memory for '%s'\n", path), NULL;
+  if (!st) st = wmf_npy_load_f32(data, *rows * *cols, rows, cols, path);
+  if (st) {
+    fprintf(stderr, "error: %s\n", wmf_last_error());
     free(data);
     return NULL;
   }

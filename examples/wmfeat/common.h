@@ -1,5 +1,5 @@
 /* What every wmfeat subcommand shares: the common options, error reporting with the library's message,
- * loading a model, Ctrl-C handling, writing .npy files. */
+ * loading a model, Ctrl-C handling, reading .npy files. */
 #ifndef WMFEAT_COMMON_H
 #define WMFEAT_COMMON_H
 #include <signal.h>
@@ -93,12 +93,8 @@ int out_file_open(out_file *o, const char *path);
  * removes the temporary. Returns 0, or -1 with errno set. */
 int out_file_commit(out_file *o, bool ok);
 
-/* Writes a 2-D float32 array (rows x cols) as a .npy file, atomically (out_file). Returns 0 or -1
- * (errno set). */
-int write_npy_f32(const char *path, const float *data, size_t rows, size_t cols);
-
-/* Reads a 2-D little-endian float32 C-order .npy file (as write_npy_f32 and numpy write it). Returns a
- * malloc'ed array, or NULL after printing why. */
+/* Reads a 2-D float32 .npy file with the library's wmf_npy_load_f32 (files are written with
+ * wmf_npy_save_f32). Returns a malloc'ed array, or NULL after printing why. */
 float *read_npy_f32(const char *path, size_t *rows, size_t *cols);
 
 /* Reads labels, one per line: an integer, an ImageNet WordNet id, or a list file's line (path, tab,

@@ -1,6 +1,6 @@
 """Python binding of libwmfeat through ctypes. Classes mirror the C API (one module per C header);
 every failing call raises wmfeat.Error carrying wmf_last_error(). See docs/python.md."""
-from ._lib import Error, clear_error, last_error, status_name, version, version_number
+from ._lib import Error, clear_error, last_error, load_npy, save_npy, status_name, version, version_number
 from .audit import (D_THRESHOLDS, FDR, IMAGENET_CARTON, IMAGENET_CLASSES, NO_LABEL, RANKINGS, Audit, Order,
                     Score, Target, auc, benjamini_hochberg, compare_reports, imagenet_class_name, imagenet_index,
                     imagenet_wnid, list_fingerprint, relative_to_input, run_provenance, write_svg_threshold_counts)
@@ -13,7 +13,7 @@ from .probe import (PAPER_FRACTIONS, ConvergenceWarning, Probe, ProbeOptions, Tr
 from .watermark import Draw, Font, Placement, Watermark, describe_preset, presets
 from .weights import DType, TensorInfo, Weights, dtype_name
 
-__all__ = ["Error", "version", "version_number", "status_name", "last_error", "clear_error",
+__all__ = ["Error", "version", "version_number", "status_name", "last_error", "clear_error", "save_npy", "load_npy",
            "Image", "DecodeOptions", "Normalize", "IMAGENET", "BILINEAR", "BICUBIC",
            "Weights", "DType", "TensorInfo", "dtype_name",
            "Audit", "Target", "Score", "Order", "auc", "imagenet_class_name", "imagenet_wnid", "imagenet_index",

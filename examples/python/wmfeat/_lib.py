@@ -183,6 +183,28 @@ def path_arg(path):
     return os.fsencode(path)
 
 
+# ---- .npy files: the library's reader and writer (wmf_npy_save_f32 / wmf_npy_load_f32) ----------------
+
+_npy_save = fn("wmf_npy_save_f32", [ctypes.c_char_p, F32P, ctypes.c_size_t, ctypes.c_size_t])
+_npy_load = fn("wmf_npy_load_f32", [F32P, ctypes.c_size_t, SIZEP, SIZEP, ctypes.c_char_p])
+
+
+def save_npy(path, array):
+    """Writes a 2-D float32 array (converted when it is another real type) as a .npy file, atomically,
+    as wmfeat extract writes feature matrices; numpy.load reads it back."""
+    a = as_input(array, np.float32, "array", 2)
+    _npy_save(path_arg(path), ptr(a, F32P), a.shape[0], a.shape[1])
+
+
+def load_npy(path):
+    """Reads a 2-D float32 .npy file (as wmfeat probe reads feature matrices) into a new array."""
+    rows, cols = ctypes.c_size_t(), ctypes.c_size_t()
+    _npy_load(None, 0, ctypes.byref(rows), ctypes.byref(cols), path_arg(path))
+    out = np.empty((rows.value, cols.value), np.float32)
+    _npy_load(ptr(out, F32P), out.size, ctypes.byref(rows), ctypes.byref(cols), path_arg(path))
+    return out
+
+
 def c_string(value):
     return None if value is None else (value.encode() if isinstance(value, str) else bytes(value))
 
