@@ -2,7 +2,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "image/image.h"
+#include "image/image_internal.h"
 
 #define WMFI_DECODE_OPTIONS_SIZE_1_0 WMFI_SIZE_THROUGH(wmf_decode_options, max_pixels)
 
@@ -160,5 +160,25 @@ wmf_status wmf_image_save(const wmf_image *image, const char *path, int jpeg_qua
                      image->width, image->height, png ? "PNG" : "JPEG");
   wmf_status st = wmfi_write_file_atomic(path, bytes, n);
   wmfi_free(bytes);
+  return st;
+}
+
+wmf_status wmfi_image_jpeg_roundtrip(const char *fn, uint8_t *rgb, uint32_t width, uint32_t height, int quality) {
+  wmf_status st = WMF_OK;
+  uint8_t *bytes = NULL, *back = NULL;
+  size_t n = 0;
+  int w = (int)width, h = (int)height, dw = 0, dh = 0;
+  bool ran_out = false;
+  WMFI_CHECK(wmfi_image_stb_jpeg(&bytes, &n, rgb, w, h, quality), WMF_ERR_OUT_OF_MEMORY,
+             "%s: JPEG re-save of a %dx%d image failed (out of memory)", fn, w, h);
+  back = wmfi_image_stb_decode(bytes, n, &dw, &dh, 0, 3, &ran_out);
+  WMFI_CHECK(back || !wmfi_image_stb_out_of_memory(), WMF_ERR_OUT_OF_MEMORY,
+             "%s: out of memory decoding the JPEG re-save of a %dx%d image", fn, w, h);
+  WMFI_CHECK(back && dw == w && dh == h, WMF_ERR_BACKEND,
+             "%s: JPEG re-save of a %dx%d image could not be decoded (%s)", fn, w, h, wmfi_image_stb_reason());
+  memcpy(rgb, back, (size_t)w * h * 3);
+done:
+  wmfi_free(bytes);
+  wmfi_free(back);
   return st;
 }

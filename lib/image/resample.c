@@ -6,7 +6,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "image/image.h"
+#include "image/image_internal.h"
 
 #define PRECISION_BITS (32 - 8 - 2) /* PIL's choice: 8-bit pixels times weights fit an int32 sum */
 

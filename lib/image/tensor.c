@@ -2,7 +2,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "image/image.h"
+#include "image/image_internal.h"
 
 static const wmf_normalize imagenet = WMF_NORMALIZE_IMAGENET;
 

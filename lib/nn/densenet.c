@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "nn/nn.h"
+#include "nn/nn_internal.h"
 
 typedef struct densenet_cfg {
   const char *name;

@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "nn/nn.h"
+#include "nn/nn_internal.h"
 
 int wmfi_nn_tensor_add(wmfi_nn_graph *g, int c, const char *stage) {
   if (g->n_tensors == g->cap_tensors) {

@@ -2,7 +2,7 @@
  * fold the weights into a graph, then reorders every weight once into the layout oneDNN chooses. */
 #include <string.h>
 
-#include "nn/nn.h"
+#include "nn/nn_internal.h"
 
 static wmf_status prepare_weights(wmf_model *m) {
   wmfi_nn_plan_config cfg = {1, 224, 224, 0, -1, 1};

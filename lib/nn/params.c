@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "nn/nn.h"
+#include "nn/nn_internal.h"
 
 wmf_status wmfi_nn_params_init(wmfi_nn_params *p, const wmf_weights *w) {
   p->w = w;

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "nn/nn.h"
+#include "nn/nn_internal.h"
 
 typedef struct resnet_cfg {
   const char *name;

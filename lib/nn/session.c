@@ -2,7 +2,7 @@
  * (primitives) per batch size actually used, built on first use. */
 #include <string.h>
 
-#include "nn/nn.h"
+#include "nn/nn_internal.h"
 
 struct wmf_session {
   const wmf_model *model;
@@ -144,8 +144,6 @@ void wmf_session_input_dims(const wmf_session *s, uint32_t *max_batch, uint32_t 
   if (width) *width = s ? (uint32_t)s->cfg.w : 0;
 }
 
-/* For tests: how many weight tensors the plan of the maximum batch reordered privately. */
-int wmfi_nn_session_private_weights(const wmf_session *s);
 int wmfi_nn_session_private_weights(const wmf_session *s) {
   return wmfi_nn_plan_private_weights(s->plans[s->max_batch]);
 }

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/nn.h"
+#include "nn/nn_internal.h"
 
 #define M_ -1 /* a max pool in a configuration */
 typedef struct vgg_cfg {

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "image/image.h"
-#include "watermark/watermark.h"
+#include "watermark/watermark_internal.h"
 
 /* splitmix64: small, fast, and the same on every platform */
 static uint64_t next_u64(uint64_t *s) {
@@ -28,6 +28,11 @@ typedef struct sink {
   uint8_t *mask; /* or NULL */
   int32_t w, h;
 } sink;
+
+/* The pixels of an image as a sink (through the image module's public accessors). */
+static sink image_sink(wmf_image *image) {
+  return (sink){wmf_image_pixels(image), NULL, (int32_t)wmf_image_width(image), (int32_t)wmf_image_height(image)};
+}
 
 /* Everything a draw needs, prepared before the image is touched, so a failure leaves it unchanged
  * without copying it. */
@@ -415,30 +420,6 @@ static void paste_logo(const wmfi_logo *lg, const plan *pl, size_t k, const sink
   }
 }
 
-/* The JPEG re-save the Mark My Words images went through (PIL's image.save(path) of a .JPEG: quality 75,
- * 4:2:0): encoded and decoded in memory by the image module (stb). Fails without touching `rgb`. */
-static wmf_status jpeg_roundtrip(uint8_t *rgb, int32_t w, int32_t h, int quality) {
-  uint8_t *bytes = NULL;
-  size_t n = 0;
-  if (!wmfi_image_stb_jpeg(&bytes, &n, rgb, w, h, quality))
-    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "watermark: JPEG re-save of a %dx%d image failed (out of memory)", w, h);
-  int dw = 0, dh = 0;
-  bool ran_out = false;
-  uint8_t *back = wmfi_image_stb_decode(bytes, n, &dw, &dh, 0, 3, &ran_out);
-  wmfi_free(bytes);
-  if (!back || dw != w || dh != h) {
-    wmfi_free(back);
-    if (!back && wmfi_image_stb_out_of_memory())
-      return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "watermark: out of memory decoding the JPEG re-save of a %dx%d image",
-                       w, h);
-    return wmfi_fail(WMF_ERR_BACKEND, "watermark: JPEG re-save of a %dx%d image could not be decoded (%s)", w, h,
-                     wmfi_image_stb_reason());
-  }
-  memcpy(rgb, back, (size_t)w * h * 3);
-  wmfi_free(back);
-  return WMF_OK;
-}
-
 /* Prepares everything (the only step that can fail), then paints (which cannot), then the JPEG step
  * (on a copy, so a failure leaves the image unchanged). */
 static wmf_status run(const wmf_watermark *wm, const sink *s0, uint64_t seed, const forced *force) {
@@ -464,7 +445,9 @@ static wmf_status run(const wmf_watermark *wm, const sink *s0, uint64_t seed, co
     for (size_t i = 0; i < wm->nlogos; i++) paste_logo(&wm->logos[i], &pl, i, &s);
   }
   if (st == WMF_OK && jpeg) {
-    st = jpeg_roundtrip(copy, s.w, s.h, wm->jpeg_quality);
+    /* the re-save the Mark My Words images went through (PIL's image.save(path) of a .JPEG: quality 75,
+     * 4:2:0), on the copy */
+    st = wmfi_image_jpeg_roundtrip("watermark", copy, (uint32_t)s.w, (uint32_t)s.h, wm->jpeg_quality);
     if (st == WMF_OK) memcpy(s0->rgb, copy, (size_t)s.w * s.h * 3);
   }
   wmfi_free(copy);
@@ -476,7 +459,7 @@ WMF_API wmf_status wmf_watermark_apply(const wmf_watermark *wm, wmf_image *image
   WMFI_REQUIRE(wm && image, "wmf_watermark_apply: recipe and image must not be NULL");
   wmf_status st = check_ready(wm, "wmf_watermark_apply");
   if (st != WMF_OK) return st;
-  sink s = {image->pixels, NULL, (int32_t)image->width, (int32_t)image->height};
+  sink s = image_sink(image);
   return run(wm, &s, seed, NULL);
 }
 
@@ -494,7 +477,7 @@ WMF_API wmf_status wmf_watermark_apply_draw(const wmf_watermark *wm, wmf_image *
     f.cps = cps;
   } else if (!wm->text)
     return wmfi_fail(WMF_ERR_STATE, "wmf_watermark_apply_draw: no text given and the recipe has no fixed text");
-  sink s = {image->pixels, NULL, (int32_t)image->width, (int32_t)image->height};
+  sink s = image_sink(image);
   wmf_status st = run(wm, &s, 0, &f);
   wmfi_free(cps);
   return st;

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "image/image.h"
-#include "watermark/watermark.h"
+#include "watermark/watermark_internal.h"
 
 WMF_API wmf_status wmf_watermark_create(wmf_watermark **out) {
   WMFI_REQUIRE(out, "wmf_watermark_create: out must not be NULL");

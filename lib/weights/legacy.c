@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "weights.h"
+#include "weights/weights_internal.h"
 
 static const uint8_t magic[] = {0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
 

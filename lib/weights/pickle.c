@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "weights.h"
+#include "weights/weights_internal.h"
 
 #define MAX_MARKS 100           /* a state_dict pickle nests 3 deep; checkpoints a few more */
 #define ARENA_CHUNK (64 << 10)

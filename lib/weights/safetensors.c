@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "weights.h"
+#include "weights/weights_internal.h"
 
 /* The reference implementation caps the header at 100 MB; a real header is a few hundred KB. */
 #define HEADER_CAP ((uint64_t)100 << 20)

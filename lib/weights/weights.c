@@ -3,7 +3,7 @@
 #include <string.h>
 #include <stdio.h>
 
-#include "weights.h"
+#include "weights/weights_internal.h"
 
 static const char *const dtype_names[] = {"F32", "F16", "BF16", "F64", "I64", "I32", "I16", "I8", "U8",
                                           "BOOL"};

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "weights.h"
+#include "weights/weights_internal.h"
 
 typedef struct zentry {
   const char *name;

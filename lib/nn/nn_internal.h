@@ -1,7 +1,9 @@
-/* nn module internals: a small inference graph (tensors + ops) that family builders fill from the
- * weights, and plans that turn it into oneDNN primitives for one batch size and input size. */
-#ifndef WMF_LIB_NN_H
-#define WMF_LIB_NN_H
+/* Internals of the nn module, for its own files and its unit tests only: a small inference graph
+ * (tensors + ops) that family builders fill from the weights, and plans that turn it into oneDNN
+ * primitives for one batch size and input size. The module reads the weights only through the public
+ * wmfeat/weights.h and has no interface to the other modules beyond the public wmfeat/model.h. */
+#ifndef WMF_LIB_NN_INTERNAL_H
+#define WMF_LIB_NN_INTERNAL_H
 
 #include <dnnl.h>
 
@@ -152,6 +154,10 @@ const float *wmfi_nn_plan_output(const wmfi_nn_plan *plan, int which /*0 logits 
 void wmfi_nn_plan_destroy(wmfi_nn_plan *plan);
 /* Number of weight tensors this plan had to reorder because its layout differs from the model's. */
 int wmfi_nn_plan_private_weights(const wmfi_nn_plan *plan);
+
+/* --- session.c --- */
+/* For tests: how many weight tensors the plan of the session's maximum batch reordered privately. */
+int wmfi_nn_session_private_weights(const wmf_session *s);
 
 /* --- kernels.c: the few loops oneDNN has no primitive for --- */
 void wmfi_nn_bnrelu(const void *src, void *dst, int bf16, int n, int c_src, int c, int hw, int block,

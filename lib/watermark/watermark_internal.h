@@ -1,7 +1,8 @@
-/* Internal interface of the watermark module: the recipe layout, shared by recipe.c (setters, presets)
- * and apply.c (placement, compositing, logos). */
-#ifndef WMF_LIB_WATERMARK_H
-#define WMF_LIB_WATERMARK_H
+/* Internals of the watermark module, for its own files and its unit tests only: the recipe layout,
+ * shared by recipe.c (setters, presets), apply.c (placement, compositing, logos) and describe.c. The
+ * module has no interface to the other modules of the library beyond the public wmfeat/watermark.h. */
+#ifndef WMF_LIB_WATERMARK_INTERNAL_H
+#define WMF_LIB_WATERMARK_INTERNAL_H
 
 #include <pthread.h>
 #include <stdbool.h>
