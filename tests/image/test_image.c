@@ -719,6 +719,34 @@ START_TEST(jpeg_roundtrip_equals_save_and_load) {
 }
 END_TEST
 
+/* A resize whose allocations fail one by one: each failure is WMF_ERR_OUT_OF_MEMORY with no image and
+ * a message with the real numbers (the filter weights' message once read a size cleared before it). */
+START_TEST(resize_fails_cleanly_without_memory) {
+  wmf_image *img, *r;
+  ck_assert_int_eq(wmf_image_load(&img, seed_path("rgb.png"), NULL), WMF_OK);
+  wmf_allocator a = {failing_malloc, failing_realloc, failing_free, NULL};
+  wmf_status st = WMF_ERR_OUT_OF_MEMORY;
+  int filter_failures = 0;
+  for (fail_at = 1; st != WMF_OK; fail_at++) {
+    calls = 0;
+    r = (wmf_image *)1;
+    ck_assert_int_eq(wmf_set_allocator(&a), WMF_OK);
+    st = wmf_image_resize(&r, img, 5, 3, WMF_FILTER_BICUBIC);
+    ck_assert_int_eq(wmf_set_allocator(NULL), WMF_OK);
+    if (st == WMF_OK) break;
+    ck_assert_int_eq(st, WMF_ERR_OUT_OF_MEMORY);
+    ck_assert_ptr_null(r);
+    if (strstr(wmf_last_error(), "filter weights")) {
+      filter_failures++;
+      ck_assert_msg(!strstr(wmf_last_error(), " x 0 "), "%s", wmf_last_error());
+    }
+  }
+  ck_assert_int_gt(filter_failures, 0);
+  wmf_image_destroy(r);
+  wmf_image_destroy(img);
+}
+END_TEST
+
 static Suite *image_suite(void) {
   Suite *s = suite_create("image");
   TCase *t = tcase_create("objects");
@@ -748,6 +776,7 @@ static Suite *image_suite(void) {
   tcase_add_test(t, resize_matches_pil_on_a_small_case);
   tcase_add_test(t, resize_keeps_constant_images_constant);
   tcase_add_test(t, resize_rejects_bad_arguments);
+  tcase_add_test(t, resize_fails_cleanly_without_memory);
   tcase_add_test(t, resize_shorter_sizes_like_torchvision);
   tcase_add_test(t, center_crop_places_like_torchvision);
   tcase_add_test(t, to_tensor_fills_one_slot);
