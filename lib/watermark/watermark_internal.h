@@ -11,6 +11,11 @@
 #include "text/text.h"
 
 #define WMFI_MAX_LOGOS 8
+#define WMFI_MAX_LOGO_SIDE 4096          /* pixels per side of a logo as given */
+#define WMFI_MAX_SCALED_LOGO_SIDE 8192   /* pixels per side of a logo scaled to the image */
+#define WMFI_MAX_POOL 4096               /* characters of a pool */
+#define WMFI_MAX_DRAWN 256               /* characters of one draw from the pool, or of an explicit draw */
+#define WMFI_MAX_CANVAS_SIDE (1u << 20)  /* image or mask side the recipe is applied to (the image module's cap) */
 #define WMFI_LAYOUT_CACHE 8
 
 typedef struct wmfi_logo {
