@@ -1,7 +1,7 @@
 /* The wmf_image object: creation, wrapping a caller's pixels, copies, accessors. */
 #include <string.h>
 
-#include "image/image.h"
+#include "image/image_internal.h"
 
 wmf_status wmfi_image_check_size(const char *fn, uint32_t width, uint32_t height) {
   WMFI_REQUIRE(width > 0 && height > 0, "%s: zero image size %ux%u", fn, width, height);

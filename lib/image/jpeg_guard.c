@@ -12,7 +12,7 @@
  * Data without any scan (SOS segment) has no pixels: stb 2.27 returns its never-written sample buffers
  * (uninitialized heap) as the image. And since every scan is a pass over the whole image, data with
  * more than WMFI_JPEG_MAX_SCANS scans is refused before decoding (WMF_ERR_LIMIT). */
-#include "image/image.h"
+#include "image/image_internal.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)

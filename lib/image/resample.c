@@ -6,7 +6,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "image/image.h"
+#include "image/image_internal.h"
 
 #define PRECISION_BITS (32 - 8 - 2) /* PIL's choice: 8-bit pixels times weights fit an int32 sum */
 
@@ -33,7 +33,7 @@ typedef struct taps {
   double *scratch;
 } taps;
 
-/* Frees and empties: taps_make frees on failure and its callers free again on their way out. */
+/* Frees and empties; taps_make's callers free on their way out, also after it failed. */
 static void taps_free(taps *t) {
   wmfi_free(t->start);
   wmfi_free(t->len);
@@ -46,22 +46,21 @@ static void taps_free(taps *t) {
 static wmf_status taps_make(taps *t, uint32_t in_size, uint32_t out_size, uint32_t first, uint32_t count,
                             int filter) {
   *t = (taps){0};
+  wmf_status st = WMF_OK;
   double (*f)(double) = filter == WMF_FILTER_BICUBIC ? bicubic : bilinear;
   double support = filter == WMF_FILTER_BICUBIC ? 2.0 : 1.0;
   double scale = (double)((float)in_size - 0.0f) / out_size; /* PIL takes the box as floats */
   double filterscale = scale < 1.0 ? 1.0 : scale;
   support = support * filterscale;
   double ksize_d = ceil(support) * 2 + 1;
-  if (ksize_d > (double)(1u << 30)) return wmfi_fail(WMF_ERR_LIMIT, "resize: filter of %.0f taps", ksize_d);
+  WMFI_CHECK(ksize_d <= (double)(1u << 30), WMF_ERR_LIMIT, "resize: filter of %.0f taps", ksize_d);
   t->ksize = (int)ksize_d;
   t->start = wmfi_alloc_array(count, sizeof *t->start);
   t->len = wmfi_alloc_array(count, sizeof *t->len);
   t->k = wmfi_alloc_array(count, (size_t)t->ksize * sizeof *t->k);
   t->scratch = wmfi_alloc_array((size_t)t->ksize, sizeof *t->scratch);
-  if (!t->start || !t->len || !t->k || !t->scratch) {
-    taps_free(t);
-    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "resize: out of memory for %u x %d filter weights", count, t->ksize);
-  }
+  WMFI_CHECK(t->start && t->len && t->k && t->scratch, WMF_ERR_OUT_OF_MEMORY,
+             "resize: out of memory for %u x %d filter weights", count, t->ksize);
   for (uint32_t i = 0; i < count; i++) {
     int xx = (int)(first + i);
     double center = 0.0f + (xx + 0.5) * scale;
@@ -86,7 +85,8 @@ static wmf_status taps_make(taps *t, uint32_t in_size, uint32_t out_size, uint32
     t->start[i] = xmin;
     t->len[i] = xmax;
   }
-  return WMF_OK;
+done:
+  return st;
 }
 
 static inline uint8_t clip8(int32_t v) {
@@ -146,7 +146,7 @@ wmf_status wmfi_image_resample_window(uint8_t *dst, const wmf_image *src, uint32
   /* source rows the window needs */
   uint32_t row_first = y0, row_end = y0 + win_h;
   if (need_v) {
-    if ((st = taps_make(&tv, src->height, out_h, y0, win_h, filter)) != WMF_OK) goto done;
+    WMFI_TRY(taps_make(&tv, src->height, out_h, y0, win_h, filter));
     row_first = (uint32_t)tv.start[0];
     row_end = 0;
     for (uint32_t i = 0; i < win_h; i++) {
@@ -158,15 +158,12 @@ wmf_status wmfi_image_resample_window(uint8_t *dst, const wmf_image *src, uint32
   const uint8_t *rows = src->pixels + (size_t)row_first * src_stride + (size_t)x0 * 3;
   size_t rows_stride = src_stride;
   if (need_h) {
-    if ((st = taps_make(&th, src->width, out_w, x0, win_w, filter)) != WMF_OK) goto done;
+    WMFI_TRY(taps_make(&th, src->width, out_w, x0, win_w, filter));
     uint32_t n = row_end - row_first;
     uint8_t *target = dst;
     if (need_v) {
       tmp = wmfi_alloc_array(n, win_bytes);
-      if (!tmp) {
-        st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "resize: out of memory for %u intermediate rows", n);
-        goto done;
-      }
+      WMFI_CHECK(tmp, WMF_ERR_OUT_OF_MEMORY, "resize: out of memory for %u intermediate rows", n);
       target = tmp;
     }
     pass_horizontal(target, win_bytes, src->pixels + (size_t)row_first * src_stride, src_stride, n, &th, win_w);
@@ -175,10 +172,7 @@ wmf_status wmfi_image_resample_window(uint8_t *dst, const wmf_image *src, uint32
   }
   if (need_v) {
     acc = wmfi_alloc_array(win_bytes, sizeof *acc);
-    if (!acc) {
-      st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "resize: out of memory for an accumulator row");
-      goto done;
-    }
+    WMFI_CHECK(acc, WMF_ERR_OUT_OF_MEMORY, "resize: out of memory for an accumulator row");
     pass_vertical(dst, win_bytes, rows, rows_stride, (int)row_first, &tv, win_h, win_bytes, acc);
   } else if (!need_h) { /* same size: PIL copies */
     for (uint32_t y = 0; y < win_h; y++) memcpy(dst + y * win_bytes, rows + y * rows_stride, win_bytes);
@@ -198,16 +192,15 @@ wmf_status wmf_image_resize(wmf_image **out, const wmf_image *image, uint32_t wi
   WMFI_REQUIRE(image, "wmf_image_resize: image is NULL");
   WMFI_REQUIRE(filter == WMF_FILTER_BILINEAR || filter == WMF_FILTER_BICUBIC,
                "wmf_image_resize: unknown filter %d", (int)filter);
-  wmf_image *img;
-  wmf_status st = wmfi_image_new(&img, "wmf_image_resize", width, height);
-  if (st != WMF_OK) return st;
-  st = wmfi_image_resample_window(img->pixels, image, width, height, 0, 0, width, height, filter);
-  if (st != WMF_OK) {
-    wmf_image_destroy(img);
-    return st;
-  }
+  wmf_status st = WMF_OK;
+  wmf_image *img = NULL;
+  WMFI_TRY(wmfi_image_new(&img, "wmf_image_resize", width, height));
+  WMFI_TRY(wmfi_image_resample_window(img->pixels, image, width, height, 0, 0, width, height, filter));
   *out = img;
-  return WMF_OK;
+  img = NULL;
+done:
+  wmf_image_destroy(img);
+  return st;
 }
 
 wmf_status wmfi_image_shorter_size(const char *fn, uint32_t w, uint32_t h, uint32_t size, uint32_t *out_w,

@@ -5,7 +5,7 @@
 #include <setjmp.h>
 #include <string.h>
 
-#include "image/image.h"
+#include "image/image_internal.h"
 
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION

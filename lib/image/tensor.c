@@ -2,7 +2,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "image/image.h"
+#include "image/image_internal.h"
 
 static const wmf_normalize imagenet = WMF_NORMALIZE_IMAGENET;
 
@@ -61,20 +61,21 @@ wmf_status wmf_preprocess(const wmf_image *image, uint32_t resize, uint32_t crop
   WMFI_REQUIRE(image && batch, "%s: %s is NULL", fn, image ? "batch" : "image");
   WMFI_REQUIRE(resize > 0 && crop > 0, "%s: resize %u and crop %u must be positive", fn, resize, crop);
   const wmf_normalize *n = norm ? norm : &imagenet;
-  wmf_status st = check_norm(fn, n);
-  if (st != WMF_OK) return st;
+  wmf_status st = WMF_OK;
+  wmf_image *win = NULL;
+  WMFI_TRY(check_norm(fn, n));
   uint32_t w, h;
-  if ((st = wmfi_image_shorter_size(fn, image->width, image->height, resize, &w, &h)) != WMF_OK) return st;
-  WMFI_REQUIRE(crop <= w && crop <= h, "%s: crop %u is larger than the %ux%u resized image (resize %u)", fn, crop, w,
-               h, resize);
+  WMFI_TRY(wmfi_image_shorter_size(fn, image->width, image->height, resize, &w, &h));
+  WMFI_CHECK(crop <= w && crop <= h, WMF_ERR_INVALID_ARGUMENT,
+             "%s: crop %u is larger than the %ux%u resized image (resize %u)", fn, crop, w, h, resize);
   size_t offset;
-  if ((st = slot_offset(fn, crop, crop, capacity, slot, &offset)) != WMF_OK) return st;
+  WMFI_TRY(slot_offset(fn, crop, crop, capacity, slot, &offset));
   /* Only the crop window of the resized image is computed: same pixels, less work. */
-  wmf_image *win;
-  if ((st = wmfi_image_new(&win, fn, crop, crop)) != WMF_OK) return st;
-  st = wmfi_image_resample_window(win->pixels, image, w, h, wmfi_image_center_offset(w, crop),
-                                  wmfi_image_center_offset(h, crop), crop, crop, WMF_FILTER_BILINEAR);
-  if (st == WMF_OK) write_planes(batch + offset, win->pixels, crop, crop, n);
+  WMFI_TRY(wmfi_image_new(&win, fn, crop, crop));
+  WMFI_TRY(wmfi_image_resample_window(win->pixels, image, w, h, wmfi_image_center_offset(w, crop),
+                                      wmfi_image_center_offset(h, crop), crop, crop, WMF_FILTER_BILINEAR));
+  write_planes(batch + offset, win->pixels, crop, crop, n);
+done:
   wmf_image_destroy(win);
   return st;
 }

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "nn/nn.h"
+#include "nn/nn_internal.h"
 
 typedef struct densenet_cfg {
   const char *name;
@@ -23,76 +23,56 @@ static const densenet_cfg known[] = {
 };
 
 int wmfi_nn_densenet_knows(const char *arch) {
-  if (!strcmp(arch, "densenet")) return 1;
-  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-    if (!strcmp(arch, known[i].name)) return 1;
-  return 0;
+  return !strcmp(arch, "densenet") || WMFI_NN_FIND_CONFIG(arch, known) >= 0;
 }
 
 int wmfi_nn_densenet_detect(const wmfi_nn_params *p) {
   return wmfi_nn_has(p, "features.conv0.weight") && wmfi_nn_has(p, "features.denseblock1.denselayer1.conv1.weight");
 }
 
-static int add(wmf_model *m, wmfi_nn_kind kind, int src, int c, const char *stage, wmfi_nn_op **op) {
-  *op = wmfi_nn_op_add(&m->g, kind, src);
-  int t = *op ? wmfi_nn_tensor_add(&m->g, c, stage) : -1;
-  if (t >= 0) {
-    *op = &m->g.ops[m->g.n_ops - 1];
-    (*op)->dst = t;
-    (*op)->cin = m->g.tensors[src].c;
-    (*op)->cout = c;
-  }
-  return t;
-}
-
-static wmf_status oom(void) { return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory"); }
-
 wmf_status wmfi_nn_densenet_build(wmf_model *m, wmfi_nn_params *p, const char *arch) {
+  wmf_status st = WMF_OK;
   densenet_cfg cfg = {"densenet-custom", 0, {0}, 0};
   char a[96], b[96];
-  wmf_status st;
   int inferred = !arch || !strcmp(arch, "densenet");
   if (!inferred) {
-    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-      if (!strcmp(arch, known[i].name)) cfg = known[i];
+    int k = WMFI_NN_FIND_CONFIG(arch, known);
+    WMFI_CHECK(k >= 0, WMF_ERR_UNKNOWN_ARCH, "wmf_model_load: '%s' is not a DenseNet", arch);
+    cfg = known[k];
   } else {
-    if ((st = wmfi_nn_dim(p, "features.conv0.weight", 4, 0, WMFI_NN_MAX_CHANNELS, &cfg.init)) != WMF_OK ||
-        (st = wmfi_nn_dim(p, "features.denseblock1.denselayer1.conv2.weight", 4, 0, WMFI_NN_MAX_CHANNELS,
-                          &cfg.growth)) != WMF_OK)
-      return st;
+    WMFI_TRY(wmfi_nn_dim(p, "features.conv0.weight", 4, 0, WMFI_NN_MAX_CHANNELS, &cfg.init));
+    WMFI_TRY(wmfi_nn_dim(p, "features.denseblock1.denselayer1.conv2.weight", 4, 0, WMFI_NN_MAX_CHANNELS,
+                         &cfg.growth));
     for (int k = 0; k < 4; k++) {
       for (;;) {
         snprintf(a, sizeof a, "features.denseblock%d.denselayer%d.conv1.weight", k + 1, cfg.blocks[k] + 1);
         if (!wmfi_nn_has(p, a)) break;
         cfg.blocks[k]++;
       }
-      if (!cfg.blocks[k])
-        return wmfi_fail(WMF_ERR_UNKNOWN_ARCH, "wmf_model_load: DenseNet weights without 'features.denseblock%d'", k + 1);
+      WMFI_CHECK(cfg.blocks[k], WMF_ERR_UNKNOWN_ARCH, "wmf_model_load: DenseNet weights without 'features.denseblock%d'",
+                 k + 1);
     }
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
       if (known[i].growth == cfg.growth && known[i].init == cfg.init && !memcmp(known[i].blocks, cfg.blocks, sizeof cfg.blocks))
         cfg.name = known[i].name;
   }
   int classes;
-  if ((st = wmfi_nn_dim(p, "classifier.weight", 2, 0, WMFI_NN_MAX_CLASSES, &classes)) != WMF_OK) return st;
+  WMFI_TRY(wmfi_nn_dim(p, "classifier.weight", 2, 0, WMFI_NN_MAX_CLASSES, &classes));
   /* bottleneck width: bn_size * growth, read from the first layer's conv1 */
   int inner = 4 * cfg.growth;
-  if (inferred && (st = wmfi_nn_dim(p, "features.denseblock1.denselayer1.conv1.weight", 4, 0, WMFI_NN_MAX_CHANNELS,
-                                    &inner)) != WMF_OK)
-    return st;
+  if (inferred)
+    WMFI_TRY(wmfi_nn_dim(p, "features.denseblock1.denselayer1.conv1.weight", 4, 0, WMFI_NN_MAX_CHANNELS, &inner));
 
   wmfi_nn_graph *g = &m->g;
   wmfi_nn_op *op;
-  if (wmfi_nn_tensor_add(g, 3, NULL) != 0) return oom();
-  int x = add(m, WMFI_NN_CONV, 0, cfg.init, "features.relu0", &op);
-  if (x < 0) return oom();
+  int x, t;
+  WMFI_TRY(wmfi_nn_add(g, WMFI_NN_CONV, WMFI_NN_INPUT, cfg.init, "features.relu0", &x, &op));
   op->kh = op->kw = 7;
   op->stride = 2;
   op->pad = 3;
   op->relu = 1;
-  if ((st = wmfi_nn_load_conv(p, op, "features.conv0", 0, "features.norm0")) != WMF_OK) return st;
-  x = add(m, WMFI_NN_MAXPOOL, x, cfg.init, "features.pool0", &op);
-  if (x < 0) return oom();
+  WMFI_TRY(wmfi_nn_load_conv(p, op, "features.conv0", 0, "features.norm0"));
+  WMFI_TRY(wmfi_nn_add(g, WMFI_NN_MAXPOOL, x, cfg.init, "features.pool0", &x, &op));
   op->kh = op->kw = 3;
   op->stride = 2;
   op->pad = 1;
@@ -101,36 +81,33 @@ wmf_status wmfi_nn_densenet_build(wmf_model *m, wmfi_nn_params *p, const char *a
   for (int k = 0; k < 4; k++) {
     snprintf(a, sizeof a, "features.denseblock%d", k + 1);
     /* in int64: a forged growth rate times the layer count must not overflow */
-    if ((st = wmfi_nn_check_channels(c + (int64_t)cfg.blocks[k] * cfg.growth, a)) != WMF_OK) return st;
+    WMFI_TRY(wmfi_nn_check_channels(c + (int64_t)cfg.blocks[k] * cfg.growth, a));
     int total = c + cfg.blocks[k] * cfg.growth;
-    int blk = wmfi_nn_tensor_add(g, total, a);
-    if (blk < 0 || !(op = wmfi_nn_op_add(g, WMFI_NN_COPY, x))) return oom();
+    /* the block buffer: a COPY of the block's input, then one COPY per layer (below) */
+    int blk;
+    WMFI_TRY(wmfi_nn_add(g, WMFI_NN_COPY, x, total, a, &blk, &op));
     g->tensors[blk].block = 1;
     g->tensors[blk].block16 = c % 16 == 0 && cfg.growth % 16 == 0;
-    op->dst = blk;
     op->c_off = 0;
     for (int l = 0; l < cfg.blocks[k]; l++) {
       char pre[80];
       snprintf(pre, sizeof pre, "features.denseblock%d.denselayer%d", k + 1, l + 1);
       int cin = c + l * cfg.growth;
-      int t = add(m, WMFI_NN_BNRELU, blk, cin, NULL, &op);
-      if (t < 0) return oom();
+      WMFI_TRY(wmfi_nn_add(g, WMFI_NN_BNRELU, blk, cin, NULL, &t, &op));
       op->cin = cin;
       snprintf(a, sizeof a, "%s.norm1", pre);
-      if ((st = wmfi_nn_load_bn(p, a, cin, &op->scale, &op->shift)) != WMF_OK) return st;
-      t = add(m, WMFI_NN_CONV, t, inner, NULL, &op);
-      if (t < 0) return oom();
+      WMFI_TRY(wmfi_nn_load_bn(p, a, cin, &op->scale, &op->shift));
+      WMFI_TRY(wmfi_nn_add(g, WMFI_NN_CONV, t, inner, NULL, &t, &op));
       op->relu = 1;
       snprintf(a, sizeof a, "%s.conv1", pre);
       snprintf(b, sizeof b, "%s.norm2", pre);
-      if ((st = wmfi_nn_load_conv(p, op, a, 0, b)) != WMF_OK) return st;
-      t = add(m, WMFI_NN_CONV, t, cfg.growth, NULL, &op);
-      if (t < 0) return oom();
+      WMFI_TRY(wmfi_nn_load_conv(p, op, a, 0, b));
+      WMFI_TRY(wmfi_nn_add(g, WMFI_NN_CONV, t, cfg.growth, NULL, &t, &op));
       op->kh = op->kw = 3;
       op->pad = 1;
       snprintf(a, sizeof a, "%s.conv2", pre);
-      if ((st = wmfi_nn_load_conv(p, op, a, 0, NULL)) != WMF_OK) return st;
-      if (!(op = wmfi_nn_op_add(g, WMFI_NN_COPY, t))) return oom();
+      WMFI_TRY(wmfi_nn_load_conv(p, op, a, 0, NULL));
+      WMFI_CHECK(op = wmfi_nn_op_add(g, WMFI_NN_COPY, t), WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
       op->dst = blk;
       op->c_off = cin;
     }
@@ -139,43 +116,34 @@ wmf_status wmfi_nn_densenet_build(wmf_model *m, wmfi_nn_params *p, const char *a
     if (k == 3) break;
     /* transition: BN+ReLU, then average pool, then the 1x1 convolution (commuted, see above) */
     snprintf(a, sizeof a, "features.transition%d.norm", k + 1);
-    int t = add(m, WMFI_NN_BNRELU, blk, c, NULL, &op);
-    if (t < 0) return oom();
-    if ((st = wmfi_nn_load_bn(p, a, c, &op->scale, &op->shift)) != WMF_OK) return st;
-    t = add(m, WMFI_NN_AVGPOOL, t, c, NULL, &op);
-    if (t < 0) return oom();
+    WMFI_TRY(wmfi_nn_add(g, WMFI_NN_BNRELU, blk, c, NULL, &t, &op));
+    WMFI_TRY(wmfi_nn_load_bn(p, a, c, &op->scale, &op->shift));
+    WMFI_TRY(wmfi_nn_add(g, WMFI_NN_AVGPOOL, t, c, NULL, &t, &op));
     op->kh = op->kw = op->stride = 2;
     snprintf(a, sizeof a, "features.transition%d", k + 1);
     int half = c / 2;
     snprintf(b, sizeof b, "features.transition%d.conv.weight", k + 1);
-    if (inferred && (st = wmfi_nn_dim(p, b, 4, 0, WMFI_NN_MAX_CHANNELS, &half)) != WMF_OK) return st;
-    x = add(m, WMFI_NN_CONV, t, half, a, &op);
-    if (x < 0) return oom();
+    if (inferred) WMFI_TRY(wmfi_nn_dim(p, b, 4, 0, WMFI_NN_MAX_CHANNELS, &half));
+    WMFI_TRY(wmfi_nn_add(g, WMFI_NN_CONV, t, half, a, &x, &op));
     snprintf(b, sizeof b, "features.transition%d.conv", k + 1);
-    if ((st = wmfi_nn_load_conv(p, op, b, 0, NULL)) != WMF_OK) return st;
+    WMFI_TRY(wmfi_nn_load_conv(p, op, b, 0, NULL));
     c = half;
   }
   /* norm5 + ReLU + global average pool, then the classifier */
-  int f = add(m, WMFI_NN_GAP, x, c, NULL, &op);
-  if (f < 0) return oom();
+  int f;
+  WMFI_TRY(wmfi_nn_add(g, WMFI_NN_GAP, x, c, NULL, &f, &op));
   op->relu = 1;
-  if ((st = wmfi_nn_load_bn(p, "features.norm5", c, &op->scale, &op->shift)) != WMF_OK) return st;
+  WMFI_TRY(wmfi_nn_load_bn(p, "features.norm5", c, &op->scale, &op->shift));
   /* The stage "features.norm5": norm5's output before the ReLU, pooled, as Mark My Words hooks
    * model.features (whose last module is norm5; the ReLU is applied in DenseNet.forward). */
   const float *n5_scale = op->scale, *n5_shift = op->shift;
   int v = wmfi_nn_tensor_add(g, c, "features.norm5");
-  if (v < 0) return oom();
+  WMFI_CHECK(v != WMFI_NN_NONE, WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
   g->tensors[v].view_of = x;
   g->tensors[v].view_scale = n5_scale;
   g->tensors[v].view_shift = n5_shift;
-  op = NULL;
-  int lg = add(m, WMFI_NN_FC, f, classes, NULL, &op);
-  if (lg < 0) return oom();
-  if ((st = wmfi_nn_load_fc(p, op, "classifier")) != WMF_OK) return st;
-  g->features = f;
-  g->logits = lg;
+  WMFI_TRY(wmfi_nn_add_classifier(g, p, f, classes, "classifier"));
   snprintf(m->arch, sizeof m->arch, "%s", cfg.name);
-  m->family = "densenet";
-  m->min_input = 32;
-  return WMF_OK;
+done:
+  return st;
 }

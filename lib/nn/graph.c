@@ -2,17 +2,21 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "nn/nn.h"
+#include "nn/nn_internal.h"
+
+void *wmfi_nn_reserve(void *items, int n, int *cap, size_t size, int first) {
+  if (n < *cap) return items;
+  int grown_cap = *cap ? 2 * *cap : first;
+  void *grown = wmfi_realloc(items, (size_t)grown_cap * size);
+  if (grown) *cap = grown_cap;
+  return grown;
+}
 
 int wmfi_nn_tensor_add(wmfi_nn_graph *g, int c, const char *stage) {
-  if (g->n_tensors == g->cap_tensors) {
-    int cap = g->cap_tensors ? 2 * g->cap_tensors : 64;
-    wmfi_nn_tensor *t = wmfi_realloc(g->tensors, (size_t)cap * sizeof *t);
-    if (!t) return -1;
-    g->tensors = t;
-    g->cap_tensors = cap;
-  }
-  wmfi_nn_tensor *t = &g->tensors[g->n_tensors];
+  wmfi_nn_tensor *t = wmfi_nn_reserve(g->tensors, g->n_tensors, &g->cap_tensors, sizeof *t, 64);
+  if (!t) return WMFI_NN_NONE;
+  g->tensors = t;
+  t = &g->tensors[g->n_tensors];
   memset(t, 0, sizeof *t);
   t->c = c;
   if (stage) snprintf(t->stage, sizeof t->stage, "%s", stage);
@@ -20,23 +24,38 @@ int wmfi_nn_tensor_add(wmfi_nn_graph *g, int c, const char *stage) {
 }
 
 wmfi_nn_op *wmfi_nn_op_add(wmfi_nn_graph *g, wmfi_nn_kind kind, int src) {
-  if (g->n_ops == g->cap_ops) {
-    int cap = g->cap_ops ? 2 * g->cap_ops : 64;
-    wmfi_nn_op *o = wmfi_realloc(g->ops, (size_t)cap * sizeof *o);
-    if (!o) return NULL;
-    g->ops = o;
-    g->cap_ops = cap;
-  }
-  wmfi_nn_op *op = &g->ops[g->n_ops++];
+  wmfi_nn_op *op = wmfi_nn_reserve(g->ops, g->n_ops, &g->cap_ops, sizeof *op, 64);
+  if (!op) return NULL;
+  g->ops = op;
+  op = &g->ops[g->n_ops++];
   memset(op, 0, sizeof *op);
   op->kind = kind;
   op->src = src;
-  op->dst = -1;
-  op->residual = -1;
+  op->dst = WMFI_NN_NONE;
+  op->residual = WMFI_NN_NONE;
   op->stride = 1;
   op->groups = 1;
   op->kh = op->kw = 1;
   return op;
+}
+
+wmf_status wmfi_nn_add(wmfi_nn_graph *g, wmfi_nn_kind kind, int src, int c, const char *stage, int *id,
+                       wmfi_nn_op **op) {
+  *op = wmfi_nn_op_add(g, kind, src);
+  *id = *op ? wmfi_nn_tensor_add(g, c, stage) : WMFI_NN_NONE;
+  if (*id == WMFI_NN_NONE) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
+  (*op)->dst = *id;
+  (*op)->cin = g->tensors[src].c;
+  (*op)->cout = c;
+  return WMF_OK;
+}
+
+int wmfi_nn_find_config(const char *arch, const void *table, size_t count, size_t size) {
+  for (size_t i = 0; i < count; i++) {
+    const char *name = *(const char *const *)((const char *)table + i * size);
+    if (!strcmp(arch, name)) return (int)i;
+  }
+  return -1;
 }
 
 void wmfi_nn_graph_free(wmfi_nn_graph *g) {

@@ -4,7 +4,7 @@
  * channels of one image are one contiguous run, which is what lets the block buffers work. */
 #include <string.h>
 
-#include "nn/nn.h"
+#include "nn/nn_internal.h"
 
 static inline float ld(const void *p, size_t i, int bf16) {
   if (!bf16) return ((const float *)p)[i];

@@ -2,10 +2,26 @@
  * fold the weights into a graph, then reorders every weight once into the layout oneDNN chooses. */
 #include <string.h>
 
-#include "nn/nn.h"
+#include "nn/nn_internal.h"
 
+static const wmfi_nn_family families[WMFI_NN_FAMILY_COUNT] = {
+  [WMFI_NN_RESNET] = {"resnet", 32, wmfi_nn_resnet_knows, wmfi_nn_resnet_detect, wmfi_nn_resnet_build},
+  [WMFI_NN_VGG] = {"vgg", 32, wmfi_nn_vgg_knows, wmfi_nn_vgg_detect, wmfi_nn_vgg_build},
+  [WMFI_NN_DENSENET] = {"densenet", 32, wmfi_nn_densenet_knows, wmfi_nn_densenet_detect, wmfi_nn_densenet_build},
+};
+
+/* The family that knows `arch` (a name) or, with arch NULL, recognizes the weights; NULL if none. */
+static const wmfi_nn_family *find_family(const char *arch, const wmfi_nn_params *p) {
+  for (int f = 0; f < WMFI_NN_FAMILY_COUNT; f++)
+    if (arch ? families[f].knows(arch) : families[f].detect(p)) return &families[f];
+  return NULL;
+}
+
+/* Builds the plan of one image at the default size once, with `prepare`: every weight is reordered into
+ * the layout oneDNN chooses there and kept by the model. */
 static wmf_status prepare_weights(wmf_model *m) {
-  wmfi_nn_plan_config cfg = {1, 224, 224, 0, -1, 1};
+  wmfi_nn_plan_config cfg = {.n = 1, .h = WMFI_NN_DEFAULT_INPUT, .w = WMFI_NN_DEFAULT_INPUT, .bf16 = 0,
+                             .stage = WMFI_NN_NONE, .prepare = 1};
   wmfi_nn_plan *plan;
   int saved = wmfi_nn_threads_push(0);
   wmf_status st = wmfi_nn_plan_create(&plan, m, &cfg, NULL);
@@ -27,61 +43,39 @@ wmf_status wmf_model_load(wmf_model **out, const wmf_weights *weights, const cha
   WMFI_REQUIRE(out, "wmf_model_load: out is NULL");
   *out = NULL;
   WMFI_REQUIRE(weights, "wmf_model_load: weights is NULL");
+  wmf_status st = WMF_OK;
+  wmf_model *m = NULL;
+  wmfi_nn_params p = {0};
   wmf_model_options o = WMF_MODEL_OPTIONS_INIT;
-  wmf_status ost = wmfi_options_read(&o, sizeof o, options, WMFI_MODEL_OPTIONS_SIZE_1_0, "wmf_model_load",
-                                     "wmf_model_options");
-  if (ost != WMF_OK) return ost;
-  int allow_unexpected = (int)o.allow_unexpected;
-  wmfi_nn_params p;
-  wmf_status st = wmfi_nn_params_init(&p, weights);
-  if (st != WMF_OK) return st;
-  int family = -1; /* 0 resnet, 1 vgg, 2 densenet */
-  if (arch) {
-    if (wmfi_nn_resnet_knows(arch)) family = 0;
-    else if (wmfi_nn_vgg_knows(arch)) family = 1;
-    else if (wmfi_nn_densenet_knows(arch)) family = 2;
-    else {
-      wmfi_nn_params_free(&p);
-      return wmfi_fail(WMF_ERR_UNKNOWN_ARCH,
-                       "wmf_model_load: unknown architecture '%s' (known: resnet18/34/50/101/152, resnext50_32x4d, "
-                       "resnext101_32x8d, resnext101_64x4d, wide_resnet50_2, wide_resnet101_2, vgg11/13/16/19 and "
-                       "their _bn, densenet121/161/169/201, or resnet, vgg, densenet for any configuration)",
-                       arch);
-    }
-  } else if (wmfi_nn_resnet_detect(&p)) family = 0;
-  else if (wmfi_nn_vgg_detect(&p)) family = 1;
-  else if (wmfi_nn_densenet_detect(&p)) family = 2;
-  else {
-    wmfi_nn_params_free(&p);
-    return wmfi_fail(WMF_ERR_UNKNOWN_ARCH,
-                     "wmf_model_load: the weights match no supported architecture (no 'layer1.0.conv1.weight', "
-                     "'features.0.weight' + 'classifier.0.weight' or 'features.denseblock1...' tensors)");
-  }
-  wmf_model *m = wmfi_calloc(1, sizeof *m);
-  if (!m) {
-    wmfi_nn_params_free(&p);
-    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
-  }
-  dnnl_status_t ds = dnnl_engine_create(&m->engine, dnnl_cpu, 0);
-  if (ds != dnnl_success) st = wmfi_nn_dnnl(ds, "engine creation");
-  if (st == WMF_OK) {
-    if (family == 0) st = wmfi_nn_resnet_build(m, &p, arch);
-    else if (family == 1) st = wmfi_nn_vgg_build(m, &p, arch);
-    else st = wmfi_nn_densenet_build(m, &p, arch);
-  }
-  if (st == WMF_OK && !allow_unexpected) st = wmfi_nn_params_check_unused(&p);
-  wmfi_nn_params_free(&p);
-  if (st == WMF_OK) {
-    m->num_classes = m->g.tensors[m->g.logits].c;
-    m->feature_count = m->g.tensors[m->g.features].c;
-    st = prepare_weights(m);
-  }
-  if (st != WMF_OK) {
-    wmf_model_destroy(m);
-    return st;
-  }
+  WMFI_TRY(wmfi_options_read(&o, sizeof o, options, WMFI_MODEL_OPTIONS_SIZE_1_0, "wmf_model_load",
+                             "wmf_model_options"));
+  WMFI_TRY(wmfi_nn_params_init(&p, weights));
+  const wmfi_nn_family *family = find_family(arch, &p);
+  WMFI_CHECK(family || !arch, WMF_ERR_UNKNOWN_ARCH,
+             "wmf_model_load: unknown architecture '%s' (known: resnet18/34/50/101/152, resnext50_32x4d, "
+             "resnext101_32x8d, resnext101_64x4d, wide_resnet50_2, wide_resnet101_2, vgg11/13/16/19 and "
+             "their _bn, densenet121/161/169/201, or resnet, vgg, densenet for any configuration)",
+             arch);
+  WMFI_CHECK(family, WMF_ERR_UNKNOWN_ARCH,
+             "wmf_model_load: the weights match no supported architecture (no 'layer1.0.conv1.weight', "
+             "'features.0.weight' + 'classifier.0.weight' or 'features.denseblock1...' tensors)");
+  WMFI_ALLOC(m, wmfi_calloc(1, sizeof *m), "wmf_model_load");
+  WMFI_DNNL_TRY(dnnl_engine_create(&m->engine, dnnl_cpu, 0), "engine creation");
+  WMFI_CHECK(wmfi_nn_tensor_add(&m->g, 3, NULL) == WMFI_NN_INPUT, WMF_ERR_OUT_OF_MEMORY,
+             "wmf_model_load: out of memory");
+  WMFI_TRY(family->build(m, &p, arch));
+  m->family = family->name;
+  m->min_input = family->min_input;
+  if (!o.allow_unexpected) WMFI_TRY(wmfi_nn_params_check_unused(&p));
+  m->num_classes = m->g.tensors[m->g.logits].c;
+  m->feature_count = m->g.tensors[m->g.features].c;
+  WMFI_TRY(prepare_weights(m));
   *out = m;
-  return WMF_OK;
+  m = NULL;
+done:
+  wmfi_nn_params_free(&p);
+  wmf_model_destroy(m);
+  return st;
 }
 
 void wmf_model_destroy(wmf_model *model) {
@@ -107,4 +101,4 @@ const char *wmf_model_arch(const wmf_model *model) { return model ? model->arch 
 const char *wmf_model_family(const wmf_model *model) { return model && model->family ? model->family : ""; }
 size_t wmf_model_num_classes(const wmf_model *model) { return model ? (size_t)model->num_classes : 0; }
 size_t wmf_model_feature_count(const wmf_model *model) { return model ? (size_t)model->feature_count : 0; }
-uint32_t wmf_model_default_input_size(const wmf_model *model) { return model ? 224 : 0; }
+uint32_t wmf_model_default_input_size(const wmf_model *model) { return model ? WMFI_NN_DEFAULT_INPUT : 0; }

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "nn/nn.h"
+#include "nn/nn_internal.h"
 
 wmf_status wmfi_nn_params_init(wmfi_nn_params *p, const wmf_weights *w) {
   p->w = w;
@@ -99,85 +99,72 @@ wmf_status wmfi_nn_get(wmfi_nn_params *p, const char *name, int ndim, const int6
       info.dtype != WMF_DTYPE_F64)
     return wmfi_fail(WMF_ERR_UNSUPPORTED, "wmf_model_load: tensor '%s' has dtype %s, not a float type",
                      name, wmf_dtype_name(info.dtype));
+  wmf_status st = WMF_OK;
   float *v = wmfi_alloc_array(info.numel ? info.numel : 1, sizeof *v);
-  if (!v) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory reading '%s'", name);
-  wmf_status st = wmf_weights_get_f32(p->w, name, v, info.numel);
-  if (st != WMF_OK) {
-    wmfi_free(v);
-    return st;
-  }
+  WMFI_CHECK(v, WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory reading '%s'", name);
+  WMFI_TRY(wmf_weights_get_f32(p->w, name, v, info.numel));
   for (uint64_t i = 0; i < info.numel; i++)
-    if (!isfinite(v[i])) {
-      wmfi_free(v);
-      return wmfi_fail(WMF_ERR_NUMERIC, "wmf_model_load: tensor '%s' holds a non-finite value at element %llu",
-                       name, (unsigned long long)i);
-    }
+    WMFI_CHECK(isfinite(v[i]), WMF_ERR_NUMERIC, "wmf_model_load: tensor '%s' holds a non-finite value at element %llu",
+               name, (unsigned long long)i);
   p->used[idx] = 1;
   *out = v;
-  return WMF_OK;
+  v = NULL;
+done:
+  wmfi_free(v);
+  return st;
 }
 
 wmf_status wmfi_nn_load_bn(wmfi_nn_params *p, const char *prefix, int c, float **scale, float **shift) {
   static const char *parts[4] = {"weight", "bias", "running_mean", "running_var"};
+  wmf_status st = WMF_OK;
   float *v[4] = {0};
   char name[256];
   int64_t dim = c;
-  wmf_status st = WMF_OK;
-  for (int i = 0; i < 4 && st == WMF_OK; i++) {
+  for (int i = 0; i < 4; i++) {
     snprintf(name, sizeof name, "%s.%s", prefix, parts[i]);
-    st = wmfi_nn_get(p, name, 1, &dim, &v[i]);
+    WMFI_TRY(wmfi_nn_get(p, name, 1, &dim, &v[i]));
   }
-  if (st == WMF_OK) {
-    for (int i = 0; i < c; i++) {
-      if (v[3][i] < 0) {
-        snprintf(name, sizeof name, "%s.running_var", prefix);
-        st = wmfi_fail(WMF_ERR_NUMERIC, "wmf_model_load: tensor '%s' has a negative variance at %d", name, i);
-        break;
-      }
-      double s = v[0][i] / sqrt((double)v[3][i] + 1e-5);
-      v[0][i] = (float)s;                            /* scale */
-      v[1][i] = (float)(v[1][i] - v[2][i] * s);      /* shift */
-    }
-  }
-  wmfi_free(v[2]);
-  wmfi_free(v[3]);
-  if (st != WMF_OK) {
-    wmfi_free(v[0]);
-    wmfi_free(v[1]);
-    return st;
+  for (int i = 0; i < c; i++) {
+    WMFI_CHECK(v[3][i] >= 0, WMF_ERR_NUMERIC, "wmf_model_load: tensor '%s' has a negative variance at %d", name, i);
+    double s = v[0][i] / sqrt((double)v[3][i] + 1e-5);
+    v[0][i] = (float)s;                       /* scale */
+    v[1][i] = (float)(v[1][i] - v[2][i] * s); /* shift */
   }
   *scale = v[0];
   *shift = v[1];
-  return WMF_OK;
+  v[0] = v[1] = NULL;
+done:
+  for (int i = 0; i < 4; i++) wmfi_free(v[i]);
+  return st;
 }
 
 wmf_status wmfi_nn_load_conv(wmfi_nn_params *p, wmfi_nn_op *op, const char *prefix, int has_bias,
                              const char *bn_prefix) {
-  char name[256];
   if (op->groups < 1) return wmfi_fail(WMF_ERR_SHAPE, "wmf_model_load: '%s': %d groups", prefix, op->groups);
+  wmf_status st = WMF_OK;
+  float *scale = NULL, *shift = NULL;
+  char name[256];
   int64_t dims[4] = {op->cout, op->cin / op->groups, op->kh, op->kw};
   snprintf(name, sizeof name, "%s.weight", prefix);
-  wmf_status st = wmfi_nn_get(p, name, 4, dims, &op->w);
-  if (st != WMF_OK) return st;
+  WMFI_TRY(wmfi_nn_get(p, name, 4, dims, &op->w));
   if (has_bias) {
     snprintf(name, sizeof name, "%s.bias", prefix);
-    st = wmfi_nn_get(p, name, 1, dims, &op->b);
+    WMFI_TRY(wmfi_nn_get(p, name, 1, dims, &op->b));
   } else {
-    op->b = wmfi_calloc((size_t)op->cout, sizeof(float));
-    if (!op->b) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
+    WMFI_ALLOC(op->b, wmfi_calloc((size_t)op->cout, sizeof(float)), "wmf_model_load");
   }
-  if (st != WMF_OK || !bn_prefix) return st;
-  float *scale, *shift;
-  st = wmfi_nn_load_bn(p, bn_prefix, op->cout, &scale, &shift);
-  if (st != WMF_OK) return st;
-  size_t per_out = (size_t)(op->cin / op->groups) * op->kh * op->kw;
-  for (int o = 0; o < op->cout; o++) {
-    for (size_t i = 0; i < per_out; i++) op->w[o * per_out + i] *= scale[o];
-    op->b[o] = op->b[o] * scale[o] + shift[o];
+  if (bn_prefix) { /* fold the BatchNorm into the convolution */
+    WMFI_TRY(wmfi_nn_load_bn(p, bn_prefix, op->cout, &scale, &shift));
+    size_t per_out = (size_t)(op->cin / op->groups) * op->kh * op->kw;
+    for (int o = 0; o < op->cout; o++) {
+      for (size_t i = 0; i < per_out; i++) op->w[o * per_out + i] *= scale[o];
+      op->b[o] = op->b[o] * scale[o] + shift[o];
+    }
   }
+done:
   wmfi_free(scale);
   wmfi_free(shift);
-  return WMF_OK;
+  return st;
 }
 
 wmf_status wmfi_nn_load_fc(wmfi_nn_params *p, wmfi_nn_op *op, const char *prefix) {
@@ -188,6 +175,17 @@ wmf_status wmfi_nn_load_fc(wmfi_nn_params *p, wmfi_nn_op *op, const char *prefix
   if (st != WMF_OK) return st;
   snprintf(name, sizeof name, "%s.bias", prefix);
   return wmfi_nn_get(p, name, 1, dims, &op->b);
+}
+
+wmf_status wmfi_nn_add_classifier(wmfi_nn_graph *g, wmfi_nn_params *p, int features, int classes, const char *prefix) {
+  wmfi_nn_op *op;
+  int logits;
+  wmf_status st = wmfi_nn_add(g, WMFI_NN_FC, features, classes, NULL, &logits, &op);
+  if (st == WMF_OK) st = wmfi_nn_load_fc(p, op, prefix);
+  if (st != WMF_OK) return st;
+  g->features = features;
+  g->logits = logits;
+  return WMF_OK;
 }
 
 wmf_status wmfi_nn_params_check_unused(const wmfi_nn_params *p) {

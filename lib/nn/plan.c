@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "nn/nn.h"
+#include "nn/nn_internal.h"
 
-enum { STEP_PRIM, STEP_BNRELU, STEP_GAP, STEP_ADAPTIVE, STEP_COPY, STEP_FC };
+typedef enum step_kind { STEP_PRIM, STEP_BNRELU, STEP_GAP, STEP_ADAPTIVE, STEP_COPY, STEP_FC } step_kind;
 
 /* Linear layers always run on blocks of FC_ROWS rows (the last one padded): oneDNN's inner product picks
  * its GEMM kernel and weight layout by batch size, so an image's logits would otherwise depend on the
@@ -17,14 +17,22 @@ enum { STEP_PRIM, STEP_BNRELU, STEP_GAP, STEP_ADAPTIVE, STEP_COPY, STEP_FC };
 enum { FC_ROWS = 16 };
 enum { MAX_ARGS = 6 };
 
+/* plan_arg.tensor other than a tensor id: the memory object is made with the argument (weights, bias,
+ * the inner product's row buffers), or it is the session's scratchpad. The input (WMFI_NN_INPUT) gets
+ * its data handle at each run. */
+enum { ARG_OWN_MEMORY = -1, ARG_SCRATCHPAD = -2 };
+/* tstate.slot of a tensor without one; tstate.last_use of a tensor no op reads, and of the outputs,
+ * which live to the end. */
+enum { NO_SLOT = -1, NOT_READ = -1, READ_TO_END = INT_MAX };
+
 typedef struct plan_arg {
-  int arg, tensor; /* tensor >= 0: memory over that tensor's slot with md; else mem is set */
+  int arg, tensor; /* tensor >= 0: memory over that tensor's slot with md; else ARG_OWN_MEMORY, ARG_SCRATCHPAD */
   dnnl_memory_desc_t md;
   dnnl_memory_t mem;
 } plan_arg;
 
 typedef struct plan_step {
-  int kind;
+  step_kind kind;
   dnnl_primitive_t prim;
   int nargs;
   plan_arg args[MAX_ARGS];
@@ -46,7 +54,7 @@ struct wmfi_nn_plan {
   wmfi_nn_plan_config cfg;
   plan_step *steps;
   int n_steps, cap_steps;
-  tstate *t; /* n_tensors + 1: the last is the bf16 copy of the input */
+  tstate *t; /* the graph's tensors, then the plan's own: see input_copy, edge_in, edge_out */
   int n_t;
   int *slot_busy;
   int n_slots;
@@ -62,6 +70,13 @@ struct wmfi_nn_plan {
   void *bound_scratch; /* the session's scratchpad this plan's memories point to */
 };
 
+/* The plan's tensors beyond the graph's: the bf16 copy of the input, then for op i the reorders around a
+ * convolution that has no optimized kernel for its layouts (its source and its destination). */
+static int input_copy(const wmfi_nn_plan *p) { return p->m->g.n_tensors; }
+static int edge_in(const wmfi_nn_plan *p, int op) { return p->m->g.n_tensors + 1 + 2 * op; }
+static int edge_out(const wmfi_nn_plan *p, int op) { return p->m->g.n_tensors + 2 + 2 * op; }
+static int plan_tensor_count(const wmf_model *m) { return m->g.n_tensors + 1 + 2 * m->g.n_ops; }
+
 static void *aligned_alloc64(size_t size, void ***list, int *n) {
   void **l = wmfi_realloc(*list, (size_t)(*n + 1) * sizeof *l);
   if (!l) return NULL;
@@ -72,15 +87,11 @@ static void *aligned_alloc64(size_t size, void ***list, int *n) {
   return (void *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
 }
 
-static plan_step *new_step(wmfi_nn_plan *p, int kind) {
-  if (p->n_steps == p->cap_steps) {
-    int cap = p->cap_steps ? 2 * p->cap_steps : 128;
-    plan_step *s = wmfi_realloc(p->steps, (size_t)cap * sizeof *s);
-    if (!s) return NULL;
-    p->steps = s;
-    p->cap_steps = cap;
-  }
-  plan_step *s = &p->steps[p->n_steps++];
+static plan_step *new_step(wmfi_nn_plan *p, step_kind kind) {
+  plan_step *s = wmfi_nn_reserve(p->steps, p->n_steps, &p->cap_steps, sizeof *s, 128);
+  if (!s) return NULL;
+  p->steps = s;
+  s = &p->steps[p->n_steps++];
   memset(s, 0, sizeof *s);
   s->kind = kind;
   return s;
@@ -115,22 +126,45 @@ static wmf_status take_slot(wmfi_nn_plan *p, int t) {
 }
 
 static void release_after(wmfi_nn_plan *p, int op_index, int transferred) {
-  for (int t = 1; t < p->n_t; t++)
-    if (p->t[t].last_use == op_index && p->t[t].slot >= 0 && t != transferred) p->slot_busy[p->t[t].slot] = 0;
+  for (int t = WMFI_NN_INPUT + 1; t < p->n_t; t++)
+    if (p->t[t].last_use == op_index && p->t[t].slot != NO_SLOT && t != transferred) p->slot_busy[p->t[t].slot] = 0;
 }
 
-static wmf_status attr_create(dnnl_primitive_attr_t *attr, int sum, int relu) {
-  WMFI_DNNL(dnnl_primitive_attr_create(attr), "attribute");
-  dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user);
+/* The primitive descriptor of `desc` (a convolution, pooling or inner product descriptor), or with desc
+ * NULL of a reorder from src_md to dst_md; the scratchpad is the session's, post-ops add the destination
+ * (sum) and apply ReLU. `what` names the step in messages. */
+static wmf_status make_pd(wmfi_nn_plan *p, const void *desc, const dnnl_memory_desc_t *src_md,
+                          const dnnl_memory_desc_t *dst_md, int sum, int relu, dnnl_primitive_desc_t *pd,
+                          const char *what) {
+  wmf_status st = WMF_OK;
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_post_ops_t po = NULL;
+  *pd = NULL;
+  WMFI_DNNL_TRY(dnnl_primitive_attr_create(&attr), "attribute");
+  dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
   if (sum || relu) {
-    dnnl_post_ops_t po;
-    WMFI_DNNL(dnnl_post_ops_create(&po), "post-ops");
+    WMFI_DNNL_TRY(dnnl_post_ops_create(&po), "post-ops");
     if (sum) dnnl_post_ops_append_sum(po, 1.f);
     if (relu) dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_relu, 0.f, 0.f);
-    dnnl_status_t st = dnnl_primitive_attr_set_post_ops(*attr, po);
-    dnnl_post_ops_destroy(po);
-    WMFI_DNNL(st, "post-ops");
+    WMFI_DNNL_TRY(dnnl_primitive_attr_set_post_ops(attr, po), "post-ops");
   }
+  if (desc)
+    WMFI_DNNL_TRY(dnnl_primitive_desc_create(pd, desc, attr, p->m->engine, NULL), what);
+  else
+    WMFI_DNNL_TRY(dnnl_reorder_primitive_desc_create(pd, src_md, p->m->engine, dst_md, p->m->engine, attr), what);
+done:
+  if (po) dnnl_post_ops_destroy(po);
+  if (attr) dnnl_primitive_attr_destroy(attr);
+  return st;
+}
+
+/* A step of `kind` with its source and destination arguments: a tensor (or ARG_OWN_MEMORY) each. */
+static wmf_status new_step2(wmfi_nn_plan *p, step_kind kind, int src_arg, int src, const dnnl_memory_desc_t *src_md,
+                            int dst_arg, int dst, const dnnl_memory_desc_t *dst_md, plan_step **out) {
+  plan_step *s = *out = new_step(p, kind);
+  if (!s) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
+  add_arg(s, src_arg, src, src_md, NULL);
+  add_arg(s, dst_arg, dst, dst_md, NULL);
   return WMF_OK;
 }
 
@@ -139,7 +173,7 @@ static wmf_status finish_prim(wmfi_nn_plan *p, plan_step *s, dnnl_primitive_desc
   const dnnl_memory_desc_t *sp = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
   size_t need = sp ? dnnl_memory_desc_get_size(sp) : 0;
   if (need > p->scratch_need) p->scratch_need = need;
-  if (need) add_arg(s, DNNL_ARG_SCRATCHPAD, -2, sp, NULL);
+  if (need) add_arg(s, DNNL_ARG_SCRATCHPAD, ARG_SCRATCHPAD, sp, NULL);
   if (p->cfg.prepare) return WMF_OK;
   WMFI_DNNL(dnnl_primitive_create(&s->prim, pd), "primitive creation");
   return WMF_OK;
@@ -147,27 +181,28 @@ static wmf_status finish_prim(wmfi_nn_plan *p, plan_step *s, dnnl_primitive_desc
 
 static wmf_status reorder_now(wmfi_nn_plan *p, const dnnl_memory_desc_t *src_md, const void *src,
                               const dnnl_memory_desc_t *dst_md, void *dst) {
+  wmf_status st = WMF_OK;
   dnnl_primitive_desc_t pd = NULL;
   dnnl_primitive_t prim = NULL;
   dnnl_memory_t a = NULL, b = NULL;
   dnnl_stream_t stream = NULL;
-  dnnl_status_t st = dnnl_reorder_primitive_desc_create(&pd, src_md, p->m->engine, dst_md, p->m->engine, NULL);
-  if (st == dnnl_success) st = dnnl_primitive_create(&prim, pd);
-  if (st == dnnl_success) st = dnnl_memory_create(&a, src_md, p->m->engine, (void *)src);
-  if (st == dnnl_success) st = dnnl_memory_create(&b, dst_md, p->m->engine, dst);
-  if (st == dnnl_success) st = dnnl_stream_create(&stream, p->m->engine, dnnl_stream_default_flags);
-  if (st == dnnl_success) {
-    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, a}, {DNNL_ARG_TO, b}};
-    st = dnnl_primitive_execute(prim, stream, 2, args);
-    if (st == dnnl_success) st = dnnl_stream_wait(stream);
-  }
+  dnnl_engine_t e = p->m->engine;
+  const char *what = "weights reorder";
+  WMFI_DNNL_TRY(dnnl_reorder_primitive_desc_create(&pd, src_md, e, dst_md, e, NULL), what);
+  WMFI_DNNL_TRY(dnnl_primitive_create(&prim, pd), what);
+  WMFI_DNNL_TRY(dnnl_memory_create(&a, src_md, e, (void *)src), what);
+  WMFI_DNNL_TRY(dnnl_memory_create(&b, dst_md, e, dst), what);
+  WMFI_DNNL_TRY(dnnl_stream_create(&stream, e, dnnl_stream_default_flags), what);
+  dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, a}, {DNNL_ARG_TO, b}};
+  WMFI_DNNL_TRY(dnnl_primitive_execute(prim, stream, 2, args), what);
+  WMFI_DNNL_TRY(dnnl_stream_wait(stream), what);
+done:
   if (stream) dnnl_stream_destroy(stream);
   if (a) dnnl_memory_destroy(a);
   if (b) dnnl_memory_destroy(b);
   if (prim) dnnl_primitive_destroy(prim);
   if (pd) dnnl_primitive_desc_destroy(pd);
-  WMFI_DNNL(st, "weights reorder");
-  return WMF_OK;
+  return st;
 }
 
 /* Weights: at load, reorder the plain tensor into the layout the primitive chose (kept by the model);
@@ -201,7 +236,7 @@ static wmf_status weights_arg(wmfi_nn_plan *p, plan_step *s, wmfi_nn_op *op, con
   }
   dnnl_memory_t mem;
   WMFI_DNNL(dnnl_memory_create(&mem, want, p->m->engine, data), "weights memory");
-  add_arg(s, DNNL_ARG_WEIGHTS, -1, NULL, mem);
+  add_arg(s, DNNL_ARG_WEIGHTS, ARG_OWN_MEMORY, NULL, mem);
   return WMF_OK;
 }
 
@@ -211,41 +246,42 @@ static wmf_status bias_arg(wmfi_nn_plan *p, plan_step *s, const float *b, int n)
   WMFI_DNNL(dnnl_memory_desc_init_by_tag(&md, 1, d, dnnl_f32, dnnl_a), "bias descriptor");
   dnnl_memory_t mem;
   WMFI_DNNL(dnnl_memory_create(&mem, &md, p->m->engine, (void *)b), "bias memory");
-  add_arg(s, DNNL_ARG_BIAS, -1, NULL, mem);
+  add_arg(s, DNNL_ARG_BIAS, ARG_OWN_MEMORY, NULL, mem);
   return WMF_OK;
 }
 
+/* Sets tensor t's layout and size, and gives it a slot: the slot of tensor slot_from (a residual the
+ * convolution writes into), or with WMFI_NN_NONE a free one. */
 static wmf_status define(wmfi_nn_plan *p, int t, const dnnl_memory_desc_t *md, int h, int w, int slot_from) {
   p->t[t].md = *md;
   p->t[t].h = h;
   p->t[t].w = w;
   p->t[t].defined = 1;
-  if (slot_from >= 0) {
+  if (slot_from != WMFI_NN_NONE) {
     p->t[t].slot = p->t[slot_from].slot;
     return WMF_OK;
   }
   return p->cfg.prepare ? WMF_OK : take_slot(p, t);
 }
 
-/* A reorder step between two tensors of the plan (layout or type change at an edge). */
-static wmf_status add_reorder(wmfi_nn_plan *p, int src, int dst, const dnnl_memory_desc_t *dst_md) {
-  dnnl_primitive_attr_t attr;
-  wmf_status st = define(p, dst, dst_md, p->t[src].h, p->t[src].w, -1);
-  if (st == WMF_OK) st = attr_create(&attr, 0, 0);
-  if (st != WMF_OK) return st;
-  dnnl_primitive_desc_t pd;
-  dnnl_status_t ds = dnnl_reorder_primitive_desc_create(&pd, &p->t[src].md, p->m->engine, dst_md, p->m->engine, attr);
-  dnnl_primitive_attr_destroy(attr);
-  WMFI_DNNL(ds, "reorder");
-  plan_step *s = new_step(p, STEP_PRIM);
-  if (!s) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
-  else {
-    add_arg(s, DNNL_ARG_FROM, src, &p->t[src].md, NULL);
-    add_arg(s, DNNL_ARG_TO, dst, dst_md, NULL);
-    st = finish_prim(p, s, pd);
-  }
-  dnnl_primitive_desc_destroy(pd);
+/* A reorder step from tensor src into tensor dst seen as dst_md (all of it, or a slice). */
+static wmf_status reorder_step(wmfi_nn_plan *p, int src, int dst, const dnnl_memory_desc_t *dst_md, const char *what) {
+  wmf_status st = WMF_OK;
+  dnnl_primitive_desc_t pd = NULL;
+  plan_step *s;
+  WMFI_TRY(make_pd(p, NULL, &p->t[src].md, dst_md, 0, 0, &pd, what));
+  WMFI_TRY(new_step2(p, STEP_PRIM, DNNL_ARG_FROM, src, &p->t[src].md, DNNL_ARG_TO, dst, dst_md, &s));
+  WMFI_TRY(finish_prim(p, s, pd));
+done:
+  if (pd) dnnl_primitive_desc_destroy(pd);
   return st;
+}
+
+/* A new tensor dst of the src's size in layout dst_md, and the reorder into it (a layout or type change
+ * at an edge). */
+static wmf_status add_reorder(wmfi_nn_plan *p, int src, int dst, const dnnl_memory_desc_t *dst_md, const char *what) {
+  wmf_status st = define(p, dst, dst_md, p->t[src].h, p->t[src].w, WMFI_NN_NONE);
+  return st != WMF_OK ? st : reorder_step(p, src, dst, dst_md, what);
 }
 
 static wmf_status conv_pd(wmfi_nn_plan *p, const wmfi_nn_op *op, const dnnl_memory_desc_t *src,
@@ -260,13 +296,7 @@ static wmf_status conv_pd(wmfi_nn_plan *p, const wmfi_nn_op *op, const dnnl_memo
   WMFI_DNNL(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, src, wmd, &bmd,
                                                dst, strides, pad, pad_r),
             "convolution descriptor");
-  dnnl_primitive_attr_t attr;
-  wmf_status st = attr_create(&attr, op->residual >= 0, op->relu);
-  if (st != WMF_OK) return st;
-  dnnl_status_t ds = dnnl_primitive_desc_create(pd, &cd, attr, p->m->engine, NULL);
-  dnnl_primitive_attr_destroy(attr);
-  WMFI_DNNL(ds, "convolution primitive descriptor");
-  return WMF_OK;
+  return make_pd(p, &cd, NULL, NULL, op->residual != WMFI_NN_NONE, op->relu, pd, "convolution primitive descriptor");
 }
 
 static int is_reference_impl(dnnl_primitive_desc_t pd) {
@@ -275,165 +305,156 @@ static int is_reference_impl(dnnl_primitive_desc_t pd) {
   return !strncmp(impl, "ref", 3);
 }
 
+/* Output size of a convolution or pooling op on an h x w source (WMF_ERR_INVALID_ARGUMENT when empty). */
+static wmf_status out_size(const wmfi_nn_op *op, int h, int w, int *oh, int *ow) {
+  *oh = (h + 2 * op->pad - op->kh) / op->stride + 1;
+  *ow = (w + 2 * op->pad - op->kw) / op->stride + 1;
+  if (*oh < 1 || *ow < 1) return wmfi_fail(WMF_ERR_INVALID_ARGUMENT, "wmf_session_create: input too small for the network");
+  return WMF_OK;
+}
+
 static wmf_status build_conv(wmfi_nn_plan *p, int i, wmfi_nn_op *op, int src) {
+  wmf_status st = WMF_OK;
+  dnnl_primitive_desc_t pd = NULL;
   tstate *S = &p->t[src];
-  int oh = (S->h + 2 * op->pad - op->kh) / op->stride + 1, ow = (S->w + 2 * op->pad - op->kw) / op->stride + 1;
-  if (oh < 1 || ow < 1) return wmfi_fail(WMF_ERR_INVALID_ARGUMENT, "wmf_session_create: input too small for the network");
+  int oh, ow;
+  WMFI_TRY(out_size(op, S->h, S->w, &oh, &ow));
   dnnl_memory_desc_t wmd, plain, dmd, any_src;
   int g = op->groups;
   if (g > 1) {
     dnnl_dims_t wd = {g, op->cout / g, op->cin / g, op->kh, op->kw};
-    WMFI_DNNL(dnnl_memory_desc_init_by_tag(&wmd, 5, wd, p->act, dnnl_format_tag_any), "weights descriptor");
-    WMFI_DNNL(dnnl_memory_desc_init_by_tag(&plain, 5, wd, dnnl_f32, dnnl_goihw), "weights descriptor");
+    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&wmd, 5, wd, p->act, dnnl_format_tag_any), "weights descriptor");
+    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&plain, 5, wd, dnnl_f32, dnnl_goihw), "weights descriptor");
   } else {
     dnnl_dims_t wd = {op->cout, op->cin, op->kh, op->kw};
-    WMFI_DNNL(dnnl_memory_desc_init_by_tag(&wmd, 4, wd, p->act, dnnl_format_tag_any), "weights descriptor");
-    WMFI_DNNL(dnnl_memory_desc_init_by_tag(&plain, 4, wd, dnnl_f32, dnnl_oihw), "weights descriptor");
+    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&wmd, 4, wd, p->act, dnnl_format_tag_any), "weights descriptor");
+    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&plain, 4, wd, dnnl_f32, dnnl_oihw), "weights descriptor");
   }
   dnnl_dims_t dd = {p->cfg.n, op->cout, oh, ow}, sd = {p->cfg.n, op->cin, S->h, S->w};
-  if (op->residual >= 0) dmd = p->t[op->residual].md;
-  else WMFI_DNNL(dnnl_memory_desc_init_by_tag(&dmd, 4, dd, p->act, dnnl_format_tag_any), "dst descriptor");
-  dnnl_primitive_desc_t pd;
-  wmf_status st = conv_pd(p, op, &S->md, &dmd, &wmd, S->h, S->w, oh, ow, &pd);
-  if (st != WMF_OK) return st;
-  int tmp_in = -1, tmp_out = -1;
-  if (is_reference_impl(pd) && op->residual < 0) {
+  if (op->residual != WMFI_NN_NONE) dmd = p->t[op->residual].md;
+  else WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&dmd, 4, dd, p->act, dnnl_format_tag_any), "dst descriptor");
+  WMFI_TRY(conv_pd(p, op, &S->md, &dmd, &wmd, S->h, S->w, oh, ow, &pd));
+  int tmp_out = WMFI_NN_NONE;
+  if (is_reference_impl(pd) && op->residual == WMFI_NN_NONE) {
     /* No optimized kernel reads this layout (e.g. ResNeXt's groups of 4 or 8 channels): let oneDNN
      * choose both layouts and reorder around this one convolution. */
     dnnl_primitive_desc_destroy(pd);
-    WMFI_DNNL(dnnl_memory_desc_init_by_tag(&any_src, 4, sd, p->act, dnnl_format_tag_any), "src descriptor");
-    if ((st = conv_pd(p, op, &any_src, &dmd, &wmd, S->h, S->w, oh, ow, &pd)) != WMF_OK) return st;
+    pd = NULL;
+    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&any_src, 4, sd, p->act, dnnl_format_tag_any), "src descriptor");
+    WMFI_TRY(conv_pd(p, op, &any_src, &dmd, &wmd, S->h, S->w, oh, ow, &pd));
     const dnnl_memory_desc_t *want = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
     if (!dnnl_memory_desc_equal(want, &S->md)) {
-      tmp_in = p->m->g.n_tensors + 1 + 2 * i;
+      int tmp_in = edge_in(p, i);
       p->t[tmp_in].last_use = i;
-      if ((st = add_reorder(p, src, tmp_in, want)) != WMF_OK) goto done;
+      WMFI_TRY(add_reorder(p, src, tmp_in, want, "reorder"));
       src = tmp_in;
       S = &p->t[src];
     }
     const dnnl_memory_desc_t *got = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
     if (wmfi_nn_block_of(got) != 16 && op->cout % 16 == 0) {
-      tmp_out = p->m->g.n_tensors + 2 + 2 * i;
+      tmp_out = edge_out(p, i);
       p->t[tmp_out].last_use = i;
     }
   }
-  plan_step *s = new_step(p, STEP_PRIM);
-  int out = tmp_out >= 0 ? tmp_out : op->dst;
-  if (!s) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
-  if (st == WMF_OK) st = define(p, out, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), oh, ow, op->residual);
-  if (st == WMF_OK) {
-    add_arg(s, DNNL_ARG_SRC, src, &S->md, NULL);
-    add_arg(s, DNNL_ARG_DST, out, &p->t[out].md, NULL);
-    st = weights_arg(p, s, op, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &plain);
-  }
-  if (st == WMF_OK && !p->cfg.prepare) st = bias_arg(p, s, op->b, op->cout);
-  if (st == WMF_OK) st = finish_prim(p, s, pd);
-  if (st == WMF_OK && tmp_out >= 0) {
+  int out = tmp_out != WMFI_NN_NONE ? tmp_out : op->dst;
+  plan_step *s;
+  WMFI_TRY(define(p, out, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), oh, ow, op->residual));
+  WMFI_TRY(new_step2(p, STEP_PRIM, DNNL_ARG_SRC, src, &S->md, DNNL_ARG_DST, out, &p->t[out].md, &s));
+  WMFI_TRY(weights_arg(p, s, op, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &plain));
+  if (!p->cfg.prepare) WMFI_TRY(bias_arg(p, s, op->b, op->cout));
+  WMFI_TRY(finish_prim(p, s, pd));
+  if (tmp_out != WMFI_NN_NONE) {
     dnnl_memory_desc_t blocked;
-    st = wmfi_nn_md(&blocked, p->cfg.n, op->cout, oh, ow, p->act, 16);
-    if (st == WMF_OK) st = add_reorder(p, tmp_out, op->dst, &blocked);
+    WMFI_TRY(wmfi_nn_md(&blocked, p->cfg.n, op->cout, oh, ow, p->act, 16));
+    WMFI_TRY(add_reorder(p, tmp_out, op->dst, &blocked, "reorder"));
   }
 done:
-  dnnl_primitive_desc_destroy(pd);
+  if (pd) dnnl_primitive_desc_destroy(pd);
   return st;
 }
 
 static wmf_status build_pool(wmfi_nn_plan *p, wmfi_nn_op *op) {
+  wmf_status st = WMF_OK;
+  dnnl_primitive_desc_t pd = NULL;
   tstate *S = &p->t[op->src];
-  int oh = (S->h + 2 * op->pad - op->kh) / op->stride + 1, ow = (S->w + 2 * op->pad - op->kw) / op->stride + 1;
-  if (oh < 1 || ow < 1) return wmfi_fail(WMF_ERR_INVALID_ARGUMENT, "wmf_session_create: input too small for the network");
+  int oh, ow;
+  WMFI_TRY(out_size(op, S->h, S->w, &oh, &ow));
   dnnl_memory_desc_t dmd;
   dnnl_dims_t dd = {p->cfg.n, op->cout ? op->cout : (int)S->md.dims[1], oh, ow};
-  WMFI_DNNL(dnnl_memory_desc_init_by_tag(&dmd, 4, dd, p->act, dnnl_format_tag_any), "dst descriptor");
+  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&dmd, 4, dd, p->act, dnnl_format_tag_any), "dst descriptor");
   dnnl_dims_t strides = {op->stride, op->stride}, k = {op->kh, op->kw}, dil = {0, 0}, pad = {op->pad, op->pad};
   dnnl_dims_t pad_r = {(oh - 1) * op->stride + op->kh - S->h - op->pad, (ow - 1) * op->stride + op->kw - S->w - op->pad};
   dnnl_pooling_v2_desc_t pdsc;
-  WMFI_DNNL(dnnl_pooling_v2_forward_desc_init(&pdsc, dnnl_forward_inference,
-                                              op->kind == WMFI_NN_MAXPOOL ? dnnl_pooling_max : dnnl_pooling_avg_include_padding,
-                                              &S->md, &dmd, strides, k, dil, pad, pad_r),
-            "pooling descriptor");
-  dnnl_primitive_attr_t attr;
-  wmf_status st = attr_create(&attr, 0, 0);
-  if (st != WMF_OK) return st;
-  dnnl_primitive_desc_t pd;
-  dnnl_status_t ds = dnnl_primitive_desc_create(&pd, &pdsc, attr, p->m->engine, NULL);
-  dnnl_primitive_attr_destroy(attr);
-  WMFI_DNNL(ds, "pooling primitive descriptor");
-  plan_step *s = new_step(p, STEP_PRIM);
-  if (!s) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
-  if (st == WMF_OK) st = define(p, op->dst, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), oh, ow, -1);
-  if (st == WMF_OK) {
-    add_arg(s, DNNL_ARG_SRC, op->src, &S->md, NULL);
-    add_arg(s, DNNL_ARG_DST, op->dst, &p->t[op->dst].md, NULL);
-    st = finish_prim(p, s, pd);
-  }
-  dnnl_primitive_desc_destroy(pd);
+  WMFI_DNNL_TRY(dnnl_pooling_v2_forward_desc_init(&pdsc, dnnl_forward_inference,
+                                                  op->kind == WMFI_NN_MAXPOOL ? dnnl_pooling_max : dnnl_pooling_avg_include_padding,
+                                                  &S->md, &dmd, strides, k, dil, pad, pad_r),
+                "pooling descriptor");
+  WMFI_TRY(make_pd(p, &pdsc, NULL, NULL, 0, 0, &pd, "pooling primitive descriptor"));
+  plan_step *s;
+  WMFI_TRY(define(p, op->dst, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), oh, ow, WMFI_NN_NONE));
+  WMFI_TRY(new_step2(p, STEP_PRIM, DNNL_ARG_SRC, op->src, &S->md, DNNL_ARG_DST, op->dst, &p->t[op->dst].md, &s));
+  WMFI_TRY(finish_prim(p, s, pd));
+done:
+  if (pd) dnnl_primitive_desc_destroy(pd);
   return st;
 }
 
 static wmf_status build_fc(wmfi_nn_plan *p, wmfi_nn_op *op) {
+  wmf_status st = WMF_OK;
+  dnnl_primitive_desc_t pd = NULL;
   tstate *S = &p->t[op->src];
   dnnl_memory_desc_t wmd, plain, bmd, dmd;
   if (S->md.ndims == 4) {
     dnnl_dims_t wd = {op->cout, S->md.dims[1], S->h, S->w};
-    if (S->md.dims[1] * S->h * S->w != op->cin)
-      return wmfi_fail(WMF_ERR_SHAPE, "wmf_session_create: the head expects %d inputs", op->cin);
-    WMFI_DNNL(dnnl_memory_desc_init_by_tag(&wmd, 4, wd, dnnl_f32, dnnl_format_tag_any), "weights descriptor");
-    WMFI_DNNL(dnnl_memory_desc_init_by_tag(&plain, 4, wd, dnnl_f32, dnnl_oihw), "weights descriptor");
+    WMFI_CHECK(S->md.dims[1] * S->h * S->w == op->cin, WMF_ERR_SHAPE, "wmf_session_create: the head expects %d inputs",
+               op->cin);
+    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&wmd, 4, wd, dnnl_f32, dnnl_format_tag_any), "weights descriptor");
+    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&plain, 4, wd, dnnl_f32, dnnl_oihw), "weights descriptor");
   } else {
     dnnl_dims_t wd = {op->cout, op->cin};
-    WMFI_DNNL(dnnl_memory_desc_init_by_tag(&wmd, 2, wd, dnnl_f32, dnnl_format_tag_any), "weights descriptor");
-    WMFI_DNNL(dnnl_memory_desc_init_by_tag(&plain, 2, wd, dnnl_f32, dnnl_ab), "weights descriptor");
+    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&wmd, 2, wd, dnnl_f32, dnnl_format_tag_any), "weights descriptor");
+    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&plain, 2, wd, dnnl_f32, dnnl_ab), "weights descriptor");
   }
   dnnl_dims_t bd = {op->cout}, dd = {p->cfg.n, op->cout}, fd = {FC_ROWS, op->cout};
   dnnl_memory_desc_t fsrc = S->md, fdst;
-  WMFI_DNNL(dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_a), "bias descriptor");
-  WMFI_DNNL(dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_f32, dnnl_ab), "dst descriptor");
-  WMFI_DNNL(dnnl_memory_desc_init_by_tag(&fdst, 2, fd, dnnl_f32, dnnl_ab), "dst descriptor");
+  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_a), "bias descriptor");
+  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_f32, dnnl_ab), "dst descriptor");
+  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&fdst, 2, fd, dnnl_f32, dnnl_ab), "dst descriptor");
   /* the source as a block of FC_ROWS images: the batch is its outermost dimension, so one image is one
    * contiguous run of bytes in any layout oneDNN uses here */
   size_t src_size = dnnl_memory_desc_get_size(&S->md), row = src_size / (size_t)p->cfg.n;
   fsrc.dims[0] = fsrc.padded_dims[0] = FC_ROWS;
-  if (fsrc.format_kind != dnnl_blocked || src_size % (size_t)p->cfg.n ||
-      (size_t)fsrc.format_desc.blocking.strides[0] * dnnl_data_type_size(fsrc.data_type) != row ||
-      dnnl_memory_desc_get_size(&fsrc) != row * FC_ROWS)
-    return wmfi_fail(WMF_ERR_BACKEND, "wmf_session_create: the head's input layout does not hold images contiguously");
+  WMFI_CHECK(fsrc.format_kind == dnnl_blocked && src_size % (size_t)p->cfg.n == 0 &&
+                 (size_t)fsrc.format_desc.blocking.strides[0] * dnnl_data_type_size(fsrc.data_type) == row &&
+                 dnnl_memory_desc_get_size(&fsrc) == row * FC_ROWS,
+             WMF_ERR_BACKEND, "wmf_session_create: the head's input layout does not hold images contiguously");
   dnnl_inner_product_desc_t ipd;
-  WMFI_DNNL(dnnl_inner_product_forward_desc_init(&ipd, dnnl_forward_inference, &fsrc, &wmd, &bmd, &fdst),
-            "inner product descriptor");
-  dnnl_primitive_attr_t attr;
-  wmf_status st = attr_create(&attr, 0, op->relu);
-  if (st != WMF_OK) return st;
-  dnnl_primitive_desc_t pd;
-  dnnl_status_t ds = dnnl_primitive_desc_create(&pd, &ipd, attr, p->m->engine, NULL);
-  dnnl_primitive_attr_destroy(attr);
-  WMFI_DNNL(ds, "inner product primitive descriptor");
+  WMFI_DNNL_TRY(dnnl_inner_product_forward_desc_init(&ipd, dnnl_forward_inference, &fsrc, &wmd, &bmd, &fdst),
+                "inner product descriptor");
+  WMFI_TRY(make_pd(p, &ipd, NULL, NULL, 0, op->relu, &pd, "inner product primitive descriptor"));
   plan_step *s = new_step(p, STEP_FC);
-  if (!s) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
-  if (st == WMF_OK) st = define(p, op->dst, &dmd, 1, 1, -1);
-  if (st == WMF_OK && !p->cfg.prepare) {
+  WMFI_CHECK(s, WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
+  WMFI_TRY(define(p, op->dst, &dmd, 1, 1, WMFI_NN_NONE));
+  if (!p->cfg.prepare) {
     s->src = op->src;
     s->dst = op->dst;
     s->c = op->cout;
     s->fc_src_row = row;
     s->fc_src = aligned_alloc64(row * FC_ROWS, &p->owned, &p->n_owned);
     s->fc_dst = aligned_alloc64((size_t)FC_ROWS * op->cout * sizeof(float), &p->owned, &p->n_owned);
-    if (!s->fc_src || !s->fc_dst) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
-    if (st == WMF_OK) { /* padding rows hold zeros, never uninitialized memory */
-      memset(s->fc_src, 0, row * FC_ROWS);
-      dnnl_memory_t a = NULL, b = NULL;
-      dnnl_status_t e = dnnl_memory_create(&a, &fsrc, p->m->engine, s->fc_src);
-      if (e == dnnl_success) add_arg(s, DNNL_ARG_SRC, -1, NULL, a);
-      if (e == dnnl_success) e = dnnl_memory_create(&b, &fdst, p->m->engine, s->fc_dst);
-      if (e == dnnl_success) add_arg(s, DNNL_ARG_DST, -1, NULL, b);
-      if (e != dnnl_success) st = wmfi_nn_dnnl(e, "inner product memory");
-    }
+    WMFI_CHECK(s->fc_src && s->fc_dst, WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
+    memset(s->fc_src, 0, row * FC_ROWS); /* padding rows hold zeros, never uninitialized memory */
+    dnnl_memory_t mem;
+    WMFI_DNNL_TRY(dnnl_memory_create(&mem, &fsrc, p->m->engine, s->fc_src), "inner product memory");
+    add_arg(s, DNNL_ARG_SRC, ARG_OWN_MEMORY, NULL, mem);
+    WMFI_DNNL_TRY(dnnl_memory_create(&mem, &fdst, p->m->engine, s->fc_dst), "inner product memory");
+    add_arg(s, DNNL_ARG_DST, ARG_OWN_MEMORY, NULL, mem);
   }
-  if (st == WMF_OK)
-    st = weights_arg(p, s, op, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &plain);
-  if (st == WMF_OK && !p->cfg.prepare) st = bias_arg(p, s, op->b, op->cout);
-  if (st == WMF_OK) st = finish_prim(p, s, pd);
-  dnnl_primitive_desc_destroy(pd);
+  WMFI_TRY(weights_arg(p, s, op, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &plain));
+  if (!p->cfg.prepare) WMFI_TRY(bias_arg(p, s, op->b, op->cout));
+  WMFI_TRY(finish_prim(p, s, pd));
+done:
+  if (pd) dnnl_primitive_desc_destroy(pd);
   return st;
 }
 
@@ -444,7 +465,7 @@ static wmf_status need_block(const tstate *S, int *block) {
 }
 
 /* A loop step that reads `src` (all channels, or a prefix for BNRELU) into a new tensor. */
-static wmf_status build_kernel(wmfi_nn_plan *p, wmfi_nn_op *op, int kind, int src, int dst) {
+static wmf_status build_kernel(wmfi_nn_plan *p, wmfi_nn_op *op, step_kind kind, int src, int dst) {
   tstate *S = &p->t[src];
   int block;
   wmf_status st = need_block(S, &block);
@@ -465,14 +486,14 @@ static wmf_status build_kernel(wmfi_nn_plan *p, wmfi_nn_op *op, int kind, int sr
   if (kind == STEP_BNRELU) {
     if (c > s->c_src || c % block) return wmfi_fail(WMF_ERR_SHAPE, "wmf_session_create: BN+ReLU prefix of %d channels", c);
     st = wmfi_nn_md(&md, p->cfg.n, c, S->h, S->w, p->act, block);
-    if (st == WMF_OK) st = define(p, dst, &md, S->h, S->w, -1);
+    if (st == WMF_OK) st = define(p, dst, &md, S->h, S->w, WMFI_NN_NONE);
   } else if (kind == STEP_ADAPTIVE) {
     st = wmfi_nn_md(&md, p->cfg.n, c, op->out_hw, op->out_hw, dnnl_f32, block);
-    if (st == WMF_OK) st = define(p, dst, &md, op->out_hw, op->out_hw, -1);
-  } else if (dst >= 0) {
+    if (st == WMF_OK) st = define(p, dst, &md, op->out_hw, op->out_hw, WMFI_NN_NONE);
+  } else if (dst != WMFI_NN_NONE) {
     dnnl_dims_t dd = {p->cfg.n, c};
     WMFI_DNNL(dnnl_memory_desc_init_by_tag(&md, 2, dd, dnnl_f32, dnnl_ab), "descriptor");
-    st = define(p, dst, &md, 1, 1, -1);
+    st = define(p, dst, &md, 1, 1, WMFI_NN_NONE);
   }
   return st;
 }
@@ -484,7 +505,7 @@ static wmf_status build_copy(wmfi_nn_plan *p, wmfi_nn_op *op) {
     dnnl_memory_desc_t md;
     st = wmfi_nn_md(&md, p->cfg.n, p->m->g.tensors[op->dst].c, S->h, S->w, p->act,
                     p->m->g.tensors[op->dst].block16 ? 16 : 1);
-    if (st == WMF_OK) st = define(p, op->dst, &md, S->h, S->w, -1);
+    if (st == WMF_OK) st = define(p, op->dst, &md, S->h, S->w, WMFI_NN_NONE);
     if (st != WMF_OK) return st;
   }
   if (D->h != S->h || D->w != S->w) return wmfi_fail(WMF_ERR_SHAPE, "wmf_session_create: concatenation of different sizes");
@@ -506,63 +527,30 @@ static wmf_status build_copy(wmfi_nn_plan *p, wmfi_nn_op *op) {
   dnnl_memory_desc_t sub;
   dnnl_dims_t dims = {p->cfg.n, S->md.dims[1], S->h, S->w}, off = {0, op->c_off, 0, 0};
   WMFI_DNNL(dnnl_memory_desc_init_submemory(&sub, &D->md, dims, off), "block slice descriptor");
-  dnnl_primitive_attr_t attr;
-  st = attr_create(&attr, 0, 0);
-  if (st != WMF_OK) return st;
-  dnnl_primitive_desc_t pd;
-  dnnl_status_t ds = dnnl_reorder_primitive_desc_create(&pd, &S->md, p->m->engine, &sub, p->m->engine, attr);
-  dnnl_primitive_attr_destroy(attr);
-  WMFI_DNNL(ds, "concatenation reorder");
-  plan_step *s = new_step(p, STEP_PRIM);
-  if (!s) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
-  else {
-    add_arg(s, DNNL_ARG_FROM, op->src, &S->md, NULL);
-    add_arg(s, DNNL_ARG_TO, op->dst, &sub, NULL);
-    st = finish_prim(p, s, pd);
-  }
-  dnnl_primitive_desc_destroy(pd);
-  return st;
+  return reorder_step(p, op->src, op->dst, &sub, "concatenation reorder");
 }
 
 /* The bf16 copy of the input, made by a reorder at the edge. */
 static wmf_status build_input(wmfi_nn_plan *p) {
-  int x = p->m->g.n_tensors;
   dnnl_memory_desc_t md;
   wmf_status st = wmfi_nn_md(&md, p->cfg.n, 3, p->cfg.h, p->cfg.w, p->act, 1);
-  if (st == WMF_OK) st = define(p, x, &md, p->cfg.h, p->cfg.w, -1);
-  if (st != WMF_OK) return st;
-  dnnl_primitive_attr_t attr;
-  st = attr_create(&attr, 0, 0);
-  if (st != WMF_OK) return st;
-  dnnl_primitive_desc_t pd;
-  dnnl_status_t ds = dnnl_reorder_primitive_desc_create(&pd, &p->t[0].md, p->m->engine, &md, p->m->engine, attr);
-  dnnl_primitive_attr_destroy(attr);
-  WMFI_DNNL(ds, "input reorder");
-  plan_step *s = new_step(p, STEP_PRIM);
-  if (!s) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
-  else {
-    add_arg(s, DNNL_ARG_FROM, 0, &p->t[0].md, NULL);
-    add_arg(s, DNNL_ARG_TO, x, &md, NULL);
-    st = finish_prim(p, s, pd);
-  }
-  dnnl_primitive_desc_destroy(pd);
-  return st;
+  return st != WMF_OK ? st : add_reorder(p, WMFI_NN_INPUT, input_copy(p), &md, "input reorder");
 }
 
 static wmf_status build(wmfi_nn_plan *p) {
   wmfi_nn_graph *g = &p->m->g;
   wmf_status st = WMF_OK;
   /* last readers: a tensor frees its slot after them; outputs live to the end */
-  for (int t = 0; t < p->n_t; t++) p->t[t].last_use = -1, p->t[t].slot = -1;
+  for (int t = 0; t < p->n_t; t++) p->t[t].last_use = NOT_READ, p->t[t].slot = NO_SLOT;
   for (int i = 0; i < g->n_ops; i++) {
     const wmfi_nn_op *op = &g->ops[i];
     p->t[op->src].last_use = i;
-    if (op->residual >= 0) p->t[op->residual].last_use = i;
+    if (op->residual != WMFI_NN_NONE) p->t[op->residual].last_use = i;
     if (op->kind == WMFI_NN_COPY) p->t[op->dst].last_use = i;
   }
-  p->t[g->logits].last_use = p->t[g->features].last_use = INT_MAX;
+  p->t[g->logits].last_use = p->t[g->features].last_use = READ_TO_END;
   int stage = p->cfg.stage; /* the tensor the stage pools: a view's source */
-  if (stage >= 0 && g->tensors[stage].view_of) {
+  if (stage != WMFI_NN_NONE && g->tensors[stage].view_of) {
     const wmfi_nn_tensor *v = &g->tensors[stage];
     p->stage_view.kind = WMFI_NN_GAP;
     p->stage_view.scale = (float *)v->view_scale;
@@ -570,43 +558,41 @@ static wmf_status build(wmfi_nn_plan *p) {
     p->stage_view.relu = 0;
     stage = v->view_of;
   }
-  if (stage >= 0) p->t[stage].last_use = INT_MAX;
+  if (stage != WMFI_NN_NONE) p->t[stage].last_use = READ_TO_END;
 
-  dnnl_memory_desc_t in;
-  st = wmfi_nn_md(&in, p->cfg.n, 3, p->cfg.h, p->cfg.w, dnnl_f32, 1);
-  if (st != WMF_OK) return st;
-  p->t[0].md = in;
-  p->t[0].h = p->cfg.h;
-  p->t[0].w = p->cfg.w;
-  p->t[0].defined = 1;
-  int input = 0;
+  tstate *in = &p->t[WMFI_NN_INPUT];
+  WMFI_TRY(wmfi_nn_md(&in->md, p->cfg.n, 3, p->cfg.h, p->cfg.w, dnnl_f32, 1));
+  in->h = p->cfg.h;
+  in->w = p->cfg.w;
+  in->defined = 1;
+  int input = WMFI_NN_INPUT; /* what the first ops read: the input or its bf16 copy */
   if (p->act != dnnl_f32) {
     st = build_input(p);
-    input = p->m->g.n_tensors;
-    p->t[input].last_use = p->t[0].last_use;
+    input = input_copy(p);
+    p->t[input].last_use = in->last_use;
+    WMFI_TRY(st);
   }
-  for (int i = 0; i < g->n_ops && st == WMF_OK; i++) {
+  for (int i = 0; i < g->n_ops; i++) {
     wmfi_nn_op *op = &g->ops[i];
-    int src = op->src == 0 ? input : op->src;
+    int src = op->src == WMFI_NN_INPUT ? input : op->src;
     switch (op->kind) {
-      case WMFI_NN_CONV: st = build_conv(p, i, op, src); break;
+      case WMFI_NN_CONV: WMFI_TRY(build_conv(p, i, op, src)); break;
       case WMFI_NN_MAXPOOL:
-      case WMFI_NN_AVGPOOL: st = build_pool(p, op); break;
-      case WMFI_NN_FC: st = build_fc(p, op); break;
-      case WMFI_NN_COPY: st = build_copy(p, op); break;
-      case WMFI_NN_BNRELU: st = build_kernel(p, op, STEP_BNRELU, src, op->dst); break;
-      case WMFI_NN_GAP: st = build_kernel(p, op, STEP_GAP, src, op->dst); break;
-      case WMFI_NN_ADAPTIVE: st = build_kernel(p, op, STEP_ADAPTIVE, src, op->dst); break;
+      case WMFI_NN_AVGPOOL: WMFI_TRY(build_pool(p, op)); break;
+      case WMFI_NN_FC: WMFI_TRY(build_fc(p, op)); break;
+      case WMFI_NN_COPY: WMFI_TRY(build_copy(p, op)); break;
+      case WMFI_NN_BNRELU: WMFI_TRY(build_kernel(p, op, STEP_BNRELU, src, op->dst)); break;
+      case WMFI_NN_GAP: WMFI_TRY(build_kernel(p, op, STEP_GAP, src, op->dst)); break;
+      case WMFI_NN_ADAPTIVE: WMFI_TRY(build_kernel(p, op, STEP_ADAPTIVE, src, op->dst)); break;
     }
-    if (st == WMF_OK && !p->cfg.prepare) release_after(p, i, op->residual);
+    if (!p->cfg.prepare) release_after(p, i, op->residual);
   }
-  if (st == WMF_OK && p->cfg.stage >= 0 && !p->cfg.prepare) {
-    st = build_kernel(p, stage != p->cfg.stage ? &p->stage_view : NULL, STEP_GAP, stage, -1);
-    if (st == WMF_OK) {
-      p->stage_out = aligned_alloc64((size_t)p->cfg.n * p->steps[p->n_steps - 1].c * sizeof(float), &p->owned, &p->n_owned);
-      if (!p->stage_out) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
-    }
+  if (p->cfg.stage != WMFI_NN_NONE && !p->cfg.prepare) {
+    WMFI_TRY(build_kernel(p, stage != p->cfg.stage ? &p->stage_view : NULL, STEP_GAP, stage, WMFI_NN_NONE));
+    p->stage_out = aligned_alloc64((size_t)p->cfg.n * p->steps[p->n_steps - 1].c * sizeof(float), &p->owned, &p->n_owned);
+    WMFI_CHECK(p->stage_out, WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
   }
+done:
   return st;
 }
 
@@ -643,16 +629,16 @@ static wmf_status bind(wmfi_nn_plan *p, wmfi_nn_buffers *buf) {
                        s, p->slot_need[s], buf->slot_size[s]);
   p->ptr = wmfi_calloc((size_t)p->n_t, sizeof *p->ptr);
   if (!p->ptr) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
-  for (int t = 1; t < p->n_t; t++)
-    if (p->t[t].slot >= 0) p->ptr[t] = (void *)(((uintptr_t)buf->slot[p->t[t].slot] + 63) & ~(uintptr_t)63);
+  for (int t = WMFI_NN_INPUT + 1; t < p->n_t; t++)
+    if (p->t[t].slot != NO_SLOT) p->ptr[t] = (void *)(((uintptr_t)buf->slot[p->t[t].slot] + 63) & ~(uintptr_t)63);
   void *scratch = (void *)(((uintptr_t)buf->scratch + 63) & ~(uintptr_t)63);
   p->bound_scratch = scratch;
   for (int i = 0; i < p->n_steps; i++) {
     plan_step *s = &p->steps[i];
     for (int a = 0; a < s->nargs; a++) {
       plan_arg *pa = &s->args[a];
-      if (pa->tensor >= 0 || pa->tensor == -2) {
-        void *h = pa->tensor == -2 ? scratch : pa->tensor == 0 ? NULL : p->ptr[pa->tensor];
+      if (pa->tensor >= 0 || pa->tensor == ARG_SCRATCHPAD) { /* the input's handle is set by each run */
+        void *h = pa->tensor == ARG_SCRATCHPAD ? scratch : pa->tensor == WMFI_NN_INPUT ? NULL : p->ptr[pa->tensor];
         WMFI_DNNL(dnnl_memory_create(&pa->mem, &pa->md, p->m->engine, h), "memory object");
       }
       s->exec[a].arg = pa->arg;
@@ -665,21 +651,21 @@ static wmf_status bind(wmfi_nn_plan *p, wmfi_nn_buffers *buf) {
 wmf_status wmfi_nn_plan_create(wmfi_nn_plan **out, wmf_model *m, const wmfi_nn_plan_config *cfg,
                                wmfi_nn_buffers *buf) {
   *out = NULL;
-  wmfi_nn_plan *p = wmfi_calloc(1, sizeof *p);
-  if (!p) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
+  wmf_status st = WMF_OK;
+  wmfi_nn_plan *p = NULL;
+  WMFI_ALLOC(p, wmfi_calloc(1, sizeof *p), "wmf_session_create");
   p->m = m;
   p->cfg = *cfg;
   p->act = cfg->bf16 ? dnnl_bf16 : dnnl_f32;
-  p->n_t = m->g.n_tensors + 1 + 2 * m->g.n_ops; /* + bf16 input, + edge reorders per op */
-  p->t = wmfi_calloc((size_t)p->n_t, sizeof *p->t);
-  wmf_status st = p->t ? build(p) : wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
-  if (st == WMF_OK && !cfg->prepare) st = bind(p, buf);
-  if (st != WMF_OK) {
-    wmfi_nn_plan_destroy(p);
-    return st;
-  }
+  p->n_t = plan_tensor_count(m);
+  WMFI_ALLOC(p->t, wmfi_calloc((size_t)p->n_t, sizeof *p->t), "wmf_session_create");
+  WMFI_TRY(build(p));
+  if (!cfg->prepare) WMFI_TRY(bind(p, buf));
   *out = p;
-  return WMF_OK;
+  p = NULL;
+done:
+  wmfi_nn_plan_destroy(p);
+  return st;
 }
 
 wmf_status wmfi_nn_plan_run(wmfi_nn_plan *p, dnnl_stream_t stream, const float *input) {
@@ -687,8 +673,9 @@ wmf_status wmfi_nn_plan_run(wmfi_nn_plan *p, dnnl_stream_t stream, const float *
   for (int i = 0; i < p->n_steps; i++) {
     plan_step *s = &p->steps[i];
     for (int a = 0; a < s->nargs; a++) {
-      if (s->args[a].tensor == 0) WMFI_DNNL(dnnl_memory_set_data_handle(s->args[a].mem, (void *)input), "input");
-      if (s->args[a].tensor == -2 && scratch != p->bound_scratch)
+      if (s->args[a].tensor == WMFI_NN_INPUT)
+        WMFI_DNNL(dnnl_memory_set_data_handle(s->args[a].mem, (void *)input), "input");
+      if (s->args[a].tensor == ARG_SCRATCHPAD && scratch != p->bound_scratch)
         WMFI_DNNL(dnnl_memory_set_data_handle(s->args[a].mem, scratch), "scratchpad");
     }
   }
@@ -715,7 +702,7 @@ wmf_status wmfi_nn_plan_run(wmfi_nn_plan *p, dnnl_stream_t stream, const float *
                        op->shift);
         break;
       case STEP_GAP:
-        wmfi_nn_gap(p->ptr[s->src], s->dst >= 0 ? p->ptr[s->dst] : p->stage_out, s->bf16, n, s->c, s->h * s->w,
+        wmfi_nn_gap(p->ptr[s->src], s->dst != WMFI_NN_NONE ? p->ptr[s->dst] : p->stage_out, s->bf16, n, s->c, s->h * s->w,
                     s->block, op ? op->scale : NULL, op ? op->shift : NULL, op ? op->relu : 0);
         break;
       case STEP_COPY: {
@@ -734,9 +721,13 @@ wmf_status wmfi_nn_plan_run(wmfi_nn_plan *p, dnnl_stream_t stream, const float *
   return WMF_OK;
 }
 
-const float *wmfi_nn_plan_output(const wmfi_nn_plan *p, int which) {
-  if (which == 2) return p->stage_out;
-  return p->ptr[which == 0 ? p->m->g.logits : p->m->g.features];
+const float *wmfi_nn_plan_output(const wmfi_nn_plan *p, wmfi_nn_output which) {
+  switch (which) {
+    case WMFI_NN_OUT_LOGITS: return p->ptr[p->m->g.logits];
+    case WMFI_NN_OUT_FEATURES: return p->ptr[p->m->g.features];
+    case WMFI_NN_OUT_STAGE: return p->stage_out;
+  }
+  return NULL;
 }
 
 int wmfi_nn_plan_private_weights(const wmfi_nn_plan *p) { return p->private_weights; }

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "nn/nn.h"
+#include "nn/nn_internal.h"
 
 static const char *dnnl_status_text(dnnl_status_t st) {
   switch (st) {

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "nn/nn.h"
+#include "nn/nn_internal.h"
 
 typedef struct resnet_cfg {
   const char *name;
@@ -20,12 +20,7 @@ static const resnet_cfg known[] = {
     {"wide_resnet50_2", 1, {3, 4, 6, 3}, 1, 128},  {"wide_resnet101_2", 1, {3, 4, 23, 3}, 1, 128},
 };
 
-int wmfi_nn_resnet_knows(const char *arch) {
-  if (!strcmp(arch, "resnet")) return 1;
-  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-    if (!strcmp(arch, known[i].name)) return 1;
-  return 0;
-}
+int wmfi_nn_resnet_knows(const char *arch) { return !strcmp(arch, "resnet") || WMFI_NN_FIND_CONFIG(arch, known) >= 0; }
 
 int wmfi_nn_resnet_detect(const wmfi_nn_params *p) {
   return wmfi_nn_has(p, "layer1.0.conv1.weight") && wmfi_nn_has(p, "fc.weight");
@@ -73,22 +68,15 @@ static wmf_status infer(const wmfi_nn_params *p, resnet_cfg *cfg) {
   return WMF_OK;
 }
 
-/* Adds a convolution reading tensor `src`; returns the output tensor id or -1 (error set in *st). */
+/* Adds a convolution reading tensor `src`; returns the output tensor id, or WMFI_NN_NONE with the error
+ * in *st (nothing is added once *st is an error, so a block's convolutions check once). */
 static int conv(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src, int cout, int k, int stride,
                 int groups, int relu, int residual, const char *prefix, const char *bn) {
-  if (*st != WMF_OK) return -1;
-  wmfi_nn_graph *g = &m->g;
-  int cin = g->tensors[src].c;
-  wmfi_nn_op *op = wmfi_nn_op_add(g, WMFI_NN_CONV, src);
-  int dst = op ? wmfi_nn_tensor_add(g, cout, NULL) : -1;
-  if (dst < 0) {
-    *st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
-    return -1;
-  }
-  op = &g->ops[g->n_ops - 1];
-  op->dst = dst;
-  op->cin = cin;
-  op->cout = cout;
+  if (*st != WMF_OK) return WMFI_NN_NONE;
+  wmfi_nn_op *op;
+  int dst;
+  if ((*st = wmfi_nn_add(&m->g, WMFI_NN_CONV, src, cout, NULL, &dst, &op)) != WMF_OK) return WMFI_NN_NONE;
+  int cin = op->cin;
   op->kh = op->kw = k;
   op->stride = stride;
   op->pad = k / 2;
@@ -98,41 +86,37 @@ static int conv(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src, int co
   if (groups < 1 || cin % groups || cout % groups) {
     *st = wmfi_fail(WMF_ERR_SHAPE, "wmf_model_load: '%s.weight': %d input / %d output channels do not split into %d groups",
                     prefix, cin, cout, groups);
-    return -1;
+    return WMFI_NN_NONE;
   }
   *st = wmfi_nn_load_conv(p, op, prefix, 0, bn);
-  return *st == WMF_OK ? dst : -1;
+  return *st == WMF_OK ? dst : WMFI_NN_NONE;
 }
 
 wmf_status wmfi_nn_resnet_build(wmf_model *m, wmfi_nn_params *p, const char *arch) {
-  resnet_cfg cfg;
   wmf_status st = WMF_OK;
-  if (arch && strcmp(arch, "resnet")) {
-    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-      if (!strcmp(arch, known[i].name)) cfg = known[i];
+  resnet_cfg cfg;
+  bool custom = !arch || !strcmp(arch, "resnet");
+  if (custom) {
+    WMFI_TRY(infer(p, &cfg));
   } else {
-    st = infer(p, &cfg);
-    if (st != WMF_OK) return st;
+    int k = WMFI_NN_FIND_CONFIG(arch, known);
+    WMFI_CHECK(k >= 0, WMF_ERR_UNKNOWN_ARCH, "wmf_model_load: '%s' is not a ResNet", arch);
+    cfg = known[k];
   }
   int classes, stem = 64;
-  bool custom = !arch || !strcmp(arch, "resnet");
-  if ((st = wmfi_nn_dim(p, "fc.weight", 2, 0, WMFI_NN_MAX_CLASSES, &classes)) != WMF_OK) return st;
-  if (custom && (st = wmfi_nn_dim(p, "conv1.weight", 4, 0, WMFI_NN_MAX_CHANNELS, &stem)) != WMF_OK) return st;
+  WMFI_TRY(wmfi_nn_dim(p, "fc.weight", 2, 0, WMFI_NN_MAX_CLASSES, &classes));
+  if (custom) WMFI_TRY(wmfi_nn_dim(p, "conv1.weight", 4, 0, WMFI_NN_MAX_CHANNELS, &stem));
   char a[96], b[96];
 
   wmfi_nn_graph *g = &m->g;
-  if (wmfi_nn_tensor_add(g, 3, NULL) != 0) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
-  int x = conv(m, p, &st, 0, stem, 7, 2, 1, 1, -1, "conv1", "bn1");
-  if (st != WMF_OK) return st;
+  wmfi_nn_op *op;
+  int x = conv(m, p, &st, WMFI_NN_INPUT, stem, 7, 2, 1, 1, WMFI_NN_NONE, "conv1", "bn1");
+  WMFI_TRY(st);
   snprintf(g->tensors[x].stage, sizeof g->tensors[x].stage, "conv1");
-  wmfi_nn_op *pool = wmfi_nn_op_add(g, WMFI_NN_MAXPOOL, x);
-  int y = pool ? wmfi_nn_tensor_add(g, stem, "maxpool") : -1;
-  if (y < 0) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
-  pool = &g->ops[g->n_ops - 1];
-  pool->dst = x = y;
-  pool->kh = pool->kw = 3;
-  pool->stride = 2;
-  pool->pad = 1;
+  WMFI_TRY(wmfi_nn_add(g, WMFI_NN_MAXPOOL, x, stem, "maxpool", &x, &op));
+  op->kh = op->kw = 3;
+  op->stride = 2;
+  op->pad = 1;
 
   for (int l = 0; l < 4; l++) {
     int planes = 64 << l;
@@ -141,9 +125,8 @@ wmf_status wmfi_nn_resnet_build(wmf_model *m, wmfi_nn_params *p, const char *arc
     if (custom) { /* widths read from the weights: small or re-widened ResNets with torchvision's names */
       snprintf(a, sizeof a, "layer%d.0.conv1.weight", l + 1);
       snprintf(b, sizeof b, "layer%d.0.conv%d.weight", l + 1, cfg.bottleneck ? 3 : 2);
-      if ((st = wmfi_nn_dim(p, a, 4, 0, WMFI_NN_MAX_CHANNELS, &width)) != WMF_OK ||
-          (st = wmfi_nn_dim(p, b, 4, 0, WMFI_NN_MAX_CHANNELS, &out)) != WMF_OK)
-        return st;
+      WMFI_TRY(wmfi_nn_dim(p, a, 4, 0, WMFI_NN_MAX_CHANNELS, &width));
+      WMFI_TRY(wmfi_nn_dim(p, b, 4, 0, WMFI_NN_MAX_CHANNELS, &out));
       planes = width;
     }
     for (int i = 0; i < cfg.depth[l]; i++) {
@@ -155,46 +138,33 @@ wmf_status wmfi_nn_resnet_build(wmf_model *m, wmfi_nn_params *p, const char *arc
       if (wmfi_nn_has(p, a) || stride != 1 || g->tensors[x].c != out) {
         snprintf(a, sizeof a, "%s.downsample.0", pre);
         snprintf(b, sizeof b, "%s.downsample.1", pre);
-        identity = conv(m, p, &st, x, out, 1, stride, 1, 0, -1, a, b);
+        identity = conv(m, p, &st, x, out, 1, stride, 1, 0, WMFI_NN_NONE, a, b);
       }
       snprintf(a, sizeof a, "%s.conv1", pre);
       snprintf(b, sizeof b, "%s.bn1", pre);
       if (cfg.bottleneck) {
-        int c1 = conv(m, p, &st, x, width, 1, 1, 1, 1, -1, a, b);
+        int c1 = conv(m, p, &st, x, width, 1, 1, 1, 1, WMFI_NN_NONE, a, b);
         snprintf(a, sizeof a, "%s.conv2", pre);
         snprintf(b, sizeof b, "%s.bn2", pre);
-        int c2 = conv(m, p, &st, c1, width, 3, stride, cfg.groups, 1, -1, a, b);
+        int c2 = conv(m, p, &st, c1, width, 3, stride, cfg.groups, 1, WMFI_NN_NONE, a, b);
         snprintf(a, sizeof a, "%s.conv3", pre);
         snprintf(b, sizeof b, "%s.bn3", pre);
         x = conv(m, p, &st, c2, out, 1, 1, 1, 1, identity, a, b);
       } else {
-        int c1 = conv(m, p, &st, x, planes, 3, stride, 1, 1, -1, a, b);
+        int c1 = conv(m, p, &st, x, planes, 3, stride, 1, 1, WMFI_NN_NONE, a, b);
         snprintf(a, sizeof a, "%s.conv2", pre);
         snprintf(b, sizeof b, "%s.bn2", pre);
         x = conv(m, p, &st, c1, out, 3, 1, 1, 1, identity, a, b);
       }
-      if (st != WMF_OK) return st;
+      WMFI_TRY(st);
     }
     snprintf(g->tensors[x].stage, sizeof g->tensors[x].stage, "layer%d", l + 1);
   }
 
-  wmfi_nn_op *gap = wmfi_nn_op_add(g, WMFI_NN_GAP, x);
-  int f = gap ? wmfi_nn_tensor_add(g, g->tensors[x].c, NULL) : -1;
-  if (f < 0) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
-  g->ops[g->n_ops - 1].dst = f;
-  wmfi_nn_op *fc = wmfi_nn_op_add(g, WMFI_NN_FC, f);
-  int lg = fc ? wmfi_nn_tensor_add(g, classes, NULL) : -1;
-  if (lg < 0) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
-  fc = &g->ops[g->n_ops - 1];
-  fc->dst = lg;
-  fc->cin = g->tensors[f].c;
-  fc->cout = classes;
-  st = wmfi_nn_load_fc(p, fc, "fc");
-  if (st != WMF_OK) return st;
-  g->features = f;
-  g->logits = lg;
+  int f;
+  WMFI_TRY(wmfi_nn_add(g, WMFI_NN_GAP, x, g->tensors[x].c, NULL, &f, &op));
+  WMFI_TRY(wmfi_nn_add_classifier(g, p, f, classes, "fc"));
   snprintf(m->arch, sizeof m->arch, "%s", cfg.name);
-  m->family = "resnet";
-  m->min_input = 32;
-  return WMF_OK;
+done:
+  return st;
 }

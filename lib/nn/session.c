@@ -2,7 +2,7 @@
  * (primitives) per batch size actually used, built on first use. */
 #include <string.h>
 
-#include "nn/nn.h"
+#include "nn/nn_internal.h"
 
 struct wmf_session {
   const wmf_model *model;
@@ -16,7 +16,19 @@ struct wmf_session {
 static int find_stage(const wmf_model *m, const char *name) {
   for (int t = 0; t < m->g.n_tensors; t++)
     if (m->g.tensors[t].stage[0] && !strcmp(m->g.tensors[t].stage, name)) return t;
-  return -1;
+  return WMFI_NN_NONE;
+}
+
+/* The plan of batch size n, made on first use with the session's threads (the maximum batch's plan
+ * sizes the buffers every smaller one reuses). */
+static wmf_status plan_for(wmf_session *s, int n) {
+  if (s->plans[n]) return WMF_OK;
+  wmfi_nn_plan_config cfg = s->cfg;
+  cfg.n = n;
+  int saved = wmfi_nn_threads_push(s->threads);
+  wmf_status st = wmfi_nn_plan_create(&s->plans[n], (wmf_model *)s->model, &cfg, &s->buf);
+  wmfi_nn_threads_pop(saved);
+  return st;
 }
 
 #define WMFI_SESSION_OPTIONS_SIZE_1_0 WMFI_SIZE_THROUGH(wmf_session_options, stage)
@@ -32,12 +44,12 @@ wmf_status wmf_session_create(wmf_session **out, const wmf_model *model, const w
   *out = NULL;
   WMFI_REQUIRE(model, "wmf_session_create: model is NULL");
   wmf_session_options o = WMF_SESSION_OPTIONS_INIT;
-  wmf_status ost = wmfi_options_read(&o, sizeof o, options, WMFI_SESSION_OPTIONS_SIZE_1_0, "wmf_session_create",
-                                     "wmf_session_options");
-  if (ost != WMF_OK) return ost;
+  wmf_status st = wmfi_options_read(&o, sizeof o, options, WMFI_SESSION_OPTIONS_SIZE_1_0, "wmf_session_create",
+                                    "wmf_session_options");
+  if (st != WMF_OK) return st;
   if (!o.max_batch) o.max_batch = 1;
-  if (!o.input_height) o.input_height = 224;
-  if (!o.input_width) o.input_width = 224;
+  if (!o.input_height) o.input_height = WMFI_NN_DEFAULT_INPUT;
+  if (!o.input_width) o.input_width = WMFI_NN_DEFAULT_INPUT;
   WMFI_REQUIRE(o.max_batch <= 4096, "wmf_session_create: max_batch %u is above 4096", o.max_batch);
   WMFI_REQUIRE(o.input_height <= 8192 && o.input_width <= 8192, "wmf_session_create: input %ux%u is above 8192 px",
                o.input_height, o.input_width);
@@ -50,36 +62,25 @@ wmf_status wmf_session_create(wmf_session **out, const wmf_model *model, const w
   if (o.precision == WMF_PRECISION_BF16 && !wmf_nn_has_bf16())
     return wmfi_fail(WMF_ERR_UNSUPPORTED, "wmf_session_create: bf16 needs AVX512-BF16; oneDNN dispatches to %s",
                      wmf_nn_isa());
-  int stage = -1;
-  if (o.stage) {
-    stage = find_stage(model, o.stage);
-    if (stage < 0) return wmfi_fail(WMF_ERR_NOT_FOUND, "wmf_session_create: %s has no stage '%s'", model->arch, o.stage);
-  }
-  wmf_session *s = wmfi_calloc(1, sizeof *s);
-  if (!s) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
+  int stage = o.stage ? find_stage(model, o.stage) : WMFI_NN_NONE;
+  if (o.stage && stage == WMFI_NN_NONE)
+    return wmfi_fail(WMF_ERR_NOT_FOUND, "wmf_session_create: %s has no stage '%s'", model->arch, o.stage);
+  wmf_session *s = NULL;
+  WMFI_ALLOC(s, wmfi_calloc(1, sizeof *s), "wmf_session_create");
   s->model = model;
   s->max_batch = (int)o.max_batch;
   s->threads = (int)o.threads;
-  s->stage_c = stage >= 0 ? model->g.tensors[stage].c : 0;
-  wmfi_nn_plan_config cfg = {(int)o.max_batch, (int)o.input_height, (int)o.input_width,
-                             o.precision == WMF_PRECISION_BF16, stage, 0};
-  s->cfg = cfg;
-  wmf_status st = WMF_OK;
-  s->plans = wmfi_calloc((size_t)s->max_batch + 1, sizeof *s->plans);
-  if (!s->plans) st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
-  dnnl_status_t ds = st == WMF_OK ? dnnl_stream_create(&s->stream, model->engine, dnnl_stream_default_flags) : dnnl_success;
-  if (ds != dnnl_success) st = wmfi_nn_dnnl(ds, "stream creation");
-  if (st == WMF_OK) {
-    int saved = wmfi_nn_threads_push(s->threads);
-    st = wmfi_nn_plan_create(&s->plans[s->max_batch], (wmf_model *)model, &cfg, &s->buf);
-    wmfi_nn_threads_pop(saved);
-  }
-  if (st != WMF_OK) {
-    wmf_session_destroy(s);
-    return st;
-  }
+  s->stage_c = stage != WMFI_NN_NONE ? model->g.tensors[stage].c : 0;
+  s->cfg = (wmfi_nn_plan_config){.n = (int)o.max_batch, .h = (int)o.input_height, .w = (int)o.input_width,
+                                 .bf16 = o.precision == WMF_PRECISION_BF16, .stage = stage, .prepare = 0};
+  WMFI_ALLOC(s->plans, wmfi_calloc((size_t)s->max_batch + 1, sizeof *s->plans), "wmf_session_create");
+  WMFI_DNNL_TRY(dnnl_stream_create(&s->stream, model->engine, dnnl_stream_default_flags), "stream creation");
+  WMFI_TRY(plan_for(s, s->max_batch));
   *out = s;
-  return WMF_OK;
+  s = NULL;
+done:
+  wmf_session_destroy(s);
+  return st;
 }
 
 void wmf_session_destroy(wmf_session *s) {
@@ -107,18 +108,14 @@ wmf_status wmf_session_run(wmf_session *s, const float *input, size_t n, float *
   if (features && features_capacity < nf)
     return wmfi_fail(WMF_ERR_BUFFER_TOO_SMALL, "wmf_session_run: features need %zu floats, capacity is %zu", nf,
                      features_capacity);
+  wmf_status st = plan_for(s, (int)n);
+  if (st != WMF_OK) return st;
   int saved = wmfi_nn_threads_push(s->threads);
-  wmf_status st = WMF_OK;
-  if (!s->plans[n]) {
-    wmfi_nn_plan_config cfg = s->cfg;
-    cfg.n = (int)n;
-    st = wmfi_nn_plan_create(&s->plans[n], (wmf_model *)s->model, &cfg, &s->buf);
-  }
-  if (st == WMF_OK) st = wmfi_nn_plan_run(s->plans[n], s->stream, input);
+  st = wmfi_nn_plan_run(s->plans[n], s->stream, input);
   wmfi_nn_threads_pop(saved);
   if (st != WMF_OK) return st;
-  if (logits) memcpy(logits, wmfi_nn_plan_output(s->plans[n], 0), nl * sizeof(float));
-  if (features) memcpy(features, wmfi_nn_plan_output(s->plans[n], 1), nf * sizeof(float));
+  if (logits) memcpy(logits, wmfi_nn_plan_output(s->plans[n], WMFI_NN_OUT_LOGITS), nl * sizeof(float));
+  if (features) memcpy(features, wmfi_nn_plan_output(s->plans[n], WMFI_NN_OUT_FEATURES), nf * sizeof(float));
   s->last_n = (int)n;
   return WMF_OK;
 }
@@ -134,7 +131,7 @@ wmf_status wmf_session_stage_features(const wmf_session *s, float *out, size_t c
   size_t need = (size_t)s->last_n * s->stage_c;
   if (capacity < need)
     return wmfi_fail(WMF_ERR_BUFFER_TOO_SMALL, "wmf_session_stage_features: need %zu floats, capacity is %zu", need, capacity);
-  memcpy(out, wmfi_nn_plan_output(s->plans[s->last_n], 2), need * sizeof(float));
+  memcpy(out, wmfi_nn_plan_output(s->plans[s->last_n], WMFI_NN_OUT_STAGE), need * sizeof(float));
   return WMF_OK;
 }
 
@@ -144,8 +141,6 @@ void wmf_session_input_dims(const wmf_session *s, uint32_t *max_batch, uint32_t 
   if (width) *width = s ? (uint32_t)s->cfg.w : 0;
 }
 
-/* For tests: how many weight tensors the plan of the maximum batch reordered privately. */
-int wmfi_nn_session_private_weights(const wmf_session *s);
 int wmfi_nn_session_private_weights(const wmf_session *s) {
   return wmfi_nn_plan_private_weights(s->plans[s->max_batch]);
 }

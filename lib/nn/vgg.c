@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/nn.h"
+#include "nn/nn_internal.h"
 
 #define M_ -1 /* a max pool in a configuration */
 typedef struct vgg_cfg {
@@ -68,79 +68,64 @@ static wmf_status infer(const wmfi_nn_params *p, vgg_cfg *cfg, int *bn) {
   return WMF_OK;
 }
 
-static int add(wmf_model *m, wmfi_nn_kind kind, int src, int c, const char *stage, wmfi_nn_op **op) {
-  *op = wmfi_nn_op_add(&m->g, kind, src);
-  int t = *op ? wmfi_nn_tensor_add(&m->g, c, stage) : -1;
-  if (t >= 0) {
-    *op = &m->g.ops[m->g.n_ops - 1];
-    (*op)->dst = t;
-    (*op)->cin = m->g.tensors[src].c;
-    (*op)->cout = c;
-  }
-  return t;
-}
-
 wmf_status wmfi_nn_vgg_build(wmf_model *m, wmfi_nn_params *p, const char *arch) {
+  wmf_status st = WMF_OK;
   vgg_cfg cfg;
   int bn = 0;
-  wmf_status st;
-  if (arch && strcmp(arch, "vgg")) {
+  if (!arch || !strcmp(arch, "vgg")) {
+    WMFI_TRY(infer(p, &cfg, &bn));
+  } else {
+    size_t base = strcspn(arch, "_"); /* vgg16 of vgg16_bn */
+    int k = -1;
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-      if (!strncmp(arch, known[i].name, strlen(known[i].name))) cfg = known[i];
+      if (strlen(known[i].name) == base && !strncmp(arch, known[i].name, base)) k = (int)i;
+    WMFI_CHECK(k >= 0, WMF_ERR_UNKNOWN_ARCH, "wmf_model_load: '%s' is not a VGG", arch);
+    cfg = known[k];
     bn = strstr(arch, "_bn") != NULL;
-  } else if ((st = infer(p, &cfg, &bn)) != WMF_OK) {
-    return st;
   }
   /* every size read from the weights is checked before anything is built */
   int hidden, classes;
-  if ((st = wmfi_nn_dim(p, "classifier.0.weight", 2, 0, WMFI_NN_MAX_CHANNELS, &hidden)) != WMF_OK ||
-      (st = wmfi_nn_dim(p, "classifier.6.weight", 2, 0, WMFI_NN_MAX_CLASSES, &classes)) != WMF_OK)
-    return st;
+  WMFI_TRY(wmfi_nn_dim(p, "classifier.0.weight", 2, 0, WMFI_NN_MAX_CHANNELS, &hidden));
+  WMFI_TRY(wmfi_nn_dim(p, "classifier.6.weight", 2, 0, WMFI_NN_MAX_CLASSES, &classes));
   wmfi_nn_graph *g = &m->g;
   wmfi_nn_op *op;
   char a[64], b[64], stage[48];
-  if (wmfi_nn_tensor_add(g, 3, NULL) != 0) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
-  int x = 0, idx = 0;
+  int x = WMFI_NN_INPUT, idx = 0;
   for (int i = 0; i < cfg.n; i++) {
     int v = cfg.layers[i];
     if (v == M_) {
       snprintf(stage, sizeof stage, "features.%d", idx);
-      x = add(m, WMFI_NN_MAXPOOL, x, g->tensors[x].c, stage, &op);
-      if (x < 0) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
+      WMFI_TRY(wmfi_nn_add(g, WMFI_NN_MAXPOOL, x, g->tensors[x].c, stage, &x, &op));
       op->kh = op->kw = op->stride = 2;
       idx += 1;
       continue;
     }
     snprintf(stage, sizeof stage, "features.%d", idx + (bn ? 2 : 1));
-    x = add(m, WMFI_NN_CONV, x, v, stage, &op);
-    if (x < 0) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
+    WMFI_TRY(wmfi_nn_add(g, WMFI_NN_CONV, x, v, stage, &x, &op));
     op->kh = op->kw = 3;
     op->pad = 1;
     op->relu = 1;
     snprintf(a, sizeof a, "features.%d", idx);
     snprintf(b, sizeof b, "features.%d", idx + 1);
-    if ((st = wmfi_nn_load_conv(p, op, a, 1, bn ? b : NULL)) != WMF_OK) return st;
+    WMFI_TRY(wmfi_nn_load_conv(p, op, a, 1, bn ? b : NULL));
     idx += bn ? 3 : 2;
   }
-  x = add(m, WMFI_NN_ADAPTIVE, x, g->tensors[x].c, "avgpool", &op);
-  if (x < 0) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
+  WMFI_TRY(wmfi_nn_add(g, WMFI_NN_ADAPTIVE, x, g->tensors[x].c, "avgpool", &x, &op));
   op->out_hw = 7;
   static const char *heads[3] = {"classifier.0", "classifier.3", "classifier.6"};
   int outs[3] = {hidden, hidden, classes};
-  int f = -1;
+  int f = WMFI_NN_NONE;
   for (int i = 0; i < 3; i++) {
     int in_c = g->tensors[x].c * (i == 0 ? 49 : 1);
-    x = add(m, WMFI_NN_FC, x, outs[i], NULL, &op);
-    if (x < 0) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_model_load: out of memory");
+    WMFI_TRY(wmfi_nn_add(g, WMFI_NN_FC, x, outs[i], NULL, &x, &op));
     op->cin = in_c;
     op->relu = i < 2;
-    if ((st = wmfi_nn_load_fc(p, op, heads[i])) != WMF_OK) return st;
+    WMFI_TRY(wmfi_nn_load_fc(p, op, heads[i]));
     if (i == 1) f = x;
   }
   g->features = f;
   g->logits = x;
   snprintf(m->arch, sizeof m->arch, "%s%s", cfg.name, bn && strcmp(cfg.name, "vgg-custom") ? "_bn" : "");
-  m->family = "vgg";
-  m->min_input = 32;
-  return WMF_OK;
+done:
+  return st;
 }

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "image/image.h"
-#include "watermark/watermark.h"
+#include "watermark/watermark_internal.h"
 
 /* splitmix64: small, fast, and the same on every platform */
 static uint64_t next_u64(uint64_t *s) {
@@ -28,6 +28,11 @@ typedef struct sink {
   uint8_t *mask; /* or NULL */
   int32_t w, h;
 } sink;
+
+/* The pixels of an image as a sink (through the image module's public accessors). */
+static sink image_sink(wmf_image *image) {
+  return (sink){wmf_image_pixels(image), NULL, (int32_t)wmf_image_width(image), (int32_t)wmf_image_height(image)};
+}
 
 /* Everything a draw needs, prepared before the image is touched, so a failure leaves it unchanged
  * without copying it. */
@@ -190,6 +195,26 @@ static wmf_status tile_canvas(wmfi_canvas *full, const wmfi_canvas *tile, int32_
   return WMF_OK;
 }
 
+/* Rotates canvas *c by `degrees` around (cx, cy), in place (on failure *c holds what was made, freed with
+ * the plan). */
+static wmf_status rotate_in_place(wmfi_canvas *c, double degrees, double cx, double cy) {
+  wmfi_canvas out = {0};
+  wmf_status st = wmfi_canvas_rotate(&out, c, degrees, cx, cy);
+  wmfi_canvas_free(c);
+  *c = out;
+  return st;
+}
+
+/* Replaces the tile *c by a W x H canvas of it stamped on the grid (tile_canvas), as rotate_in_place. */
+static wmf_status tile_in_place(wmfi_canvas *c, int32_t W, int32_t H, double step_x, double step_y, double phase_x,
+                                double phase_y) {
+  wmfi_canvas out = {0};
+  wmf_status st = tile_canvas(&out, c, W, H, step_x, step_y, phase_x, phase_y);
+  wmfi_canvas_free(c);
+  *c = out;
+  return st;
+}
+
 /* An explicit draw (wmf_watermark_apply_draw): this text (or the recipe's fixed text when cps is NULL)
  * with the anchor at (x, y), instead of the seeded draw. */
 typedef struct forced {
@@ -203,10 +228,11 @@ static wmf_status draw_text(const wmf_watermark *wm, const sink *s, uint64_t *rn
                             char *text_out, size_t text_cap, float *size_out, double *x_out, double *y_out,
                             plan *pl) {
   uint32_t px = size_for(wm, (uint32_t)s->w, (uint32_t)s->h);
-  uint32_t drawn[256];
+  uint32_t drawn[WMFI_MAX_DRAWN];
   size_t ndrawn = 0;
   if (force && force->cps) {
-    if (force->n > 256) return wmfi_fail(WMF_ERR_LIMIT, "wmf_watermark_apply_draw: %zu characters, at most 256", force->n);
+    if (force->n > WMFI_MAX_DRAWN)
+      return wmfi_fail(WMF_ERR_LIMIT, "wmf_watermark_apply_draw: %zu characters, at most %d", force->n, WMFI_MAX_DRAWN);
     ndrawn = force->n;
     memcpy(drawn, force->cps, ndrawn * sizeof *drawn);
   } else if (!force && wm->pool) {
@@ -231,10 +257,10 @@ static wmf_status draw_text(const wmf_watermark *wm, const sink *s, uint64_t *rn
       return wmfi_fail(WMF_ERR_BUFFER_TOO_SMALL, "wmf_watermark_describe_draw: text needs more than %zu bytes", text_cap);
     text_out[used] = 0;
   }
+  wmf_status st = WMF_OK;
   wmfi_layout own = {0};
   const wmfi_layout *l;
-  wmf_status st = get_layout(wm, px, own_text ? drawn : NULL, ndrawn, &own, &l);
-  if (st != WMF_OK) return st;
+  WMFI_TRY(get_layout(wm, px, own_text ? drawn : NULL, ndrawn, &own, &l));
   double x = 0, y = 0;
   const char *anchor = wm->anchor;
   if (force) {
@@ -256,38 +282,21 @@ static wmf_status draw_text(const wmf_watermark *wm, const sink *s, uint64_t *rn
   if (size_out) *size_out = (float)px;
   if (x_out) *x_out = x;
   if (y_out) *y_out = y;
-  if (describe) {
-    wmfi_layout_free(&own);
-    return WMF_OK;
-  }
-  wmfi_canvas fill = {0}, stroke = {0}, tmp = {0};
-  st = wmfi_render_layout(&fill, l, x, y, anchor, false);
-  if (st == WMF_OK && wm->outline > 0) st = wmfi_render_layout(&stroke, l, x, y, anchor, true);
+  if (describe) goto done; /* nothing is drawn */
+  WMFI_TRY(wmfi_render_layout(&pl->fill, l, x, y, anchor, false));
+  if (wm->outline > 0) WMFI_TRY(wmfi_render_layout(&pl->stroke, l, x, y, anchor, true));
   double angle = wm->placement == WMF_PLACE_TILED ? wm->tile_angle : wm->rotation;
-  if (st == WMF_OK && angle != 0) {
-    st = wmfi_canvas_rotate(&tmp, &fill, angle, x, y);
-    wmfi_canvas_free(&fill);
-    fill = tmp;
-    if (st == WMF_OK && stroke.data) {
-      st = wmfi_canvas_rotate(&tmp, &stroke, angle, x, y);
-      wmfi_canvas_free(&stroke);
-      stroke = tmp;
-    }
+  if (angle != 0) {
+    WMFI_TRY(rotate_in_place(&pl->fill, angle, x, y));
+    if (pl->stroke.data) WMFI_TRY(rotate_in_place(&pl->stroke, angle, x, y));
   }
-  if (st == WMF_OK && wm->placement == WMF_PLACE_TILED && fill.data) {
-    double step_x = fill.w * (1.0 + wm->gap_x), step_y = fill.h * (1.0 + wm->gap_y);
+  if (wm->placement == WMF_PLACE_TILED && pl->fill.data) {
+    double step_x = pl->fill.w * (1.0 + wm->gap_x), step_y = pl->fill.h * (1.0 + wm->gap_y);
     double phase_x = uniform(rng, (uint32_t)step_x + 1), phase_y = uniform(rng, (uint32_t)step_y + 1);
-    st = tile_canvas(&tmp, &fill, s->w, s->h, step_x, step_y, phase_x, phase_y);
-    wmfi_canvas_free(&fill);
-    fill = tmp;
-    if (st == WMF_OK && stroke.data) {
-      st = tile_canvas(&tmp, &stroke, s->w, s->h, step_x, step_y, phase_x, phase_y);
-      wmfi_canvas_free(&stroke);
-      stroke = tmp;
-    }
+    WMFI_TRY(tile_in_place(&pl->fill, s->w, s->h, step_x, step_y, phase_x, phase_y));
+    if (pl->stroke.data) WMFI_TRY(tile_in_place(&pl->stroke, s->w, s->h, step_x, step_y, phase_x, phase_y));
   }
-  pl->fill = fill;
-  pl->stroke = stroke;
+done:
   wmfi_layout_free(&own);
   if (st != WMF_OK) plan_free(pl);
   return st;
@@ -331,16 +340,13 @@ static wmf_status scale_logo(const wmfi_logo *lg, const sink *s, plan *pl, size_
   if (tw < 1) tw = 1;
   int th = (int)lround((double)lg->h * tw / lg->w);
   if (th < 1) th = 1;
-  if (tw > 8192 || th > 8192) return wmfi_fail(WMF_ERR_LIMIT, "watermark: logo scaled to %dx%d is too large", tw, th);
+  if (tw > WMFI_MAX_SCALED_LOGO_SIDE || th > WMFI_MAX_SCALED_LOGO_SIDE)
+    return wmfi_fail(WMF_ERR_LIMIT, "watermark: logo scaled to %dx%d is too large", tw, th);
+  wmf_status st = WMF_OK;
   float *pre = wmfi_alloc_array((size_t)lg->w * lg->h, 4 * sizeof(float));
   float *mid = wmfi_alloc_array((size_t)tw * lg->h, 4 * sizeof(float));
   float *fin = wmfi_alloc_array((size_t)tw * th, 4 * sizeof(float));
-  if (!pre || !mid || !fin) {
-    wmfi_free(pre);
-    wmfi_free(mid);
-    wmfi_free(fin);
-    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "watermark: out of memory scaling a logo");
-  }
+  WMFI_CHECK(pre && mid && fin, WMF_ERR_OUT_OF_MEMORY, "watermark: out of memory scaling a logo");
   for (size_t i = 0; i < (size_t)lg->w * lg->h; i++) {
     float a = lg->rgba[i * 4 + 3] / 255.0f;
     for (int c = 0; c < 3; c++) pre[i * 4 + c] = lg->rgba[i * 4 + c] * a;
@@ -348,14 +354,17 @@ static wmf_status scale_logo(const wmfi_logo *lg, const sink *s, plan *pl, size_
   }
   resample_axis(pre, (int)lg->w, tw, (int)lg->h, 4, (size_t)lg->w * 4, 4, (size_t)tw * 4, mid);
   resample_axis(mid, (int)lg->h, th, tw, (size_t)tw * 4, 4, (size_t)tw * 4, 4, fin);
-  wmfi_free(pre);
-  wmfi_free(mid);
   pl->logo[k] = fin;
+  fin = NULL;
   pl->logo_w[k] = tw;
   pl->logo_h[k] = th;
   pl->logo_x[k] = (int32_t)floor(lg->fx * s->w);
   pl->logo_y[k] = (int32_t)floor(lg->fy * s->h);
-  return WMF_OK;
+done:
+  wmfi_free(pre);
+  wmfi_free(mid);
+  wmfi_free(fin);
+  return st;
 }
 
 /* CH_datasets' PastePoisoner._paste: img.convert("RGBA").paste(artifact, position, artifact) then
@@ -415,30 +424,6 @@ static void paste_logo(const wmfi_logo *lg, const plan *pl, size_t k, const sink
   }
 }
 
-/* The JPEG re-save the Mark My Words images went through (PIL's image.save(path) of a .JPEG: quality 75,
- * 4:2:0): encoded and decoded in memory by the image module (stb). Fails without touching `rgb`. */
-static wmf_status jpeg_roundtrip(uint8_t *rgb, int32_t w, int32_t h, int quality) {
-  uint8_t *bytes = NULL;
-  size_t n = 0;
-  if (!wmfi_image_stb_jpeg(&bytes, &n, rgb, w, h, quality))
-    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "watermark: JPEG re-save of a %dx%d image failed (out of memory)", w, h);
-  int dw = 0, dh = 0;
-  bool ran_out = false;
-  uint8_t *back = wmfi_image_stb_decode(bytes, n, &dw, &dh, 0, 3, &ran_out);
-  wmfi_free(bytes);
-  if (!back || dw != w || dh != h) {
-    wmfi_free(back);
-    if (!back && wmfi_image_stb_out_of_memory())
-      return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "watermark: out of memory decoding the JPEG re-save of a %dx%d image",
-                       w, h);
-    return wmfi_fail(WMF_ERR_BACKEND, "watermark: JPEG re-save of a %dx%d image could not be decoded (%s)", w, h,
-                     wmfi_image_stb_reason());
-  }
-  memcpy(rgb, back, (size_t)w * h * 3);
-  wmfi_free(back);
-  return WMF_OK;
-}
-
 /* Prepares everything (the only step that can fail), then paints (which cannot), then the JPEG step
  * (on a copy, so a failure leaves the image unchanged). */
 static wmf_status run(const wmf_watermark *wm, const sink *s0, uint64_t seed, const forced *force) {
@@ -464,7 +449,9 @@ static wmf_status run(const wmf_watermark *wm, const sink *s0, uint64_t seed, co
     for (size_t i = 0; i < wm->nlogos; i++) paste_logo(&wm->logos[i], &pl, i, &s);
   }
   if (st == WMF_OK && jpeg) {
-    st = jpeg_roundtrip(copy, s.w, s.h, wm->jpeg_quality);
+    /* the re-save the Mark My Words images went through (PIL's image.save(path) of a .JPEG: quality 75,
+     * 4:2:0), on the copy */
+    st = wmfi_image_jpeg_roundtrip("watermark", copy, (uint32_t)s.w, (uint32_t)s.h, wm->jpeg_quality);
     if (st == WMF_OK) memcpy(s0->rgb, copy, (size_t)s.w * s.h * 3);
   }
   wmfi_free(copy);
@@ -476,7 +463,7 @@ WMF_API wmf_status wmf_watermark_apply(const wmf_watermark *wm, wmf_image *image
   WMFI_REQUIRE(wm && image, "wmf_watermark_apply: recipe and image must not be NULL");
   wmf_status st = check_ready(wm, "wmf_watermark_apply");
   if (st != WMF_OK) return st;
-  sink s = {image->pixels, NULL, (int32_t)image->width, (int32_t)image->height};
+  sink s = image_sink(image);
   return run(wm, &s, seed, NULL);
 }
 
@@ -494,7 +481,7 @@ WMF_API wmf_status wmf_watermark_apply_draw(const wmf_watermark *wm, wmf_image *
     f.cps = cps;
   } else if (!wm->text)
     return wmfi_fail(WMF_ERR_STATE, "wmf_watermark_apply_draw: no text given and the recipe has no fixed text");
-  sink s = {image->pixels, NULL, (int32_t)image->width, (int32_t)image->height};
+  sink s = image_sink(image);
   wmf_status st = run(wm, &s, 0, &f);
   wmfi_free(cps);
   return st;
@@ -503,7 +490,7 @@ WMF_API wmf_status wmf_watermark_apply_draw(const wmf_watermark *wm, wmf_image *
 WMF_API wmf_status wmf_watermark_coverage(const wmf_watermark *wm, uint32_t width, uint32_t height, uint64_t seed,
                                           uint8_t *mask, size_t capacity) {
   WMFI_REQUIRE(wm && mask, "wmf_watermark_coverage: recipe and mask must not be NULL");
-  WMFI_REQUIRE(width && height && width <= (1u << 20) && height <= (1u << 20),
+  WMFI_REQUIRE(width && height && width <= WMFI_MAX_CANVAS_SIDE && height <= WMFI_MAX_CANVAS_SIDE,
                "wmf_watermark_coverage: size %ux%u out of range", width, height);
   size_t need;
   if (!wmfi_mul(width, height, &need) || capacity < need)
@@ -520,7 +507,7 @@ WMF_API wmf_status wmf_watermark_describe_draw(const wmf_watermark *wm, uint32_t
                                                char *text, size_t text_capacity, float *size_px, double *x,
                                                double *y) {
   WMFI_REQUIRE(wm && (text || text_capacity == 0), "wmf_watermark_describe_draw: NULL recipe or text buffer");
-  WMFI_REQUIRE(width && height && width <= (1u << 20) && height <= (1u << 20),
+  WMFI_REQUIRE(width && height && width <= WMFI_MAX_CANVAS_SIDE && height <= WMFI_MAX_CANVAS_SIDE,
                "wmf_watermark_describe_draw: size %ux%u out of range", width, height);
   if (!wm->text && !wm->pool) return wmfi_fail(WMF_ERR_STATE, "wmf_watermark_describe_draw: the recipe draws no text");
   wmf_status st = check_ready(wm, "wmf_watermark_describe_draw");

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "watermark/watermark.h"
+#include "watermark/watermark_internal.h"
 
 typedef struct sbuf {
   char *p;

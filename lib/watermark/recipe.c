@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "image/image.h"
-#include "watermark/watermark.h"
+#include "watermark/watermark_internal.h"
 
 WMF_API wmf_status wmf_watermark_create(wmf_watermark **out) {
   WMFI_REQUIRE(out, "wmf_watermark_create: out must not be NULL");
@@ -41,44 +41,59 @@ WMF_API void wmf_watermark_destroy(wmf_watermark *wm) {
 #define NEED_WM(fn) WMFI_REQUIRE(wm, fn ": recipe must not be NULL")
 #define FINITE_IN(v, lo, hi) (isfinite(v) && (v) >= (lo) && (v) <= (hi))
 
+static void set_rgb(uint8_t rgb[3], uint8_t r, uint8_t g, uint8_t b) {
+  rgb[0] = r;
+  rgb[1] = g;
+  rgb[2] = b;
+}
+
+/* Letter and line spacing (`*field` of wm): px in [-100, 1000]; both change the layout. */
+static wmf_status set_spacing(wmf_watermark *wm, float *field, float px, const char *fn) {
+  WMFI_REQUIRE(FINITE_IN(px, -100, 1000), "%s: %g not in [-100, 1000]", fn, (double)px);
+  *field = px;
+  wmfi_watermark_clear_cache(wm);
+  return WMF_OK;
+}
+
+/* Makes `cps` (n code points, ownership taken) the recipe's fixed text, or with count > 0 its pool with
+ * `count` characters drawn at a time; the other one is dropped. */
+static void set_chars(wmf_watermark *wm, uint32_t *cps, size_t n, uint32_t count) {
+  wmfi_free(wm->text);
+  wmfi_free(wm->pool);
+  wm->text = count ? NULL : cps;
+  wm->ntext = count ? 0 : n;
+  wm->pool = count ? cps : NULL;
+  wm->npool = count ? n : 0;
+  if (count) wm->draw_count = count;
+  wmfi_watermark_clear_cache(wm);
+}
+
 WMF_API wmf_status wmf_watermark_set_text(wmf_watermark *wm, const char *utf8) {
   NEED_WM("wmf_watermark_set_text");
   WMFI_REQUIRE(utf8, "wmf_watermark_set_text: text must not be NULL");
   uint32_t *cps;
   size_t n;
   wmf_status st = wmfi_utf8_decode("wmf_watermark_set_text", utf8, &cps, &n);
-  if (st != WMF_OK) return st;
-  wmfi_free(wm->text);
-  wmfi_free(wm->pool);
-  wm->pool = NULL;
-  wm->npool = 0;
-  wm->text = cps;
-  wm->ntext = n;
-  wmfi_watermark_clear_cache(wm);
-  return WMF_OK;
+  if (st == WMF_OK) set_chars(wm, cps, n, 0);
+  return st;
 }
 
 WMF_API wmf_status wmf_watermark_set_pool(wmf_watermark *wm, const char *pool, uint32_t count) {
   NEED_WM("wmf_watermark_set_pool");
   WMFI_REQUIRE(pool, "wmf_watermark_set_pool: pool must not be NULL");
-  WMFI_REQUIRE(count >= 1 && count <= 256, "wmf_watermark_set_pool: count %u not in 1..256", count);
-  uint32_t *cps;
+  WMFI_REQUIRE(count >= 1 && count <= WMFI_MAX_DRAWN, "wmf_watermark_set_pool: count %u not in 1..%d", count,
+               WMFI_MAX_DRAWN);
+  wmf_status st = WMF_OK;
+  uint32_t *cps = NULL;
   size_t n;
-  wmf_status st = wmfi_utf8_decode("wmf_watermark_set_pool", pool, &cps, &n);
-  if (st != WMF_OK) return st;
-  if (n == 0 || n > 4096) {
-    wmfi_free(cps);
-    return wmfi_fail(WMF_ERR_INVALID_ARGUMENT, "wmf_watermark_set_pool: pool has %zu characters, want 1..4096", n);
-  }
-  wmfi_free(wm->pool);
-  wmfi_free(wm->text);
-  wm->text = NULL;
-  wm->ntext = 0;
-  wm->pool = cps;
-  wm->npool = n;
-  wm->draw_count = count;
-  wmfi_watermark_clear_cache(wm);
-  return WMF_OK;
+  WMFI_TRY(wmfi_utf8_decode("wmf_watermark_set_pool", pool, &cps, &n));
+  WMFI_CHECK(n >= 1 && n <= WMFI_MAX_POOL, WMF_ERR_INVALID_ARGUMENT,
+             "wmf_watermark_set_pool: pool has %zu characters, want 1..%d", n, WMFI_MAX_POOL);
+  set_chars(wm, cps, n, count);
+  cps = NULL;
+done:
+  wmfi_free(cps);
+  return st;
 }
 
 WMF_API wmf_status wmf_watermark_set_font(wmf_watermark *wm, wmf_font *font) {
@@ -151,7 +166,7 @@ WMF_API wmf_status wmf_watermark_set_size_imagenet_w(wmf_watermark *wm) {
 
 WMF_API wmf_status wmf_watermark_set_reference_size(wmf_watermark *wm, uint32_t size) {
   NEED_WM("wmf_watermark_set_reference_size");
-  WMFI_REQUIRE(size <= (1u << 20), "wmf_watermark_set_reference_size: %u px over 2^20", size);
+  WMFI_REQUIRE(size <= WMFI_MAX_CANVAS_SIDE, "wmf_watermark_set_reference_size: %u px over 2^20", size);
   wm->ref_size = size;
   return WMF_OK;
 }
@@ -195,9 +210,7 @@ WMF_API wmf_status wmf_watermark_set_anchor(wmf_watermark *wm, const char *ancho
 
 WMF_API wmf_status wmf_watermark_set_color(wmf_watermark *wm, uint8_t r, uint8_t g, uint8_t b) {
   NEED_WM("wmf_watermark_set_color");
-  wm->color[0] = r;
-  wm->color[1] = g;
-  wm->color[2] = b;
+  set_rgb(wm->color, r, g, b);
   return WMF_OK;
 }
 
@@ -248,27 +261,19 @@ WMF_API wmf_status wmf_watermark_set_rotation(wmf_watermark *wm, float degrees) 
 
 WMF_API wmf_status wmf_watermark_set_letter_spacing(wmf_watermark *wm, float px) {
   NEED_WM("wmf_watermark_set_letter_spacing");
-  WMFI_REQUIRE(FINITE_IN(px, -100, 1000), "wmf_watermark_set_letter_spacing: %g not in [-100, 1000]", (double)px);
-  wm->letter_spacing = px;
-  wmfi_watermark_clear_cache(wm);
-  return WMF_OK;
+  return set_spacing(wm, &wm->letter_spacing, px, "wmf_watermark_set_letter_spacing");
 }
 
 WMF_API wmf_status wmf_watermark_set_line_spacing(wmf_watermark *wm, float px) {
   NEED_WM("wmf_watermark_set_line_spacing");
-  WMFI_REQUIRE(FINITE_IN(px, -100, 1000), "wmf_watermark_set_line_spacing: %g not in [-100, 1000]", (double)px);
-  wm->line_spacing = px;
-  wmfi_watermark_clear_cache(wm);
-  return WMF_OK;
+  return set_spacing(wm, &wm->line_spacing, px, "wmf_watermark_set_line_spacing");
 }
 
 WMF_API wmf_status wmf_watermark_set_outline(wmf_watermark *wm, float width, uint8_t r, uint8_t g, uint8_t b) {
   NEED_WM("wmf_watermark_set_outline");
   WMFI_REQUIRE(FINITE_IN(width, 0, 64), "wmf_watermark_set_outline: width %g not in [0, 64]", (double)width);
   wm->outline = width;
-  wm->outline_color[0] = r;
-  wm->outline_color[1] = g;
-  wm->outline_color[2] = b;
+  set_rgb(wm->outline_color, r, g, b);
   wmfi_watermark_clear_cache(wm);
   return WMF_OK;
 }
@@ -280,10 +285,27 @@ WMF_API wmf_status wmf_watermark_set_shadow(wmf_watermark *wm, int dx, int dy, u
                "wmf_watermark_set_shadow: offset beyond 256 px or opacity not in [0, 1]");
   wm->shadow_dx = dx;
   wm->shadow_dy = dy;
-  wm->shadow_color[0] = r;
-  wm->shadow_color[1] = g;
-  wm->shadow_color[2] = b;
+  set_rgb(wm->shadow_color, r, g, b);
   wm->shadow_opacity = opacity;
+  return WMF_OK;
+}
+
+/* A copy of a logo's rows (`stride` bytes apart) as packed RGBA, its alpha multiplied by `opacity` as
+ * int(a * opacity) when below 1; at most WMFI_MAX_LOGO_SIDE per side. Messages start with `fn`. */
+static wmf_status copy_logo(uint8_t **out, const char *fn, const uint8_t *rgba, uint32_t width, uint32_t height,
+                            size_t stride, double opacity) {
+  *out = NULL;
+  if (width > WMFI_MAX_LOGO_SIDE || height > WMFI_MAX_LOGO_SIDE)
+    return wmfi_fail(WMF_ERR_LIMIT, "%s: logo %ux%u exceeds %d px", fn, width, height, WMFI_MAX_LOGO_SIDE);
+  uint8_t *copy = wmfi_alloc_array((size_t)width * height, 4);
+  if (!copy) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
+  for (uint32_t y = 0; y < height; y++) {
+    uint8_t *d = copy + (size_t)y * width * 4;
+    memcpy(d, rgba + y * stride, (size_t)width * 4);
+    if (opacity < 1)
+      for (uint32_t x = 0; x < width; x++) d[x * 4 + 3] = (uint8_t)(int)(d[x * 4 + 3] * opacity);
+  }
+  *out = copy;
   return WMF_OK;
 }
 
@@ -297,11 +319,9 @@ WMF_API wmf_status wmf_watermark_add_logo(wmf_watermark *wm, const uint8_t *rgba
                "wmf_watermark_add_logo: scale not in (0, 4], position not in [-1, 2] or opacity not in [0, 1]");
   if (wm->nlogos >= WMFI_MAX_LOGOS)
     return wmfi_fail(WMF_ERR_LIMIT, "wmf_watermark_add_logo: at most %d logos per recipe", WMFI_MAX_LOGOS);
-  if (width > 4096 || height > 4096)
-    return wmfi_fail(WMF_ERR_LIMIT, "wmf_watermark_add_logo: logo %ux%u exceeds 4096 px", width, height);
-  uint8_t *copy = wmfi_alloc_array((size_t)width * height, 4);
-  if (!copy) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_watermark_add_logo: out of memory");
-  for (uint32_t y = 0; y < height; y++) memcpy(copy + (size_t)y * width * 4, rgba + y * stride, (size_t)width * 4);
+  uint8_t *copy;
+  wmf_status st = copy_logo(&copy, "wmf_watermark_add_logo", rgba, width, height, stride, 1);
+  if (st != WMF_OK) return st;
   wm->logos[wm->nlogos++] = (wmfi_logo){copy, width, height, scale, opacity, fx, fy, false, 0, 0, opacity};
   return WMF_OK;
 }
@@ -310,16 +330,9 @@ WMF_API wmf_status wmf_watermark_add_logo(wmf_watermark *wm, const uint8_t *rgba
  * PastePoisoner.__init__ does (alpha.point(lambda p: int(p * opacity))), opacity a double as Python's. */
 static wmf_status native_logo(wmfi_logo *lg, const char *fn, const uint8_t *rgba, uint32_t width, uint32_t height,
                               size_t stride, double opacity) {
-  if (width > 4096 || height > 4096)
-    return wmfi_fail(WMF_ERR_LIMIT, "%s: logo %ux%u exceeds 4096 px", fn, width, height);
-  uint8_t *copy = wmfi_alloc_array((size_t)width * height, 4);
-  if (!copy) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
-  for (uint32_t y = 0; y < height; y++) {
-    uint8_t *d = copy + (size_t)y * width * 4;
-    memcpy(d, rgba + y * stride, (size_t)width * 4);
-    if (opacity < 1)
-      for (uint32_t x = 0; x < width; x++) d[x * 4 + 3] = (uint8_t)(int)(d[x * 4 + 3] * opacity);
-  }
+  uint8_t *copy;
+  wmf_status st = copy_logo(&copy, fn, rgba, width, height, stride, opacity);
+  if (st != WMF_OK) return st;
   wmfi_free(lg->rgba);
   lg->rgba = copy;
   lg->w = width;
@@ -353,14 +366,15 @@ WMF_API wmf_status wmf_watermark_add_logo_file(wmf_watermark *wm, const char *pa
                                                double opacity) {
   NEED_WM("wmf_watermark_add_logo_file");
   WMFI_REQUIRE(path, "wmf_watermark_add_logo_file: path must not be NULL");
-  uint8_t *rgba;
+  wmf_status st = WMF_OK;
+  uint8_t *rgba = NULL;
   uint32_t w, h;
-  wmf_status st = wmfi_image_load_rgba("wmf_watermark_add_logo_file", path, &rgba, &w, &h);
-  if (st != WMF_OK) return st;
+  WMFI_TRY(wmfi_image_load_rgba("wmf_watermark_add_logo_file", path, &rgba, &w, &h));
   st = wmf_watermark_add_logo_at(wm, rgba, w, h, (size_t)w * 4, x, y, opacity);
+  WMFI_CHECK(st == WMF_OK, st, "wmf_watermark_add_logo_file: '%s': %s", path, wmf_last_error());
+done:
   wmfi_free(rgba);
-  if (st != WMF_OK) return wmfi_fail(st, "wmf_watermark_add_logo_file: '%s': %s", path, wmf_last_error());
-  return WMF_OK;
+  return st;
 }
 
 WMF_API wmf_status wmf_watermark_set_logo_file(wmf_watermark *wm, size_t index, const char *path) {
@@ -369,21 +383,23 @@ WMF_API wmf_status wmf_watermark_set_logo_file(wmf_watermark *wm, size_t index, 
   if (index >= wm->nlogos)
     return wmfi_fail(WMF_ERR_NOT_FOUND, "wmf_watermark_set_logo_file: logo %zu: the recipe has %zu logos", index,
                      wm->nlogos);
-  uint8_t *rgba;
+  wmf_status st = WMF_OK;
+  uint8_t *rgba = NULL;
   uint32_t w, h;
-  wmf_status st = wmfi_image_load_rgba("wmf_watermark_set_logo_file", path, &rgba, &w, &h);
-  if (st != WMF_OK) return st;
+  WMFI_TRY(wmfi_image_load_rgba("wmf_watermark_set_logo_file", path, &rgba, &w, &h));
   wmfi_logo *lg = &wm->logos[index];
-  if (lg->native) st = native_logo(lg, "wmf_watermark_set_logo_file", rgba, w, h, (size_t)w * 4, lg->opacity_d);
-  else if (w > 4096 || h > 4096)
-    st = wmfi_fail(WMF_ERR_LIMIT, "wmf_watermark_set_logo_file: '%s': logo %ux%u exceeds 4096 px", path, w, h);
-  else {
+  if (lg->native) {
+    WMFI_TRY(native_logo(lg, "wmf_watermark_set_logo_file", rgba, w, h, (size_t)w * 4, lg->opacity_d));
+  } else {
+    WMFI_CHECK(w <= WMFI_MAX_LOGO_SIDE && h <= WMFI_MAX_LOGO_SIDE, WMF_ERR_LIMIT,
+               "wmf_watermark_set_logo_file: '%s': logo %ux%u exceeds %d px", path, w, h, WMFI_MAX_LOGO_SIDE);
     wmfi_free(lg->rgba);
     lg->rgba = rgba;
+    rgba = NULL;
     lg->w = w;
     lg->h = h;
-    return WMF_OK;
   }
+done:
   wmfi_free(rgba);
   return st;
 }

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "weights.h"
+#include "weights/weights_internal.h"
 
 static void put_le(wmfi_hash *h, uint64_t v) {
   uint8_t b[8];

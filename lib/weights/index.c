@@ -3,7 +3,7 @@
  * with its own comparison; the index stores only hashes, so it can grow without them. */
 #include <string.h>
 
-#include "weights.h"
+#include "weights/weights_internal.h"
 
 uint64_t wmfi_index_hash2(const void *a, size_t alen, const void *b, size_t blen) {
   const uint8_t *p = a, *q = b;

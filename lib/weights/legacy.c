@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "weights.h"
+#include "weights/weights_internal.h"
 
 static const uint8_t magic[] = {0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
 
@@ -32,53 +32,41 @@ static wmf_status run_header(wmf_weights *w, wmfi_pickle *pk, const uint8_t *d, 
 }
 
 wmf_status wmfi_weights_parse_legacy(wmf_weights *w, const uint8_t *d, size_t n, const wmf_weights_options *opt) {
-  wmfi_pickle *pk;
-  wmf_status st = wmfi_pickle_create(&pk, w->origin);
-  if (st) return st;
+  wmf_status st = WMF_OK;
+  wmfi_pickle *pk = NULL;
+  WMFI_TRY(wmfi_pickle_create(&pk, w->origin));
   size_t at = 0, used;
   const wmfi_pv *root, *keys;
-  if ((st = run_header(w, pk, d, n, &at))) goto out;
-  if ((st = wmfi_pickle_run(pk, d + at, n - at, "legacy object pickle", &root, &used))) goto out;
+  WMFI_TRY(run_header(w, pk, d, n, &at));
+  WMFI_TRY(wmfi_pickle_run(pk, d + at, n - at, "legacy object pickle", &root, &used));
   at += used;
-  if ((st = wmfi_pickle_run(pk, d + at, n - at, "legacy storage key list", &keys, &used))) goto out;
+  WMFI_TRY(wmfi_pickle_run(pk, d + at, n - at, "legacy storage key list", &keys, &used));
   at += used;
-  if (keys->kind != WMFI_PV_LIST) {
-    st = wmfi_fail(WMF_ERR_CORRUPT, "%s: legacy storage key list is not a list", w->origin);
-    goto out;
-  }
+  WMFI_CHECK(keys->kind == WMFI_PV_LIST, WMF_ERR_CORRUPT, "%s: legacy storage key list is not a list", w->origin);
   for (size_t i = 0; i < keys->u.seq.n; i++) {
     const wmfi_pv *k = keys->u.seq.items[i];
     wmfi_pk_storage *s = k->kind == WMFI_PV_STR ? wmfi_pickle_find_storage(pk, k->u.str.s, k->u.str.len) : NULL;
-    if (!s) {
-      st = wmfi_fail(WMF_ERR_CORRUPT, "%s: legacy storage key %zu is not named by the object pickle", w->origin, i);
-      goto out;
-    }
+    WMFI_CHECK(s, WMF_ERR_CORRUPT, "%s: legacy storage key %zu is not named by the object pickle", w->origin, i);
+    int kl = (int)(s->key_len > 64 ? 64 : s->key_len); /* of the key in messages */
     size_t bytes;
-    if (n - at < 8) {
-      st = wmfi_fail(WMF_ERR_CORRUPT, "%s: truncated at byte %zu: storage '%.*s' size missing", w->origin, n,
-                     (int)(s->key_len > 64 ? 64 : s->key_len), s->key);
-      goto out;
-    }
+    WMFI_CHECK(n - at >= 8, WMF_ERR_CORRUPT, "%s: truncated at byte %zu: storage '%.*s' size missing", w->origin, n, kl,
+               s->key);
     uint64_t count = wmfi_le64(d + at);
-    if (count != s->numel || s->resolved || count > SIZE_MAX ||
-        !wmfi_mul((size_t)count, wmfi_weights_dtype_size(s->dtype), &bytes)) {
-      st = wmfi_fail(WMF_ERR_CORRUPT, "%s: storage '%.*s' at byte %zu holds %llu elements, the pickle says %llu%s",
-                     w->origin, (int)(s->key_len > 64 ? 64 : s->key_len), s->key, at, (unsigned long long)count,
-                     (unsigned long long)s->numel, s->resolved ? " (and it is listed twice)" : "");
-      goto out;
-    }
+    WMFI_CHECK(count == s->numel && !s->resolved && count <= SIZE_MAX &&
+                   wmfi_mul((size_t)count, wmfi_weights_dtype_size(s->dtype), &bytes),
+               WMF_ERR_CORRUPT, "%s: storage '%.*s' at byte %zu holds %llu elements, the pickle says %llu%s", w->origin,
+               kl, s->key, at, (unsigned long long)count, (unsigned long long)s->numel,
+               s->resolved ? " (and it is listed twice)" : "");
     at += 8;
-    if (n - at < bytes) {
-      st = wmfi_fail(WMF_ERR_CORRUPT, "%s: truncated at byte %zu: storage '%.*s' needs %zu bytes from byte %zu",
-                     w->origin, n, (int)(s->key_len > 64 ? 64 : s->key_len), s->key, bytes, at);
-      goto out;
-    }
+    WMFI_CHECK(n - at >= bytes, WMF_ERR_CORRUPT,
+               "%s: truncated at byte %zu: storage '%.*s' needs %zu bytes from byte %zu", w->origin, n, kl, s->key,
+               bytes, at);
     s->data = d + at;
     s->resolved = true;
     at += bytes;
   }
-  st = wmfi_pickle_collect(pk, root, w, opt);
-out:
+  WMFI_TRY(wmfi_pickle_collect(pk, root, w, opt));
+done:
   wmfi_pickle_destroy(pk);
   return st;
 }

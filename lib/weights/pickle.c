@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "weights.h"
+#include "weights/weights_internal.h"
 
 #define MAX_MARKS 100           /* a state_dict pickle nests 3 deep; checkpoints a few more */
 #define ARENA_CHUNK (64 << 10)
@@ -58,17 +58,19 @@ static void *arena_alloc(wmfi_pickle *pk, size_t size) {
 }
 
 wmf_status wmfi_pickle_create(wmfi_pickle **out, const char *origin) {
-  *out = wmfi_calloc(1, sizeof **out);
-  if (!*out) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory for the unpickler", origin);
-  (*out)->origin = origin;
-  (*out)->stack = wmfi_alloc_array(256, sizeof(wmfi_pv *)); /* never NULL: pops take pointers into it */
-  if (!(*out)->stack) {
-    wmfi_free(*out);
-    *out = NULL;
-    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory for the unpickler", origin);
-  }
-  (*out)->stack_cap = 256;
-  return WMF_OK;
+  wmf_status st = WMF_OK;
+  wmfi_pickle *pk = wmfi_calloc(1, sizeof *pk);
+  *out = NULL;
+  WMFI_CHECK(pk, WMF_ERR_OUT_OF_MEMORY, "%s: out of memory for the unpickler", origin);
+  pk->origin = origin;
+  pk->stack = wmfi_alloc_array(256, sizeof(wmfi_pv *)); /* never NULL: pops take pointers into it */
+  WMFI_CHECK(pk->stack, WMF_ERR_OUT_OF_MEMORY, "%s: out of memory for the unpickler", origin);
+  pk->stack_cap = 256;
+  *out = pk;
+  pk = NULL;
+done:
+  wmfi_pickle_destroy(pk);
+  return st;
 }
 
 void wmfi_pickle_destroy(wmfi_pickle *pk) {

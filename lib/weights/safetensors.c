@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "weights.h"
+#include "weights/weights_internal.h"
 
 /* The reference implementation caps the header at 100 MB; a real header is a few hundred KB. */
 #define HEADER_CAP ((uint64_t)100 << 20)
@@ -108,50 +108,41 @@ static wmf_status read_metadata(wmf_weights *w, json_t *m) {
 
 static wmf_status parse_header(wmf_weights *w, json_t *root, const uint8_t *buf, uint64_t buf_size) {
   if (!json_is_object(root)) return wmfi_fail(WMF_ERR_CORRUPT, "%s: safetensors header is not a JSON object", w->origin);
-  size_t n = json_object_size(root);
-  entry *es = wmfi_calloc(n + 1, sizeof *es);
-  if (!es) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory for %zu header entries", w->origin, n);
-  size_t count = 0;
   wmf_status st = WMF_OK;
+  size_t n = json_object_size(root), count = 0;
+  entry *es = wmfi_calloc(n + 1, sizeof *es);
+  WMFI_CHECK(es, WMF_ERR_OUT_OF_MEMORY, "%s: out of memory for %zu header entries", w->origin, n);
   const char *key;
   json_t *v;
   json_object_foreach(root, key, v) {
     if (strcmp(key, "__metadata__") == 0) {
-      st = w->meta ? wmfi_fail(WMF_ERR_CORRUPT, "%s: two __metadata__ entries", w->origin) : read_metadata(w, v);
+      WMFI_CHECK(!w->meta, WMF_ERR_CORRUPT, "%s: two __metadata__ entries", w->origin);
+      WMFI_TRY(read_metadata(w, v));
     } else {
       es[count].name = key;
       es[count].name_len = strlen(key);
       es[count].order = count;
-      st = parse_entry(w, key, v, &es[count]);
+      WMFI_TRY(parse_entry(w, key, v, &es[count]));
       count++;
     }
-    if (st) goto out;
   }
   qsort(es, count, sizeof *es, by_offset);
   uint64_t at = 0;
   for (size_t i = 0; i < count; i++) {
-    if (es[i].begin != at) {
-      st = wmfi_fail(WMF_ERR_CORRUPT, "%s: tensor '%s' starts at byte %llu of the data buffer, expected %llu (%s)",
-                     w->origin, es[i].name, (unsigned long long)es[i].begin, (unsigned long long)at,
-                     es[i].begin < at ? "overlap" : "gap");
-      goto out;
-    }
-    if (es[i].end > buf_size) {
-      st = wmfi_fail(WMF_ERR_CORRUPT, "%s: tensor '%s' ends at byte %llu beyond the %llu-byte data buffer",
-                     w->origin, es[i].name, (unsigned long long)es[i].end, (unsigned long long)buf_size);
-      goto out;
-    }
+    WMFI_CHECK(es[i].begin == at, WMF_ERR_CORRUPT,
+               "%s: tensor '%s' starts at byte %llu of the data buffer, expected %llu (%s)", w->origin, es[i].name,
+               (unsigned long long)es[i].begin, (unsigned long long)at, es[i].begin < at ? "overlap" : "gap");
+    WMFI_CHECK(es[i].end <= buf_size, WMF_ERR_CORRUPT,
+               "%s: tensor '%s' ends at byte %llu beyond the %llu-byte data buffer", w->origin, es[i].name,
+               (unsigned long long)es[i].end, (unsigned long long)buf_size);
     at = es[i].end;
   }
-  if (at != buf_size) {
-    st = wmfi_fail(WMF_ERR_CORRUPT, "%s: the tensors cover %llu of the %llu bytes of the data buffer", w->origin,
-                   (unsigned long long)at, (unsigned long long)buf_size);
-    goto out;
-  }
-  for (size_t i = 0; i < count && !st; i++)
-    st = wmfi_weights_add(w, es[i].name, es[i].name_len, es[i].dtype, es[i].ndim, es[i].shape, NULL,
-                          buf + es[i].begin);
-out:
+  WMFI_CHECK(at == buf_size, WMF_ERR_CORRUPT, "%s: the tensors cover %llu of the %llu bytes of the data buffer",
+             w->origin, (unsigned long long)at, (unsigned long long)buf_size);
+  for (size_t i = 0; i < count; i++)
+    WMFI_TRY(wmfi_weights_add(w, es[i].name, es[i].name_len, es[i].dtype, es[i].ndim, es[i].shape, NULL,
+                              buf + es[i].begin));
+done:
   wmfi_free(es);
   return st;
 }

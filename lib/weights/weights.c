@@ -3,7 +3,7 @@
 #include <string.h>
 #include <stdio.h>
 
-#include "weights.h"
+#include "weights/weights_internal.h"
 
 static const char *const dtype_names[] = {"F32", "F16", "BF16", "F64", "I64", "I32", "I16", "I8", "U8",
                                           "BOOL"};
@@ -97,20 +97,14 @@ wmf_status wmf_weights_options_init(wmf_weights_options *options, size_t struct_
                            "wmf_weights_options_init", "wmf_weights_options");
 }
 
+/* Parses the bytes `w` holds and hands it to *out; destroys it on failure. */
 static wmf_status open_common(wmf_weights **out, wmf_weights *w, const char *fn, const wmf_weights_options *options) {
+  wmf_status st = WMF_OK;
   wmf_weights_options o = WMF_WEIGHTS_OPTIONS_INIT;
-  wmf_status st = wmfi_options_read(&o, sizeof o, options, WMFI_WEIGHTS_OPTIONS_SIZE_1_0, fn, "wmf_weights_options");
-  if (st) {
-    wmf_weights_destroy(w);
-    return st;
-  }
+  WMFI_TRY(wmfi_options_read(&o, sizeof o, options, WMFI_WEIGHTS_OPTIONS_SIZE_1_0, fn, "wmf_weights_options"));
   const uint8_t *d = w->copy ? w->copy : w->file.data;
   size_t n = w->copy ? (size_t)w->file.size : w->file.size;
-  st = parse_any(w, d, n, &o);
-  if (st) {
-    wmf_weights_destroy(w);
-    return st;
-  }
+  WMFI_TRY(parse_any(w, d, n, &o));
   if (w->file.mapped && w->file.has_fd) {
     /* tensors are read with pread from now on: a file truncated on disk while open is then an error
      * (WMF_ERR_IO) instead of SIGBUS, and the mapping's pages are not kept beside the model */
@@ -126,26 +120,26 @@ static wmf_status open_common(wmf_weights **out, wmf_weights *w, const char *fn,
     wmfi_file_unmap(&w->file);
   }
   *out = w;
-  return WMF_OK;
+  w = NULL;
+done:
+  wmf_weights_destroy(w);
+  return st;
 }
 
 wmf_status wmf_weights_open(wmf_weights **out, const char *path, const wmf_weights_options *options) {
   WMFI_REQUIRE(out, "wmf_weights_open: out is NULL");
   *out = NULL;
   WMFI_REQUIRE(path, "wmf_weights_open: path is NULL");
-  wmf_weights *w = wmfi_calloc(1, sizeof *w);
-  if (!w) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_weights_open: out of memory");
-  wmf_status st = wmfi_file_open_fd(&w->file, path);
-  if (st) {
-    wmfi_free(w);
-    return st;
-  }
-  w->origin = wmfi_strdup(path);
-  if (!w->origin) {
-    wmf_weights_destroy(w);
-    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_weights_open: out of memory");
-  }
-  return open_common(out, w, "wmf_weights_open", options);
+  wmf_status st = WMF_OK;
+  wmf_weights *w = NULL;
+  WMFI_ALLOC(w, wmfi_calloc(1, sizeof *w), "wmf_weights_open");
+  WMFI_TRY(wmfi_file_open_fd(&w->file, path)); /* a failed open leaves nothing for destroy to close */
+  WMFI_ALLOC(w->origin, wmfi_strdup(path), "wmf_weights_open");
+  st = open_common(out, w, "wmf_weights_open", options);
+  w = NULL; /* open_common's */
+done:
+  wmf_weights_destroy(w);
+  return st;
 }
 
 wmf_status wmf_weights_open_memory(wmf_weights **out, const void *data, size_t size,
@@ -153,17 +147,19 @@ wmf_status wmf_weights_open_memory(wmf_weights **out, const void *data, size_t s
   WMFI_REQUIRE(out, "wmf_weights_open_memory: out is NULL");
   *out = NULL;
   WMFI_REQUIRE(data || size == 0, "wmf_weights_open_memory: data is NULL");
-  wmf_weights *w = wmfi_calloc(1, sizeof *w);
-  if (!w) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_weights_open_memory: out of memory");
+  wmf_status st = WMF_OK;
+  wmf_weights *w = NULL;
+  WMFI_ALLOC(w, wmfi_calloc(1, sizeof *w), "wmf_weights_open_memory");
   w->copy = wmfi_malloc(size);
   w->origin = wmfi_strdup("<memory>");
-  if (!w->copy || !w->origin) {
-    wmf_weights_destroy(w);
-    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_weights_open_memory: cannot copy %zu bytes", size);
-  }
+  WMFI_CHECK(w->copy && w->origin, WMF_ERR_OUT_OF_MEMORY, "wmf_weights_open_memory: cannot copy %zu bytes", size);
   if (size) memcpy(w->copy, data, size);
   w->file.size = size; /* the length of `copy`; file.data stays NULL so nothing is unmapped */
-  return open_common(out, w, "wmf_weights_open_memory", options);
+  st = open_common(out, w, "wmf_weights_open_memory", options);
+  w = NULL; /* open_common's */
+done:
+  wmf_weights_destroy(w);
+  return st;
 }
 
 void wmf_weights_destroy(wmf_weights *w) {
@@ -342,16 +338,16 @@ wmf_status wmfi_weights_extent(const wmf_weights *w, const wmfi_tensor *t, const
   if (t->data || t->numel == 0) return WMF_OK;
   char what[300];
   snprintf(what, sizeof what, "tensor '%.200s'", t->name);
+  wmf_status st = WMF_OK;
   size_t n = extent_bytes(t);
   uint8_t *buf = wmfi_malloc(n);
-  if (!buf) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory reading %s (%zu bytes)", w->origin, what, n);
-  wmf_status st = wmfi_file_pread(&w->file, buf, n, t->offset, w->origin, what);
-  if (st != WMF_OK) {
-    wmfi_free(buf);
-    return st;
-  }
+  WMFI_CHECK(buf, WMF_ERR_OUT_OF_MEMORY, "%s: out of memory reading %s (%zu bytes)", w->origin, what, n);
+  WMFI_TRY(wmfi_file_pread(&w->file, buf, n, t->offset, w->origin, what));
   *data = *owned = buf;
-  return WMF_OK;
+  buf = NULL;
+done:
+  wmfi_free(buf);
+  return st;
 }
 
 /* A tensor of a parsed file: pread straight into dst when it is C-contiguous F32, else its extent

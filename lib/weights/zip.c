@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "weights.h"
+#include "weights/weights_internal.h"
 
 typedef struct zentry {
   const char *name;
@@ -84,162 +84,125 @@ static const zentry *find_entry(const zentry *es, const wmfi_index *ix, const ch
   return NULL;
 }
 
-/* Reads the central directory into *out (count_out entries) and indexes the names in *ix. Two entries
- * with one name are refused: readers disagree on which one counts (torch.load reads the last). */
+/* Reads the central directory into *out (count_out entries) and indexes the names in *ix (which the
+ * caller frees, also on failure). Two entries with one name are refused: readers disagree on which one
+ * counts (torch.load reads the last). */
 static wmf_status read_directory(wmf_weights *w, const uint8_t *d, size_t n, zentry **out, size_t *count_out,
                                  wmfi_index *ix) {
+  wmf_status st = WMF_OK;
+  zentry *es = NULL, *sorted = NULL;
   uint64_t count = 0, cd_off = 0, cd_size = 0, cd_limit = 0;
-  wmf_status st = find_eocd(w, d, n, &count, &cd_off, &cd_size, &cd_limit);
-  if (st) return st;
-  if (cd_off > cd_limit || cd_size > cd_limit - cd_off)
-    return wmfi_fail(WMF_ERR_CORRUPT, "%s: zip central directory [%llu, +%llu) is outside the file", w->origin,
-                     (unsigned long long)cd_off, (unsigned long long)cd_size);
-  if (count > cd_size / 46)
-    return wmfi_fail(WMF_ERR_CORRUPT, "%s: %llu zip entries cannot fit a %llu-byte central directory", w->origin,
-                     (unsigned long long)count, (unsigned long long)cd_size);
-  zentry *es = wmfi_calloc((size_t)count + 1, sizeof *es);
-  if (!es) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory for %llu zip entries", w->origin, (unsigned long long)count);
+  WMFI_TRY(find_eocd(w, d, n, &count, &cd_off, &cd_size, &cd_limit));
+  WMFI_CHECK(cd_off <= cd_limit && cd_size <= cd_limit - cd_off, WMF_ERR_CORRUPT,
+             "%s: zip central directory [%llu, +%llu) is outside the file", w->origin, (unsigned long long)cd_off,
+             (unsigned long long)cd_size);
+  WMFI_CHECK(count <= cd_size / 46, WMF_ERR_CORRUPT, "%s: %llu zip entries cannot fit a %llu-byte central directory",
+             w->origin, (unsigned long long)count, (unsigned long long)cd_size);
+  es = wmfi_calloc((size_t)count + 1, sizeof *es);
+  WMFI_CHECK(es, WMF_ERR_OUT_OF_MEMORY, "%s: out of memory for %llu zip entries", w->origin, (unsigned long long)count);
   const uint8_t *p = d + cd_off, *end = p + cd_size;
   for (uint64_t i = 0; i < count; i++) {
     size_t at = (size_t)(p - d);
-    if (end - p < 46 || memcmp(p, "PK\x01\x02", 4) != 0) {
-      st = wmfi_fail(WMF_ERR_CORRUPT, "%s: bad zip central directory entry at byte %zu", w->origin, at);
-      goto fail;
-    }
+    WMFI_CHECK(end - p >= 46 && memcmp(p, "PK\x01\x02", 4) == 0, WMF_ERR_CORRUPT,
+               "%s: bad zip central directory entry at byte %zu", w->origin, at);
     uint16_t flags = wmfi_le16(p + 8), method = wmfi_le16(p + 10), nl = wmfi_le16(p + 28), xl = wmfi_le16(p + 30),
              cl = wmfi_le16(p + 32);
     uint64_t csize = wmfi_le32(p + 20), usize = wmfi_le32(p + 24), hdr = wmfi_le32(p + 42);
-    if ((size_t)(end - p) - 46 < (size_t)nl + xl + cl) {
-      st = wmfi_fail(WMF_ERR_CORRUPT, "%s: zip central directory entry at byte %zu overruns the directory", w->origin, at);
-      goto fail;
-    }
+    WMFI_CHECK((size_t)(end - p) - 46 >= (size_t)nl + xl + cl, WMF_ERR_CORRUPT,
+               "%s: zip central directory entry at byte %zu overruns the directory", w->origin, at);
     es[i].name = (const char *)p + 46;
     es[i].name_len = nl;
-    if ((st = zip64_extra(w, p + 46 + nl, xl, &usize, &csize, &hdr))) goto fail;
-    if (flags & 1 || method != 0) {
-      st = wmfi_fail(WMF_ERR_UNSUPPORTED, "%s: zip entry '%.*s' is %s; torch.save stores entries uncompressed",
-                     w->origin, (int)nl, es[i].name, flags & 1 ? "encrypted" : "compressed");
-      goto fail;
-    }
-    if (csize != usize) {
-      st = wmfi_fail(WMF_ERR_CORRUPT, "%s: stored zip entry '%.*s' has differing sizes", w->origin, (int)nl, es[i].name);
-      goto fail;
-    }
+    WMFI_TRY(zip64_extra(w, p + 46 + nl, xl, &usize, &csize, &hdr));
+    WMFI_CHECK(!(flags & 1) && method == 0, WMF_ERR_UNSUPPORTED,
+               "%s: zip entry '%.*s' is %s; torch.save stores entries uncompressed", w->origin, (int)nl, es[i].name,
+               flags & 1 ? "encrypted" : "compressed");
+    WMFI_CHECK(csize == usize, WMF_ERR_CORRUPT, "%s: stored zip entry '%.*s' has differing sizes", w->origin, (int)nl,
+               es[i].name);
     /* the local header: its own name and extra lengths decide where the data starts */
-    if (hdr > cd_off || cd_off - hdr < 30 || memcmp(d + hdr, "PK\x03\x04", 4) != 0) {
-      st = wmfi_fail(WMF_ERR_CORRUPT, "%s: zip entry '%.*s': local header at byte %llu is missing or outside the file",
-                     w->origin, (int)nl, es[i].name, (unsigned long long)hdr);
-      goto fail;
-    }
+    WMFI_CHECK(hdr <= cd_off && cd_off - hdr >= 30 && memcmp(d + hdr, "PK\x03\x04", 4) == 0, WMF_ERR_CORRUPT,
+               "%s: zip entry '%.*s': local header at byte %llu is missing or outside the file", w->origin, (int)nl,
+               es[i].name, (unsigned long long)hdr);
     uint64_t lnl = wmfi_le16(d + hdr + 26), lxl = wmfi_le16(d + hdr + 28), data = hdr + 30 + lnl + lxl;
-    if (data > cd_off || usize > cd_off - data) {
-      st = wmfi_fail(WMF_ERR_CORRUPT, "%s: zip entry '%.*s' data [%llu, +%llu) runs past the central directory",
-                     w->origin, (int)nl, es[i].name, (unsigned long long)data, (unsigned long long)usize);
-      goto fail;
-    }
-    if (lnl != nl || memcmp(d + hdr + 30, es[i].name, nl) != 0) {
-      st = wmfi_fail(WMF_ERR_CORRUPT, "%s: zip entry '%.*s': local header at byte %llu names another file", w->origin,
-                     (int)nl, es[i].name, (unsigned long long)hdr);
-      goto fail;
-    }
+    WMFI_CHECK(data <= cd_off && usize <= cd_off - data, WMF_ERR_CORRUPT,
+               "%s: zip entry '%.*s' data [%llu, +%llu) runs past the central directory", w->origin, (int)nl,
+               es[i].name, (unsigned long long)data, (unsigned long long)usize);
+    WMFI_CHECK(lnl == nl && memcmp(d + hdr + 30, es[i].name, nl) == 0, WMF_ERR_CORRUPT,
+               "%s: zip entry '%.*s': local header at byte %llu names another file", w->origin, (int)nl, es[i].name,
+               (unsigned long long)hdr);
     es[i].header = hdr;
     es[i].data = data;
     es[i].size = usize;
     p += 46 + nl + xl + cl;
     const zentry *twin = find_entry(es, ix, es[i].name, nl, "", 0);
-    if (twin) {
-      st = wmfi_fail(WMF_ERR_CORRUPT, "%s: the zip holds two entries named '%.*s' (at bytes %llu and %llu)", w->origin,
-                     (int)nl, es[i].name, (unsigned long long)twin->header, (unsigned long long)hdr);
-      goto fail;
-    }
-    if (!wmfi_index_add(ix, wmfi_index_hash(es[i].name, nl), (size_t)i)) {
-      st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory for the zip entry index", w->origin);
-      goto fail;
-    }
+    WMFI_CHECK(!twin, WMF_ERR_CORRUPT, "%s: the zip holds two entries named '%.*s' (at bytes %llu and %llu)",
+               w->origin, (int)nl, es[i].name, (unsigned long long)twin->header, (unsigned long long)hdr);
+    WMFI_CHECK(wmfi_index_add(ix, wmfi_index_hash(es[i].name, nl), (size_t)i), WMF_ERR_OUT_OF_MEMORY,
+               "%s: out of memory for the zip entry index", w->origin);
   }
   /* entries may not overlap: each one's data ends before the next local header */
-  zentry *sorted = wmfi_alloc_array((size_t)count + 1, sizeof *sorted);
-  if (!sorted) {
-    st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory", w->origin);
-    goto fail;
-  }
+  WMFI_ALLOC(sorted, wmfi_alloc_array((size_t)count + 1, sizeof *sorted), w->origin);
   if (count) memcpy(sorted, es, (size_t)count * sizeof *es);
   qsort(sorted, (size_t)count, sizeof *sorted, by_header);
   for (uint64_t i = 1; i < count; i++)
-    if (sorted[i].header < sorted[i - 1].data + sorted[i - 1].size) {
-      st = wmfi_fail(WMF_ERR_CORRUPT, "%s: zip entries '%.*s' and '%.*s' overlap", w->origin, (int)sorted[i - 1].name_len,
-                     sorted[i - 1].name, (int)sorted[i].name_len, sorted[i].name);
-      wmfi_free(sorted);
-      goto fail;
-    }
-  wmfi_free(sorted);
+    WMFI_CHECK(sorted[i].header >= sorted[i - 1].data + sorted[i - 1].size, WMF_ERR_CORRUPT,
+               "%s: zip entries '%.*s' and '%.*s' overlap", w->origin, (int)sorted[i - 1].name_len, sorted[i - 1].name,
+               (int)sorted[i].name_len, sorted[i].name);
   *out = es;
   *count_out = (size_t)count;
-  return WMF_OK;
-fail:
+  es = NULL;
+done:
+  wmfi_free(sorted);
   wmfi_free(es);
-  wmfi_index_free(ix);
   return st;
 }
 
 wmf_status wmfi_weights_parse_zip(wmf_weights *w, const uint8_t *d, size_t n, const wmf_weights_options *opt) {
+  wmf_status st = WMF_OK;
   zentry *es = NULL;
   size_t count = 0;
   wmfi_index ix = {0};
-  wmf_status st = read_directory(w, d, n, &es, &count, &ix);
-  if (st) return st;
+  wmfi_pickle *pk = NULL;
+  WMFI_TRY(read_directory(w, d, n, &es, &count, &ix));
   /* the one "<name>/data.pkl" at the top level gives the archive's folder name */
   const zentry *pkl = NULL;
   size_t pl = 0;
   for (size_t i = 0; i < count; i++) {
     const char *slash = memchr(es[i].name, '/', es[i].name_len);
     if (!slash || es[i].name_len - (size_t)(slash - es[i].name) != 9 || memcmp(slash, "/data.pkl", 9) != 0) continue;
-    if (pkl) {
-      st = wmfi_fail(WMF_ERR_CORRUPT, "%s: the zip holds two top-level data.pkl entries", w->origin);
-      goto out;
-    }
+    WMFI_CHECK(!pkl, WMF_ERR_CORRUPT, "%s: the zip holds two top-level data.pkl entries", w->origin);
     pkl = &es[i];
     pl = (size_t)(slash - es[i].name) + 1;
   }
-  if (!pkl) {
-    st = wmfi_fail(WMF_ERR_UNSUPPORTED, "%s: a zip file without <name>/data.pkl is not a PyTorch file", w->origin);
-    goto out;
-  }
+  WMFI_CHECK(pkl, WMF_ERR_UNSUPPORTED, "%s: a zip file without <name>/data.pkl is not a PyTorch file", w->origin);
   const zentry *bo = find_entry(es, &ix, pkl->name, pl, "byteorder", 9);
-  if (bo && !(bo->size == 6 && memcmp(d + bo->data, "little", 6) == 0)) {
-    st = wmfi_fail(WMF_ERR_UNSUPPORTED, "%s: byteorder '%.*s': only little-endian files are read", w->origin,
-                   (int)(bo->size > 16 ? 16 : bo->size), (const char *)d + bo->data);
-    goto out;
-  }
+  WMFI_CHECK(!bo || (bo->size == 6 && memcmp(d + bo->data, "little", 6) == 0), WMF_ERR_UNSUPPORTED,
+             "%s: byteorder '%.*s': only little-endian files are read", w->origin,
+             (int)(bo->size > 16 ? 16 : bo->size), (const char *)d + bo->data);
   char what[300];
   snprintf(what, sizeof what, "%.*sdata.pkl", (int)(pl > 256 ? 256 : pl), pkl->name);
-  wmfi_pickle *pk;
-  if ((st = wmfi_pickle_create(&pk, w->origin))) goto out;
+  WMFI_TRY(wmfi_pickle_create(&pk, w->origin));
   const wmfi_pv *root;
   size_t used;
-  st = wmfi_pickle_run(pk, d + pkl->data, (size_t)pkl->size, what, &root, &used);
-  for (size_t i = 0; !st && i < wmfi_pickle_storage_count(pk); i++) {
+  WMFI_TRY(wmfi_pickle_run(pk, d + pkl->data, (size_t)pkl->size, what, &root, &used));
+  for (size_t i = 0; i < wmfi_pickle_storage_count(pk); i++) {
     wmfi_pk_storage *s = wmfi_pickle_storage(pk, i);
     char rest[300];
     int rl = snprintf(rest, sizeof rest, "data/%.*s", (int)(s->key_len > 256 ? 256 : s->key_len), s->key);
     const zentry *e = s->key_len <= 256 ? find_entry(es, &ix, pkl->name, pl, rest, (size_t)rl) : NULL;
     size_t need;
-    if (!e) {
-      st = wmfi_fail(WMF_ERR_CORRUPT, "%s: storage '%.*s' has no zip entry %.*s%s", w->origin, (int)(s->key_len > 64 ? 64 : s->key_len),
-                     s->key, (int)pl, pkl->name, rest);
-    } else if (s->numel > SIZE_MAX || !wmfi_mul((size_t)s->numel, wmfi_weights_dtype_size(s->dtype), &need) ||
-               e->size < need) {
-      st = wmfi_fail(WMF_ERR_CORRUPT, "%s: storage '%.*s' needs %llu %s elements, its entry holds %llu bytes", w->origin,
-                     (int)(s->key_len > 64 ? 64 : s->key_len), s->key, (unsigned long long)s->numel,
-                     wmf_dtype_name(s->dtype), (unsigned long long)e->size);
-    } else {
-      s->data = d + e->data;
-      s->resolved = true;
-    }
+    WMFI_CHECK(e, WMF_ERR_CORRUPT, "%s: storage '%.*s' has no zip entry %.*s%s", w->origin,
+               (int)(s->key_len > 64 ? 64 : s->key_len), s->key, (int)pl, pkl->name, rest);
+    WMFI_CHECK(s->numel <= SIZE_MAX && wmfi_mul((size_t)s->numel, wmfi_weights_dtype_size(s->dtype), &need) &&
+                   e->size >= need,
+               WMF_ERR_CORRUPT, "%s: storage '%.*s' needs %llu %s elements, its entry holds %llu bytes", w->origin,
+               (int)(s->key_len > 64 ? 64 : s->key_len), s->key, (unsigned long long)s->numel,
+               wmf_dtype_name(s->dtype), (unsigned long long)e->size);
+    s->data = d + e->data;
+    s->resolved = true;
   }
-  if (!st) st = wmfi_pickle_collect(pk, root, w, opt);
+  WMFI_TRY(wmfi_pickle_collect(pk, root, w, opt));
+done:
   wmfi_pickle_destroy(pk);
-out:
   wmfi_free(es);
   wmfi_index_free(&ix);
   return st;

@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #include "fuzz_weights_common.h"
-#include "weights/weights.h"
+#include "weights/weights_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

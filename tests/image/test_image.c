@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "image/image.h"
+#include "image/image_internal.h"
 #include "../check_run.h"
 
 /* The 8x6 pattern the seed files in tests/fuzz/corpus/image hold (written by PIL). */
@@ -675,6 +675,78 @@ START_TEST(decoder_uses_the_allocator_hooks) {
 }
 END_TEST
 
+/* The module interface the watermark's JPEG step uses: the pixels of saving as .jpg and loading back,
+ * in place; when an allocation fails the pixels are unchanged and the message names the caller. */
+static long fail_at, calls;
+static void *failing_malloc(void *u, size_t n) { return ++calls == fail_at ? NULL : malloc(n); }
+static void *failing_realloc(void *u, void *p, size_t n) { return ++calls == fail_at ? NULL : realloc(p, n); }
+static void failing_free(void *u, void *p) { free(p); }
+
+START_TEST(jpeg_roundtrip_equals_save_and_load) {
+  wmf_image *img, *back;
+  ck_assert_int_eq(wmf_image_load(&img, seed_path("rgb.png"), NULL), WMF_OK);
+  uint32_t w = wmf_image_width(img), h = wmf_image_height(img);
+  size_t n = (size_t)w * h * 3;
+  uint8_t *buf = malloc(n);
+  memcpy(buf, wmf_image_pixels(img), n);
+  ck_assert_int_eq(wmfi_image_jpeg_roundtrip("test", buf, w, h, 75), WMF_OK);
+  ck_assert_int_ne(memcmp(buf, wmf_image_pixels(img), n), 0); /* lossy */
+  char dir[] = "/tmp/wmf_roundtrip_XXXXXX", path[256];
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/x.jpg", dir);
+  ck_assert_int_eq(wmf_image_save(img, path, 75), WMF_OK);
+  ck_assert_int_eq(wmf_image_load(&back, path, NULL), WMF_OK);
+  ck_assert_int_eq(memcmp(buf, wmf_image_pixels(back), n), 0);
+  wmf_image_destroy(back);
+  unlink(path);
+  rmdir(dir);
+  wmf_allocator a = {failing_malloc, failing_realloc, failing_free, NULL};
+  wmf_status st = WMF_ERR_OUT_OF_MEMORY;
+  for (fail_at = 1; st != WMF_OK; fail_at++) {
+    memcpy(buf, wmf_image_pixels(img), n);
+    calls = 0;
+    ck_assert_int_eq(wmf_set_allocator(&a), WMF_OK);
+    st = wmfi_image_jpeg_roundtrip("test", buf, w, h, 75);
+    ck_assert_int_eq(wmf_set_allocator(NULL), WMF_OK);
+    if (st == WMF_OK) break;
+    ck_assert_int_eq(st, WMF_ERR_OUT_OF_MEMORY);
+    ck_assert_int_eq(memcmp(buf, wmf_image_pixels(img), n), 0);
+    ck_assert_msg(strncmp(wmf_last_error(), "test: ", 6) == 0, "%s", wmf_last_error());
+  }
+  ck_assert_int_gt(fail_at, 2); /* the encoder and the decoder both allocate */
+  free(buf);
+  wmf_image_destroy(img);
+}
+END_TEST
+
+/* A resize whose allocations fail one by one: each failure is WMF_ERR_OUT_OF_MEMORY with no image and
+ * a message with the real numbers (the filter weights' message once read a size cleared before it). */
+START_TEST(resize_fails_cleanly_without_memory) {
+  wmf_image *img, *r;
+  ck_assert_int_eq(wmf_image_load(&img, seed_path("rgb.png"), NULL), WMF_OK);
+  wmf_allocator a = {failing_malloc, failing_realloc, failing_free, NULL};
+  wmf_status st = WMF_ERR_OUT_OF_MEMORY;
+  int filter_failures = 0;
+  for (fail_at = 1; st != WMF_OK; fail_at++) {
+    calls = 0;
+    r = (wmf_image *)1;
+    ck_assert_int_eq(wmf_set_allocator(&a), WMF_OK);
+    st = wmf_image_resize(&r, img, 5, 3, WMF_FILTER_BICUBIC);
+    ck_assert_int_eq(wmf_set_allocator(NULL), WMF_OK);
+    if (st == WMF_OK) break;
+    ck_assert_int_eq(st, WMF_ERR_OUT_OF_MEMORY);
+    ck_assert_ptr_null(r);
+    if (strstr(wmf_last_error(), "filter weights")) {
+      filter_failures++;
+      ck_assert_msg(!strstr(wmf_last_error(), " x 0 "), "%s", wmf_last_error());
+    }
+  }
+  ck_assert_int_gt(filter_failures, 0);
+  wmf_image_destroy(r);
+  wmf_image_destroy(img);
+}
+END_TEST
+
 static Suite *image_suite(void) {
   Suite *s = suite_create("image");
   TCase *t = tcase_create("objects");
@@ -697,12 +769,14 @@ static Suite *image_suite(void) {
   tcase_add_test(t, unknown_and_empty_data);
   tcase_add_test(t, save_png_round_trips_exactly);
   tcase_add_test(t, save_rejects_bad_arguments);
+  tcase_add_test(t, jpeg_roundtrip_equals_save_and_load);
   tcase_add_test(t, bundled_photo_loads);
   suite_add_tcase(s, t);
   t = tcase_create("resample");
   tcase_add_test(t, resize_matches_pil_on_a_small_case);
   tcase_add_test(t, resize_keeps_constant_images_constant);
   tcase_add_test(t, resize_rejects_bad_arguments);
+  tcase_add_test(t, resize_fails_cleanly_without_memory);
   tcase_add_test(t, resize_shorter_sizes_like_torchvision);
   tcase_add_test(t, center_crop_places_like_torchvision);
   tcase_add_test(t, to_tensor_fills_one_slot);

@@ -4,11 +4,9 @@
 #include <pthread.h>
 
 #include "parity.h"
-#include "nn/nn.h"
+#include "nn/nn_internal.h"
 #include "../check_run.h"
 #include "../st_build.h"
-
-int wmfi_nn_session_private_weights(const wmf_session *s);
 
 static const char *dir;
 

@@ -15,8 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "image/image.h"
-#include "watermark/watermark.h"
+#include "watermark/watermark_internal.h"
 #include "../check_run.h"
 
 static char dir[512];

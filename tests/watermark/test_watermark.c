@@ -7,8 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "image/image.h"
-#include "watermark/watermark.h"
+#include "watermark/watermark_internal.h"
 #include "../check_run.h"
 
 #define CJK_TTC "/usr/share/fonts/opentype/noto/NotoSerifCJK-ExtraLight.ttc"

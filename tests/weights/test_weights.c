@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "weights/weights.h"
+#include "weights/weights_internal.h"
 #include "../check_run.h"
 #include "../st_build.h"
 

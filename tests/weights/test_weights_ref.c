@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "weights/weights.h"
+#include "weights/weights_internal.h"
 #include "../check_run.h"
 
 static const char *dir;

@@ -1,7 +1,8 @@
-/* Internal header of the weights module: the tensor table every format parser fills, and the parsers'
- * entry points. Other modules use only the public wmfeat/weights.h. */
-#ifndef WMF_LIB_WEIGHTS_H
-#define WMF_LIB_WEIGHTS_H
+/* Internals of the weights module, for its own files and its unit tests only: the tensor table every
+ * format parser fills, and the parsers' entry points. Other modules use only the public
+ * wmfeat/weights.h (the module has no other interface). */
+#ifndef WMF_LIB_WEIGHTS_INTERNAL_H
+#define WMF_LIB_WEIGHTS_INTERNAL_H
 
 #include "core/core.h"
 

@@ -1,7 +1,8 @@
-/* Internal interface of the watermark module: the recipe layout, shared by recipe.c (setters, presets)
- * and apply.c (placement, compositing, logos). */
-#ifndef WMF_LIB_WATERMARK_H
-#define WMF_LIB_WATERMARK_H
+/* Internals of the watermark module, for its own files and its unit tests only: the recipe layout,
+ * shared by recipe.c (setters, presets), apply.c (placement, compositing, logos) and describe.c. The
+ * module has no interface to the other modules of the library beyond the public wmfeat/watermark.h. */
+#ifndef WMF_LIB_WATERMARK_INTERNAL_H
+#define WMF_LIB_WATERMARK_INTERNAL_H
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -10,6 +11,11 @@
 #include "text/text.h"
 
 #define WMFI_MAX_LOGOS 8
+#define WMFI_MAX_LOGO_SIDE 4096          /* pixels per side of a logo as given */
+#define WMFI_MAX_SCALED_LOGO_SIDE 8192   /* pixels per side of a logo scaled to the image */
+#define WMFI_MAX_POOL 4096               /* characters of a pool */
+#define WMFI_MAX_DRAWN 256               /* characters of one draw from the pool, or of an explicit draw */
+#define WMFI_MAX_CANVAS_SIDE (1u << 20)  /* image or mask side the recipe is applied to (the image module's cap) */
 #define WMFI_LAYOUT_CACHE 8
 
 typedef struct wmfi_logo {

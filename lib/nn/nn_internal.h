@@ -1,7 +1,9 @@
-/* nn module internals: a small inference graph (tensors + ops) that family builders fill from the
- * weights, and plans that turn it into oneDNN primitives for one batch size and input size. */
-#ifndef WMF_LIB_NN_H
-#define WMF_LIB_NN_H
+/* Internals of the nn module, for its own files and its unit tests only: a small inference graph
+ * (tensors + ops) that family builders fill from the weights, and plans that turn it into oneDNN
+ * primitives for one batch size and input size. The module reads the weights only through the public
+ * wmfeat/weights.h and has no interface to the other modules beyond the public wmfeat/model.h. */
+#ifndef WMF_LIB_NN_INTERNAL_H
+#define WMF_LIB_NN_INTERNAL_H
 
 #include <dnnl.h>
 
@@ -20,9 +22,17 @@ typedef enum wmfi_nn_kind {
   WMFI_NN_FC        /* inner product, fp32, optional ReLU, plain N x cout output */
 } wmfi_nn_kind;
 
+/* Tensor ids: the input is tensor 0 of every graph; WMFI_NN_NONE stands for no tensor (an op without
+ * residual, a session without stage). */
+enum { WMFI_NN_INPUT = 0, WMFI_NN_NONE = -1 };
+
+/* The input size (pixels per side) the networks were trained on and sessions default to. */
+#define WMFI_NN_DEFAULT_INPUT 224
+
 typedef struct wmfi_nn_op {
   wmfi_nn_kind kind;
-  int src, dst, residual; /* tensor ids; residual < 0: none (the conv then writes into it in place) */
+  int src, dst, residual; /* tensor ids; residual: WMFI_NN_NONE, or the tensor the conv adds (it then
+                             writes into that tensor's buffer in place) */
   int cin, cout, kh, kw, stride, pad, groups, relu;
   int out_hw;             /* ADAPTIVE */
   int c_off;              /* COPY */
@@ -47,7 +57,7 @@ typedef struct wmfi_nn_graph {
   int n_tensors, cap_tensors;
   wmfi_nn_op *ops;
   int n_ops, cap_ops;
-  int logits, features; /* tensor ids; tensor 0 is the input */
+  int logits, features; /* tensor ids; tensor WMFI_NN_INPUT is the input */
 } wmfi_nn_graph;
 
 struct wmf_model {
@@ -59,10 +69,26 @@ struct wmf_model {
 };
 
 /* --- graph.c --- */
+/* Appends a tensor of `c` channels (stage name or NULL): its id, or WMFI_NN_NONE when out of memory (no
+ * message). */
 int wmfi_nn_tensor_add(wmfi_nn_graph *g, int c, const char *stage);
+/* Appends an op of `kind` reading `src` (no output yet): the op, or NULL when out of memory (no
+ * message). The pointer is valid until the next op is added. */
 wmfi_nn_op *wmfi_nn_op_add(wmfi_nn_graph *g, wmfi_nn_kind kind, int src);
+/* What the builders add: an op of `kind` reading `src` (cin = its channels) into a new tensor of `c`
+ * channels (cout = c, stage name or NULL): *id and *op set, or WMF_ERR_OUT_OF_MEMORY naming
+ * wmf_model_load. */
+wmf_status wmfi_nn_add(wmfi_nn_graph *g, wmfi_nn_kind kind, int src, int c, const char *stage, int *id,
+                       wmfi_nn_op **op);
 void wmfi_nn_graph_free(wmfi_nn_graph *g);
-/* Marks out-of-memory in builders: a graph whose add failed returns -1 / NULL. */
+/* Room for item n of a growing array of `*cap` items of `size` bytes (first capacity `first`, then
+ * doubling): the array, possibly moved (and *cap updated), or NULL when out of memory (then `items`
+ * is unchanged and still owned by the caller). */
+void *wmfi_nn_reserve(void *items, int n, int *cap, size_t size, int first);
+/* Index of `arch` in a table of configurations whose first member is the name, or -1. */
+int wmfi_nn_find_config(const char *arch, const void *table, size_t count, size_t size);
+#define WMFI_NN_FIND_CONFIG(arch, table) \
+  wmfi_nn_find_config((arch), (table), sizeof(table) / sizeof((table)[0]), sizeof((table)[0]))
 
 /* --- params.c: reading tensors from the weights with checks --- */
 /* Limits on what a weight file may ask the builders for (docs/models.md). Real networks use at most
@@ -101,10 +127,14 @@ wmf_status wmfi_nn_load_conv(wmfi_nn_params *p, wmfi_nn_op *op, const char *pref
 wmf_status wmfi_nn_load_bn(wmfi_nn_params *p, const char *prefix, int c, float **scale, float **shift);
 /* Reads a linear layer (prefix.weight [out, in], prefix.bias [out]) into op->w, op->b. */
 wmf_status wmfi_nn_load_fc(wmfi_nn_params *p, wmfi_nn_op *op, const char *prefix);
+/* The last step of ResNet and DenseNet: a linear layer `prefix` (prefix.weight, prefix.bias) from the
+ * pooled features (tensor `features`) to `classes` logits, both made the graph's outputs. */
+wmf_status wmfi_nn_add_classifier(wmfi_nn_graph *g, wmfi_nn_params *p, int features, int classes, const char *prefix);
 /* Fails naming the first tensor that was not used, unless allowed. */
 wmf_status wmfi_nn_params_check_unused(const wmfi_nn_params *p);
 
-/* --- family builders: each infers (arch NULL or a family name) or checks the named architecture --- */
+/* --- family builders: each infers (arch NULL or a family name) or checks the named architecture; the
+ * graph holds the input tensor (WMFI_NN_INPUT, 3 channels) when they are called --- */
 int wmfi_nn_resnet_detect(const wmfi_nn_params *p);
 int wmfi_nn_vgg_detect(const wmfi_nn_params *p);
 int wmfi_nn_densenet_detect(const wmfi_nn_params *p);
@@ -115,12 +145,33 @@ wmf_status wmfi_nn_resnet_build(wmf_model *m, wmfi_nn_params *p, const char *arc
 wmf_status wmfi_nn_vgg_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
 wmf_status wmfi_nn_densenet_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
 
+/* The families, in the order wmf_model_load tries to recognize weights (model.c holds the table). */
+typedef enum wmfi_nn_family_id {
+  WMFI_NN_RESNET,
+  WMFI_NN_VGG,
+  WMFI_NN_DENSENET,
+  WMFI_NN_FAMILY_COUNT
+} wmfi_nn_family_id;
+typedef struct wmfi_nn_family {
+  const char *name; /* wmf_model_family(), also the arch name that infers any configuration */
+  int min_input;    /* smallest input side the family's strides and pools accept */
+  int (*knows)(const char *arch);
+  int (*detect)(const wmfi_nn_params *p);
+  wmf_status (*build)(wmf_model *m, wmfi_nn_params *p, const char *arch);
+} wmfi_nn_family;
+
 /* --- dnnl helpers (primitives.c) --- */
 wmf_status wmfi_nn_dnnl(dnnl_status_t st, const char *what);
 #define WMFI_DNNL(call, what)                                \
   do {                                                       \
     dnnl_status_t st_ = (call);                              \
     if (st_ != dnnl_success) return wmfi_nn_dnnl(st_, what); \
+  } while (0)
+/* The same in a function of the WMFI_TRY idiom (`st`, `done:`). */
+#define WMFI_DNNL_TRY(call, what)                              \
+  do {                                                         \
+    dnnl_status_t st_ = (call);                                \
+    if (st_ != dnnl_success) WMFI_TRY(wmfi_nn_dnnl(st_, what)); \
   } while (0)
 /* Channel block size of a 4D activation layout: 1 (nchw), 4, 8, 16 (nChwXc), 0 for other layouts. */
 int wmfi_nn_block_of(const dnnl_memory_desc_t *md);
@@ -139,7 +190,7 @@ typedef struct wmfi_nn_buffers {
 typedef struct wmfi_nn_plan_config {
   int n, h, w;
   int bf16;
-  int stage;    /* tensor id or -1 */
+  int stage;    /* tensor id or WMFI_NN_NONE */
   int prepare;  /* model load: reorder the weights into the layouts the primitives choose */
 } wmfi_nn_plan_config;
 /* Builds a plan. With buf->slot == NULL (sizing pass) it only records sizes in buf (slot_size,
@@ -147,11 +198,17 @@ typedef struct wmfi_nn_plan_config {
 wmf_status wmfi_nn_plan_create(wmfi_nn_plan **out, wmf_model *m, const wmfi_nn_plan_config *cfg,
                                wmfi_nn_buffers *buf);
 wmf_status wmfi_nn_plan_run(wmfi_nn_plan *plan, dnnl_stream_t stream, const float *input);
-/* Plain fp32 N x C outputs of the last run (borrowed). */
-const float *wmfi_nn_plan_output(const wmfi_nn_plan *plan, int which /*0 logits 1 features 2 stage*/);
+/* The outputs a plan keeps, plain fp32 N x C. */
+typedef enum wmfi_nn_output { WMFI_NN_OUT_LOGITS, WMFI_NN_OUT_FEATURES, WMFI_NN_OUT_STAGE } wmfi_nn_output;
+/* Output `which` of the last run (borrowed; WMFI_NN_OUT_STAGE: NULL without a stage). */
+const float *wmfi_nn_plan_output(const wmfi_nn_plan *plan, wmfi_nn_output which);
 void wmfi_nn_plan_destroy(wmfi_nn_plan *plan);
 /* Number of weight tensors this plan had to reorder because its layout differs from the model's. */
 int wmfi_nn_plan_private_weights(const wmfi_nn_plan *plan);
+
+/* --- session.c --- */
+/* For tests: how many weight tensors the plan of the session's maximum batch reordered privately. */
+int wmfi_nn_session_private_weights(const wmf_session *s);
 
 /* --- kernels.c: the few loops oneDNN has no primitive for --- */
 void wmfi_nn_bnrelu(const void *src, void *dst, int bf16, int n, int c_src, int c, int hw, int block,
