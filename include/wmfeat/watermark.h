@@ -107,8 +107,10 @@ typedef enum wmf_direction {
 
 /** Shaping parameters, each detected when not given: `language` a BCP 47 tag ("hi", "zh-Hans", "ar";
  *  NULL = the process locale's, as raqm uses), `script` an ISO 15924 tag ("Deva", "Hani", "Arab";
- *  NULL = itemize by the characters' scripts), `direction` the paragraph direction (bidirectional text
- *  is ordered by a simplified Unicode bidi algorithm: strong letters, numbers, neutrals between them).
+ *  NULL = itemize by the characters' scripts), `direction` the paragraph direction (text is laid out
+ *  by libraqm as PIL does: FriBiDi's Unicode bidi algorithm, explicit embeddings and isolates included).
+ *  raqm has no script setting: a script other than the detected one applies only to a line of one
+ *  left-to-right run of one font; on any other line apply fails with WMF_ERR_UNSUPPORTED.
  *  Also WMF_ERR_INVALID_ARGUMENT for a malformed tag or direction. */
 WMF_API wmf_status wmf_watermark_set_shaping(wmf_watermark *wm, const char *language, const char *script,
                                              wmf_direction direction);
@@ -151,7 +153,8 @@ WMF_API wmf_status wmf_watermark_set_font_metrics(wmf_watermark *wm, float ascen
 /** Whether HarfBuzz shows a combining mark that has no base (a Devanagari vowel sign drawn first) on a
  *  dotted circle U+25CC (1, the default, as PIL/raqm with a font that has that glyph) or alone (0, as
  *  with a font without it: mmw-hindi, whose original NirmalaB.ttf shows none in the released images).
- *  Since 1.1. */
+ *  raqm has no such setting: 0 applies to a line of one left-to-right run of one font; a dotted circle
+ *  on any other line makes apply fail with WMF_ERR_UNSUPPORTED. Since 1.1. */
 WMF_API wmf_status wmf_watermark_set_dotted_circle(wmf_watermark *wm, int insert);
 
 /** ImageNet-W's font size rule (AddWatermark(image_size) in Whac-A-Mole's watermark_transform.py):
@@ -249,8 +252,10 @@ WMF_API size_t wmf_watermark_logo_count(const wmf_watermark *wm);
 /** Draws the recipe onto an image in place. Deterministic: the same recipe, image size and seed give
  *  the same pixels, whatever thread or thread count.
  *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (NULL), WMF_ERR_STATE (no text, pool or logo; text without
- *  a font), WMF_ERR_FONT (a character no font has, or fallback refused), WMF_ERR_BACKEND (FreeType or
- *  HarfBuzz failed), WMF_ERR_OUT_OF_MEMORY. The image is unchanged on failure. */
+ *  a font), WMF_ERR_FONT (a character no font has, or fallback refused), WMF_ERR_UNSUPPORTED (a given
+ *  script or no dotted circle on a line raqm cannot shape with it, see wmf_watermark_set_shaping and
+ *  wmf_watermark_set_dotted_circle), WMF_ERR_BACKEND (FreeType, raqm or HarfBuzz failed),
+ *  WMF_ERR_OUT_OF_MEMORY. The image is unchanged on failure. */
 WMF_API wmf_status wmf_watermark_apply(const wmf_watermark *wm, wmf_image *image, uint64_t seed);
 
 /** Draws the recipe once with an explicit text and position instead of the seeded draw: `text` (UTF-8;

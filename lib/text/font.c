@@ -23,39 +23,25 @@ WMF_API wmf_status wmf_font_open(wmf_font **out, const char *path, int face_inde
   *out = NULL;
   WMFI_REQUIRE(face_index >= 0 && face_index < 65536, "wmf_font_open: face index %d out of range",
                face_index);
-  wmf_font *f = wmfi_calloc(1, sizeof *f);
-  if (!f) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_font_open: out of memory");
+  wmf_status st = WMF_OK;
+  wmf_font *f = NULL;
+  WMFI_ALLOC(f, wmfi_calloc(1, sizeof *f), "wmf_font_open");
   atomic_init(&f->refs, 1);
   pthread_mutex_init(&f->lock, NULL);
   f->index = face_index;
-  wmf_status st = wmfi_file_open(&f->file, path);
-  if (st != WMF_OK) {
-    pthread_mutex_destroy(&f->lock);
-    wmfi_free(f);
-    return st;
-  }
-  if (FT_Init_FreeType(&f->lib)) {
-    st = wmfi_fail(WMF_ERR_BACKEND, "wmf_font_open: FreeType could not start");
-    goto fail;
-  }
+  WMFI_TRY(wmfi_file_open(&f->file, path));
+  WMFI_CHECK(FT_Init_FreeType(&f->lib) == 0, WMF_ERR_BACKEND, "wmf_font_open: FreeType could not start");
   FT_Error e = FT_New_Memory_Face(f->lib, f->file.data, (FT_Long)f->file.size, face_index, &f->base);
-  if (e) {
-    f->base = NULL;
-    st = wmfi_fail(WMF_ERR_FONT, "wmf_font_open: %s face %d: not a font or no such face (FreeType error %d)",
-                   path, face_index, e);
-    goto fail;
-  }
+  if (e) f->base = NULL;
+  WMFI_CHECK(!e, WMF_ERR_FONT, "wmf_font_open: %s face %d: not a font or no such face (FreeType error %d)", path,
+             face_index, e);
   f->path = wmfi_strdup(path);
   f->family = wmfi_strdup(f->base->family_name ? f->base->family_name : "");
   f->style = wmfi_strdup(f->base->style_name ? f->base->style_name : "");
-  if (!f->path || !f->family || !f->style) {
-    st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_font_open: out of memory");
-    goto fail;
-  }
+  WMFI_CHECK(f->path && f->family && f->style, WMF_ERR_OUT_OF_MEMORY, "wmf_font_open: out of memory");
   *out = f;
-  return WMF_OK;
-fail:
-  atomic_store(&f->refs, 1);
+  f = NULL;
+done:
   wmf_font_destroy(f);
   return st;
 }
@@ -147,71 +133,73 @@ wmf_status wmfi_font_sized(wmf_font *f, uint32_t px, wmfi_sized **out) {
       *out = &f->sizes[i];
       return WMF_OK;
     }
-  /* sizes are kept until the font dies: glyph pointers handed to layouts must stay valid */
-  wmfi_sized *grown = wmfi_realloc(f->sizes, (f->nsizes + 1) * sizeof *grown);
-  if (!grown) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "text: out of memory");
-  f->sizes = grown;
+  wmf_status st = WMF_OK;
   wmfi_sized z = {.px = px};
-  if (FT_New_Memory_Face(f->lib, f->file.data, (FT_Long)f->file.size, f->index, &z.face))
-    return wmfi_fail(WMF_ERR_BACKEND, "text: FreeType cannot reopen %s face %d", f->path, f->index);
-  if (FT_Set_Pixel_Sizes(z.face, 0, px)) {
-    FT_Done_Face(z.face);
-    return wmfi_fail(WMF_ERR_FONT, "text: %s cannot be set to %u px", f->path, px);
+  /* sizes are kept until the font dies: glyph pointers handed to layouts must stay valid */
+  wmfi_sized *grown;
+  WMFI_ALLOC(grown, wmfi_realloc(f->sizes, (f->nsizes + 1) * sizeof *grown), "text");
+  f->sizes = grown;
+  if (FT_New_Memory_Face(f->lib, f->file.data, (FT_Long)f->file.size, f->index, &z.face)) {
+    z.face = NULL;
+    WMFI_FAIL(WMF_ERR_BACKEND, "text: FreeType cannot reopen %s face %d", f->path, f->index);
   }
-  z.hb = hb_ft_font_create_referenced(z.face); /* default load flags, as raqm 0.7 leaves them */
+  WMFI_CHECK(FT_Set_Pixel_Sizes(z.face, 0, px) == 0, WMF_ERR_FONT, "text: %s cannot be set to %u px", f->path, px);
+  /* the HarfBuzz font raqm makes on a face (default load flags), for the lines shaped without raqm */
+  z.hb = hb_ft_font_create_referenced(z.face);
   z.nslots = 64;
-  z.slots = wmfi_calloc(z.nslots, sizeof *z.slots);
-  if (!z.slots) {
-    hb_font_destroy(z.hb);
-    FT_Done_Face(z.face);
-    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "text: out of memory");
-  }
+  WMFI_ALLOC(z.slots, wmfi_calloc(z.nslots, sizeof *z.slots), "text");
   f->sizes[f->nsizes] = z;
   *out = &f->sizes[f->nsizes++];
-  return WMF_OK;
+  z.hb = NULL;
+  z.face = NULL;
+done:
+  hb_font_destroy(z.hb);
+  if (z.face) FT_Done_Face(z.face);
+  return st;
 }
 
 /* Copies a FreeType bitmap (gray or mono) into a packed 8-bit glyph. */
 static wmf_status glyph_from_bitmap(const FT_Bitmap *bm, int left, int top, wmfi_glyph **out) {
-  wmfi_glyph *g = wmfi_calloc(1, sizeof *g);
-  if (!g) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "text: out of memory");
+  wmf_status st = WMF_OK;
+  wmfi_glyph *g = NULL;
+  WMFI_CHECK(bm->pixel_mode == FT_PIXEL_MODE_GRAY || bm->pixel_mode == FT_PIXEL_MODE_MONO, WMF_ERR_UNSUPPORTED,
+             "text: glyph bitmap pixel mode %d not supported", bm->pixel_mode);
+  WMFI_ALLOC(g, wmfi_calloc(1, sizeof *g), "text");
   g->left = left;
   g->top = top;
   g->width = bm->width;
   g->rows = bm->rows;
   if (g->width && g->rows) {
-    g->pixels = wmfi_alloc_array((size_t)g->width, g->rows);
-    if (!g->pixels) {
-      wmfi_free(g);
-      return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "text: out of memory");
-    }
+    WMFI_ALLOC(g->pixels, wmfi_alloc_array((size_t)g->width, g->rows), "text");
     for (uint32_t r = 0; r < g->rows; r++) {
       const uint8_t *src = bm->buffer + (ptrdiff_t)r * bm->pitch;
       uint8_t *dst = g->pixels + (size_t)r * g->width;
       if (bm->pixel_mode == FT_PIXEL_MODE_GRAY) memcpy(dst, src, g->width);
-      else if (bm->pixel_mode == FT_PIXEL_MODE_MONO)
+      else
         for (uint32_t c = 0; c < g->width; c++) dst[c] = (src[c >> 3] >> (7 - (c & 7))) & 1 ? 255 : 0;
-      else {
-        wmfi_free(g->pixels);
-        wmfi_free(g);
-        return wmfi_fail(WMF_ERR_UNSUPPORTED, "text: glyph bitmap pixel mode %d not supported", bm->pixel_mode);
-      }
     }
   }
   *out = g;
-  return WMF_OK;
+  g = NULL;
+done:
+  if (g) wmfi_free(g->pixels);
+  wmfi_free(g);
+  return st;
 }
 
 static wmf_status rasterize(wmf_font *f, FT_Face face, uint32_t gid, int32_t stroke, wmfi_glyph **out) {
-  if (stroke == 0) {
-    /* PIL: FT_Load_Glyph(face, index, FT_LOAD_DEFAULT | FT_LOAD_RENDER) */
-    FT_Error e = FT_Load_Glyph(face, gid, FT_LOAD_DEFAULT | FT_LOAD_RENDER);
-    if (e) return wmfi_fail(WMF_ERR_BACKEND, "text: FreeType cannot render glyph %u of %s (error %d)", gid, f->path, e);
-    return glyph_from_bitmap(&face->glyph->bitmap, face->glyph->bitmap_left, face->glyph->bitmap_top, out);
-  }
-  FT_Error e = FT_Load_Glyph(face, gid, FT_LOAD_DEFAULT | FT_LOAD_NO_BITMAP);
+  wmf_status st = WMF_OK;
   FT_Glyph glyph = NULL;
   FT_Stroker stroker = NULL;
+  FT_Error e;
+  if (stroke == 0) {
+    /* PIL: FT_Load_Glyph(face, index, FT_LOAD_DEFAULT | FT_LOAD_RENDER) */
+    e = FT_Load_Glyph(face, gid, FT_LOAD_DEFAULT | FT_LOAD_RENDER);
+    WMFI_CHECK(!e, WMF_ERR_BACKEND, "text: FreeType cannot render glyph %u of %s (error %d)", gid, f->path, e);
+    WMFI_TRY(glyph_from_bitmap(&face->glyph->bitmap, face->glyph->bitmap_left, face->glyph->bitmap_top, out));
+    goto done;
+  }
+  e = FT_Load_Glyph(face, gid, FT_LOAD_DEFAULT | FT_LOAD_NO_BITMAP);
   if (!e) e = FT_Get_Glyph(face->glyph, &glyph);
   if (!e) e = FT_Stroker_New(f->lib, &stroker);
   if (!e) {
@@ -219,12 +207,10 @@ static wmf_status rasterize(wmf_font *f, FT_Face face, uint32_t gid, int32_t str
     if (glyph->format == FT_GLYPH_FORMAT_OUTLINE) e = FT_Glyph_Stroke(&glyph, stroker, 1);
   }
   if (!e) e = FT_Glyph_To_Bitmap(&glyph, FT_RENDER_MODE_NORMAL, NULL, 1);
-  wmf_status st;
-  if (e) st = wmfi_fail(WMF_ERR_BACKEND, "text: FreeType cannot stroke glyph %u of %s (error %d)", gid, f->path, e);
-  else {
-    FT_BitmapGlyph bg = (FT_BitmapGlyph)glyph;
-    st = glyph_from_bitmap(&bg->bitmap, bg->left, bg->top, out);
-  }
+  WMFI_CHECK(!e, WMF_ERR_BACKEND, "text: FreeType cannot stroke glyph %u of %s (error %d)", gid, f->path, e);
+  FT_BitmapGlyph bg = (FT_BitmapGlyph)glyph;
+  WMFI_TRY(glyph_from_bitmap(&bg->bitmap, bg->left, bg->top, out));
+done:
   if (stroker) FT_Stroker_Done(stroker);
   if (glyph) FT_Done_Glyph(glyph);
   return st;
@@ -304,15 +290,16 @@ static wmf_status fc_fallback(uint32_t cp, wmf_font **out) {
   if (pat) FcPatternDestroy(pat);
   pthread_mutex_unlock(&fc_lock);
   if (!file[0]) return WMF_OK;
-  wmf_font *fb;
-  wmf_status st = wmf_font_open(&fb, file, index & 0xffff);
-  if (st != WMF_OK) return st;
-  if (!FT_Get_Char_Index(fb->base, cp)) {
-    wmf_font_destroy(fb);
-    return WMF_OK;
+  wmf_status st = WMF_OK;
+  wmf_font *fb = NULL;
+  WMFI_TRY(wmf_font_open(&fb, file, index & 0xffff));
+  if (FT_Get_Char_Index(fb->base, cp)) { /* fontconfig's charset may promise more than the face has */
+    *out = fb;
+    fb = NULL;
   }
-  *out = fb;
-  return WMF_OK;
+done:
+  wmf_font_destroy(fb);
+  return st;
 }
 
 wmf_status wmfi_font_for_char(wmf_font *f, uint32_t cp, bool allow_fallback, wmf_font **out) {
@@ -331,20 +318,20 @@ wmf_status wmfi_font_for_char(wmf_font *f, uint32_t cp, bool allow_fallback, wmf
   size_t known = f->nunfound < 64 ? f->nunfound : 64;
   for (size_t i = 0; i < known; i++)
     if (f->unfound[i] == cp) return WMF_OK;
-  wmf_font *fb;
-  wmf_status st = fc_fallback(cp, &fb);
-  if (st != WMF_OK) return st;
+  wmf_status st = WMF_OK;
+  wmf_font *fb = NULL;
+  WMFI_TRY(fc_fallback(cp, &fb));
   if (!fb) {
     f->unfound[f->nunfound++ % 64] = cp;
-    return WMF_OK;
+    goto done;
   }
-  wmf_font **grown = wmfi_realloc(f->fallbacks, (f->nfallbacks + 1) * sizeof *grown);
-  if (!grown) {
-    wmf_font_destroy(fb);
-    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "text: out of memory");
-  }
+  wmf_font **grown;
+  WMFI_ALLOC(grown, wmfi_realloc(f->fallbacks, (f->nfallbacks + 1) * sizeof *grown), "text");
   f->fallbacks = grown;
   f->fallbacks[f->nfallbacks++] = fb;
   *out = fb;
-  return WMF_OK;
+  fb = NULL;
+done:
+  wmf_font_destroy(fb);
+  return st;
 }

@@ -1,10 +1,23 @@
-/* Layout: per line, characters are given a font (the recipe's, or a fontconfig fallback), itemized by
- * script, shaped run by run with HarfBuzz on FreeType font functions (as raqm 0.7 does for PIL), runs
- * put in visual order (reversed for right-to-left paragraphs), and positions accumulated in 26.6. */
-#include <stdio.h>
+/* Layout with libraqm, the library PIL lays text out with (ImageFont.Layout.RAQM), called as PIL 9.4's
+ * text_layout_raqm calls it: per line (PIL's multiline_text splits at U+000A), the code points, the
+ * paragraph direction (raqm's default: detected from the first strong character), the language when
+ * one is given, no font features, FreeType's default load flags. raqm runs FriBiDi (explicit
+ * embeddings, overrides and isolates, numbers, brackets), resolves scripts, splits runs on level,
+ * script and face, shapes each run with HarfBuzz on the FreeType face and returns the glyphs in visual
+ * order. PIL gives raqm one face; here each character gets the recipe's font or a fontconfig fallback,
+ * passed as face ranges (raqm_set_freetype_face_range). Positions are accumulated in 26.6 as PIL does.
+ *
+ * Two settings have no raqm counterpart (raqm sets neither a script nor HarfBuzz's buffer flags): a
+ * given script other than the detected one, and refusing a dotted circle HarfBuzz inserted. A line
+ * raqm lays out as one left-to-right run of one face is then shaped by HarfBuzz directly, with the
+ * font, language and flags raqm uses plus that setting; any other such line is WMF_ERR_UNSUPPORTED. */
 #include <string.h>
 
+#include <raqm.h>
+
 #include "text/font_internal.h"
+
+#define DOTTED_CIRCLE 0x25ccu
 
 static bool is_ignorable(uint32_t cp) {
   /* characters that select or join rather than show: never looked up on their own */
@@ -15,6 +28,9 @@ static bool is_ignorable(uint32_t cp) {
 static bool is_weak_script(hb_script_t s) {
   return s == HB_SCRIPT_COMMON || s == HB_SCRIPT_INHERITED || s == HB_SCRIPT_UNKNOWN;
 }
+
+/* Characters of no right-to-left script that still start right-to-left levels: RLM, RLE, RLO, RLI. */
+static bool is_rtl_control(uint32_t cp) { return cp == 0x200f || cp == 0x202b || cp == 0x202e || cp == 0x2067; }
 
 static wmf_status push(wmfi_layout *l, wmfi_placed_glyph g) {
   if (l->count == l->capacity) {
@@ -39,70 +55,10 @@ static void grow_box(wmfi_layout *l, const wmfi_glyph *g, int32_t x, int32_t y) 
   if (y1 > l->y_max) l->y_max = y1;
 }
 
-typedef struct run {
-  size_t start, len;
-  wmf_font *font;
-  hb_script_t script;
-  uint8_t level; /* bidi embedding level: odd = right to left */
-} run;
-
-/* A simplified Unicode bidi algorithm, enough for words, numbers and punctuation mixed across
- * directions (no explicit embeddings, brackets or separators between numbers): classes from the script
- * (strong L or R, Arabic letters as AL), digits EN (AN after AL, L after L, rule W2 and W7), Arabic-Indic
- * digits AN, combining marks as the character before; neutrals take the direction around them when
- * both sides agree (numbers count as R, N1) or the paragraph's (N2); implicit levels (I1, I2). */
-enum { B_L, B_R, B_AL, B_EN, B_AN, B_N };
-
-static int bidi_class(uint32_t cp, hb_script_t sc) {
-  if (cp >= '0' && cp <= '9') return B_EN;
-  if ((cp >= 0x660 && cp <= 0x669) || (cp >= 0x6f0 && cp <= 0x6f9)) return B_AN;
-  if (sc == HB_SCRIPT_COMMON || sc == HB_SCRIPT_UNKNOWN || sc == HB_SCRIPT_INHERITED) return B_N;
-  if (hb_script_get_horizontal_direction(sc) != HB_DIRECTION_RTL) return B_L;
-  return sc == HB_SCRIPT_ARABIC || sc == HB_SCRIPT_SYRIAC || sc == HB_SCRIPT_THAANA ? B_AL : B_R;
-}
-
-static void bidi_levels(const uint32_t *cps, const hb_script_t *scripts, size_t n, int direction, uint8_t *levels) {
-  uint8_t *cls = levels; /* classes first, then levels in place */
-  int para = direction == 2 ? 1 : 0;
-  bool found = direction != 0;
-  for (size_t i = 0; i < n; i++) {
-    cls[i] = (uint8_t)bidi_class(cps[i], scripts[i]);
-    if (scripts[i] == HB_SCRIPT_INHERITED && i) cls[i] = cls[i - 1]; /* W1: marks follow their base */
-    if (!found && (cls[i] == B_L || cls[i] == B_R || cls[i] == B_AL)) {
-      para = cls[i] != B_L;
-      found = true;
-    }
-  }
-  int strong = para ? B_R : B_L;
-  for (size_t i = 0; i < n; i++) { /* W2, W3, W7 */
-    if (cls[i] == B_L || cls[i] == B_R || cls[i] == B_AL) strong = cls[i];
-    if (cls[i] == B_AL) cls[i] = B_R;
-    if (cls[i] == B_EN) cls[i] = strong == B_AL ? B_AN : strong == B_L ? B_L : B_EN;
-  }
-  for (size_t i = 0; i < n;) { /* N1, N2 */
-    if (cls[i] != B_N) {
-      i++;
-      continue;
-    }
-    size_t e = i;
-    while (e < n && cls[e] == B_N) e++;
-    int before = i ? (cls[i - 1] == B_L ? B_L : B_R) : (para ? B_R : B_L);
-    int after = e < n ? (cls[e] == B_L ? B_L : B_R) : (para ? B_R : B_L);
-    int d = before == after ? before : (para ? B_R : B_L);
-    for (size_t k = i; k < e; k++) cls[k] = (uint8_t)d;
-    i = e;
-  }
-  for (size_t i = 0; i < n; i++) { /* I1, I2 */
-    int c = cls[i];
-    levels[i] = para == 0 ? (c == B_L ? 0 : c == B_R ? 1 : 2) : (c == B_R ? 1 : 2);
-  }
-}
-
-static wmf_status layout_line(wmfi_layout *l, wmf_font *font, const uint32_t *cps, size_t n,
-                              const wmfi_text_style *st, int32_t base_y, bool first_line, wmf_font **fonts,
-                              hb_script_t *scripts, run *runs, uint8_t *levels) {
-  hb_unicode_funcs_t *uf = hb_unicode_funcs_get_default();
-  /* fonts per character; ignorable ones follow their neighbour */
+/* The font of every character of a line: the recipe's or a fallback; characters that select or join
+ * take their neighbour's, so they stay in its run. WMF_ERR_FONT names a character no font has. */
+static wmf_status assign_fonts(wmf_font *font, const uint32_t *cps, size_t n, const wmfi_text_style *st,
+                               wmf_font **fonts) {
   for (size_t i = 0; i < n; i++) {
     fonts[i] = NULL;
     if (is_ignorable(cps[i])) continue;
@@ -116,144 +72,228 @@ static wmf_status layout_line(wmfi_layout *l, wmf_font *font, const uint32_t *cp
                        st->fallback ? " and no fallback font from fontconfig has one" : " (fallback disabled)");
     }
   }
-  for (size_t i = 0; i < n; i++)
-    if (!fonts[i]) fonts[i] = i ? fonts[i - 1] : NULL;
+  for (size_t i = 1; i < n; i++)
+    if (!fonts[i]) fonts[i] = fonts[i - 1];
   for (size_t i = n; i-- > 0;)
     if (!fonts[i]) fonts[i] = i + 1 < n ? fonts[i + 1] : font;
-  /* scripts: weak characters take the script before them (or after, at the start); a given script
-   * applies to every character */
-  for (size_t i = 0; i < n; i++) scripts[i] = hb_unicode_script(uf, cps[i]);
-  bidi_levels(cps, scripts, n, st->direction, levels);
-  if (st->script) {
-    hb_script_t forced = hb_script_from_iso15924_tag(st->script);
-    for (size_t i = 0; i < n; i++) scripts[i] = forced;
-  }
-  for (size_t i = 1; i < n; i++)
-    if (is_weak_script(scripts[i])) scripts[i] = scripts[i - 1];
-  for (size_t i = n; i-- > 1;)
-    if (is_weak_script(scripts[i - 1])) scripts[i - 1] = scripts[i];
-  size_t nruns = 0;
+  return WMF_OK;
+}
+
+/* True when raqm lays the line out as a single left-to-right run of one face: one font, no character
+ * of a right-to-left script or control, a paragraph that is not right-to-left, and (unless a script is
+ * given for every character) at most one script besides common and inherited characters. *script is
+ * the run's script, as raqm resolves it. */
+static bool single_ltr_run(const uint32_t *cps, size_t n, wmf_font *const *fonts, const wmfi_text_style *st,
+                           hb_script_t *script) {
+  hb_unicode_funcs_t *uf = hb_unicode_funcs_get_default();
+  hb_script_t found = HB_SCRIPT_COMMON;
+  if (st->direction == WMF_DIRECTION_RTL) return false;
   for (size_t i = 0; i < n; i++) {
-    run *last = nruns ? &runs[nruns - 1] : NULL;
-    if (last && last->font == fonts[i] && last->script == scripts[i] && last->level == levels[i]) last->len++;
-    else runs[nruns++] = (run){i, 1, fonts[i], scripts[i], levels[i]};
+    hb_script_t s = hb_unicode_script(uf, cps[i]);
+    if (fonts[i] != fonts[0] || is_rtl_control(cps[i]) || hb_script_get_horizontal_direction(s) == HB_DIRECTION_RTL)
+      return false;
+    if (is_weak_script(s)) continue;
+    if (!st->script && found != HB_SCRIPT_COMMON && s != found) return false;
+    found = s;
   }
-  /* visual order (rule L2): from the highest level down to 1, reverse every stretch of runs at that
-   * level or above */
-  uint8_t top = 0;
-  for (size_t r = 0; r < nruns; r++)
-    if (runs[r].level > top) top = runs[r].level;
-  for (uint8_t lv = top; lv >= 1; lv--)
-    for (size_t r = 0; r < nruns;) {
-      if (runs[r].level < lv) {
-        r++;
-        continue;
-      }
-      size_t e = r;
-      while (e < nruns && runs[e].level >= lv) e++;
-      for (size_t a = r, b = e - 1; a < b; a++, b--) {
-        run t = runs[a];
-        runs[a] = runs[b];
-        runs[b] = t;
-      }
-      r = e;
-    }
-  hb_language_t lang = st->language ? hb_language_from_string(st->language, -1) : hb_language_get_default();
-  hb_buffer_t *buf = hb_buffer_create();
-  if (!hb_buffer_allocation_successful(buf)) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "text: out of memory");
+  *script = st->script ? hb_script_from_iso15924_tag(st->script) : found;
+  return true;
+}
+
+/* True when a given script changes nothing raqm does: every character is of that script or common. */
+static bool script_as_detected(const uint32_t *cps, size_t n, uint32_t tag) {
+  hb_unicode_funcs_t *uf = hb_unicode_funcs_get_default();
+  hb_script_t want = hb_script_from_iso15924_tag(tag);
+  bool seen = false;
+  for (size_t i = 0; i < n; i++) {
+    hb_script_t s = hb_unicode_script(uf, cps[i]);
+    if (is_weak_script(s)) continue;
+    if (s != want) return false;
+    seen = true;
+  }
+  return seen;
+}
+
+/* The line laid out by raqm: *glyphs (owned by *rq, which the caller destroys) and *count. */
+static wmf_status layout_raqm(raqm_t **rq_out, const uint32_t *cps, size_t n, wmf_font *const *fonts,
+                              const wmfi_text_style *st, raqm_glyph_t **glyphs, size_t *count) {
+  raqm_t *rq = raqm_create();
+  *rq_out = rq;
+  if (!rq) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "text: out of memory (raqm_create)");
+  if (!raqm_set_text(rq, cps, n)) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "text: out of memory (raqm_set_text)");
+  if (st->language && !raqm_set_language(rq, st->language, 0, n))
+    return wmfi_fail(WMF_ERR_BACKEND, "text: raqm refused language '%s'", st->language);
+  raqm_direction_t dir = st->direction == WMF_DIRECTION_LTR   ? RAQM_DIRECTION_LTR
+                         : st->direction == WMF_DIRECTION_RTL ? RAQM_DIRECTION_RTL
+                                                              : RAQM_DIRECTION_DEFAULT;
+  if (!raqm_set_par_direction(rq, dir)) return wmfi_fail(WMF_ERR_BACKEND, "text: raqm refused direction %d", (int)dir);
+  for (size_t i = 0, e; i < n; i = e) {
+    for (e = i + 1; e < n && fonts[e] == fonts[i];) e++;
+    wmfi_sized *z;
+    wmf_status s = wmfi_font_sized(fonts[i], st->size_px, &z);
+    if (s != WMF_OK) return s;
+    if (!raqm_set_freetype_face_range(rq, z->face, i, e - i))
+      return wmfi_fail(WMF_ERR_BACKEND, "text: raqm refused the face of %s for characters %zu..%zu", fonts[i]->path, i,
+                       e - 1);
+  }
+  if (!raqm_layout(rq))
+    return wmfi_fail(WMF_ERR_BACKEND, "text: raqm could not lay out a line of %zu characters (FriBiDi or an "
+                     "allocation inside raqm failed)", n);
+  *glyphs = raqm_get_glyphs(rq, count);
+  if (!*glyphs && *count == 0) return WMF_OK; /* nothing to draw */
+  if (!*glyphs) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "text: out of memory (raqm_get_glyphs)");
+  return WMF_OK;
+}
+
+/* True when HarfBuzz drew more dotted circles than the text has: it inserted one before a mark
+ * without a base. */
+static bool inserted_dotted_circle(const uint32_t *cps, size_t n, const raqm_glyph_t *g, size_t count) {
+  size_t in_text = 0, drawn = 0;
+  for (size_t i = 0; i < n; i++) in_text += cps[i] == DOTTED_CIRCLE;
+  for (size_t i = 0; i < count; i++) {
+    FT_UInt circle = FT_Get_Char_Index(g[i].ftface, DOTTED_CIRCLE);
+    drawn += circle && g[i].index == circle;
+  }
+  return drawn > in_text;
+}
+
+/* A single left-to-right run shaped by HarfBuzz as raqm shapes it (its hb_ft font on the same face,
+ * flags BOT | EOT, the language raqm would set), with the given script and dotted-circle setting. The
+ * glyphs in raqm's form in *out (wmfi_alloc_array, the caller frees). */
+static wmf_status shape_single_run(wmf_font *f, const uint32_t *cps, size_t n, hb_script_t script,
+                                   const wmfi_text_style *style, raqm_glyph_t **out, size_t *count) {
+  wmf_status st = WMF_OK;
+  hb_buffer_t *buf = NULL;
+  raqm_glyph_t *g = NULL;
+  wmfi_sized *z;
+  WMFI_TRY(wmfi_font_sized(f, style->size_px, &z));
+  buf = hb_buffer_create();
+  WMFI_CHECK(hb_buffer_allocation_successful(buf), WMF_ERR_OUT_OF_MEMORY, "text: out of memory (HarfBuzz buffer)");
+  hb_buffer_add_utf32(buf, cps, (int)n, 0, (int)n);
+  hb_buffer_set_script(buf, script);
+  hb_buffer_set_direction(buf, HB_DIRECTION_LTR);
+  hb_buffer_set_language(buf, style->language ? hb_language_from_string(style->language, -1) : hb_language_get_default());
+  hb_buffer_set_flags(buf, HB_BUFFER_FLAG_BOT | HB_BUFFER_FLAG_EOT |
+                               (style->no_dotted_circle ? HB_BUFFER_FLAG_DO_NOT_INSERT_DOTTED_CIRCLE : 0));
+  hb_shape(z->hb, buf, NULL, 0);
+  WMFI_CHECK(hb_buffer_allocation_successful(buf), WMF_ERR_OUT_OF_MEMORY, "text: HarfBuzz ran out of memory");
+  unsigned len;
+  const hb_glyph_info_t *info = hb_buffer_get_glyph_infos(buf, &len);
+  const hb_glyph_position_t *pos = hb_buffer_get_glyph_positions(buf, &len);
+  WMFI_ALLOC(g, wmfi_alloc_array(len ? len : 1, sizeof *g), "text");
+  for (unsigned i = 0; i < len; i++)
+    g[i] = (raqm_glyph_t){info[i].codepoint, pos[i].x_advance, pos[i].y_advance, pos[i].x_offset,
+                          pos[i].y_offset, info[i].cluster, z->face};
+  *out = g;
+  *count = len;
+  g = NULL;
+done:
+  wmfi_free(g);
+  hb_buffer_destroy(buf);
+  return st;
+}
+
+/* Adds the glyphs of a line, in visual order, at baseline base_y (26.6, y up). */
+static wmf_status place_line(wmfi_layout *l, const raqm_glyph_t *g, size_t count, wmf_font *const *fonts, size_t n,
+                             const wmfi_text_style *st, int32_t base_y, bool first_line) {
   const int64_t max_pen = (int64_t)WMFI_TEXT_MAX_PX * 64;
   int64_t pen = 0; /* 26.6; kept within +-max_pen, so every int32 position below is exact */
-  wmf_status status = WMF_OK;
-  for (size_t k = 0; k < nruns && status == WMF_OK; k++) {
-    const run *r = &runs[k];
+  for (size_t i = 0; i < count; i++) {
+    if (g[i].cluster >= n) return wmfi_fail(WMF_ERR_BACKEND, "text: raqm gave glyph %zu cluster %u of %zu", i,
+                                            (unsigned)g[i].cluster, n);
+    wmf_font *f = fonts[g[i].cluster];
     wmfi_sized *z;
-    status = wmfi_font_sized(r->font, st->size_px, &z);
-    if (status != WMF_OK) break;
-    hb_buffer_clear_contents(buf);
-    hb_buffer_add_utf32(buf, cps, (int)n, (unsigned)r->start, (int)r->len);
-    hb_buffer_set_script(buf, r->script);
-    hb_buffer_set_direction(buf, (r->level & 1) ? HB_DIRECTION_RTL : HB_DIRECTION_LTR);
-    hb_buffer_set_language(buf, lang);
-    hb_buffer_set_flags(buf, HB_BUFFER_FLAG_BOT | HB_BUFFER_FLAG_EOT |
-                                 (st->no_dotted_circle ? HB_BUFFER_FLAG_DO_NOT_INSERT_DOTTED_CIRCLE : 0));
-    hb_shape(z->hb, buf, NULL, 0);
-    if (!hb_buffer_allocation_successful(buf)) {
-      status = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "text: HarfBuzz ran out of memory");
-      break;
-    }
-    unsigned len;
-    hb_glyph_info_t *info = hb_buffer_get_glyph_infos(buf, &len);
-    hb_glyph_position_t *pos = hb_buffer_get_glyph_positions(buf, &len);
-    for (unsigned i = 0; i < len && status == WMF_OK; i++) {
-      int64_t gx = pen + pos[i].x_offset, gy = (int64_t)base_y + pos[i].y_offset,
-              next = pen + pos[i].x_advance + st->letter_spacing;
-      if (gx < -max_pen || gx > max_pen || gy < -max_pen || gy > max_pen || next < -max_pen || next > max_pen) {
-        status = wmfi_fail(WMF_ERR_LIMIT, "text: a line of %zu characters at %g px reaches beyond %d px (glyph %u)", n,
-                           (double)st->size_px, WMFI_TEXT_MAX_PX, i);
-        break;
-      }
-      wmfi_placed_glyph g = {NULL, NULL, (int32_t)gx, (int32_t)gy};
-      status = wmfi_font_glyph(r->font, z, info[i].codepoint, 0, &g.fill);
-      if (status == WMF_OK && st->stroke > 0) status = wmfi_font_glyph(r->font, z, info[i].codepoint, st->stroke, &g.stroke);
-      if (status != WMF_OK) break;
-      pen = next;
-      int32_t adv = (int32_t)WMFI_PIXEL(pen);
-      if (adv > l->x_max) l->x_max = adv;
-      if (adv < l->x_min) l->x_min = adv;
-      grow_box(l, g.fill, g.x, g.y);
-      status = push(l, g);
-    }
+    wmf_status s = wmfi_font_sized(f, st->size_px, &z);
+    if (s != WMF_OK) return s;
+    if (z->face != g[i].ftface)
+      return wmfi_fail(WMF_ERR_BACKEND, "text: raqm gave glyph %zu a face other than its character's (%s)", i, f->path);
+    int64_t gx = pen + g[i].x_offset, gy = (int64_t)base_y + g[i].y_offset, next = pen + g[i].x_advance + st->letter_spacing;
+    if (gx < -max_pen || gx > max_pen || gy < -max_pen || gy > max_pen || next < -max_pen || next > max_pen)
+      return wmfi_fail(WMF_ERR_LIMIT, "text: a line of %zu characters at %g px reaches beyond %d px (glyph %zu)", n,
+                       (double)st->size_px, WMFI_TEXT_MAX_PX, i);
+    wmfi_placed_glyph p = {NULL, NULL, (int32_t)gx, (int32_t)gy};
+    s = wmfi_font_glyph(f, z, g[i].index, 0, &p.fill);
+    if (s == WMF_OK && st->stroke > 0) s = wmfi_font_glyph(f, z, g[i].index, st->stroke, &p.stroke);
+    if (s != WMF_OK) return s;
+    pen = next;
+    int32_t adv = (int32_t)WMFI_PIXEL(pen);
+    if (adv > l->x_max) l->x_max = adv;
+    if (adv < l->x_min) l->x_min = adv;
+    grow_box(l, p.fill, p.x, p.y);
+    s = push(l, p);
+    if (s != WMF_OK) return s;
   }
-  hb_buffer_destroy(buf);
   if (first_line) l->advance = (int32_t)pen;
-  return status;
+  return WMF_OK;
+}
+
+static wmf_status layout_line(wmfi_layout *l, wmf_font *font, const uint32_t *cps, size_t n,
+                              const wmfi_text_style *style, int32_t base_y, bool first_line, wmf_font **fonts) {
+  wmf_status st = WMF_OK;
+  raqm_t *rq = NULL;
+  raqm_glyph_t *own = NULL, *glyphs = NULL;
+  size_t count = 0;
+  if (n == 0) { /* PIL lays out no glyphs for an empty line */
+    if (first_line) l->advance = 0;
+    return WMF_OK;
+  }
+  WMFI_TRY(assign_fonts(font, cps, n, style, fonts));
+  const char *unmet = NULL; /* the setting raqm cannot pass, when the line needs it */
+  char script_name[5] = {0};
+  if (style->script && !script_as_detected(cps, n, style->script)) {
+    hb_tag_to_string(style->script, script_name);
+    unmet = "the given script";
+  } else {
+    WMFI_TRY(layout_raqm(&rq, cps, n, fonts, style, &glyphs, &count));
+    if (style->no_dotted_circle && inserted_dotted_circle(cps, n, glyphs, count)) unmet = "no dotted circle";
+  }
+  if (unmet) {
+    hb_script_t script;
+    WMFI_CHECK(single_ltr_run(cps, n, fonts, style, &script), WMF_ERR_UNSUPPORTED,
+               "text: %s%s%s%s cannot be applied to a line of several directions, scripts or fonts (raqm, PIL's "
+               "layout, has no setting for it; only a single left-to-right run of one font is shaped with it)",
+               unmet, script_name[0] ? " '" : "", script_name, script_name[0] ? "'" : "");
+    WMFI_TRY(shape_single_run(fonts[0], cps, n, script, style, &own, &count));
+    glyphs = own;
+  }
+  WMFI_TRY(place_line(l, glyphs, count, fonts, n, style, base_y, first_line));
+done:
+  wmfi_free(own);
+  if (rq) raqm_destroy(rq);
+  return st;
 }
 
 wmf_status wmfi_layout_text(wmfi_layout *l, wmf_font *font, const uint32_t *cps, size_t count,
-                            const wmfi_text_style *st) {
+                            const wmfi_text_style *style) {
+  wmf_status st = WMF_OK;
   memset(l, 0, sizeof *l);
-  wmf_font **fonts = wmfi_alloc_array(count + 1, sizeof *fonts);
-  hb_script_t *scripts = wmfi_alloc_array(count + 1, sizeof *scripts);
-  run *runs = wmfi_alloc_array(count + 1, sizeof *runs);
-  uint8_t *levels = wmfi_malloc(count + 1);
-  if (!fonts || !scripts || !runs || !levels) {
-    wmfi_free(levels);
-    wmfi_free(fonts);
-    wmfi_free(scripts);
-    wmfi_free(runs);
-    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "text: out of memory");
-  }
+  wmf_font **fonts = NULL;
+  bool locked = false;
+  WMFI_ALLOC(fonts, wmfi_alloc_array(count + 1, sizeof *fonts), "text");
   pthread_mutex_lock(&font->lock);
+  locked = true;
   wmfi_sized *z;
-  wmf_status status = wmfi_font_sized(font, st->size_px, &z);
-  if (status == WMF_OK) {
-    const FT_Size_Metrics *m = &z->face->size->metrics;
-    l->ascender = (int32_t)m->ascender;
-    l->descender = (int32_t)m->descender;
-    int32_t line_step = WMFI_PIXEL((int32_t)m->height) + st->line_spacing;
-    size_t start = 0;
-    int line = 0;
-    for (size_t i = 0; i <= count && status == WMF_OK; i++)
-      if (i == count || cps[i] == '\n') {
-        int64_t base_y = -(int64_t)line * line_step * 64;
-        if (base_y < -(int64_t)WMFI_TEXT_MAX_PX * 64 || base_y > (int64_t)WMFI_TEXT_MAX_PX * 64) {
-          status = wmfi_fail(WMF_ERR_LIMIT, "text: %d lines at %g px reach beyond %d px", line + 1,
-                             (double)st->size_px, WMFI_TEXT_MAX_PX);
-          break;
-        }
-        status = layout_line(l, font, cps + start, i - start, st, (int32_t)base_y, line == 0, fonts, scripts, runs,
-                             levels);
-        line++;
-        start = i + 1;
-      }
-  }
-  pthread_mutex_unlock(&font->lock);
+  WMFI_TRY(wmfi_font_sized(font, style->size_px, &z));
+  const FT_Size_Metrics *m = &z->face->size->metrics;
+  l->ascender = (int32_t)m->ascender;
+  l->descender = (int32_t)m->descender;
+  int32_t line_step = WMFI_PIXEL((int32_t)m->height) + style->line_spacing;
+  size_t start = 0;
+  int line = 0;
+  for (size_t i = 0; i <= count; i++)
+    if (i == count || cps[i] == '\n') {
+      int64_t base_y = -(int64_t)line * line_step * 64;
+      WMFI_CHECK(base_y >= -(int64_t)WMFI_TEXT_MAX_PX * 64 && base_y <= (int64_t)WMFI_TEXT_MAX_PX * 64, WMF_ERR_LIMIT,
+                 "text: %d lines at %g px reach beyond %d px", line + 1, (double)style->size_px, WMFI_TEXT_MAX_PX);
+      WMFI_TRY(layout_line(l, font, cps + start, i - start, style, (int32_t)base_y, line == 0, fonts));
+      line++;
+      start = i + 1;
+    }
+done:
+  if (locked) pthread_mutex_unlock(&font->lock);
   wmfi_free(fonts);
-  wmfi_free(scripts);
-  wmfi_free(runs);
-  wmfi_free(levels);
-  if (status != WMF_OK) wmfi_layout_free(l);
-  return status;
+  if (st != WMF_OK) wmfi_layout_free(l);
+  return st;
 }
 
 void wmfi_layout_free(wmfi_layout *l) {

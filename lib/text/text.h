@@ -1,6 +1,6 @@
 /* Internal interface of the text module: fonts (FreeType faces per pixel size, fontconfig lookup and
- * fallback), UTF-8 decoding, HarfBuzz layout and coverage rendering as PIL 9.4 (raqm) places glyphs.
- * Other modules include only this header. No FreeType / HarfBuzz type appears here. */
+ * fallback), UTF-8 decoding, layout by libraqm as PIL 9.4 calls it, and coverage rendering as PIL places
+ * glyphs. Other modules include only this header. No FreeType / HarfBuzz / raqm type appears here. */
 #ifndef WMF_LIB_TEXT_H
 #define WMF_LIB_TEXT_H
 
@@ -36,8 +36,9 @@ typedef struct wmfi_text_style {
   int32_t stroke;         /* 26.6 stroker radius; 0 = no outline glyphs */
   bool fallback;          /* resolve missing characters through fontconfig */
   const char *language;   /* BCP 47, or NULL for HarfBuzz's default (the locale's, as raqm) */
-  uint32_t script;        /* ISO 15924 tag as HB_TAG, or 0 to itemize by character */
-  int direction;          /* wmf_direction of the paragraph */
+  uint32_t script;        /* ISO 15924 tag as HB_TAG, or 0 to itemize by character (raqm); a tag
+                             raqm would not detect needs a single left-to-right run (layout.c) */
+  int direction;          /* wmf_direction of the paragraph (AUTO = raqm's default) */
   bool no_dotted_circle;  /* HarfBuzz inserts no U+25CC before a mark without a base (as for a font
                              without that glyph) */
 } wmfi_text_style;
@@ -64,12 +65,12 @@ typedef struct wmfi_layout {
 #define WMFI_TEXT_MAX_PX (1 << 20)
 #define WMFI_TEXT_MAX_AREA ((int64_t)1 << 30)
 
-/* Lays out code points (lines split at U+000A) with `font` and its fallbacks: itemized by script,
- * direction from the script (right-to-left runs for Arabic, Hebrew...), shaped by HarfBuzz with the
- * FreeType font functions exactly as raqm does, glyph bitmaps from the cache. The font's lock is held
- * inside. Returns WMF_OK, WMF_ERR_FONT (a character missing, naming it and the font),
- * WMF_ERR_LIMIT (a line or the lines reach beyond WMFI_TEXT_MAX_PX), WMF_ERR_BACKEND,
- * WMF_ERR_OUT_OF_MEMORY. */
+/* Lays out code points (lines split at U+000A) with `font` and its fallbacks: each line by libraqm with
+ * PIL's arguments (FriBiDi bidi, script itemization, HarfBuzz shaping on FreeType faces, fallback fonts
+ * as face ranges), glyph bitmaps from the cache. The font's lock is held inside. Returns WMF_OK,
+ * WMF_ERR_FONT (a character missing, naming it and the font), WMF_ERR_UNSUPPORTED (style.script or
+ * style.no_dotted_circle needed on a line that is not one left-to-right run of one font), WMF_ERR_LIMIT
+ * (a line or the lines reach beyond WMFI_TEXT_MAX_PX), WMF_ERR_BACKEND, WMF_ERR_OUT_OF_MEMORY. */
 wmf_status wmfi_layout_text(wmfi_layout *out, wmf_font *font, const uint32_t *cps, size_t count,
                             const wmfi_text_style *style);
 void wmfi_layout_free(wmfi_layout *layout);
