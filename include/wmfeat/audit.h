@@ -132,7 +132,7 @@ WMF_API wmf_status wmf_audit_rank(size_t *out, size_t k, wmf_audit *audit, wmf_a
                                   wmf_audit_score score, wmf_rank_order order);
 
 /** Counts the classes or channels whose `score` is strictly above `threshold` (Mark My Words counts
- *  d above 0.7, 0.8, 0.9 and 0.95). NaN never counts. Errors as wmf_audit_scores. */
+ *  d above each of WMF_AUDIT_D_THRESHOLDS: 0.7, 0.8, 0.9 and 0.95). NaN never counts. Errors as wmf_audit_scores. */
 WMF_API wmf_status wmf_audit_count_above(size_t *out_count, wmf_audit *audit, wmf_audit_target target,
                                          wmf_audit_score score, double threshold);
 
@@ -373,7 +373,7 @@ WMF_API wmf_status wmf_audit_write_svg_classes(wmf_audit *audit, const char *pat
 
 /** Writes an SVG histogram of one channel (or class) score, e.g. the channel AUCs, with `bins` bins
  *  (1..1000) over [0, 1] for AUC, [0.5, 1] for d, otherwise a range rounded outwards from 0 and every
- *  finite value; the 0.7/0.8/0.9/0.95 thresholds of d are marked (for AUC on both sides of 0.5).
+ *  finite value; the WMF_AUDIT_D_THRESHOLDS of d are marked (for AUC on both sides of 0.5).
  *  Returns as wmf_audit_write_svg_classes. */
 WMF_API wmf_status wmf_audit_write_svg_histogram(wmf_audit *audit, const char *path,
                                                  wmf_audit_target target, wmf_audit_score score,
