@@ -43,6 +43,8 @@ def test_mask_counts_and_select():
                     Mask.select(s, rule, value, order) as sel:
                 assert old.indices().tolist() == new.indices().tolist() == sel.indices().tolist(), (order, rule)
                 assert np.array_equal(old.threshold_used, sel.threshold_used, equal_nan=True)
+            with Mask.select(s, Rule.TOP_K, 3, rank) as by_rank, Mask.select(s, Rule.TOP_K, 3, order) as by_order:
+                assert by_rank.indices().tolist() == by_order.indices().tolist()  # a Rank means its key
     # the same number means another key in the two enums: Order.ABS (2) is |s|, Rank 2 is |s - 0.5|
     with Mask.top_k(s, 1, Order.ABS) as a, Mask.top_k(s, 1, 2) as b:
         assert a.indices().tolist() == [1] and b.indices().tolist() == [3]

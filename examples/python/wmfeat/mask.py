@@ -53,6 +53,10 @@ _save_npy = fn("wmf_mask_save_npy", [P, ctypes.c_char_p])
 _load_npy = fn("wmf_mask_load_npy", [PP, ctypes.c_char_p])
 
 
+# the key of each 1.0 Rank as the canonical Order
+_ORDER_OF_RANK = {Rank.BY_VALUE: Order.DESCENDING, Rank.BY_ABS: Order.ABS, Rank.BY_FROM_HALF: Order.FROM_HALF}
+
+
 def _from_scores(rule, scores, rank, value):
     """A mask by `rule`: through wmf_mask_select for an Order, through the 1.0 builder for a Rank (or an
     int, a wmf_mask_rank value)."""
@@ -77,9 +81,11 @@ class Mask(Handle):
     @staticmethod
     def select(scores, rule, value, order=Order.FROM_HALF):
         """wmf_mask_select: a mask by `rule` (a Rule) with `value` (k, p or a threshold), the channels
-        ranked by `order` (Order.DESCENDING, ABS or FROM_HALF; the key's largest come first)."""
+        ranked by `order` (Order.DESCENDING, ABS or FROM_HALF; the key's largest come first; a Rank is
+        taken as the Order of its key, a plain int as an Order value)."""
+        order = _ORDER_OF_RANK[order] if isinstance(order, Rank) else Order(order)
         s = as_input(scores, np.float64, "scores", 1)
-        return Mask._make(_select, ptr(s, F64P), s.size, int(Order(order)), int(Rule(rule)), value)
+        return Mask._make(_select, ptr(s, F64P), s.size, int(order), int(Rule(rule)), value)
 
     # The builders take `rank` as an Order (canonical) or a Rank (1.0); the defaults rank by |AUC - 0.5|.
     @staticmethod
