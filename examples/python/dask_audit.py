@@ -234,8 +234,8 @@ def write_reports(audit, out_dir, log=print, top=10):
     if audit.num_features:
         audit.write_csv(Target.CHANNELS, os.path.join(out_dir, "channels.csv"))
         audit.write_svg_histogram(os.path.join(out_dir, "channels.svg"), Target.CHANNELS, Score.AUC, 50)
-        counts = [audit.count_above(Target.CHANNELS, Score.D, t) for t in (0.7, 0.8, 0.9, 0.95)]
-        log(f"channels with d above 0.7 / 0.8 / 0.9 / 0.95: {' / '.join(map(str, counts))}"
+        counts = [audit.count_above(Target.CHANNELS, Score.D, t) for t in wmfeat.D_THRESHOLDS]
+        log(f"channels with d above {' / '.join(f'{t:g}' for t in wmfeat.D_THRESHOLDS)}: {' / '.join(map(str, counts))}"
             f" of {audit.num_features}")
     clean, wm, labelled = audit.accuracy() if audit.num_classes else (float("nan"),) * 2 + (0,)
     if labelled:

@@ -60,15 +60,25 @@ typedef enum wmf_audit_score {
 
 /** Mark My Words' sensitivity thresholds: classes and channels are counted with d = max(AUC, 1 - AUC)
  *  strictly above each (the report's "thresholds", "classes_above", "channels_above"). An initializer:
- *  `static const double t[WMF_AUDIT_D_THRESHOLD_COUNT] = WMF_AUDIT_D_THRESHOLDS;`. Since 1.1. */
+ *  `static const double t[WMF_AUDIT_D_THRESHOLD_COUNT] = WMF_AUDIT_D_THRESHOLDS;`. The library, the
+ *  `wmfeat` program and the Python binding (through wmf_audit_d_thresholds) all use this definition.
+ *  Since 1.1. */
 #define WMF_AUDIT_D_THRESHOLD_COUNT 4
 #define WMF_AUDIT_D_THRESHOLDS {0.7, 0.8, 0.9, 0.95}
+
+/** WMF_AUDIT_D_THRESHOLDS as the library was built with them, for bindings that cannot read macros:
+ *  returns the static array, ascending, and its length (WMF_AUDIT_D_THRESHOLD_COUNT) in *out_count
+ *  (may be NULL). Never NULL. Thread-safe. Since 1.1. */
+WMF_API const double *wmf_audit_d_thresholds(size_t *out_count);
 
 /** The false discovery rate at which the reports count classes and channels as significant: a
  *  Benjamini-Hochberg q-value below it (wmf_audit_p_values). Since 1.1. */
 #define WMF_AUDIT_FDR 0.05
 
-/** Ranking order for wmf_audit_rank. NaN scores always come last; ties go to the lower index. */
+/** Ranking order: the one ranking enum of the API (docs/api-style.md), taken by wmf_audit_rank,
+ *  wmf_audit_write_svg_classes and, since 1.1, wmf_mask_select. NaN scores always come last; ties go
+ *  to the lower index. wmf_mask_rank (mask.h) is the 1.0 mask builders' older enum for three of these
+ *  keys, with OTHER values: never pass one enum where the other is expected (C converts silently). */
 typedef enum wmf_rank_order {
   WMF_RANK_DESCENDING = 0, /**< largest first */
   WMF_RANK_ASCENDING = 1,  /**< smallest first */
@@ -85,7 +95,14 @@ WMF_API wmf_status wmf_audit_create(wmf_audit **out, size_t num_classes, size_t 
 /** Frees an audit. Accepts NULL. */
 WMF_API void wmf_audit_destroy(wmf_audit *audit);
 
-/** Number of classes / feature channels / pairs added so far. 0 for NULL. */
+/** Number of classes (logits) / feature channels / pairs added so far. 0 for NULL. Thread-safe with
+ *  respect to other queries. Since 1.1 (the names of docs/api-style.md: counts end in _count). */
+WMF_API size_t wmf_audit_class_count(const wmf_audit *audit);
+WMF_API size_t wmf_audit_feature_count(const wmf_audit *audit);
+WMF_API size_t wmf_audit_pair_count(const wmf_audit *audit);
+
+/** Older names of wmf_audit_class_count, wmf_audit_feature_count and wmf_audit_pair_count, kept for
+ *  1.0: the same values. */
 WMF_API size_t wmf_audit_num_classes(const wmf_audit *audit);
 WMF_API size_t wmf_audit_num_features(const wmf_audit *audit);
 WMF_API size_t wmf_audit_num_pairs(const wmf_audit *audit);
@@ -115,7 +132,7 @@ WMF_API wmf_status wmf_audit_rank(size_t *out, size_t k, wmf_audit *audit, wmf_a
                                   wmf_audit_score score, wmf_rank_order order);
 
 /** Counts the classes or channels whose `score` is strictly above `threshold` (Mark My Words counts
- *  d above 0.7, 0.8, 0.9 and 0.95). NaN never counts. Errors as wmf_audit_scores. */
+ *  d above each of WMF_AUDIT_D_THRESHOLDS: 0.7, 0.8, 0.9 and 0.95). NaN never counts. Errors as wmf_audit_scores. */
 WMF_API wmf_status wmf_audit_count_above(size_t *out_count, wmf_audit *audit, wmf_audit_target target,
                                          wmf_audit_score score, double threshold);
 
@@ -356,7 +373,7 @@ WMF_API wmf_status wmf_audit_write_svg_classes(wmf_audit *audit, const char *pat
 
 /** Writes an SVG histogram of one channel (or class) score, e.g. the channel AUCs, with `bins` bins
  *  (1..1000) over [0, 1] for AUC, [0.5, 1] for d, otherwise a range rounded outwards from 0 and every
- *  finite value; the 0.7/0.8/0.9/0.95 thresholds of d are marked (for AUC on both sides of 0.5).
+ *  finite value; the WMF_AUDIT_D_THRESHOLDS of d are marked (for AUC on both sides of 0.5).
  *  Returns as wmf_audit_write_svg_classes. */
 WMF_API wmf_status wmf_audit_write_svg_histogram(wmf_audit *audit, const char *path,
                                                  wmf_audit_target target, wmf_audit_score score,

@@ -13,17 +13,42 @@
 #error "Include <wmfeat.h>, not <wmfeat/mask.h>."
 #endif
 #include "core.h"
+#include "audit.h" /* wmf_rank_order */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/** How channels are ranked: the key by which the most watermark-sensitive come first. */
+/** How channels are ranked: the key by which the most watermark-sensitive come first. The 1.0 enum of
+ *  the four builders below, kept for 1.0; the API's canonical ranking enum is wmf_rank_order
+ *  (audit.h), whose WMF_RANK_DESCENDING, WMF_RANK_ABS and WMF_RANK_FROM_HALF are these three keys
+ *  with DIFFERENT values (0, 2, 3). New code builds masks with wmf_mask_select, which takes
+ *  wmf_rank_order. */
 typedef enum wmf_mask_rank {
-  WMF_MASK_BY_VALUE = 0,     /**< key = score (larger = more sensitive; e.g. d) */
-  WMF_MASK_BY_ABS = 1,       /**< key = |score| (mean differences, effect sizes, z) */
-  WMF_MASK_BY_FROM_HALF = 2  /**< key = |score - 0.5| (AUCs, as Mark My Words ranks them) */
+  WMF_MASK_BY_VALUE = 0,     /**< key = score (larger = more sensitive; e.g. d); WMF_RANK_DESCENDING */
+  WMF_MASK_BY_ABS = 1,       /**< key = |score| (mean differences, effect sizes, z); WMF_RANK_ABS */
+  WMF_MASK_BY_FROM_HALF = 2  /**< key = |score - 0.5| (AUCs, as Mark My Words ranks them); WMF_RANK_FROM_HALF */
 } wmf_mask_rank;
+
+/** The rule wmf_mask_select builds a mask with, and what its `value` is. Since 1.1. */
+typedef enum wmf_mask_rule {
+  WMF_MASK_RULE_TOP_K = 0,        /**< value = k, a whole number in [0, n]: as wmf_mask_top_k */
+  WMF_MASK_RULE_TOP_FRACTION = 1, /**< value = p in [0, 1]: as wmf_mask_top_fraction */
+  WMF_MASK_RULE_QUANTILE = 2,     /**< value = p in [0, 1]: as wmf_mask_quantile (Mark My Words' rule) */
+  WMF_MASK_RULE_THRESHOLD = 3     /**< value = the threshold on the key: as wmf_mask_threshold */
+} wmf_mask_rule;
+
+/** Builds a mask from `n` scores by `rule` with the channels ranked by `order`, the canonical ranking
+ *  enum: WMF_RANK_DESCENDING (key = score), WMF_RANK_ABS (|score|) or WMF_RANK_FROM_HALF
+ *  (|score - 0.5|); the key's largest come first. The same mask, rule and saved JSON as the 1.0
+ *  builder the rule names (wmf_mask_select(&m, s, n, WMF_RANK_FROM_HALF, WMF_MASK_RULE_QUANTILE, 0.1)
+ *  equals wmf_mask_quantile(&m, s, n, WMF_MASK_BY_FROM_HALF, 0.1)).
+ *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (NULL, n 0, an unknown rule or order, WMF_RANK_ASCENDING
+ *  (masks keep the most sensitive channels by a key; rank by -score instead), a value out of the
+ *  rule's range, k not a whole number), WMF_ERR_LIMIT, WMF_ERR_OUT_OF_MEMORY. *out is owned by the
+ *  caller (wmf_mask_destroy). Thread-safe. Since 1.1. */
+WMF_API wmf_status wmf_mask_select(wmf_mask **out, const double *scores, size_t n, wmf_rank_order order,
+                                   wmf_mask_rule rule, double value);
 
 /** Creates a mask of `num_features` channels with nothing masked and no scores.
  *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (NULL out, 0 features), WMF_ERR_LIMIT (above 2^24),
@@ -65,7 +90,13 @@ WMF_API double wmf_mask_threshold_used(const wmf_mask *mask);
 WMF_API wmf_status wmf_mask_threshold(wmf_mask **out, const double *scores, size_t n, wmf_mask_rank rank,
                                       double threshold);
 
-/** Number of channels, and number of masked channels. 0 for NULL. */
+/** Number of channels (the feature vector's length), and number of masked (zeroed) channels. 0 for
+ *  NULL. Since 1.1. */
+WMF_API size_t wmf_mask_feature_count(const wmf_mask *mask);
+WMF_API size_t wmf_mask_masked_count(const wmf_mask *mask);
+
+/** Older names of wmf_mask_feature_count and wmf_mask_masked_count, kept for 1.0. Beware:
+ *  wmf_mask_count counts the MASKED channels, not all of them (unlike wmf_weights_count). */
 WMF_API size_t wmf_mask_num_features(const wmf_mask *mask);
 WMF_API size_t wmf_mask_count(const wmf_mask *mask);
 
@@ -75,7 +106,7 @@ WMF_API int wmf_mask_is_masked(const wmf_mask *mask, size_t index);
 /** Masks (masked != 0) or unmasks channel `index` by hand. Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT. */
 WMF_API wmf_status wmf_mask_set(wmf_mask *mask, size_t index, int masked);
 
-/** Writes the masked indices in ascending order into `out` (out_len >= wmf_mask_count()).
+/** Writes the masked indices in ascending order into `out` (out_len >= wmf_mask_masked_count()).
  *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT, WMF_ERR_BUFFER_TOO_SMALL. */
 WMF_API wmf_status wmf_mask_indices(size_t *out, size_t out_len, const wmf_mask *mask);
 

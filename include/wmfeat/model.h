@@ -65,7 +65,10 @@ WMF_API const char *wmf_model_arch(const wmf_model *model);
 /** The family: "resnet", "vgg" or "densenet". Static. */
 WMF_API const char *wmf_model_family(const wmf_model *model);
 
-/** Number of output classes (logits per image); 0 for NULL. */
+/** Number of output classes (logits per image); 0 for NULL. Thread-safe. Since 1.1. */
+WMF_API size_t wmf_model_class_count(const wmf_model *model);
+
+/** Older name of wmf_model_class_count, kept for 1.0. */
 WMF_API size_t wmf_model_num_classes(const wmf_model *model);
 
 /** Number of features per image: the input of the last linear layer (ResNet, DenseNet: the globally
@@ -136,11 +139,16 @@ WMF_API size_t wmf_session_logit_count(const wmf_session *session);
 /** Features per image (see wmf_model_feature_count()); 0 for NULL. */
 WMF_API size_t wmf_session_feature_count(const wmf_session *session);
 
-/** Channels of the session's stage output (0 when no stage was asked for, or for NULL). */
+/** Channels of the session's stage output, i.e. features per image of wmf_session_stage_features (0
+ *  when no stage was asked for, or for NULL). Since 1.1. */
+WMF_API size_t wmf_session_stage_feature_count(const wmf_session *session);
+
+/** Older name of wmf_session_stage_feature_count, kept for 1.0. It counts the stage's channels, not
+ *  stages (a session has at most one). */
 WMF_API size_t wmf_session_stage_count(const wmf_session *session);
 
 /** Copies the globally average-pooled stage output of the last wmf_session_run(): n *
- *  wmf_session_stage_count() floats for the n images of that run.
+ *  wmf_session_stage_feature_count() floats for the n images of that run.
  *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT, WMF_ERR_STATE (no stage asked for, or no run yet),
  *  WMF_ERR_BUFFER_TOO_SMALL. */
 WMF_API wmf_status wmf_session_stage_features(const wmf_session *session, float *out, size_t capacity);

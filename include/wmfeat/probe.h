@@ -68,7 +68,11 @@ WMF_API wmf_status wmf_probe_train(wmf_probe **out, const float *features, const
 /** Frees a head. Accepts NULL. */
 WMF_API void wmf_probe_destroy(wmf_probe *probe);
 
-/** Number of classes / feature channels of the head. 0 for NULL. */
+/** Number of classes / feature channels of the head. 0 for NULL. Thread-safe. Since 1.1. */
+WMF_API size_t wmf_probe_class_count(const wmf_probe *probe);
+WMF_API size_t wmf_probe_feature_count(const wmf_probe *probe);
+
+/** Older names of wmf_probe_class_count and wmf_probe_feature_count, kept for 1.0. */
 WMF_API size_t wmf_probe_num_classes(const wmf_probe *probe);
 WMF_API size_t wmf_probe_num_features(const wmf_probe *probe);
 

@@ -86,10 +86,13 @@ WMF_API void wmf_weights_destroy(wmf_weights *weights);
 /** Static name of the detected format: "safetensors", "pytorch-zip" or "pytorch-legacy". */
 WMF_API const char *wmf_weights_format(const wmf_weights *weights);
 
-/** Number of tensors (0 for NULL). */
+/** Number of tensors (0 for NULL). Thread-safe. Since 1.1. */
+WMF_API size_t wmf_weights_tensor_count(const wmf_weights *weights);
+
+/** Older name of wmf_weights_tensor_count, kept for 1.0. */
 WMF_API size_t wmf_weights_count(const wmf_weights *weights);
 
-/** Describes tensor `index` (0 <= index < count) in file order.
+/** Describes tensor `index` (0 <= index < wmf_weights_tensor_count()) in file order.
  *  Returns WMF_OK or WMF_ERR_INVALID_ARGUMENT. */
 WMF_API wmf_status wmf_weights_info(const wmf_weights *weights, size_t index, wmf_tensor_info *out);
 

@@ -11,8 +11,6 @@ from ._lib import (F32P, F64P, I32P, PP, SIZEP, P, Error, Handle, as_exact_f32, 
 
 NO_LABEL = -1
 IMAGENET_CLASSES = 1000
-# WMF_AUDIT_D_THRESHOLDS: Mark My Words' thresholds on d = max(AUC, 1 - AUC) (the reports' counts)
-D_THRESHOLDS = (0.7, 0.8, 0.9, 0.95)
 # WMF_AUDIT_FDR: the reports count a class or channel as significant when its BH q-value is below it
 FDR = 0.05
 IMAGENET_CARTON = 478
@@ -71,9 +69,14 @@ RANKINGS = {
 
 _create = fn("wmf_audit_create", [PP, _SIZE, _SIZE])
 _destroy = fn("wmf_audit_destroy", [P], None)
-_num_classes = fn("wmf_audit_num_classes", [P], _SIZE)
-_num_features = fn("wmf_audit_num_features", [P], _SIZE)
-_num_pairs = fn("wmf_audit_num_pairs", [P], _SIZE)
+_class_count = fn("wmf_audit_class_count", [P], _SIZE)
+_feature_count = fn("wmf_audit_feature_count", [P], _SIZE)
+_pair_count = fn("wmf_audit_pair_count", [P], _SIZE)
+# the 1.0 names of the three counts, declared so that calls through `lib` are typed
+fn("wmf_audit_num_classes", [P], _SIZE)
+fn("wmf_audit_num_features", [P], _SIZE)
+fn("wmf_audit_num_pairs", [P], _SIZE)
+_d_thresholds = fn("wmf_audit_d_thresholds", [SIZEP], ctypes.POINTER(ctypes.c_double))
 _add = fn("wmf_audit_add", [P, _SIZE, F32P, F32P, F32P, F32P, I32P])
 _scores = fn("wmf_audit_scores", [F64P, _SIZE, P, ctypes.c_int, ctypes.c_int])
 _rank = fn("wmf_audit_rank", [SIZEP, _SIZE, P, ctypes.c_int, ctypes.c_int, ctypes.c_int])
@@ -117,6 +120,17 @@ _write_pairs_csv = fn("wmf_audit_write_pairs_csv",
                       [P, ctypes.c_char_p, ctypes.POINTER(ctypes.c_char_p), SIZEP, _SIZE])
 _write_svg_histogram = fn("wmf_audit_write_svg_histogram",
                           [P, ctypes.c_char_p, ctypes.c_int, ctypes.c_int, _SIZE])
+
+
+def _library_d_thresholds():
+    n = ctypes.c_size_t()
+    t = _d_thresholds(ctypes.byref(n))
+    return tuple(t[i] for i in range(n.value))
+
+
+# WMF_AUDIT_D_THRESHOLDS: Mark My Words' thresholds on d = max(AUC, 1 - AUC) (the reports' counts), read
+# from the library (wmf_audit_d_thresholds), so C, the wmfeat program and Python share one definition
+D_THRESHOLDS = _library_d_thresholds()
 
 
 def imagenet_class_name(index):
@@ -355,19 +369,27 @@ class Audit(Handle):
         _set_items_done(self, int(value))
 
     @property
-    def num_classes(self):
-        return _num_classes(self)
+    def class_count(self):
+        """Number of classes (logits per pair): wmf_audit_class_count."""
+        return _class_count(self)
 
     @property
-    def num_features(self):
-        return _num_features(self)
+    def feature_count(self):
+        """Number of feature channels per pair: wmf_audit_feature_count."""
+        return _feature_count(self)
 
     @property
-    def num_pairs(self):
-        return _num_pairs(self)
+    def pair_count(self):
+        """Number of pairs added: wmf_audit_pair_count."""
+        return _pair_count(self)
+
+    # older names (wmf_audit_num_*), kept
+    num_classes = class_count
+    num_features = feature_count
+    num_pairs = pair_count
 
     def __len__(self):
-        return self.num_pairs
+        return self.pair_count
 
     def add(self, clean_logits=None, wm_logits=None, clean_features=None, wm_features=None, labels=None):
         """Adds n pairs: logits (n, num_classes) and features (n, num_features) of the clean images and
@@ -377,7 +399,7 @@ class Audit(Handle):
         if given is None:
             raise ValueError("no arrays given")
         n = np.shape(given)[0]
-        nc, nf = self.num_classes, self.num_features
+        nc, nf = self.class_count, self.feature_count
         cl = _rows(clean_logits, n, nc, "clean_logits")
         wl = _rows(wm_logits, n, nc, "wm_logits")
         cf = _rows(clean_features, n, nf, "clean_features")
@@ -390,7 +412,7 @@ class Audit(Handle):
         _add(self, n, ptr(cl, F32P), ptr(wl, F32P), ptr(cf, F32P), ptr(wf, F32P), ptr(lab, I32P))
 
     def _count(self, target):
-        return self.num_classes if Target(target) == Target.CLASSES else self.num_features
+        return self.class_count if Target(target) == Target.CLASSES else self.feature_count
 
     def scores(self, target, score, out=None):
         """One score per class or channel as float64 (NaN where undefined), into `out` if given."""
@@ -454,7 +476,7 @@ class Audit(Handle):
     @property
     def class_names(self):
         """The class names as a list, or None when none are set."""
-        names = [self.class_name(i) for i in range(self.num_classes)]
+        names = [self.class_name(i) for i in range(self.class_count)]
         return None if not names or names[0] is None else names
 
     @class_names.setter
@@ -488,7 +510,7 @@ class Audit(Handle):
 
     def write_svg_classes(self, path, score=Score.AUC, order=Order.FROM_HALF, k=None):
         """Bar chart of the k (default up to 20) classes ranked first by `score` in `order`."""
-        k = min(20, self.num_classes) if k is None else k
+        k = min(20, self.class_count) if k is None else k
         _write_svg_classes(self, path_arg(path), int(score), int(order), k)
 
     def write_svg_histogram(self, path, target=Target.CHANNELS, score=Score.AUC, bins=50):
@@ -509,8 +531,8 @@ class Audit(Handle):
         """The stored values of pairs [first, first + n) (default: all from first), as a dict of
         float32 arrays clean_logits, wm_logits (n, num_classes), clean_features, wm_features
         (n, num_features) and int32 labels (n,); arrays of an empty dimension are None."""
-        n = self.num_pairs - first if n is None else n
-        nc, nf = self.num_classes, self.num_features
+        n = self.pair_count - first if n is None else n
+        nc, nf = self.class_count, self.feature_count
         out = {"clean_logits": np.empty((n, nc), np.float32) if nc else None,
                "wm_logits": np.empty((n, nc), np.float32) if nc else None,
                "clean_features": np.empty((n, nf), np.float32) if nf else None,
@@ -524,8 +546,8 @@ class Audit(Handle):
     def write_pairs_csv(self, path, paths=None, classes=()):
         """One CSV row per pair: its path (from `paths`, one per pair, or empty), label, clean and
         watermarked top-5 and the softmax p of each class in `classes` (clean and watermarked)."""
-        if paths is not None and len(paths) != self.num_pairs:
-            raise ValueError(f"paths: {len(paths)} names for {self.num_pairs} pairs")
+        if paths is not None and len(paths) != self.pair_count:
+            raise ValueError(f"paths: {len(paths)} names for {self.pair_count} pairs")
         names = None
         if paths is not None:
             encoded = [os.fsencode(x) for x in paths]

@@ -34,7 +34,8 @@ _model_load = fn("wmf_model_load", [PP, P, ctypes.c_char_p, ctypes.POINTER(_Mode
 _model_destroy = fn("wmf_model_destroy", [P], None)
 _model_arch = fn("wmf_model_arch", [P], ctypes.c_char_p)
 _model_family = fn("wmf_model_family", [P], ctypes.c_char_p)
-_model_num_classes = fn("wmf_model_num_classes", [P], _SIZE)
+_model_class_count = fn("wmf_model_class_count", [P], _SIZE)
+fn("wmf_model_num_classes", [P], _SIZE)  # the 1.0 name, declared so that calls through `lib` are typed
 _model_feature_count = fn("wmf_model_feature_count", [P], _SIZE)
 _model_default_input_size = fn("wmf_model_default_input_size", [P], _U32)
 _session_create = fn("wmf_session_create", [PP, P, ctypes.POINTER(_SessionOptions)])
@@ -42,7 +43,8 @@ _session_destroy = fn("wmf_session_destroy", [P], None)
 _session_run = fn("wmf_session_run", [P, F32P, _SIZE, F32P, _SIZE, F32P, _SIZE])
 _session_logit_count = fn("wmf_session_logit_count", [P], _SIZE)
 _session_feature_count = fn("wmf_session_feature_count", [P], _SIZE)
-_session_stage_count = fn("wmf_session_stage_count", [P], _SIZE)
+_session_stage_feature_count = fn("wmf_session_stage_feature_count", [P], _SIZE)
+fn("wmf_session_stage_count", [P], _SIZE)  # the 1.0 name
 _session_stage_features = fn("wmf_session_stage_features", [P, F32P, _SIZE])
 _session_input_dims = fn("wmf_session_input_dims", [P, _U32P, _U32P, _U32P], None)
 _nn_isa = fn("wmf_nn_isa", [], ctypes.c_char_p)
@@ -109,8 +111,11 @@ class Model(Handle):
         return _model_family(self).decode()
 
     @property
-    def num_classes(self):
-        return _model_num_classes(self)
+    def class_count(self):
+        """Number of output classes (logits per image): wmf_model_class_count."""
+        return _model_class_count(self)
+
+    num_classes = class_count  # older name (wmf_model_num_classes), kept
 
     @property
     def feature_count(self):
@@ -169,8 +174,11 @@ class Session(Handle):
         return _session_feature_count(self)
 
     @property
-    def stage_count(self):
-        return _session_stage_count(self)
+    def stage_feature_count(self):
+        """Channels of the stage output (0 without a stage): wmf_session_stage_feature_count."""
+        return _session_stage_feature_count(self)
+
+    stage_count = stage_feature_count  # older name (wmf_session_stage_count), kept: channels, not stages
 
     def input_batch(self, n=None):
         """A zeroed float32 (n, 3, H, W) array to preprocess images into (Image.preprocess(out=...))."""
@@ -201,7 +209,7 @@ class Session(Handle):
         return logits, features
 
     def stage_features(self):
-        """The pooled stage output of the last run: float32 (n, stage_count) for its n images."""
-        out = np.empty((getattr(self, "_last_n", 1), self.stage_count), np.float32)
+        """The pooled stage output of the last run: float32 (n, stage_feature_count) for its n images."""
+        out = np.empty((getattr(self, "_last_n", 1), self.stage_feature_count), np.float32)
         _session_stage_features(self, ptr(out, F32P), out.size)
         return out

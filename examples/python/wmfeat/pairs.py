@@ -142,7 +142,7 @@ def audit_files(model, clean, watermarked=None, preset="imagenet-w", seed=0, res
         if examples_dir is None:
             raise ValueError("save_examples needs examples_dir")
         os.makedirs(examples_dir, exist_ok=True)
-    audit = Audit.create(model.num_classes, model.feature_count)
+    audit = Audit.create(model.class_count, model.feature_count)
     info = {"paths": [], "skipped": [], "unpaired": unpaired}
     wm = Watermark.from_preset(preset) if wpaths is None else None
     if wm is not None:
@@ -192,10 +192,10 @@ def write_reports(audit, out_dir, paths=None, top=10, per_image=None, rank="abs"
     os.makedirs(out_dir, exist_ok=True)
     audit.set_bootstrap(bootstrap, seed, level)
     audit.write_json(os.path.join(out_dir, "report.json"))
-    if audit.num_classes:
+    if audit.class_count:
         audit.write_csv(Target.CLASSES, os.path.join(out_dir, "classes.csv"))
-    if audit.num_features:
+    if audit.feature_count:
         audit.write_csv(Target.CHANNELS, os.path.join(out_dir, "channels.csv"))
     if per_image:
-        k = min(top, audit.num_classes)
+        k = min(top, audit.class_count)
         audit.write_pairs_csv(per_image, paths, audit.top(Target.CLASSES, rank, k))

@@ -41,8 +41,11 @@ TrainingInfo = namedtuple("TrainingInfo", "iterations converged objective gradie
 _train = fn("wmf_probe_train", [PP, F32P, I32P, _SIZE, _SIZE, _SIZE, P, ctypes.POINTER(ProbeOptions)],
             check=False)
 _destroy = fn("wmf_probe_destroy", [P], None)
-_num_classes = fn("wmf_probe_num_classes", [P], _SIZE)
-_num_features = fn("wmf_probe_num_features", [P], _SIZE)
+_class_count = fn("wmf_probe_class_count", [P], _SIZE)
+_feature_count = fn("wmf_probe_feature_count", [P], _SIZE)
+# the 1.0 names of the two counts, declared so that calls through `lib` are typed
+fn("wmf_probe_num_classes", [P], _SIZE)
+fn("wmf_probe_num_features", [P], _SIZE)
 _training_info = fn("wmf_probe_training_info",
                     [ctypes.POINTER(ctypes.c_uint32), ctypes.POINTER(ctypes.c_int),
                      F64P, F64P, P])
@@ -90,16 +93,17 @@ def sweep(train, train_labels, test, test_labels, channel_auc, test_wm=None, tes
           fractions=PAPER_FRACTIONS, rule="count", rank=None, num_classes=None, max_iter=1000, tol=None,
           **options):
     """The mitigation sweep of `wmfeat probe --sweep`: for each fraction p a mask of the channels by
-    `channel_auc` (rule "count": Mask.top_fraction, "quantile": Mask.quantile; rank default
-    Rank.BY_FROM_HALF), a head trained on the masked training features (ProbeOptions fields as keywords;
+    `channel_auc` (rule "count": Mask.top_fraction, "quantile": Mask.quantile; rank an Order, default
+    Order.FROM_HALF, or a 1.0 Rank), a head trained on the masked training features (ProbeOptions fields as keywords;
     a head that does not converge is kept; `max_iter` and `tol` as in Probe.train, tol defaulting to
     scikit-learn's 1e-4 as `wmfeat probe` does unless `tolerance` is given), its accuracies on `test` and
     `test_wm` and its logit AUCs between them. Returns a list of dicts with the keys of sweep.json's
     points."""
     if tol is None and "tolerance" not in options:
         tol = 1e-4
-    from .mask import Mask, Rank
-    rank = Rank.BY_FROM_HALF if rank is None else rank
+    from .audit import Order
+    from .mask import Mask
+    rank = Order.FROM_HALF if rank is None else rank
     build = {"count": Mask.top_fraction, "quantile": Mask.quantile}[rule]
     points = []
     for p in fractions:
@@ -107,7 +111,7 @@ def sweep(train, train_labels, test, test_labels, channel_auc, test_wm=None, tes
             head = Probe.train(train, train_labels, num_classes, mask=m, max_iter=max_iter, tol=tol, **options)
             with head:
                 info = head.training_info
-                pt = {"p": p, "masked": m.count, "threshold": m.threshold_used,
+                pt = {"p": p, "masked": m.masked_count, "threshold": m.threshold_used,
                       "clean_accuracy": head.accuracy(test, test_labels), "watermarked_accuracy": float("nan"),
                       "mean_abs_auc_minus_half": float("nan"), "logit_auc": None,
                       "converged": info.converged, "iterations": info.iterations,
@@ -170,12 +174,18 @@ class Probe(Handle):
         return Probe._make(_load, path_arg(path))
 
     @property
-    def num_classes(self):
-        return _num_classes(self)
+    def class_count(self):
+        """Number of classes: wmf_probe_class_count."""
+        return _class_count(self)
 
     @property
-    def num_features(self):
-        return _num_features(self)
+    def feature_count(self):
+        """Number of feature channels: wmf_probe_feature_count."""
+        return _feature_count(self)
+
+    # older names (wmf_probe_num_*), kept
+    num_classes = class_count
+    num_features = feature_count
 
     @property
     def training_info(self):
@@ -187,15 +197,15 @@ class Probe(Handle):
 
     def weights(self):
         """(W (num_classes, num_features), b (num_classes,)) as float64; masked channels have W 0."""
-        w = np.empty((self.num_classes, self.num_features), np.float64)
-        b = np.empty(self.num_classes, np.float64)
+        w = np.empty((self.class_count, self.feature_count), np.float64)
+        b = np.empty(self.class_count, np.float64)
         _weights(ptr(w, F64P), w.size, ptr(b, F64P), b.size, self)
         return w, b
 
     def _features(self, features, name="features", exact=False):
         x = as_exact_f32(features, name, 2) if exact else as_input(features, np.float32, name, 2)
-        if x.shape[1] != self.num_features:
-            raise ValueError(f"{name}: expected {self.num_features} columns, got {x.shape[1]}")
+        if x.shape[1] != self.feature_count:
+            raise ValueError(f"{name}: expected {self.feature_count} columns, got {x.shape[1]}")
         return x
 
     def predict(self, features, logits=None, classes=None):
@@ -204,12 +214,12 @@ class Probe(Handle):
         x = self._features(features)
         n = x.shape[0]
         if logits is None:
-            logits = np.empty((n, self.num_classes), np.float32)
+            logits = np.empty((n, self.class_count), np.float32)
         if classes is None:
             classes = np.empty(n, np.int32)
         as_output(logits, np.float32, "logits")
         as_output(classes, np.int32, "classes")
-        if logits.size < n * self.num_classes or classes.size < n:
+        if logits.size < n * self.class_count or classes.size < n:
             raise ValueError("output arrays too small")
         _predict(ptr(logits, F32P), ptr(classes, I32P), self, ptr(x, F32P), n)
         return logits, classes
@@ -229,7 +239,7 @@ class Probe(Handle):
         library computes in float32: float64 features float32 cannot hold exactly raise ValueError."""
         c = self._features(clean, "clean", exact=True)
         w = self._features(watermarked, "watermarked", exact=True)
-        out = np.empty(self.num_classes, np.float64)
+        out = np.empty(self.class_count, np.float64)
         _logit_auc(ptr(out, F64P), out.size, self, ptr(c, F32P), c.shape[0], ptr(w, F32P), w.shape[0])
         return out
 

@@ -43,7 +43,8 @@ _open_memory = fn("wmf_weights_open_memory", [PP, ctypes.c_void_p, ctypes.c_size
                                                ctypes.POINTER(_Options)])
 _destroy = fn("wmf_weights_destroy", [P], None)
 _format = fn("wmf_weights_format", [P], ctypes.c_char_p)
-_count = fn("wmf_weights_count", [P], ctypes.c_size_t)
+_tensor_count = fn("wmf_weights_tensor_count", [P], ctypes.c_size_t)
+fn("wmf_weights_count", [P], ctypes.c_size_t)  # the 1.0 name, declared so that calls through `lib` are typed
 _info = fn("wmf_weights_info", [P, ctypes.c_size_t, ctypes.POINTER(_TensorInfo)])
 _find = fn("wmf_weights_find", [P, ctypes.c_char_p, ctypes.POINTER(ctypes.c_size_t)])
 _get_f32 = fn("wmf_weights_get_f32", [P, ctypes.c_char_p, F32P, ctypes.c_size_t])
@@ -84,8 +85,13 @@ class Weights(Handle):
         """"safetensors", "pytorch-zip" or "pytorch-legacy"."""
         return _format(self).decode()
 
+    @property
+    def tensor_count(self):
+        """Number of tensors: wmf_weights_tensor_count (also len(weights))."""
+        return _tensor_count(self)
+
     def __len__(self):
-        return _count(self)
+        return self.tensor_count
 
     def _info_at(self, index):
         raw = _TensorInfo()
