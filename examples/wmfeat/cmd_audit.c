@@ -159,20 +159,17 @@ int cmd_audit(int argc, char **argv) {
                       {"save-examples", ARG_INT, &examples,
                        "save the first N watermarked inputs as the network saw them (PNG, before normalization)"},
                       {"examples-dir", ARG_STRING, &examples_dir_opt, "folder for --save-examples (default OUT/examples)"},
-                      {"arch", ARG_STRING, &arch, "architecture (default: inferred from the weights)"},
+                      ARCH_SPEC(arch),
                       {"stage", ARG_STRING, &stage,
                        "audit this stage's pooled output as the features (e.g. features.norm5, Mark My Words' DenseNet hook)"},
-                      {"resize", ARG_INT, &resize, "shorter side before cropping (default 256)"},
-                      {"crop", ARG_INT, &crop, "center crop, the network's input size (default 224)"},
+                      RESIZE_CROP_SPECS(resize, crop),
                       STATE_DICT_KEY_SPEC(sd_key), COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
   const char *usage = "usage: wmfeat audit WEIGHTS INPUT [--preset imagenet-w | --watermarked WM] [--out DIR] [options]\n"
                       "  INPUT: an image folder (recursive), an image, or a text file listing images\n"
                       "  --watermarked: audit pre-rendered pairs (no watermark is drawn)";
   const char *pos[2];
-  int np, rc = args_parse(argc, argv, specs, usage, pos, 2, &np);
-  if (rc) return rc == 1 ? EXIT_OK : EXIT_USAGE;
-  if (np != 2) return fprintf(stderr, "%s\n", usage), EXIT_USAGE;
-  if ((rc = check_common(&o))) return rc;
+  int np, rc;
+  if (parse_command(argc, argv, specs, usage, pos, 2, 2, &np, &o, &rc)) return rc;
   size_t shard_i, shard_n;
   if (parse_shard(o.shard, &shard_i, &shard_n)) return fprintf(stderr, "error: --shard expects I/N with I < N\n"), EXIT_USAGE;
   if (resize < 1 || crop < 32 || crop > resize || top < 0) return fprintf(stderr, "error: need 32 <= --crop <= --resize\n"), EXIT_USAGE;

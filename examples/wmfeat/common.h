@@ -52,6 +52,19 @@ int check_choice(const char *option, const char *value, choice_fn name_at);
 /* Checks the common options; prints and returns EXIT_USAGE if invalid, else 0. */
 int check_common(const common_opts *o);
 
+/* Parses a subcommand's arguments (args_parse), checks that between min_pos and max_pos positional
+ * arguments were given (else prints the usage) and the common options `o` (check_common). Returns false
+ * with *exit_code EXIT_OK to go on; true when the command must return *exit_code: EXIT_OK after --help,
+ * EXIT_USAGE after saying what is wrong. */
+bool parse_command(int argc, char **argv, const arg_spec *specs, const char *usage, const char **pos, int min_pos,
+                   int max_pos, int *np, const common_opts *o, int *exit_code);
+
+/* Options several commands share. */
+#define ARCH_SPEC(v) {"arch", ARG_STRING, &(v), "architecture (default: inferred from the weights)"}
+#define RESIZE_CROP_SPECS(resize, crop)                                                          \
+  {"resize", ARG_INT, &(resize), "shorter side before cropping (default 256)"},                 \
+  {"crop", ARG_INT, &(crop), "center crop, the network's input size (default 224)"}
+
 /* The option naming a checkpoint's state_dict key, for every command that loads weights. */
 #define STATE_DICT_KEY_SPEC(v)                                                                  \
   {"state-dict-key", ARG_STRING, &(v),                                                          \
@@ -110,12 +123,5 @@ int mkdir_p(const char *path);
 
 /* Number of decoding worker threads to use beside the forward pass. */
 int worker_count(void);
-
-/* Prints a jansson value (indented, 17 significant digits) and a newline to stdout and releases it.
- * NULL (a failed json_pack) prints an error. Returns EXIT_OK or EXIT_RUNTIME. */
-int print_json_value(json_t *value);
-
-/* Prints a JSON string literal (with quotes) to f. */
-void print_json_string(FILE *f, const char *s);
 
 #endif
