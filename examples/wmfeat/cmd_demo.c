@@ -47,7 +47,11 @@ static int find_demo_data(const char *given, char *dir, size_t len) {
       if (slash) *slash = '\0';
       const char *rel[2] = {WMFEAT_DATA_REL, "data"};
       for (int i = 0; i < 2; i++) {
-        snprintf(dir, len, "%s/%s", exe, rel[i]);
+        char base[3800];
+        const char *r = rel[i];
+        snprintf(base, sizeof base, "%s", exe);
+        for (char *up; !strncmp(r, "../", 3) && (up = strrchr(base, '/')) && up != base; r += 3) *up = '\0';
+        snprintf(dir, len, "%s/%s", base, r);
         snprintf(tried[n++], sizeof tried[0], "%s", dir);
         if (has_demo_files(dir)) return 0;
       }

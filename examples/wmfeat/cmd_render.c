@@ -145,6 +145,8 @@ static int check_render_opts(const render_opts *r, double at[2]) {
   if (r->shadow && args_numbers(r->shadow, v, 3, 3) < 0) return args_bad_value("shadow", "DX,DY,OPACITY", r->shadow);
   if (r->at && args_numbers(r->at, at, 2, 2) < 0) return args_bad_value("at", "X,Y", r->at);
   if (r->pos && !pos_xy(r->pos, v)) return args_bad_value("pos", "FX,FY[,ANCHOR]", r->pos);
+  unsigned w, h;
+  if (!r->input && r->canvas && parse_canvas(r->canvas, &w, &h)) return EXIT_USAGE;
   return 0;
 }
 
