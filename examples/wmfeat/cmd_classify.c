@@ -72,21 +72,17 @@ int cmd_classify(int argc, char **argv) {
   const char *arch = NULL, *sd_key = NULL;
   long top = 5, resize = 256, crop = 224;
   bool labels = false;
-  arg_spec specs[] = {ARCH_SPEC(arch),
-                      {"top", ARG_INT, &top, "classes to show per image (default 5, at most 64)"},
+  arg_spec specs[] = {{"top", ARG_INT, &top, "classes to show per image (default 5, at most 64)"},
                       {"labels", ARG_FLAG, &labels, "labels from subfolders (as audit --labels; a list file's "
                                                      "labels are always used): shows them and the accuracy"},
-                      RESIZE_CROP_SPECS(resize, crop),
-                      STATE_DICT_KEY_SPEC(sd_key), COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
+                      NETWORK_SPECS(arch, resize, crop, sd_key), COMMON_SPECS(o)};
   const char *usage = "usage: wmfeat classify WEIGHTS INPUT [options]\n"
                       "  INPUT: an image, a folder (recursive) or a text file listing images";
   const char *pos[2];
   int np, rc;
   if (parse_command(argc, argv, specs, usage, pos, 2, 2, &np, &o, &rc)) return rc;
-  if (top < 1 || top > 64 || resize < 1 || crop < 32 || crop > resize) {
-    fprintf(stderr, "error: need 1 <= --top <= 64 and 32 <= --crop <= --resize\n");
-    return EXIT_USAGE;
-  }
+  if ((rc = check_resize_crop(resize, crop))) return rc;
+  if (top < 1 || top > 64) return fprintf(stderr, "error: need 1 <= --top <= 64\n"), EXIT_USAGE;
   file_list files;
   char err[512];
   if (file_list_load(&files, pos[1], err, sizeof err)) {

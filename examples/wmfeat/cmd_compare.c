@@ -98,7 +98,7 @@ int cmd_compare(int argc, char **argv) {
   arg_spec specs[] = {{"out", ARG_STRING, &out, "output folder (default wmfeat-compare)"},
                       {"labels", ARG_STRING, &labels, "comma-separated names of the reports (default: their folders)"},
                       {"title", ARG_STRING, &title, "figure title"},
-                      COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
+                      COMMON_SPECS(o)};
   const char *usage = "usage: wmfeat compare REPORT... [--labels a,b,...] [--out DIR]\n"
                       "  REPORT: report.json of wmfeat audit / merge, or its folder; one per model or script.\n"
                       "  Writes compare.csv, compare.json, compare_classes.svg and compare_channels.svg";

@@ -124,7 +124,7 @@ int cmd_demo(int argc, char **argv) {
   arg_spec specs[] = {{"out", ARG_STRING, &out, "report folder (default wmfeat-demo)"},
                       {"data", ARG_STRING, &data, "folder with planted_resnet.safetensors and planted_digits.bin (default: "
                                                    "$WMFEAT_DATA, else the copy installed with the program)"},
-                      COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
+                      COMMON_SPECS(o)};
   const char *usage = "usage: wmfeat demo [--out DIR] [--json]\n"
                       "  audits the bundled planted-shortcut network, masks it, probes it, writes a report";
   const char *pos[1];

@@ -46,24 +46,22 @@ int cmd_extract(int argc, char **argv) {
   const char *arch = NULL, *sd_key = NULL, *out = "features.npy", *logits_out = NULL, *labels_out = NULL;
   const char *preset = NULL, *stage = NULL;
   long resize = 256, crop = 224;
-  arg_spec specs[] = {ARCH_SPEC(arch),
-                      {"out", ARG_STRING, &out, "features file (.npy, float32, images x features)"},
+  arg_spec specs[] = {{"out", ARG_STRING, &out, "features file (.npy, float32, images x features)"},
                       {"logits", ARG_STRING, &logits_out, "also write the logits to this .npy file"},
                       {"labels-out", ARG_STRING, &labels_out, "write each row's label here, one per line (-1: none): "
                                                               "the list file's, the ImageNet index of a WordNet-id "
                                                               "subfolder, else the subfolder's sorted index"},
-                      {"stage", ARG_STRING, &stage, "write this stage's pooled output instead (e.g. features.norm5)"},
+                      STAGE_SPEC(stage),
                       {"preset", ARG_STRING, &preset,
                        "features of the watermarked images: drawn as `wmfeat audit --preset` draws them (same crop, same --seed)"},
-                      RESIZE_CROP_SPECS(resize, crop),
-                      STATE_DICT_KEY_SPEC(sd_key), COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
+                      NETWORK_SPECS(arch, resize, crop, sd_key), COMMON_SPECS(o)};
   const char *usage = "usage: wmfeat extract WEIGHTS INPUT [--out features.npy] [options]\n"
                       "  rows follow the input order; an image that cannot be read gets a row of NaN\n"
                       "  --preset P: the watermarked twins' features, equal to the rows of `wmfeat audit --preset P`";
   const char *pos[2];
   int np, rc;
   if (parse_command(argc, argv, specs, usage, pos, 2, 2, &np, &o, &rc)) return rc;
-  if (resize < 1 || crop < 32 || crop > resize) return fprintf(stderr, "error: need 32 <= --crop <= --resize\n"), EXIT_USAGE;
+  if ((rc = check_resize_crop(resize, crop))) return rc;
   file_list files;
   char err[512];
   if (file_list_load(&files, pos[1], err, sizeof err)) return fprintf(stderr, "error: %s\n", err), EXIT_RUNTIME;

@@ -13,7 +13,7 @@ int cmd_info(int argc, char **argv) {
   bool tensors = false;
   const char *sd_key = NULL;
   arg_spec specs[] = {{"tensors", ARG_FLAG, &tensors, "list every tensor (name, dtype, shape)"},
-                      STATE_DICT_KEY_SPEC(sd_key), COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
+                      STATE_DICT_KEY_SPEC(sd_key), COMMON_SPECS(o)};
   const char *usage = "usage: wmfeat info [WEIGHTS] [--tensors] [--json]\n"
                       "  exits 1 when the weights are of no supported network family";
   const char *pos[1];

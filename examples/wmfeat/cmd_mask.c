@@ -48,7 +48,7 @@ int cmd_mask(int argc, char **argv) {
                       {"rule", ARG_STRING, &rule, "with --fraction: count (floor(p n + 1/2) channels, default) or quantile (Mark My Words: key > torch.quantile(key, 1 - p))"},
                       {"out", ARG_STRING, &json, "mask as JSON (indices and scores)"},
                       {"npy", ARG_STRING, &npy, "mask as .npy: a float32 0/1 multiplier, features * mask"},
-                      COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
+                      COMMON_SPECS(o)};
   const char *usage = "usage: wmfeat mask STATE.wmfa (--fraction P | --top-k K | --threshold T) [--out mask.json] [--npy mask.npy]\n"
                       "  STATE.wmfa: the audit state `wmfeat audit` writes (OUT/audit.wmfa)";
   const char *pos[1];

@@ -176,7 +176,7 @@ int cmd_probe(int argc, char **argv) {
                       {"rule", ARG_STRING, &rule, "with --sweep: count (floor(p n + 1/2) channels, default) or quantile (Mark My Words: key > torch.quantile(key, 1 - p))"},
                       {"rank", ARG_STRING, &rank, "with --sweep: abs (|AUC - 0.5|, default) or auc (AUC descending)"},
                       {"out", ARG_STRING, &sweep_out, "with --sweep: output folder (default wmfeat-sweep)"},
-                      COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
+                      COMMON_SPECS(o)};
   const char *usage = "usage: wmfeat probe --train F.npy --train-labels L.txt --test F.npy --test-labels L.txt\n"
                       "                    [--test-wm F.npy] [--mask mask.json] [--C 1] [--save head.bin]\n"
                       "       wmfeat probe --sweep (--audit STATE.wmfa | --auc-clean F.npy --auc-wm F.npy) --train ... --test ...\n"

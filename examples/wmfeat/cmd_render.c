@@ -284,7 +284,7 @@ int cmd_render(int argc, char **argv) {
     {"jpeg", ARG_INT, &r.jpeg, "re-save as JPEG quality Q after drawing (0 = off; Mark My Words presets: 75)"},
     {"logo", ARG_LIST, &r.logos, "FILE replaces the preset's next logo (ch-logo: carton, then alibaba); "
                                  "FILE@X,Y[,OPACITY] adds one at pixel (X, Y), own size, opacity default 0.9"},
-    COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
+    COMMON_SPECS(o)};
   const char *pos[1];
   int np, rc;
   if (parse_command(argc, argv, specs, render_usage, pos, 0, 0, &np, &o, &rc)) return rc;

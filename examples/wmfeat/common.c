@@ -49,6 +49,12 @@ bool parse_command(int argc, char **argv, const arg_spec *specs, const char *usa
   return rc || *exit_code;
 }
 
+int check_resize_crop(long resize, long crop) {
+  if (crop >= 32 && crop <= resize) return 0;
+  fprintf(stderr, "error: need 32 <= --crop <= --resize (got --crop %ld, --resize %ld)\n", crop, resize);
+  return EXIT_USAGE;
+}
+
 const char *preset_choice(size_t i) {
   return i < wmf_watermark_preset_count() ? wmf_watermark_preset_name(i) : NULL;
 }

@@ -25,14 +25,15 @@ typedef struct common_opts {
   const char *shard; /* "i/n" */
 } common_opts;
 
-/* The options every subcommand accepts, appended to its own specs by COMMON_SPECS(o). */
+/* The options every subcommand accepts: COMMON_SPECS(o) comes last in its specs and ends the list. */
 #define COMMON_SPECS(o)                                                                        \
   {"json", ARG_FLAG, &(o).json, "machine-readable JSON on stdout"},                            \
   {"quiet", ARG_FLAG, &(o).quiet, "no progress output"},                                       \
   {"threads", ARG_INT, &(o).threads, "compute threads (default: all cores)"},                  \
   {"batch", ARG_INT, &(o).batch, "images per forward pass (default 16)"},                     \
   {"limit", ARG_INT, &(o).limit, "use at most N images (default: all)"},                      \
-  {"seed", ARG_INT, &(o).seed, "random seed for watermark placement and text (default 0)"}
+  {"seed", ARG_INT, &(o).seed, "random seed for watermark placement and text (default 0)"}, \
+  {NULL, 0, NULL, NULL}
 #define COMMON_DEFAULTS {false, false, 0, 16, 0, 0, NULL}
 
 extern volatile sig_atomic_t g_interrupted;
@@ -59,8 +60,19 @@ int check_common(const common_opts *o);
 bool parse_command(int argc, char **argv, const arg_spec *specs, const char *usage, const char **pos, int min_pos,
                    int max_pos, int *np, const common_opts *o, int *exit_code);
 
+/* Checks NETWORK_SPECS' --resize and --crop (32 <= crop <= resize); prints and returns EXIT_USAGE if
+ * invalid, else 0. */
+int check_resize_crop(long resize, long crop);
+
 /* Options several commands share. */
 #define ARCH_SPEC(v) {"arch", ARG_STRING, &(v), "architecture (default: inferred from the weights)"}
+/* --stage: the pooled output of a stage as the features (audit, extract; docs/models.md). */
+#define STAGE_SPEC(v)                                                                            \
+  {"stage", ARG_STRING, &(v), "use this stage's pooled output as the features (e.g. features.norm5, the "  \
+                              "DenseNet hook of Mark My Words)"}
+/* The options of the commands that run a network on image files (audit, classify, extract). */
+#define NETWORK_SPECS(arch, resize, crop, state_dict_key)                                        \
+  ARCH_SPEC(arch), RESIZE_CROP_SPECS(resize, crop), STATE_DICT_KEY_SPEC(state_dict_key)
 #define RESIZE_CROP_SPECS(resize, crop)                                                          \
   {"resize", ARG_INT, &(resize), "shorter side before cropping (default 256)"},                 \
   {"crop", ARG_INT, &(crop), "center crop, the network's input size (default 224)"}

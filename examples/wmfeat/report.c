@@ -170,6 +170,27 @@ static const char *name_of(wmf_audit *a, size_t i, char *buf, size_t len) {
   return buf;
 }
 
+/* The summary's table of the top classes or channels (nothing when there are none). */
+static void print_top(FILE *f, wmf_audit *a, const summary *s, wmf_audit_target t, report_rank rank) {
+  bool cls = t == WMF_AUDIT_CLASSES;
+  if (!s->k) return;
+  fprintf(f, "\n%s most moved by the watermark (ranked by %s):\n   rank %s AUC %s     d %s  q (BH)\n",
+          cls ? "classes" : "feature channels", report_rank_text(rank, t),
+          cls ? "class  name                          " : "channel   ", s->intervals ? "  [bootstrap CI]" : "",
+          cls ? "  delta p  delta logit" : " mean diff");
+  for (size_t r = 0; r < s->k; r++) {
+    size_t i = s->idx[r];
+    char buf[32], ci[32] = "";
+    if (s->intervals) snprintf(ci, sizeof ci, " [%5.3f, %5.3f]", s->lo[i], s->hi[i]);
+    if (cls) fprintf(f, "  %5zu %5zu  %-28.28s", r + 1, i, name_of(a, i, buf, sizeof buf));
+    else fprintf(f, "  %5zu %7zu", r + 1, i);
+    fprintf(f, " %6.3f%s %6.3f", s->auc[i], ci, s->d[i]);
+    if (cls) fprintf(f, " %+9.4f %+11.3f", s->dp[i], s->dl[i]);
+    else fprintf(f, " %+10.4f", s->dl[i]);
+    fprintf(f, "  %7.2g\n", s->q[i]);
+  }
+}
+
 /* With few pairs, large d arises by chance: the standard deviation of an AUC under no effect (Mann-Whitney,
  * two independent samples of n: var = (2n + 1) / (12 n^2)) and the share of columns expected above d = 0.7
  * by chance alone (normal approximation). A warning is due when that share exceeds 1 %. */
@@ -189,29 +210,8 @@ wmf_status report_print(wmf_audit *a, size_t k, report_rank rank, const report_i
     if (info && info->prerendered)
       fprintf(f, ", pre-rendered (--watermarked); %zu files without a partner skipped", info->unpaired);
     fputc('\n', f);
-    if (c.k) {
-      fprintf(f, "\nclasses most moved by the watermark (ranked by %s):\n"
-                 "   rank class  name                           AUC %s     d   delta p  delta logit  q (BH)\n",
-              report_rank_text(rank, WMF_AUDIT_CLASSES), c.intervals ? "  [bootstrap CI]" : "");
-      for (size_t r = 0; r < c.k; r++) {
-        size_t i = c.idx[r];
-        char buf[32], ci[32] = "";
-        if (c.intervals) snprintf(ci, sizeof ci, " [%5.3f, %5.3f]", c.lo[i], c.hi[i]);
-        fprintf(f, "  %5zu %5zu  %-28.28s %6.3f%s %6.3f %+9.4f %+11.3f  %7.2g\n", r + 1, i,
-                name_of(a, i, buf, sizeof buf), c.auc[i], ci, c.d[i], c.dp[i], c.dl[i], c.q[i]);
-      }
-    }
-    if (h.k) {
-      fprintf(f, "\nfeature channels most moved by the watermark (ranked by %s):\n"
-                 "   rank channel    AUC %s     d  mean diff  q (BH)\n",
-              report_rank_text(rank, WMF_AUDIT_CHANNELS), h.intervals ? "  [bootstrap CI]" : "");
-      for (size_t r = 0; r < h.k; r++) {
-        size_t i = h.idx[r];
-        char ci[32] = "";
-        if (h.intervals) snprintf(ci, sizeof ci, " [%5.3f, %5.3f]", h.lo[i], h.hi[i]);
-        fprintf(f, "  %5zu %7zu %6.3f%s %6.3f %+10.4f  %7.2g\n", r + 1, i, h.auc[i], ci, h.d[i], h.dl[i], h.q[i]);
-      }
-    }
+    print_top(f, a, &c, WMF_AUDIT_CLASSES, rank);
+    print_top(f, a, &h, WMF_AUDIT_CHANNELS, rank);
     fprintf(f, "\n");
     for (int t = 0; t < 2; t++) {
       summary *s = t ? &h : &c;
