@@ -53,6 +53,18 @@ static void remove_stale_temporaries(const char *state, bool quiet) {
   if (unlink(pattern) == 0 && !quiet) fprintf(stderr, "note: removed '%s', left by an interrupted save\n", pattern);
 }
 
+/* "I/N" (--shard, and the state's "shard" provenance) into *i and *n, I < N; NULL is 0/1. Returns 0 or -1. */
+static int parse_shard(const char *s, size_t *i, size_t *n) {
+  if (!s) return *i = 0, *n = 1, 0;
+  char *end;
+  unsigned long a = strtoul(s, &end, 10);
+  if (*end != '/') return -1;
+  unsigned long b = strtoul(end + 1, &end, 10);
+  if (*end || b == 0 || a >= b) return -1;
+  *i = a, *n = b;
+  return 0;
+}
+
 /* A state already at `state` that this run would overwrite without --resume: refused unless it is a
  * complete audit (then re-running replaces it) or --force is given. Returns 0 or EXIT_USAGE (printed). */
 static int refuse_overwrite(const char *state) {
@@ -61,10 +73,11 @@ static int refuse_overwrite(const char *state) {
   char what[160] = "an audit state that cannot be read";
   if (wmf_audit_load(&old, state) == WMF_OK) {
     const char *inputs = wmf_audit_provenance(old, "inputs"), *shard = wmf_audit_provenance(old, "shard");
-    unsigned long long total, si, sn;
-    if (inputs && shard && sscanf(inputs, "%llu", &total) == 1 && sscanf(shard, "%llu/%llu", &si, &sn) == 2 && sn &&
-        si < sn) {
-      size_t items = shard_items((size_t)total, (size_t)si, (size_t)sn);
+    char *end = NULL;
+    unsigned long long total = inputs ? strtoull(inputs, &end, 10) : 0; /* "COUNT HEX16" */
+    size_t si, sn;
+    if (inputs && shard && end != inputs && *end == ' ' && parse_shard(shard, &si, &sn) == 0) {
+      size_t items = shard_items((size_t)total, si, sn);
       if (wmf_audit_items_done(old) >= items) return wmf_audit_destroy(old), 0; /* complete: a re-run replaces it */
       snprintf(what, sizeof what, "a partial audit (%llu of %zu images)", (unsigned long long)wmf_audit_items_done(old),
                items);
@@ -98,17 +111,6 @@ static int add_batch(void *vctx, const pipeline_batch *b, const run_outputs *o) 
     return save_state(c);
   }
   return EXIT_OK;
-}
-
-static int parse_shard(const char *s, size_t *i, size_t *n) {
-  if (!s) return *i = 0, *n = 1, 0;
-  char *end;
-  unsigned long a = strtoul(s, &end, 10);
-  if (*end != '/') return -1;
-  unsigned long b = strtoul(end + 1, &end, 10);
-  if (*end || b == 0 || a >= b) return -1;
-  *i = a, *n = b;
-  return 0;
 }
 
 /* --per-image: one row per pair, with p of the --top classes of the printed ranking (--rank). */
@@ -159,23 +161,18 @@ int cmd_audit(int argc, char **argv) {
                       {"save-examples", ARG_INT, &examples,
                        "save the first N watermarked inputs as the network saw them (PNG, before normalization)"},
                       {"examples-dir", ARG_STRING, &examples_dir_opt, "folder for --save-examples (default OUT/examples)"},
-                      {"arch", ARG_STRING, &arch, "architecture (default: inferred from the weights)"},
-                      {"stage", ARG_STRING, &stage,
-                       "audit this stage's pooled output as the features (e.g. features.norm5, Mark My Words' DenseNet hook)"},
-                      {"resize", ARG_INT, &resize, "shorter side before cropping (default 256)"},
-                      {"crop", ARG_INT, &crop, "center crop, the network's input size (default 224)"},
-                      STATE_DICT_KEY_SPEC(sd_key), COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
+                      STAGE_SPEC(stage),
+                      NETWORK_SPECS(arch, resize, crop, sd_key), COMMON_SPECS(o)};
   const char *usage = "usage: wmfeat audit WEIGHTS INPUT [--preset imagenet-w | --watermarked WM] [--out DIR] [options]\n"
                       "  INPUT: an image folder (recursive), an image, or a text file listing images\n"
                       "  --watermarked: audit pre-rendered pairs (no watermark is drawn)";
   const char *pos[2];
-  int np, rc = args_parse(argc, argv, specs, usage, pos, 2, &np);
-  if (rc) return rc == 1 ? EXIT_OK : EXIT_USAGE;
-  if (np != 2) return fprintf(stderr, "%s\n", usage), EXIT_USAGE;
-  if ((rc = check_common(&o))) return rc;
+  int np, rc;
+  if (parse_command(argc, argv, specs, usage, pos, 2, 2, &np, &o, &rc)) return rc;
   size_t shard_i, shard_n;
   if (parse_shard(o.shard, &shard_i, &shard_n)) return fprintf(stderr, "error: --shard expects I/N with I < N\n"), EXIT_USAGE;
-  if (resize < 1 || crop < 32 || crop > resize || top < 0) return fprintf(stderr, "error: need 32 <= --crop <= --resize\n"), EXIT_USAGE;
+  if ((rc = check_resize_crop(resize, crop))) return rc;
+  if (top < 0) return fprintf(stderr, "error: --top must not be negative\n"), EXIT_USAGE;
   report_rank rank;
   if (report_parse_rank(rank_text, &rank)) return EXIT_USAGE;
   if (resamples < 0 || resamples > 100000 || !(level > 0 && level < 1))

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "commands.h"
+#include "json_out.h"
 #include "progress.h"
 
 static int time_session(const wmf_model *m, const common_opts *o, unsigned size, bool bf16, long iters,
@@ -34,17 +35,15 @@ int cmd_bench(int argc, char **argv) {
   const char *arch = NULL, *sd_key = NULL;
   long iters = 10, size = 224;
   bool bf16 = false;
-  arg_spec specs[] = {{"arch", ARG_STRING, &arch, "architecture (default: inferred)"},
+  arg_spec specs[] = {ARCH_SPEC(arch),
                       {"iters", ARG_INT, &iters, "timed iterations; the best is reported (default 10)"},
                       {"size", ARG_INT, &size, "input size in pixels (default 224)"},
                       {"bf16", ARG_FLAG, &bf16, "also time bf16 (when the CPU supports it)"},
-                      STATE_DICT_KEY_SPEC(sd_key), COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
+                      STATE_DICT_KEY_SPEC(sd_key), COMMON_SPECS(o)};
   const char *usage = "usage: wmfeat bench WEIGHTS [--batch 16] [--iters 10] [--bf16] [--json]";
   const char *pos[1];
-  int np, rc = args_parse(argc, argv, specs, usage, pos, 1, &np);
-  if (rc) return rc == 1 ? EXIT_OK : EXIT_USAGE;
-  if (np != 1) return fprintf(stderr, "%s\n", usage), EXIT_USAGE;
-  if ((rc = check_common(&o))) return rc;
+  int np, rc;
+  if (parse_command(argc, argv, specs, usage, pos, 1, 1, &np, &o, &rc)) return rc;
   if (iters < 1 || size < 32) return fprintf(stderr, "error: need --iters >= 1 and --size >= 32\n"), EXIT_USAGE;
   wmf_weights *w = NULL;
   wmf_model *m = NULL;
@@ -55,10 +54,9 @@ int cmd_bench(int argc, char **argv) {
   if (!rc && do_bf16) rc = time_session(m, &o, (unsigned)size, true, iters, &b16);
   if (!rc) {
     if (o.json) {
-      printf("{\"arch\": \"%s\", \"batch\": %ld, \"size\": %ld, \"isa\": \"%s\", \"fp32_ms_per_image\": %.3f, "
-             "\"bf16_ms_per_image\": ", wmf_model_arch(m), o.batch, size, wmf_nn_isa(), fp32);
-      if (do_bf16) printf("%.3f}\n", b16);
-      else printf("null}\n");
+      rc = json_out_print(json_pack("{s:s, s:i, s:i, s:s, s:f, s:o}", "arch", wmf_model_arch(m), "batch", (int)o.batch,
+                                    "size", (int)size, "isa", wmf_nn_isa(), "fp32_ms_per_image", fp32,
+                                    "bf16_ms_per_image", do_bf16 ? json_real(b16) : json_null()));
     } else {
       printf("%s, batch %ld, %ldx%ld, %s\n  fp32: %.2f ms/image (%.1f images/s)\n", wmf_model_arch(m), o.batch,
              size, size, wmf_nn_isa(), fp32, 1e3 / fp32);

@@ -3,9 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "commands.h"
+#include "json_out.h"
 #include "files.h"
 #include "run.h"
 
@@ -13,8 +12,8 @@ typedef struct classify_ctx {
   char **paths;
   const int *labels; /* NULL: none */
   long top;
-  bool json;
-  size_t printed, labelled, right1, rightk;
+  json_t *json; /* --json: the images' results, printed at the end; NULL: text as they come */
+  size_t labelled, right1, rightk;
 } classify_ctx;
 
 static int print_batch(void *vctx, const pipeline_batch *b, const run_outputs *out) {
@@ -49,19 +48,13 @@ static int print_batch(void *vctx, const pipeline_batch *b, const run_outputs *o
     if (c->json) {
       json_t *top = json_array();
       for (size_t r = 0; r < k; r++)
-        json_array_append_new(top, json_pack("{s:I, s:s, s:f, s:f}", "class", (json_int_t)best[r], "name",
-                                             class_name(out->num_classes, best[r], buf, sizeof buf), "logit",
-                                             (double)z[best[r]], "probability",
+        json_array_append_new(top, json_pack("{s:I, s:o, s:f, s:f}", "class", (json_int_t)best[r], "name",
+                                             json_out_string(class_name(out->num_classes, best[r], buf, sizeof buf)),
+                                             "logit", (double)z[best[r]], "probability",
                                              exp((double)(z[best[r]] - zmax)) / sum));
-      json_t *o = json_pack("{s:s, s:o}", "image", path, "top", top);
+      json_t *o = json_pack("{s:o, s:o}", "image", json_out_string(path), "top", top);
       if (o && c->labels) json_object_set_new(o, "label", label >= 0 ? json_integer(label) : json_null());
-      printf("%s", c->printed++ ? ",\n " : "[");
-      if (!o || json_dumpf(o, stdout, JSON_COMPACT) != 0) {
-        json_decref(o);
-        fprintf(stderr, "error: printing JSON\n");
-        return EXIT_RUNTIME;
-      }
-      json_decref(o);
+      if (!o || json_array_append_new(c->json, o)) return fprintf(stderr, "error: out of memory\n"), EXIT_RUNTIME;
     } else {
       printf("%s", path);
       if (label >= 0) printf("  (label %d %s)", label, class_name(out->num_classes, (size_t)label, buf, sizeof buf));
@@ -79,23 +72,17 @@ int cmd_classify(int argc, char **argv) {
   const char *arch = NULL, *sd_key = NULL;
   long top = 5, resize = 256, crop = 224;
   bool labels = false;
-  arg_spec specs[] = {{"arch", ARG_STRING, &arch, "architecture (default: inferred from the weights)"},
-                      {"top", ARG_INT, &top, "classes to show per image (default 5, at most 64)"},
+  arg_spec specs[] = {{"top", ARG_INT, &top, "classes to show per image (default 5, at most 64)"},
                       {"labels", ARG_FLAG, &labels, "labels from subfolders (as audit --labels; a list file's "
                                                      "labels are always used): shows them and the accuracy"},
-                      {"resize", ARG_INT, &resize, "shorter side before cropping (default 256)"},
-                      {"crop", ARG_INT, &crop, "center crop, the network's input size (default 224)"},
-                      STATE_DICT_KEY_SPEC(sd_key), COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
+                      NETWORK_SPECS(arch, resize, crop, sd_key), COMMON_SPECS(o)};
   const char *usage = "usage: wmfeat classify WEIGHTS INPUT [options]\n"
                       "  INPUT: an image, a folder (recursive) or a text file listing images";
   const char *pos[2];
-  int np, rc = args_parse(argc, argv, specs, usage, pos, 2, &np);
-  if (rc) return rc == 1 ? EXIT_OK : EXIT_USAGE;
-  if (np != 2 || (rc = check_common(&o))) return np != 2 ? (fprintf(stderr, "%s\n", usage), EXIT_USAGE) : rc;
-  if (top < 1 || top > 64 || resize < 1 || crop < 32 || crop > resize) {
-    fprintf(stderr, "error: need 1 <= --top <= 64 and 32 <= --crop <= --resize\n");
-    return EXIT_USAGE;
-  }
+  int np, rc;
+  if (parse_command(argc, argv, specs, usage, pos, 2, 2, &np, &o, &rc)) return rc;
+  if ((rc = check_resize_crop(resize, crop))) return rc;
+  if (top < 1 || top > 64) return fprintf(stderr, "error: need 1 <= --top <= 64\n"), EXIT_USAGE;
   file_list files;
   char err[512];
   if (file_list_load(&files, pos[1], err, sizeof err)) {
@@ -114,10 +101,13 @@ int cmd_classify(int argc, char **argv) {
   if (!rc) {
     install_interrupt_handler();
     run_files_ctx fc = {files.paths, (unsigned)resize, (unsigned)crop};
-    classify_ctx cc = {files.paths, use_labels, top, o.json, 0, 0, 0, 0};
+    classify_ctx cc = {files.paths, use_labels, top, o.json ? json_array() : NULL, 0, 0, 0};
     run_spec spec = {s, files.n, false, (unsigned)crop, prepare_image_file, &fc, print_batch, &cc, "classify"};
     rc = run_images(&spec, &o);
-    if (o.json) printf("%s\n", cc.printed ? "]" : "[]");
+    if (o.json) { /* also after Ctrl-C (exit 130): the images done */
+      int prc = json_out_print(cc.json);
+      if (!rc) rc = prc;
+    }
     if (cc.labelled && !o.json)
       printf("accuracy on %zu labelled images: top-1 %.2f%%, top-%ld %.2f%%\n", cc.labelled,
              100.0 * (double)cc.right1 / (double)cc.labelled, top, 100.0 * (double)cc.rightk / (double)cc.labelled);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "commands.h"
+#include "json_out.h"
 
 enum { T = WMF_AUDIT_D_THRESHOLD_COUNT, MAX_REPORTS = 200 };
 static const double thresholds[T] = WMF_AUDIT_D_THRESHOLDS;
@@ -81,7 +82,7 @@ static int load_entry(entry *e, const char *arg) {
 static json_t *numbers(const double *v, bool integers) {
   json_t *a = json_array();
   for (int t = 0; a && t < T; t++)
-    json_array_append_new(a, !isfinite(v[t]) ? json_null() : integers ? json_integer((json_int_t)v[t]) : json_real(v[t]));
+    json_array_append_new(a, integers && isfinite(v[t]) ? json_integer((json_int_t)v[t]) : json_out_number(v[t]));
   return a;
 }
 
@@ -97,14 +98,13 @@ int cmd_compare(int argc, char **argv) {
   arg_spec specs[] = {{"out", ARG_STRING, &out, "output folder (default wmfeat-compare)"},
                       {"labels", ARG_STRING, &labels, "comma-separated names of the reports (default: their folders)"},
                       {"title", ARG_STRING, &title, "figure title"},
-                      COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
+                      COMMON_SPECS(o)};
   const char *usage = "usage: wmfeat compare REPORT... [--labels a,b,...] [--out DIR]\n"
                       "  REPORT: report.json of wmfeat audit / merge, or its folder; one per model or script.\n"
                       "  Writes compare.csv, compare.json, compare_classes.svg and compare_channels.svg";
   static const char *pos[MAX_REPORTS];
-  int np, rc = args_parse(argc, argv, specs, usage, pos, MAX_REPORTS, &np);
-  if (rc) return rc == 1 ? EXIT_OK : EXIT_USAGE;
-  if (np < 1) return fprintf(stderr, "%s\n", usage), EXIT_USAGE;
+  int np, rc;
+  if (parse_command(argc, argv, specs, usage, pos, 1, MAX_REPORTS, &np, &o, &rc)) return rc;
   entry *e = calloc((size_t)np, sizeof *e);
   if (!e) return fprintf(stderr, "error: out of memory\n"), EXIT_RUNTIME;
   if (labels) {
@@ -161,14 +161,14 @@ int cmd_compare(int argc, char **argv) {
     for (int t = 0; th && t < T; t++) json_array_append_new(th, json_real(thresholds[t]));
     root = json_pack("{s:s, s:i, s:o, s:o}", "format", "wmfeat-compare", "version", 1, "thresholds", th, "reports", reports);
     for (int i = 0; root && i < np; i++)
-      json_array_append_new(reports, json_pack("{s:s, s:s, s:I, s:I, s:o, s:o, s:I, s:o, s:o}", "label", e[i].label,
-                                               "report", e[i].path, "num_pairs", e[i].pairs, "num_classes", e[i].classes,
+      json_array_append_new(reports, json_pack("{s:o, s:o, s:I, s:I, s:o, s:o, s:I, s:o, s:o}", "label", json_out_string(e[i].label),
+                                               "report", json_out_string(e[i].path), "num_pairs", e[i].pairs, "num_classes", e[i].classes,
                                                "classes_above", numbers(e[i].cls, true), "classes_significant_above",
                                                e[i].has_sig ? numbers(e[i].cls_sig, true) : json_null(), "num_features",
                                                e[i].features, "channels_above", numbers(e[i].ch, true),
                                                "channels_percent_above", numbers(e[i].ch_pct, false)));
     snprintf(path, sizeof path, "%s/compare.json", out);
-    if (!root || json_dump_file(root, path, JSON_INDENT(2) | JSON_REAL_PRECISION(17))) rc = bad(path, "cannot write");
+    rc = json_out_write(json_incref(root), path);
   }
   const char **names = calloc((size_t)np, sizeof *names);
   double *v = calloc((size_t)np * T, sizeof *v);
@@ -187,7 +187,7 @@ int cmd_compare(int argc, char **argv) {
                                                    (size_t)np);
     if (st) rc = fail_status(st, path);
   }
-  if (!rc && o.json) rc = print_json_value(json_incref(root));
+  if (!rc && o.json) rc = json_out_print(json_incref(root));
   else if (!rc && !o.quiet) {
     printf("%-24s %7s  classes with d above 0.7 / 0.8 / 0.9 / 0.95   channels above (%%)\n", "report", "pairs");
     for (int i = 0; i < np; i++) {

@@ -3,38 +3,89 @@
  * watermark-sensitive channels and shows that a downstream head then relies less on the watermark. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "planted.h"
 #include "progress.h"
+#include "report.h"
+#include "json_out.h"
 
-#ifndef WMFEAT_DATA_DIR
-#define WMFEAT_DATA_DIR "examples/data"
+/* Where an installed program finds its data, relative to its own folder (meson: bindir to
+ * datadir/wmfeat). The build tree keeps a copy in the program's folder, `data/`. */
+#ifndef WMFEAT_DATA_REL
+#define WMFEAT_DATA_REL "../share/wmfeat"
 #endif
+
+static const char *const demo_files[] = {"planted_resnet.safetensors", "planted_digits.bin"};
+
+static bool has_demo_files(const char *dir) {
+  for (size_t i = 0; i < sizeof demo_files / sizeof demo_files[0]; i++) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, demo_files[i]);
+    if (access(path, R_OK) != 0) return false;
+  }
+  return true;
+}
+
+/* The folder of the demo data into dir: --data DIR, else $WMFEAT_DATA, else beside the program (the
+ * installed copy, <program's folder>/WMFEAT_DATA_REL, then the build tree's, <program's folder>/data).
+ * --data and WMFEAT_DATA are used as given. Returns 0, or EXIT_RUNTIME after naming every place looked. */
+static int find_demo_data(const char *given, char *dir, size_t len) {
+  const char *env = getenv("WMFEAT_DATA");
+  char tried[3][4096] = {"", "", ""}, exe[3800];
+  int n = 0;
+  if (given || (env && *env)) {
+    snprintf(tried[n++], sizeof tried[0], "%s (%s)", given ? given : env, given ? "--data" : "WMFEAT_DATA");
+    snprintf(dir, len, "%s", given ? given : env);
+    if (has_demo_files(dir)) return 0;
+  } else {
+    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (k > 0) {
+      exe[k] = '\0';
+      char *slash = strrchr(exe, '/');
+      if (slash) *slash = '\0';
+      const char *rel[2] = {WMFEAT_DATA_REL, "data"};
+      for (int i = 0; i < 2; i++) {
+        char base[3800];
+        const char *r = rel[i];
+        snprintf(base, sizeof base, "%s", exe);
+        for (char *up; !strncmp(r, "../", 3) && (up = strrchr(base, '/')) && up != base; r += 3) *up = '\0';
+        snprintf(dir, len, "%s/%s", base, r);
+        snprintf(tried[n++], sizeof tried[0], "%s", dir);
+        if (has_demo_files(dir)) return 0;
+      }
+    } else snprintf(tried[n++], sizeof tried[0], "beside the program: /proc/self/exe unreadable");
+  }
+  fprintf(stderr, "error: demo: the demo data (");
+  for (size_t i = 0; i < sizeof demo_files / sizeof demo_files[0]; i++) fprintf(stderr, "%s%s", i ? ", " : "", demo_files[i]);
+  fprintf(stderr, ") is not in");
+  for (int i = 0; i < n; i++) fprintf(stderr, "%s %s", i ? " nor" : "", tried[i]);
+  fprintf(stderr, "\n       give its folder with --data DIR or WMFEAT_DATA=DIR (the source tree's examples/data, or\n"
+                  "       PREFIX/share/wmfeat after meson install)\n");
+  return EXIT_RUNTIME;
+}
 
 static bool quiet;
 static void log_line(const char *line) {
   if (!quiet) fprintf(stderr, "... %s\n", line);
 }
 
-static void print_json(const planted_result *r, const char *out, double seconds) {
-  printf("{\"seconds\": %.2f, \"test_pairs\": %zu, \"accuracy_clean\": %.4f, \"accuracy_watermarked\": %.4f, ",
-         seconds, r->n_test, r->acc_clean, r->acc_wm);
-  printf("\"planted_class\": %d, \"rank_by_auc\": %zu, \"rank_by_delta_p\": %zu, \"classes\": [", PLANTED_CLASS,
-         r->rank_auc, r->rank_dp);
-  for (int k = 0; k < PLANTED_K; k++) printf("%s{\"class\": %d, \"auc\": %.4f, \"delta_p\": %.4f}", k ? ", " : "", k, r->auc[k], r->dp[k]);
-  printf("], \"channels_above\": {\"0.7\": %zu, \"0.8\": %zu, \"0.9\": %zu, \"0.95\": %zu}, \"masks\": [", r->above[0],
-         r->above[1], r->above[2], r->above[3]);
-  for (int k = 0; k < PLANTED_NP; k++)
-    printf("%s{\"p\": %g, \"masked\": %zu, \"delta_p\": %.4f, \"head_clean\": %.4f, \"head_reversed\": %.4f, "
-           "\"head_auc\": %.4f}", k ? ", " : "", r->ps[k], r->masked[k], r->dp_masked[k], r->head_clean[k],
-           r->head_reversed[k], r->head_auc[k]);
-  printf("], \"best_p\": ");
-  if (r->best >= 0) printf("%g", r->ps[r->best]);
-  else printf("null");
-  printf(", \"report\": ");
-  print_json_string(stdout, out);
-  printf("}\n");
+static int print_json(const planted_result *r, const char *out, double seconds) {
+  json_t *classes = json_array(), *masks = json_array();
+  for (int k = 0; classes && k < PLANTED_K; k++)
+    json_array_append_new(classes, json_pack("{s:i, s:f, s:f}", "class", k, "auc", r->auc[k], "delta_p", r->dp[k]));
+  for (int k = 0; masks && k < PLANTED_NP; k++)
+    json_array_append_new(masks, json_pack("{s:f, s:I, s:f, s:f, s:f, s:f}", "p", r->ps[k], "masked",
+                                           (json_int_t)r->masked[k], "delta_p", r->dp_masked[k], "head_clean",
+                                           r->head_clean[k], "head_reversed", r->head_reversed[k], "head_auc",
+                                           r->head_auc[k]));
+  return json_out_print(json_pack(
+    "{s:f, s:I, s:f, s:f, s:i, s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "seconds", seconds, "test_pairs",
+    (json_int_t)r->n_test, "accuracy_clean", r->acc_clean, "accuracy_watermarked", r->acc_wm, "planted_class",
+    PLANTED_CLASS, "rank_by_auc", (json_int_t)r->rank_auc, "rank_by_delta_p", (json_int_t)r->rank_dp, "classes",
+    classes, "channels_above", report_counts_json(r->above), "masks", masks, "best_p",
+    r->best >= 0 ? json_real(r->ps[r->best]) : json_null(), "report", json_out_string(out)));
 }
 
 static void print_text(const planted_result *r, const char *out, double seconds) {
@@ -46,8 +97,9 @@ static void print_text(const planted_result *r, const char *out, double seconds)
   for (int k = 0; k < PLANTED_K; k++)
     printf("   %5d  %5.3f  %+7.3f%s\n", k, r->auc[k], r->dp[k], k == PLANTED_CLASS ? "   <- planted" : "");
   printf("   ranked first by |AUC - 0.5|: class %zu; by delta p: class %zu\n", r->rank_auc, r->rank_dp);
-  printf("   channels with d above 0.7 / 0.8 / 0.9 / 0.95: %zu / %zu / %zu / %zu of %d; most sensitive:",
-         r->above[0], r->above[1], r->above[2], r->above[3], PLANTED_F);
+  printf("   channels with d above %s: ", report_thresholds_text());
+  report_print_counts(stdout, r->above);
+  printf(" of %d; most sensitive:", PLANTED_F);
   for (int i = 0; i < 5; i++) printf(" %zu (AUC %.3f)", r->top_channels[i], r->channel_auc[r->top_channels[i]]);
   printf("\n\n2. masks: zero the top fraction p of channels by |AUC - 0.5| (Mark My Words), then train a\n"
          "   downstream 3-vs-5 head with the watermark on every 3 (%zu train images); test it clean and with\n"
@@ -68,26 +120,28 @@ static void print_text(const planted_result *r, const char *out, double seconds)
 
 int cmd_demo(int argc, char **argv) {
   common_opts o = COMMON_DEFAULTS;
-  const char *out = "wmfeat-demo", *data = WMFEAT_DATA_DIR;
+  const char *out = "wmfeat-demo", *data = NULL;
   arg_spec specs[] = {{"out", ARG_STRING, &out, "report folder (default wmfeat-demo)"},
-                      {"data", ARG_STRING, &data, "folder with planted_resnet.safetensors and planted_digits.bin"},
-                      COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
+                      {"data", ARG_STRING, &data, "folder with planted_resnet.safetensors and planted_digits.bin (default: "
+                                                   "$WMFEAT_DATA, else the copy installed with the program)"},
+                      COMMON_SPECS(o)};
   const char *usage = "usage: wmfeat demo [--out DIR] [--json]\n"
                       "  audits the bundled planted-shortcut network, masks it, probes it, writes a report";
   const char *pos[1];
-  int np, rc = args_parse(argc, argv, specs, usage, pos, 0, &np);
-  if (rc) return rc == 1 ? EXIT_OK : EXIT_USAGE;
-  if ((rc = check_common(&o))) return rc;
+  int np, rc;
+  if (parse_command(argc, argv, specs, usage, pos, 0, 0, &np, &o, &rc)) return rc;
+  char data_dir[4096];
+  if ((rc = find_demo_data(data, data_dir, sizeof data_dir))) return rc;
   if (mkdir_p(out)) return EXIT_RUNTIME;
   quiet = o.quiet || o.json;
   double t0 = now_seconds();
   planted_result r;
-  wmf_status st = planted_run(&r, data, out, (unsigned)o.threads, log_line);
+  wmf_status st = planted_run(&r, data_dir, out, (unsigned)o.threads, log_line);
   if (st) {
     fprintf(stderr, "error: demo: %s: %s\n", wmf_status_name(st), planted_error());
     return EXIT_RUNTIME;
   }
-  if (o.json) print_json(&r, out, now_seconds() - t0);
-  else print_text(&r, out, now_seconds() - t0);
+  if (o.json) return print_json(&r, out, now_seconds() - t0);
+  print_text(&r, out, now_seconds() - t0);
   return EXIT_OK;
 }

@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "commands.h"
+#include "json_out.h"
 #include "files.h"
 #include "run.h"
 
@@ -45,27 +46,22 @@ int cmd_extract(int argc, char **argv) {
   const char *arch = NULL, *sd_key = NULL, *out = "features.npy", *logits_out = NULL, *labels_out = NULL;
   const char *preset = NULL, *stage = NULL;
   long resize = 256, crop = 224;
-  arg_spec specs[] = {{"arch", ARG_STRING, &arch, "architecture (default: inferred from the weights)"},
-                      {"out", ARG_STRING, &out, "features file (.npy, float32, images x features)"},
+  arg_spec specs[] = {{"out", ARG_STRING, &out, "features file (.npy, float32, images x features)"},
                       {"logits", ARG_STRING, &logits_out, "also write the logits to this .npy file"},
                       {"labels-out", ARG_STRING, &labels_out, "write each row's label here, one per line (-1: none): "
                                                               "the list file's, the ImageNet index of a WordNet-id "
                                                               "subfolder, else the subfolder's sorted index"},
-                      {"stage", ARG_STRING, &stage, "write this stage's pooled output instead (e.g. features.norm5)"},
+                      STAGE_SPEC(stage),
                       {"preset", ARG_STRING, &preset,
                        "features of the watermarked images: drawn as `wmfeat audit --preset` draws them (same crop, same --seed)"},
-                      {"resize", ARG_INT, &resize, "shorter side before cropping (default 256)"},
-                      {"crop", ARG_INT, &crop, "center crop, the network's input size (default 224)"},
-                      STATE_DICT_KEY_SPEC(sd_key), COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
+                      NETWORK_SPECS(arch, resize, crop, sd_key), COMMON_SPECS(o)};
   const char *usage = "usage: wmfeat extract WEIGHTS INPUT [--out features.npy] [options]\n"
                       "  rows follow the input order; an image that cannot be read gets a row of NaN\n"
                       "  --preset P: the watermarked twins' features, equal to the rows of `wmfeat audit --preset P`";
   const char *pos[2];
-  int np, rc = args_parse(argc, argv, specs, usage, pos, 2, &np);
-  if (rc) return rc == 1 ? EXIT_OK : EXIT_USAGE;
-  if (np != 2) return fprintf(stderr, "%s\n", usage), EXIT_USAGE;
-  if ((rc = check_common(&o))) return rc;
-  if (resize < 1 || crop < 32 || crop > resize) return fprintf(stderr, "error: need 32 <= --crop <= --resize\n"), EXIT_USAGE;
+  int np, rc;
+  if (parse_command(argc, argv, specs, usage, pos, 2, 2, &np, &o, &rc)) return rc;
+  if ((rc = check_resize_crop(resize, crop))) return rc;
   file_list files;
   char err[512];
   if (file_list_load(&files, pos[1], err, sizeof err)) return fprintf(stderr, "error: %s\n", err), EXIT_RUNTIME;
@@ -103,12 +99,10 @@ int cmd_extract(int argc, char **argv) {
       } else if (labels_out && write_labels(labels_out, files.labels, ec.done)) {
         rc = EXIT_RUNTIME;
       } else if (o.json) {
-        json_t *j = json_pack("{s:I, s:I, s:s, s:s?, s:s?, s:s}", "images", (json_int_t)ec.done, "features",
-                              (json_int_t)ec.nf, "out", out, "logits", logits_out, "labels_out", labels_out,
-                              "labels", file_list_label_source(&files));
-        if (!j || json_dumpf(j, stdout, JSON_COMPACT) != 0) rc = (fprintf(stderr, "error: printing JSON\n"), EXIT_RUNTIME);
-        else putchar('\n');
-        json_decref(j);
+        rc = json_out_print(json_pack("{s:I, s:I, s:o, s:o, s:o, s:s}", "images", (json_int_t)ec.done, "features",
+                                      (json_int_t)ec.nf, "out", json_out_string(out), "logits",
+                                      json_out_string(logits_out), "labels_out", json_out_string(labels_out), "labels",
+                                      file_list_label_source(&files)));
       } else if (!o.quiet) {
         fprintf(stderr, "wrote %s (%zu x %zu)%s%s", out, ec.done, ec.nf, logits_out ? " and " : "",
                 logits_out ? logits_out : "");

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "json_out.h"
 
 #define SUPPORTED_FAMILIES                                                                          \
   "ResNet (resnet18..152, ResNeXt, Wide ResNet), VGG (vgg11..19, with or without batch norm), DenseNet "  \
@@ -12,12 +13,12 @@ int cmd_info(int argc, char **argv) {
   bool tensors = false;
   const char *sd_key = NULL;
   arg_spec specs[] = {{"tensors", ARG_FLAG, &tensors, "list every tensor (name, dtype, shape)"},
-                      STATE_DICT_KEY_SPEC(sd_key), COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
+                      STATE_DICT_KEY_SPEC(sd_key), COMMON_SPECS(o)};
   const char *usage = "usage: wmfeat info [WEIGHTS] [--tensors] [--json]\n"
                       "  exits 1 when the weights are of no supported network family";
   const char *pos[1];
-  int np, rc = args_parse(argc, argv, specs, usage, pos, 1, &np);
-  if (rc) return rc == 1 ? EXIT_OK : EXIT_USAGE;
+  int np, rc;
+  if (parse_command(argc, argv, specs, usage, pos, 0, 1, &np, &o, &rc)) return rc;
   wmf_weights *w = NULL;
   wmf_model *m = NULL;
   wmf_status mst = WMF_OK;
@@ -37,36 +38,29 @@ int cmd_info(int argc, char **argv) {
   if (w && !m) snprintf(arch_error, sizeof arch_error, "%s: %s", wmf_status_name(mst), wmf_last_error());
   const char *arch = m ? wmf_model_arch(m) : NULL;
   if (o.json) {
-    printf("{\"version\": \"%s\", \"isa\": \"%s\", \"bf16\": %s", wmf_version(), wmf_nn_isa(),
-           wmf_nn_has_bf16() ? "true" : "false");
-    if (w) {
-      printf(", \"weights\": {\"path\": ");
-      print_json_string(stdout, pos[0]);
-      printf(", \"format\": \"%s\", \"tensors\": %zu, \"parameters\": %llu", wmf_weights_format(w),
-             wmf_weights_count(w), (unsigned long long)params);
-      if (m)
-        printf(", \"arch\": \"%s\", \"family\": \"%s\", \"classes\": %zu, \"features\": %zu", arch,
-               wmf_model_family(m), wmf_model_num_classes(m), wmf_model_feature_count(m));
-      else {
-        printf(", \"arch\": null, \"arch_error\": ");
-        print_json_string(stdout, arch_error);
+    json_t *j = json_pack("{s:s, s:s, s:b}", "version", wmf_version(), "isa", wmf_nn_isa(), "bf16", wmf_nn_has_bf16());
+    if (j && w) {
+      json_t *wj = json_pack("{s:o, s:s, s:I, s:I}", "path", json_out_string(pos[0]), "format", wmf_weights_format(w),
+                             "tensors", (json_int_t)wmf_weights_count(w), "parameters", (json_int_t)params);
+      if (wj && m)
+        json_object_update_new(wj, json_pack("{s:s, s:s, s:I, s:I}", "arch", arch, "family", wmf_model_family(m),
+                                             "classes", (json_int_t)wmf_model_num_classes(m), "features",
+                                             (json_int_t)wmf_model_feature_count(m)));
+      else if (wj)
+        json_object_update_new(wj, json_pack("{s:n, s:o}", "arch", "arch_error", json_out_string(arch_error)));
+      json_t *list = tensors ? json_array() : NULL;
+      for (size_t i = 0; list && i < wmf_weights_count(w); i++) {
+        wmf_tensor_info ti;
+        if (wmf_weights_info(w, i, &ti)) continue;
+        json_t *shape = json_array();
+        for (uint32_t d = 0; shape && d < ti.ndim; d++) json_array_append_new(shape, json_integer((json_int_t)ti.shape[d]));
+        json_array_append_new(list, json_pack("{s:o, s:s, s:o}", "name", json_out_string(ti.name), "dtype",
+                                              wmf_dtype_name(ti.dtype), "shape", shape));
       }
-      if (tensors) {
-        printf(", \"tensor_list\": [");
-        for (size_t i = 0; i < wmf_weights_count(w); i++) {
-          wmf_tensor_info ti;
-          if (wmf_weights_info(w, i, &ti)) continue;
-          printf("%s{\"name\": ", i ? ", " : "");
-          print_json_string(stdout, ti.name);
-          printf(", \"dtype\": \"%s\", \"shape\": [", wmf_dtype_name(ti.dtype));
-          for (uint32_t d = 0; d < ti.ndim; d++) printf("%s%lld", d ? ", " : "", (long long)ti.shape[d]);
-          printf("]}");
-        }
-        printf("]");
-      }
-      printf("}");
+      if (list) json_object_set_new(wj, "tensor_list", list); /* steals list even when wj is NULL */
+      json_object_set_new(j, "weights", wj);
     }
-    printf("}\n");
+    rc = json_out_print(j);
   } else {
     printf("libwmfeat %s\nCPU ISA (oneDNN): %s, bf16: %s\n", wmf_version(), wmf_nn_isa(),
            wmf_nn_has_bf16() ? "yes" : "no");
@@ -89,7 +83,7 @@ int cmd_info(int argc, char **argv) {
   }
   if (w && !m) /* the tensors were listed; the weights still cannot be used */
     fprintf(stderr, "error: %s: %s\nsupported families: %s\n", pos[0], arch_error, SUPPORTED_FAMILIES);
-  rc = w && !m ? EXIT_RUNTIME : EXIT_OK;
+  if (!rc) rc = w && !m ? EXIT_RUNTIME : EXIT_OK;
   wmf_model_destroy(m);
   wmf_weights_destroy(w);
   return rc;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "json_out.h"
 
 static const struct {
   const char *name;
@@ -47,12 +48,12 @@ int cmd_mask(int argc, char **argv) {
                       {"rule", ARG_STRING, &rule, "with --fraction: count (floor(p n + 1/2) channels, default) or quantile (Mark My Words: key > torch.quantile(key, 1 - p))"},
                       {"out", ARG_STRING, &json, "mask as JSON (indices and scores)"},
                       {"npy", ARG_STRING, &npy, "mask as .npy: a float32 0/1 multiplier, features * mask"},
-                      COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
+                      COMMON_SPECS(o)};
   const char *usage = "usage: wmfeat mask STATE.wmfa (--fraction P | --top-k K | --threshold T) [--out mask.json] [--npy mask.npy]\n"
                       "  STATE.wmfa: the audit state `wmfeat audit` writes (OUT/audit.wmfa)";
   const char *pos[1];
-  int np, rc = args_parse(argc, argv, specs, usage, pos, 1, &np);
-  if (rc) return rc == 1 ? EXIT_OK : EXIT_USAGE;
+  int np, rc;
+  if (parse_command(argc, argv, specs, usage, pos, 0, 1, &np, &o, &rc)) return rc;
   int given = (fraction >= 0) + (top_k >= 0) + (threshold >= 0);
   if (np != 1 || given != 1 || (!json && !npy)) {
     fprintf(stderr, "%s\n  (exactly one of --fraction, --top-k, --threshold; at least one of --out, --npy)\n", usage);
@@ -103,7 +104,7 @@ int cmd_mask(int argc, char **argv) {
     json_t *j = json_pack("{s:I, s:I, s:s, s:s, s:s}", "channels", (json_int_t)n, "masked", (json_int_t)wmf_mask_count(m),
                           "score", score, "rank", rank_text, "rule", fraction >= 0 ? rule : top_k >= 0 ? "top-k" : "threshold");
     if (j && quantile) json_object_set_new(j, "threshold", json_real(wmf_mask_threshold_used(m)));
-    rc = print_json_value(j);
+    rc = json_out_print(j);
   } else {
     printf("masked %zu of %zu channels (ranked by %s%s)%s%s%s%s\n", wmf_mask_count(m), n, rank_text,
            quantile ? ", key > quantile" : "", json ? ": " : "", json ? json : "", npy ? " " : "", npy ? npy : "");

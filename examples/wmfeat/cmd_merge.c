@@ -21,13 +21,13 @@ int cmd_merge(int argc, char **argv) {
                       {"rank", ARG_STRING, &rank_text, "ranking of the summary and class figures: " REPORT_RANK_HELP},
                       {"bootstrap", ARG_INT, &resamples, "bootstrap resamples of the pairs for confidence intervals (default 200, about 4 ms of CPU per pair at ResNet-50 sizes; 2000 for intervals you publish; 0: none; seeded by --seed)"},
                       {"level", ARG_DOUBLE, &level, "confidence level of the bootstrap intervals (default 0.95)"},
-                      COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
+                      COMMON_SPECS(o)};
   const char *usage = "usage: wmfeat merge [--out merged.wmfa] [--report DIR] SHARD.wmfa...\n"
                       "  give every shard I/N of one run exactly once, in any order: the result equals a single run";
   static const char *pos[MAX_SHARDS];
-  int np, rc = args_parse(argc, argv, specs, usage, pos, MAX_SHARDS, &np);
-  if (rc) return rc == 1 ? EXIT_OK : EXIT_USAGE;
-  if (np < 1 || top < 0) return fprintf(stderr, "%s\n", usage), EXIT_USAGE;
+  int np, rc;
+  if (parse_command(argc, argv, specs, usage, pos, 1, MAX_SHARDS, &np, &o, &rc)) return rc;
+  if (top < 0) return fprintf(stderr, "%s\n", usage), EXIT_USAGE;
   report_rank rank;
   if (report_parse_rank(rank_text, &rank)) return EXIT_USAGE;
   if (resamples < 0 || resamples > 100000 || !(level > 0 && level < 1))

@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "commands.h"
+#include "json_out.h"
 #include "sweep.h"
 
 typedef struct eval {
@@ -31,7 +32,6 @@ static wmf_status evaluate(const wmf_probe *p, const float *te, const int32_t *y
   return st;
 }
 
-static json_t *num_or_null(double v) { return isnan(v) ? json_null() : json_real(v); }
 
 /* A head's evaluation and how its training ended, as JSON. */
 static json_t *eval_json(const wmf_probe *p, const eval *e) {
@@ -39,8 +39,8 @@ static json_t *eval_json(const wmf_probe *p, const eval *e) {
   int conv = 0;
   double grad = NAN;
   wmf_probe_training_info(&it, &conv, NULL, &grad, p);
-  return json_pack("{s:o, s:o, s:o, s:b, s:I}", "clean", num_or_null(e->clean), "watermarked", num_or_null(e->wm),
-                   "auc_deviation", num_or_null(e->auc_dev), "converged", conv, "iterations", (json_int_t)it);
+  return json_pack("{s:o, s:o, s:o, s:b, s:I}", "clean", json_out_number(e->clean), "watermarked", json_out_number(e->wm),
+                   "auc_deviation", json_out_number(e->auc_dev), "converged", conv, "iterations", (json_int_t)it);
 }
 
 /* Trains like wmf_probe_train, but a head that stopped at the iteration limit is kept with a warning (as
@@ -176,14 +176,14 @@ int cmd_probe(int argc, char **argv) {
                       {"rule", ARG_STRING, &rule, "with --sweep: count (floor(p n + 1/2) channels, default) or quantile (Mark My Words: key > torch.quantile(key, 1 - p))"},
                       {"rank", ARG_STRING, &rank, "with --sweep: abs (|AUC - 0.5|, default) or auc (AUC descending)"},
                       {"out", ARG_STRING, &sweep_out, "with --sweep: output folder (default wmfeat-sweep)"},
-                      COMMON_SPECS(o), {NULL, 0, NULL, NULL}};
+                      COMMON_SPECS(o)};
   const char *usage = "usage: wmfeat probe --train F.npy --train-labels L.txt --test F.npy --test-labels L.txt\n"
                       "                    [--test-wm F.npy] [--mask mask.json] [--C 1] [--save head.bin]\n"
                       "       wmfeat probe --sweep (--audit STATE.wmfa | --auc-clean F.npy --auc-wm F.npy) --train ... --test ...\n"
                       "                    [--test-wm F.npy] [--fractions 0,0.005,...] [--rule count|quantile] [--out DIR]";
   const char *pos[1];
-  int np, rc = args_parse(argc, argv, specs, usage, pos, 0, &np);
-  if (rc) return rc == 1 ? EXIT_OK : EXIT_USAGE;
+  int np, rc;
+  if (parse_command(argc, argv, specs, usage, pos, 0, 0, &np, &o, &rc)) return rc;
   if (!train || !train_labels || !test || !test_labels || !(C > 0)) return fprintf(stderr, "%s\n", usage), EXIT_USAGE;
   if (max_iter < 1 || max_iter > 1000000 || !(tol > 0))
     return fprintf(stderr, "error: need 1 <= --max-iter <= 1000000 and --tol > 0\n"), EXIT_USAGE;
@@ -232,9 +232,7 @@ int cmd_probe(int argc, char **argv) {
       json_object_set_new(mj, "channels", json_integer((json_int_t)wmf_mask_count(mask)));
       json_object_set_new(j, "masked", mj);
     }
-    if (!j || json_dumpf(j, stdout, JSON_COMPACT) != 0) rc = (fprintf(stderr, "error: printing JSON\n"), EXIT_RUNTIME);
-    else putchar('\n');
-    json_decref(j);
+    rc = json_out_print(j);
   } else if (!rc) {
     printf("linear head, %zu classes, %zu features, trained on %zu, tested on %zu%s\n", classes, f, ntr, nte,
            test_wm ? " clean + watermarked" : "");

@@ -40,6 +40,21 @@ int check_common(const common_opts *o) {
   return 0;
 }
 
+bool parse_command(int argc, char **argv, const arg_spec *specs, const char *usage, const char **pos, int min_pos,
+                   int max_pos, int *np, const common_opts *o, int *exit_code) {
+  int rc = args_parse(argc, argv, specs, usage, pos, max_pos, np);
+  if (rc) *exit_code = rc == 1 ? EXIT_OK : EXIT_USAGE;
+  else if (*np < min_pos) *exit_code = (fprintf(stderr, "%s\n", usage), EXIT_USAGE);
+  else *exit_code = check_common(o);
+  return rc || *exit_code;
+}
+
+int check_resize_crop(long resize, long crop) {
+  if (crop >= 32 && crop <= resize) return 0;
+  fprintf(stderr, "error: need 32 <= --crop <= --resize (got --crop %ld, --resize %ld)\n", crop, resize);
+  return EXIT_USAGE;
+}
+
 const char *preset_choice(size_t i) {
   return i < wmf_watermark_preset_count() ? wmf_watermark_preset_name(i) : NULL;
 }
@@ -237,25 +252,4 @@ int mkdir_p(const char *path) {
 int worker_count(void) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n > 1 ? (int)n : 1;
-}
-
-void print_json_string(FILE *f, const char *s) {
-  fputc('"', f);
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-    else if (c == '\n') fputs("\\n", f);
-    else if (c < 0x20) fprintf(f, "\\u%04x", c);
-    else fputc(c, f);
-  }
-  fputc('"', f);
-}
-
-int print_json_value(json_t *value) {
-  char *text = value ? json_dumps(value, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) : NULL;
-  json_decref(value);
-  if (!text) return fprintf(stderr, "error: out of memory writing JSON\n"), EXIT_RUNTIME;
-  printf("%s\n", text);
-  free(text);
-  return EXIT_OK;
 }

@@ -25,14 +25,15 @@ typedef struct common_opts {
   const char *shard; /* "i/n" */
 } common_opts;
 
-/* The options every subcommand accepts, appended to its own specs by COMMON_SPECS(o). */
+/* The options every subcommand accepts: COMMON_SPECS(o) comes last in its specs and ends the list. */
 #define COMMON_SPECS(o)                                                                        \
   {"json", ARG_FLAG, &(o).json, "machine-readable JSON on stdout"},                            \
   {"quiet", ARG_FLAG, &(o).quiet, "no progress output"},                                       \
   {"threads", ARG_INT, &(o).threads, "compute threads (default: all cores)"},                  \
   {"batch", ARG_INT, &(o).batch, "images per forward pass (default 16)"},                     \
   {"limit", ARG_INT, &(o).limit, "use at most N images (default: all)"},                      \
-  {"seed", ARG_INT, &(o).seed, "random seed for watermark placement and text (default 0)"}
+  {"seed", ARG_INT, &(o).seed, "random seed for watermark placement and text (default 0)"}, \
+  {NULL, 0, NULL, NULL}
 #define COMMON_DEFAULTS {false, false, 0, 16, 0, 0, NULL}
 
 extern volatile sig_atomic_t g_interrupted;
@@ -51,6 +52,30 @@ int check_choice(const char *option, const char *value, choice_fn name_at);
 
 /* Checks the common options; prints and returns EXIT_USAGE if invalid, else 0. */
 int check_common(const common_opts *o);
+
+/* Parses a subcommand's arguments (args_parse), checks that between min_pos and max_pos positional
+ * arguments were given (else prints the usage) and the common options `o` (check_common). Returns false
+ * with *exit_code EXIT_OK to go on; true when the command must return *exit_code: EXIT_OK after --help,
+ * EXIT_USAGE after saying what is wrong. */
+bool parse_command(int argc, char **argv, const arg_spec *specs, const char *usage, const char **pos, int min_pos,
+                   int max_pos, int *np, const common_opts *o, int *exit_code);
+
+/* Checks NETWORK_SPECS' --resize and --crop (32 <= crop <= resize); prints and returns EXIT_USAGE if
+ * invalid, else 0. */
+int check_resize_crop(long resize, long crop);
+
+/* Options several commands share. */
+#define ARCH_SPEC(v) {"arch", ARG_STRING, &(v), "architecture (default: inferred from the weights)"}
+/* --stage: the pooled output of a stage as the features (audit, extract; docs/models.md). */
+#define STAGE_SPEC(v)                                                                            \
+  {"stage", ARG_STRING, &(v), "use this stage's pooled output as the features (e.g. features.norm5, the "  \
+                              "DenseNet hook of Mark My Words)"}
+/* The options of the commands that run a network on image files (audit, classify, extract). */
+#define NETWORK_SPECS(arch, resize, crop, state_dict_key)                                        \
+  ARCH_SPEC(arch), RESIZE_CROP_SPECS(resize, crop), STATE_DICT_KEY_SPEC(state_dict_key)
+#define RESIZE_CROP_SPECS(resize, crop)                                                          \
+  {"resize", ARG_INT, &(resize), "shorter side before cropping (default 256)"},                 \
+  {"crop", ARG_INT, &(crop), "center crop, the network's input size (default 224)"}
 
 /* The option naming a checkpoint's state_dict key, for every command that loads weights. */
 #define STATE_DICT_KEY_SPEC(v)                                                                  \
@@ -106,12 +131,5 @@ int mkdir_p(const char *path);
 
 /* Number of decoding worker threads to use beside the forward pass. */
 int worker_count(void);
-
-/* Prints a jansson value (indented, 17 significant digits) and a newline to stdout and releases it.
- * NULL (a failed json_pack) prints an error. Returns EXIT_OK or EXIT_RUNTIME. */
-int print_json_value(json_t *value);
-
-/* Prints a JSON string literal (with quotes) to f. */
-void print_json_string(FILE *f, const char *s);
 
 #endif

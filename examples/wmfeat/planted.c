@@ -206,7 +206,7 @@ static wmf_status audit_step(planted_result *r, net *n, const planted_digits *d,
   if (!st) st = wmf_audit_rank(&r->rank_dp, 1, a, WMF_AUDIT_CLASSES, WMF_SCORE_DELTA_PROB, WMF_RANK_DESCENDING);
   if (!st) st = wmf_audit_accuracy(&r->acc_clean, &r->acc_wm, NULL, a);
   static const double th[WMF_AUDIT_D_THRESHOLD_COUNT] = WMF_AUDIT_D_THRESHOLDS;
-  for (int t = 0; !st && t < 4; t++) st = wmf_audit_count_above(&r->above[t], a, WMF_AUDIT_CHANNELS, WMF_SCORE_D, th[t]);
+  for (int t = 0; !st && t < WMF_AUDIT_D_THRESHOLD_COUNT; t++) st = wmf_audit_count_above(&r->above[t], a, WMF_AUDIT_CHANNELS, WMF_SCORE_D, th[t]);
   static const char *const svgs[3] = {"classes_auc.svg", "classes_delta_p.svg", "channels_auc.svg"};
   if (!st && report_dir) st = write_reports(a, report_dir, svgs);
   r->n_test = nt;

@@ -22,7 +22,7 @@ typedef struct planted_result {
   double acc_clean, acc_wm;           /* the network's accuracy on them */
   double auc[PLANTED_K], dp[PLANTED_K];
   size_t rank_auc, rank_dp;           /* class ranked first by |AUC - 0.5| and by delta p */
-  size_t above[4];                    /* channels with d above 0.7 / 0.8 / 0.9 / 0.95 */
+  size_t above[WMF_AUDIT_D_THRESHOLD_COUNT]; /* channels with d above each of WMF_AUDIT_D_THRESHOLDS */
   size_t top_channels[5];             /* channels ranked first by |AUC - 0.5| */
   double channel_auc[PLANTED_F];
   double ps[PLANTED_NP];              /* masked fractions */

@@ -5,9 +5,32 @@
 #include <string.h>
 
 #include "common.h"
+#include "json_out.h"
 
 static const double thresholds[WMF_AUDIT_D_THRESHOLD_COUNT] = WMF_AUDIT_D_THRESHOLDS;
 static const char *const rank_names[] = {"abs", "auc", "delta-p"};
+
+const char *report_thresholds_text(void) {
+  static char text[64];
+  if (!text[0])
+    for (int q = 0, n = 0; q < WMF_AUDIT_D_THRESHOLD_COUNT; q++)
+      n += snprintf(text + n, sizeof text - (size_t)n, "%s%g", q ? " / " : "", thresholds[q]);
+  return text;
+}
+
+void report_print_counts(FILE *f, const size_t counts[WMF_AUDIT_D_THRESHOLD_COUNT]) {
+  for (int q = 0; q < WMF_AUDIT_D_THRESHOLD_COUNT; q++) fprintf(f, "%s%zu", q ? " / " : "", counts[q]);
+}
+
+json_t *report_counts_json(const size_t counts[WMF_AUDIT_D_THRESHOLD_COUNT]) {
+  json_t *o = json_object();
+  for (int q = 0; o && q < WMF_AUDIT_D_THRESHOLD_COUNT; q++) {
+    char key[16];
+    snprintf(key, sizeof key, "%g", thresholds[q]);
+    json_object_set_new(o, key, json_integer((json_int_t)counts[q]));
+  }
+  return o;
+}
 
 /* ImageNet-W's metrics of carton, named as its eval_watermark_shortcut.py names them. */
 typedef struct inw_row {
@@ -147,6 +170,27 @@ static const char *name_of(wmf_audit *a, size_t i, char *buf, size_t len) {
   return buf;
 }
 
+/* The summary's table of the top classes or channels (nothing when there are none). */
+static void print_top(FILE *f, wmf_audit *a, const summary *s, wmf_audit_target t, report_rank rank) {
+  bool cls = t == WMF_AUDIT_CLASSES;
+  if (!s->k) return;
+  fprintf(f, "\n%s most moved by the watermark (ranked by %s):\n   rank %s AUC %s     d %s  q (BH)\n",
+          cls ? "classes" : "feature channels", report_rank_text(rank, t),
+          cls ? "class  name                          " : "channel   ", s->intervals ? "  [bootstrap CI]" : "",
+          cls ? "  delta p  delta logit" : " mean diff");
+  for (size_t r = 0; r < s->k; r++) {
+    size_t i = s->idx[r];
+    char buf[32], ci[32] = "";
+    if (s->intervals) snprintf(ci, sizeof ci, " [%5.3f, %5.3f]", s->lo[i], s->hi[i]);
+    if (cls) fprintf(f, "  %5zu %5zu  %-28.28s", r + 1, i, name_of(a, i, buf, sizeof buf));
+    else fprintf(f, "  %5zu %7zu", r + 1, i);
+    fprintf(f, " %6.3f%s %6.3f", s->auc[i], ci, s->d[i]);
+    if (cls) fprintf(f, " %+9.4f %+11.3f", s->dp[i], s->dl[i]);
+    else fprintf(f, " %+10.4f", s->dl[i]);
+    fprintf(f, "  %7.2g\n", s->q[i]);
+  }
+}
+
 /* With few pairs, large d arises by chance: the standard deviation of an AUC under no effect (Mann-Whitney,
  * two independent samples of n: var = (2n + 1) / (12 n^2)) and the share of columns expected above d = 0.7
  * by chance alone (normal approximation). A warning is due when that share exceeds 1 %. */
@@ -166,44 +210,25 @@ wmf_status report_print(wmf_audit *a, size_t k, report_rank rank, const report_i
     if (info && info->prerendered)
       fprintf(f, ", pre-rendered (--watermarked); %zu files without a partner skipped", info->unpaired);
     fputc('\n', f);
-    if (c.k) {
-      fprintf(f, "\nclasses most moved by the watermark (ranked by %s):\n"
-                 "   rank class  name                           AUC %s     d   delta p  delta logit  q (BH)\n",
-              report_rank_text(rank, WMF_AUDIT_CLASSES), c.intervals ? "  [bootstrap CI]" : "");
-      for (size_t r = 0; r < c.k; r++) {
-        size_t i = c.idx[r];
-        char buf[32], ci[32] = "";
-        if (c.intervals) snprintf(ci, sizeof ci, " [%5.3f, %5.3f]", c.lo[i], c.hi[i]);
-        fprintf(f, "  %5zu %5zu  %-28.28s %6.3f%s %6.3f %+9.4f %+11.3f  %7.2g\n", r + 1, i,
-                name_of(a, i, buf, sizeof buf), c.auc[i], ci, c.d[i], c.dp[i], c.dl[i], c.q[i]);
-      }
-    }
-    if (h.k) {
-      fprintf(f, "\nfeature channels most moved by the watermark (ranked by %s):\n"
-                 "   rank channel    AUC %s     d  mean diff  q (BH)\n",
-              report_rank_text(rank, WMF_AUDIT_CHANNELS), h.intervals ? "  [bootstrap CI]" : "");
-      for (size_t r = 0; r < h.k; r++) {
-        size_t i = h.idx[r];
-        char ci[32] = "";
-        if (h.intervals) snprintf(ci, sizeof ci, " [%5.3f, %5.3f]", h.lo[i], h.hi[i]);
-        fprintf(f, "  %5zu %7zu %6.3f%s %6.3f %+10.4f  %7.2g\n", r + 1, i, h.auc[i], ci, h.d[i], h.dl[i], h.q[i]);
-      }
-    }
+    print_top(f, a, &c, WMF_AUDIT_CLASSES, rank);
+    print_top(f, a, &h, WMF_AUDIT_CHANNELS, rank);
     fprintf(f, "\n");
     for (int t = 0; t < 2; t++) {
       summary *s = t ? &h : &c;
       if (!s->n) continue;
-      fprintf(f, "%s with d above 0.7 / 0.8 / 0.9 / 0.95: %zu / %zu / %zu / %zu of %zu\n", t ? "channels" : "classes",
-              s->above[0], s->above[1], s->above[2], s->above[3], s->n);
-      fprintf(f, "  of these significant (Benjamini-Hochberg q < %g, paired Wilcoxon signed-rank): %zu / %zu / %zu / %zu\n",
-              WMF_AUDIT_FDR, s->sig_above[0], s->sig_above[1], s->sig_above[2], s->sig_above[3]);
+      fprintf(f, "%s with d above %s: ", t ? "channels" : "classes", report_thresholds_text());
+      report_print_counts(f, s->above);
+      fprintf(f, " of %zu\n  of these significant (Benjamini-Hochberg q < %g, paired Wilcoxon signed-rank): ", s->n,
+              WMF_AUDIT_FDR);
+      report_print_counts(f, s->sig_above);
+      fputc('\n', f);
     }
     double sd, share = chance_share(pairs, &sd);
     if (share > 0.01)
       fprintf(f, "warning: only %zu pairs: with no watermark effect at all an AUC varies with sd %.3f, and about %.0f%% of\n"
-                 "         classes and channels would still show d > 0.7 by chance. Read the significant counts and\n"
+                 "         classes and channels would still show d > %g by chance. Read the significant counts and\n"
                  "         the bootstrap intervals, not the d counts alone.\n",
-              pairs, sd, 100 * share);
+              pairs, sd, 100 * share, thresholds[0]);
     double ca = NAN, wa = NAN;
     size_t labelled = 0;
     if (!st && wmf_audit_num_classes(a) && !(st = wmf_audit_accuracy(&ca, &wa, &labelled, a)) && labelled)
@@ -228,18 +253,6 @@ wmf_status report_print(wmf_audit *a, size_t k, report_rank rank, const report_i
   return st;
 }
 
-static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
-
-static json_t *counts(const size_t *v) {
-  json_t *o = json_object();
-  for (int q = 0; o && q < WMF_AUDIT_D_THRESHOLD_COUNT; q++) {
-    char key[16];
-    snprintf(key, sizeof key, "%g", thresholds[q]);
-    json_object_set_new(o, key, json_integer((json_int_t)v[q]));
-  }
-  return o;
-}
-
 wmf_status report_print_json(wmf_audit *a, size_t k, report_rank rank, const report_info *info, FILE *f) {
   summary c = {0}, h = {0};
   wmf_status st = summarize(a, WMF_AUDIT_CLASSES, k, rank, &c);
@@ -254,24 +267,24 @@ wmf_status report_print_json(wmf_audit *a, size_t k, report_rank rank, const rep
     for (size_t r = 0; !st && r < c.k; r++) {
       size_t i = c.idx[r];
       char buf[32];
-      json_t *e = json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o}", "class", (json_int_t)i, "name",
-                            name_of(a, i, buf, sizeof buf), "auc", num(c.auc[i]), "d", num(c.d[i]), "delta_p",
-                            num(c.dp[i]), "delta_logit", num(c.dl[i]), "q_value", num(c.q[i]));
-      if (e && c.intervals) json_object_set_new(e, "auc_ci", json_pack("[o, o]", num(c.lo[i]), num(c.hi[i])));
+      json_t *e = json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "class", (json_int_t)i, "name",
+                            json_out_string(name_of(a, i, buf, sizeof buf)), "auc", json_out_number(c.auc[i]), "d", json_out_number(c.d[i]), "delta_p",
+                            json_out_number(c.dp[i]), "delta_logit", json_out_number(c.dl[i]), "q_value", json_out_number(c.q[i]));
+      if (e && c.intervals) json_object_set_new(e, "auc_ci", json_pack("[o, o]", json_out_number(c.lo[i]), json_out_number(c.hi[i])));
       json_array_append_new(tc, e);
     }
     for (size_t r = 0; !st && r < h.k; r++) {
       size_t i = h.idx[r];
-      json_t *e = json_pack("{s:I, s:o, s:o, s:o, s:o}", "channel", (json_int_t)i, "auc", num(h.auc[i]), "d",
-                            num(h.d[i]), "mean_diff", num(h.dl[i]), "q_value", num(h.q[i]));
-      if (e && h.intervals) json_object_set_new(e, "auc_ci", json_pack("[o, o]", num(h.lo[i]), num(h.hi[i])));
+      json_t *e = json_pack("{s:I, s:o, s:o, s:o, s:o}", "channel", (json_int_t)i, "auc", json_out_number(h.auc[i]), "d",
+                            json_out_number(h.d[i]), "mean_diff", json_out_number(h.dl[i]), "q_value", json_out_number(h.q[i]));
+      if (e && h.intervals) json_object_set_new(e, "auc_ci", json_pack("[o, o]", json_out_number(h.lo[i]), json_out_number(h.hi[i])));
       json_array_append_new(th, e);
     }
     for (int t = 0; !st && t < 2; t++) {
       summary *s = t ? &h : &c;
       if (!s->n) continue;
-      json_object_set_new(root, t ? "channels_above" : "classes_above", counts(s->above));
-      json_object_set_new(root, t ? "channels_significant_above" : "classes_significant_above", counts(s->sig_above));
+      json_object_set_new(root, t ? "channels_above" : "classes_above", report_counts_json(s->above));
+      json_object_set_new(root, t ? "channels_significant_above" : "classes_significant_above", report_counts_json(s->sig_above));
     }
     if (info) {
       json_object_set_new(root, "prerendered", json_boolean(info->prerendered));
@@ -282,19 +295,17 @@ wmf_status report_print_json(wmf_audit *a, size_t k, report_rank rank, const rep
       json_t *w = json_object();
       inw_row r[INW_ROWS];
       inw_rows(&m, r);
-      for (int i = 0; w && i < INW_ROWS; i++) json_object_set_new(w, r[i].name, num(r[i].value));
+      for (int i = 0; w && i < INW_ROWS; i++) json_object_set_new(w, r[i].name, json_out_number(r[i].value));
       json_object_set_new(root, "imagenet_w", w);
     }
     double sd, share = chance_share(pairs, &sd);
-    json_object_set_new(root, "chance_share_above_0.7", num(share));
+    char key[48];
+    snprintf(key, sizeof key, "chance_share_above_%g", thresholds[0]);
+    json_object_set_new(root, key, json_out_number(share));
     if (share > 0.01)
       json_object_set_new(root, "warning", json_string("few pairs: d counts are dominated by chance; read the "
                                                        "significant counts and the bootstrap intervals"));
-    if (!st) {
-      char *text = json_dumps(root, JSON_REAL_PRECISION(6));
-      if (!text) st = WMF_ERR_OUT_OF_MEMORY;
-      else fprintf(f, "%s\n", text), free(text);
-    }
+    if (!st && json_out_fprint(json_incref(root), f)) st = WMF_ERR_IO;
     json_decref(root);
   }
   summary_free(&c);

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include <jansson.h>
 #include <wmfeat.h>
 
 /* How classes and channels are ranked in the summary and the class figures (--rank):
@@ -24,6 +25,13 @@ const char *report_rank_name(report_rank rank);
 /* The score and order a ranking uses for classes or channels, and its text ("AUC, descending"). */
 void report_rank_order(report_rank rank, wmf_audit_target target, wmf_audit_score *score, wmf_rank_order *order);
 const char *report_rank_text(report_rank rank, wmf_audit_target target);
+
+/* The d thresholds (WMF_AUDIT_D_THRESHOLDS) as text: "0.7 / 0.8 / 0.9 / 0.95". */
+const char *report_thresholds_text(void);
+/* Prints one count per d threshold: "3 / 2 / 0 / 0". */
+void report_print_counts(FILE *f, const size_t counts[WMF_AUDIT_D_THRESHOLD_COUNT]);
+/* One count per d threshold as a JSON object keyed by the threshold: {"0.7": 3, "0.8": 2, ...}. */
+json_t *report_counts_json(const size_t counts[WMF_AUDIT_D_THRESHOLD_COUNT]);
 
 /* What the audit knows beyond the audit object: how its watermarked images were made. */
 typedef struct report_info {

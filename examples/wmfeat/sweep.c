@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "json_out.h"
 
 int sweep_parse_fractions(sweep_spec *s, const char *text) {
   s->n_p = 0;
@@ -89,8 +90,6 @@ static wmf_status run_point(const sweep_spec *s, double p, point *pt) {
   return st;
 }
 
-static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
-
 int sweep_run(const sweep_spec *s) {
   point *pts = calloc(s->n_p, sizeof *pts);
   if (!pts || mkdir_p(s->out)) return free(pts), EXIT_RUNTIME;
@@ -134,8 +133,8 @@ int sweep_run(const sweep_spec *s) {
   json_t *root = NULL;
   if (!rc) {
     json_t *points = json_array();
-    root = json_pack("{s:s, s:i, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o}", "format", "wmfeat-sweep", "version", 1,
-                     "rule", rule, "rank", s->rank == WMF_MASK_BY_VALUE ? "auc" : "abs", "channel_aucs", s->auc_source,
+    root = json_pack("{s:s, s:i, s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:o}", "format", "wmfeat-sweep", "version", 1,
+                     "rule", rule, "rank", s->rank == WMF_MASK_BY_VALUE ? "auc" : "abs", "channel_aucs", json_out_string(s->auc_source),
                      "train", (json_int_t)s->n_train, "test", (json_int_t)s->n_test, "test_watermarked",
                      (json_int_t)s->n_test_wm, "features", (json_int_t)s->features, "classes", (json_int_t)s->classes,
                      "points", points);
@@ -143,19 +142,18 @@ int sweep_run(const sweep_spec *s) {
       point *q = &pts[i];
       json_t *idx = json_array(), *aucs = json_array();
       for (size_t j = 0; idx && j < q->masked; j++) json_array_append_new(idx, json_integer((json_int_t)q->masked_idx[j]));
-      for (size_t k = 0; aucs && s->test_wm && k < s->classes; k++) json_array_append_new(aucs, num(q->aucs[k]));
+      for (size_t k = 0; aucs && s->test_wm && k < s->classes; k++) json_array_append_new(aucs, json_out_number(q->aucs[k]));
       json_array_append_new(points, json_pack("{s:f, s:I, s:o, s:o, s:o, s:o, s:o, s:b, s:I, s:o, s:o}", "p", s->p[i],
-                                              "masked", (json_int_t)q->masked, "threshold", num(q->threshold),
-                                              "clean_accuracy", num(q->clean), "watermarked_accuracy", num(q->wm),
-                                              "mean_abs_auc_minus_half", num(q->auc_dev), "median_auc",
-                                              num(q->auc_median), "converged", q->converged, "iterations",
+                                              "masked", (json_int_t)q->masked, "threshold", json_out_number(q->threshold),
+                                              "clean_accuracy", json_out_number(q->clean), "watermarked_accuracy", json_out_number(q->wm),
+                                              "mean_abs_auc_minus_half", json_out_number(q->auc_dev), "median_auc",
+                                              json_out_number(q->auc_median), "converged", q->converged, "iterations",
                                               (json_int_t)q->iterations, "logit_auc", s->test_wm ? aucs : json_null(),
                                               "masked_channels", idx));
       if (!s->test_wm) json_decref(aucs);
     }
     snprintf(path, sizeof path, "%s/sweep.json", s->out);
-    if (!root || json_dump_file(root, path, JSON_INDENT(2) | JSON_REAL_PRECISION(17)))
-      rc = (fprintf(stderr, "error: cannot write '%s'\n", path), EXIT_RUNTIME);
+    rc = json_out_write(json_incref(root), path);
   }
   if (!rc) { /* figures */
     double clean[SWEEP_MAX_P], wm[SWEEP_MAX_P], dev[SWEEP_MAX_P];
@@ -176,7 +174,7 @@ int sweep_run(const sweep_spec *s) {
     }
     if (st) rc = fail_status(st, path);
   }
-  if (!rc && s->json) rc = print_json_value(json_incref(root));
+  if (!rc && s->json) rc = json_out_print(json_incref(root));
   else if (!rc && !s->quiet) {
     printf("mitigation sweep: %zu classes, %zu features; channels ranked by %s from %s, %s rule\n", s->classes,
            s->features, s->rank == WMF_MASK_BY_VALUE ? "AUC" : "|AUC - 0.5|", s->auc_source, rule);

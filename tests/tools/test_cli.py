@@ -2,23 +2,12 @@
 output, classify, extract, render, and audits that shard, merge and resume to exactly the result of a
 single run."""
 import json
-import os
-import pathlib
 import shutil
-import subprocess
 
 import numpy as np
 import pytest
 
-WMFEAT = os.environ["WMFEAT_EXE"]
-WEIGHTS = os.environ["WMFEAT_TEST_WEIGHTS"]
-PHOTOS = pathlib.Path("/usr/lib/python3/dist-packages/skimage/data")
-
-
-def run(*args, code=0):
-    p = subprocess.run([WMFEAT, *map(str, args)], capture_output=True, text=True, timeout=600)
-    assert p.returncode == code, f"exit {p.returncode}, expected {code}\n{p.stdout}\n{p.stderr}"
-    return p
+from cli_common import PHOTOS, WEIGHTS, report, run
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +55,30 @@ def test_extract_rows_follow_input_order(images, tmp_path):
 
 
 def test_render_preset(tmp_path):
-    run("render", "-p", "imagenet-w", "-i", PHOTOS / "coffee.png", "--fit", "224", "-o", tmp_path / "w.png")
-    assert (tmp_path / "w.png").stat().st_size > 1000
+    """The ImageNet-W mark on a photo, pixel by pixel: white at the coverage's alpha over the clean crop
+    inside the mark, the clean crop untouched everywhere else, the same pixels on a rerun."""
+    from PIL import Image
+    src = PHOTOS / "coffee.png"
+    p = run("render", "-p", "imagenet-w", "-i", src, "--fit", "224", "--seed", "3", "-o", tmp_path / "w.png",
+            "--coverage", tmp_path / "cov.png")
+    assert "36 px at (2.24, 89.60)" in p.stdout
+    run("render", "-p", "imagenet-w", "-i", src, "--fit", "224", "--seed", "3", "-o", tmp_path / "again.png")
+    # the clean crop: a mark drawn outside the image
+    run("render", "-i", src, "--fit", "224", "--font", "Liberation Serif", "--text", "X", "--at", "0,-100",
+        "-o", tmp_path / "clean.png")
+    w, again, clean = (np.asarray(Image.open(tmp_path / f)).astype(int) for f in ["w.png", "again.png", "clean.png"])
+    cov = np.asarray(Image.open(tmp_path / "cov.png").convert("L")).astype(int)
+    assert w.shape == clean.shape == (224, 224, 3) and np.array_equal(w, again)
+    assert cov.max() == 128  # ImageNet-W: alpha round(0.5 * 255)
+    ys, xs = np.nonzero(cov)
+    # the text's box: from x = 0.01 * 224, below y = 0.4 * 224, six characters of 36 px
+    assert 2 <= xs.min() <= 5 and 200 <= xs.max() <= 224 and 89 <= ys.min() <= 105 and ys.max() <= 140
+    changed = (w != clean).any(axis=2)
+    assert not changed[cov == 0].any()  # nothing outside the mark
+    assert changed[cov > 0].mean() > 0.95  # (the rest: pixels already near white)
+    assert changed[ys.min():ys.max() + 1, xs.min():xs.max() + 1].sum() > 1500
+    expected = clean + (255 - clean) * cov[..., None] / 255  # white over the photo at the mark's alpha
+    assert np.abs(w - expected).max() <= 0.5 + 1e-9
 
 
 def test_render_explicit_draw_jpeg_logo_options(tmp_path):
@@ -108,10 +119,6 @@ def test_render_explicit_draw_jpeg_logo_options(tmp_path):
     p = run("render", "-p", "ch-logo", "-s", "224x224", "--logo", tmp_path / "none.png", "-o", tmp_path / "i.png",
             code=1)
     assert "none.png" in p.stderr
-
-
-def report(folder):
-    return json.loads((folder / "report.json").read_text())
 
 
 def test_audit_logo_option(images, tmp_path):

@@ -2,24 +2,13 @@
 --state-dict-key, exit codes for wrong arguments, render --json / --quiet, info on an unknown network,
 skipped and unsupported files, mask given a report, list-file and WordNet-id labels, probe stopping."""
 import json
-import os
-import pathlib
 import shutil
-import subprocess
 
 import numpy as np
 import pytest
 import torch
 
-WMFEAT = os.environ["WMFEAT_EXE"]
-WEIGHTS = os.environ["WMFEAT_TEST_WEIGHTS"]
-PHOTOS = pathlib.Path("/usr/lib/python3/dist-packages/skimage/data")
-
-
-def run(*args, code=0):
-    p = subprocess.run([WMFEAT, *map(str, args)], capture_output=True, text=True, timeout=600)
-    assert p.returncode == code, f"exit {p.returncode}, expected {code}\n{p.stdout}\n{p.stderr}"
-    return p
+from cli_common import PHOTOS, WEIGHTS, run
 
 
 @pytest.fixture(scope="module")

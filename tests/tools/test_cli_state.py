@@ -3,9 +3,7 @@ merge` refuse states of another run naming the field, merge needs every shard on
 interrupted audit resumes to exactly the uninterrupted run and says how, crash leftovers cannot
 duplicate pairs, partial states are not overwritten silently, empty shards merge; `extract` writes
 NaN logits for skipped images and its .npy files atomically, never replacing a FIFO or device."""
-import json
 import os
-import pathlib
 import pty
 import re
 import resource
@@ -20,24 +18,13 @@ import time
 import numpy as np
 import pytest
 
-WMFEAT = os.environ["WMFEAT_EXE"]
-WEIGHTS = os.environ["WMFEAT_TEST_WEIGHTS"]
-PHOTOS = pathlib.Path("/usr/lib/python3/dist-packages/skimage/data")
+from cli_common import PHOTOS, WEIGHTS, WMFEAT, report, run
+
 NAMES = ["astronaut.png", "coffee.png", "chelsea.png", "rocket.jpg", "motorcycle_left.png", "camera.png",
          "retina.jpg"]
 # batch 1: a forward pass of a batch of another size may differ in the last bits (one oneDNN plan per batch
 # size), so runs are compared image by image
 COMMON = ["--batch", "1", "--quiet"]
-
-
-def run(*args, code=0, **kw):
-    p = subprocess.run([WMFEAT, *map(str, args)], capture_output=True, text=True, timeout=600, **kw)
-    assert p.returncode == code, f"exit {p.returncode}, expected {code}\n{p.stdout}\n{p.stderr}"
-    return p
-
-
-def report(folder):
-    return json.loads((pathlib.Path(folder) / "report.json").read_text())
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from test_cli import PHOTOS, WEIGHTS, run  # the same program, weights and photos as test_cli.py
+from cli_common import PHOTOS, WEIGHTS, report, run  # the same program, weights and photos as test_cli.py
 
 sys.path.insert(0, str(pathlib.Path(os.environ["WMF_SOURCE_ROOT"]) / "examples" / "python"))
 
@@ -29,9 +29,6 @@ def audited(tmp_path_factory):
             "--seed", "3")
     return d, imgs, p.stdout
 
-
-def report(folder):
-    return json.loads((folder / "report.json").read_text())
 
 
 def test_summary_warns_about_few_pairs_and_counts_significant_classes(audited):

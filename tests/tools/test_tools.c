@@ -297,6 +297,39 @@ START_TEST(args_parse_values_and_errors) {
 }
 END_TEST
 
+START_TEST(args_short_names_lists_and_numbers) {
+  const char *out = NULL;
+  arg_list logos = {{NULL}, 0};
+  arg_spec specs[] = {{"output|o", ARG_STRING, &out, "output"}, {"logo", ARG_LIST, &logos, "logo"},
+                      {NULL, 0, NULL, NULL}};
+  const char *pos[2];
+  int np;
+  char *argv1[] = {"x", "--logo", "a.png", "-o", "o.png", "--logo=b.png", "-5", NULL};
+  ck_assert_int_eq(args_parse(7, argv1, specs, "usage", pos, 2, &np), 0);
+  ck_assert_str_eq(out, "o.png");
+  ck_assert_int_eq(logos.n, 2);
+  ck_assert_str_eq(logos.items[0], "a.png");
+  ck_assert_str_eq(logos.items[1], "b.png");
+  ck_assert_int_eq(np, 1); /* "-5" is no option: a positional argument */
+  ck_assert_str_eq(pos[0], "-5");
+  char *argv2[] = {"x", "--output", "p.png", NULL};
+  ck_assert_int_eq(args_parse(3, argv2, specs, "usage", pos, 2, &np), 0);
+  ck_assert_str_eq(out, "p.png");
+  char *argv3[] = {"x", "--o", "q.png", NULL}; /* the short name is not a long one */
+  ck_assert_int_eq(args_parse(3, argv3, specs, "usage", pos, 2, &np), 2);
+  double v[4];
+  ck_assert_int_eq(args_numbers("1.5,0,-2", v, 3, 3), 3);
+  ck_assert_double_eq(v[0], 1.5);
+  ck_assert_double_eq(v[2], -2);
+  ck_assert_int_eq(args_numbers("1,2", v, 3, 4), -1);
+  ck_assert_int_eq(args_numbers("1,2,3,4,5", v, 3, 4), -1);
+  ck_assert_int_eq(args_numbers("1,,2", v, 2, 3), -1);
+  ck_assert_int_eq(args_numbers("1,2,x", v, 2, 3), -1);
+  ck_assert_int_eq(args_numbers("", v, 1, 3), -1);
+  ck_assert_int_eq(args_bad_value("bg|b", "R,G,B", "1,2"), 2);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("tools");
   TCase *tc = tcase_create("tools");
@@ -308,6 +341,7 @@ int main(void) {
   tcase_add_test(tc, file_lists_labels_from_a_list);
   tcase_add_test(tc, file_lists_pair_by_relative_path);
   tcase_add_test(tc, args_parse_values_and_errors);
+  tcase_add_test(tc, args_short_names_lists_and_numbers);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }
