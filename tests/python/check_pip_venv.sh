@@ -8,15 +8,13 @@
 # Usage: check_pip_venv.sh BUILD_DIR PYTHON SOURCE_ROOT VERSION
 set -eu
 . "$(dirname "$0")/../skip.sh"
+. "$(dirname "$0")/../install_tmp.sh"
 build=$1 py=$2 src=$3 version=$4
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 "$py" -c 'import setuptools, wheel' 2>/dev/null || skip_missing_tool "python3-setuptools, python3-wheel" "pip builds the package with them"
-meson install -C "$build" --no-rebuild --quiet --destdir "$tmp/dest" >/dev/null
-prefix=$(meson introspect "$build" --buildoptions | "$py" -c \
-  'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"))')
-pc=$(find "$tmp/dest" -name wmfeat.pc | head -n1)
+install_into_tmp "$build" "$py"
+pc=$(find "$dest" -name wmfeat.pc | head -n1)
 mkdir "$tmp/pc"
-sed "s|^prefix=.*|prefix=$tmp/dest$prefix|" "$pc" > "$tmp/pc/wmfeat.pc"
+sed "s|^prefix=.*|prefix=$dest$prefix|" "$pc" > "$tmp/pc/wmfeat.pc"
 if ! "$py" -m venv --system-site-packages "$tmp/venv" > "$tmp/venv.log" 2>&1; then
   cat "$tmp/venv.log" >&2
   skip_missing_tool "python3-venv" "$py -m venv failed (Debian: python3-venv gives venvs their pip)"

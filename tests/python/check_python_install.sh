@@ -4,13 +4,11 @@
 # installed copy, imported from there with neither WMFEAT_LIBRARY nor LD_LIBRARY_PATH, loads the library
 # installed with it and calls it. Usage: check_python_install.sh BUILD_DIR PYTHON SOURCE_ROOT
 set -eu
+. "$(dirname "$0")/../install_tmp.sh"
 build=$1 py=$2 src=$3
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-meson install -C "$build" --no-rebuild --quiet --destdir "$tmp/dest" >/dev/null
-prefix=$(meson introspect "$build" --buildoptions | "$py" -c \
-  'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"))')
-init=$(find "$tmp/dest" -path '*/wmfeat/__init__.py' | head -n1)
-[ -n "$init" ] || { echo "FAIL: meson install put no wmfeat package under $tmp/dest"; exit 1; }
+install_into_tmp "$build" "$py"
+init=$(find "$dest" -path '*/wmfeat/__init__.py' | head -n1)
+[ -n "$init" ] || { echo "FAIL: meson install put no wmfeat package under $dest"; exit 1; }
 pkg=$(dirname "$init")
 site=$(dirname "$pkg")
 for f in "$src"/examples/python/wmfeat/*.py; do
@@ -19,7 +17,7 @@ done
 [ -f "$pkg/_paths.py" ] || { echo "FAIL: no _paths.py in $pkg"; exit 1; }
 [ ! -e "$pkg/_paths.py.in" ] || { echo "FAIL: the template _paths.py.in is installed"; exit 1; }
 # the directory is the interpreter's own site-packages for this prefix when it has one there
-"$py" - "$prefix" "${site#"$tmp/dest"}" <<'PY'
+"$py" - "$prefix" "${site#"$dest"}" <<'PY'
 import os, site, sys
 prefix, installed = sys.argv[1], sys.argv[2]
 own = [d for d in site.getsitepackages() if os.path.relpath(d, prefix).split(os.sep)[0] in ("lib", "lib64")]
@@ -30,7 +28,7 @@ else:
     print(f"prefix {prefix} has none of the interpreter's site-packages: installed into {installed}")
 PY
 cd "$tmp"
-env -u WMFEAT_LIBRARY -u LD_LIBRARY_PATH PYTHONPATH="$site" "$py" - "$tmp/dest" <<'PY'
+env -u WMFEAT_LIBRARY -u LD_LIBRARY_PATH PYTHONPATH="$site" "$py" - "$dest" <<'PY'
 import os, sys
 import wmfeat
 dest = sys.argv[1]
