@@ -6,13 +6,11 @@ set -eu
 build=$1 sanitize=$2; shift 2
 san=""
 [ "$sanitize" = none ] || san="-fsanitize=$sanitize"   # a sanitized library needs a sanitized program
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-meson install -C "$build" --no-rebuild --quiet --destdir "$tmp/dest" >/dev/null
-prefix=$(meson introspect "$build" --buildoptions | /usr/bin/python3 -c \
-  'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"))')
-pcdir=$(dirname "$(find "$tmp/dest" -name wmfeat.pc | head -n1)")
+. "$(dirname "$0")/../install_tmp.sh"
+install_into_tmp "$build"
+pcdir=$(dirname "$(find "$dest" -name wmfeat.pc | head -n1)")
 export PKG_CONFIG_PATH="$pcdir"
-flags=$(pkg-config --define-variable=prefix="$tmp/dest$prefix" --cflags --libs wmfeat)
+flags=$(pkg-config --define-variable=prefix="$dest$prefix" --cflags --libs wmfeat)
 cat > "$tmp/use.c" <<'C'
 #include <stdio.h>
 #include <string.h>
@@ -26,7 +24,7 @@ int main(void) {
 C
 # shellcheck disable=SC2086
 "$@" $san "$tmp/use.c" -o "$tmp/use" $flags
-libdir=$(pkg-config --define-variable=prefix="$tmp/dest$prefix" --variable=libdir wmfeat)
+libdir=$(pkg-config --define-variable=prefix="$dest$prefix" --variable=libdir wmfeat)
 LD_LIBRARY_PATH="$libdir" "$tmp/use"
 soname=$(readelf -d "$libdir/libwmfeat.so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
 [ "$soname" = "libwmfeat.so.1" ] || { echo "FAIL: SONAME is '$soname', expected libwmfeat.so.1"; exit 1; }

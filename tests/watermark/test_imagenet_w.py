@@ -28,6 +28,8 @@ from torchvision.transforms.functional import to_pil_image, to_tensor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "examples", "python"))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import wmf_skip  # noqa: E402
 import wmfeat  # noqa: E402
 
 FONT_PATH = "/usr/share/fonts/opentype/noto/NotoSerifCJK-ExtraLight.ttc"
@@ -144,7 +146,7 @@ def main():
     ap.add_argument("--sizes", help="comma-separated sizes (default: every size 64..768)")
     args = ap.parse_args()
     if not features.check("raqm"):
-        sys.exit("PIL lacks raqm: the reference would not lay text out as Whac-A-Mole's PIL does")
+        wmf_skip.skip_missing_tool("PIL's raqm", "the reference would not lay text out as Whac-A-Mole's PIL does (Debian libraqm0)")
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else list(range(64, 769))
     photos = [("camera (grey)", Image.open(os.path.join(SKIMAGE, "camera.png"))),
               ("coffee (colour)", Image.open(os.path.join(SKIMAGE, "coffee.png")).convert("RGB"))]

@@ -1,6 +1,7 @@
 /* Parity with PIL 9.4 (raqm): the same draws rendered by libwmfeat and by tests/watermark/pil_ref.py
- * (run here with REF_PYTHON), on skimage photos and flat backgrounds; every case must be identical
- * (0 differing pixels):
+ * (run here with REF_PYTHON), on skimage photos and flat backgrounds; every one of the 57 cases must be
+ * identical (maximum absolute difference 0 in every channel of every pixel, and PIL inked pixels; the
+ * measured figures are in docs/watermarks.md):
  *  - imagenet-w as PIL draws it (RGBA layer, alpha 128, alpha_composite);
  *  - the Mark My Words presets for the drawn text and point (JPEG step, Chinese ascender and Hindi
  *    dotted circles as PIL with the stand-in fonts: the presets' settings are checked in test_mmw.py);
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "watermark/watermark_internal.h"
@@ -88,17 +90,22 @@ static void add_case(const char *kind, const char *label, wmf_image *im, const w
 
 typedef struct stats {
   double mean_abs, iou;
+  int max_abs;    /* largest |ours - PIL| over every channel of every pixel */
   long differing; /* pixels with any channel different */
+  long ink_ref;   /* pixels PIL changed */
   int box_mine[4], box_ref[4]; /* x0, y0, x1, y1 of inked pixels */
 } stats;
 
 static void compare(const kase *k, stats *s) {
   s->differing = 0;
+  s->max_abs = 0;
+  s->ink_ref = 0;
   wmf_image *in, *a, *b;
   ck_assert_int_eq(wmf_image_load(&in, k->in, NULL), WMF_OK);
   ck_assert_int_eq(wmf_image_load(&a, k->mine, NULL), WMF_OK);
   ck_assert_msg(wmf_image_load(&b, k->ref, NULL) == WMF_OK, "PIL output missing: %s", k->ref);
   uint32_t w = wmf_image_width(in), h = wmf_image_height(in);
+  ck_assert(wmf_image_width(a) == w && wmf_image_height(a) == h && wmf_image_width(b) == w && wmf_image_height(b) == h);
   const uint8_t *pi = wmf_image_pixels(in), *pa = wmf_image_pixels(a), *pb = wmf_image_pixels(b);
   double sum = 0;
   long inter = 0, uni = 0;
@@ -108,12 +115,15 @@ static void compare(const kase *k, stats *s) {
       size_t i = ((size_t)y * w + x) * 3;
       bool ia = false, ib = false, d = false;
       for (int c = 0; c < 3; c++) {
-        d |= pa[i + c] != pb[i + c];
-        sum += abs(pa[i + c] - pb[i + c]);
+        int ad = abs(pa[i + c] - pb[i + c]);
+        d |= ad != 0;
+        sum += ad;
+        if (ad > s->max_abs) s->max_abs = ad;
         ia |= pa[i + c] != pi[i + c];
         ib |= pb[i + c] != pi[i + c];
       }
       s->differing += d;
+      s->ink_ref += ib;
       inter += ia && ib;
       uni += ia || ib;
       int *bx[2] = {ia ? bm : NULL, ib ? br : NULL};
@@ -229,13 +239,16 @@ START_TEST(parity_with_pil) {
   snprintf(cmd, sizeof cmd, "'%s' '%s/tests/watermark/pil_ref.py' '%s'", py, root, spec_path);
   ck_assert_msg(system(cmd) == 0, "reference script failed: %s", cmd);
 
+  /* docs/watermarks.md states the number of cases */
+  ck_assert_int_eq(ncases, 57);
   int failures = 0;
   for (int i = 0; i < ncases; i++) {
     stats s;
     compare(&cases[i], &s);
-    bool ok = s.differing == 0 && s.box_ref[2] >= 0;
-    fprintf(stderr, "%-4s %-10s %-28s differing %ld mean|d| %.4f IoU %.4f box %d,%d,%d,%d vs PIL %d,%d,%d,%d\n", ok ? "ok" : "FAIL",
-            cases[i].kind, cases[i].label, s.differing, s.mean_abs, s.iou, s.box_mine[0], s.box_mine[1], s.box_mine[2],
+    bool ok = s.max_abs == 0 && s.ink_ref > 0;
+    fprintf(stderr, "%-4s %-10s %-28s max|d| %d differing %ld of %ld inked, mean|d| %.4f IoU %.4f box %d,%d,%d,%d vs PIL %d,%d,%d,%d\n",
+            ok ? "ok" : "FAIL", cases[i].kind, cases[i].label, s.max_abs, s.differing, s.ink_ref, s.mean_abs, s.iou,
+            s.box_mine[0], s.box_mine[1], s.box_mine[2],
             s.box_mine[3], s.box_ref[0], s.box_ref[1], s.box_ref[2], s.box_ref[3]);
     failures += !ok;
   }
@@ -250,6 +263,16 @@ const char *__lsan_default_suppressions(void);
 const char *__lsan_default_suppressions(void) { return "leak:libfontconfig.so\n"; }
 
 int main(void) {
+  /* PIL without raqm (libraqm, libfribidi) lays complex scripts out otherwise: the reference cannot be made */
+  const char *py = getenv("REF_PYTHON");
+  if (py && *py) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "'%s' -c 'import sys; from PIL import features; sys.exit(0 if features.check(\"raqm\") else 3)'", py);
+    int st = system(cmd);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 3)
+      return skip_missing_tool("PIL's raqm", "the reference renders need PIL with libraqm (Debian libraqm0)");
+  }
   Suite *s = suite_create("watermark_parity");
   TCase *tc = tcase_create("pil");
   tcase_add_test(tc, parity_with_pil);

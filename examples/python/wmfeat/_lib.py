@@ -1,7 +1,9 @@
 """Loading libwmfeat and turning statuses into exceptions.
 
 The library is found through, in order: the WMFEAT_LIBRARY environment variable (a path to
-libwmfeat.so.1), the build tree this file sits in (build*/lib/), and the system's search path.
+libwmfeat.so.1); for an installed package, the library installed with it (_paths.py, written by
+`meson install` or by pip's build); in the source tree, the build directories (build*/lib/); then the
+system's search path.
 ctypes.CDLL releases the GIL around every call, so long calls (forward passes, audits) let other
 Python threads run.
 """
@@ -20,9 +22,19 @@ def _candidates():
     if env:
         yield env
         return
-    root = _HERE.parents[2]  # examples/python/wmfeat -> repository root
-    for build in sorted(root.glob("build*/lib/libwmfeat.so.1")):
-        yield str(build)
+    try:
+        from . import _paths  # only in an installed copy
+    except ImportError:
+        _paths = None
+    if _paths is not None:
+        if _paths.PACKAGE_DIR:  # where meson installed it, relative to here (works under DESTDIR)
+            rel = os.path.relpath(_paths.LIBDIR, _paths.PACKAGE_DIR)
+            yield os.path.normpath(os.path.join(_HERE, rel, _paths.LIBRARY))
+        yield os.path.join(_paths.LIBDIR, _paths.LIBRARY)
+    else:
+        root = _HERE.parents[2]  # examples/python/wmfeat -> repository root
+        for build in sorted(root.glob("build*/lib/libwmfeat.so.1")):
+            yield str(build)
     found = ctypes.util.find_library("wmfeat")
     if found:
         yield found
