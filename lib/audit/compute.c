@@ -136,9 +136,11 @@ wmf_status wmfi_audit_compute(wmf_audit *a) {
   return st;
 }
 
-/* Checks the arguments of a query and returns the cached score vector. */
+/* Checks the arguments of a query (`out_ok`: its output pointer is usable) and returns the cached score
+ * vector. */
 static wmf_status score_vector(const double **out, size_t *count, wmf_audit *a, wmf_audit_target target,
-                               wmf_audit_score score, const char *fn) {
+                               wmf_audit_score score, bool out_ok, const char *fn) {
+  WMFI_REQUIRE(out_ok, "%s: out is NULL", fn);
   WMFI_REQUIRE(a, "%s: audit is NULL", fn);
   WMFI_REQUIRE(target == WMF_AUDIT_CLASSES || target == WMF_AUDIT_CHANNELS, "%s: unknown target %d", fn,
                (int)target);
@@ -156,10 +158,9 @@ static wmf_status score_vector(const double **out, size_t *count, wmf_audit *a, 
 
 wmf_status wmf_audit_scores(double *out, size_t out_len, wmf_audit *a, wmf_audit_target target,
                             wmf_audit_score score) {
-  WMFI_REQUIRE(out, "wmf_audit_scores: out is NULL");
   const double *v;
   size_t n;
-  wmf_status st = score_vector(&v, &n, a, target, score, "wmf_audit_scores");
+  wmf_status st = score_vector(&v, &n, a, target, score, out != NULL, "wmf_audit_scores");
   if (st) return st;
   if (out_len < n)
     return wmfi_fail(WMF_ERR_BUFFER_TOO_SMALL, "wmf_audit_scores: buffer of %zu for %zu scores", out_len, n);
@@ -169,20 +170,17 @@ wmf_status wmf_audit_scores(double *out, size_t out_len, wmf_audit *a, wmf_audit
 
 wmf_status wmf_audit_rank(size_t *out, size_t k, wmf_audit *a, wmf_audit_target target, wmf_audit_score score,
                           wmf_rank_order order) {
-  WMFI_REQUIRE(out || k == 0, "wmf_audit_rank: out is NULL");
   const double *v;
   size_t n;
-  wmf_status st = score_vector(&v, &n, a, target, score, "wmf_audit_rank");
-  if (st) return st;
-  return wmfi_rank_scores(out, k, v, n, order);
+  wmf_status st = score_vector(&v, &n, a, target, score, out || k == 0, "wmf_audit_rank");
+  return st ? st : wmfi_rank_scores(out, k, v, n, order);
 }
 
 wmf_status wmf_audit_count_above(size_t *out_count, wmf_audit *a, wmf_audit_target target, wmf_audit_score score,
                                  double threshold) {
-  WMFI_REQUIRE(out_count, "wmf_audit_count_above: out_count is NULL");
   const double *v;
   size_t n;
-  wmf_status st = score_vector(&v, &n, a, target, score, "wmf_audit_count_above");
+  wmf_status st = score_vector(&v, &n, a, target, score, out_count != NULL, "wmf_audit_count_above");
   if (st) return st;
   size_t c = 0;
   for (size_t i = 0; i < n; i++) c += v[i] > threshold;
