@@ -684,33 +684,38 @@ static unsigned char *seed_file(const char *name, const char *out, size_t *size)
   return d;
 }
 
+/* Asserts that the file at `path` holds exactly the n bytes `want`. */
+static void assert_file_is(const char *path, const unsigned char *want, size_t n) {
+  size_t got_n;
+  unsigned char *got = slurp(path, &got_n);
+  ck_assert_uint_eq(got_n, n);
+  ck_assert_int_eq(memcmp(got, want, n), 0);
+  free(got);
+}
+
 /* Audit and probe files written by earlier builds load, and save again byte for byte: moving the
  * little-endian fields, the header and the checksum into lib/core left the formats alone. */
 START_TEST(files_of_earlier_builds_save_identically) {
-  size_t n_old, n_new;
-  unsigned char *old = seed_file("audit_v2_provenance.bin", tmp("old.wmfa"), &n_old), *now;
+  size_t n;
   wmf_audit *a;
+  wmf_probe *p;
+  unsigned char *old = seed_file("audit_v2_provenance.bin", tmp("old.wmfa"), &n);
   ck_assert_int_eq(wmf_audit_load(&a, tmp("old.wmfa")), WMF_OK);
   ck_assert_int_eq(wmf_audit_save(a, tmp("again.wmfa")), WMF_OK);
   wmf_audit_destroy(a);
-  now = slurp(tmp("again.wmfa"), &n_new);
-  ck_assert_uint_eq(n_old, n_new);
-  ck_assert_int_eq(memcmp(old, now, n_old), 0);
-  free(old), free(now);
-  old = seed_file("probe.bin", tmp("old.probe"), &n_old);
-  wmf_probe *p;
+  assert_file_is(tmp("again.wmfa"), old, n);
+  free(old);
+  old = seed_file("probe.bin", tmp("old.probe"), &n);
   ck_assert_int_eq(wmf_probe_load(&p, tmp("old.probe")), WMF_OK);
   ck_assert_int_eq(wmf_probe_save(p, tmp("again.probe")), WMF_OK);
   wmf_probe_destroy(p);
-  now = slurp(tmp("again.probe"), &n_new);
-  ck_assert_uint_eq(n_old, n_new);
-  ck_assert_int_eq(memcmp(old, now, n_old), 0);
-  old[n_old - 12] ^= 1; /* one flipped bit is caught by the checksum */
-  spill(tmp("bad.probe"), old, n_old);
+  assert_file_is(tmp("again.probe"), old, n);
+  old[n - 12] ^= 1; /* one flipped bit is caught by the checksum */
+  spill(tmp("bad.probe"), old, n);
   ck_assert_int_eq(wmf_probe_load(&p, tmp("bad.probe")), WMF_ERR_CORRUPT);
   ck_assert_ptr_null(p);
   ck_assert_ptr_nonnull(strstr(wmf_last_error(), "checksum"));
-  free(old), free(now);
+  free(old);
 }
 END_TEST
 
