@@ -77,8 +77,9 @@ static wmf_status reserve(wmf_audit *a, size_t extra) {
     a->chunks = c;
     a->chunk_cap = cap;
   }
+  wmf_status st = WMF_OK;
+  wmfi_audit_chunk c = {0};
   while (a->num_chunks < need) {
-    wmfi_audit_chunk c = {0};
     size_t B = WMFI_AUDIT_CHUNK;
     if (a->num_classes) {
       c.cl = wmfi_alloc_array(a->num_classes * B, sizeof(float));
@@ -89,13 +90,14 @@ static wmf_status reserve(wmf_audit *a, size_t extra) {
       c.wf = wmfi_alloc_array(a->num_features * B, sizeof(float));
     }
     c.labels = wmfi_alloc_array(B, sizeof(int32_t));
-    if (!c.labels || (a->num_classes && (!c.cl || !c.wl)) || (a->num_features && (!c.cf || !c.wf))) {
-      wmfi_free(c.cl), wmfi_free(c.wl), wmfi_free(c.cf), wmfi_free(c.wf), wmfi_free(c.labels);
-      return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit: out of memory for %zu more pairs", extra);
-    }
+    WMFI_CHECK(c.labels && (!a->num_classes || (c.cl && c.wl)) && (!a->num_features || (c.cf && c.wf)),
+               WMF_ERR_OUT_OF_MEMORY, "wmf_audit: out of memory for %zu more pairs", extra);
     a->chunks[a->num_chunks++] = c;
+    c = (wmfi_audit_chunk){0};
   }
-  return WMF_OK;
+done:
+  wmfi_free(c.cl), wmfi_free(c.wl), wmfi_free(c.cf), wmfi_free(c.wf), wmfi_free(c.labels);
+  return st;
 }
 
 /* Copies a (rows x cols) block whose element (i, j) is src[i * rs + j * cs] into the chunk matrix
@@ -213,56 +215,47 @@ wmf_status wmf_audit_set_class_names(wmf_audit *a, const char *const *names, siz
     wmf_status st = wmfi_utf8_require("wmf_audit_set_class_names", what, names[i]);
     if (st) return st;
   }
-  char **copy = wmfi_calloc(count, sizeof *copy);
-  if (!copy) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit_set_class_names: out of memory");
-  for (size_t i = 0; i < count; i++) {
-    copy[i] = wmfi_strdup(names[i]);
-    if (!copy[i]) {
-      for (size_t j = 0; j < i; j++) wmfi_free(copy[j]);
-      wmfi_free(copy);
-      return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit_set_class_names: out of memory");
-    }
-  }
+  wmf_status st = WMF_OK;
+  char **copy;
+  WMFI_ALLOC(copy, wmfi_calloc(count, sizeof *copy), "wmf_audit_set_class_names");
+  for (size_t i = 0; i < count; i++) WMFI_ALLOC(copy[i], wmfi_strdup(names[i]), "wmf_audit_set_class_names");
   free_names(a);
   a->names = copy;
-  return WMF_OK;
+  copy = NULL;
+done:
+  for (size_t i = 0; copy && i < count; i++) wmfi_free(copy[i]);
+  wmfi_free(copy);
+  return st;
 }
 
 wmf_status wmf_audit_load_class_names(wmf_audit *a, const char *path) {
-  WMFI_REQUIRE(a && path, "wmf_audit_load_class_names: NULL argument");
-  wmfi_file f;
-  wmf_status st = wmfi_file_open(&f, path);
-  if (st) return st;
-  char *text = wmfi_malloc(f.size + 1);
-  const char **names = wmfi_calloc(a->num_classes + 1, sizeof *names);
-  if (!text || !names) {
-    wmfi_file_close(&f), wmfi_free(text), wmfi_free(names);
-    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit_load_class_names: out of memory for '%s'", path);
-  }
+  static const char fn[] = "wmf_audit_load_class_names";
+  WMFI_REQUIRE(a && path, "%s: NULL argument", fn);
+  wmfi_file f = {0};
+  char *text = NULL;
+  const char **names = NULL;
+  wmf_status st = WMF_OK;
+  WMFI_TRY(wmfi_file_open(&f, path));
   size_t count = 0, len = f.size;
+  WMFI_CHECK((text = wmfi_malloc(len + 1)) && (names = wmfi_calloc(a->num_classes + 1, sizeof *names)),
+             WMF_ERR_OUT_OF_MEMORY, "%s: out of memory for '%s'", fn, path);
   memcpy(text, f.data, len);
   text[len] = 0;
-  wmfi_file_close(&f);
   if (len && text[len - 1] == '\n') text[--len] = 0; /* a final newline ends the last line */
-  char *p = text;
-  st = WMF_OK;
-  if (memchr(text, 0, len)) st = wmfi_fail(WMF_ERR_UTF8, "wmf_audit_load_class_names: '%s' holds a NUL byte", path);
-  while (st == WMF_OK) {
-    char *nl = strchr(p, '\n');
+  WMFI_CHECK(!memchr(text, 0, len), WMF_ERR_UTF8, "%s: '%s' holds a NUL byte", fn, path);
+  for (char *p = text, *nl = p; nl; p = nl + 1) {
+    nl = strchr(p, '\n');
     if (nl) *nl = 0;
     size_t l = strlen(p);
     if (l && p[l - 1] == '\r') p[l - 1] = 0;
     if (count < a->num_classes) names[count] = p;
     count++;
-    if (!nl) break;
-    p = nl + 1;
   }
-  if (st == WMF_OK && (len == 0 || count != a->num_classes))
-    st = wmfi_fail(WMF_ERR_SHAPE, "wmf_audit_load_class_names: '%s' has %zu names, the audit %zu classes",
-                   path, len ? count : 0, a->num_classes);
-  if (st == WMF_OK) {
-    st = wmf_audit_set_class_names(a, names, count); /* its message names the bad line */
-  }
+  WMFI_CHECK(len && count == a->num_classes, WMF_ERR_SHAPE, "%s: '%s' has %zu names, the audit %zu classes", fn, path,
+             len ? count : 0, a->num_classes);
+  st = wmf_audit_set_class_names(a, names, count); /* its message names the bad line */
+done:
+  wmfi_file_close(&f);
   wmfi_free(text);
   wmfi_free(names);
   return st;

@@ -11,6 +11,7 @@ static bool class_only(wmf_audit_score s) { return s >= WMFI_AUDIT_COLUMN_SCORES
  * logits. Sums run in row order, so the result depends only on the sequence of pairs. */
 static wmf_status class_softmax_stats(wmf_audit *a) {
   size_t C = a->num_classes, B = WMFI_AUDIT_CHUNK;
+  wmf_status st = WMF_OK;
   double *row = wmfi_alloc_array(4 * B, sizeof(double)); /* max and sum for clean and wm */
   size_t *arg = wmfi_alloc_array(2 * B, sizeof(size_t));
   double *sum_pc = wmfi_calloc(C, sizeof(double)), *sum_pw = wmfi_calloc(C, sizeof(double));
@@ -19,10 +20,8 @@ static wmf_status class_softmax_stats(wmf_audit *a) {
   memset(lab_pw, 0, C * sizeof *lab_pw);
   size_t *cnt = wmfi_calloc(5 * C, sizeof(size_t)); /* top1 clean, top1 wm, labelled, correct c/w */
   double *prob = wmfi_alloc_array(2 * B, sizeof(double));
-  if (!row || !arg || !sum_pc || !sum_pw || !cnt || !prob) {
-    wmfi_free(row), wmfi_free(arg), wmfi_free(sum_pc), wmfi_free(sum_pw), wmfi_free(cnt), wmfi_free(prob);
-    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit: out of memory computing class scores");
-  }
+  WMFI_CHECK(row && arg && sum_pc && sum_pw && cnt && prob, WMF_ERR_OUT_OF_MEMORY,
+             "wmf_audit: out of memory computing class scores");
   size_t *top_c = cnt, *top_w = cnt + C, *lab = cnt + 2 * C, *ok_c = cnt + 3 * C, *ok_w = cnt + 4 * C;
   size_t labelled = 0, right_c = 0, right_w = 0;
   for (size_t k = 0; k < a->num_chunks; k++) {
@@ -80,8 +79,9 @@ static wmf_status class_softmax_stats(wmf_audit *a) {
   a->labelled = labelled;
   a->acc_clean = labelled ? (double)right_c / (double)labelled : NAN;
   a->acc_wm = labelled ? (double)right_w / (double)labelled : NAN;
+done:
   wmfi_free(row), wmfi_free(arg), wmfi_free(sum_pc), wmfi_free(sum_pw), wmfi_free(cnt), wmfi_free(prob);
-  return WMF_OK;
+  return st;
 }
 
 /* Gathers column `col` of the clean and wm matrices (select 0 = logits, 1 = features) into x, y. */
@@ -100,24 +100,18 @@ wmf_status wmfi_audit_compute(wmf_audit *a) {
   if (a->n == 0) return wmfi_fail(WMF_ERR_STATE, "wmf_audit: no pairs have been added");
   if (a->valid) return WMF_OK;
   size_t C = a->num_classes, F = a->num_features, n = a->n;
-  for (int s = 0; s < WMF_AUDIT_SCORE_COUNT && C; s++)
-    if (!a->class_scores[s] && !(a->class_scores[s] = wmfi_alloc_array(C, sizeof(double))))
-      return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit: out of memory for scores");
-  for (int s = 0; s < 2 && C; s++)
-    if (!a->prob_labelled[s] && !(a->prob_labelled[s] = wmfi_alloc_array(C, sizeof(double))))
-      return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit: out of memory for scores");
-  if (C && !a->class_labelled && !(a->class_labelled = wmfi_alloc_array(C, sizeof(size_t))))
-    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit: out of memory for scores");
-  for (int s = 0; s < WMFI_AUDIT_COLUMN_SCORES && F; s++)
-    if (!a->channel_scores[s] && !(a->channel_scores[s] = wmfi_alloc_array(F, sizeof(double))))
-      return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit: out of memory for scores");
-  float *x = wmfi_alloc_array(2 * n, sizeof(float));
-  uint64_t *work = wmfi_alloc_array(4 * n, sizeof(uint64_t));
-  if (!x || !work) {
-    wmfi_free(x), wmfi_free(work);
-    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit: out of memory for %zu pairs", n);
-  }
   wmf_status st = WMF_OK;
+  float *x = NULL;
+  uint64_t *work = NULL;
+  for (int s = 0; s < WMF_AUDIT_SCORE_COUNT && C; s++)
+    if (!a->class_scores[s]) WMFI_ALLOC(a->class_scores[s], wmfi_alloc_array(C, sizeof(double)), "wmf_audit");
+  for (int s = 0; s < 2 && C; s++)
+    if (!a->prob_labelled[s]) WMFI_ALLOC(a->prob_labelled[s], wmfi_alloc_array(C, sizeof(double)), "wmf_audit");
+  if (C && !a->class_labelled) WMFI_ALLOC(a->class_labelled, wmfi_alloc_array(C, sizeof(size_t)), "wmf_audit");
+  for (int s = 0; s < WMFI_AUDIT_COLUMN_SCORES && F; s++)
+    if (!a->channel_scores[s]) WMFI_ALLOC(a->channel_scores[s], wmfi_alloc_array(F, sizeof(double)), "wmf_audit");
+  WMFI_ALLOC(x, wmfi_alloc_array(2 * n, sizeof(float)), "wmf_audit");
+  WMFI_ALLOC(work, wmfi_alloc_array(4 * n, sizeof(uint64_t)), "wmf_audit");
   for (int select = 0; select < 2; select++) {
     size_t cols = select ? F : C;
     double **dst = select ? a->channel_scores : a->class_scores;
@@ -128,17 +122,20 @@ wmf_status wmfi_audit_compute(wmf_audit *a) {
       for (int s = 0; s < WMFI_AUDIT_COLUMN_SCORES; s++) dst[s][c] = r[s];
     }
   }
-  wmfi_free(x), wmfi_free(work);
-  if (C) st = class_softmax_stats(a);
+  if (C) WMFI_TRY(class_softmax_stats(a));
   else a->labelled = 0, a->acc_clean = a->acc_wm = NAN;
-  if (st == WMF_OK) st = wmfi_audit_p_values(a);
-  if (st == WMF_OK) a->valid = true;
+  WMFI_TRY(wmfi_audit_p_values(a));
+  a->valid = true;
+done:
+  wmfi_free(x), wmfi_free(work);
   return st;
 }
 
-/* Checks the arguments of a query and returns the cached score vector. */
+/* Checks the arguments of a query (`out_ok`: its output pointer is usable) and returns the cached score
+ * vector. */
 static wmf_status score_vector(const double **out, size_t *count, wmf_audit *a, wmf_audit_target target,
-                               wmf_audit_score score, const char *fn) {
+                               wmf_audit_score score, bool out_ok, const char *fn) {
+  WMFI_REQUIRE(out_ok, "%s: out is NULL", fn);
   WMFI_REQUIRE(a, "%s: audit is NULL", fn);
   WMFI_REQUIRE(target == WMF_AUDIT_CLASSES || target == WMF_AUDIT_CHANNELS, "%s: unknown target %d", fn,
                (int)target);
@@ -156,10 +153,9 @@ static wmf_status score_vector(const double **out, size_t *count, wmf_audit *a, 
 
 wmf_status wmf_audit_scores(double *out, size_t out_len, wmf_audit *a, wmf_audit_target target,
                             wmf_audit_score score) {
-  WMFI_REQUIRE(out, "wmf_audit_scores: out is NULL");
   const double *v;
   size_t n;
-  wmf_status st = score_vector(&v, &n, a, target, score, "wmf_audit_scores");
+  wmf_status st = score_vector(&v, &n, a, target, score, out != NULL, "wmf_audit_scores");
   if (st) return st;
   if (out_len < n)
     return wmfi_fail(WMF_ERR_BUFFER_TOO_SMALL, "wmf_audit_scores: buffer of %zu for %zu scores", out_len, n);
@@ -169,20 +165,17 @@ wmf_status wmf_audit_scores(double *out, size_t out_len, wmf_audit *a, wmf_audit
 
 wmf_status wmf_audit_rank(size_t *out, size_t k, wmf_audit *a, wmf_audit_target target, wmf_audit_score score,
                           wmf_rank_order order) {
-  WMFI_REQUIRE(out || k == 0, "wmf_audit_rank: out is NULL");
   const double *v;
   size_t n;
-  wmf_status st = score_vector(&v, &n, a, target, score, "wmf_audit_rank");
-  if (st) return st;
-  return wmfi_rank_scores(out, k, v, n, order);
+  wmf_status st = score_vector(&v, &n, a, target, score, out || k == 0, "wmf_audit_rank");
+  return st ? st : wmfi_rank_scores(out, k, v, n, order);
 }
 
 wmf_status wmf_audit_count_above(size_t *out_count, wmf_audit *a, wmf_audit_target target, wmf_audit_score score,
                                  double threshold) {
-  WMFI_REQUIRE(out_count, "wmf_audit_count_above: out_count is NULL");
   const double *v;
   size_t n;
-  wmf_status st = score_vector(&v, &n, a, target, score, "wmf_audit_count_above");
+  wmf_status st = score_vector(&v, &n, a, target, score, out_count != NULL, "wmf_audit_count_above");
   if (st) return st;
   size_t c = 0;
   for (size_t i = 0; i < n; i++) c += v[i] > threshold;

@@ -67,9 +67,7 @@ wmf_status wmf_audit_save(const wmf_audit *a, const char *path) {
     return wmfi_fail(WMF_ERR_LIMIT, "wmf_audit_save: '%s': size overflows", path);
   uint8_t *buf = wmfi_calloc(1, total);
   if (!buf) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit_save: out of memory for %zu bytes", total);
-  memcpy(buf, MAGIC, 8);
-  wmfi_put_le32(buf + 8, VERSION);
-  wmfi_put_le32(buf + 12, 0);
+  wmfi_format_put_header(buf, MAGIC, VERSION);
   wmfi_put_le64(buf + 16, a->num_classes);
   wmfi_put_le64(buf + 24, a->num_features);
   wmfi_put_le64(buf + 32, a->n);
@@ -88,10 +86,13 @@ wmf_status wmf_audit_save(const wmf_audit *a, const char *path) {
     memcpy(p, a->chunks[k].labels, a->chunks[k].rows * sizeof(int32_t));
     p += a->chunks[k].rows * sizeof(int32_t);
   }
-  wmfi_put_le64(p, wmfi_checksum(buf, (size_t)(p - buf)));
-  wmf_status st = wmfi_write_file_atomic(path, buf, total);
+  wmf_status st = wmfi_format_write(path, buf, (size_t)(p - buf));
   wmfi_free(buf);
   return st;
+}
+
+wmf_status wmf_audit_load(wmf_audit **out, const char *path) {
+  return wmfi_load_file(out, path, "wmf_audit_load", wmfi_audit_parse);
 }
 
 /* Copies n bytes into a new NUL-terminated string. */
@@ -153,15 +154,10 @@ wmf_status wmfi_audit_parse(void *out, const uint8_t *d, size_t size, const char
     wmfi_free(copy);
     return st;
   }
-  if (size < HEADER_V1 + 8 || memcmp(d, MAGIC, 8) != 0)
-    return wmfi_fail(WMF_ERR_CORRUPT, "wmf_audit_load: '%s' is not an audit file (magic at offset 0)", path);
-  uint32_t version = wmfi_le32(d + 8), flags = wmfi_le32(d + 12);
-  if (version > VERSION)
-    return wmfi_fail(WMF_ERR_UNSUPPORTED, "wmf_audit_load: '%s' has format version %u, this library reads %u",
-                     path, version, VERSION);
-  if (version == 0 || flags != 0)
-    return wmfi_fail(WMF_ERR_CORRUPT, "wmf_audit_load: '%s': bad version %u or flags %u (offset 8)", path,
-                     version, flags);
+  uint32_t version;
+  wmf_status st = wmfi_format_check_header(&version, d, size, HEADER_V1 + 8, MAGIC, VERSION, "wmf_audit_load", path,
+                                           "an audit file");
+  if (st) return st;
   size_t header = version == 1 ? HEADER_V1 : HEADER;
   if (size < header + 8)
     return wmfi_fail(WMF_ERR_CORRUPT, "wmf_audit_load: '%s' has %zu bytes, less than its %zu-byte header", path,
@@ -178,8 +174,7 @@ wmf_status wmfi_audit_parse(void *out, const uint8_t *d, size_t size, const char
   if (!payload_size(C, F, n, &payload) || size - header - 8 - M != payload)
     return wmfi_fail(WMF_ERR_CORRUPT, "wmf_audit_load: '%s' has %zu bytes, its header implies %llu", path, size,
                      (unsigned long long)payload + header + 8 + M);
-  uint64_t sum = wmfi_le64(d + size - 8);
-  if (sum != wmfi_checksum(d, size - 8))
+  if (!wmfi_format_checksum_ok(d, size))
     return wmfi_fail(WMF_ERR_CORRUPT, "wmf_audit_load: '%s': checksum mismatch (stored at offset %zu)", path,
                      size - 8);
   size_t data_at = header + (size_t)M;
@@ -196,18 +191,12 @@ wmf_status wmfi_audit_parse(void *out, const uint8_t *d, size_t size, const char
       return wmfi_fail(WMF_ERR_CORRUPT, "wmf_audit_load: '%s': label %d out of range at offset %zu", path,
                        (int)labels[i], data_at + 4 * (values + i));
   wmf_audit *a = NULL;
-  wmf_status st = WMF_OK;
   WMFI_TRY(wmf_audit_create(&a, C, F));
   a->items_done = items_done;
   if (M) WMFI_TRY(parse_provenance(a, d + header, (size_t)M, header, path));
   if (n) WMFI_TRY(wmfi_audit_append_columns(a, n, cl, wl, cf, wf, labels));
   *result = a;
-  a = NULL;
 done:
-  wmf_audit_destroy(a);
+  if (st) wmf_audit_destroy(a);
   return st;
-}
-
-wmf_status wmf_audit_load(wmf_audit **out, const char *path) {
-  return wmfi_load_file(out, path, "wmf_audit_load", wmfi_audit_parse);
 }

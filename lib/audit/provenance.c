@@ -88,24 +88,19 @@ wmf_status wmf_audit_set_provenance(wmf_audit *a, const char *key, const char *v
     a->prov_count--;
     return WMF_OK;
   }
-  char *v = wmfi_strdup(value);
-  if (!v) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory for '%s'", fn, key);
+  char *k = NULL, *v = NULL, **keys = NULL, **values = NULL;
+  WMFI_CHECK(found || a->prov_count < WMFI_AUDIT_MAX_PROVENANCE, WMF_ERR_LIMIT, "%s: more than %d provenance keys", fn,
+             WMFI_AUDIT_MAX_PROVENANCE);
+  WMFI_ALLOC(v, wmfi_strdup(value), fn);
   if (found) {
     wmfi_free(a->prov_values[i]);
     a->prov_values[i] = v;
     return WMF_OK;
   }
-  if (a->prov_count >= WMFI_AUDIT_MAX_PROVENANCE) {
-    wmfi_free(v);
-    return wmfi_fail(WMF_ERR_LIMIT, "%s: more than %d provenance keys", fn, WMFI_AUDIT_MAX_PROVENANCE);
-  }
-  char *k = wmfi_strdup(key);
-  char **keys = wmfi_alloc_array(a->prov_count + 1, sizeof *keys);
-  char **values = wmfi_alloc_array(a->prov_count + 1, sizeof *values);
-  if (!k || !keys || !values) {
-    wmfi_free(k), wmfi_free(v), wmfi_free(keys), wmfi_free(values);
-    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory for '%s'", fn, key);
-  }
+  k = wmfi_strdup(key);
+  keys = wmfi_alloc_array(a->prov_count + 1, sizeof *keys);
+  values = wmfi_alloc_array(a->prov_count + 1, sizeof *values);
+  WMFI_CHECK(k && keys && values, WMF_ERR_OUT_OF_MEMORY, "%s: out of memory for '%s'", fn, key);
   if (a->prov_count) {
     memcpy(keys, a->prov_keys, i * sizeof *keys);
     memcpy(values, a->prov_values, i * sizeof *values);
@@ -116,7 +111,10 @@ wmf_status wmf_audit_set_provenance(wmf_audit *a, const char *key, const char *v
   wmfi_free(a->prov_keys), wmfi_free(a->prov_values);
   a->prov_keys = keys, a->prov_values = values;
   a->prov_count++;
-  return WMF_OK;
+  k = v = NULL, keys = values = NULL;
+done:
+  wmfi_free(k), wmfi_free(v), wmfi_free(keys), wmfi_free(values);
+  return st;
 }
 
 /* Writes "KEY differs (state: A, now: B)" into the error message; long values (a recipe) are shown

@@ -237,10 +237,8 @@ static wmf_status bootstrap(wmf_audit *a) {
   double *diff = C ? wmfi_alloc_array(BLOCK * n, sizeof(double)) : NULL;
   double *rows = C ? wmfi_alloc_array(4 * n, sizeof(double)) : NULL;
   wmf_status st = WMF_OK;
-  if (!xy || !order || !packed || !tmp || !w || !vals || (C && (!diff || !rows))) {
-    st = wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit_interval: out of memory for %zu pairs", n);
-    goto done;
-  }
+  WMFI_CHECK(xy && order && packed && tmp && w && vals && (!C || (diff && rows)), WMF_ERR_OUT_OF_MEMORY,
+             "wmf_audit_interval: out of memory for %zu pairs", n);
   softmax_rows sr = {{rows, rows ? rows + n : NULL}, {rows ? rows + 2 * n : NULL, rows ? rows + 3 * n : NULL}};
   if (C) softmax_prepare(a, &sr);
   for (int select = 0; select < 2; select++) {

@@ -89,6 +89,14 @@ wmf_status wmfi_options_read(void *dst, size_t dst_size, const void *src, size_t
 wmf_status wmfi_options_init(void *dst, size_t size, const void *defaults, size_t cur_size, size_t size_1_0,
                              const char *fn, const char *type);
 
+/* Defines the public `fn(type *options, size_t struct_size)` of a versioned options struct: its body is
+ * wmfi_options_init with the defaults of the struct's INIT macro. */
+#define WMFI_DEFINE_OPTIONS_INIT(fn, type, init, size_1_0)                                               \
+  wmf_status fn(type *options, size_t struct_size) {                                                      \
+    static const type defaults = init;                                                                    \
+    return wmfi_options_init(options, struct_size, &defaults, sizeof defaults, (size_1_0), #fn, #type);   \
+  }
+
 /* Strict UTF-8 (utf8.c), the one check for the whole library: refuses truncated sequences, overlong
  * forms, surrogates (U+D800..U+DFFF), values above U+10FFFF and bytes that cannot start a sequence. */
 
@@ -177,6 +185,23 @@ static inline void wmfi_put_le64(uint8_t *p, uint64_t v) {
  * switch to a faster function here, and then every format moves to that one. Masks are JSON and .npy,
  * which carry no checksum. */
 uint64_t wmfi_checksum(const void *data, size_t size);
+
+/* ---- the frame of the binary formats (format.c): audit states, probe heads ----
+ * offset 0: an 8-byte magic, 8: u32 version, 12: u32 flags (0); the body; end: u64 wmfi_checksum of every
+ * byte before it. */
+#define WMFI_FORMAT_HEADER 16
+void wmfi_format_put_header(uint8_t *data, const char magic[8], uint32_t version);
+/* Checks the header of `size` bytes: at least `min_size` bytes and the magic (WMF_ERR_CORRUPT: "fn: 'path'
+ * is not <what>"), a version of 1..max_version (WMF_ERR_UNSUPPORTED above it) and flags 0
+ * (WMF_ERR_CORRUPT). Sets *version. */
+wmf_status wmfi_format_check_header(uint32_t *version, const uint8_t *data, size_t size, size_t min_size,
+                                    const char magic[8], uint32_t max_version, const char *fn, const char *path,
+                                    const char *what);
+/* Stores the checksum of data[0 .. size) at data + size (the buffer holds size + 8 bytes) and writes the
+ * size + 8 bytes atomically to `path` (wmfi_write_file_atomic). */
+wmf_status wmfi_format_write(const char *path, uint8_t *data, size_t size);
+/* True when the last 8 of `size` (>= 8) bytes are the checksum of the bytes before them. */
+bool wmfi_format_checksum_ok(const uint8_t *data, size_t size);
 
 /* A streaming 64-bit fingerprint (not cryptographic: it tells runs apart, it does not resist forgery):
  * FNV-1a over little-endian 8-byte words, the length mixed in and finished with the splitmix64

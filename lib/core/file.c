@@ -13,51 +13,39 @@
 static wmf_status file_open(wmfi_file *file, const char *path, bool keep_fd) {
   WMFI_REQUIRE(file && path, "file open: NULL argument");
   *file = (wmfi_file){0};
+  wmf_status st = WMF_OK;
+  uint8_t *buf = NULL;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return wmfi_fail(WMF_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    return wmfi_fail(WMF_ERR_IO, "'%s' is not a readable regular file", path);
-  }
-  file->size = (size_t)st.st_size;
+  WMFI_CHECK(fd >= 0, WMF_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+  struct stat info;
+  WMFI_CHECK(fstat(fd, &info) == 0 && S_ISREG(info.st_mode), WMF_ERR_IO, "'%s' is not a readable regular file", path);
+  file->size = (size_t)info.st_size;
   if (file->size == 0) { /* mmap refuses zero lengths; an empty buffer is a valid view */
-    close(fd);
     file->data = (const uint8_t *)"";
-    return WMF_OK;
+    goto done;
   }
   void *p = mmap(NULL, file->size, PROT_READ, MAP_PRIVATE, fd, 0);
   if (p != MAP_FAILED) {
-    if (keep_fd) {
-      file->fd = fd;
-      file->has_fd = true;
-    } else {
-      close(fd);
-    }
     file->data = p;
     file->mapped = true;
-    return WMF_OK;
+    if (keep_fd) file->fd = fd, file->has_fd = true, fd = -1; /* kept: not closed below */
+    goto done;
   }
-  uint8_t *buf = wmfi_malloc(file->size);
-  if (!buf) {
-    close(fd);
-    return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes to read '%s'", file->size, path);
-  }
-  size_t got = 0;
-  while (got < file->size) {
+  buf = wmfi_malloc(file->size);
+  WMFI_CHECK(buf, WMF_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes to read '%s'", file->size, path);
+  for (size_t got = 0; got < file->size;) {
     ssize_t n = read(fd, buf + got, file->size - got);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int e = errno;
-      close(fd);
-      wmfi_free(buf);
-      return wmfi_fail(WMF_ERR_IO, "cannot read '%s': %s", path, n == 0 ? "file shrank" : strerror(e));
-    }
+    WMFI_CHECK(n > 0, WMF_ERR_IO, "cannot read '%s': %s", path, n == 0 ? "file shrank" : strerror(errno));
     got += (size_t)n;
   }
-  close(fd);
   file->data = buf;
-  return WMF_OK;
+  buf = NULL;
+done:
+  if (fd >= 0) close(fd);
+  wmfi_free(buf);
+  if (st) *file = (wmfi_file){0};
+  return st;
 }
 
 wmf_status wmfi_file_open(wmfi_file *file, const char *path) { return file_open(file, path, false); }

@@ -59,23 +59,20 @@ wmf_status wmfi_utf8_require(const char *fn, const char *what, const char *s) {
 wmf_status wmfi_utf8_decode(const char *fn, const char *s, uint32_t **out, size_t *count) {
   *out = NULL;
   *count = 0;
-  size_t len = strlen(s);
-  uint32_t *cps = wmfi_alloc_array(len + 1, sizeof *cps);
-  if (!cps) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
-  size_t n = 0;
-  const char *why;
-  for (size_t i = 0; i < len;) {
-    size_t k = wmfi_utf8_next((const uint8_t *)s + i, len - i, &cps[n], &why);
-    if (!k) {
-      wmfi_free(cps);
-      return wmfi_fail(WMF_ERR_UTF8, "%s: text is not valid UTF-8 (%s at byte %zu)", fn, why, i);
-    }
-    n++;
-    i += k;
+  size_t len = strlen(s), n = 0;
+  wmf_status st = WMF_OK;
+  uint32_t *cps;
+  WMFI_ALLOC(cps, wmfi_alloc_array(len + 1, sizeof *cps), fn);
+  for (size_t i = 0, k; i < len; i += k, n++) {
+    const char *why;
+    k = wmfi_utf8_next((const uint8_t *)s + i, len - i, &cps[n], &why);
+    WMFI_CHECK(k, WMF_ERR_UTF8, "%s: text is not valid UTF-8 (%s at byte %zu)", fn, why, i);
   }
-  *out = cps;
-  *count = n;
-  return WMF_OK;
+  *out = cps, *count = n;
+  cps = NULL;
+done:
+  wmfi_free(cps);
+  return st;
 }
 
 size_t wmfi_utf8_encode(uint32_t cp, char *b) {

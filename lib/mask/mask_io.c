@@ -103,10 +103,13 @@ static wmf_status parse_json(wmf_mask **out, json_t *root, const char *path) {
     m->rank = r;
   }
   *out = m;
-  m = NULL;
 done:
-  wmf_mask_destroy(m);
+  if (st) wmf_mask_destroy(m);
   return st;
+}
+
+wmf_status wmf_mask_load_json(wmf_mask **out, const char *path) {
+  return wmfi_load_file(out, path, "wmf_mask_load_json", wmfi_mask_parse_json);
 }
 
 wmf_status wmfi_mask_parse_json(void *out, const uint8_t *data, size_t size, const char *path) {
@@ -124,10 +127,6 @@ wmf_status wmfi_mask_parse_json(void *out, const uint8_t *data, size_t size, con
   return st;
 }
 
-wmf_status wmf_mask_load_json(wmf_mask **out, const char *path) {
-  return wmfi_load_file(out, path, "wmf_mask_load_json", wmfi_mask_parse_json);
-}
-
 /* ---- .npy: a float32 multiplier vector (0 = masked), lib/core's reader and writer ---- */
 
 wmf_status wmf_mask_save_npy(const wmf_mask *m, const char *path) {
@@ -139,6 +138,10 @@ wmf_status wmf_mask_save_npy(const wmf_mask *m, const char *path) {
   wmf_status st = wmfi_npy_write_f32(path, v, 1, shape, "wmf_mask_save_npy");
   wmfi_free(v);
   return st;
+}
+
+wmf_status wmf_mask_load_npy(wmf_mask **out, const char *path) {
+  return wmfi_load_file(out, path, "wmf_mask_load_npy", wmfi_mask_parse_npy);
 }
 
 wmf_status wmfi_mask_parse_npy(void *out, const uint8_t *d, size_t size, const char *path) {
@@ -162,12 +165,7 @@ wmf_status wmfi_mask_parse_npy(void *out, const uint8_t *d, size_t size, const c
     m->count += m->masked[i];
   }
   *result = m;
-  m = NULL;
 done:
-  wmf_mask_destroy(m);
+  if (st) wmf_mask_destroy(m);
   return st;
-}
-
-wmf_status wmf_mask_load_npy(wmf_mask **out, const char *path) {
-  return wmfi_load_file(out, path, "wmf_mask_load_npy", wmfi_mask_parse_npy);
 }

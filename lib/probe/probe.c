@@ -222,11 +222,7 @@ done:
 
 #define WMFI_PROBE_OPTIONS_SIZE_1_0 WMFI_SIZE_THROUGH(wmf_probe_options, fit_intercept)
 
-wmf_status wmf_probe_options_init(wmf_probe_options *options, size_t struct_size) {
-  static const wmf_probe_options defaults = WMF_PROBE_OPTIONS_INIT;
-  return wmfi_options_init(options, struct_size, &defaults, sizeof defaults, WMFI_PROBE_OPTIONS_SIZE_1_0,
-                           "wmf_probe_options_init", "wmf_probe_options");
-}
+WMFI_DEFINE_OPTIONS_INIT(wmf_probe_options_init, wmf_probe_options, WMF_PROBE_OPTIONS_INIT, WMFI_PROBE_OPTIONS_SIZE_1_0)
 
 wmf_status wmf_probe_train(wmf_probe **out, const float *features, const int32_t *labels, size_t n, size_t F, size_t K,
                            const wmf_mask *mask, const wmf_probe_options *options) {

@@ -673,6 +673,71 @@ START_TEST(saving_onto_a_fifo_writes_into_it) {
 }
 END_TEST
 
+/* The whole bytes of a file (malloc'ed) and its size. */
+static unsigned char *slurp(const char *path, size_t *size) {
+  FILE *f = fopen(path, "rb");
+  ck_assert_msg(f != NULL, "cannot open %s", path);
+  unsigned char *buf = malloc(1 << 16);
+  *size = fread(buf, 1, 1 << 16, f);
+  fclose(f);
+  return buf;
+}
+
+static void spill(const char *path, const unsigned char *bytes, size_t size) {
+  FILE *f = fopen(path, "wb");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_uint_eq(fwrite(bytes, 1, size, f), size);
+  fclose(f);
+}
+
+/* A file written by an earlier build: a fuzzing seed of tests/fuzz/corpus/audit_files without its first
+ * byte (which picks the parser), into `out`; its bytes and size. */
+static unsigned char *seed_file(const char *name, const char *out, size_t *size) {
+  const char *root = getenv("WMF_SOURCE_ROOT");
+  ck_assert_ptr_nonnull(root);
+  char path[512];
+  snprintf(path, sizeof path, "%s/tests/fuzz/corpus/audit_files/%s", root, name);
+  unsigned char *d = slurp(path, size);
+  memmove(d, d + 1, --*size);
+  spill(out, d, *size);
+  return d;
+}
+
+/* Asserts that the file at `path` holds exactly the n bytes `want`. */
+static void assert_file_is(const char *path, const unsigned char *want, size_t n) {
+  size_t got_n;
+  unsigned char *got = slurp(path, &got_n);
+  ck_assert_uint_eq(got_n, n);
+  ck_assert_int_eq(memcmp(got, want, n), 0);
+  free(got);
+}
+
+/* Audit and probe files written by earlier builds load, and save again byte for byte: moving the
+ * little-endian fields, the header and the checksum into lib/core left the formats alone. */
+START_TEST(files_of_earlier_builds_save_identically) {
+  size_t n;
+  wmf_audit *a;
+  wmf_probe *p;
+  unsigned char *old = seed_file("audit_v2_provenance.bin", tmp("old.wmfa"), &n);
+  ck_assert_int_eq(wmf_audit_load(&a, tmp("old.wmfa")), WMF_OK);
+  ck_assert_int_eq(wmf_audit_save(a, tmp("again.wmfa")), WMF_OK);
+  wmf_audit_destroy(a);
+  assert_file_is(tmp("again.wmfa"), old, n);
+  free(old);
+  old = seed_file("probe.bin", tmp("old.probe"), &n);
+  ck_assert_int_eq(wmf_probe_load(&p, tmp("old.probe")), WMF_OK);
+  ck_assert_int_eq(wmf_probe_save(p, tmp("again.probe")), WMF_OK);
+  wmf_probe_destroy(p);
+  assert_file_is(tmp("again.probe"), old, n);
+  old[n - 12] ^= 1; /* one flipped bit is caught by the checksum */
+  spill(tmp("bad.probe"), old, n);
+  ck_assert_int_eq(wmf_probe_load(&p, tmp("bad.probe")), WMF_ERR_CORRUPT);
+  ck_assert_ptr_null(p);
+  ck_assert_ptr_nonnull(strstr(wmf_last_error(), "checksum"));
+  free(old);
+}
+END_TEST
+
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "figures")) { /* test audit_figures */
     const char *rsvg = getenv("RSVG_CONVERT");
@@ -703,6 +768,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, shards_merge_once_each_in_any_order);
   tcase_add_test(tc, empty_audits_save_load_and_merge);
   tcase_add_test(tc, saving_onto_a_fifo_writes_into_it);
+  tcase_add_test(tc, files_of_earlier_builds_save_identically);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }
