@@ -6,7 +6,11 @@ install_into_tmp() {
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
   dest=$tmp/dest
-  meson install -C "$1" --no-rebuild --quiet --destdir "$dest" >/dev/null
+  if ! meson install -C "$1" --no-rebuild --quiet --destdir "$dest" > "$tmp/install.log" 2>&1; then
+    cat "$tmp/install.log" >&2
+    echo "FAIL: meson install -C $1 --destdir $dest" >&2
+    exit 1
+  fi
   prefix=$(meson introspect "$1" --buildoptions | "${2:-/usr/bin/python3}" -c \
     'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"]=="prefix"))')
 }
