@@ -7,12 +7,15 @@
  * order. PIL gives raqm one face; here each character gets the recipe's font or a fontconfig fallback,
  * passed as face ranges (raqm_set_freetype_face_range). Positions are accumulated in 26.6 as PIL does.
  *
- * Two settings have no raqm counterpart (raqm sets neither a script nor HarfBuzz's buffer flags): a
- * given script other than the detected one, and refusing a dotted circle HarfBuzz inserted. A line
- * raqm lays out as one left-to-right run of one face is then shaped by HarfBuzz directly, with the
- * font, language and flags raqm uses plus that setting; any other such line is WMF_ERR_UNSUPPORTED. */
+ * A line raqm would lay out as one run (one font, one script, every character at bidi level 0 by
+ * FriBiDi's classes) is shaped with the HarfBuzz call raqm would make for it (the same font functions,
+ * flags, script, language and direction) on the font's own HarfBuzz font: raqm 0.7 builds a new
+ * HarfBuzz face for every call, whose tables cost more than the rest of a short line's rendering. The
+ * two settings raqm has no parameter for (a script, HarfBuzz's no-dotted-circle flag) apply on such a
+ * line; on any other line that needs them the layout fails with WMF_ERR_UNSUPPORTED. */
 #include <string.h>
 
+#include <fribidi.h>
 #include <raqm.h>
 
 #include "text/font_internal.h"
@@ -25,12 +28,8 @@ static bool is_ignorable(uint32_t cp) {
          (cp >= 0xfe00 && cp <= 0xfe0f) || cp == 0xfeff || (cp >= 0xe0100 && cp <= 0xe01ef);
 }
 
-static bool is_weak_script(hb_script_t s) {
-  return s == HB_SCRIPT_COMMON || s == HB_SCRIPT_INHERITED || s == HB_SCRIPT_UNKNOWN;
-}
-
-/* Characters of no right-to-left script that still start right-to-left levels: RLM, RLE, RLO, RLI. */
-static bool is_rtl_control(uint32_t cp) { return cp == 0x200f || cp == 0x202b || cp == 0x202e || cp == 0x2067; }
+/* raqm's weak scripts: they take a neighbour's (unknown, unassigned characters are a script of their own) */
+static bool is_weak_script(hb_script_t s) { return s == HB_SCRIPT_COMMON || s == HB_SCRIPT_INHERITED; }
 
 static wmf_status push(wmfi_layout *l, wmfi_placed_glyph g) {
   if (l->count == l->capacity) {
@@ -79,24 +78,28 @@ static wmf_status assign_fonts(wmf_font *font, const uint32_t *cps, size_t n, co
   return WMF_OK;
 }
 
-/* True when raqm lays the line out as a single left-to-right run of one face: one font, no character
- * of a right-to-left script or control, a paragraph that is not right-to-left, and (unless a script is
- * given for every character) at most one script besides common and inherited characters. *script is
- * the run's script, as raqm resolves it. */
-static bool single_ltr_run(const uint32_t *cps, size_t n, wmf_font *const *fonts, const wmfi_text_style *st,
+/* True when raqm would lay the line out as one left-to-right run: one font, a paragraph that is not
+ * right-to-left, no character FriBiDi puts above level 0 in a left-to-right paragraph (strong
+ * right-to-left, Arabic numbers, embeddings, overrides, isolates), and unless a script is given one
+ * script besides common and inherited characters. *script: the given one, or the run's as raqm resolves
+ * it (that script; with none, the first character's). */
+static bool single_ltr_run(const uint32_t *cps, size_t n, wmf_font *const *fonts, const wmfi_text_style *style,
                            hb_script_t *script) {
   hb_unicode_funcs_t *uf = hb_unicode_funcs_get_default();
-  hb_script_t found = HB_SCRIPT_COMMON;
-  if (st->direction == WMF_DIRECTION_RTL) return false;
+  hb_script_t found = HB_SCRIPT_INVALID;
+  if (style->direction == WMF_DIRECTION_RTL) return false;
   for (size_t i = 0; i < n; i++) {
-    hb_script_t s = hb_unicode_script(uf, cps[i]);
-    if (fonts[i] != fonts[0] || is_rtl_control(cps[i]) || hb_script_get_horizontal_direction(s) == HB_DIRECTION_RTL)
+    FriBidiCharType t = fribidi_get_bidi_type(cps[i]);
+    if (fonts[i] != fonts[0] || FRIBIDI_IS_RTL(t) || FRIBIDI_IS_EXPLICIT(t) || FRIBIDI_IS_ISOLATE(t) ||
+        t == FRIBIDI_TYPE_AN)
       return false;
+    hb_script_t s = hb_unicode_script(uf, cps[i]);
     if (is_weak_script(s)) continue;
-    if (!st->script && found != HB_SCRIPT_COMMON && s != found) return false;
+    if (!style->script && found != HB_SCRIPT_INVALID && s != found) return false;
     found = s;
   }
-  *script = st->script ? hb_script_from_iso15924_tag(st->script) : found;
+  if (found == HB_SCRIPT_INVALID) found = hb_unicode_script(uf, cps[0]);
+  *script = style->script ? hb_script_from_iso15924_tag(style->script) : found;
   return true;
 }
 
@@ -238,23 +241,22 @@ static wmf_status layout_line(wmfi_layout *l, wmf_font *font, const uint32_t *cp
     return WMF_OK;
   }
   WMFI_TRY(assign_fonts(font, cps, n, style, fonts));
-  const char *unmet = NULL; /* the setting raqm cannot pass, when the line needs it */
-  char script_name[5] = {0};
-  if (style->script && !script_as_detected(cps, n, style->script)) {
-    hb_tag_to_string(style->script, script_name);
-    unmet = "the given script";
-  } else {
-    WMFI_TRY(layout_raqm(&rq, cps, n, fonts, style, &glyphs, &count));
-    if (style->no_dotted_circle && inserted_dotted_circle(cps, n, glyphs, count)) unmet = "no dotted circle";
-  }
-  if (unmet) {
-    hb_script_t script;
-    WMFI_CHECK(single_ltr_run(cps, n, fonts, style, &script), WMF_ERR_UNSUPPORTED,
-               "text: %s%s%s%s cannot be applied to a line of several directions, scripts or fonts (raqm, PIL's "
-               "layout, has no setting for it; only a single left-to-right run of one font is shaped with it)",
-               unmet, script_name[0] ? " '" : "", script_name, script_name[0] ? "'" : "");
+  hb_script_t script;
+  if (single_ltr_run(cps, n, fonts, style, &script)) {
     WMFI_TRY(shape_single_run(fonts[0], cps, n, script, style, &own, &count));
     glyphs = own;
+  } else {
+    char name[5] = {0};
+    if (style->script && !script_as_detected(cps, n, style->script)) {
+      hb_tag_to_string(style->script, name);
+      WMFI_FAIL(WMF_ERR_UNSUPPORTED, "text: the given script '%s' cannot be applied to a line of several "
+                "directions, scripts or fonts (raqm, PIL's layout, has no script setting; it applies to a line "
+                "of one left-to-right run of one font)", name);
+    }
+    WMFI_TRY(layout_raqm(&rq, cps, n, fonts, style, &glyphs, &count));
+    WMFI_CHECK(!style->no_dotted_circle || !inserted_dotted_circle(cps, n, glyphs, count), WMF_ERR_UNSUPPORTED,
+               "text: no dotted circle cannot be applied to a line of several directions, scripts or fonts (raqm, "
+               "PIL's layout, has no setting for it; it applies to a line of one left-to-right run of one font)");
   }
   WMFI_TRY(place_line(l, glyphs, count, fonts, n, style, base_y, first_line));
 done:
