@@ -56,19 +56,19 @@ static void grow_box(wmfi_layout *l, const wmfi_glyph *g, int32_t x, int32_t y) 
 
 /* The font of every character of a line: the recipe's or a fallback; characters that select or join
  * take their neighbour's, so they stay in its run. WMF_ERR_FONT names a character no font has. */
-static wmf_status assign_fonts(wmf_font *font, const uint32_t *cps, size_t n, const wmfi_text_style *st,
+static wmf_status assign_fonts(wmf_font *font, const uint32_t *cps, size_t n, const wmfi_text_style *style,
                                wmf_font **fonts) {
   for (size_t i = 0; i < n; i++) {
     fonts[i] = NULL;
     if (is_ignorable(cps[i])) continue;
-    wmf_status s = wmfi_font_for_char(font, cps[i], st->fallback, &fonts[i]);
+    wmf_status s = wmfi_font_for_char(font, cps[i], style->fallback, &fonts[i]);
     if (s != WMF_OK) return s;
     if (!fonts[i]) {
       char u[5] = {0};
       wmfi_utf8_encode(cps[i], u);
       return wmfi_fail(WMF_ERR_FONT, "text: font '%s %s' (%s) has no glyph for U+%04X '%s'%s", font->family,
                        font->style, font->path, cps[i], u,
-                       st->fallback ? " and no fallback font from fontconfig has one" : " (fallback disabled)");
+                       style->fallback ? " and no fallback font from fontconfig has one" : " (fallback disabled)");
     }
   }
   for (size_t i = 1; i < n; i++)
@@ -119,21 +119,21 @@ static bool script_as_detected(const uint32_t *cps, size_t n, uint32_t tag) {
 
 /* The line laid out by raqm: *glyphs (owned by *rq, which the caller destroys) and *count. */
 static wmf_status layout_raqm(raqm_t **rq_out, const uint32_t *cps, size_t n, wmf_font *const *fonts,
-                              const wmfi_text_style *st, raqm_glyph_t **glyphs, size_t *count) {
+                              const wmfi_text_style *style, raqm_glyph_t **glyphs, size_t *count) {
   raqm_t *rq = raqm_create();
   *rq_out = rq;
   if (!rq) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "text: out of memory (raqm_create)");
   if (!raqm_set_text(rq, cps, n)) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "text: out of memory (raqm_set_text)");
-  if (st->language && !raqm_set_language(rq, st->language, 0, n))
-    return wmfi_fail(WMF_ERR_BACKEND, "text: raqm refused language '%s'", st->language);
-  raqm_direction_t dir = st->direction == WMF_DIRECTION_LTR   ? RAQM_DIRECTION_LTR
-                         : st->direction == WMF_DIRECTION_RTL ? RAQM_DIRECTION_RTL
+  if (style->language && !raqm_set_language(rq, style->language, 0, n))
+    return wmfi_fail(WMF_ERR_BACKEND, "text: raqm refused language '%s'", style->language);
+  raqm_direction_t dir = style->direction == WMF_DIRECTION_LTR   ? RAQM_DIRECTION_LTR
+                         : style->direction == WMF_DIRECTION_RTL ? RAQM_DIRECTION_RTL
                                                               : RAQM_DIRECTION_DEFAULT;
   if (!raqm_set_par_direction(rq, dir)) return wmfi_fail(WMF_ERR_BACKEND, "text: raqm refused direction %d", (int)dir);
   for (size_t i = 0, e; i < n; i = e) {
     for (e = i + 1; e < n && fonts[e] == fonts[i];) e++;
     wmfi_sized *z;
-    wmf_status s = wmfi_font_sized(fonts[i], st->size_px, &z);
+    wmf_status s = wmfi_font_sized(fonts[i], style->size_px, &z);
     if (s != WMF_OK) return s;
     if (!raqm_set_freetype_face_range(rq, z->face, i, e - i))
       return wmfi_fail(WMF_ERR_BACKEND, "text: raqm refused the face of %s for characters %zu..%zu", fonts[i]->path, i,
@@ -175,7 +175,8 @@ static wmf_status shape_single_run(wmf_font *f, const uint32_t *cps, size_t n, h
   hb_buffer_add_utf32(buf, cps, (int)n, 0, (int)n);
   hb_buffer_set_script(buf, script);
   hb_buffer_set_direction(buf, HB_DIRECTION_LTR);
-  hb_buffer_set_language(buf, style->language ? hb_language_from_string(style->language, -1) : hb_language_get_default());
+  hb_buffer_set_language(buf, style->language ? hb_language_from_string(style->language, -1)
+                                              : hb_language_get_default());
   hb_buffer_set_flags(buf, HB_BUFFER_FLAG_BOT | HB_BUFFER_FLAG_EOT |
                                (style->no_dotted_circle ? HB_BUFFER_FLAG_DO_NOT_INSERT_DOTTED_CIRCLE : 0));
   hb_shape(z->hb, buf, NULL, 0);
@@ -198,7 +199,7 @@ done:
 
 /* Adds the glyphs of a line, in visual order, at baseline base_y (26.6, y up). */
 static wmf_status place_line(wmfi_layout *l, const raqm_glyph_t *g, size_t count, wmf_font *const *fonts, size_t n,
-                             const wmfi_text_style *st, int32_t base_y, bool first_line) {
+                             const wmfi_text_style *style, int32_t base_y, bool first_line) {
   const int64_t max_pen = (int64_t)WMFI_TEXT_MAX_PX * 64;
   int64_t pen = 0; /* 26.6; kept within +-max_pen, so every int32 position below is exact */
   for (size_t i = 0; i < count; i++) {
@@ -206,17 +207,18 @@ static wmf_status place_line(wmfi_layout *l, const raqm_glyph_t *g, size_t count
                                             (unsigned)g[i].cluster, n);
     wmf_font *f = fonts[g[i].cluster];
     wmfi_sized *z;
-    wmf_status s = wmfi_font_sized(f, st->size_px, &z);
+    wmf_status s = wmfi_font_sized(f, style->size_px, &z);
     if (s != WMF_OK) return s;
     if (z->face != g[i].ftface)
       return wmfi_fail(WMF_ERR_BACKEND, "text: raqm gave glyph %zu a face other than its character's (%s)", i, f->path);
-    int64_t gx = pen + g[i].x_offset, gy = (int64_t)base_y + g[i].y_offset, next = pen + g[i].x_advance + st->letter_spacing;
+    int64_t gx = pen + g[i].x_offset, gy = (int64_t)base_y + g[i].y_offset,
+            next = pen + g[i].x_advance + style->letter_spacing;
     if (gx < -max_pen || gx > max_pen || gy < -max_pen || gy > max_pen || next < -max_pen || next > max_pen)
       return wmfi_fail(WMF_ERR_LIMIT, "text: a line of %zu characters at %g px reaches beyond %d px (glyph %zu)", n,
-                       (double)st->size_px, WMFI_TEXT_MAX_PX, i);
+                       (double)style->size_px, WMFI_TEXT_MAX_PX, i);
     wmfi_placed_glyph p = {NULL, NULL, (int32_t)gx, (int32_t)gy};
     s = wmfi_font_glyph(f, z, g[i].index, 0, &p.fill);
-    if (s == WMF_OK && st->stroke > 0) s = wmfi_font_glyph(f, z, g[i].index, st->stroke, &p.stroke);
+    if (s == WMF_OK && style->stroke > 0) s = wmfi_font_glyph(f, z, g[i].index, style->stroke, &p.stroke);
     if (s != WMF_OK) return s;
     pen = next;
     int32_t adv = (int32_t)WMFI_PIXEL(pen);
