@@ -7,12 +7,15 @@
  * order. PIL gives raqm one face; here each character gets the recipe's font or a fontconfig fallback,
  * passed as face ranges (raqm_set_freetype_face_range). Positions are accumulated in 26.6 as PIL does.
  *
- * Two settings have no raqm counterpart (raqm sets neither a script nor HarfBuzz's buffer flags): a
- * given script other than the detected one, and refusing a dotted circle HarfBuzz inserted. A line
- * raqm lays out as one left-to-right run of one face is then shaped by HarfBuzz directly, with the
- * font, language and flags raqm uses plus that setting; any other such line is WMF_ERR_UNSUPPORTED. */
+ * A line raqm would lay out as one run (one font, one script, every character at bidi level 0 by
+ * FriBiDi's classes) is shaped with the HarfBuzz call raqm would make for it (the same font functions,
+ * flags, script, language and direction) on the font's own HarfBuzz font: raqm 0.7 builds a new
+ * HarfBuzz face for every call, whose tables cost more than the rest of a short line's rendering. The
+ * two settings raqm has no parameter for (a script, HarfBuzz's no-dotted-circle flag) apply on such a
+ * line; on any other line that needs them the layout fails with WMF_ERR_UNSUPPORTED. */
 #include <string.h>
 
+#include <fribidi.h>
 #include <raqm.h>
 
 #include "text/font_internal.h"
@@ -25,12 +28,8 @@ static bool is_ignorable(uint32_t cp) {
          (cp >= 0xfe00 && cp <= 0xfe0f) || cp == 0xfeff || (cp >= 0xe0100 && cp <= 0xe01ef);
 }
 
-static bool is_weak_script(hb_script_t s) {
-  return s == HB_SCRIPT_COMMON || s == HB_SCRIPT_INHERITED || s == HB_SCRIPT_UNKNOWN;
-}
-
-/* Characters of no right-to-left script that still start right-to-left levels: RLM, RLE, RLO, RLI. */
-static bool is_rtl_control(uint32_t cp) { return cp == 0x200f || cp == 0x202b || cp == 0x202e || cp == 0x2067; }
+/* raqm's weak scripts: they take a neighbour's (unknown, unassigned characters are a script of their own) */
+static bool is_weak_script(hb_script_t s) { return s == HB_SCRIPT_COMMON || s == HB_SCRIPT_INHERITED; }
 
 static wmf_status push(wmfi_layout *l, wmfi_placed_glyph g) {
   if (l->count == l->capacity) {
@@ -57,19 +56,19 @@ static void grow_box(wmfi_layout *l, const wmfi_glyph *g, int32_t x, int32_t y) 
 
 /* The font of every character of a line: the recipe's or a fallback; characters that select or join
  * take their neighbour's, so they stay in its run. WMF_ERR_FONT names a character no font has. */
-static wmf_status assign_fonts(wmf_font *font, const uint32_t *cps, size_t n, const wmfi_text_style *st,
+static wmf_status assign_fonts(wmf_font *font, const uint32_t *cps, size_t n, const wmfi_text_style *style,
                                wmf_font **fonts) {
   for (size_t i = 0; i < n; i++) {
     fonts[i] = NULL;
     if (is_ignorable(cps[i])) continue;
-    wmf_status s = wmfi_font_for_char(font, cps[i], st->fallback, &fonts[i]);
+    wmf_status s = wmfi_font_for_char(font, cps[i], style->fallback, &fonts[i]);
     if (s != WMF_OK) return s;
     if (!fonts[i]) {
       char u[5] = {0};
       wmfi_utf8_encode(cps[i], u);
       return wmfi_fail(WMF_ERR_FONT, "text: font '%s %s' (%s) has no glyph for U+%04X '%s'%s", font->family,
                        font->style, font->path, cps[i], u,
-                       st->fallback ? " and no fallback font from fontconfig has one" : " (fallback disabled)");
+                       style->fallback ? " and no fallback font from fontconfig has one" : " (fallback disabled)");
     }
   }
   for (size_t i = 1; i < n; i++)
@@ -79,24 +78,28 @@ static wmf_status assign_fonts(wmf_font *font, const uint32_t *cps, size_t n, co
   return WMF_OK;
 }
 
-/* True when raqm lays the line out as a single left-to-right run of one face: one font, no character
- * of a right-to-left script or control, a paragraph that is not right-to-left, and (unless a script is
- * given for every character) at most one script besides common and inherited characters. *script is
- * the run's script, as raqm resolves it. */
-static bool single_ltr_run(const uint32_t *cps, size_t n, wmf_font *const *fonts, const wmfi_text_style *st,
+/* True when raqm would lay the line out as one left-to-right run: one font, a paragraph that is not
+ * right-to-left, no character FriBiDi puts above level 0 in a left-to-right paragraph (strong
+ * right-to-left, Arabic numbers, embeddings, overrides, isolates), and unless a script is given one
+ * script besides common and inherited characters. *script: the given one, or the run's as raqm resolves
+ * it (that script; with none, the first character's). */
+static bool single_ltr_run(const uint32_t *cps, size_t n, wmf_font *const *fonts, const wmfi_text_style *style,
                            hb_script_t *script) {
   hb_unicode_funcs_t *uf = hb_unicode_funcs_get_default();
-  hb_script_t found = HB_SCRIPT_COMMON;
-  if (st->direction == WMF_DIRECTION_RTL) return false;
+  hb_script_t found = HB_SCRIPT_INVALID;
+  if (style->direction == WMF_DIRECTION_RTL) return false;
   for (size_t i = 0; i < n; i++) {
-    hb_script_t s = hb_unicode_script(uf, cps[i]);
-    if (fonts[i] != fonts[0] || is_rtl_control(cps[i]) || hb_script_get_horizontal_direction(s) == HB_DIRECTION_RTL)
+    FriBidiCharType t = fribidi_get_bidi_type(cps[i]);
+    if (fonts[i] != fonts[0] || FRIBIDI_IS_RTL(t) || FRIBIDI_IS_EXPLICIT(t) || FRIBIDI_IS_ISOLATE(t) ||
+        t == FRIBIDI_TYPE_AN)
       return false;
+    hb_script_t s = hb_unicode_script(uf, cps[i]);
     if (is_weak_script(s)) continue;
-    if (!st->script && found != HB_SCRIPT_COMMON && s != found) return false;
+    if (!style->script && found != HB_SCRIPT_INVALID && s != found) return false;
     found = s;
   }
-  *script = st->script ? hb_script_from_iso15924_tag(st->script) : found;
+  if (found == HB_SCRIPT_INVALID) found = hb_unicode_script(uf, cps[0]);
+  *script = style->script ? hb_script_from_iso15924_tag(style->script) : found;
   return true;
 }
 
@@ -116,21 +119,21 @@ static bool script_as_detected(const uint32_t *cps, size_t n, uint32_t tag) {
 
 /* The line laid out by raqm: *glyphs (owned by *rq, which the caller destroys) and *count. */
 static wmf_status layout_raqm(raqm_t **rq_out, const uint32_t *cps, size_t n, wmf_font *const *fonts,
-                              const wmfi_text_style *st, raqm_glyph_t **glyphs, size_t *count) {
+                              const wmfi_text_style *style, raqm_glyph_t **glyphs, size_t *count) {
   raqm_t *rq = raqm_create();
   *rq_out = rq;
   if (!rq) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "text: out of memory (raqm_create)");
   if (!raqm_set_text(rq, cps, n)) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "text: out of memory (raqm_set_text)");
-  if (st->language && !raqm_set_language(rq, st->language, 0, n))
-    return wmfi_fail(WMF_ERR_BACKEND, "text: raqm refused language '%s'", st->language);
-  raqm_direction_t dir = st->direction == WMF_DIRECTION_LTR   ? RAQM_DIRECTION_LTR
-                         : st->direction == WMF_DIRECTION_RTL ? RAQM_DIRECTION_RTL
+  if (style->language && !raqm_set_language(rq, style->language, 0, n))
+    return wmfi_fail(WMF_ERR_BACKEND, "text: raqm refused language '%s'", style->language);
+  raqm_direction_t dir = style->direction == WMF_DIRECTION_LTR   ? RAQM_DIRECTION_LTR
+                         : style->direction == WMF_DIRECTION_RTL ? RAQM_DIRECTION_RTL
                                                               : RAQM_DIRECTION_DEFAULT;
   if (!raqm_set_par_direction(rq, dir)) return wmfi_fail(WMF_ERR_BACKEND, "text: raqm refused direction %d", (int)dir);
   for (size_t i = 0, e; i < n; i = e) {
     for (e = i + 1; e < n && fonts[e] == fonts[i];) e++;
     wmfi_sized *z;
-    wmf_status s = wmfi_font_sized(fonts[i], st->size_px, &z);
+    wmf_status s = wmfi_font_sized(fonts[i], style->size_px, &z);
     if (s != WMF_OK) return s;
     if (!raqm_set_freetype_face_range(rq, z->face, i, e - i))
       return wmfi_fail(WMF_ERR_BACKEND, "text: raqm refused the face of %s for characters %zu..%zu", fonts[i]->path, i,
@@ -172,7 +175,8 @@ static wmf_status shape_single_run(wmf_font *f, const uint32_t *cps, size_t n, h
   hb_buffer_add_utf32(buf, cps, (int)n, 0, (int)n);
   hb_buffer_set_script(buf, script);
   hb_buffer_set_direction(buf, HB_DIRECTION_LTR);
-  hb_buffer_set_language(buf, style->language ? hb_language_from_string(style->language, -1) : hb_language_get_default());
+  hb_buffer_set_language(buf, style->language ? hb_language_from_string(style->language, -1)
+                                              : hb_language_get_default());
   hb_buffer_set_flags(buf, HB_BUFFER_FLAG_BOT | HB_BUFFER_FLAG_EOT |
                                (style->no_dotted_circle ? HB_BUFFER_FLAG_DO_NOT_INSERT_DOTTED_CIRCLE : 0));
   hb_shape(z->hb, buf, NULL, 0);
@@ -195,7 +199,7 @@ done:
 
 /* Adds the glyphs of a line, in visual order, at baseline base_y (26.6, y up). */
 static wmf_status place_line(wmfi_layout *l, const raqm_glyph_t *g, size_t count, wmf_font *const *fonts, size_t n,
-                             const wmfi_text_style *st, int32_t base_y, bool first_line) {
+                             const wmfi_text_style *style, int32_t base_y, bool first_line) {
   const int64_t max_pen = (int64_t)WMFI_TEXT_MAX_PX * 64;
   int64_t pen = 0; /* 26.6; kept within +-max_pen, so every int32 position below is exact */
   for (size_t i = 0; i < count; i++) {
@@ -203,17 +207,18 @@ static wmf_status place_line(wmfi_layout *l, const raqm_glyph_t *g, size_t count
                                             (unsigned)g[i].cluster, n);
     wmf_font *f = fonts[g[i].cluster];
     wmfi_sized *z;
-    wmf_status s = wmfi_font_sized(f, st->size_px, &z);
+    wmf_status s = wmfi_font_sized(f, style->size_px, &z);
     if (s != WMF_OK) return s;
     if (z->face != g[i].ftface)
       return wmfi_fail(WMF_ERR_BACKEND, "text: raqm gave glyph %zu a face other than its character's (%s)", i, f->path);
-    int64_t gx = pen + g[i].x_offset, gy = (int64_t)base_y + g[i].y_offset, next = pen + g[i].x_advance + st->letter_spacing;
+    int64_t gx = pen + g[i].x_offset, gy = (int64_t)base_y + g[i].y_offset,
+            next = pen + g[i].x_advance + style->letter_spacing;
     if (gx < -max_pen || gx > max_pen || gy < -max_pen || gy > max_pen || next < -max_pen || next > max_pen)
       return wmfi_fail(WMF_ERR_LIMIT, "text: a line of %zu characters at %g px reaches beyond %d px (glyph %zu)", n,
-                       (double)st->size_px, WMFI_TEXT_MAX_PX, i);
+                       (double)style->size_px, WMFI_TEXT_MAX_PX, i);
     wmfi_placed_glyph p = {NULL, NULL, (int32_t)gx, (int32_t)gy};
     s = wmfi_font_glyph(f, z, g[i].index, 0, &p.fill);
-    if (s == WMF_OK && st->stroke > 0) s = wmfi_font_glyph(f, z, g[i].index, st->stroke, &p.stroke);
+    if (s == WMF_OK && style->stroke > 0) s = wmfi_font_glyph(f, z, g[i].index, style->stroke, &p.stroke);
     if (s != WMF_OK) return s;
     pen = next;
     int32_t adv = (int32_t)WMFI_PIXEL(pen);
@@ -238,23 +243,22 @@ static wmf_status layout_line(wmfi_layout *l, wmf_font *font, const uint32_t *cp
     return WMF_OK;
   }
   WMFI_TRY(assign_fonts(font, cps, n, style, fonts));
-  const char *unmet = NULL; /* the setting raqm cannot pass, when the line needs it */
-  char script_name[5] = {0};
-  if (style->script && !script_as_detected(cps, n, style->script)) {
-    hb_tag_to_string(style->script, script_name);
-    unmet = "the given script";
-  } else {
-    WMFI_TRY(layout_raqm(&rq, cps, n, fonts, style, &glyphs, &count));
-    if (style->no_dotted_circle && inserted_dotted_circle(cps, n, glyphs, count)) unmet = "no dotted circle";
-  }
-  if (unmet) {
-    hb_script_t script;
-    WMFI_CHECK(single_ltr_run(cps, n, fonts, style, &script), WMF_ERR_UNSUPPORTED,
-               "text: %s%s%s%s cannot be applied to a line of several directions, scripts or fonts (raqm, PIL's "
-               "layout, has no setting for it; only a single left-to-right run of one font is shaped with it)",
-               unmet, script_name[0] ? " '" : "", script_name, script_name[0] ? "'" : "");
+  hb_script_t script;
+  if (single_ltr_run(cps, n, fonts, style, &script)) {
     WMFI_TRY(shape_single_run(fonts[0], cps, n, script, style, &own, &count));
     glyphs = own;
+  } else {
+    char name[5] = {0};
+    if (style->script && !script_as_detected(cps, n, style->script)) {
+      hb_tag_to_string(style->script, name);
+      WMFI_FAIL(WMF_ERR_UNSUPPORTED, "text: the given script '%s' cannot be applied to a line of several "
+                "directions, scripts or fonts (raqm, PIL's layout, has no script setting; it applies to a line "
+                "of one left-to-right run of one font)", name);
+    }
+    WMFI_TRY(layout_raqm(&rq, cps, n, fonts, style, &glyphs, &count));
+    WMFI_CHECK(!style->no_dotted_circle || !inserted_dotted_circle(cps, n, glyphs, count), WMF_ERR_UNSUPPORTED,
+               "text: no dotted circle cannot be applied to a line of several directions, scripts or fonts (raqm, "
+               "PIL's layout, has no setting for it; it applies to a line of one left-to-right run of one font)");
   }
   WMFI_TRY(place_line(l, glyphs, count, fonts, n, style, base_y, first_line));
 done:

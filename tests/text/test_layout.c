@@ -4,11 +4,23 @@
  * left-to-right run of one font and are refused with WMF_ERR_UNSUPPORTED elsewhere. Pixel parity with
  * PIL is tests/text/test_layout_parity.py. */
 #include <check.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <raqm.h>
+
 #include "text/text.h"
 #include "../check_run.h"
+
+/* raqm's failures, injected: the test is linked with -Wl,--wrap=raqm_create,--wrap=raqm_layout */
+static bool fail_create, fail_layout;
+raqm_t *__real_raqm_create(void);
+raqm_t *__wrap_raqm_create(void);
+raqm_t *__wrap_raqm_create(void) { return fail_create ? NULL : __real_raqm_create(); }
+bool __real_raqm_layout(raqm_t *rq);
+bool __wrap_raqm_layout(raqm_t *rq);
+bool __wrap_raqm_layout(raqm_t *rq) { return fail_layout ? false : __real_raqm_layout(rq); }
 
 #define TAG(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
 
@@ -166,6 +178,33 @@ START_TEST(dotted_circle) {
 }
 END_TEST
 
+START_TEST(raqm_failures) {
+  /* a line of two directions goes through raqm: its failures become statuses, the layout is empty and
+   * the font usable afterwards */
+  wmf_font *f = find("DejaVu Sans:style=Book");
+  wmfi_text_style s = style(24);
+  wmfi_layout l;
+  fail_create = true;
+  ck_assert_int_eq(lay(&l, f, "abc مرحبا", &s), WMF_ERR_OUT_OF_MEMORY);
+  ck_assert_ptr_nonnull(strstr(wmf_last_error(), "raqm_create"));
+  ck_assert_ptr_null(l.glyphs);
+  ck_assert_uint_eq(l.count, 0);
+  fail_create = false;
+  fail_layout = true;
+  ck_assert_int_eq(lay(&l, f, "ab\nabc مرحبا", &s), WMF_ERR_BACKEND);
+  ck_assert_ptr_nonnull(strstr(wmf_last_error(), "raqm could not lay out a line of 9 characters"));
+  ck_assert_ptr_null(l.glyphs);
+  /* a line of one run does not need raqm */
+  ck_assert_int_eq(lay(&l, f, "abc", &s), WMF_OK);
+  wmfi_layout_free(&l);
+  fail_layout = false;
+  ck_assert_int_eq(lay(&l, f, "abc مرحبا", &s), WMF_OK);
+  ck_assert_uint_eq(l.count, 9);
+  wmfi_layout_free(&l);
+  wmf_font_destroy(f);
+}
+END_TEST
+
 /* fontconfig 2.14 leaks a few bytes while parsing its XML configuration, once per process (not ours) */
 const char *__lsan_default_suppressions(void);
 const char *__lsan_default_suppressions(void) { return "leak:libfontconfig.so\n"; }
@@ -178,6 +217,7 @@ int main(void) {
   tcase_add_test(tc, empty_lines);
   tcase_add_test(tc, given_script);
   tcase_add_test(tc, dotted_circle);
+  tcase_add_test(tc, raqm_failures);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }
