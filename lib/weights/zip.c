@@ -8,6 +8,15 @@
 
 #include "weights/weights_internal.h"
 
+/* Fixed sizes of the zip records (APPNOTE 4.3): the end-of-central-directory record (before its
+ * comment), the ZIP64 end record locator, the ZIP64 end record (before its extensible data), a central
+ * directory header and a local file header (before their names); 0xffff / 0xffffffff in a field say
+ * "see the ZIP64 record". */
+enum { EOCD_SIZE = 22, ZIP64_LOCATOR_SIZE = 20, ZIP64_EOCD_SIZE = 56, CENTRAL_SIZE = 46, LOCAL_SIZE = 30 };
+#define ZIP64_16 0xffffu
+#define ZIP64_32 0xffffffffu
+#define MAX_COMMENT 65535
+
 typedef struct zentry {
   const char *name;
   size_t name_len;
@@ -18,23 +27,24 @@ typedef struct zentry {
 
 static wmf_status find_eocd(wmf_weights *w, const uint8_t *d, size_t n, uint64_t *count, uint64_t *cd_off,
                             uint64_t *cd_size, uint64_t *cd_end_limit) {
-  if (n < 22) return wmfi_fail(WMF_ERR_CORRUPT, "%s: %zu bytes, too short for a zip file", w->origin, n);
-  size_t lo = n - 22 > 65535 ? n - 22 - 65535 : 0, e = n - 22 + 1;
+  if (n < EOCD_SIZE) return wmfi_fail(WMF_ERR_CORRUPT, "%s: %zu bytes, too short for a zip file", w->origin, n);
+  size_t lo = n - EOCD_SIZE > MAX_COMMENT ? n - EOCD_SIZE - MAX_COMMENT : 0, e = n - EOCD_SIZE + 1;
   do {
     if (e-- == lo) return wmfi_fail(WMF_ERR_CORRUPT, "%s: zip end-of-central-directory record not found", w->origin);
-  } while (memcmp(d + e, "PK\x05\x06", 4) != 0 || (size_t)wmfi_le16(d + e + 20) > n - e - 22);
+  } while (memcmp(d + e, "PK\x05\x06", 4) != 0 || (size_t)wmfi_le16(d + e + 20) > n - e - EOCD_SIZE);
   if (wmfi_le16(d + e + 4) != 0 || wmfi_le16(d + e + 6) != 0)
     return wmfi_fail(WMF_ERR_UNSUPPORTED, "%s: multi-disk zip files are not supported", w->origin);
   *count = wmfi_le16(d + e + 10);
   *cd_size = wmfi_le32(d + e + 12);
   *cd_off = wmfi_le32(d + e + 16);
   *cd_end_limit = e;
-  if (*count != 0xffff && *cd_size != 0xffffffffu && *cd_off != 0xffffffffu) return WMF_OK;
+  if (*count != ZIP64_16 && *cd_size != ZIP64_32 && *cd_off != ZIP64_32) return WMF_OK;
   /* ZIP64: a locator just before the record points at the ZIP64 end record */
-  if (e < 20 || memcmp(d + e - 20, "PK\x06\x07", 4) != 0)
+  if (e < ZIP64_LOCATOR_SIZE || memcmp(d + e - ZIP64_LOCATOR_SIZE, "PK\x06\x07", 4) != 0)
     return wmfi_fail(WMF_ERR_CORRUPT, "%s: zip needs ZIP64 records but has no ZIP64 locator", w->origin);
-  uint64_t z = wmfi_le64(d + e - 20 + 8);
-  if (z > e - 20 || e - 20 - z < 56 || memcmp(d + z, "PK\x06\x06", 4) != 0)
+  size_t locator = e - ZIP64_LOCATOR_SIZE;
+  uint64_t z = wmfi_le64(d + locator + 8);
+  if (z > locator || locator - z < ZIP64_EOCD_SIZE || memcmp(d + z, "PK\x06\x06", 4) != 0)
     return wmfi_fail(WMF_ERR_CORRUPT, "%s: ZIP64 end record offset %llu is invalid", w->origin, (unsigned long long)z);
   *count = wmfi_le64(d + z + 32);
   *cd_size = wmfi_le64(d + z + 40);
@@ -46,7 +56,7 @@ static wmf_status find_eocd(wmf_weights *w, const uint8_t *d, size_t n, uint64_t
 /* Values that did not fit 32 bits sit, in this order, in the ZIP64 extra field (id 1). */
 static wmf_status zip64_extra(wmf_weights *w, const uint8_t *x, size_t xl, uint64_t *usize, uint64_t *csize,
                               uint64_t *hdr) {
-  bool need = *usize == 0xffffffffu || *csize == 0xffffffffu || *hdr == 0xffffffffu;
+  bool need = *usize == ZIP64_32 || *csize == ZIP64_32 || *hdr == ZIP64_32;
   while (xl >= 4) {
     uint16_t id = wmfi_le16(x), len = wmfi_le16(x + 2);
     if (len > xl - 4) break;
@@ -55,7 +65,7 @@ static wmf_status zip64_extra(wmf_weights *w, const uint8_t *x, size_t xl, uint6
       size_t left = len;
       uint64_t *fields[3] = {usize, csize, hdr};
       for (int i = 0; i < 3; i++)
-        if (*fields[i] == 0xffffffffu) {
+        if (*fields[i] == ZIP64_32) {
           if (left < 8) return wmfi_fail(WMF_ERR_CORRUPT, "%s: short ZIP64 extra field", w->origin);
           *fields[i] = wmfi_le64(p);
           p += 8;
@@ -96,43 +106,43 @@ static wmf_status read_directory(wmf_weights *w, const uint8_t *d, size_t n, zen
   WMFI_CHECK(cd_off <= cd_limit && cd_size <= cd_limit - cd_off, WMF_ERR_CORRUPT,
              "%s: zip central directory [%llu, +%llu) is outside the file", w->origin, (unsigned long long)cd_off,
              (unsigned long long)cd_size);
-  WMFI_CHECK(count <= cd_size / 46, WMF_ERR_CORRUPT, "%s: %llu zip entries cannot fit a %llu-byte central directory",
+  WMFI_CHECK(count <= cd_size / CENTRAL_SIZE, WMF_ERR_CORRUPT, "%s: %llu zip entries cannot fit a %llu-byte central directory",
              w->origin, (unsigned long long)count, (unsigned long long)cd_size);
   es = wmfi_calloc((size_t)count + 1, sizeof *es);
   WMFI_CHECK(es, WMF_ERR_OUT_OF_MEMORY, "%s: out of memory for %llu zip entries", w->origin, (unsigned long long)count);
   const uint8_t *p = d + cd_off, *end = p + cd_size;
   for (uint64_t i = 0; i < count; i++) {
     size_t at = (size_t)(p - d);
-    WMFI_CHECK(end - p >= 46 && memcmp(p, "PK\x01\x02", 4) == 0, WMF_ERR_CORRUPT,
+    WMFI_CHECK(end - p >= CENTRAL_SIZE && memcmp(p, "PK\x01\x02", 4) == 0, WMF_ERR_CORRUPT,
                "%s: bad zip central directory entry at byte %zu", w->origin, at);
     uint16_t flags = wmfi_le16(p + 8), method = wmfi_le16(p + 10), nl = wmfi_le16(p + 28), xl = wmfi_le16(p + 30),
              cl = wmfi_le16(p + 32);
     uint64_t csize = wmfi_le32(p + 20), usize = wmfi_le32(p + 24), hdr = wmfi_le32(p + 42);
-    WMFI_CHECK((size_t)(end - p) - 46 >= (size_t)nl + xl + cl, WMF_ERR_CORRUPT,
+    WMFI_CHECK((size_t)(end - p) - CENTRAL_SIZE >= (size_t)nl + xl + cl, WMF_ERR_CORRUPT,
                "%s: zip central directory entry at byte %zu overruns the directory", w->origin, at);
-    es[i].name = (const char *)p + 46;
+    es[i].name = (const char *)p + CENTRAL_SIZE;
     es[i].name_len = nl;
-    WMFI_TRY(zip64_extra(w, p + 46 + nl, xl, &usize, &csize, &hdr));
+    WMFI_TRY(zip64_extra(w, p + CENTRAL_SIZE + nl, xl, &usize, &csize, &hdr));
     WMFI_CHECK(!(flags & 1) && method == 0, WMF_ERR_UNSUPPORTED,
                "%s: zip entry '%.*s' is %s; torch.save stores entries uncompressed", w->origin, (int)nl, es[i].name,
                flags & 1 ? "encrypted" : "compressed");
     WMFI_CHECK(csize == usize, WMF_ERR_CORRUPT, "%s: stored zip entry '%.*s' has differing sizes", w->origin, (int)nl,
                es[i].name);
     /* the local header: its own name and extra lengths decide where the data starts */
-    WMFI_CHECK(hdr <= cd_off && cd_off - hdr >= 30 && memcmp(d + hdr, "PK\x03\x04", 4) == 0, WMF_ERR_CORRUPT,
+    WMFI_CHECK(hdr <= cd_off && cd_off - hdr >= LOCAL_SIZE && memcmp(d + hdr, "PK\x03\x04", 4) == 0, WMF_ERR_CORRUPT,
                "%s: zip entry '%.*s': local header at byte %llu is missing or outside the file", w->origin, (int)nl,
                es[i].name, (unsigned long long)hdr);
-    uint64_t lnl = wmfi_le16(d + hdr + 26), lxl = wmfi_le16(d + hdr + 28), data = hdr + 30 + lnl + lxl;
+    uint64_t lnl = wmfi_le16(d + hdr + 26), lxl = wmfi_le16(d + hdr + 28), data = hdr + LOCAL_SIZE + lnl + lxl;
     WMFI_CHECK(data <= cd_off && usize <= cd_off - data, WMF_ERR_CORRUPT,
                "%s: zip entry '%.*s' data [%llu, +%llu) runs past the central directory", w->origin, (int)nl,
                es[i].name, (unsigned long long)data, (unsigned long long)usize);
-    WMFI_CHECK(lnl == nl && memcmp(d + hdr + 30, es[i].name, nl) == 0, WMF_ERR_CORRUPT,
+    WMFI_CHECK(lnl == nl && memcmp(d + hdr + LOCAL_SIZE, es[i].name, nl) == 0, WMF_ERR_CORRUPT,
                "%s: zip entry '%.*s': local header at byte %llu names another file", w->origin, (int)nl, es[i].name,
                (unsigned long long)hdr);
     es[i].header = hdr;
     es[i].data = data;
     es[i].size = usize;
-    p += 46 + nl + xl + cl;
+    p += CENTRAL_SIZE + nl + xl + cl;
     const zentry *twin = find_entry(es, ix, es[i].name, nl, "", 0);
     WMFI_CHECK(!twin, WMF_ERR_CORRUPT, "%s: the zip holds two entries named '%.*s' (at bytes %llu and %llu)",
                w->origin, (int)nl, es[i].name, (unsigned long long)twin->header, (unsigned long long)hdr);
