@@ -6,11 +6,7 @@
 
 #define WMFI_DECODE_OPTIONS_SIZE_1_0 WMFI_SIZE_THROUGH(wmf_decode_options, max_pixels)
 
-wmf_status wmf_decode_options_init(wmf_decode_options *options, size_t struct_size) {
-  static const wmf_decode_options defaults = WMF_DECODE_OPTIONS_INIT;
-  return wmfi_options_init(options, struct_size, &defaults, sizeof defaults, WMFI_DECODE_OPTIONS_SIZE_1_0,
-                           "wmf_decode_options_init", "wmf_decode_options");
-}
+WMFI_DEFINE_OPTIONS_INIT(wmf_decode_options_init, wmf_decode_options, WMF_DECODE_OPTIONS_INIT, WMFI_DECODE_OPTIONS_SIZE_1_0)
 
 /* The caller's options (NULL: defaults) read into *o and checked. */
 static wmf_status check_options(const char *fn, const wmf_decode_options *options, wmf_decode_options *o) {

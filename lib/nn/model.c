@@ -32,11 +32,7 @@ static wmf_status prepare_weights(wmf_model *m) {
 
 #define WMFI_MODEL_OPTIONS_SIZE_1_0 WMFI_SIZE_THROUGH(wmf_model_options, allow_unexpected)
 
-wmf_status wmf_model_options_init(wmf_model_options *options, size_t struct_size) {
-  static const wmf_model_options defaults = WMF_MODEL_OPTIONS_INIT;
-  return wmfi_options_init(options, struct_size, &defaults, sizeof defaults, WMFI_MODEL_OPTIONS_SIZE_1_0,
-                           "wmf_model_options_init", "wmf_model_options");
-}
+WMFI_DEFINE_OPTIONS_INIT(wmf_model_options_init, wmf_model_options, WMF_MODEL_OPTIONS_INIT, WMFI_MODEL_OPTIONS_SIZE_1_0)
 
 wmf_status wmf_model_load(wmf_model **out, const wmf_weights *weights, const char *arch,
                           const wmf_model_options *options) {

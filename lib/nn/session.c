@@ -33,11 +33,7 @@ static wmf_status plan_for(wmf_session *s, int n) {
 
 #define WMFI_SESSION_OPTIONS_SIZE_1_0 WMFI_SIZE_THROUGH(wmf_session_options, stage)
 
-wmf_status wmf_session_options_init(wmf_session_options *options, size_t struct_size) {
-  static const wmf_session_options defaults = WMF_SESSION_OPTIONS_INIT;
-  return wmfi_options_init(options, struct_size, &defaults, sizeof defaults, WMFI_SESSION_OPTIONS_SIZE_1_0,
-                           "wmf_session_options_init", "wmf_session_options");
-}
+WMFI_DEFINE_OPTIONS_INIT(wmf_session_options_init, wmf_session_options, WMF_SESSION_OPTIONS_INIT, WMFI_SESSION_OPTIONS_SIZE_1_0)
 
 wmf_status wmf_session_create(wmf_session **out, const wmf_model *model, const wmf_session_options *options) {
   WMFI_REQUIRE(out, "wmf_session_create: out is NULL");

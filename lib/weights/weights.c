@@ -91,11 +91,7 @@ static wmf_status parse_any(wmf_weights *w, const uint8_t *d, size_t n, const wm
 
 #define WMFI_WEIGHTS_OPTIONS_SIZE_1_0 WMFI_SIZE_THROUGH(wmf_weights_options, state_dict_key)
 
-wmf_status wmf_weights_options_init(wmf_weights_options *options, size_t struct_size) {
-  static const wmf_weights_options defaults = WMF_WEIGHTS_OPTIONS_INIT;
-  return wmfi_options_init(options, struct_size, &defaults, sizeof defaults, WMFI_WEIGHTS_OPTIONS_SIZE_1_0,
-                           "wmf_weights_options_init", "wmf_weights_options");
-}
+WMFI_DEFINE_OPTIONS_INIT(wmf_weights_options_init, wmf_weights_options, WMF_WEIGHTS_OPTIONS_INIT, WMFI_WEIGHTS_OPTIONS_SIZE_1_0)
 
 /* Parses the bytes `w` holds and hands it to *out; destroys it on failure. */
 static wmf_status open_common(wmf_weights **out, wmf_weights *w, const char *fn, const wmf_weights_options *options) {
