@@ -69,7 +69,8 @@ static wmf_status infer(const wmfi_nn_params *p, resnet_cfg *cfg) {
 }
 
 /* One convolution of a ResNet: `cout` outputs, k x k with `stride` (padding k / 2) in `groups`, its
- * BatchNorm folded; then the `residual` tensor added (WMFI_NN_NONE: none) and ReLU when `relu`. */
+ * BatchNorm folded; then the `residual` tensor added (WMFI_NN_NONE: none) and ReLU when `relu`. Fields in
+ * this order, so a block reads as a table of its convolutions. */
 typedef struct conv_spec {
   int cout, k, stride, groups;
   bool relu;
@@ -99,6 +100,14 @@ static int conv(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src, conv_s
   }
   *st = wmfi_nn_load_conv(p, op, prefix, 0, bn);
   return *st == WMF_OK ? dst : WMFI_NN_NONE;
+}
+
+/* Convolution `i` of the block `pre` ("layer2.0"): weights "pre.conv<i>", BatchNorm "pre.bn<i>". */
+static int block_conv(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src, const char *pre, int i, conv_spec c) {
+  char w[64], bn[64];
+  snprintf(w, sizeof w, "%s.conv%d", pre, i);
+  snprintf(bn, sizeof bn, "%s.bn%d", pre, i);
+  return conv(m, p, st, src, c, w, bn);
 }
 
 wmf_status wmfi_nn_resnet_build(wmf_model *m, wmfi_nn_params *p, const char *arch) {
@@ -154,34 +163,13 @@ wmf_status wmfi_nn_resnet_build(wmf_model *m, wmfi_nn_params *p, const char *arc
                                     .residual = WMFI_NN_NONE},
                         a, b);
       }
-      snprintf(a, sizeof a, "%s.conv1", pre);
-      snprintf(b, sizeof b, "%s.bn1", pre);
       if (cfg.bottleneck) {
-        int c1 = conv(m, p, &st, x,
-                      (conv_spec){.cout = width, .k = 1, .stride = 1, .groups = 1, .relu = true,
-                                  .residual = WMFI_NN_NONE},
-                      a, b);
-        snprintf(a, sizeof a, "%s.conv2", pre);
-        snprintf(b, sizeof b, "%s.bn2", pre);
-        int c2 = conv(m, p, &st, c1,
-                      (conv_spec){.cout = width, .k = 3, .stride = stride, .groups = cfg.groups, .relu = true,
-                                  .residual = WMFI_NN_NONE},
-                      a, b);
-        snprintf(a, sizeof a, "%s.conv3", pre);
-        snprintf(b, sizeof b, "%s.bn3", pre);
-        x = conv(m, p, &st, c2,
-                 (conv_spec){.cout = out, .k = 1, .stride = 1, .groups = 1, .relu = true, .residual = identity}, a,
-                 b);
+        int c1 = block_conv(m, p, &st, x, pre, 1, (conv_spec){width, 1, 1, 1, true, WMFI_NN_NONE});
+        int c2 = block_conv(m, p, &st, c1, pre, 2, (conv_spec){width, 3, stride, cfg.groups, true, WMFI_NN_NONE});
+        x = block_conv(m, p, &st, c2, pre, 3, (conv_spec){out, 1, 1, 1, true, identity});
       } else {
-        int c1 = conv(m, p, &st, x,
-                      (conv_spec){.cout = planes, .k = 3, .stride = stride, .groups = 1, .relu = true,
-                                  .residual = WMFI_NN_NONE},
-                      a, b);
-        snprintf(a, sizeof a, "%s.conv2", pre);
-        snprintf(b, sizeof b, "%s.bn2", pre);
-        x = conv(m, p, &st, c1,
-                 (conv_spec){.cout = out, .k = 3, .stride = 1, .groups = 1, .relu = true, .residual = identity}, a,
-                 b);
+        int c1 = block_conv(m, p, &st, x, pre, 1, (conv_spec){planes, 3, stride, 1, true, WMFI_NN_NONE});
+        x = block_conv(m, p, &st, c1, pre, 2, (conv_spec){out, 3, 1, 1, true, identity});
       }
       WMFI_TRY(st);
     }
