@@ -49,6 +49,22 @@ static void plan_free(plan *p) {
   memset(p, 0, sizeof *p);
 }
 
+/* Puts a layer pixel of color `col` and alpha `al` (> 0) at pixel `idx` of the sink: into a mask, the
+ * largest alpha; into an image, Image.alpha_composite's integer arithmetic over the opaque pixel (7 bits
+ * of precision, SHIFTFORDIV255 rounding; with the destination's alpha 255, coef1 = al * 128). */
+static inline void put_pixel(const sink *s, size_t idx, uint32_t al, const uint32_t col[3]) {
+  if (s->mask) {
+    if (s->mask[idx] < al) s->mask[idx] = (uint8_t)al;
+    return;
+  }
+  uint8_t *p = s->rgb + idx * 3;
+  uint32_t coef1 = al * 128, coef2 = 255 * 128 - coef1;
+  for (int k = 0; k < 3; k++) {
+    uint32_t t = col[k] * coef1 + p[k] * coef2 + (0x80 << 7);
+    p[k] = (uint8_t)((((t >> 8) + t) >> 8) >> 7);
+  }
+}
+
 /* The value of canvas `c` (shifted by dx, dy) at image point (x, y): 0 outside it. */
 static inline uint32_t canvas_at(const wmfi_canvas *c, int32_t x, int32_t y) {
   int32_t u = x - c->x0, v = y - c->y0;
@@ -72,9 +88,8 @@ static void grow_box(const wmfi_canvas *c, int32_t dx, int32_t dy, int32_t *x0, 
  * (may be empty), then the fill coverage `over` on top; for each channel it BLENDs with the coverage m,
  * except that a color channel over a pixel of alpha 0 takes the ink whole wherever m > 0. So a pixel
  * keeps the ink color at any coverage (red at coverage 92 is (255, 0, 0, 92)), the alpha is
- * BLEND(m, alpha, a), and where the fill covers the stroke the color is BLEND(m, stroke color, color).
- * alpha_composite then uses its 7-bit-precision integer arithmetic (dst alpha 255: coef1 = alpha * 128).
- * Both canvases are moved by (dx, dy). */
+ * BLEND(m, alpha, a), and where the fill covers the stroke the color is BLEND(m, stroke color, color);
+ * then alpha_composite (put_pixel). Both canvases are moved by (dx, dy). */
 static void composite(const sink *s, const wmfi_canvas *under, const uint8_t under_col[3], const wmfi_canvas *over,
                       const uint8_t col[3], int32_t dx, int32_t dy, uint32_t a) {
   if ((!under->data && !over->data) || a == 0) return;
@@ -97,18 +112,7 @@ static void composite(const sink *s, const wmfi_canvas *under, const uint8_t und
         for (int k = 0; k < 3; k++) lc[k] = la ? div255(lc[k] * (255 - mf) + col[k] * mf) : col[k];
         la = div255(la * (255 - mf) + a * mf);
       }
-      if (!la) continue;
-      size_t idx = (size_t)y * s->w + x;
-      if (s->mask) {
-        if (s->mask[idx] < la) s->mask[idx] = (uint8_t)la;
-        continue;
-      }
-      uint8_t *p = s->rgb + idx * 3;
-      uint32_t coef1 = la * 128, coef2 = 255 * 128 - coef1;
-      for (int k = 0; k < 3; k++) {
-        uint32_t t = lc[k] * coef1 + p[k] * coef2 + (0x80 << 7);
-        p[k] = (uint8_t)((((t >> 8) + t) >> 8) >> 7);
-      }
+      if (la) put_pixel(s, (size_t)y * s->w + x, la, lc);
     }
 }
 
@@ -436,19 +440,12 @@ static void paste_logo(const wmfi_logo *lg, const plan *pl, size_t k, const sink
       const float *p = pl->logo[k] + ((size_t)v * tw + u) * 4;
       uint32_t al = div255((uint32_t)lroundf(p[3] * 255.0f) * op);
       if (!al) continue;
-      size_t idx = (size_t)y * s->w + x;
-      if (s->mask) {
-        if (s->mask[idx] < al) s->mask[idx] = (uint8_t)al;
-        continue;
-      }
-      uint8_t *q = s->rgb + idx * 3;
-      uint32_t coef1 = al * 128, coef2 = 255 * 128 - coef1;
+      uint32_t col[3];
       for (int c = 0; c < 3; c++) {
         float f = p[3] > 0 ? p[c] / p[3] : 0;
-        uint32_t col = f <= 0 ? 0 : f >= 255 ? 255 : (uint32_t)lroundf(f);
-        uint32_t t = col * coef1 + q[c] * coef2 + (0x80 << 7);
-        q[c] = (uint8_t)((((t >> 8) + t) >> 8) >> 7);
+        col[c] = f <= 0 ? 0 : f >= 255 ? 255 : (uint32_t)lroundf(f);
       }
+      put_pixel(s, (size_t)y * s->w + x, al, col);
     }
   }
 }
