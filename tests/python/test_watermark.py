@@ -1,3 +1,4 @@
+import inspect
 import threading
 
 import numpy as np
@@ -369,3 +370,21 @@ def test_recipe_names_every_parameter():
         with Watermark.from_preset(name) as wm:
             recipes.add(wm.recipe())
     assert len(recipes) == len(names)  # every preset draws differently, so every recipe differs
+
+
+def test_setters_bind_arguments_as_written_out_methods():
+    # the binding's chaining setters (examples/python/wmfeat/_lib.py chained) keep their parameter names
+    # and defaults: keyword calls, defaults and wrong arguments behave as on methods written out
+    params = inspect.signature(Watermark.set_shadow).parameters
+    assert list(params) == ["self", "dx", "dy", "r", "g", "b", "opacity"] and params["opacity"].default == 0.5
+    by_keyword = baseline().set_shadow(dy=2, dx=2, opacity=1.0)
+    assert by_keyword.recipe() == baseline().set_shadow(2, 2, 0, 0, 0, 1.0).recipe()
+    assert baseline().set_shadow(2, 2).recipe() == baseline().set_shadow(2, 2, 0, 0, 0, 0.5).recipe()
+    with pytest.raises(TypeError):
+        baseline().set_size(20, pixels=20)
+    with pytest.raises(TypeError):
+        baseline().set_color(1, 2)
+    wm = baseline()
+    assert wm.set_opacity(opacity=0.25) is wm
+    with pytest.raises(AttributeError):
+        wm.logo_count = 3  # getters stay read-only
