@@ -123,7 +123,9 @@ WMF_API wmf_status wmf_watermark_set_size_relative(wmf_watermark *wm, float frac
 
 /** Text color and opacity in [0, 1]; the drawing alpha is round(255 * opacity) with halves to even, as
  *  Python's round() (ImageNet-W: round(0.5 * 255) = 128; for an exact alpha A pass A / 255.0f). The
- *  shadow's opacity follows the same rule. (Before 1.1 the alpha was int(255 * opacity).) */
+ *  shadow's opacity follows the same rule. (Before 1.1 the alpha was int(255 * opacity).) Partly covered
+ *  pixels keep the color, with the coverage as alpha, as PIL draws on a transparent layer (before 1.1 the
+ *  library blended the color with white there). */
 WMF_API wmf_status wmf_watermark_set_color(wmf_watermark *wm, uint8_t r, uint8_t g, uint8_t b);
 WMF_API wmf_status wmf_watermark_set_opacity(wmf_watermark *wm, float opacity);
 
@@ -194,12 +196,15 @@ WMF_API wmf_status wmf_watermark_set_letter_spacing(wmf_watermark *wm, float pix
 WMF_API wmf_status wmf_watermark_set_line_spacing(wmf_watermark *wm, float pixels);
 
 /** Outline drawn under the text: FreeType stroker of radius `width` pixels (0 removes it; at most 64),
- *  in the given color, with the text's opacity. */
+ *  in the given color, with the text's opacity; drawn as PIL 9.4's draw.text(..., stroke_width,
+ *  stroke_fill) draws it: one layer with the text drawn over its outline (so below opacity 1 the outline
+ *  does not show through the text), identical to PIL for whole-pixel widths (since 1.1). */
 WMF_API wmf_status wmf_watermark_set_outline(wmf_watermark *wm, float width, uint8_t r, uint8_t g,
                                              uint8_t b);
 
-/** Shadow: the text's coverage moved by (dx, dy) pixels (|d| <= 256), drawn first in the given color
- *  and opacity (0 removes it). */
+/** Shadow: the text (with its outline, if any) moved by (dx, dy) pixels (|d| <= 256), drawn first in
+ *  the given color and opacity (0 removes it), on a layer of its own composited under the text's, as
+ *  PIL 9.4 draws text on a transparent layer and Image.alpha_composite composites it. */
 WMF_API wmf_status wmf_watermark_set_shadow(wmf_watermark *wm, int dx, int dy, uint8_t r, uint8_t g,
                                             uint8_t b, float opacity);
 

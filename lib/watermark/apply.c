@@ -49,39 +49,71 @@ static void plan_free(plan *p) {
   memset(p, 0, sizeof *p);
 }
 
-/* Composites coverage `c` in color `col` with drawing alpha `a`: the RGBA layer PIL's fill_mask_L makes
- * on a (255,255,255,0) layer (alpha BLEND(m, 0, a), color BLEND(m, 255, col)), then alpha_composite
- * over the opaque image with its 7-bit-precision integer arithmetic. */
-static void composite(const sink *s, const wmfi_canvas *c, int32_t dx, int32_t dy, const uint8_t col[3], uint32_t a) {
-  if (!c->data || a == 0) return;
-  uint8_t la[256], lc[3][256];
-  for (uint32_t m = 0; m < 256; m++) {
-    la[m] = (uint8_t)div255(m * a);
-    for (int k = 0; k < 3; k++) lc[k][m] = (uint8_t)div255(255 * (255 - m) + col[k] * m);
+/* Puts a layer pixel of color `col` and alpha `al` (> 0) at pixel `idx` of the sink: into a mask, the
+ * largest alpha; into an image, Image.alpha_composite's integer arithmetic over the opaque pixel (7 bits
+ * of precision, SHIFTFORDIV255 rounding; with the destination's alpha 255, coef1 = al * 128). */
+static inline void put_pixel(const sink *s, size_t idx, uint32_t al, const uint32_t col[3]) {
+  if (s->mask) {
+    if (s->mask[idx] < al) s->mask[idx] = (uint8_t)al;
+    return;
   }
-  int32_t x0 = c->x0 + dx, y0 = c->y0 + dy;
-  int32_t u0 = x0 < 0 ? -x0 : 0, v0 = y0 < 0 ? -y0 : 0;
-  int32_t u1 = c->w, v1 = c->h;
-  if (x0 + u1 > s->w) u1 = s->w - x0;
-  if (y0 + v1 > s->h) v1 = s->h - y0;
-  for (int32_t v = v0; v < v1; v++) {
-    const uint8_t *src = c->data + (size_t)v * c->w;
-    size_t row = (size_t)(y0 + v) * s->w + x0;
-    for (int32_t u = u0; u < u1; u++) {
-      uint32_t m = src[u], al = la[m];
-      if (!al) continue;
-      if (s->mask) {
-        if (s->mask[row + u] < al) s->mask[row + u] = (uint8_t)al;
-        continue;
+  uint8_t *p = s->rgb + idx * 3;
+  uint32_t coef1 = al * 128, coef2 = 255 * 128 - coef1;
+  for (int k = 0; k < 3; k++) {
+    uint32_t t = col[k] * coef1 + p[k] * coef2 + (0x80 << 7);
+    p[k] = (uint8_t)((((t >> 8) + t) >> 8) >> 7);
+  }
+}
+
+/* The value of canvas `c` (shifted by dx, dy) at image point (x, y): 0 outside it. */
+static inline uint32_t canvas_at(const wmfi_canvas *c, int32_t x, int32_t y) {
+  int32_t u = x - c->x0, v = y - c->y0;
+  if (!c->data || u < 0 || v < 0 || u >= c->w || v >= c->h) return 0;
+  return c->data[(size_t)v * c->w + u];
+}
+
+/* Widens [*x0, *x1) x [*y0, *y1) to hold canvas `c` moved by (dx, dy). */
+static void grow_box(const wmfi_canvas *c, int32_t dx, int32_t dy, int32_t *x0, int32_t *y0, int32_t *x1,
+                     int32_t *y1) {
+  if (!c->data) return;
+  if (c->x0 + dx < *x0) *x0 = c->x0 + dx;
+  if (c->y0 + dy < *y0) *y0 = c->y0 + dy;
+  if (c->x0 + dx + c->w > *x1) *x1 = c->x0 + dx + c->w;
+  if (c->y0 + dy + c->h > *y1) *y1 = c->y0 + dy + c->h;
+}
+
+/* One text layer as PIL 9.4 draws it and composites it: draw.text(xy, text, fill=col + (a,),
+ * stroke_width=..., stroke_fill=under_col + (a,)) on a (255,255,255,0) RGBA layer, then
+ * Image.alpha_composite over the opaque image. PIL's fill_mask_L draws the stroke coverage `under`
+ * (may be empty), then the fill coverage `over` on top; for each channel it BLENDs with the coverage m,
+ * except that a color channel over a pixel of alpha 0 takes the ink whole wherever m > 0. So a pixel
+ * keeps the ink color at any coverage (red at coverage 92 is (255, 0, 0, 92)), the alpha is
+ * BLEND(m, alpha, a), and where the fill covers the stroke the color is BLEND(m, stroke color, color);
+ * then alpha_composite (put_pixel). Both canvases are moved by (dx, dy). */
+static void composite(const sink *s, const wmfi_canvas *under, const uint8_t under_col[3], const wmfi_canvas *over,
+                      const uint8_t col[3], int32_t dx, int32_t dy, uint32_t a) {
+  if ((!under->data && !over->data) || a == 0) return;
+  int32_t x0 = INT32_MAX, y0 = INT32_MAX, x1 = INT32_MIN, y1 = INT32_MIN;
+  grow_box(under, dx, dy, &x0, &y0, &x1, &y1);
+  grow_box(over, dx, dy, &x0, &y0, &x1, &y1);
+  if (x0 < 0) x0 = 0;
+  if (y0 < 0) y0 = 0;
+  if (x1 > s->w) x1 = s->w;
+  if (y1 > s->h) y1 = s->h;
+  for (int32_t y = y0; y < y1; y++)
+    for (int32_t x = x0; x < x1; x++) {
+      uint32_t ms = canvas_at(under, x - dx, y - dy), mf = canvas_at(over, x - dx, y - dy);
+      uint32_t la = 0, lc[3] = {255, 255, 255};
+      if (ms) { /* on the transparent layer: the stroke's color whole, alpha BLEND(ms, 0, a) */
+        la = div255(ms * a);
+        for (int k = 0; k < 3; k++) lc[k] = under_col[k];
       }
-      uint8_t *p = s->rgb + (row + u) * 3;
-      uint32_t coef1 = al * 128, coef2 = 255 * 128 - coef1;
-      for (int k = 0; k < 3; k++) {
-        uint32_t t = lc[k][m] * coef1 + p[k] * coef2 + (0x80 << 7);
-        p[k] = (uint8_t)((((t >> 8) + t) >> 8) >> 7);
+      if (mf) {
+        for (int k = 0; k < 3; k++) lc[k] = la ? div255(lc[k] * (255 - mf) + col[k] * mf) : col[k];
+        la = div255(la * (255 - mf) + a * mf);
       }
+      if (la) put_pixel(s, (size_t)y * s->w + x, la, lc);
     }
-  }
 }
 
 /* Pixel size for an image of w x h: fixed, relative to the reference size (or the image's shorter
@@ -304,11 +336,12 @@ done:
 
 static void paint_text(const wmf_watermark *wm, const plan *pl, const sink *s) {
   uint32_t a = alpha_of(wm->opacity);
+  /* the shadow: the text as drawn (with its outline) in the shadow's color, on a layer of its own
+   * composited first */
   if (wm->shadow_opacity > 0)
-    composite(s, pl->stroke.data ? &pl->stroke : &pl->fill, wm->shadow_dx, wm->shadow_dy, wm->shadow_color,
+    composite(s, &pl->stroke, wm->shadow_color, &pl->fill, wm->shadow_color, wm->shadow_dx, wm->shadow_dy,
               alpha_of(wm->shadow_opacity));
-  composite(s, &pl->stroke, 0, 0, wm->outline_color, a);
-  composite(s, &pl->fill, 0, 0, wm->color, a);
+  composite(s, &pl->stroke, wm->outline_color, &pl->fill, wm->color, 0, 0, a);
 }
 
 /* Resamples premultiplied RGBA (floats) along one axis with a triangle filter widened when shrinking
@@ -407,19 +440,12 @@ static void paste_logo(const wmfi_logo *lg, const plan *pl, size_t k, const sink
       const float *p = pl->logo[k] + ((size_t)v * tw + u) * 4;
       uint32_t al = div255((uint32_t)lroundf(p[3] * 255.0f) * op);
       if (!al) continue;
-      size_t idx = (size_t)y * s->w + x;
-      if (s->mask) {
-        if (s->mask[idx] < al) s->mask[idx] = (uint8_t)al;
-        continue;
-      }
-      uint8_t *q = s->rgb + idx * 3;
-      uint32_t coef1 = al * 128, coef2 = 255 * 128 - coef1;
+      uint32_t col[3];
       for (int c = 0; c < 3; c++) {
         float f = p[3] > 0 ? p[c] / p[3] : 0;
-        uint32_t col = f <= 0 ? 0 : f >= 255 ? 255 : (uint32_t)lroundf(f);
-        uint32_t t = col * coef1 + q[c] * coef2 + (0x80 << 7);
-        q[c] = (uint8_t)((((t >> 8) + t) >> 8) >> 7);
+        col[c] = f <= 0 ? 0 : f >= 255 ? 255 : (uint32_t)lroundf(f);
       }
+      put_pixel(s, (size_t)y * s->w + x, al, col);
     }
   }
 }

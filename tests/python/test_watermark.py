@@ -1,3 +1,4 @@
+import inspect
 import threading
 
 import numpy as np
@@ -181,18 +182,20 @@ def test_setter_color_paints_the_covered_pixels():
         assert "color=%02x%02x%02x" % color in baseline().set_color(*color).recipe()
 
 
-@pytest.mark.xfail(strict=True, reason="lib/watermark: a coloured mark's partly covered pixels are blended with "
-                   "white (BLEND(m, 255, c), docs/watermarks.md) where PIL 9.4 draws the ink colour on the "
-                   "transparent layer: up to 64 levels apart; white marks (every preset) are identical")
-def test_setter_color_edges_as_pil_draws_them():
-    wm = baseline().set_color(255, 0, 0)
+@pytest.mark.parametrize("color, opacity", [((255, 0, 0), 1.0), ((0, 128, 255), 0.6)])
+def test_setter_color_edges_as_pil_draws_them(color, opacity):
+    # PIL 9.4 keeps the ink colour on partly covered pixels of the transparent layer (until 1.1 the
+    # library blended it with the layer's white: up to 64 levels apart for red, 38 for this blue at 0.6)
+    wm = baseline().set_color(*color).set_opacity(opacity)
     d = wm.describe_draw(W, H)
     got = wm.apply(Image.create(W, H, (30, 60, 90))).to_array()
     f = Font.find("Liberation Sans")
     layer = PILImage.new("RGBA", (W, H), (255, 255, 255, 0))
-    ImageDraw.Draw(layer).text((d.x, d.y), d.text, fill=(255, 0, 0, 255), anchor="mm",
+    ImageDraw.Draw(layer).text((d.x, d.y), d.text, fill=color + (round(255 * opacity),), anchor="mm",
                                font=ImageFont.truetype(f.path, 20, index=f.face_index))
     ref = PILImage.alpha_composite(PILImage.new("RGBA", (W, H), (30, 60, 90, 255)), layer).convert("RGB")
+    cov = wm.coverage(W, H)
+    assert ((cov > 0) & (cov < round(255 * opacity))).sum() > 20  # there are partly covered pixels
     assert np.array_equal(got, np.asarray(ref))
 
 
@@ -367,3 +370,21 @@ def test_recipe_names_every_parameter():
         with Watermark.from_preset(name) as wm:
             recipes.add(wm.recipe())
     assert len(recipes) == len(names)  # every preset draws differently, so every recipe differs
+
+
+def test_setters_bind_arguments_as_written_out_methods():
+    # the binding's chaining setters (examples/python/wmfeat/_lib.py chained) keep their parameter names
+    # and defaults: keyword calls, defaults and wrong arguments behave as on methods written out
+    params = inspect.signature(Watermark.set_shadow).parameters
+    assert list(params) == ["self", "dx", "dy", "r", "g", "b", "opacity"] and params["opacity"].default == 0.5
+    by_keyword = baseline().set_shadow(dy=2, dx=2, opacity=1.0)
+    assert by_keyword.recipe() == baseline().set_shadow(2, 2, 0, 0, 0, 1.0).recipe()
+    assert baseline().set_shadow(2, 2).recipe() == baseline().set_shadow(2, 2, 0, 0, 0, 0.5).recipe()
+    with pytest.raises(TypeError):
+        baseline().set_size(20, pixels=20)
+    with pytest.raises(TypeError):
+        baseline().set_color(1, 2)
+    wm = baseline()
+    assert wm.set_opacity(opacity=0.25) is wm
+    with pytest.raises(AttributeError):
+        wm.logo_count = 3  # getters stay read-only

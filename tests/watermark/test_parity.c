@@ -1,12 +1,14 @@
 /* Parity with PIL 9.4 (raqm): the same draws rendered by libwmfeat and by tests/watermark/pil_ref.py
- * (run here with REF_PYTHON), on skimage photos and flat backgrounds; every one of the 57 cases must be
+ * (run here with REF_PYTHON), on skimage photos and flat backgrounds; every one of the 71 cases must be
  * identical (maximum absolute difference 0 in every channel of every pixel, and PIL inked pixels; the
  * measured figures are in docs/watermarks.md):
  *  - imagenet-w as PIL draws it (RGBA layer, alpha 128, alpha_composite);
  *  - the Mark My Words presets for the drawn text and point (JPEG step, Chinese ascender and Hindi
  *    dotted circles as PIL with the stand-in fonts: the presets' settings are checked in test_mmw.py);
  *  - Devanagari (conjuncts, vowel signs), Arabic (joining, right to left), kerned Latin and
- *    mixed-direction text against raqm's shaping.
+ *    mixed-direction text against raqm's shaping;
+ *  - colored marks at opacity 1 and below, with a colored outline (PIL's stroke_fill) and a colored
+ *    shadow (its own layer, composited first).
  * The presets' own parameters are checked against the original code in test_imagenet_w.py and
  * test_mmw.py; this test checks the renderer on more scripts and backgrounds. */
 #include <check.h>
@@ -26,7 +28,7 @@ static int ncases;
 
 typedef struct kase {
   char in[600], mine[600], ref[600];
-  const char *kind; /* "imagenet-w", "mmw", "script" */
+  const char *kind; /* "imagenet-w", "mmw", "script", "color" */
   char label[160];
 } kase;
 static kase cases[128];
@@ -56,8 +58,8 @@ static wmf_image *photo(const char *name, uint32_t size) {
 }
 
 /* Adds a case: saves the input, renders ours, writes the spec line for PIL. */
-static void add_case(const char *kind, const char *label, wmf_image *im, const wmf_watermark *wm, uint64_t seed,
-                     bool layer, const char *anchor, const uint8_t fill[4], bool relative) {
+static void add_case_with(const char *kind, const char *label, wmf_image *im, const wmf_watermark *wm, uint64_t seed,
+                          bool layer, const char *anchor, const uint8_t fill[4], bool relative, const char *extra) {
   kase *k = &cases[ncases];
   k->kind = kind;
   snprintf(k->label, sizeof k->label, "%s", label);
@@ -83,9 +85,14 @@ static void add_case(const char *kind, const char *label, wmf_image *im, const w
   json_str(spec, text);
   if (relative) fprintf(spec, ", \"rel\": [%.17g, %.17g]", wm->fx, wm->fy);
   else fprintf(spec, ", \"xy\": [%.17g, %.17g]", x, y);
-  fprintf(spec, ", \"anchor\": \"%s\", \"fill\": [%d, %d, %d, %d], \"layer\": %s}\n", anchor, fill[0], fill[1], fill[2],
-          fill[3], layer ? "true" : "false");
+  fprintf(spec, ", \"anchor\": \"%s\", \"fill\": [%d, %d, %d, %d], \"layer\": %s%s}\n", anchor, fill[0], fill[1],
+          fill[2], fill[3], layer ? "true" : "false", extra);
   ncases++;
+}
+
+static void add_case(const char *kind, const char *label, wmf_image *im, const wmf_watermark *wm, uint64_t seed,
+                     bool layer, const char *anchor, const uint8_t fill[4], bool relative) {
+  add_case_with(kind, label, im, wm, seed, layer, anchor, fill, relative, "");
 }
 
 typedef struct stats {
@@ -231,6 +238,70 @@ START_TEST(parity_with_pil) {
     wmf_image_destroy(im);
     wmf_watermark_destroy(wm);
   }
+
+  /* colored marks (the ink color kept at any coverage, as PIL's fill_mask_L on a transparent layer), at
+   * opacity 1 and below, with a colored outline (PIL's stroke_width / stroke_fill in the same draw) and a
+   * colored shadow (the text drawn again at the offset on a layer of its own, composited first), on a
+   * photo and a flat background */
+  struct {
+    const char *label;
+    uint8_t color[3];
+    float opacity;
+    bool layer;         /* false: drawn directly on the RGB image (opaque only) */
+    int outline;        /* stroke width in pixels, 0 = none */
+    uint8_t outline_color[3];
+    int shadow_dx, shadow_dy; /* both 0 = no shadow */
+    uint8_t shadow_color[3];
+    float shadow_opacity;
+  } colored[] = {
+      {"red 1", {255, 0, 0}, 1.0f, true, 0, {0}, 0, 0, {0}, 0},
+      {"red 1 direct", {255, 0, 0}, 1.0f, false, 0, {0}, 0, 0, {0}, 0},
+      {"blue 0.6", {0, 128, 255}, 0.6f, true, 0, {0}, 0, 0, {0}, 0},
+      {"yellow 0.8 outline", {255, 220, 0}, 0.8f, true, 2, {0, 0, 160}, 0, 0, {0}, 0},
+      {"green 1 outline", {0, 200, 60}, 1.0f, true, 1, {90, 0, 90}, 0, 0, {0}, 0},
+      {"blue 1 shadow", {0, 128, 255}, 1.0f, true, 0, {0}, 3, 2, {200, 0, 0}, 0.5f},
+      {"orange 0.6 outline shadow", {255, 140, 0}, 0.6f, true, 2, {20, 20, 120}, -2, 3, {0, 90, 0}, 0.7f},
+  };
+  for (size_t p = 0; p < sizeof colored / sizeof *colored; p++)
+    for (int bg = 0; bg < 2; bg++) {
+      wmf_watermark *wm;
+      wmf_font *f;
+      ck_assert_int_eq(wmf_watermark_create(&wm), WMF_OK);
+      ck_assert_msg(wmf_font_find(&f, "Liberation Sans") == WMF_OK, "%s", wmf_last_error());
+      ck_assert_int_eq(wmf_watermark_set_font(wm, f), WMF_OK);
+      wmf_font_destroy(f);
+      ck_assert_int_eq(wmf_watermark_set_text(wm, "Colour Mark 42"), WMF_OK);
+      ck_assert_int_eq(wmf_watermark_set_size(wm, 30), WMF_OK);
+      ck_assert_int_eq(wmf_watermark_set_position(wm, 0.04, 0.55, "ls"), WMF_OK);
+      ck_assert_int_eq(wmf_watermark_set_color(wm, colored[p].color[0], colored[p].color[1], colored[p].color[2]),
+                       WMF_OK);
+      ck_assert_int_eq(wmf_watermark_set_opacity(wm, colored[p].opacity), WMF_OK);
+      const uint8_t *oc = colored[p].outline_color, *sc = colored[p].shadow_color;
+      if (colored[p].outline)
+        ck_assert_int_eq(wmf_watermark_set_outline(wm, (float)colored[p].outline, oc[0], oc[1], oc[2]), WMF_OK);
+      if (colored[p].shadow_opacity > 0)
+        ck_assert_int_eq(wmf_watermark_set_shadow(wm, colored[p].shadow_dx, colored[p].shadow_dy, sc[0], sc[1], sc[2],
+                                                  colored[p].shadow_opacity),
+                         WMF_OK);
+      /* PIL's alphas: round(255 * opacity) (0.6 -> 153, 0.8 -> 204, 0.7 -> 178) */
+      uint8_t a = (uint8_t)lround(255.0 * colored[p].opacity), sa = (uint8_t)lround(255.0 * colored[p].shadow_opacity);
+      uint8_t fill[4] = {colored[p].color[0], colored[p].color[1], colored[p].color[2], a};
+      char extra[256] = "";
+      size_t used = 0;
+      if (colored[p].outline)
+        used += (size_t)snprintf(extra + used, sizeof extra - used, ", \"stroke\": [%d, %d, %d, %d, %d]",
+                                 colored[p].outline, oc[0], oc[1], oc[2], a);
+      if (colored[p].shadow_opacity > 0)
+        snprintf(extra + used, sizeof extra - used, ", \"shadow\": [%d, %d, %d, %d, %d, %d]", colored[p].shadow_dx,
+                 colored[p].shadow_dy, sc[0], sc[1], sc[2], sa);
+      wmf_image *im = bg ? photo("coffee.png", 224) : NULL;
+      if (!im) ck_assert_int_eq(wmf_image_create(&im, 224, 224, 30, 60, 90), WMF_OK);
+      char label[128];
+      snprintf(label, sizeof label, "%s on %s", colored[p].label, bg ? "coffee" : "(30,60,90)");
+      add_case_with("color", label, im, wm, 0, colored[p].layer, "ls", fill, false, extra);
+      wmf_image_destroy(im);
+      wmf_watermark_destroy(wm);
+    }
   fclose(spec);
 
   const char *py = getenv("REF_PYTHON"), *root = getenv("WMF_SOURCE_ROOT");
@@ -240,7 +311,7 @@ START_TEST(parity_with_pil) {
   ck_assert_msg(system(cmd) == 0, "reference script failed: %s", cmd);
 
   /* docs/watermarks.md states the number of cases */
-  ck_assert_int_eq(ncases, 57);
+  ck_assert_int_eq(ncases, 71);
   int failures = 0;
   for (int i = 0; i < ncases; i++) {
     stats s;

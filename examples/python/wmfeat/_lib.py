@@ -9,6 +9,7 @@ Python threads run.
 """
 import ctypes
 import ctypes.util
+import inspect
 import os
 import pathlib
 
@@ -215,6 +216,34 @@ def load_npy(path):
     out = np.empty((rows.value, cols.value), np.float32)
     _npy_load(ptr(out, F32P), out.size, ctypes.byref(rows), ctypes.byref(cols), path_arg(path))
     return out
+
+
+def getter(f, doc=None, convert=None):
+    """A read-only property (a setter may be added with @name.setter) returning the C getter f(handle),
+    passed through convert when given (bytes.decode for a C string)."""
+    if convert is None:
+        return property(lambda self: f(self), doc=doc)
+    return property(lambda self: convert(f(self)), doc=doc)
+
+
+def chained(f, *params, doc=None):
+    """A setter method: its arguments, named by `params` (a name, or (name, default)), go to the C setter
+    f(handle, ...) in that order, and it returns the handle so that calls chain. Positional and keyword
+    calls bind as they would on a method written out (inspect.signature shows the parameters)."""
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    sig = inspect.Signature([inspect.Parameter("self", kind)] + [
+        inspect.Parameter(p[0], kind, default=p[1]) if isinstance(p, tuple) else inspect.Parameter(p, kind)
+        for p in params])
+
+    def method(self, *args, **kwargs):
+        bound = sig.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        f(*bound.args)
+        return self
+
+    method.__signature__ = sig
+    method.__doc__ = doc
+    return method
 
 
 def c_string(value):

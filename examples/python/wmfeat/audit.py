@@ -6,7 +6,7 @@ import tempfile
 
 import numpy as np
 
-from ._lib import (F32P, F64P, I32P, PP, SIZEP, P, Error, Handle, as_exact_f32, as_input, as_output,
+from ._lib import (F32P, F64P, I32P, PP, SIZEP, P, Error, Handle, as_exact_f32, as_input, as_output, getter,
                    c_string, fn, path_arg, ptr, version)
 
 NO_LABEL = -1
@@ -359,29 +359,16 @@ class Audit(Handle):
                 return self.check_provenance(other)
         _provenance_check(self, now, None)
 
-    @property
-    def items_done(self):
-        """Input items consumed, skipped ones included (what a resumed run skips); saved with the pairs."""
-        return _items_done(self)
+    items_done = getter(_items_done, "Input items consumed, skipped ones included (what a resumed run skips); "
+                         "saved with the pairs.")
 
     @items_done.setter
     def items_done(self, value):
         _set_items_done(self, int(value))
 
-    @property
-    def class_count(self):
-        """Number of classes (logits per pair): wmf_audit_class_count."""
-        return _class_count(self)
-
-    @property
-    def feature_count(self):
-        """Number of feature channels per pair: wmf_audit_feature_count."""
-        return _feature_count(self)
-
-    @property
-    def pair_count(self):
-        """Number of pairs added: wmf_audit_pair_count."""
-        return _pair_count(self)
+    class_count = getter(_class_count, "Number of classes (logits per pair): wmf_audit_class_count.")
+    feature_count = getter(_feature_count, "Number of feature channels per pair: wmf_audit_feature_count.")
+    pair_count = getter(_pair_count, "Number of pairs added: wmf_audit_pair_count.")
 
     # older names (wmf_audit_num_*), kept
     num_classes = class_count

@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from ._lib import Handle, fn, init_options
+from ._lib import Handle, fn, getter, init_options
 
 _P = ctypes.c_void_p
 _PP = ctypes.POINTER(ctypes.c_void_p)
@@ -91,13 +91,8 @@ class Image(Handle):
         fmt = _GRAY8 if a.ndim == 2 else (_RGB8 if a.shape[2] == 3 else _RGBA8)
         return Image._make(_from_pixels, a.ctypes.data, a.shape[1], a.shape[0], a.strides[0], fmt)
 
-    @property
-    def width(self):
-        return _width(self)
-
-    @property
-    def height(self):
-        return _height(self)
+    width = getter(_width)
+    height = getter(_height)
 
     def to_array(self):
         """A copy of the pixels as a (H, W, 3) uint8 array."""

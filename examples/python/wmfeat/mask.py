@@ -4,7 +4,7 @@ import enum
 
 import numpy as np
 
-from ._lib import F32P, F64P, PP, SIZEP, P, Handle, as_input, as_output, fn, path_arg, ptr
+from ._lib import F32P, F64P, PP, SIZEP, P, Handle, as_input, as_output, fn, getter, path_arg, ptr
 from .audit import Order
 
 _SIZE = ctypes.c_size_t
@@ -118,23 +118,14 @@ class Mask(Handle):
         """From a 1-D .npy vector of 0/1 multipliers (1 = kept)."""
         return Mask._make(_load_npy, path_arg(path))
 
-    @property
-    def feature_count(self):
-        """Number of channels (the feature vector's length): wmf_mask_feature_count."""
-        return _feature_count(self)
+    feature_count = getter(_feature_count, "Number of channels (the feature vector's length): wmf_mask_feature_count.")
 
     def __len__(self):
         return self.feature_count
 
-    @property
-    def threshold_used(self):
-        """The key threshold the mask was built with (quantile or threshold rule), else NaN."""
-        return _threshold_used(self)
-
-    @property
-    def masked_count(self):
-        """Number of masked channels: wmf_mask_masked_count."""
-        return _masked_count(self)
+    threshold_used = getter(_threshold_used,
+                            "The key threshold the mask was built with (quantile or threshold rule), else NaN.")
+    masked_count = getter(_masked_count, "Number of masked channels: wmf_mask_masked_count.")
 
     # older names (wmf_mask_num_features, wmf_mask_count), kept; `count` is the MASKED channels
     num_features = feature_count

@@ -5,7 +5,7 @@ import weakref
 
 import numpy as np
 
-from ._lib import F32P, PP, P, Handle, as_input, as_output, c_string, fn, init_options, ptr
+from ._lib import F32P, PP, P, Handle, as_input, as_output, c_string, fn, getter, init_options, ptr
 
 _SIZE = ctypes.c_size_t
 _U32 = ctypes.c_uint32
@@ -102,28 +102,14 @@ class Model(Handle):
             s.close()
         super().close()
 
-    @property
-    def arch(self):
-        return _model_arch(self).decode()
-
-    @property
-    def family(self):
-        return _model_family(self).decode()
-
-    @property
-    def class_count(self):
-        """Number of output classes (logits per image): wmf_model_class_count."""
-        return _model_class_count(self)
+    arch = getter(_model_arch, convert=bytes.decode)
+    family = getter(_model_family, convert=bytes.decode)
+    class_count = getter(_model_class_count, "Number of output classes (logits per image): wmf_model_class_count.")
 
     num_classes = class_count  # older name (wmf_model_num_classes), kept
 
-    @property
-    def feature_count(self):
-        return _model_feature_count(self)
-
-    @property
-    def default_input_size(self):
-        return _model_default_input_size(self)
+    feature_count = getter(_model_feature_count)
+    default_input_size = getter(_model_default_input_size)
 
     def session(self, **options):
         """Session(self, **options)."""
@@ -165,18 +151,10 @@ class Session(Handle):
         _session_input_dims(self, ctypes.byref(b), ctypes.byref(h), ctypes.byref(w))
         return b.value, h.value, w.value
 
-    @property
-    def logit_count(self):
-        return _session_logit_count(self)
-
-    @property
-    def feature_count(self):
-        return _session_feature_count(self)
-
-    @property
-    def stage_feature_count(self):
-        """Channels of the stage output (0 without a stage): wmf_session_stage_feature_count."""
-        return _session_stage_feature_count(self)
+    logit_count = getter(_session_logit_count)
+    feature_count = getter(_session_feature_count)
+    stage_feature_count = getter(_session_stage_feature_count,
+                                 "Channels of the stage output (0 without a stage): wmf_session_stage_feature_count.")
 
     stage_count = stage_feature_count  # older name (wmf_session_stage_count), kept: channels, not stages
 

@@ -5,7 +5,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ._lib import (F32P, F64P, I32P, PP, P, Error, Handle, as_exact_f32, as_input, as_output, c_string,
+from ._lib import (F32P, F64P, I32P, PP, P, Error, Handle, as_exact_f32, as_input, as_output, c_string, getter,
                    fn, last_error as _lib_last_error, path_arg, ptr, raise_for)
 
 _SIZE = ctypes.c_size_t
@@ -173,15 +173,8 @@ class Probe(Handle):
     def load(path):
         return Probe._make(_load, path_arg(path))
 
-    @property
-    def class_count(self):
-        """Number of classes: wmf_probe_class_count."""
-        return _class_count(self)
-
-    @property
-    def feature_count(self):
-        """Number of feature channels: wmf_probe_feature_count."""
-        return _feature_count(self)
+    class_count = getter(_class_count, "Number of classes: wmf_probe_class_count.")
+    feature_count = getter(_feature_count, "Number of feature channels: wmf_probe_feature_count.")
 
     # older names (wmf_probe_num_*), kept
     num_classes = class_count

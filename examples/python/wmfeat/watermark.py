@@ -5,7 +5,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ._lib import PP, U8P, P, Error, Handle, as_input, c_string, fn, path_arg, ptr
+from ._lib import PP, U8P, P, Error, Handle, as_input, c_string, chained, fn, getter, path_arg, ptr
 
 _SIZE = ctypes.c_size_t
 _U8 = ctypes.c_uint8
@@ -97,21 +97,10 @@ class Font(Handle):
         """A font by fontconfig pattern, e.g. "Noto Serif CJK SC:style=ExtraLight"; never a substitute."""
         return Font._make(_font_find, c_string(pattern))
 
-    @property
-    def family(self):
-        return _text(_font_family(self))
-
-    @property
-    def style(self):
-        return _text(_font_style(self))
-
-    @property
-    def path(self):
-        return _text(_font_path(self))
-
-    @property
-    def face_index(self):
-        return _font_face_index(self)
+    family = getter(_font_family, convert=_text)
+    style = getter(_font_style, convert=_text)
+    path = getter(_font_path, convert=_text)
+    face_index = getter(_font_face_index)
 
 
 def presets():
@@ -150,9 +139,7 @@ class Watermark(Handle):
         _set_pool(self, c_string(pool), count)
         return self
 
-    def set_font(self, font):
-        _set_font(self, font)
-        return self
+    set_font = chained(_set_font, "font")
 
     def set_fallback(self, allow):
         _set_fallback(self, 1 if allow else 0)
@@ -166,104 +153,60 @@ class Watermark(Handle):
                      None if script is None else c_string(script), d)
         return self
 
-    def set_size(self, pixels):
-        _set_size(self, pixels)
-        return self
+    set_size = chained(_set_size, "pixels")
+    set_size_relative = chained(_set_size_relative, "fraction",
+                                doc="Size = round(fraction * S) at apply time, S the reference size or min(W, H).")
+    set_size_imagenet_w = chained(_set_size_imagenet_w,
+                                  doc="ImageNet-W's AddWatermark(S) font size: {224: 36, 384: 62, 512: 82, "
+                                      "518: 84}[S], else int(S / 6.22), S the reference size or each image's "
+                                      "shorter side.")
 
-    def set_size_relative(self, fraction):
-        """Size = round(fraction * S) at apply time, S the reference size or min(W, H)."""
-        _set_size_relative(self, fraction)
-        return self
-
-    def set_size_imagenet_w(self):
-        """ImageNet-W's AddWatermark(S) font size: {224: 36, 384: 62, 512: 82, 518: 84}[S], else
-        int(S / 6.22), S the reference size or each image's shorter side."""
-        _set_size_imagenet_w(self)
-        return self
-
-    @property
-    def reference_size(self):
-        """The crop size relative sizes use (0 = each image's shorter side); set it to the crop of
-        your pipeline (AddWatermark(crop_size))."""
-        return _reference_size(self)
+    reference_size = getter(_reference_size, "The crop size relative sizes use (0 = each image's shorter side); set it "
+                            "to the crop of your pipeline (AddWatermark(crop_size)).")
 
     @reference_size.setter
     def reference_size(self, size):
         _set_reference_size(self, size)
 
-    def set_reference_size(self, size):
-        _set_reference_size(self, size)
-        return self
+    set_reference_size = chained(_set_reference_size, "size")
 
-    @property
-    def jpeg_quality(self):
-        """JPEG re-save after drawing (0 = off; the Mark My Words presets use 75)."""
-        return _jpeg_quality(self)
+    jpeg_quality = getter(_jpeg_quality, "JPEG re-save after drawing (0 = off; the Mark My Words presets use 75).")
 
     @jpeg_quality.setter
     def jpeg_quality(self, quality):
         _set_jpeg_quality(self, quality)
 
-    def set_jpeg_quality(self, quality):
-        _set_jpeg_quality(self, quality)
-        return self
+    set_jpeg_quality = chained(_set_jpeg_quality, "quality")
 
     def set_dotted_circle(self, insert):
         """Show a mark without a base on U+25CC (True, PIL with such a font) or alone (False)."""
         _set_dotted_circle(self, 1 if insert else 0)
         return self
 
-    def set_font_metrics(self, ascender_em, descender_em):
-        """Override the font's ascender / descender (em) for anchors and getsize; (0, 0) = the font's."""
-        _set_font_metrics(self, ascender_em, descender_em)
-        return self
+    set_font_metrics = chained(_set_font_metrics, "ascender_em", "descender_em",
+                               doc="Override the font's ascender / descender (em) for anchors and getsize; "
+                                   "(0, 0) = the font's.")
 
     def set_anchor(self, anchor):
         """PIL's two-letter anchor for fixed and random placement, keeping the placement."""
         _set_anchor(self, c_string(anchor))
         return self
 
-    def set_color(self, r, g, b):
-        _set_color(self, r, g, b)
-        return self
-
-    def set_opacity(self, opacity):
-        _set_opacity(self, opacity)
-        return self
+    set_color = chained(_set_color, "r", "g", "b")
+    set_opacity = chained(_set_opacity, "opacity")
 
     def set_position(self, fx, fy, anchor="la"):
         """Fixed placement: anchor point (fx * W, fy * H) with PIL's two-letter anchor."""
         _set_position(self, fx, fy, c_string(anchor))
         return self
 
-    def set_random_position(self):
-        """Mark My Words placement, drawn from the seed."""
-        _set_random_position(self)
-        return self
-
-    def set_tiled(self, angle_degrees=0.0, gap_x=0.5, gap_y=0.5):
-        _set_tiled(self, angle_degrees, gap_x, gap_y)
-        return self
-
-    def set_rotation(self, degrees):
-        _set_rotation(self, degrees)
-        return self
-
-    def set_letter_spacing(self, pixels):
-        _set_letter_spacing(self, pixels)
-        return self
-
-    def set_line_spacing(self, pixels):
-        _set_line_spacing(self, pixels)
-        return self
-
-    def set_outline(self, width, r=0, g=0, b=0):
-        _set_outline(self, width, r, g, b)
-        return self
-
-    def set_shadow(self, dx, dy, r=0, g=0, b=0, opacity=0.5):
-        _set_shadow(self, dx, dy, r, g, b, opacity)
-        return self
+    set_random_position = chained(_set_random_position, doc="Mark My Words placement, drawn from the seed.")
+    set_tiled = chained(_set_tiled, ("angle_degrees", 0.0), ("gap_x", 0.5), ("gap_y", 0.5))
+    set_rotation = chained(_set_rotation, "degrees")
+    set_letter_spacing = chained(_set_letter_spacing, "pixels")
+    set_line_spacing = chained(_set_line_spacing, "pixels")
+    set_outline = chained(_set_outline, "width", ("r", 0), ("g", 0), ("b", 0))
+    set_shadow = chained(_set_shadow, "dx", "dy", ("r", 0), ("g", 0), ("b", 0), ("opacity", 0.5))
 
     def add_logo(self, rgba, scale, fx, fy, opacity=0.9):
         """Adds an RGBA logo, a uint8 (H, W, 4) array (copied by the library), scale * W pixels wide,
@@ -293,9 +236,7 @@ class Watermark(Handle):
         _set_logo_file(self, index, path_arg(path))
         return self
 
-    @property
-    def logo_count(self):
-        return _logo_count(self)
+    logo_count = getter(_logo_count)
 
     def apply_draw(self, image, text, x, y):
         """Draws the recipe once with `text` (None = the fixed text) anchored at pixel (x, y) instead of

@@ -5,7 +5,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ._lib import F32P, PP, P, Error, Handle, as_output, c_string, fn, init_options, path_arg, ptr
+from ._lib import F32P, PP, P, Error, Handle, as_output, c_string, fn, getter, init_options, path_arg, ptr
 
 MAX_DIMS = 8
 
@@ -80,15 +80,8 @@ class Weights(Handle):
         data = bytes(data)
         return Weights._make(_open_memory, data, len(data), _options(state_dict_key))
 
-    @property
-    def format(self):
-        """"safetensors", "pytorch-zip" or "pytorch-legacy"."""
-        return _format(self).decode()
-
-    @property
-    def tensor_count(self):
-        """Number of tensors: wmf_weights_tensor_count (also len(weights))."""
-        return _tensor_count(self)
+    format = getter(_format, """"safetensors", "pytorch-zip" or "pytorch-legacy".""", convert=bytes.decode)
+    tensor_count = getter(_tensor_count, "Number of tensors: wmf_weights_tensor_count (also len(weights)).")
 
     def __len__(self):
         return self.tensor_count
