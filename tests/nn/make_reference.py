@@ -27,8 +27,10 @@ SIZES = [(224, 1), (224, 3), (160, 1), (160, 3)]
 # densenet121: norm5 before the ReLU, pooled, as Mark My Words hooks DenseNet (model.features' output).
 STAGES = {"resnet": "layer3", "resnext": "layer3", "wide_resnet": "layer3", "densenet": "features.denseblock3",
           "densenet121": "features.norm5",
-          "tiny_densenet": "features.denseblock2", "vgg11": "features.14", "vgg16": "features.23", "tiny_vgg": "features.3"}
-PTH = {"resnet18", "densenet121", "tiny_densenet", "tiny_vgg"}
+          "tiny_densenet": "features.denseblock2", "vgg11": "features.14", "vgg16": "features.23", "tiny_vgg": "features.3",
+          "mobilenet": "features", "shufflenet": "conv5"}
+PTH = {"resnet18", "densenet121", "tiny_densenet", "tiny_vgg", "mobilenet_v2", "mobilenet_v3_large",
+       "mobilenet_v3_small", "shufflenet_v2_x1_0"}
 
 
 def write_safetensors(path, tensors):
