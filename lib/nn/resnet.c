@@ -68,30 +68,6 @@ static wmf_status infer(const wmfi_nn_params *p, resnet_cfg *cfg) {
   return WMF_OK;
 }
 
-/* Adds a convolution reading tensor `src`; returns the output tensor id, or WMFI_NN_NONE with the error
- * in *st (nothing is added once *st is an error, so a block's convolutions check once). */
-static int conv(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src, int cout, int k, int stride,
-                int groups, int relu, int residual, const char *prefix, const char *bn) {
-  if (*st != WMF_OK) return WMFI_NN_NONE;
-  wmfi_nn_op *op;
-  int dst;
-  if ((*st = wmfi_nn_add(&m->g, WMFI_NN_CONV, src, cout, NULL, &dst, &op)) != WMF_OK) return WMFI_NN_NONE;
-  int cin = op->cin;
-  op->kh = op->kw = k;
-  op->stride = stride;
-  op->pad = k / 2;
-  op->groups = groups;
-  op->relu = relu;
-  op->residual = residual;
-  if (groups < 1 || cin % groups || cout % groups) {
-    *st = wmfi_fail(WMF_ERR_SHAPE, "wmf_model_load: '%s.weight': %d input / %d output channels do not split into %d groups",
-                    prefix, cin, cout, groups);
-    return WMFI_NN_NONE;
-  }
-  *st = wmfi_nn_load_conv(p, op, prefix, 0, bn);
-  return *st == WMF_OK ? dst : WMFI_NN_NONE;
-}
-
 wmf_status wmfi_nn_resnet_build(wmf_model *m, wmfi_nn_params *p, const char *arch) {
   wmf_status st = WMF_OK;
   resnet_cfg cfg;
@@ -110,7 +86,7 @@ wmf_status wmfi_nn_resnet_build(wmf_model *m, wmfi_nn_params *p, const char *arc
 
   wmfi_nn_graph *g = &m->g;
   wmfi_nn_op *op;
-  int x = conv(m, p, &st, WMFI_NN_INPUT, stem, 7, 2, 1, 1, WMFI_NN_NONE, "conv1", "bn1");
+  int x = wmfi_nn_conv_bn(m, p, &st, WMFI_NN_INPUT, stem, 7, 2, 1, 1, WMFI_NN_NONE, "conv1", "bn1");
   WMFI_TRY(st);
   snprintf(g->tensors[x].stage, sizeof g->tensors[x].stage, "conv1");
   WMFI_TRY(wmfi_nn_add(g, WMFI_NN_MAXPOOL, x, stem, "maxpool", &x, &op));
@@ -138,23 +114,23 @@ wmf_status wmfi_nn_resnet_build(wmf_model *m, wmfi_nn_params *p, const char *arc
       if (wmfi_nn_has(p, a) || stride != 1 || g->tensors[x].c != out) {
         snprintf(a, sizeof a, "%s.downsample.0", pre);
         snprintf(b, sizeof b, "%s.downsample.1", pre);
-        identity = conv(m, p, &st, x, out, 1, stride, 1, 0, WMFI_NN_NONE, a, b);
+        identity = wmfi_nn_conv_bn(m, p, &st, x, out, 1, stride, 1, 0, WMFI_NN_NONE, a, b);
       }
       snprintf(a, sizeof a, "%s.conv1", pre);
       snprintf(b, sizeof b, "%s.bn1", pre);
       if (cfg.bottleneck) {
-        int c1 = conv(m, p, &st, x, width, 1, 1, 1, 1, WMFI_NN_NONE, a, b);
+        int c1 = wmfi_nn_conv_bn(m, p, &st, x, width, 1, 1, 1, 1, WMFI_NN_NONE, a, b);
         snprintf(a, sizeof a, "%s.conv2", pre);
         snprintf(b, sizeof b, "%s.bn2", pre);
-        int c2 = conv(m, p, &st, c1, width, 3, stride, cfg.groups, 1, WMFI_NN_NONE, a, b);
+        int c2 = wmfi_nn_conv_bn(m, p, &st, c1, width, 3, stride, cfg.groups, 1, WMFI_NN_NONE, a, b);
         snprintf(a, sizeof a, "%s.conv3", pre);
         snprintf(b, sizeof b, "%s.bn3", pre);
-        x = conv(m, p, &st, c2, out, 1, 1, 1, 1, identity, a, b);
+        x = wmfi_nn_conv_bn(m, p, &st, c2, out, 1, 1, 1, 1, identity, a, b);
       } else {
-        int c1 = conv(m, p, &st, x, planes, 3, stride, 1, 1, WMFI_NN_NONE, a, b);
+        int c1 = wmfi_nn_conv_bn(m, p, &st, x, planes, 3, stride, 1, 1, WMFI_NN_NONE, a, b);
         snprintf(a, sizeof a, "%s.conv2", pre);
         snprintf(b, sizeof b, "%s.bn2", pre);
-        x = conv(m, p, &st, c1, out, 3, 1, 1, 1, identity, a, b);
+        x = wmfi_nn_conv_bn(m, p, &st, c1, out, 3, 1, 1, 1, identity, a, b);
       }
       WMFI_TRY(st);
     }

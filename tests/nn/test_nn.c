@@ -55,6 +55,18 @@ START_TEST(arch_names_are_the_accepted_ones) {
 }
 END_TEST
 
+/* MobileNet and ShuffleNet names are checked against the configuration the weights hold. */
+START_TEST(mobile_names_must_match_the_weights) {
+  expect_load_error("mobilenet_v2.safetensors", "mobilenet_v3_small", WMF_ERR_UNKNOWN_ARCH,
+                    "the weights are a mobilenet_v2, not a mobilenet_v3_small");
+  expect_load_error("mobilenet_v3_small.safetensors", "mobilenet_v3_large", WMF_ERR_UNKNOWN_ARCH,
+                    "the weights are a mobilenet_v3_small");
+  expect_load_error("shufflenet_v2_x1_0.safetensors", "shufflenet_v2_x2_0", WMF_ERR_UNKNOWN_ARCH,
+                    "the weights are a shufflenet_v2_x1_0");
+  expect_load_error("mobilenet_v2.safetensors", "resnet18", WMF_ERR_NOT_FOUND, "is missing");
+}
+END_TEST
+
 START_TEST(bad_weights_are_named) {
   expect_load_error("tiny_vgg.missing.safetensors", NULL, WMF_ERR_NOT_FOUND, "'classifier.3.bias'");
   expect_load_error("tiny_vgg.shape.safetensors", NULL, WMF_ERR_SHAPE, "'features.0.weight'");
@@ -370,6 +382,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, densenet_huge_growth_is_refused);
   tcase_add_test(tc, bad_weights_are_named);
   tcase_add_test(tc, arch_names_are_the_accepted_ones);
+  tcase_add_test(tc, mobile_names_must_match_the_weights);
   tcase_add_test(tc, session_limits);
   tcase_add_test(tc, weights_are_shared_with_sessions);
   tcase_add_test(tc, sessions_in_threads_share_a_model);
