@@ -79,7 +79,7 @@ static int inverted_residual(wmf_model *m, wmfi_nn_params *p, wmf_status *st, in
   t = wmfi_nn_conv_bn(m, p, st, t, hidden, dim_of(p, st, c, 2), stride, hidden, act, WMFI_NN_NONE, c, b);
   j++;
   snprintf(c, sizeof c, "%s.%d.fc1.weight", pre, j);
-  if (wmfi_nn_has(p, c)) {
+  if (*st == WMF_OK && wmfi_nn_has(p, c)) {
     snprintf(c, sizeof c, "%s.%d", pre, j);
     t = wmfi_nn_squeeze_excite(m, p, st, t, WMFI_NN_ACT_HARDSIGMOID, c);
     j++;

@@ -4,10 +4,16 @@ import json
 import os
 import pathlib
 import shutil
+import struct
+import sys
 
+import numpy as np
 import pytest
 
 from cli_common import PHOTOS, report, run
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "weights"))
+from safetensors_writer import save_file  # noqa: E402
 
 MODELS = pathlib.Path(os.environ["WMFEAT_TEST_MODELS"])
 # name, family, features, file the test loads
@@ -36,3 +42,25 @@ def test_audit_runs(name, family, features, ext, images, tmp_path):
     run("audit", MODELS / f"{name}.{ext}", images, "--out", tmp_path / "r", "--quiet", "--bootstrap", "0")
     r = report(tmp_path / "r")
     assert (r["num_pairs"], r["num_classes"], r["num_features"]) == (3, 1000, features)
+
+
+def read_safetensors(path):
+    b = path.read_bytes()
+    n = struct.unpack("<Q", b[:8])[0]
+    head = json.loads(b[8:8 + n])
+    return {k: np.frombuffer(b[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]], dtype=np.float32)
+            .reshape(v["shape"]) for k, v in head.items() if k != "__metadata__"}
+
+
+@pytest.mark.parametrize("name,drop,message", [
+    ("mobilenet_v2", "features.5.conv.1.0.weight", "tensor 'features.5.conv.1.0.weight' is missing"),
+    ("mobilenet_v2", "features.17.", "MobileNet-v2 weights with 16 inverted residual blocks"),
+    ("mobilenet_v3_small", "features.4.block.2.fc2.bias", "tensor 'features.4.block.2.fc2.bias' is missing"),
+    ("shufflenet_v2_x0_5", "stage3.", "tensor 'stage3.0.branch2.5.weight' is missing"),
+])
+def test_broken_weights_are_named(name, drop, message, tmp_path):
+    """The first problem is the one reported (not a later lookup's), exit 1, never a signal."""
+    sd = {k: v for k, v in read_safetensors(MODELS / f"{name}.safetensors").items() if not k.startswith(drop)}
+    save_file(sd, str(tmp_path / "broken.safetensors"))
+    p = run("info", tmp_path / "broken.safetensors", code=1)
+    assert message in p.stderr, p.stderr
