@@ -21,7 +21,7 @@ typedef enum wmfi_nn_kind {
                        with relu) first (DenseNet's norm5) */
   WMFI_NN_FC,       /* inner product, fp32, optional ReLU, plain N x cout output */
   WMFI_NN_MUL,      /* src times the plain N x C tensor `scale_src`, broadcast over H x W (squeeze-and-
-                       excitation) */
+                       excitation; a loop in kernels.c) */
   WMFI_NN_SLICE     /* channels [c_off, c_off + cout) of a plain (nchw) src as a view: no copy, the
                        slice shares src's buffer (ShuffleNet's chunk) */
 } wmfi_nn_kind;
@@ -254,6 +254,10 @@ void wmfi_nn_gap(const void *src, float *dst, int bf16, int n, int c, int hw, in
                  const float *scale, const float *shift, int relu);
 void wmfi_nn_adaptive(const void *src, float *dst, int bf16, int n, int c, int h, int w, int out,
                       int block);
+/* dst = src times factors[image][channel] (plain N x C), both in the layout of `block` (SE's gate:
+ * oneDNN 2.6's binary primitive has only its reference kernel for a per-image, per-channel broadcast). */
+void wmfi_nn_scale_channels(const void *src, void *dst, int bf16, int n, int c, int hw, int block,
+                            const float *factors);
 
 /* threads: OpenMP, as Debian's oneDNN uses it */
 int wmfi_nn_threads_push(int threads);

@@ -9,7 +9,7 @@
 
 #include "nn/nn_internal.h"
 
-typedef enum step_kind { STEP_PRIM, STEP_BNRELU, STEP_GAP, STEP_ADAPTIVE, STEP_COPY, STEP_FC } step_kind;
+typedef enum step_kind { STEP_PRIM, STEP_BNRELU, STEP_GAP, STEP_ADAPTIVE, STEP_COPY, STEP_FC, STEP_MUL } step_kind;
 
 /* Linear layers always run on blocks of FC_ROWS rows (the last one padded): oneDNN's inner product picks
  * its GEMM kernel and weight layout by batch size, so an image's logits would otherwise depend on the
@@ -464,28 +464,6 @@ done:
   return st;
 }
 
-/* A binary multiplication of tensor src by the plain N x C tensor op->scale_src broadcast over H x W,
- * into a new tensor of src's layout. */
-static wmf_status build_mul(wmfi_nn_plan *p, wmfi_nn_op *op, int src) {
-  wmf_status st = WMF_OK;
-  dnnl_primitive_desc_t pd = NULL;
-  tstate *S = &p->t[src];
-  dnnl_memory_desc_t factors;
-  dnnl_dims_t fd = {p->cfg.n, S->md.dims[1], 1, 1};
-  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&factors, 4, fd, dnnl_f32, dnnl_nchw), "factors descriptor");
-  dnnl_binary_desc_t bd;
-  WMFI_DNNL_TRY(dnnl_binary_desc_init(&bd, dnnl_binary_mul, &S->md, &factors, &S->md), "binary descriptor");
-  WMFI_TRY(make_pd(p, &bd, NULL, NULL, 0, 0, &pd, "binary primitive descriptor"));
-  plan_step *s;
-  WMFI_TRY(define(p, op->dst, &S->md, S->h, S->w, WMFI_NN_NONE));
-  WMFI_TRY(new_step2(p, STEP_PRIM, DNNL_ARG_SRC_0, src, &S->md, DNNL_ARG_DST, op->dst, &S->md, &s));
-  add_arg(s, DNNL_ARG_SRC_1, op->scale_src, &factors, NULL);
-  WMFI_TRY(finish_prim(p, s, pd));
-done:
-  if (pd) dnnl_primitive_desc_destroy(pd);
-  return st;
-}
-
 static wmf_status need_block(const tstate *S, int *block) {
   *block = wmfi_nn_block_of(&S->md);
   if (!*block) return wmfi_fail(WMF_ERR_BACKEND, "wmf_session_create: oneDNN chose an activation layout this library does not read");
@@ -515,6 +493,8 @@ static wmf_status build_kernel(wmfi_nn_plan *p, wmfi_nn_op *op, step_kind kind, 
     if (c > s->c_src || c % block) return wmfi_fail(WMF_ERR_SHAPE, "wmf_session_create: BN+ReLU prefix of %d channels", c);
     st = wmfi_nn_md(&md, p->cfg.n, c, S->h, S->w, p->act, block);
     if (st == WMF_OK) st = define(p, dst, &md, S->h, S->w, WMFI_NN_NONE);
+  } else if (kind == STEP_MUL) { /* the source's layout, padding included */
+    st = define(p, dst, &S->md, S->h, S->w, WMFI_NN_NONE);
   } else if (kind == STEP_ADAPTIVE) {
     st = wmfi_nn_md(&md, p->cfg.n, c, op->out_hw, op->out_hw, dnnl_f32, block);
     if (st == WMF_OK) st = define(p, dst, &md, op->out_hw, op->out_hw, WMFI_NN_NONE);
@@ -640,7 +620,7 @@ static wmf_status build(wmfi_nn_plan *p) {
       case WMFI_NN_BNRELU: WMFI_TRY(build_kernel(p, op, STEP_BNRELU, src, op->dst)); break;
       case WMFI_NN_GAP: WMFI_TRY(build_kernel(p, op, STEP_GAP, src, op->dst)); break;
       case WMFI_NN_ADAPTIVE: WMFI_TRY(build_kernel(p, op, STEP_ADAPTIVE, src, op->dst)); break;
-      case WMFI_NN_MUL: WMFI_TRY(build_mul(p, op, src)); break;
+      case WMFI_NN_MUL: WMFI_TRY(build_kernel(p, op, STEP_MUL, src, op->dst)); break;
       case WMFI_NN_SLICE: WMFI_TRY(build_slice(p, op, src)); break;
     }
     if (!p->cfg.prepare) release_after(p, i, op->residual);
@@ -770,6 +750,10 @@ wmf_status wmfi_nn_plan_run(wmfi_nn_plan *p, dnnl_stream_t stream, const float *
                  (const char *)p->ptr[s->src] + b * run, run);
         break;
       }
+      case STEP_MUL:
+        wmfi_nn_scale_channels(p->ptr[s->src], p->ptr[s->dst], s->bf16, n, s->c, s->h * s->w, s->block,
+                               p->ptr[op->scale_src]);
+        break;
       case STEP_ADAPTIVE:
         wmfi_nn_adaptive(p->ptr[s->src], p->ptr[s->dst], s->bf16, n, s->c, s->h, s->w, op->out_hw, s->block);
         break;
