@@ -4,9 +4,10 @@
 #include "commands.h"
 #include "json_out.h"
 
-#define SUPPORTED_FAMILIES                                                                          \
+#define SUPPORTED_FAMILIES                                                                                \
   "ResNet (resnet18..152, ResNeXt, Wide ResNet), VGG (vgg11..19, with or without batch norm), DenseNet "  \
-  "(densenet121..201), with torchvision's tensor names"
+  "(densenet121..201), MobileNet (mobilenet_v2, mobilenet_v3_large/small), ShuffleNet-v2 (x0_5..x2_0), "  \
+  "with torchvision's tensor names"
 
 int cmd_info(int argc, char **argv) {
   common_opts o = COMMON_DEFAULTS;

@@ -1,4 +1,5 @@
-/* libwmfeat networks: ResNet / ResNeXt / Wide ResNet, VGG and DenseNet built from torchvision weights
+/* libwmfeat networks: ResNet / ResNeXt / Wide ResNet, VGG, DenseNet, MobileNet-v2/v3 and ShuffleNet-v2
+ * built from torchvision weights
  * and run on oneDNN. Include <wmfeat.h>.
  *
  * Thread safety: a loaded wmf_model is immutable; any number of threads may create sessions from it
@@ -36,8 +37,10 @@ WMF_API wmf_status wmf_model_options_init(wmf_model_options *options, size_t str
  *  architecture from tensor names and shapes, or one of "resnet18", "resnet34", "resnet50",
  *  "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d",
  *  "wide_resnet50_2", "wide_resnet101_2", "vgg11", "vgg13", "vgg16", "vgg19" (each also with "_bn"),
- *  "densenet121", "densenet161", "densenet169", "densenet201", checked against the weights; "resnet",
- *  "vgg" or "densenet" accept any configuration of that family. The number of classes comes from the
+ *  "densenet121", "densenet161", "densenet169", "densenet201", "mobilenet_v2", "mobilenet_v3_large",
+ *  "mobilenet_v3_small", "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5",
+ *  "shufflenet_v2_x2_0", checked against the weights; "resnet", "vgg", "densenet", "mobilenet" or
+ *  "shufflenet" accept any configuration of that family. The number of classes comes from the
  *  head. BatchNorm is folded into the preceding convolution and weights are reordered for oneDNN here,
  *  once. `weights` is only read during the call and may be destroyed afterwards. `options` may be NULL.
  *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT, WMF_ERR_UNKNOWN_ARCH (unknown name, weights of no
@@ -54,7 +57,8 @@ WMF_API void wmf_model_destroy(wmf_model *model);
 
 /** The architecture names wmf_model_load() accepts, one per index: for index 0, 1, ... the static name
  *  ("resnet18", ..., "vgg16_bn", ..., "densenet201", then the family names "resnet", "vgg",
- *  "densenet" that accept any configuration), NULL past the last. For listing the valid values in a
+ *  "densenet" that accept any configuration; then "mobilenet_v2", ..., "mobilenet",
+ *  "shufflenet_v2_x0_5", ..., "shufflenet"), NULL past the last. For listing the valid values in a
  *  message or a menu. Thread-safe. Since 1.1. */
 WMF_API const char *wmf_model_arch_name(size_t index);
 
@@ -62,7 +66,7 @@ WMF_API const char *wmf_model_arch_name(size_t index);
  *  "vgg-custom", "densenet-custom" for other configurations. Borrowed, lives as long as the model. */
 WMF_API const char *wmf_model_arch(const wmf_model *model);
 
-/** The family: "resnet", "vgg" or "densenet". Static. */
+/** The family: "resnet", "vgg", "densenet", "mobilenet" or "shufflenet". Static. */
 WMF_API const char *wmf_model_family(const wmf_model *model);
 
 /** Number of output classes (logits per image); 0 for NULL. Thread-safe. Since 1.1. */
@@ -71,8 +75,9 @@ WMF_API size_t wmf_model_class_count(const wmf_model *model);
 /** Older name of wmf_model_class_count, kept for 1.0. */
 WMF_API size_t wmf_model_num_classes(const wmf_model *model);
 
-/** Number of features per image: the input of the last linear layer (ResNet, DenseNet: the globally
- *  average-pooled channels; VGG: the 4096 values after classifier[:-1]); 0 for NULL. */
+/** Number of features per image: the input of the last linear layer (ResNet, DenseNet, MobileNet-v2,
+ *  ShuffleNet-v2: the globally average-pooled channels; VGG: the 4096 values after classifier[:-1];
+ *  MobileNet-v3: the output of classifier.0 after hardswish); 0 for NULL. */
 WMF_API size_t wmf_model_feature_count(const wmf_model *model);
 
 /** The input size (height = width) the torchvision weights were trained at: 224. */
@@ -97,7 +102,9 @@ typedef struct wmf_session_options {
                                 is kept: "conv1", "layer1".."layer4" (ResNet); "features.N" for a
                                 module index N of a ReLU or MaxPool (VGG);
                                 "features.denseblockK", "features.transitionK", and (since 1.1)
-                                "features.norm5": norm5 before the ReLU, Mark My Words' hook (DenseNet) */
+                                "features.norm5": norm5 before the ReLU, Mark My Words' hook (DenseNet);
+                                "features" (MobileNet); "conv1", "maxpool", "stage2".."stage4",
+                                "conv5" (ShuffleNet-v2) */
 } wmf_session_options;
 #define WMF_SESSION_OPTIONS_INIT {sizeof(wmf_session_options), 1, 0, 0, 0, WMF_PRECISION_FP32, NULL}
 
@@ -113,7 +120,7 @@ WMF_API wmf_status wmf_session_options_init(wmf_session_options *options, size_t
  *  own stream, activation buffers and scratchpad. Primitives for batches below max_batch are made on
  *  first use. The model must outlive the session. `options` may be NULL (batch 1, 224 px, fp32).
  *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (zero or too large sizes, an input too small for the
- *  network: ResNet and DenseNet need 32 px, VGG 32 px), WMF_ERR_NOT_FOUND (unknown stage name),
+ *  network: every family needs 32 px), WMF_ERR_NOT_FOUND (unknown stage name),
  *  WMF_ERR_UNSUPPORTED (bf16 on a CPU without it), WMF_ERR_BACKEND, WMF_ERR_OUT_OF_MEMORY.
  *  *out is owned by the caller. Thread-safe with respect to the model. */
 WMF_API wmf_status wmf_session_create(wmf_session **out, const wmf_model *model,

@@ -151,3 +151,25 @@ void wmfi_nn_adaptive(const void *src, float *dst, int bf16, int n, int c, int h
       }
     }
 }
+
+void wmfi_nn_scale_channels(const void *src, void *dst, int bf16, int n, int c, int hw, int block,
+                            const float *factors) {
+  int cb = (c + block - 1) / block;
+  size_t c_pad = (size_t)cb * block;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int b = 0; b < n; b++)
+    for (int k = 0; k < cb; k++) {
+      size_t off = ((size_t)b * c_pad + (size_t)k * block) * hw;
+      float f[16];
+      for (int j = 0; j < block; j++) f[j] = k * block + j < c ? factors[(size_t)b * c + k * block + j] : 0.f;
+      if (!bf16) {
+        const float *restrict s = (const float *)src + off;
+        float *restrict d = (float *)dst + off;
+        for (size_t i = 0; i < (size_t)hw; i++)
+          for (int j = 0; j < block; j++) d[i * block + j] = s[i * block + j] * f[j];
+        continue;
+      }
+      for (size_t i = 0; i < (size_t)hw * block; i++)
+        st((uint16_t *)dst + off, i, ld((const uint16_t *)src + off, i, 1) * f[i % (size_t)block], 1);
+    }
+}

@@ -8,6 +8,8 @@ static const wmfi_nn_family families[WMFI_NN_FAMILY_COUNT] = {
   [WMFI_NN_RESNET] = {"resnet", 32, wmfi_nn_resnet_knows, wmfi_nn_resnet_detect, wmfi_nn_resnet_build},
   [WMFI_NN_VGG] = {"vgg", 32, wmfi_nn_vgg_knows, wmfi_nn_vgg_detect, wmfi_nn_vgg_build},
   [WMFI_NN_DENSENET] = {"densenet", 32, wmfi_nn_densenet_knows, wmfi_nn_densenet_detect, wmfi_nn_densenet_build},
+  [WMFI_NN_MOBILENET] = {"mobilenet", 32, wmfi_nn_mobilenet_knows, wmfi_nn_mobilenet_detect, wmfi_nn_mobilenet_build},
+  [WMFI_NN_SHUFFLENET] = {"shufflenet", 32, wmfi_nn_shufflenet_knows, wmfi_nn_shufflenet_detect, wmfi_nn_shufflenet_build},
 };
 
 /* The family that knows `arch` (a name) or, with arch NULL, recognizes the weights; NULL if none. */
@@ -50,11 +52,12 @@ wmf_status wmf_model_load(wmf_model **out, const wmf_weights *weights, const cha
   WMFI_CHECK(family || !arch, WMF_ERR_UNKNOWN_ARCH,
              "wmf_model_load: unknown architecture '%s' (known: resnet18/34/50/101/152, resnext50_32x4d, "
              "resnext101_32x8d, resnext101_64x4d, wide_resnet50_2, wide_resnet101_2, vgg11/13/16/19 and "
-             "their _bn, densenet121/161/169/201, or resnet, vgg, densenet for any configuration)",
+             "their _bn, densenet121/161/169/201, mobilenet_v2, mobilenet_v3_large, mobilenet_v3_small, shufflenet_v2_x0_5/x1_0/x1_5/x2_0, or resnet, vgg, densenet, "
+             "mobilenet, shufflenet for any configuration)",
              arch);
   WMFI_CHECK(family, WMF_ERR_UNKNOWN_ARCH,
              "wmf_model_load: the weights match no supported architecture (no 'layer1.0.conv1.weight', "
-             "'features.0.weight' + 'classifier.0.weight' or 'features.denseblock1...' tensors)");
+             "'features.0.weight' + 'classifier.0.weight' 'features.denseblock1...', 'features.1.conv...', 'features.1.block...' or 'stage2.0.branch1...' tensors)");
   WMFI_ALLOC(m, wmfi_calloc(1, sizeof *m), "wmf_model_load");
   WMFI_DNNL_TRY(dnnl_engine_create(&m->engine, dnnl_cpu, 0), "engine creation");
   WMFI_CHECK(wmfi_nn_tensor_add(&m->g, 3, NULL) == WMFI_NN_INPUT, WMF_ERR_OUT_OF_MEMORY,
@@ -87,6 +90,8 @@ static const char *const arch_names[] = {
   "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16",
   "vgg16_bn", "vgg19", "vgg19_bn", "densenet121", "densenet161", "densenet169", "densenet201", "resnet", "vgg",
   "densenet",
+  "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small", "mobilenet", "shufflenet_v2_x0_5", "shufflenet_v2_x1_0",
+  "shufflenet_v2_x1_5", "shufflenet_v2_x2_0", "shufflenet",
 };
 
 const char *wmf_model_arch_name(size_t index) {

@@ -19,8 +19,21 @@ typedef enum wmfi_nn_kind {
   WMFI_NN_COPY,     /* copy src into channels [c_off, c_off + C) of a block tensor */
   WMFI_NN_GAP,      /* global average pool to a plain N x C fp32 tensor; optional scale/shift (+ReLU
                        with relu) first (DenseNet's norm5) */
-  WMFI_NN_FC        /* inner product, fp32, optional ReLU, plain N x cout output */
+  WMFI_NN_FC,       /* inner product, fp32, optional ReLU, plain N x cout output */
+  WMFI_NN_MUL,      /* src times the plain N x C tensor `scale_src`, broadcast over H x W (squeeze-and-
+                       excitation; a loop in kernels.c) */
+  WMFI_NN_SLICE     /* channels [c_off, c_off + cout) of a plain (nchw) src as a view: no copy, the
+                       slice shares src's buffer (ShuffleNet's chunk) */
 } wmfi_nn_kind;
+
+/* The activation a CONV or FC applies as a post-op (wmfi_nn_op.relu): 0 none, 1 ReLU, then these. */
+enum {
+  WMFI_NN_ACT_NONE = 0,
+  WMFI_NN_ACT_RELU = 1,
+  WMFI_NN_ACT_RELU6,       /* clip to [0, 6] */
+  WMFI_NN_ACT_HARDSWISH,   /* x * relu6(x + 3) / 6 */
+  WMFI_NN_ACT_HARDSIGMOID  /* relu6(x + 3) / 6 */
+};
 
 /* Tensor ids: the input is tensor 0 of every graph; WMFI_NN_NONE stands for no tensor (an op without
  * residual, a session without stage). */
@@ -40,6 +53,9 @@ typedef struct wmfi_nn_op {
   float *scale, *shift;   /* BNRELU / GAP: per channel */
   dnnl_memory_desc_t w_md; /* layout of the prepared weights */
   void *w_prepared;        /* weights reordered once at load into w_md */
+  int scale_src;           /* MUL: the N x C tensor of factors */
+  int c_step;              /* COPY into a plain block tensor: src channel k goes to channel c_off + k * c_step
+                              (0 or 1: contiguous; 2: ShuffleNet's concatenation and channel shuffle) */
 } wmfi_nn_op;
 
 typedef struct wmfi_nn_tensor {
@@ -103,6 +119,7 @@ typedef struct wmfi_nn_params {
   uint8_t *used;
   size_t count;
   uint64_t total; /* elements read so far */
+  double bn_eps;  /* BatchNorm epsilon the builder sets for its family; 0: torch's default 1e-5 */
 } wmfi_nn_params;
 wmf_status wmfi_nn_params_init(wmfi_nn_params *p, const wmf_weights *w);
 void wmfi_nn_params_free(wmfi_nn_params *p);
@@ -144,12 +161,32 @@ int wmfi_nn_densenet_knows(const char *arch);
 wmf_status wmfi_nn_resnet_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
 wmf_status wmfi_nn_vgg_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
 wmf_status wmfi_nn_densenet_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
+int wmfi_nn_mobilenet_detect(const wmfi_nn_params *p);
+int wmfi_nn_mobilenet_knows(const char *arch);
+wmf_status wmfi_nn_mobilenet_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
+int wmfi_nn_shufflenet_detect(const wmfi_nn_params *p);
+int wmfi_nn_shufflenet_knows(const char *arch);
+wmf_status wmfi_nn_shufflenet_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
+
+/* --- blocks.c: building blocks several families share --- */
+/* Adds a convolution (prefix.weight, no bias) with its BatchNorm (bn, folded; NULL for none) reading
+ * tensor `src`: k x k, padding k / 2, `groups`, activation `act` (WMFI_NN_ACT_*), and with `residual`
+ * other than WMFI_NN_NONE the sum of that tensor (in place). Returns the output tensor id, or
+ * WMFI_NN_NONE with the error in *st; nothing is added once *st is an error, so a block checks once. */
+int wmfi_nn_conv_bn(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src, int cout, int k, int stride,
+                    int groups, int act, int residual, const char *prefix, const char *bn);
+/* Squeeze-and-excitation as torchvision's SqueezeExcitation: global average pool, prefix.fc1 (1x1
+ * convolution with bias) + ReLU, prefix.fc2 + `act`, times `src` per channel. Returns the output
+ * tensor id, or WMFI_NN_NONE with the error in *st (as wmfi_nn_conv_bn). */
+int wmfi_nn_squeeze_excite(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src, int act, const char *prefix);
 
 /* The families, in the order wmf_model_load tries to recognize weights (model.c holds the table). */
 typedef enum wmfi_nn_family_id {
   WMFI_NN_RESNET,
   WMFI_NN_VGG,
   WMFI_NN_DENSENET,
+  WMFI_NN_MOBILENET,
+  WMFI_NN_SHUFFLENET,
   WMFI_NN_FAMILY_COUNT
 } wmfi_nn_family_id;
 typedef struct wmfi_nn_family {
@@ -217,6 +254,10 @@ void wmfi_nn_gap(const void *src, float *dst, int bf16, int n, int c, int hw, in
                  const float *scale, const float *shift, int relu);
 void wmfi_nn_adaptive(const void *src, float *dst, int bf16, int n, int c, int h, int w, int out,
                       int block);
+/* dst = src times factors[image][channel] (plain N x C), both in the layout of `block` (SE's gate:
+ * oneDNN 2.6's binary primitive has only its reference kernel for a per-image, per-channel broadcast). */
+void wmfi_nn_scale_channels(const void *src, void *dst, int bf16, int n, int c, int hw, int block,
+                            const float *factors);
 
 /* threads: OpenMP, as Debian's oneDNN uses it */
 int wmfi_nn_threads_push(int threads);

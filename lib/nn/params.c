@@ -126,7 +126,7 @@ wmf_status wmfi_nn_load_bn(wmfi_nn_params *p, const char *prefix, int c, float *
   }
   for (int i = 0; i < c; i++) {
     WMFI_CHECK(v[3][i] >= 0, WMF_ERR_NUMERIC, "wmf_model_load: tensor '%s' has a negative variance at %d", name, i);
-    double s = v[0][i] / sqrt((double)v[3][i] + 1e-5);
+    double s = v[0][i] / sqrt((double)v[3][i] + (p->bn_eps > 0 ? p->bn_eps : 1e-5));
     v[0][i] = (float)s;                       /* scale */
     v[1][i] = (float)(v[1][i] - v[2][i] * s); /* shift */
   }

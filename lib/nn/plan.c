@@ -9,7 +9,7 @@
 
 #include "nn/nn_internal.h"
 
-typedef enum step_kind { STEP_PRIM, STEP_BNRELU, STEP_GAP, STEP_ADAPTIVE, STEP_COPY, STEP_FC } step_kind;
+typedef enum step_kind { STEP_PRIM, STEP_BNRELU, STEP_GAP, STEP_ADAPTIVE, STEP_COPY, STEP_FC, STEP_MUL } step_kind;
 
 /* Linear layers always run on blocks of FC_ROWS rows (the last one padded): oneDNN's inner product picks
  * its GEMM kernel and weight layout by batch size, so an image's logits would otherwise depend on the
@@ -145,7 +145,13 @@ static wmf_status make_pd(wmfi_nn_plan *p, const void *desc, const dnnl_memory_d
   if (sum || relu) {
     WMFI_DNNL_TRY(dnnl_post_ops_create(&po), "post-ops");
     if (sum) dnnl_post_ops_append_sum(po, 1.f);
-    if (relu) dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_relu, 0.f, 0.f);
+    if (relu == WMFI_NN_ACT_RELU) dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_relu, 0.f, 0.f);
+    if (relu == WMFI_NN_ACT_RELU6) dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_clip_v2, 0.f, 6.f);
+    if (relu == WMFI_NN_ACT_HARDSWISH) dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_hardswish, 0.f, 0.f);
+    if (relu == WMFI_NN_ACT_HARDSIGMOID) { /* oneDNN 2.6 has no hardsigmoid: clip(x / 6 + 1 / 2, 0, 1) */
+      dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_linear, 1.f / 6.f, 0.5f);
+      dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_clip_v2, 0.f, 1.f);
+    }
     WMFI_DNNL_TRY(dnnl_primitive_attr_set_post_ops(attr, po), "post-ops");
   }
   if (desc)
@@ -487,6 +493,8 @@ static wmf_status build_kernel(wmfi_nn_plan *p, wmfi_nn_op *op, step_kind kind, 
     if (c > s->c_src || c % block) return wmfi_fail(WMF_ERR_SHAPE, "wmf_session_create: BN+ReLU prefix of %d channels", c);
     st = wmfi_nn_md(&md, p->cfg.n, c, S->h, S->w, p->act, block);
     if (st == WMF_OK) st = define(p, dst, &md, S->h, S->w, WMFI_NN_NONE);
+  } else if (kind == STEP_MUL) { /* the source's layout, padding included */
+    st = define(p, dst, &S->md, S->h, S->w, WMFI_NN_NONE);
   } else if (kind == STEP_ADAPTIVE) {
     st = wmfi_nn_md(&md, p->cfg.n, c, op->out_hw, op->out_hw, dnnl_f32, block);
     if (st == WMF_OK) st = define(p, dst, &md, op->out_hw, op->out_hw, WMFI_NN_NONE);
@@ -509,6 +517,16 @@ static wmf_status build_copy(wmfi_nn_plan *p, wmfi_nn_op *op) {
     if (st != WMF_OK) return st;
   }
   if (D->h != S->h || D->w != S->w) return wmfi_fail(WMF_ERR_SHAPE, "wmf_session_create: concatenation of different sizes");
+  if (op->c_step > 1) { /* every c_step-th channel of a plain destination: a strided view, one reorder */
+    if (wmfi_nn_block_of(&D->md) != 1)
+      return wmfi_fail(WMF_ERR_BACKEND, "wmf_session_create: a strided channel copy needs a plain destination");
+    dnnl_memory_desc_t view;
+    dnnl_dim_t hw = (dnnl_dim_t)S->h * S->w;
+    dnnl_dims_t dims = {p->cfg.n, S->md.dims[1], S->h, S->w}, strides = {D->md.dims[1] * hw, op->c_step * hw, S->w, 1};
+    WMFI_DNNL(dnnl_memory_desc_init_by_strides(&view, 4, dims, D->md.data_type, strides), "strided channel view");
+    view.offset0 = op->c_off * hw;
+    return reorder_step(p, op->src, op->dst, &view, "channel shuffle reorder");
+  }
   int bs = wmfi_nn_block_of(&S->md), bd = wmfi_nn_block_of(&D->md), c = (int)S->md.dims[1];
   if (bs && bs == bd && S->md.data_type == D->md.data_type && c % bs == 0 && op->c_off % bs == 0) {
     /* same layout: the slice is one contiguous run per image, a memcpy */
@@ -530,6 +548,17 @@ static wmf_status build_copy(wmfi_nn_plan *p, wmfi_nn_op *op) {
   return reorder_step(p, op->src, op->dst, &sub, "concatenation reorder");
 }
 
+/* A channel slice of a plain tensor: a submemory view over the source's slot. */
+static wmf_status build_slice(wmfi_nn_plan *p, wmfi_nn_op *op, int src) {
+  tstate *S = &p->t[src];
+  if (wmfi_nn_block_of(&S->md) != 1)
+    return wmfi_fail(WMF_ERR_BACKEND, "wmf_session_create: a channel slice needs a plain source");
+  dnnl_memory_desc_t sub;
+  dnnl_dims_t dims = {p->cfg.n, op->cout, S->h, S->w}, off = {0, op->c_off, 0, 0};
+  WMFI_DNNL(dnnl_memory_desc_init_submemory(&sub, &S->md, dims, off), "channel slice descriptor");
+  return define(p, op->dst, &sub, S->h, S->w, src);
+}
+
 /* The bf16 copy of the input, made by a reorder at the edge. */
 static wmf_status build_input(wmfi_nn_plan *p) {
   dnnl_memory_desc_t md;
@@ -547,6 +576,13 @@ static wmf_status build(wmfi_nn_plan *p) {
     p->t[op->src].last_use = i;
     if (op->residual != WMFI_NN_NONE) p->t[op->residual].last_use = i;
     if (op->kind == WMFI_NN_COPY) p->t[op->dst].last_use = i;
+    if (op->kind == WMFI_NN_MUL) p->t[op->scale_src].last_use = i;
+  }
+  for (int i = g->n_ops - 1; i >= 0; i--) { /* a slice's buffer is its source's: the source owns it */
+    const wmfi_nn_op *op = &g->ops[i];
+    if (op->kind != WMFI_NN_SLICE) continue;
+    if (p->t[op->dst].last_use > p->t[op->src].last_use) p->t[op->src].last_use = p->t[op->dst].last_use;
+    p->t[op->dst].last_use = NOT_READ;
   }
   p->t[g->logits].last_use = p->t[g->features].last_use = READ_TO_END;
   int stage = p->cfg.stage; /* the tensor the stage pools: a view's source */
@@ -584,6 +620,8 @@ static wmf_status build(wmfi_nn_plan *p) {
       case WMFI_NN_BNRELU: WMFI_TRY(build_kernel(p, op, STEP_BNRELU, src, op->dst)); break;
       case WMFI_NN_GAP: WMFI_TRY(build_kernel(p, op, STEP_GAP, src, op->dst)); break;
       case WMFI_NN_ADAPTIVE: WMFI_TRY(build_kernel(p, op, STEP_ADAPTIVE, src, op->dst)); break;
+      case WMFI_NN_MUL: WMFI_TRY(build_kernel(p, op, STEP_MUL, src, op->dst)); break;
+      case WMFI_NN_SLICE: WMFI_TRY(build_slice(p, op, src)); break;
     }
     if (!p->cfg.prepare) release_after(p, i, op->residual);
   }
@@ -712,6 +750,10 @@ wmf_status wmfi_nn_plan_run(wmfi_nn_plan *p, dnnl_stream_t stream, const float *
                  (const char *)p->ptr[s->src] + b * run, run);
         break;
       }
+      case STEP_MUL:
+        wmfi_nn_scale_channels(p->ptr[s->src], p->ptr[s->dst], s->bf16, n, s->c, s->h * s->w, s->block,
+                               p->ptr[op->scale_src]);
+        break;
       case STEP_ADAPTIVE:
         wmfi_nn_adaptive(p->ptr[s->src], p->ptr[s->dst], s->bf16, n, s->c, s->h, s->w, op->out_hw, s->block);
         break;

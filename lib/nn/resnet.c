@@ -68,46 +68,14 @@ static wmf_status infer(const wmfi_nn_params *p, resnet_cfg *cfg) {
   return WMF_OK;
 }
 
-/* One convolution of a ResNet: `cout` outputs, k x k with `stride` (padding k / 2) in `groups`, its
- * BatchNorm folded; then the `residual` tensor added (WMFI_NN_NONE: none) and ReLU when `relu`. Fields in
- * this order, so a block reads as a table of its convolutions. */
-typedef struct conv_spec {
-  int cout, k, stride, groups;
-  bool relu;
-  int residual;
-} conv_spec;
-
-/* Adds the convolution `c` reading tensor `src` (weights `prefix`, BatchNorm `bn`); returns the output
- * tensor id, or WMFI_NN_NONE with the error in *st (nothing is added once *st is an error, so a block's
- * convolutions check once). */
-static int conv(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src, conv_spec c, const char *prefix,
-                const char *bn) {
-  if (*st != WMF_OK) return WMFI_NN_NONE;
-  wmfi_nn_op *op;
-  int dst, cout = c.cout, groups = c.groups;
-  if ((*st = wmfi_nn_add(&m->g, WMFI_NN_CONV, src, cout, NULL, &dst, &op)) != WMF_OK) return WMFI_NN_NONE;
-  int cin = op->cin;
-  op->kh = op->kw = c.k;
-  op->stride = c.stride;
-  op->pad = c.k / 2;
-  op->groups = groups;
-  op->relu = c.relu;
-  op->residual = c.residual;
-  if (groups < 1 || cin % groups || cout % groups) {
-    *st = wmfi_fail(WMF_ERR_SHAPE, "wmf_model_load: '%s.weight': %d input / %d output channels do not split into %d groups",
-                    prefix, cin, cout, groups);
-    return WMFI_NN_NONE;
-  }
-  *st = wmfi_nn_load_conv(p, op, prefix, 0, bn);
-  return *st == WMF_OK ? dst : WMFI_NN_NONE;
-}
-
-/* Convolution `i` of the block `pre` ("layer2.0"): weights "pre.conv<i>", BatchNorm "pre.bn<i>". */
-static int block_conv(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src, const char *pre, int i, conv_spec c) {
+/* Convolution `i` of the block `pre` ("layer2.0"): weights "pre.conv<i>", BatchNorm "pre.bn<i>"; the
+ * other arguments as wmfi_nn_conv_bn's. */
+static int block_conv(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src, const char *pre, int i, int cout,
+                      int k, int stride, int groups, int residual) {
   char w[64], bn[64];
   snprintf(w, sizeof w, "%s.conv%d", pre, i);
   snprintf(bn, sizeof bn, "%s.bn%d", pre, i);
-  return conv(m, p, st, src, c, w, bn);
+  return wmfi_nn_conv_bn(m, p, st, src, cout, k, stride, groups, WMFI_NN_ACT_RELU, residual, w, bn);
 }
 
 wmf_status wmfi_nn_resnet_build(wmf_model *m, wmfi_nn_params *p, const char *arch) {
@@ -128,9 +96,7 @@ wmf_status wmfi_nn_resnet_build(wmf_model *m, wmfi_nn_params *p, const char *arc
 
   wmfi_nn_graph *g = &m->g;
   wmfi_nn_op *op;
-  int x = conv(m, p, &st, WMFI_NN_INPUT,
-               (conv_spec){.cout = stem, .k = 7, .stride = 2, .groups = 1, .relu = true, .residual = WMFI_NN_NONE},
-               "conv1", "bn1");
+  int x = wmfi_nn_conv_bn(m, p, &st, WMFI_NN_INPUT, stem, 7, 2, 1, WMFI_NN_ACT_RELU, WMFI_NN_NONE, "conv1", "bn1");
   WMFI_TRY(st);
   snprintf(g->tensors[x].stage, sizeof g->tensors[x].stage, "conv1");
   WMFI_TRY(wmfi_nn_add(g, WMFI_NN_MAXPOOL, x, stem, "maxpool", &x, &op));
@@ -158,18 +124,15 @@ wmf_status wmfi_nn_resnet_build(wmf_model *m, wmfi_nn_params *p, const char *arc
       if (wmfi_nn_has(p, a) || stride != 1 || g->tensors[x].c != out) {
         snprintf(a, sizeof a, "%s.downsample.0", pre);
         snprintf(b, sizeof b, "%s.downsample.1", pre);
-        identity = conv(m, p, &st, x,
-                        (conv_spec){.cout = out, .k = 1, .stride = stride, .groups = 1, .relu = false,
-                                    .residual = WMFI_NN_NONE},
-                        a, b);
+        identity = wmfi_nn_conv_bn(m, p, &st, x, out, 1, stride, 1, WMFI_NN_ACT_NONE, WMFI_NN_NONE, a, b);
       }
       if (cfg.bottleneck) {
-        int c1 = block_conv(m, p, &st, x, pre, 1, (conv_spec){width, 1, 1, 1, true, WMFI_NN_NONE});
-        int c2 = block_conv(m, p, &st, c1, pre, 2, (conv_spec){width, 3, stride, cfg.groups, true, WMFI_NN_NONE});
-        x = block_conv(m, p, &st, c2, pre, 3, (conv_spec){out, 1, 1, 1, true, identity});
+        int c1 = block_conv(m, p, &st, x, pre, 1, width, 1, 1, 1, WMFI_NN_NONE);
+        int c2 = block_conv(m, p, &st, c1, pre, 2, width, 3, stride, cfg.groups, WMFI_NN_NONE);
+        x = block_conv(m, p, &st, c2, pre, 3, out, 1, 1, 1, identity);
       } else {
-        int c1 = block_conv(m, p, &st, x, pre, 1, (conv_spec){planes, 3, stride, 1, true, WMFI_NN_NONE});
-        x = block_conv(m, p, &st, c1, pre, 2, (conv_spec){out, 3, 1, 1, true, identity});
+        int c1 = block_conv(m, p, &st, x, pre, 1, planes, 3, stride, 1, WMFI_NN_NONE);
+        x = block_conv(m, p, &st, c1, pre, 2, out, 3, 1, 1, identity);
       }
       WMFI_TRY(st);
     }

@@ -29,24 +29,41 @@ static void expect_load_error(const char *file, const char *arch, wmf_status wan
   wmf_weights_destroy(w);
 }
 
+/* How many families' builders accept `a`. */
+static int families_knowing(const char *a) {
+  return wmfi_nn_resnet_knows(a) + wmfi_nn_vgg_knows(a) + wmfi_nn_densenet_knows(a) + wmfi_nn_mobilenet_knows(a) +
+         wmfi_nn_shufflenet_knows(a);
+}
+
 /* wmf_model_arch_name lists exactly the names the builders accept: each is known to its family, none
  * twice, and the unknown-name message lists the valid ones. */
 START_TEST(arch_names_are_the_accepted_ones) {
   size_t n = 0;
   for (const char *a; (a = wmf_model_arch_name(n)); n++) {
-    ck_assert_msg(wmfi_nn_resnet_knows(a) + wmfi_nn_vgg_knows(a) + wmfi_nn_densenet_knows(a) == 1, "%s", a);
+    ck_assert_msg(families_knowing(a) == 1, "%s", a);
     for (size_t j = 0; j < n; j++) ck_assert_str_ne(a, wmf_model_arch_name(j));
   }
-  ck_assert_uint_eq(n, 25);
+  ck_assert_uint_eq(n, 34);
   ck_assert_ptr_null(wmf_model_arch_name(SIZE_MAX));
-  const char *unknown[] = {"resnet9", "vgg16_bnx", "densenet", "VGG16", ""};
-  for (size_t i = 0; i < 5; i++) {
+  const char *unknown[] = {"resnet9", "vgg16_bnx", "densenet", "VGG16", "", "mobilenet_v3", "mobilenet_v1", "shufflenet_v2_x1_25"};
+  for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
     bool listed = false;
     for (size_t j = 0; j < n; j++) listed |= !strcmp(unknown[i], wmf_model_arch_name(j));
-    ck_assert_int_eq(listed, wmfi_nn_resnet_knows(unknown[i]) + wmfi_nn_vgg_knows(unknown[i]) +
-                                 wmfi_nn_densenet_knows(unknown[i]));
+    ck_assert_int_eq(listed, families_knowing(unknown[i]));
   }
   expect_load_error("tiny_vgg.safetensors", "resnet9", WMF_ERR_UNKNOWN_ARCH, "known: resnet18");
+}
+END_TEST
+
+/* MobileNet and ShuffleNet names are checked against the configuration the weights hold. */
+START_TEST(mobile_names_must_match_the_weights) {
+  expect_load_error("mobilenet_v2.safetensors", "mobilenet_v3_small", WMF_ERR_UNKNOWN_ARCH,
+                    "the weights are a mobilenet_v2, not a mobilenet_v3_small");
+  expect_load_error("mobilenet_v3_small.safetensors", "mobilenet_v3_large", WMF_ERR_UNKNOWN_ARCH,
+                    "the weights are a mobilenet_v3_small");
+  expect_load_error("shufflenet_v2_x1_0.safetensors", "shufflenet_v2_x2_0", WMF_ERR_UNKNOWN_ARCH,
+                    "the weights are a shufflenet_v2_x1_0");
+  expect_load_error("mobilenet_v2.safetensors", "resnet18", WMF_ERR_NOT_FOUND, "is missing");
 }
 END_TEST
 
@@ -365,6 +382,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, densenet_huge_growth_is_refused);
   tcase_add_test(tc, bad_weights_are_named);
   tcase_add_test(tc, arch_names_are_the_accepted_ones);
+  tcase_add_test(tc, mobile_names_must_match_the_weights);
   tcase_add_test(tc, session_limits);
   tcase_add_test(tc, weights_are_shared_with_sessions);
   tcase_add_test(tc, sessions_in_threads_share_a_model);

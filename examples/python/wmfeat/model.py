@@ -1,4 +1,4 @@
-"""wmf_model and wmf_session: torchvision ResNet / VGG / DenseNet networks run on oneDNN."""
+"""wmf_model and wmf_session: torchvision ResNet, VGG, DenseNet, MobileNet, ShuffleNet run on oneDNN."""
 import ctypes
 import enum
 import weakref
@@ -58,8 +58,8 @@ def isa():
 
 
 def arch_names():
-    """The architecture names Model.load accepts ("resnet18", ..., then "resnet", "vgg", "densenet" for
-    any configuration of a family)."""
+    """The architecture names Model.load accepts ("resnet18", ..., "mobilenet_v2", ..., "shufflenet_v2_x2_0",
+    and the family names "resnet", "vgg", "densenet", "mobilenet", "shufflenet" for any configuration)."""
     names, i = [], 0
     while (name := _model_arch_name(i)) is not None:
         names.append(name.decode())
@@ -85,7 +85,8 @@ class Model(Handle):
     @staticmethod
     def load(weights, arch=None, allow_unexpected=False):
         """Builds the network from opened Weights (torchvision names). `arch` None infers it, or names
-        it ("resnet50", "vgg16_bn", "densenet121", or a family "resnet"/"vgg"/"densenet")."""
+        it ("resnet50", "vgg16_bn", "densenet121", "mobilenet_v3_large", "shufflenet_v2_x1_0", or a family
+        "resnet"/"vgg"/"densenet"/"mobilenet"/"shufflenet")."""
         opts = init_options(_ModelOptions, _model_options_init,
                             allow_unexpected=1 if allow_unexpected else 0)
         return Model._make(_model_load, weights, c_string(arch), ctypes.byref(opts))

@@ -1,0 +1,65 @@
+/* Building blocks several families share: a convolution with its folded BatchNorm and activation
+ * (optionally adding a residual in place), and squeeze-and-excitation. */
+#include <stdio.h>
+
+#include "nn/nn_internal.h"
+
+int wmfi_nn_conv_bn(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src, int cout, int k, int stride,
+                    int groups, int act, int residual, const char *prefix, const char *bn) {
+  if (*st != WMF_OK) return WMFI_NN_NONE;
+  wmfi_nn_op *op;
+  int dst;
+  if ((*st = wmfi_nn_add(&m->g, WMFI_NN_CONV, src, cout, NULL, &dst, &op)) != WMF_OK) return WMFI_NN_NONE;
+  int cin = op->cin;
+  op->kh = op->kw = k;
+  op->stride = stride;
+  op->pad = k / 2;
+  op->groups = groups;
+  op->relu = act;
+  op->residual = residual;
+  if (groups < 1 || cin % groups || cout % groups) {
+    *st = wmfi_fail(WMF_ERR_SHAPE, "wmf_model_load: '%s.weight': %d input / %d output channels do not split into %d groups",
+                    prefix, cin, cout, groups);
+    return WMFI_NN_NONE;
+  }
+  *st = wmfi_nn_load_conv(p, op, prefix, 0, bn);
+  return *st == WMF_OK ? dst : WMFI_NN_NONE;
+}
+
+/* A 1x1 convolution with bias on pooled N x C values, as a linear layer: prefix.weight [out, in, 1, 1]. */
+static int pooled_conv(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src, int act, const char *prefix) {
+  if (*st != WMF_OK) return WMFI_NN_NONE;
+  char name[256];
+  int cout, dst;
+  wmfi_nn_op *op;
+  snprintf(name, sizeof name, "%s.weight", prefix);
+  if ((*st = wmfi_nn_dim(p, name, 4, 0, WMFI_NN_MAX_CHANNELS, &cout)) != WMF_OK) return WMFI_NN_NONE;
+  if ((*st = wmfi_nn_add(&m->g, WMFI_NN_FC, src, cout, NULL, &dst, &op)) != WMF_OK) return WMFI_NN_NONE;
+  op->relu = act;
+  int64_t dims[4] = {cout, op->cin, 1, 1};
+  if ((*st = wmfi_nn_get(p, name, 4, dims, &op->w)) != WMF_OK) return WMFI_NN_NONE;
+  snprintf(name, sizeof name, "%s.bias", prefix);
+  if ((*st = wmfi_nn_get(p, name, 1, dims, &op->b)) != WMF_OK) return WMFI_NN_NONE;
+  return dst;
+}
+
+int wmfi_nn_squeeze_excite(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src, int act, const char *prefix) {
+  if (*st != WMF_OK) return WMFI_NN_NONE;
+  wmfi_nn_graph *g = &m->g;
+  wmfi_nn_op *op;
+  int c = g->tensors[src].c, pooled, dst;
+  char name[128];
+  if ((*st = wmfi_nn_add(g, WMFI_NN_GAP, src, c, NULL, &pooled, &op)) != WMF_OK) return WMFI_NN_NONE;
+  snprintf(name, sizeof name, "%s.fc1", prefix);
+  int squeezed = pooled_conv(m, p, st, pooled, WMFI_NN_ACT_RELU, name);
+  snprintf(name, sizeof name, "%s.fc2", prefix);
+  int factors = pooled_conv(m, p, st, squeezed, act, name);
+  if (*st != WMF_OK) return WMFI_NN_NONE;
+  if (g->tensors[factors].c != c) {
+    *st = wmfi_fail(WMF_ERR_SHAPE, "wmf_model_load: '%s.weight' has %d outputs for %d channels", name, g->tensors[factors].c, c);
+    return WMFI_NN_NONE;
+  }
+  if ((*st = wmfi_nn_add(g, WMFI_NN_MUL, src, c, NULL, &dst, &op)) != WMF_OK) return WMFI_NN_NONE;
+  op->scale_src = factors;
+  return dst;
+}

@@ -1,0 +1,66 @@
+"""`wmfeat info` names each MobileNet and ShuffleNet architecture from a torchvision weight file, and
+`wmfeat audit` runs on each (random weights from tests/nn/make_reference.py, three photos, no bootstrap)."""
+import json
+import os
+import pathlib
+import shutil
+import struct
+import sys
+
+import numpy as np
+import pytest
+
+from cli_common import PHOTOS, report, run
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "weights"))
+from safetensors_writer import save_file  # noqa: E402
+
+MODELS = pathlib.Path(os.environ["WMFEAT_TEST_MODELS"])
+# name, family, features, file the test loads
+CASES = [("mobilenet_v2", "mobilenet", 1280, "pth"), ("mobilenet_v3_large", "mobilenet", 1280, "safetensors"),
+         ("mobilenet_v3_small", "mobilenet", 1024, "pth"), ("shufflenet_v2_x0_5", "shufflenet", 1024, "safetensors"),
+         ("shufflenet_v2_x1_0", "shufflenet", 1024, "pth"), ("shufflenet_v2_x1_5", "shufflenet", 1024, "safetensors"),
+         ("shufflenet_v2_x2_0", "shufflenet", 2048, "safetensors")]
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    d = tmp_path_factory.mktemp("imgs")
+    for name in ["astronaut.png", "coffee.png", "chelsea.png"]:
+        shutil.copy(PHOTOS / name, d / name)
+    return d
+
+
+@pytest.mark.parametrize("name,family,features,ext", CASES)
+def test_info_names_the_architecture(name, family, features, ext):
+    info = json.loads(run("info", MODELS / f"{name}.{ext}", "--json").stdout)["weights"]
+    assert (info["arch"], info["family"], info["classes"], info["features"]) == (name, family, 1000, features)
+
+
+@pytest.mark.parametrize("name,family,features,ext", CASES)
+def test_audit_runs(name, family, features, ext, images, tmp_path):
+    run("audit", MODELS / f"{name}.{ext}", images, "--out", tmp_path / "r", "--quiet", "--bootstrap", "0")
+    r = report(tmp_path / "r")
+    assert (r["num_pairs"], r["num_classes"], r["num_features"]) == (3, 1000, features)
+
+
+def read_safetensors(path):
+    b = path.read_bytes()
+    n = struct.unpack("<Q", b[:8])[0]
+    head = json.loads(b[8:8 + n])
+    return {k: np.frombuffer(b[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]], dtype=np.float32)
+            .reshape(v["shape"]) for k, v in head.items() if k != "__metadata__"}
+
+
+@pytest.mark.parametrize("name,drop,message", [
+    ("mobilenet_v2", "features.5.conv.1.0.weight", "tensor 'features.5.conv.1.0.weight' is missing"),
+    ("mobilenet_v2", "features.17.", "MobileNet-v2 weights with 16 inverted residual blocks"),
+    ("mobilenet_v3_small", "features.4.block.2.fc2.bias", "tensor 'features.4.block.2.fc2.bias' is missing"),
+    ("shufflenet_v2_x0_5", "stage3.", "tensor 'stage3.0.branch2.5.weight' is missing"),
+])
+def test_broken_weights_are_named(name, drop, message, tmp_path):
+    """The first problem is the one reported (not a later lookup's), exit 1, never a signal."""
+    sd = {k: v for k, v in read_safetensors(MODELS / f"{name}.safetensors").items() if not k.startswith(drop)}
+    save_file(sd, str(tmp_path / "broken.safetensors"))
+    p = run("info", tmp_path / "broken.safetensors", code=1)
+    assert message in p.stderr, p.stderr
