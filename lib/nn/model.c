@@ -8,6 +8,7 @@ static const wmfi_nn_family families[WMFI_NN_FAMILY_COUNT] = {
   [WMFI_NN_RESNET] = {"resnet", 32, wmfi_nn_resnet_knows, wmfi_nn_resnet_detect, wmfi_nn_resnet_build},
   [WMFI_NN_VGG] = {"vgg", 32, wmfi_nn_vgg_knows, wmfi_nn_vgg_detect, wmfi_nn_vgg_build},
   [WMFI_NN_DENSENET] = {"densenet", 32, wmfi_nn_densenet_knows, wmfi_nn_densenet_detect, wmfi_nn_densenet_build},
+  [WMFI_NN_VIT] = {"vit", 1, wmfi_nn_vit_knows, wmfi_nn_vit_detect, wmfi_nn_vit_build},
 };
 
 /* The family that knows `arch` (a name) or, with arch NULL, recognizes the weights; NULL if none. */
@@ -17,10 +18,11 @@ static const wmfi_nn_family *find_family(const char *arch, const wmfi_nn_params 
   return NULL;
 }
 
-/* Builds the plan of one image at the default size once, with `prepare`: every weight is reordered into
+/* Builds the plan of one image at the model's default size once, with `prepare`: every weight is reordered into
  * the layout oneDNN chooses there and kept by the model. */
 static wmf_status prepare_weights(wmf_model *m) {
-  wmfi_nn_plan_config cfg = {.n = 1, .h = WMFI_NN_DEFAULT_INPUT, .w = WMFI_NN_DEFAULT_INPUT, .bf16 = 0,
+  int size = (int)wmf_model_default_input_size(m);
+  wmfi_nn_plan_config cfg = {.n = 1, .h = size, .w = size, .bf16 = 0,
                              .stage = WMFI_NN_NONE, .prepare = 1};
   wmfi_nn_plan *plan;
   int saved = wmfi_nn_threads_push(0);
@@ -54,11 +56,13 @@ wmf_status wmf_model_load(wmf_model **out, const wmf_weights *weights, const cha
   WMFI_CHECK(family || !arch, WMF_ERR_UNKNOWN_ARCH,
              "wmf_model_load: unknown architecture '%s' (known: resnet18/34/50/101/152, resnext50_32x4d, "
              "resnext101_32x8d, resnext101_64x4d, wide_resnet50_2, wide_resnet101_2, vgg11/13/16/19 and "
-             "their _bn, densenet121/161/169/201, or resnet, vgg, densenet for any configuration)",
+             "their _bn, densenet121/161/169/201, vit_b_16, vit_b_32, vit_l_16, vit_l_32, vit_h_14, or resnet, vgg, densenet, vit for "
+             "any configuration)",
              arch);
   WMFI_CHECK(family, WMF_ERR_UNKNOWN_ARCH,
              "wmf_model_load: the weights match no supported architecture (no 'layer1.0.conv1.weight', "
-             "'features.0.weight' + 'classifier.0.weight' or 'features.denseblock1...' tensors)");
+             "'features.0.weight' + 'classifier.0.weight', 'features.denseblock1...' or 'class_token' + "
+             "'conv_proj.weight' + 'encoder.pos_embedding' tensors)");
   WMFI_ALLOC(m, wmfi_calloc(1, sizeof *m), "wmf_model_load");
   WMFI_DNNL_TRY(dnnl_engine_create(&m->engine, dnnl_cpu, 0), "engine creation");
   WMFI_CHECK(wmfi_nn_tensor_add(&m->g, 3, NULL) == WMFI_NN_INPUT, WMF_ERR_OUT_OF_MEMORY,
@@ -90,7 +94,7 @@ static const char *const arch_names[] = {
   "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x8d",
   "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16",
   "vgg16_bn", "vgg19", "vgg19_bn", "densenet121", "densenet161", "densenet169", "densenet201", "resnet", "vgg",
-  "densenet",
+  "densenet", "vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14", "vit",
 };
 
 const char *wmf_model_arch_name(size_t index) {
@@ -101,4 +105,7 @@ const char *wmf_model_arch(const wmf_model *model) { return model ? model->arch 
 const char *wmf_model_family(const wmf_model *model) { return model && model->family ? model->family : ""; }
 size_t wmf_model_num_classes(const wmf_model *model) { return model ? (size_t)model->num_classes : 0; }
 size_t wmf_model_feature_count(const wmf_model *model) { return model ? (size_t)model->feature_count : 0; }
-uint32_t wmf_model_default_input_size(const wmf_model *model) { return model ? WMFI_NN_DEFAULT_INPUT : 0; }
+uint32_t wmf_model_default_input_size(const wmf_model *model) {
+  if (!model) return 0;
+  return (uint32_t)(model->fixed_input ? model->fixed_input : WMFI_NN_DEFAULT_INPUT);
+}

@@ -19,7 +19,18 @@ typedef enum wmfi_nn_kind {
   WMFI_NN_COPY,     /* copy src into channels [c_off, c_off + C) of a block tensor */
   WMFI_NN_GAP,      /* global average pool to a plain N x C fp32 tensor; optional scale/shift (+ReLU
                        with relu) first (DenseNet's norm5) */
-  WMFI_NN_FC        /* inner product, fp32, optional ReLU, plain N x cout output */
+  WMFI_NN_FC,       /* inner product, fp32, optional ReLU, plain N x cout output */
+  /* Token ops (ViT): their tensors are plain row-major fp32 (N, T, C), "token-major"; the token count T
+   * is resolved per plan (tstate.h), C is the tensor's channels. */
+  WMFI_NN_TOKENS,      /* patch grid (N, C, gh, gw) -> (N, 1 + gh * gw, C): class token (scale, C values)
+                          prepended, position embedding (shift, out_hw x C values, out_hw = tokens) added */
+  WMFI_NN_LAYERNORM,   /* LayerNorm over C of each token (or of each row of a plain N x C): scale, shift,
+                          eps 1e-6 */
+  WMFI_NN_LINEAR,      /* token-wise linear layer cin -> cout (matmul), optional GELU (gelu), optional
+                          residual sum written in place into the residual's buffer */
+  WMFI_NN_ATTENTION,   /* multi-head self-attention of (N, T, 3C) q|k|v rows into (N, T, C), groups heads:
+                          softmax(Q Kt / sqrt(C / heads)) V per head */
+  WMFI_NN_CLASS_TOKEN  /* token 0 of (N, T, C) into a plain N x C */
 } wmfi_nn_kind;
 
 /* Tensor ids: the input is tensor 0 of every graph; WMFI_NN_NONE stands for no tensor (an op without
@@ -40,6 +51,7 @@ typedef struct wmfi_nn_op {
   float *scale, *shift;   /* BNRELU / GAP: per channel */
   dnnl_memory_desc_t w_md; /* layout of the prepared weights */
   void *w_prepared;        /* weights reordered once at load into w_md */
+  int gelu;                /* LINEAR: GELU (erf) post-op */
 } wmfi_nn_op;
 
 typedef struct wmfi_nn_tensor {
@@ -64,6 +76,7 @@ struct wmf_model {
   char arch[48];
   const char *family;
   int num_classes, feature_count, min_input;
+  int fixed_input; /* > 0: the only input size (ViT: set by its position embedding); 0: any size */
   wmfi_nn_graph g;
   dnnl_engine_t engine;
 };
@@ -141,6 +154,9 @@ int wmfi_nn_densenet_detect(const wmfi_nn_params *p);
 int wmfi_nn_resnet_knows(const char *arch);
 int wmfi_nn_vgg_knows(const char *arch);
 int wmfi_nn_densenet_knows(const char *arch);
+int wmfi_nn_vit_detect(const wmfi_nn_params *p);
+int wmfi_nn_vit_knows(const char *arch);
+wmf_status wmfi_nn_vit_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
 wmf_status wmfi_nn_resnet_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
 wmf_status wmfi_nn_vgg_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
 wmf_status wmfi_nn_densenet_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
@@ -150,6 +166,7 @@ typedef enum wmfi_nn_family_id {
   WMFI_NN_RESNET,
   WMFI_NN_VGG,
   WMFI_NN_DENSENET,
+  WMFI_NN_VIT,
   WMFI_NN_FAMILY_COUNT
 } wmfi_nn_family_id;
 typedef struct wmfi_nn_family {
@@ -159,6 +176,18 @@ typedef struct wmfi_nn_family {
   int (*detect)(const wmfi_nn_params *p);
   wmf_status (*build)(wmf_model *m, wmfi_nn_params *p, const char *arch);
 } wmfi_nn_family;
+
+/* --- blocks.c: building blocks shared by families --- */
+/* LayerNorm `prefix` (prefix.weight, prefix.bias: C values) of tensor src into a new tensor *out. */
+wmf_status wmfi_nn_add_layernorm(wmfi_nn_graph *g, wmfi_nn_params *p, int src, const char *prefix, int *out);
+/* Token-wise linear layer `prefix` (prefix.weight [cout, cin], prefix.bias) of src into a new tensor
+ * *out of cout channels; gelu: GELU (erf) after it; residual (or WMFI_NN_NONE): a tensor added to it. */
+wmf_status wmfi_nn_add_linear(wmfi_nn_graph *g, wmfi_nn_params *p, int src, int cout, const char *prefix, int gelu,
+                              int residual, int *out);
+/* torch's nn.MultiheadAttention `prefix` (in_proj_weight [3C, C], in_proj_bias, out_proj) as self-attention
+ * of src with `heads` heads, its output added to `residual`: the sum in a new tensor *out. */
+wmf_status wmfi_nn_add_self_attention(wmfi_nn_graph *g, wmfi_nn_params *p, int src, int heads, const char *prefix,
+                                      int residual, int *out);
 
 /* --- dnnl helpers (primitives.c) --- */
 wmf_status wmfi_nn_dnnl(dnnl_status_t st, const char *what);
@@ -217,6 +246,10 @@ void wmfi_nn_gap(const void *src, float *dst, int bf16, int n, int c, int hw, in
                  const float *scale, const float *shift, int relu);
 void wmfi_nn_adaptive(const void *src, float *dst, int bf16, int n, int c, int h, int w, int out,
                       int block);
+/* ViT's token sequence from the patch grid (src: N x C x hw in layout block, bf16 or fp32) into fp32
+ * dst (N, 1 + hw, C): row 0 is cls + pos[0], row 1 + i is patch i + pos[1 + i]. */
+void wmfi_nn_tokens(const void *src, float *dst, int bf16, int n, int c, int hw, int block, const float *cls,
+                    const float *pos);
 
 /* threads: OpenMP, as Debian's oneDNN uses it */
 int wmfi_nn_threads_push(int threads);

@@ -1,6 +1,7 @@
 /* Parity with torchvision: runs one model (argv[2]) from the reference directory (argv[1]) written by
- * make_reference.py, at 224 and 160 px, batch 1 and 3, and checks logits, features and the pooled
- * stage output against torch: max|delta| <= 1e-4 * max|value| + 1e-5, and the same top-5 order. */
+ * make_reference.py, at 224 and 160 px (a ViT: at the one size its position embedding fixes, and
+ * another size must be refused), batch 1 and 3, and checks logits, features and the pooled stage output
+ * against torch: max|delta| <= 1e-4 * max|value| + 1e-5, and the same top-5 order. */
 #include "parity.h"
 #include "../check_run.h"
 
@@ -58,6 +59,41 @@ static void run_size(const wmf_model *m, const wmf_weights *ref, const char *sta
   wmf_session_destroy(s);
 }
 
+static int has_ref(const wmf_weights *ref, const char *key) {
+  size_t idx;
+  int found = wmf_weights_find(ref, key, &idx) == WMF_OK;
+  wmf_clear_error();
+  return found;
+}
+
+/* A network with a fixed input size refuses another one, saying why. */
+static void refuses_size(const wmf_model *m, int fixed, int size) {
+  wmf_session_options o = WMF_SESSION_OPTIONS_INIT;
+  o.input_height = o.input_width = (uint32_t)size;
+  wmf_session *s = NULL;
+  ck_assert_int_eq(wmf_session_create(&s, m, &o), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_null(s);
+  char want[96];
+  snprintf(want, sizeof want, "input size is fixed at %d px by its position embedding", fixed);
+  ck_assert_msg(strstr(wmf_last_error(), want), "message: %s", wmf_last_error());
+}
+
+/* Loads `file` of the reference directory (inferring the architecture) and runs it at `size`. */
+static void run_file(const wmf_weights *ref, const char *stage, const char *file, int size) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", dir, file);
+  FILE *f = fopen(path, "rb");
+  if (!f) return;
+  fclose(f);
+  wmf_weights *w;
+  wmf_model *m;
+  ck_assert_msg(wmf_weights_open(&w, path, NULL) == WMF_OK, "%s", wmf_last_error());
+  ck_assert_msg(wmf_model_load(&m, w, NULL, NULL) == WMF_OK, "load %s: %s", path, wmf_last_error());
+  wmf_weights_destroy(w);
+  run_size(m, ref, stage, size);
+  wmf_model_destroy(m);
+}
+
 START_TEST(matches_torchvision) {
   char path[1024], stage[64] = "";
   snprintf(path, sizeof path, "%s/%s.stage", dir, name);
@@ -82,20 +118,22 @@ START_TEST(matches_torchvision) {
     ck_assert_ptr_nonnull(strstr(wmf_model_arch(m), "-custom"));
   }
   wmf_weights_destroy(w);
-  run_size(m, ref, stage, 224);
-  run_size(m, ref, stage, 160);
-  wmf_model_destroy(m);
-  /* the same weights saved by torch.save (PyTorch zip) give the same network */
-  snprintf(path, sizeof path, "%s/%s.pth", dir, name);
-  FILE *pth = fopen(path, "rb");
-  if (pth) {
-    fclose(pth);
-    ck_assert_msg(wmf_weights_open(&w, path, NULL) == WMF_OK, "%s", wmf_last_error());
-    ck_assert_msg(wmf_model_load(&m, w, NULL, NULL) == WMF_OK, "load %s: %s", path, wmf_last_error());
-    wmf_weights_destroy(w);
+  int first = 224;
+  if (has_ref(ref, "input_224_b1")) {
     run_size(m, ref, stage, 224);
-    wmf_model_destroy(m);
+    run_size(m, ref, stage, 160);
+  } else { /* a ViT: only the size of its position embedding, which is the model's default */
+    first = (int)wmf_model_default_input_size(m);
+    run_size(m, ref, stage, first);
+    refuses_size(m, first, first + 32);
+    refuses_size(m, first, first / 2);
   }
+  wmf_model_destroy(m);
+  /* the same weights saved by torch.save (PyTorch zip) give the same network, and so do older names */
+  snprintf(path, sizeof path, "%s.pth", name);
+  run_file(ref, stage, path, first);
+  snprintf(path, sizeof path, "%s.legacy.safetensors", name);
+  run_file(ref, stage, path, first);
   wmf_weights_destroy(ref);
 }
 END_TEST
