@@ -29,6 +29,7 @@ enum { NO_SLOT = -1, NOT_READ = -1, READ_TO_END = INT_MAX };
 typedef struct plan_arg {
   int arg, tensor; /* tensor >= 0: memory over that tensor's slot with md; else ARG_OWN_MEMORY, ARG_SCRATCHPAD */
   size_t offset;   /* bytes into the tensor's buffer where md starts (attention's k and v of a q|k|v tensor) */
+  size_t image_bytes; /* per_image steps: bytes from one image's data to the next (0: the same for all) */
   dnnl_memory_desc_t md;
   dnnl_memory_t mem;
 } plan_arg;
@@ -42,6 +43,8 @@ typedef struct plan_step {
   const wmfi_nn_op *op;
   int src, dst, c_src, c, h, w, block;
   int bf16; /* the loop's source is bf16 (else fp32) */
+  int per_image; /* STEP_PRIM made for one image, run once per image (token ops: then an image's numbers do not
+                    depend on the batch, as STEP_FC's fixed row blocks ensure for the heads) */
   void *fc_src, *fc_dst; /* STEP_FC: FC_ROWS-row buffers the primitive reads and writes */
   size_t fc_src_row;      /* STEP_FC: bytes of one source row */
 } plan_step;
@@ -563,6 +566,14 @@ static wmf_status tokens_md(dnnl_memory_desc_t *md, int n, int t, int c) {
   return WMF_OK;
 }
 
+/* Makes step s (source and destination arguments first) run once per image, moving those two arguments
+ * by src_bytes and dst_bytes per image. */
+static void run_per_image(plan_step *s, size_t src_bytes, size_t dst_bytes) {
+  s->per_image = 1;
+  s->args[0].image_bytes = src_bytes;
+  s->args[1].image_bytes = dst_bytes;
+}
+
 /* A step of `kind` for a loop over token tensors (the fields run reads). */
 static wmf_status token_step(wmfi_nn_plan *p, wmfi_nn_op *op, step_kind kind, int c, int h, int w, int block,
                              int bf16) {
@@ -629,13 +640,13 @@ done:
   return st;
 }
 
-/* A linear layer on every token: one matmul of (N * T) x cin by the weights, bias, GELU and the residual
- * sum as post-ops (in place into the residual's buffer). */
+/* A linear layer on every token: a matmul of one image's T x cin by the weights, run per image, with bias,
+ * GELU and the residual sum as post-ops (in place into the residual's buffer). */
 static wmf_status build_linear(wmfi_nn_plan *p, wmfi_nn_op *op) {
   wmf_status st = WMF_OK;
   dnnl_primitive_desc_t pd = NULL;
   tstate *S = &p->t[op->src];
-  int t = S->h, rows = p->cfg.n * t;
+  int t = S->h, rows = t; /* one image per execution */
   dnnl_memory_desc_t src, dst, wmd, plain, bmd, out;
   dnnl_dims_t sd = {rows, op->cin}, dd = {rows, op->cout}, wd = {op->cin, op->cout}, bd = {1, op->cout};
   WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&src, 2, sd, dnnl_f32, dnnl_ab), "matmul descriptor");
@@ -652,6 +663,7 @@ static wmf_status build_linear(wmfi_nn_plan *p, wmfi_nn_op *op) {
   plan_step *s;
   WMFI_TRY(define(p, op->dst, &out, t, 1, op->residual));
   WMFI_TRY(new_step2(p, STEP_PRIM, DNNL_ARG_SRC, op->src, &src, DNNL_ARG_DST, op->dst, &dst, &s));
+  run_per_image(s, dnnl_memory_desc_get_size(&src), dnnl_memory_desc_get_size(&dst));
   WMFI_TRY(weights_arg(p, s, op, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &plain));
   if (!p->cfg.prepare) WMFI_TRY(vector_arg(p, s, DNNL_ARG_BIAS, op->b, op->cout, 1));
   WMFI_TRY(finish_prim(p, s, pd));
@@ -660,9 +672,11 @@ done:
   return st;
 }
 
-/* A batched matmul step over strided views (the heads of a q|k|v tensor) with an output scale. */
-static wmf_status attention_matmul(wmfi_nn_plan *p, int a, const dnnl_memory_desc_t *a_md, int b, size_t b_off,
-                                   const dnnl_memory_desc_t *b_md, int c, const dnnl_memory_desc_t *c_md, float scale) {
+/* A matmul step batched over one image's heads, run per image (a, b, c move by the bytes given), over
+ * strided views (the heads of a q|k|v tensor) with an output scale. */
+static wmf_status attention_matmul(wmfi_nn_plan *p, int a, const dnnl_memory_desc_t *a_md, size_t a_image, int b,
+                                   size_t b_off, const dnnl_memory_desc_t *b_md, size_t b_image, int c,
+                                   const dnnl_memory_desc_t *c_md, size_t c_image, float scale) {
   wmf_status st = WMF_OK;
   dnnl_primitive_desc_t pd = NULL;
   dnnl_matmul_desc_t md;
@@ -670,7 +684,9 @@ static wmf_status attention_matmul(wmfi_nn_plan *p, int a, const dnnl_memory_des
   WMFI_DNNL_TRY(dnnl_matmul_desc_init(&md, a_md, b_md, NULL, c_md), "attention matmul descriptor");
   WMFI_TRY(make_pd_ex(p, &md, NULL, NULL, 0, dnnl_alg_kind_undef, scale, &pd, "attention matmul primitive descriptor"));
   WMFI_TRY(new_step2(p, STEP_PRIM, DNNL_ARG_SRC, a, a_md, DNNL_ARG_DST, c, c_md, &s));
+  run_per_image(s, a_image, c_image);
   add_arg_at(s, DNNL_ARG_WEIGHTS, b, b_off, b_md, NULL);
+  s->args[2].image_bytes = b_image;
   WMFI_TRY(finish_prim(p, s, pd));
 done:
   if (pd) dnnl_primitive_desc_destroy(pd);
@@ -686,27 +702,30 @@ static wmf_status build_attention(wmfi_nn_plan *p, int i, wmfi_nn_op *op) {
   dnnl_primitive_desc_t pd = NULL;
   int qkv = op->src, scores = edge_in(p, i);
   int64_t n = p->cfg.n, t = p->t[qkv].h, c = op->cout, h = op->groups, d = c / h;
-  dnnl_memory_desc_t q_md, k_md, v_md, s_md, o_md, out;
-  dnnl_dims_t qd = {n, h, t, d}, kd = {n, h, d, t}, sd = {n, h, t, t};
+  dnnl_memory_desc_t q_md, k_md, v_md, s_md, o_md, out, all_scores;
+  dnnl_dims_t qd = {1, h, t, d}, kd = {1, h, d, t}, sd = {1, h, t, t}, all_sd = {n, h, t, t};
   dnnl_dims_t q_str = {t * 3 * c, d, 3 * c, 1}, k_str = {t * 3 * c, d, 1, 3 * c}, o_str = {t * c, d, c, 1};
   WMFI_DNNL_TRY(dnnl_memory_desc_init_by_strides(&q_md, 4, qd, dnnl_f32, q_str), "attention descriptor");
   WMFI_DNNL_TRY(dnnl_memory_desc_init_by_strides(&k_md, 4, kd, dnnl_f32, k_str), "attention descriptor");
   WMFI_DNNL_TRY(dnnl_memory_desc_init_by_strides(&v_md, 4, qd, dnnl_f32, q_str), "attention descriptor");
   WMFI_DNNL_TRY(dnnl_memory_desc_init_by_strides(&o_md, 4, qd, dnnl_f32, o_str), "attention descriptor");
   WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&s_md, 4, sd, dnnl_f32, dnnl_abcd), "attention descriptor");
+  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&all_scores, 4, all_sd, dnnl_f32, dnnl_abcd), "attention descriptor");
   p->t[scores].last_use = i;
-  WMFI_TRY(define(p, scores, &s_md, (int)t, (int)t, WMFI_NN_NONE));
-  size_t f = sizeof(float);
-  WMFI_TRY(attention_matmul(p, qkv, &q_md, qkv, (size_t)c * f, &k_md, scores, &s_md, (float)(1.0 / sqrt((double)d))));
-  dnnl_softmax_desc_t smd;
+  WMFI_TRY(define(p, scores, &all_scores, (int)t, (int)t, WMFI_NN_NONE));
+  size_t f = sizeof(float), qkv_image = (size_t)(t * 3 * c) * f, s_image = dnnl_memory_desc_get_size(&s_md);
+  WMFI_TRY(attention_matmul(p, qkv, &q_md, qkv_image, qkv, (size_t)c * f, &k_md, qkv_image, scores, &s_md, s_image,
+                            (float)(1.0 / sqrt((double)d))));
+  dnnl_softmax_desc_t smd; /* row by row: the same numbers for every batch, in one primitive */
   plan_step *s;
-  WMFI_DNNL_TRY(dnnl_softmax_forward_desc_init(&smd, dnnl_forward_inference, &s_md, 3), "softmax descriptor");
+  WMFI_DNNL_TRY(dnnl_softmax_forward_desc_init(&smd, dnnl_forward_inference, &all_scores, 3), "softmax descriptor");
   WMFI_TRY(make_pd(p, &smd, NULL, NULL, 0, 0, &pd, "softmax primitive descriptor"));
-  WMFI_TRY(new_step2(p, STEP_PRIM, DNNL_ARG_SRC, scores, &s_md, DNNL_ARG_DST, scores, &s_md, &s));
+  WMFI_TRY(new_step2(p, STEP_PRIM, DNNL_ARG_SRC, scores, &all_scores, DNNL_ARG_DST, scores, &all_scores, &s));
   WMFI_TRY(finish_prim(p, s, pd));
   WMFI_TRY(tokens_md(&out, (int)n, (int)t, (int)c));
   WMFI_TRY(define(p, op->dst, &out, (int)t, 1, WMFI_NN_NONE));
-  WMFI_TRY(attention_matmul(p, scores, &s_md, qkv, 2 * (size_t)c * f, &v_md, op->dst, &o_md, 0.f));
+  WMFI_TRY(attention_matmul(p, scores, &s_md, s_image, qkv, 2 * (size_t)c * f, &v_md, qkv_image, op->dst, &o_md,
+                            (size_t)(t * c) * f, 0.f));
 done:
   if (pd) dnnl_primitive_desc_destroy(pd);
   return st;
@@ -874,7 +893,19 @@ wmf_status wmfi_nn_plan_run(wmfi_nn_plan *p, dnnl_stream_t stream, const float *
     const wmfi_nn_op *op = s->op;
     switch (s->kind) {
       case STEP_PRIM:
-        WMFI_DNNL(dnnl_primitive_execute(s->prim, stream, s->nargs, s->exec), "primitive execution");
+        if (!s->per_image) {
+          WMFI_DNNL(dnnl_primitive_execute(s->prim, stream, s->nargs, s->exec), "primitive execution");
+          break;
+        }
+        for (int b = 0; b < n; b++) {
+          for (int a = 0; a < s->nargs; a++) {
+            const plan_arg *pa = &s->args[a];
+            if (pa->image_bytes)
+              WMFI_DNNL(dnnl_memory_set_data_handle(pa->mem, (char *)p->ptr[pa->tensor] + pa->offset + b * pa->image_bytes),
+                        "per-image data");
+          }
+          WMFI_DNNL(dnnl_primitive_execute(s->prim, stream, s->nargs, s->exec), "primitive execution");
+        }
         break;
       case STEP_FC:
         for (int r = 0; r < n; r += FC_ROWS) {

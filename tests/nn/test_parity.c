@@ -17,6 +17,7 @@ static void run_size(const wmf_model *m, const wmf_weights *ref, const char *sta
   ck_assert_msg(wmf_session_create(&s, m, &o) == WMF_OK, "session %d: %s", size, wmf_last_error());
   size_t nl = wmf_session_logit_count(s), nf = wmf_session_feature_count(s), ns = wmf_session_stage_count(s);
   int batches[2] = {3, 1};
+  float *first = malloc((nl + nf) * sizeof *first); /* image 0's outputs in the batch of 3 */
   for (int bi = 0; bi < 2; bi++) {
     int n = batches[bi];
     char key[64];
@@ -31,6 +32,13 @@ static void run_size(const wmf_model *m, const wmf_weights *ref, const char *sta
     ck_assert_uint_eq(cnt, n * nf);
     float *l = malloc(n * nl * sizeof *l), *f = malloc(n * nf * sizeof *f);
     ck_assert_msg(wmf_session_run(s, x, n, l, n * nl, f, n * nf) == WMF_OK, "run: %s", wmf_last_error());
+    if (n == 3) {
+      memcpy(first, l, nl * sizeof *l);
+      memcpy(first + nl, f, nf * sizeof *f);
+    } else { /* an image's outputs do not depend on the batch it runs in, bit for bit (docs/models.md) */
+      ck_assert_msg(!memcmp(first, l, nl * sizeof *l), "%s: logits of image 0 differ between batch 3 and 1", name);
+      ck_assert_msg(!memcmp(first + nl, f, nf * sizeof *f), "%s: features of image 0 differ between batch 3 and 1", name);
+    }
     snprintf(key, sizeof key, "%s logits %d px batch %d", name, size, n);
     double dl = compare(key, l, want_l, n * nl, 1e-4, 1e-5);
     snprintf(key, sizeof key, "%s features %d px batch %d", name, size, n);
@@ -56,6 +64,7 @@ static void run_size(const wmf_model *m, const wmf_weights *ref, const char *sta
     printf("%s %d px batch %d: relative max deviation logits %.2e features %.2e stage %.2e\n", name, size, n, dl, df, ds);
     free(x), free(l), free(f), free(want_l), free(want_f);
   }
+  free(first);
   wmf_session_destroy(s);
 }
 
