@@ -72,7 +72,9 @@ done:
 static wmf_status input_size(const wmfi_nn_params *p, const vit_cfg *cfg, int *tokens, int *size) {
   wmf_status st = WMF_OK;
   const char *pe = "encoder.pos_embedding";
-  WMFI_TRY(wmfi_nn_dim(p, pe, 3, 1, 1 << 20, tokens));
+  /* at most 16385 tokens (torchvision's largest, vit_h_14 at 518 px, has 1370): an image's attention
+   * scores are heads x T x T floats */
+  WMFI_TRY(wmfi_nn_dim(p, pe, 3, 1, WMFI_NN_MAX_CHANNELS + 1, tokens));
   int grid = (int)lround(sqrt((double)(*tokens - 1)));
   WMFI_CHECK(*tokens > 1 && grid * grid == *tokens - 1 && (int64_t)grid * cfg->patch <= 8192, WMF_ERR_SHAPE,
              "wmf_model_load: tensor '%s' holds %d tokens: not a class token and a square grid of patches of at "
