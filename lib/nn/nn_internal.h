@@ -105,12 +105,12 @@ int wmfi_nn_find_config(const char *arch, const void *table, size_t count, size_
 
 /* --- params.c: reading tensors from the weights with checks --- */
 /* Limits on what a weight file may ask the builders for (docs/models.md). Real networks use at most
- * 2208 channels and 144M parameters; a forged shape (a zero, or a .pth view of 2^32 channels over one
- * stored value) must fail with a message, not divide by zero, overflow an int or allocate terabytes. */
+ * 5120 channels and 633M parameters (ViT-H/14); a forged shape (a zero, or a .pth view of 2^32 channels
+ * over one stored value) must fail with a message, not divide by zero, overflow an int or allocate terabytes. */
 #define WMFI_NN_MAX_CHANNELS 16384         /* channels, widths, growth rate, features */
 #define WMFI_NN_MAX_CLASSES (1 << 20)      /* rows of the classifier */
 #define WMFI_NN_MAX_TENSOR ((uint64_t)1 << 28)  /* elements of one tensor (1 GiB as float) */
-#define WMFI_NN_MAX_PARAMS ((uint64_t)1 << 29)  /* elements of all tensors read (2 GiB as float) */
+#define WMFI_NN_MAX_PARAMS ((uint64_t)1 << 30)  /* elements of all tensors read (4 GiB as float) */
 typedef struct wmfi_nn_params {
   const wmf_weights *w;
   uint8_t *used;
