@@ -169,7 +169,7 @@ def zeros(*shape):
     return np.zeros(shape, np.float32)
 
 
-ARCHS = ["-", "resnet", "vgg", "densenet", "resnet18", "resnet50", "vgg11", "vgg11_bn", "densenet121"]
+ARCHS = ["-", "resnet", "vgg", "densenet", "resnet18", "resnet50", "vgg11", "vgg11_bn", "densenet121", "vit"]
 
 
 def seed_bytes(sd, arch):
