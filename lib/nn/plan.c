@@ -199,6 +199,16 @@ static wmf_status finish_prim(wmfi_nn_plan *p, plan_step *s, dnnl_primitive_desc
   return WMF_OK;
 }
 
+/* A STEP_PRIM of descriptor pd reading src and writing dst (tensors, as src_md and dst_md): the step with its
+ * primitive (unless only preparing weights) and scratchpad; arguments the primitive needs besides these
+ * may be added to *out afterwards. */
+static wmf_status prim_step(wmfi_nn_plan *p, dnnl_primitive_desc_t pd, int src_arg, int src,
+                            const dnnl_memory_desc_t *src_md, int dst_arg, int dst, const dnnl_memory_desc_t *dst_md,
+                            plan_step **out) {
+  wmf_status st = new_step2(p, STEP_PRIM, src_arg, src, src_md, dst_arg, dst, dst_md, out);
+  return st != WMF_OK ? st : finish_prim(p, *out, pd);
+}
+
 static wmf_status reorder_now(wmfi_nn_plan *p, const dnnl_memory_desc_t *src_md, const void *src,
                               const dnnl_memory_desc_t *dst_md, void *dst) {
   wmf_status st = WMF_OK;
@@ -297,8 +307,7 @@ static wmf_status reorder_step(wmfi_nn_plan *p, int src, int dst, const dnnl_mem
   dnnl_primitive_desc_t pd = NULL;
   plan_step *s;
   WMFI_TRY(make_pd(p, NULL, &p->t[src].md, dst_md, 0, 0, &pd, what));
-  WMFI_TRY(new_step2(p, STEP_PRIM, DNNL_ARG_FROM, src, &p->t[src].md, DNNL_ARG_TO, dst, dst_md, &s));
-  WMFI_TRY(finish_prim(p, s, pd));
+  WMFI_TRY(prim_step(p, pd, DNNL_ARG_FROM, src, &p->t[src].md, DNNL_ARG_TO, dst, dst_md, &s));
 done:
   if (pd) dnnl_primitive_desc_destroy(pd);
   return st;
@@ -419,8 +428,7 @@ static wmf_status build_pool(wmfi_nn_plan *p, wmfi_nn_op *op) {
   WMFI_TRY(make_pd(p, &pdsc, NULL, NULL, 0, 0, &pd, "pooling primitive descriptor"));
   plan_step *s;
   WMFI_TRY(define(p, op->dst, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), oh, ow, WMFI_NN_NONE));
-  WMFI_TRY(new_step2(p, STEP_PRIM, DNNL_ARG_SRC, op->src, &S->md, DNNL_ARG_DST, op->dst, &p->t[op->dst].md, &s));
-  WMFI_TRY(finish_prim(p, s, pd));
+  WMFI_TRY(prim_step(p, pd, DNNL_ARG_SRC, op->src, &S->md, DNNL_ARG_DST, op->dst, &p->t[op->dst].md, &s));
 done:
   if (pd) dnnl_primitive_desc_destroy(pd);
   return st;
@@ -629,12 +637,11 @@ static wmf_status build_layernorm(wmfi_nn_plan *p, wmfi_nn_op *op) {
   WMFI_TRY(make_pd(p, &ld, NULL, NULL, 0, 0, &pd, "layer normalization primitive descriptor"));
   plan_step *s;
   WMFI_TRY(define(p, op->dst, &S->md, S->h, S->w, WMFI_NN_NONE));
-  WMFI_TRY(new_step2(p, STEP_PRIM, DNNL_ARG_SRC, op->src, &S->md, DNNL_ARG_DST, op->dst, &S->md, &s));
+  WMFI_TRY(prim_step(p, pd, DNNL_ARG_SRC, op->src, &S->md, DNNL_ARG_DST, op->dst, &S->md, &s));
   if (!p->cfg.prepare) {
     WMFI_TRY(vector_arg(p, s, DNNL_ARG_SCALE, op->scale, op->cout, 0));
     WMFI_TRY(vector_arg(p, s, DNNL_ARG_SHIFT, op->shift, op->cout, 0));
   }
-  WMFI_TRY(finish_prim(p, s, pd));
 done:
   if (pd) dnnl_primitive_desc_destroy(pd);
   return st;
@@ -720,8 +727,7 @@ static wmf_status build_attention(wmfi_nn_plan *p, int i, wmfi_nn_op *op) {
   plan_step *s;
   WMFI_DNNL_TRY(dnnl_softmax_forward_desc_init(&smd, dnnl_forward_inference, &all_scores, 3), "softmax descriptor");
   WMFI_TRY(make_pd(p, &smd, NULL, NULL, 0, 0, &pd, "softmax primitive descriptor"));
-  WMFI_TRY(new_step2(p, STEP_PRIM, DNNL_ARG_SRC, scores, &all_scores, DNNL_ARG_DST, scores, &all_scores, &s));
-  WMFI_TRY(finish_prim(p, s, pd));
+  WMFI_TRY(prim_step(p, pd, DNNL_ARG_SRC, scores, &all_scores, DNNL_ARG_DST, scores, &all_scores, &s));
   WMFI_TRY(tokens_md(&out, (int)n, (int)t, (int)c));
   WMFI_TRY(define(p, op->dst, &out, (int)t, 1, WMFI_NN_NONE));
   WMFI_TRY(attention_matmul(p, scores, &s_md, s_image, qkv, 2 * (size_t)c * f, &v_md, qkv_image, op->dst, &o_md,
