@@ -45,6 +45,8 @@ typedef struct plan_step {
   int bf16; /* the loop's source is bf16 (else fp32) */
   int per_image; /* STEP_PRIM made for one image, run once per image (token ops: then an image's numbers do not
                     depend on the batch, as STEP_FC's fixed row blocks ensure for the heads) */
+  int image_group; /* on the first of per_image steps that share a one-image buffer: how many steps run for
+                      one image before the next image (attention: scores, softmax, scores V) */
   void *fc_src, *fc_dst; /* STEP_FC: FC_ROWS-row buffers the primitive reads and writes */
   size_t fc_src_row;      /* STEP_FC: bytes of one source row */
 } plan_step;
@@ -703,35 +705,38 @@ done:
 /* Multi-head attention on the q|k|v rows of each token, per image and head: scores = Q Kt / sqrt(d)
  * (matmul with an output scale, into the plan's scores tensor), softmax over the keys in place, then
  * scores V written straight into the head's columns of the (N, T, C) output. The heads are strided
- * views of the q|k|v tensor: no copies. */
+ * views of the q|k|v tensor: no copies. The three steps run image by image (image_group), so the scores
+ * tensor holds one image (heads x T x T), whatever the batch. */
 static wmf_status build_attention(wmfi_nn_plan *p, int i, wmfi_nn_op *op) {
   wmf_status st = WMF_OK;
   dnnl_primitive_desc_t pd = NULL;
   int qkv = op->src, scores = edge_in(p, i);
   int64_t n = p->cfg.n, t = p->t[qkv].h, c = op->cout, h = op->groups, d = c / h;
-  dnnl_memory_desc_t q_md, k_md, v_md, s_md, o_md, out, all_scores;
-  dnnl_dims_t qd = {1, h, t, d}, kd = {1, h, d, t}, sd = {1, h, t, t}, all_sd = {n, h, t, t};
+  dnnl_memory_desc_t q_md, k_md, v_md, s_md, o_md, out;
+  dnnl_dims_t qd = {1, h, t, d}, kd = {1, h, d, t}, sd = {1, h, t, t};
   dnnl_dims_t q_str = {t * 3 * c, d, 3 * c, 1}, k_str = {t * 3 * c, d, 1, 3 * c}, o_str = {t * c, d, c, 1};
   WMFI_DNNL_TRY(dnnl_memory_desc_init_by_strides(&q_md, 4, qd, dnnl_f32, q_str), "attention descriptor");
   WMFI_DNNL_TRY(dnnl_memory_desc_init_by_strides(&k_md, 4, kd, dnnl_f32, k_str), "attention descriptor");
   WMFI_DNNL_TRY(dnnl_memory_desc_init_by_strides(&v_md, 4, qd, dnnl_f32, q_str), "attention descriptor");
   WMFI_DNNL_TRY(dnnl_memory_desc_init_by_strides(&o_md, 4, qd, dnnl_f32, o_str), "attention descriptor");
   WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&s_md, 4, sd, dnnl_f32, dnnl_abcd), "attention descriptor");
-  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&all_scores, 4, all_sd, dnnl_f32, dnnl_abcd), "attention descriptor");
   p->t[scores].last_use = i;
-  WMFI_TRY(define(p, scores, &all_scores, (int)t, (int)t, WMFI_NN_NONE));
-  size_t f = sizeof(float), qkv_image = (size_t)(t * 3 * c) * f, s_image = dnnl_memory_desc_get_size(&s_md);
-  WMFI_TRY(attention_matmul(p, qkv, &q_md, qkv_image, qkv, (size_t)c * f, &k_md, qkv_image, scores, &s_md, s_image,
-                            (float)(1.0 / sqrt((double)d))));
-  dnnl_softmax_desc_t smd; /* row by row: the same numbers for every batch, in one primitive */
-  plan_step *s;
-  WMFI_DNNL_TRY(dnnl_softmax_forward_desc_init(&smd, dnnl_forward_inference, &all_scores, 3), "softmax descriptor");
-  WMFI_TRY(make_pd(p, &smd, NULL, NULL, 0, 0, &pd, "softmax primitive descriptor"));
-  WMFI_TRY(prim_step(p, pd, DNNL_ARG_SRC, scores, &all_scores, DNNL_ARG_DST, scores, &all_scores, &s));
+  WMFI_TRY(define(p, scores, &s_md, (int)t, (int)t, WMFI_NN_NONE));
   WMFI_TRY(tokens_md(&out, (int)n, (int)t, (int)c));
   WMFI_TRY(define(p, op->dst, &out, (int)t, 1, WMFI_NN_NONE));
-  WMFI_TRY(attention_matmul(p, scores, &s_md, s_image, qkv, 2 * (size_t)c * f, &v_md, qkv_image, op->dst, &o_md,
+  int first = p->n_steps;
+  size_t f = sizeof(float), qkv_image = (size_t)(t * 3 * c) * f;
+  WMFI_TRY(attention_matmul(p, qkv, &q_md, qkv_image, qkv, (size_t)c * f, &k_md, qkv_image, scores, &s_md, 0,
+                            (float)(1.0 / sqrt((double)d))));
+  dnnl_softmax_desc_t smd;
+  plan_step *s;
+  WMFI_DNNL_TRY(dnnl_softmax_forward_desc_init(&smd, dnnl_forward_inference, &s_md, 3), "softmax descriptor");
+  WMFI_TRY(make_pd(p, &smd, NULL, NULL, 0, 0, &pd, "softmax primitive descriptor"));
+  WMFI_TRY(prim_step(p, pd, DNNL_ARG_SRC, scores, &s_md, DNNL_ARG_DST, scores, &s_md, &s));
+  run_per_image(s, 0, 0);
+  WMFI_TRY(attention_matmul(p, scores, &s_md, 0, qkv, 2 * (size_t)c * f, &v_md, qkv_image, op->dst, &o_md,
                             (size_t)(t * c) * f, 0.f));
+  p->steps[first].image_group = p->n_steps - first;
 done:
   if (pd) dnnl_primitive_desc_destroy(pd);
   return st;
@@ -881,6 +886,18 @@ done:
   return st;
 }
 
+/* Runs per-image step s on image b: its arguments that move per image point at that image's data. */
+static wmf_status run_image(wmfi_nn_plan *p, plan_step *s, int b, dnnl_stream_t stream) {
+  for (int a = 0; a < s->nargs; a++) {
+    const plan_arg *pa = &s->args[a];
+    if (pa->image_bytes)
+      WMFI_DNNL(dnnl_memory_set_data_handle(pa->mem, (char *)p->ptr[pa->tensor] + pa->offset + b * pa->image_bytes),
+                "per-image data");
+  }
+  WMFI_DNNL(dnnl_primitive_execute(s->prim, stream, s->nargs, s->exec), "primitive execution");
+  return WMF_OK;
+}
+
 wmf_status wmfi_nn_plan_run(wmfi_nn_plan *p, dnnl_stream_t stream, const float *input) {
   void *scratch = (void *)(((uintptr_t)p->buf->scratch + 63) & ~(uintptr_t)63);
   for (int i = 0; i < p->n_steps; i++) {
@@ -903,14 +920,14 @@ wmf_status wmfi_nn_plan_run(wmfi_nn_plan *p, dnnl_stream_t stream, const float *
           WMFI_DNNL(dnnl_primitive_execute(s->prim, stream, s->nargs, s->exec), "primitive execution");
           break;
         }
-        for (int b = 0; b < n; b++) {
-          for (int a = 0; a < s->nargs; a++) {
-            const plan_arg *pa = &s->args[a];
-            if (pa->image_bytes)
-              WMFI_DNNL(dnnl_memory_set_data_handle(pa->mem, (char *)p->ptr[pa->tensor] + pa->offset + b * pa->image_bytes),
-                        "per-image data");
-          }
-          WMFI_DNNL(dnnl_primitive_execute(s->prim, stream, s->nargs, s->exec), "primitive execution");
+        {
+          int group = s->image_group ? s->image_group : 1; /* steps i .. i + group - 1, image by image */
+          for (int b = 0; b < n; b++)
+            for (int j = 0; j < group; j++) {
+              wmf_status st = run_image(p, &p->steps[i + j], b, stream);
+              if (st != WMF_OK) return st;
+            }
+          i += group - 1;
         }
         break;
       case STEP_FC:
