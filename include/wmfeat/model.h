@@ -54,8 +54,8 @@ WMF_API wmf_status wmf_model_load(wmf_model **out, const wmf_weights *weights, c
 WMF_API void wmf_model_destroy(wmf_model *model);
 
 /** The architecture names wmf_model_load() accepts, one per index: for index 0, 1, ... the static name
- *  ("resnet18", ..., "vgg16_bn", ..., "densenet201", then the family names "resnet", "vgg",
- *  "densenet" that accept any configuration), NULL past the last. For listing the valid values in a
+ *  ("resnet18", ..., "vgg16_bn", ..., "densenet201", the family names "resnet", "vgg", "densenet"
+ *  that accept any configuration, then "vit_b_16", ..., "vit_h_14" and "vit"), NULL past the last. For listing the valid values in a
  *  message or a menu. Thread-safe. Since 1.1. */
 WMF_API const char *wmf_model_arch_name(size_t index);
 
