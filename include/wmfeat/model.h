@@ -39,8 +39,9 @@ WMF_API wmf_status wmf_model_options_init(wmf_model_options *options, size_t str
  *  "wide_resnet50_2", "wide_resnet101_2", "vgg11", "vgg13", "vgg16", "vgg19" (each also with "_bn"),
  *  "densenet121", "densenet161", "densenet169", "densenet201", "mobilenet_v2", "mobilenet_v3_large",
  *  "mobilenet_v3_small", "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5",
- *  "shufflenet_v2_x2_0", checked against the weights; "resnet", "vgg", "densenet", "mobilenet" or
- *  "shufflenet" accept any configuration of that family. The number of classes comes from the
+ *  "shufflenet_v2_x2_0", "vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14", checked against the
+ *  weights; "resnet", "vgg", "densenet", "mobilenet", "shufflenet" or "vit" accept any configuration of
+ *  that family. The number of classes comes from the
  *  head. BatchNorm is folded into the preceding convolution and weights are reordered for oneDNN here,
  *  once. `weights` is only read during the call and may be destroyed afterwards. `options` may be NULL.
  *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT, WMF_ERR_UNKNOWN_ARCH (unknown name, weights of no
@@ -58,15 +59,16 @@ WMF_API void wmf_model_destroy(wmf_model *model);
 /** The architecture names wmf_model_load() accepts, one per index: for index 0, 1, ... the static name
  *  ("resnet18", ..., "vgg16_bn", ..., "densenet201", then the family names "resnet", "vgg",
  *  "densenet" that accept any configuration; then "mobilenet_v2", ..., "mobilenet",
- *  "shufflenet_v2_x0_5", ..., "shufflenet"), NULL past the last. For listing the valid values in a
+ *  "shufflenet_v2_x0_5", ..., "shufflenet", "vit_b_16", ..., "vit_h_14", "vit"), NULL past the last. For
+ *  listing the valid values in a
  *  message or a menu. Thread-safe. Since 1.1. */
 WMF_API const char *wmf_model_arch_name(size_t index);
 
-/** The architecture name, e.g. "resnet50", "vgg16_bn", "densenet121", or "resnet-custom",
- *  "vgg-custom", "densenet-custom" for other configurations. Borrowed, lives as long as the model. */
+/** The architecture name, e.g. "resnet50", "vgg16_bn", "densenet121", "vit_b_16", or "resnet-custom",
+ *  "vgg-custom", "densenet-custom", "vit-custom" for other configurations. Borrowed, lives as long as the model. */
 WMF_API const char *wmf_model_arch(const wmf_model *model);
 
-/** The family: "resnet", "vgg", "densenet", "mobilenet" or "shufflenet". Static. */
+/** The family: "resnet", "vgg", "densenet", "mobilenet", "shufflenet" or "vit". Static. */
 WMF_API const char *wmf_model_family(const wmf_model *model);
 
 /** Number of output classes (logits per image); 0 for NULL. Thread-safe. Since 1.1. */
@@ -77,10 +79,13 @@ WMF_API size_t wmf_model_num_classes(const wmf_model *model);
 
 /** Number of features per image: the input of the last linear layer (ResNet, DenseNet, MobileNet-v2,
  *  ShuffleNet-v2: the globally average-pooled channels; VGG: the 4096 values after classifier[:-1];
- *  MobileNet-v3: the output of classifier.0 after hardswish); 0 for NULL. */
+ *  MobileNet-v3: the output of classifier.0 after hardswish; ViT: the class token after the final
+ *  LayerNorm); 0 for NULL. */
 WMF_API size_t wmf_model_feature_count(const wmf_model *model);
 
-/** The input size (height = width) the torchvision weights were trained at: 224. */
+/** The input size (height = width) the torchvision weights were trained at: 224, or for a ViT the only
+ *  size it accepts, fixed by its position embedding (e.g. 518 for vit_h_14's SWAG E2E weights); 0 for
+ *  NULL. Sessions created without a size use it. */
 WMF_API uint32_t wmf_model_default_input_size(const wmf_model *model);
 
 /** Numeric precision of a session. */
@@ -94,8 +99,8 @@ typedef enum wmf_precision {
 typedef struct wmf_session_options {
   uint32_t struct_size;    /**< sizeof(wmf_session_options), set by WMF_SESSION_OPTIONS_INIT */
   uint32_t max_batch;      /**< largest batch passed to wmf_session_run (0 means 1) */
-  uint32_t input_height;   /**< input height in pixels; 0: the model's default (224) */
-  uint32_t input_width;    /**< input width in pixels; 0: the model's default (224) */
+  uint32_t input_height;   /**< input height in pixels; 0: wmf_model_default_input_size() */
+  uint32_t input_width;    /**< input width in pixels; 0: wmf_model_default_input_size() */
   uint32_t threads;        /**< compute threads; 0: oneDNN's default (all cores) */
   wmf_precision precision; /**< WMF_PRECISION_FP32 or WMF_PRECISION_BF16 */
   const char *stage;       /**< NULL, or an intermediate stage whose globally average-pooled output
@@ -118,9 +123,11 @@ WMF_API wmf_status wmf_session_options_init(wmf_session_options *options, size_t
 
 /** Creates an inference session: oneDNN primitives for the model at the session's input size, its
  *  own stream, activation buffers and scratchpad. Primitives for batches below max_batch are made on
- *  first use. The model must outlive the session. `options` may be NULL (batch 1, 224 px, fp32).
+ *  first use. The model must outlive the session. `options` may be NULL (batch 1, the model's default
+ *  input size, fp32).
  *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (zero or too large sizes, an input too small for the
- *  network: every family needs 32 px), WMF_ERR_NOT_FOUND (unknown stage name),
+ *  network: every convolutional family needs 32 px; a ViT accepts only the size its position embedding
+ *  fixes), WMF_ERR_NOT_FOUND (unknown stage name),
  *  WMF_ERR_UNSUPPORTED (bf16 on a CPU without it), WMF_ERR_BACKEND, WMF_ERR_OUT_OF_MEMORY.
  *  *out is owned by the caller. Thread-safe with respect to the model. */
 WMF_API wmf_status wmf_session_create(wmf_session **out, const wmf_model *model,

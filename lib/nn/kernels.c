@@ -171,5 +171,25 @@ void wmfi_nn_scale_channels(const void *src, void *dst, int bf16, int n, int c, 
       }
       for (size_t i = 0; i < (size_t)hw * block; i++)
         st((uint16_t *)dst + off, i, ld((const uint16_t *)src + off, i, 1) * f[i % (size_t)block], 1);
+  }
+}
+
+void wmfi_nn_tokens(const void *src, float *dst, int bf16, int n, int c, int hw, int block, const float *cls,
+                    const float *pos) {
+  size_t t = (size_t)hw + 1;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int b = 0; b < n; b++)
+    for (int i = 0; i < hw + 1; i++) {
+      float *row = dst + ((size_t)b * t + (size_t)i) * c;
+      const float *pe = pos + (size_t)i * c;
+      if (!i) {
+        for (int k = 0; k < c; k++) row[k] = cls[k] + pe[k];
+        continue;
+      }
+      /* channel k of patch i - 1 in layout N, C/B, HW, B */
+      size_t padded = (size_t)(c + block - 1) / block * block;
+      size_t base = (size_t)b * padded * hw + (size_t)(i - 1) * block;
+      for (int k = 0; k < c; k++)
+        row[k] = ld(src, base + (size_t)(k / block) * hw * block + (size_t)(k % block), bf16) + pe[k];
     }
 }

@@ -10,6 +10,7 @@ static const wmfi_nn_family families[WMFI_NN_FAMILY_COUNT] = {
   [WMFI_NN_DENSENET] = {"densenet", 32, wmfi_nn_densenet_knows, wmfi_nn_densenet_detect, wmfi_nn_densenet_build},
   [WMFI_NN_MOBILENET] = {"mobilenet", 32, wmfi_nn_mobilenet_knows, wmfi_nn_mobilenet_detect, wmfi_nn_mobilenet_build},
   [WMFI_NN_SHUFFLENET] = {"shufflenet", 32, wmfi_nn_shufflenet_knows, wmfi_nn_shufflenet_detect, wmfi_nn_shufflenet_build},
+  [WMFI_NN_VIT] = {"vit", 1, wmfi_nn_vit_knows, wmfi_nn_vit_detect, wmfi_nn_vit_build},
 };
 
 /* The family that knows `arch` (a name) or, with arch NULL, recognizes the weights; NULL if none. */
@@ -19,10 +20,11 @@ static const wmfi_nn_family *find_family(const char *arch, const wmfi_nn_params 
   return NULL;
 }
 
-/* Builds the plan of one image at the default size once, with `prepare`: every weight is reordered into
+/* Builds the plan of one image at the model's default size once, with `prepare`: every weight is reordered into
  * the layout oneDNN chooses there and kept by the model. */
 static wmf_status prepare_weights(wmf_model *m) {
-  wmfi_nn_plan_config cfg = {.n = 1, .h = WMFI_NN_DEFAULT_INPUT, .w = WMFI_NN_DEFAULT_INPUT, .bf16 = 0,
+  int size = (int)wmf_model_default_input_size(m);
+  wmfi_nn_plan_config cfg = {.n = 1, .h = size, .w = size, .bf16 = 0,
                              .stage = WMFI_NN_NONE, .prepare = 1};
   wmfi_nn_plan *plan;
   int saved = wmfi_nn_threads_push(0);
@@ -52,12 +54,15 @@ wmf_status wmf_model_load(wmf_model **out, const wmf_weights *weights, const cha
   WMFI_CHECK(family || !arch, WMF_ERR_UNKNOWN_ARCH,
              "wmf_model_load: unknown architecture '%s' (known: resnet18/34/50/101/152, resnext50_32x4d, "
              "resnext101_32x8d, resnext101_64x4d, wide_resnet50_2, wide_resnet101_2, vgg11/13/16/19 and "
-             "their _bn, densenet121/161/169/201, mobilenet_v2, mobilenet_v3_large, mobilenet_v3_small, shufflenet_v2_x0_5/x1_0/x1_5/x2_0, or resnet, vgg, densenet, "
-             "mobilenet, shufflenet for any configuration)",
+             "their _bn, densenet121/161/169/201, mobilenet_v2, mobilenet_v3_large, mobilenet_v3_small, "
+             "shufflenet_v2_x0_5/x1_0/x1_5/x2_0, vit_b_16, vit_b_32, vit_l_16, vit_l_32, vit_h_14, or resnet, vgg, "
+             "densenet, mobilenet, shufflenet, vit for any configuration)",
              arch);
   WMFI_CHECK(family, WMF_ERR_UNKNOWN_ARCH,
              "wmf_model_load: the weights match no supported architecture (no 'layer1.0.conv1.weight', "
-             "'features.0.weight' + 'classifier.0.weight' 'features.denseblock1...', 'features.1.conv...', 'features.1.block...' or 'stage2.0.branch1...' tensors)");
+             "'features.0.weight' + 'classifier.0.weight', 'features.denseblock1...', 'features.1.conv...', "
+             "'features.1.block...', 'stage2.0.branch1...' or 'class_token' + 'conv_proj.weight' + "
+             "'encoder.pos_embedding' tensors)");
   WMFI_ALLOC(m, wmfi_calloc(1, sizeof *m), "wmf_model_load");
   WMFI_DNNL_TRY(dnnl_engine_create(&m->engine, dnnl_cpu, 0), "engine creation");
   WMFI_CHECK(wmfi_nn_tensor_add(&m->g, 3, NULL) == WMFI_NN_INPUT, WMF_ERR_OUT_OF_MEMORY,
@@ -92,6 +97,7 @@ static const char *const arch_names[] = {
   "densenet",
   "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small", "mobilenet", "shufflenet_v2_x0_5", "shufflenet_v2_x1_0",
   "shufflenet_v2_x1_5", "shufflenet_v2_x2_0", "shufflenet",
+  "vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14", "vit",
 };
 
 const char *wmf_model_arch_name(size_t index) {
@@ -102,4 +108,7 @@ const char *wmf_model_arch(const wmf_model *model) { return model ? model->arch 
 const char *wmf_model_family(const wmf_model *model) { return model && model->family ? model->family : ""; }
 size_t wmf_model_num_classes(const wmf_model *model) { return model ? (size_t)model->num_classes : 0; }
 size_t wmf_model_feature_count(const wmf_model *model) { return model ? (size_t)model->feature_count : 0; }
-uint32_t wmf_model_default_input_size(const wmf_model *model) { return model ? WMFI_NN_DEFAULT_INPUT : 0; }
+uint32_t wmf_model_default_input_size(const wmf_model *model) {
+  if (!model) return 0;
+  return (uint32_t)(model->fixed_input ? model->fixed_input : WMFI_NN_DEFAULT_INPUT);
+}

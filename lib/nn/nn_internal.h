@@ -22,8 +22,19 @@ typedef enum wmfi_nn_kind {
   WMFI_NN_FC,       /* inner product, fp32, optional ReLU, plain N x cout output */
   WMFI_NN_MUL,      /* src times the plain N x C tensor `scale_src`, broadcast over H x W (squeeze-and-
                        excitation; a loop in kernels.c) */
-  WMFI_NN_SLICE     /* channels [c_off, c_off + cout) of a plain (nchw) src as a view: no copy, the
+  WMFI_NN_SLICE,    /* channels [c_off, c_off + cout) of a plain (nchw) src as a view: no copy, the
                        slice shares src's buffer (ShuffleNet's chunk) */
+  /* Token ops (ViT): their tensors are plain row-major fp32 (N, T, C), "token-major"; the token count T
+   * is resolved per plan (tstate.h), C is the tensor's channels. */
+  WMFI_NN_TOKENS,      /* patch grid (N, C, gh, gw) -> (N, 1 + gh * gw, C): class token (scale, C values)
+                          prepended, position embedding (shift, out_hw x C values, out_hw = tokens) added */
+  WMFI_NN_LAYERNORM,   /* LayerNorm over C of each token (or of each row of a plain N x C): scale, shift,
+                          eps 1e-6 */
+  WMFI_NN_LINEAR,      /* token-wise linear layer cin -> cout (matmul), optional GELU (gelu), optional
+                          residual sum written in place into the residual's buffer */
+  WMFI_NN_ATTENTION,   /* multi-head self-attention of (N, T, 3C) q|k|v rows into (N, T, C), groups heads:
+                          softmax(Q Kt / sqrt(C / heads)) V per head */
+  WMFI_NN_CLASS_TOKEN  /* token 0 of (N, T, C) into a plain N x C */
 } wmfi_nn_kind;
 
 /* The activation a CONV or FC applies as a post-op (wmfi_nn_op.relu): 0 none, 1 ReLU, then these. */
@@ -32,7 +43,8 @@ enum {
   WMFI_NN_ACT_RELU = 1,
   WMFI_NN_ACT_RELU6,       /* clip to [0, 6] */
   WMFI_NN_ACT_HARDSWISH,   /* x * relu6(x + 3) / 6 */
-  WMFI_NN_ACT_HARDSIGMOID  /* relu6(x + 3) / 6 */
+  WMFI_NN_ACT_HARDSIGMOID, /* relu6(x + 3) / 6 */
+  WMFI_NN_ACT_GELU         /* GELU (erf): ViT's MLP, through wmfi_nn_op.gelu on LINEAR ops */
 };
 
 /* Tensor ids: the input is tensor 0 of every graph; WMFI_NN_NONE stands for no tensor (an op without
@@ -56,6 +68,7 @@ typedef struct wmfi_nn_op {
   int scale_src;           /* MUL: the N x C tensor of factors */
   int c_step;              /* COPY into a plain block tensor: src channel k goes to channel c_off + k * c_step
                               (0 or 1: contiguous; 2: ShuffleNet's concatenation and channel shuffle) */
+  int gelu;                /* LINEAR: GELU (erf) post-op */
 } wmfi_nn_op;
 
 typedef struct wmfi_nn_tensor {
@@ -80,6 +93,7 @@ struct wmf_model {
   char arch[48];
   const char *family;
   int num_classes, feature_count, min_input;
+  int fixed_input; /* > 0: the only input size (ViT: set by its position embedding); 0: any size */
   wmfi_nn_graph g;
   dnnl_engine_t engine;
 };
@@ -108,12 +122,12 @@ int wmfi_nn_find_config(const char *arch, const void *table, size_t count, size_
 
 /* --- params.c: reading tensors from the weights with checks --- */
 /* Limits on what a weight file may ask the builders for (docs/models.md). Real networks use at most
- * 2208 channels and 144M parameters; a forged shape (a zero, or a .pth view of 2^32 channels over one
- * stored value) must fail with a message, not divide by zero, overflow an int or allocate terabytes. */
+ * 5120 channels and 633M parameters (ViT-H/14); a forged shape (a zero, or a .pth view of 2^32 channels
+ * over one stored value) must fail with a message, not divide by zero, overflow an int or allocate terabytes. */
 #define WMFI_NN_MAX_CHANNELS 16384         /* channels, widths, growth rate, features */
 #define WMFI_NN_MAX_CLASSES (1 << 20)      /* rows of the classifier */
 #define WMFI_NN_MAX_TENSOR ((uint64_t)1 << 28)  /* elements of one tensor (1 GiB as float) */
-#define WMFI_NN_MAX_PARAMS ((uint64_t)1 << 29)  /* elements of all tensors read (2 GiB as float) */
+#define WMFI_NN_MAX_PARAMS ((uint64_t)1 << 30)  /* elements of all tensors read (4 GiB as float) */
 typedef struct wmfi_nn_params {
   const wmf_weights *w;
   uint8_t *used;
@@ -158,6 +172,9 @@ int wmfi_nn_densenet_detect(const wmfi_nn_params *p);
 int wmfi_nn_resnet_knows(const char *arch);
 int wmfi_nn_vgg_knows(const char *arch);
 int wmfi_nn_densenet_knows(const char *arch);
+int wmfi_nn_vit_detect(const wmfi_nn_params *p);
+int wmfi_nn_vit_knows(const char *arch);
+wmf_status wmfi_nn_vit_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
 wmf_status wmfi_nn_resnet_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
 wmf_status wmfi_nn_vgg_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
 wmf_status wmfi_nn_densenet_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
@@ -187,6 +204,7 @@ typedef enum wmfi_nn_family_id {
   WMFI_NN_DENSENET,
   WMFI_NN_MOBILENET,
   WMFI_NN_SHUFFLENET,
+  WMFI_NN_VIT,
   WMFI_NN_FAMILY_COUNT
 } wmfi_nn_family_id;
 typedef struct wmfi_nn_family {
@@ -196,6 +214,18 @@ typedef struct wmfi_nn_family {
   int (*detect)(const wmfi_nn_params *p);
   wmf_status (*build)(wmf_model *m, wmfi_nn_params *p, const char *arch);
 } wmfi_nn_family;
+
+/* --- blocks.c: building blocks shared by families --- */
+/* LayerNorm `prefix` (prefix.weight, prefix.bias: C values) of tensor src into a new tensor *out. */
+wmf_status wmfi_nn_add_layernorm(wmfi_nn_graph *g, wmfi_nn_params *p, int src, const char *prefix, int *out);
+/* Token-wise linear layer `prefix` (prefix.weight [cout, cin], prefix.bias) of src into a new tensor
+ * *out of cout channels; gelu: GELU (erf) after it; residual (or WMFI_NN_NONE): a tensor added to it. */
+wmf_status wmfi_nn_add_linear(wmfi_nn_graph *g, wmfi_nn_params *p, int src, int cout, const char *prefix, int gelu,
+                              int residual, int *out);
+/* torch's nn.MultiheadAttention `prefix` (in_proj_weight [3C, C], in_proj_bias, out_proj) as self-attention
+ * of src with `heads` heads, its output added to `residual`: the sum in a new tensor *out. */
+wmf_status wmfi_nn_add_self_attention(wmfi_nn_graph *g, wmfi_nn_params *p, int src, int heads, const char *prefix,
+                                      int residual, int *out);
 
 /* --- dnnl helpers (primitives.c) --- */
 wmf_status wmfi_nn_dnnl(dnnl_status_t st, const char *what);
@@ -258,6 +288,10 @@ void wmfi_nn_adaptive(const void *src, float *dst, int bf16, int n, int c, int h
  * oneDNN 2.6's binary primitive has only its reference kernel for a per-image, per-channel broadcast). */
 void wmfi_nn_scale_channels(const void *src, void *dst, int bf16, int n, int c, int hw, int block,
                             const float *factors);
+/* ViT's token sequence from the patch grid (src: N x C x hw in layout block, bf16 or fp32) into fp32
+ * dst (N, 1 + hw, C): row 0 is cls + pos[0], row 1 + i is patch i + pos[1 + i]. */
+void wmfi_nn_tokens(const void *src, float *dst, int bf16, int n, int c, int hw, int block, const float *cls,
+                    const float *pos);
 
 /* threads: OpenMP, as Debian's oneDNN uses it */
 int wmfi_nn_threads_push(int threads);

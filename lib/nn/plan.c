@@ -4,12 +4,15 @@
  * size and the session sizes them once, for its maximum batch. A residual convolution writes in place
  * into the slot of the tensor it adds (oneDNN's sum post-op). */
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "nn/nn_internal.h"
 
-typedef enum step_kind { STEP_PRIM, STEP_BNRELU, STEP_GAP, STEP_ADAPTIVE, STEP_COPY, STEP_FC, STEP_MUL } step_kind;
+typedef enum step_kind {
+  STEP_PRIM, STEP_BNRELU, STEP_GAP, STEP_ADAPTIVE, STEP_COPY, STEP_FC, STEP_MUL, STEP_TOKENS, STEP_CLASS_TOKEN
+} step_kind;
 
 /* Linear layers always run on blocks of FC_ROWS rows (the last one padded): oneDNN's inner product picks
  * its GEMM kernel and weight layout by batch size, so an image's logits would otherwise depend on the
@@ -27,6 +30,8 @@ enum { NO_SLOT = -1, NOT_READ = -1, READ_TO_END = INT_MAX };
 
 typedef struct plan_arg {
   int arg, tensor; /* tensor >= 0: memory over that tensor's slot with md; else ARG_OWN_MEMORY, ARG_SCRATCHPAD */
+  size_t offset;   /* bytes into the tensor's buffer where md starts (attention's k and v of a q|k|v tensor) */
+  size_t image_bytes; /* per_image steps: bytes from one image's data to the next (0: the same for all) */
   dnnl_memory_desc_t md;
   dnnl_memory_t mem;
 } plan_arg;
@@ -40,6 +45,10 @@ typedef struct plan_step {
   const wmfi_nn_op *op;
   int src, dst, c_src, c, h, w, block;
   int bf16; /* the loop's source is bf16 (else fp32) */
+  int per_image; /* STEP_PRIM made for one image, run once per image (token ops: then an image's numbers do not
+                    depend on the batch, as STEP_FC's fixed row blocks ensure for the heads) */
+  int image_group; /* on the first of per_image steps that share a one-image buffer: how many steps run for
+                      one image before the next image (attention: scores, softmax, scores V) */
   void *fc_src, *fc_dst; /* STEP_FC: FC_ROWS-row buffers the primitive reads and writes */
   size_t fc_src_row;      /* STEP_FC: bytes of one source row */
 } plan_step;
@@ -71,7 +80,8 @@ struct wmfi_nn_plan {
 };
 
 /* The plan's tensors beyond the graph's: the bf16 copy of the input, then for op i the reorders around a
- * convolution that has no optimized kernel for its layouts (its source and its destination). */
+ * convolution that has no optimized kernel for its layouts (its source and its destination), or for an
+ * attention op its scores (edge_in). */
 static int input_copy(const wmfi_nn_plan *p) { return p->m->g.n_tensors; }
 static int edge_in(const wmfi_nn_plan *p, int op) { return p->m->g.n_tensors + 1 + 2 * op; }
 static int edge_out(const wmfi_nn_plan *p, int op) { return p->m->g.n_tensors + 2 + 2 * op; }
@@ -97,12 +107,18 @@ static plan_step *new_step(wmfi_nn_plan *p, step_kind kind) {
   return s;
 }
 
-static void add_arg(plan_step *s, int arg, int tensor, const dnnl_memory_desc_t *md, dnnl_memory_t mem) {
+static void add_arg_at(plan_step *s, int arg, int tensor, size_t offset, const dnnl_memory_desc_t *md,
+                       dnnl_memory_t mem) {
   plan_arg *a = &s->args[s->nargs++];
   a->arg = arg;
   a->tensor = tensor;
+  a->offset = offset;
   if (md) a->md = *md;
   a->mem = mem;
+}
+
+static void add_arg(plan_step *s, int arg, int tensor, const dnnl_memory_desc_t *md, dnnl_memory_t mem) {
+  add_arg_at(s, arg, tensor, 0, md, mem);
 }
 
 /* First free slot for tensor t (size from its md). */
@@ -130,28 +146,31 @@ static void release_after(wmfi_nn_plan *p, int op_index, int transferred) {
     if (p->t[t].last_use == op_index && p->t[t].slot != NO_SLOT && t != transferred) p->slot_busy[p->t[t].slot] = 0;
 }
 
-/* The primitive descriptor of `desc` (a convolution, pooling or inner product descriptor), or with desc
- * NULL of a reorder from src_md to dst_md; the scratchpad is the session's, post-ops add the destination
- * (sum) and apply ReLU. `what` names the step in messages. */
-static wmf_status make_pd(wmfi_nn_plan *p, const void *desc, const dnnl_memory_desc_t *src_md,
-                          const dnnl_memory_desc_t *dst_md, int sum, int relu, dnnl_primitive_desc_t *pd,
-                          const char *what) {
+/* The primitive descriptor of `desc` (a convolution, pooling, inner product, matmul, layer normalization
+ * or softmax descriptor), or with desc NULL of a reorder from src_md to dst_md; the scratchpad is the
+ * session's, post-ops add the destination (sum) and apply the activation `act` (WMFI_NN_ACT_*);
+ * scale > 0 is an output scale. `what` names the step in messages. */
+static wmf_status make_pd_ex(wmfi_nn_plan *p, const void *desc, const dnnl_memory_desc_t *src_md,
+                             const dnnl_memory_desc_t *dst_md, int sum, int act, float scale,
+                             dnnl_primitive_desc_t *pd, const char *what) {
   wmf_status st = WMF_OK;
   dnnl_primitive_attr_t attr = NULL;
   dnnl_post_ops_t po = NULL;
   *pd = NULL;
   WMFI_DNNL_TRY(dnnl_primitive_attr_create(&attr), "attribute");
   dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
-  if (sum || relu) {
+  if (scale > 0) WMFI_DNNL_TRY(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &scale), "output scale");
+  if (sum || act != WMFI_NN_ACT_NONE) {
     WMFI_DNNL_TRY(dnnl_post_ops_create(&po), "post-ops");
     if (sum) dnnl_post_ops_append_sum(po, 1.f);
-    if (relu == WMFI_NN_ACT_RELU) dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_relu, 0.f, 0.f);
-    if (relu == WMFI_NN_ACT_RELU6) dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_clip_v2, 0.f, 6.f);
-    if (relu == WMFI_NN_ACT_HARDSWISH) dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_hardswish, 0.f, 0.f);
-    if (relu == WMFI_NN_ACT_HARDSIGMOID) { /* oneDNN 2.6 has no hardsigmoid: clip(x / 6 + 1 / 2, 0, 1) */
+    if (act == WMFI_NN_ACT_RELU) dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_relu, 0.f, 0.f);
+    if (act == WMFI_NN_ACT_RELU6) dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_clip_v2, 0.f, 6.f);
+    if (act == WMFI_NN_ACT_HARDSWISH) dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_hardswish, 0.f, 0.f);
+    if (act == WMFI_NN_ACT_HARDSIGMOID) { /* oneDNN 2.6 has no hardsigmoid: clip(x / 6 + 1 / 2, 0, 1) */
       dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_linear, 1.f / 6.f, 0.5f);
       dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_clip_v2, 0.f, 1.f);
     }
+    if (act == WMFI_NN_ACT_GELU) dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_gelu_erf, 0.f, 0.f);
     WMFI_DNNL_TRY(dnnl_primitive_attr_set_post_ops(attr, po), "post-ops");
   }
   if (desc)
@@ -162,6 +181,12 @@ done:
   if (po) dnnl_post_ops_destroy(po);
   if (attr) dnnl_primitive_attr_destroy(attr);
   return st;
+}
+
+static wmf_status make_pd(wmfi_nn_plan *p, const void *desc, const dnnl_memory_desc_t *src_md,
+                          const dnnl_memory_desc_t *dst_md, int sum, int act, dnnl_primitive_desc_t *pd,
+                          const char *what) {
+  return make_pd_ex(p, desc, src_md, dst_md, sum, act, 0.f, pd, what);
 }
 
 /* A step of `kind` with its source and destination arguments: a tensor (or ARG_OWN_MEMORY) each. */
@@ -183,6 +208,16 @@ static wmf_status finish_prim(wmfi_nn_plan *p, plan_step *s, dnnl_primitive_desc
   if (p->cfg.prepare) return WMF_OK;
   WMFI_DNNL(dnnl_primitive_create(&s->prim, pd), "primitive creation");
   return WMF_OK;
+}
+
+/* A STEP_PRIM of descriptor pd reading src and writing dst (tensors, as src_md and dst_md): the step with its
+ * primitive (unless only preparing weights) and scratchpad; arguments the primitive needs besides these
+ * may be added to *out afterwards. */
+static wmf_status prim_step(wmfi_nn_plan *p, dnnl_primitive_desc_t pd, int src_arg, int src,
+                            const dnnl_memory_desc_t *src_md, int dst_arg, int dst, const dnnl_memory_desc_t *dst_md,
+                            plan_step **out) {
+  wmf_status st = new_step2(p, STEP_PRIM, src_arg, src, src_md, dst_arg, dst, dst_md, out);
+  return st != WMF_OK ? st : finish_prim(p, *out, pd);
 }
 
 static wmf_status reorder_now(wmfi_nn_plan *p, const dnnl_memory_desc_t *src_md, const void *src,
@@ -246,14 +281,21 @@ static wmf_status weights_arg(wmfi_nn_plan *p, plan_step *s, wmfi_nn_op *op, con
   return WMF_OK;
 }
 
-static wmf_status bias_arg(wmfi_nn_plan *p, plan_step *s, const float *b, int n) {
+/* Argument `arg` over n fp32 values the model holds (bias, scale, shift), as a 1-D tensor or, with
+ * matrix, as 1 x n (a matmul's bias). */
+static wmf_status vector_arg(wmfi_nn_plan *p, plan_step *s, int arg, const float *v, int n, int matrix) {
   dnnl_memory_desc_t md;
-  dnnl_dims_t d = {n};
-  WMFI_DNNL(dnnl_memory_desc_init_by_tag(&md, 1, d, dnnl_f32, dnnl_a), "bias descriptor");
+  dnnl_dims_t d = {1, n};
+  WMFI_DNNL(dnnl_memory_desc_init_by_tag(&md, matrix ? 2 : 1, matrix ? d : d + 1, dnnl_f32, matrix ? dnnl_ab : dnnl_a),
+            "vector descriptor");
   dnnl_memory_t mem;
-  WMFI_DNNL(dnnl_memory_create(&mem, &md, p->m->engine, (void *)b), "bias memory");
-  add_arg(s, DNNL_ARG_BIAS, ARG_OWN_MEMORY, NULL, mem);
+  WMFI_DNNL(dnnl_memory_create(&mem, &md, p->m->engine, (void *)v), "vector memory");
+  add_arg(s, arg, ARG_OWN_MEMORY, NULL, mem);
   return WMF_OK;
+}
+
+static wmf_status bias_arg(wmfi_nn_plan *p, plan_step *s, const float *b, int n) {
+  return vector_arg(p, s, DNNL_ARG_BIAS, b, n, 0);
 }
 
 /* Sets tensor t's layout and size, and gives it a slot: the slot of tensor slot_from (a residual the
@@ -276,8 +318,7 @@ static wmf_status reorder_step(wmfi_nn_plan *p, int src, int dst, const dnnl_mem
   dnnl_primitive_desc_t pd = NULL;
   plan_step *s;
   WMFI_TRY(make_pd(p, NULL, &p->t[src].md, dst_md, 0, 0, &pd, what));
-  WMFI_TRY(new_step2(p, STEP_PRIM, DNNL_ARG_FROM, src, &p->t[src].md, DNNL_ARG_TO, dst, dst_md, &s));
-  WMFI_TRY(finish_prim(p, s, pd));
+  WMFI_TRY(prim_step(p, pd, DNNL_ARG_FROM, src, &p->t[src].md, DNNL_ARG_TO, dst, dst_md, &s));
 done:
   if (pd) dnnl_primitive_desc_destroy(pd);
   return st;
@@ -398,8 +439,7 @@ static wmf_status build_pool(wmfi_nn_plan *p, wmfi_nn_op *op) {
   WMFI_TRY(make_pd(p, &pdsc, NULL, NULL, 0, 0, &pd, "pooling primitive descriptor"));
   plan_step *s;
   WMFI_TRY(define(p, op->dst, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), oh, ow, WMFI_NN_NONE));
-  WMFI_TRY(new_step2(p, STEP_PRIM, DNNL_ARG_SRC, op->src, &S->md, DNNL_ARG_DST, op->dst, &p->t[op->dst].md, &s));
-  WMFI_TRY(finish_prim(p, s, pd));
+  WMFI_TRY(prim_step(p, pd, DNNL_ARG_SRC, op->src, &S->md, DNNL_ARG_DST, op->dst, &p->t[op->dst].md, &s));
 done:
   if (pd) dnnl_primitive_desc_destroy(pd);
   return st;
@@ -559,6 +599,181 @@ static wmf_status build_slice(wmfi_nn_plan *p, wmfi_nn_op *op, int src) {
   return define(p, op->dst, &sub, S->h, S->w, src);
 }
 
+/* --- token ops (ViT): plain row-major fp32 tensors (N, T, C), tstate.h = T, w = 1; a plain N x C is
+ * a token op's tensor with T = 1 --- */
+
+static wmf_status tokens_md(dnnl_memory_desc_t *md, int n, int t, int c) {
+  dnnl_dims_t d = {n, t, c};
+  WMFI_DNNL(dnnl_memory_desc_init_by_tag(md, 3, d, dnnl_f32, dnnl_abc), "token descriptor");
+  return WMF_OK;
+}
+
+/* Makes step s (source and destination arguments first) run once per image, moving those two arguments
+ * by src_bytes and dst_bytes per image. */
+static void run_per_image(plan_step *s, size_t src_bytes, size_t dst_bytes) {
+  s->per_image = 1;
+  s->args[0].image_bytes = src_bytes;
+  s->args[1].image_bytes = dst_bytes;
+}
+
+/* A step of `kind` for a loop over token tensors (the fields run reads). */
+static wmf_status token_step(wmfi_nn_plan *p, wmfi_nn_op *op, step_kind kind, int c, int h, int w, int block,
+                             int bf16) {
+  plan_step *s = new_step(p, kind);
+  if (!s) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
+  s->op = op;
+  s->src = op->src;
+  s->dst = op->dst;
+  s->c = c;
+  s->h = h;
+  s->w = w;
+  s->block = block;
+  s->bf16 = bf16;
+  return WMF_OK;
+}
+
+/* The patch grid (a convolution's output in any blocked layout) into tokens, class token first. */
+static wmf_status build_tokens(wmfi_nn_plan *p, wmfi_nn_op *op) {
+  wmf_status st = WMF_OK;
+  tstate *S = &p->t[op->src];
+  int block, t = S->h * S->w + 1;
+  WMFI_TRY(need_block(S, &block));
+  WMFI_CHECK(t == op->out_hw, WMF_ERR_INVALID_ARGUMENT, "wmf_session_create: a %dx%d patch grid makes %d tokens, the "
+             "position embedding holds %d", S->h, S->w, t, op->out_hw);
+  dnnl_memory_desc_t md;
+  WMFI_TRY(tokens_md(&md, p->cfg.n, t, op->cout));
+  WMFI_TRY(define(p, op->dst, &md, t, 1, WMFI_NN_NONE));
+  WMFI_TRY(token_step(p, op, STEP_TOKENS, op->cout, S->h, S->w, block, S->md.data_type == dnnl_bf16));
+done:
+  return st;
+}
+
+static wmf_status build_class_token(wmfi_nn_plan *p, wmfi_nn_op *op) {
+  wmf_status st = WMF_OK;
+  dnnl_memory_desc_t md;
+  dnnl_dims_t d = {p->cfg.n, op->cout};
+  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&md, 2, d, dnnl_f32, dnnl_ab), "descriptor");
+  WMFI_TRY(token_step(p, op, STEP_CLASS_TOKEN, op->cout, p->t[op->src].h, 1, 1, 0));
+  WMFI_TRY(define(p, op->dst, &md, 1, 1, WMFI_NN_NONE));
+done:
+  return st;
+}
+
+/* oneDNN's layer normalization over the last axis, with torch's affine weight and bias. */
+static wmf_status build_layernorm(wmfi_nn_plan *p, wmfi_nn_op *op) {
+  wmf_status st = WMF_OK;
+  dnnl_primitive_desc_t pd = NULL;
+  tstate *S = &p->t[op->src];
+  dnnl_layer_normalization_desc_t ld;
+  WMFI_DNNL_TRY(dnnl_layer_normalization_forward_desc_init(&ld, dnnl_forward_inference, &S->md, NULL, 1e-6f,
+                                                           dnnl_use_scale | dnnl_use_shift),
+                "layer normalization descriptor");
+  WMFI_TRY(make_pd(p, &ld, NULL, NULL, 0, 0, &pd, "layer normalization primitive descriptor"));
+  plan_step *s;
+  WMFI_TRY(define(p, op->dst, &S->md, S->h, S->w, WMFI_NN_NONE));
+  WMFI_TRY(prim_step(p, pd, DNNL_ARG_SRC, op->src, &S->md, DNNL_ARG_DST, op->dst, &S->md, &s));
+  if (!p->cfg.prepare) {
+    WMFI_TRY(vector_arg(p, s, DNNL_ARG_SCALE, op->scale, op->cout, 0));
+    WMFI_TRY(vector_arg(p, s, DNNL_ARG_SHIFT, op->shift, op->cout, 0));
+  }
+done:
+  if (pd) dnnl_primitive_desc_destroy(pd);
+  return st;
+}
+
+/* A linear layer on every token: a matmul of one image's T x cin by the weights, run per image, with bias,
+ * GELU and the residual sum as post-ops (in place into the residual's buffer). */
+static wmf_status build_linear(wmfi_nn_plan *p, wmfi_nn_op *op) {
+  wmf_status st = WMF_OK;
+  dnnl_primitive_desc_t pd = NULL;
+  tstate *S = &p->t[op->src];
+  int t = S->h, rows = t; /* one image per execution */
+  dnnl_memory_desc_t src, dst, wmd, plain, bmd, out;
+  dnnl_dims_t sd = {rows, op->cin}, dd = {rows, op->cout}, wd = {op->cin, op->cout}, bd = {1, op->cout};
+  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&src, 2, sd, dnnl_f32, dnnl_ab), "matmul descriptor");
+  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst, 2, dd, dnnl_f32, dnnl_ab), "matmul descriptor");
+  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&wmd, 2, wd, dnnl_f32, dnnl_format_tag_any), "weights descriptor");
+  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&plain, 2, wd, dnnl_f32, dnnl_ba), "weights descriptor");
+  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&bmd, 2, bd, dnnl_f32, dnnl_ab), "bias descriptor");
+  dnnl_matmul_desc_t md;
+  WMFI_DNNL_TRY(dnnl_matmul_desc_init(&md, &src, &wmd, &bmd, &dst), "matmul descriptor");
+  WMFI_TRY(make_pd_ex(p, &md, NULL, NULL, op->residual != WMFI_NN_NONE,
+                      op->gelu ? WMFI_NN_ACT_GELU : WMFI_NN_ACT_NONE, 0.f, &pd, "matmul primitive descriptor"));
+  if (S->md.ndims == 3) WMFI_TRY(tokens_md(&out, p->cfg.n, t, op->cout));
+  else out = dst;
+  plan_step *s;
+  WMFI_TRY(define(p, op->dst, &out, t, 1, op->residual));
+  WMFI_TRY(new_step2(p, STEP_PRIM, DNNL_ARG_SRC, op->src, &src, DNNL_ARG_DST, op->dst, &dst, &s));
+  run_per_image(s, dnnl_memory_desc_get_size(&src), dnnl_memory_desc_get_size(&dst));
+  WMFI_TRY(weights_arg(p, s, op, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &plain));
+  if (!p->cfg.prepare) WMFI_TRY(vector_arg(p, s, DNNL_ARG_BIAS, op->b, op->cout, 1));
+  WMFI_TRY(finish_prim(p, s, pd));
+done:
+  if (pd) dnnl_primitive_desc_destroy(pd);
+  return st;
+}
+
+/* A matmul step batched over one image's heads, run per image (a, b, c move by the bytes given), over
+ * strided views (the heads of a q|k|v tensor) with an output scale. */
+static wmf_status attention_matmul(wmfi_nn_plan *p, int a, const dnnl_memory_desc_t *a_md, size_t a_image, int b,
+                                   size_t b_off, const dnnl_memory_desc_t *b_md, size_t b_image, int c,
+                                   const dnnl_memory_desc_t *c_md, size_t c_image, float scale) {
+  wmf_status st = WMF_OK;
+  dnnl_primitive_desc_t pd = NULL;
+  dnnl_matmul_desc_t md;
+  plan_step *s;
+  WMFI_DNNL_TRY(dnnl_matmul_desc_init(&md, a_md, b_md, NULL, c_md), "attention matmul descriptor");
+  WMFI_TRY(make_pd_ex(p, &md, NULL, NULL, 0, WMFI_NN_ACT_NONE, scale, &pd, "attention matmul primitive descriptor"));
+  WMFI_TRY(new_step2(p, STEP_PRIM, DNNL_ARG_SRC, a, a_md, DNNL_ARG_DST, c, c_md, &s));
+  run_per_image(s, a_image, c_image);
+  add_arg_at(s, DNNL_ARG_WEIGHTS, b, b_off, b_md, NULL);
+  s->args[2].image_bytes = b_image;
+  WMFI_TRY(finish_prim(p, s, pd));
+done:
+  if (pd) dnnl_primitive_desc_destroy(pd);
+  return st;
+}
+
+/* Multi-head attention on the q|k|v rows of each token, per image and head: scores = Q Kt / sqrt(d)
+ * (matmul with an output scale, into the plan's scores tensor), softmax over the keys in place, then
+ * scores V written straight into the head's columns of the (N, T, C) output. The heads are strided
+ * views of the q|k|v tensor: no copies. The three steps run image by image (image_group), so the scores
+ * tensor holds one image (heads x T x T), whatever the batch. */
+static wmf_status build_attention(wmfi_nn_plan *p, int i, wmfi_nn_op *op) {
+  wmf_status st = WMF_OK;
+  dnnl_primitive_desc_t pd = NULL;
+  int qkv = op->src, scores = edge_in(p, i);
+  int64_t n = p->cfg.n, t = p->t[qkv].h, c = op->cout, h = op->groups, d = c / h;
+  dnnl_memory_desc_t q_md, k_md, v_md, s_md, o_md, out;
+  dnnl_dims_t qd = {1, h, t, d}, kd = {1, h, d, t}, sd = {1, h, t, t};
+  dnnl_dims_t q_str = {t * 3 * c, d, 3 * c, 1}, k_str = {t * 3 * c, d, 1, 3 * c}, o_str = {t * c, d, c, 1};
+  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_strides(&q_md, 4, qd, dnnl_f32, q_str), "attention descriptor");
+  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_strides(&k_md, 4, kd, dnnl_f32, k_str), "attention descriptor");
+  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_strides(&v_md, 4, qd, dnnl_f32, q_str), "attention descriptor");
+  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_strides(&o_md, 4, qd, dnnl_f32, o_str), "attention descriptor");
+  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&s_md, 4, sd, dnnl_f32, dnnl_abcd), "attention descriptor");
+  p->t[scores].last_use = i;
+  WMFI_TRY(define(p, scores, &s_md, (int)t, (int)t, WMFI_NN_NONE));
+  WMFI_TRY(tokens_md(&out, (int)n, (int)t, (int)c));
+  WMFI_TRY(define(p, op->dst, &out, (int)t, 1, WMFI_NN_NONE));
+  int first = p->n_steps;
+  size_t f = sizeof(float), qkv_image = (size_t)(t * 3 * c) * f;
+  WMFI_TRY(attention_matmul(p, qkv, &q_md, qkv_image, qkv, (size_t)c * f, &k_md, qkv_image, scores, &s_md, 0,
+                            (float)(1.0 / sqrt((double)d))));
+  dnnl_softmax_desc_t smd;
+  plan_step *s;
+  WMFI_DNNL_TRY(dnnl_softmax_forward_desc_init(&smd, dnnl_forward_inference, &s_md, 3), "softmax descriptor");
+  WMFI_TRY(make_pd(p, &smd, NULL, NULL, 0, 0, &pd, "softmax primitive descriptor"));
+  WMFI_TRY(prim_step(p, pd, DNNL_ARG_SRC, scores, &s_md, DNNL_ARG_DST, scores, &s_md, &s));
+  run_per_image(s, 0, 0);
+  WMFI_TRY(attention_matmul(p, scores, &s_md, 0, qkv, 2 * (size_t)c * f, &v_md, qkv_image, op->dst, &o_md,
+                            (size_t)(t * c) * f, 0.f));
+  p->steps[first].image_group = p->n_steps - first;
+done:
+  if (pd) dnnl_primitive_desc_destroy(pd);
+  return st;
+}
+
 /* The bf16 copy of the input, made by a reorder at the edge. */
 static wmf_status build_input(wmfi_nn_plan *p) {
   dnnl_memory_desc_t md;
@@ -622,6 +837,11 @@ static wmf_status build(wmfi_nn_plan *p) {
       case WMFI_NN_ADAPTIVE: WMFI_TRY(build_kernel(p, op, STEP_ADAPTIVE, src, op->dst)); break;
       case WMFI_NN_MUL: WMFI_TRY(build_kernel(p, op, STEP_MUL, src, op->dst)); break;
       case WMFI_NN_SLICE: WMFI_TRY(build_slice(p, op, src)); break;
+      case WMFI_NN_TOKENS: WMFI_TRY(build_tokens(p, op)); break;
+      case WMFI_NN_LAYERNORM: WMFI_TRY(build_layernorm(p, op)); break;
+      case WMFI_NN_LINEAR: WMFI_TRY(build_linear(p, op)); break;
+      case WMFI_NN_ATTENTION: WMFI_TRY(build_attention(p, i, op)); break;
+      case WMFI_NN_CLASS_TOKEN: WMFI_TRY(build_class_token(p, op)); break;
     }
     if (!p->cfg.prepare) release_after(p, i, op->residual);
   }
@@ -677,6 +897,7 @@ static wmf_status bind(wmfi_nn_plan *p, wmfi_nn_buffers *buf) {
       plan_arg *pa = &s->args[a];
       if (pa->tensor >= 0 || pa->tensor == ARG_SCRATCHPAD) { /* the input's handle is set by each run */
         void *h = pa->tensor == ARG_SCRATCHPAD ? scratch : pa->tensor == WMFI_NN_INPUT ? NULL : p->ptr[pa->tensor];
+        if (h && pa->offset) h = (char *)h + pa->offset;
         WMFI_DNNL(dnnl_memory_create(&pa->mem, &pa->md, p->m->engine, h), "memory object");
       }
       s->exec[a].arg = pa->arg;
@@ -706,6 +927,18 @@ done:
   return st;
 }
 
+/* Runs per-image step s on image b: its arguments that move per image point at that image's data. */
+static wmf_status run_image(wmfi_nn_plan *p, plan_step *s, int b, dnnl_stream_t stream) {
+  for (int a = 0; a < s->nargs; a++) {
+    const plan_arg *pa = &s->args[a];
+    if (pa->image_bytes)
+      WMFI_DNNL(dnnl_memory_set_data_handle(pa->mem, (char *)p->ptr[pa->tensor] + pa->offset + b * pa->image_bytes),
+                "per-image data");
+  }
+  WMFI_DNNL(dnnl_primitive_execute(s->prim, stream, s->nargs, s->exec), "primitive execution");
+  return WMF_OK;
+}
+
 wmf_status wmfi_nn_plan_run(wmfi_nn_plan *p, dnnl_stream_t stream, const float *input) {
   void *scratch = (void *)(((uintptr_t)p->buf->scratch + 63) & ~(uintptr_t)63);
   for (int i = 0; i < p->n_steps; i++) {
@@ -724,7 +957,19 @@ wmf_status wmfi_nn_plan_run(wmfi_nn_plan *p, dnnl_stream_t stream, const float *
     const wmfi_nn_op *op = s->op;
     switch (s->kind) {
       case STEP_PRIM:
-        WMFI_DNNL(dnnl_primitive_execute(s->prim, stream, s->nargs, s->exec), "primitive execution");
+        if (!s->per_image) {
+          WMFI_DNNL(dnnl_primitive_execute(s->prim, stream, s->nargs, s->exec), "primitive execution");
+          break;
+        }
+        {
+          int group = s->image_group ? s->image_group : 1; /* steps i .. i + group - 1, image by image */
+          for (int b = 0; b < n; b++)
+            for (int j = 0; j < group; j++) {
+              wmf_status st = run_image(p, &p->steps[i + j], b, stream);
+              if (st != WMF_OK) return st;
+            }
+          i += group - 1;
+        }
         break;
       case STEP_FC:
         for (int r = 0; r < n; r += FC_ROWS) {
@@ -756,6 +1001,14 @@ wmf_status wmfi_nn_plan_run(wmfi_nn_plan *p, dnnl_stream_t stream, const float *
         break;
       case STEP_ADAPTIVE:
         wmfi_nn_adaptive(p->ptr[s->src], p->ptr[s->dst], s->bf16, n, s->c, s->h, s->w, op->out_hw, s->block);
+        break;
+      case STEP_TOKENS:
+        wmfi_nn_tokens(p->ptr[s->src], p->ptr[s->dst], s->bf16, n, s->c, s->h * s->w, s->block, op->scale, op->shift);
+        break;
+      case STEP_CLASS_TOKEN: /* s->h tokens of s->c values per image: the first one */
+        for (int b = 0; b < n; b++)
+          memcpy((float *)p->ptr[s->dst] + (size_t)b * s->c, (const float *)p->ptr[s->src] + (size_t)b * s->h * s->c,
+                 (size_t)s->c * sizeof(float));
         break;
     }
   }

@@ -126,6 +126,23 @@ def densenet():
     return sd
 
 
+def vit():
+    """A one-layer ViT at 32 px: patch 8 (4 x 4 patches + the class token), hidden 64 (one head), MLP 32."""
+    sd = {"class_token": RNG.standard_normal((1, 1, 64)).astype(np.float32),
+          "encoder.pos_embedding": RNG.standard_normal((1, 17, 64)).astype(np.float32) * 0.1}
+    put(sd, "conv_proj", conv(64, 3, 8, bias=True))
+    pre = "encoder.layers.encoder_layer_0"
+    for ln in ("ln_1", "ln_2"):
+        put(sd, pre + "." + ln, {"weight": np.ones(64, np.float32), "bias": np.zeros(64, np.float32)})
+    put(sd, pre + ".self_attention", {"in_proj_weight": linear(192, 64)["weight"], "in_proj_bias": zeros(192)})
+    put(sd, pre + ".self_attention.out_proj", linear(64, 64))
+    put(sd, pre + ".mlp.0", linear(32, 64))
+    put(sd, pre + ".mlp.3", linear(64, 32))
+    put(sd, "encoder.ln", {"weight": np.ones(64, np.float32), "bias": np.zeros(64, np.float32)})
+    put(sd, "heads.head", linear(5, 64))
+    return sd
+
+
 class View:
     """A .pth tensor of `shape` whose strides are all 0: every element is the one stored value."""
 
@@ -152,7 +169,7 @@ def zeros(*shape):
     return np.zeros(shape, np.float32)
 
 
-ARCHS = ["-", "resnet", "vgg", "densenet", "resnet18", "resnet50", "vgg11", "vgg11_bn", "densenet121"]
+ARCHS = ["-", "resnet", "vgg", "densenet", "resnet18", "resnet50", "vgg11", "vgg11_bn", "densenet121", "vit"]
 
 
 def seed_bytes(sd, arch):
@@ -178,7 +195,7 @@ def main():
         write(name, serialize(sd), arch, status, detail)
 
     valid = {"resnet_basic": resnet_basic(), "resnet_grouped": resnet_grouped(), "vgg": vgg(False),
-             "vgg_bn": vgg(True), "densenet": densenet()}
+             "vgg_bn": vgg(True), "densenet": densenet(), "vit": vit()}
     for name, sd in valid.items():
         st(name + ".safetensors", sd, "-", "WMF_OK", "5")
         write(name + ".pth", pth(sd), "-", "WMF_OK", "5")
@@ -283,6 +300,23 @@ def main():
     write("densenet_view_2p32.pth",
           pth(variant("densenet", features__denseblock1__denselayer1__conv2__weight=View((1 << 32, 8, 3, 3)))), "-",
           "WMF_ERR_LIMIT", "dimension 0 (4294967296) is over the limit")
+    # ---- ViT ----
+    st("vit_patch_zero.safetensors", variant("vit", conv_proj__weight=zeros(64, 3, 0, 0)), "-", "WMF_ERR_SHAPE",
+       "'conv_proj.weight' has shape [64, 3, 0, 0]: dimension 2 is 0")
+    st("vit_patch_rect.safetensors", variant("vit", conv_proj__weight=zeros(64, 3, 8, 4)), "-", "WMF_ERR_SHAPE",
+       "'conv_proj.weight' has shape [64, 3, 8, 4], the architecture needs [64, 3, 8, 8]")
+    st("vit_tokens_not_square.safetensors", variant("vit", encoder__pos_embedding=zeros(1, 18, 64)), "-",
+       "WMF_ERR_SHAPE", "'encoder.pos_embedding' holds 18 tokens")
+    st("vit_class_token.safetensors", variant("vit", class_token=zeros(1, 1, 63)), "-", "WMF_ERR_SHAPE",
+       "'class_token' has shape [1, 1, 63], the architecture needs [1, 1, 64]")
+    st("vit_mlp_zero.safetensors", variant("vit", encoder__layers__encoder_layer_0__mlp__0__weight=zeros(0, 64)), "-",
+       "WMF_ERR_SHAPE", "'encoder.layers.encoder_layer_0.mlp.0.weight' has shape [0, 64]")
+    st("vit_named.safetensors", valid["vit"], "vit_b_16", "WMF_ERR_SHAPE",
+       "'conv_proj.weight' has shape [64, 3, 8, 8], the architecture needs [768, 3, 16, 16]")
+    write("vit_view_tokens.pth", pth(variant("vit", encoder__pos_embedding=View((1, 1 << 31, 64)))), "-",
+          "WMF_ERR_LIMIT", "'encoder.pos_embedding' has shape [1, 2147483648, 64]: dimension 1 (2147483648) is over")
+    write("vit_view_hidden.pth", pth(variant("vit", conv_proj__weight=View((1 << 32, 3, 8, 8)))), "-",
+          "WMF_ERR_LIMIT", "'conv_proj.weight' has shape [4294967296, 3, 8, 8]")
 
     with open(os.path.join(out, "expect.txt"), "w") as f:
         f.write("\n".join(expect) + "\n")

@@ -7,7 +7,10 @@ torchvision's transforms, and stores inputs, logits, features and one pooled sta
 
 Usage: make_reference.py OUT_DIR MODEL [MODEL...]
 Models: torchvision names, plus tiny_densenet (growth 8, custom blocks: exercises the unblocked
-layout) and tiny_vgg (a one-conv VGG with a small head, used by the error tests).
+layout) and tiny_vgg (a one-conv VGG with a small head, used by the error tests) and tiny_vit (a
+two-layer ViT: hidden 128, 2 heads, patch 16, 64 px; also saved with the legacy `mlp.linear_1` names).
+ViTs run only at the size their position embedding fixes (SIZES_VIT); their class token and head, which
+torchvision initializes to zeros, get random values.
 """
 import os
 import sys
@@ -24,12 +27,13 @@ from safetensors_writer import save_file  # noqa: E402
 torch.set_num_threads(2)
 
 SIZES = [(224, 1), (224, 3), (160, 1), (160, 3)]
+SIZES_VIT = {"tiny_vit": [(64, 1), (64, 3)]}
 # densenet121: norm5 before the ReLU, pooled, as Mark My Words hooks DenseNet (model.features' output).
 STAGES = {"resnet": "layer3", "resnext": "layer3", "wide_resnet": "layer3", "densenet": "features.denseblock3",
           "densenet121": "features.norm5",
           "tiny_densenet": "features.denseblock2", "vgg11": "features.14", "vgg16": "features.23", "tiny_vgg": "features.3",
           "mobilenet": "features", "shufflenet": "conv5"}
-PTH = {"resnet18", "densenet121", "tiny_densenet", "tiny_vgg", "mobilenet_v2", "mobilenet_v3_large",
+PTH = {"resnet18", "densenet121", "tiny_densenet", "tiny_vgg", "tiny_vit", "vit_b_32", "mobilenet_v2", "mobilenet_v3_large",
        "mobilenet_v3_small", "shufflenet_v2_x1_0"}
 
 
@@ -63,6 +67,25 @@ def tiny_vgg():
     return m
 
 
+def tiny_vit():
+    return torchvision.models.vision_transformer.VisionTransformer(
+        image_size=64, patch_size=16, num_layers=2, num_heads=2, hidden_dim=128, mlp_dim=256, num_classes=10)
+
+
+def sizes_of(name):
+    if name.startswith("vit_") or name.endswith("_vit"):
+        return SIZES_VIT.get(name, [(224, 1), (224, 3)])
+    return SIZES
+
+
+def legacy_mlp_names(sd):
+    """The names torchvision < 0.13 wrote for the ViT MLP (mlp.linear_1 / mlp.linear_2)."""
+    out = {}
+    for k, v in sd.items():
+        out[k.replace(".mlp.0.", ".mlp.linear_1.").replace(".mlp.3.", ".mlp.linear_2.")] = v
+    return out
+
+
 def build(name):
     torch.manual_seed(0)
     if name == "tiny_densenet":
@@ -70,6 +93,8 @@ def build(name):
                                         num_classes=10)
     elif name == "tiny_vgg":
         m = tiny_vgg()
+    elif name == "tiny_vit":
+        m = tiny_vit()
     else:
         m = torchvision.models.__dict__[name](weights=None)
     if name.startswith("mobilenet_v3"):
@@ -86,6 +111,15 @@ def build(name):
             mod.bias.data = torch.randn(c, generator=g) * 0.1
             mod.running_mean = torch.randn(c, generator=g) * 0.1
             mod.running_var = torch.rand(c, generator=g) + 0.5
+    if isinstance(m, torchvision.models.vision_transformer.VisionTransformer):
+        m.class_token.data = torch.randn(m.class_token.shape, generator=g) * 0.5
+        head = m.heads.head
+        head.weight.data = torch.randn(head.weight.shape, generator=g) / head.in_features ** 0.5
+        head.bias.data = torch.randn(head.bias.shape, generator=g) * 0.1
+        for mod in m.modules():
+            if isinstance(mod, torch.nn.LayerNorm):
+                mod.weight.data = torch.rand(mod.weight.shape, generator=g) + 0.5
+                mod.bias.data = torch.randn(mod.bias.shape, generator=g) * 0.1
     return m.eval()
 
 
@@ -120,7 +154,7 @@ def main():
             m.get_submodule(stage).register_forward_hook(
                 lambda mod, inp, out: grabbed.__setitem__("stage", out.detach().mean(dim=(2, 3))))
         ref = {}
-        for size, n in SIZES:
+        for size, n in sizes_of(name):
             x = photos(size)[:n].contiguous()
             with torch.no_grad():
                 logits = m(x)
@@ -136,7 +170,9 @@ def main():
             f.write(stage or "")
         if name == "tiny_vgg":
             write_variants(out_dir, sd)
-        print(name, "logits max", float(ref["logits_224_b3"].abs().max()), "stage", stage)
+        if name == "tiny_vit":
+            write_safetensors(os.path.join(out_dir, name + ".legacy.safetensors"), legacy_mlp_names(sd))
+        print(name, "logits max", float(ref[f"logits_{sizes_of(name)[1][0]}_b3"].abs().max()), "stage", stage)
 
 
 if __name__ == "__main__":

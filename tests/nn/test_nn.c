@@ -32,7 +32,7 @@ static void expect_load_error(const char *file, const char *arch, wmf_status wan
 /* How many families' builders accept `a`. */
 static int families_knowing(const char *a) {
   return wmfi_nn_resnet_knows(a) + wmfi_nn_vgg_knows(a) + wmfi_nn_densenet_knows(a) + wmfi_nn_mobilenet_knows(a) +
-         wmfi_nn_shufflenet_knows(a);
+         wmfi_nn_shufflenet_knows(a) + wmfi_nn_vit_knows(a);
 }
 
 /* wmf_model_arch_name lists exactly the names the builders accept: each is known to its family, none
@@ -43,9 +43,9 @@ START_TEST(arch_names_are_the_accepted_ones) {
     ck_assert_msg(families_knowing(a) == 1, "%s", a);
     for (size_t j = 0; j < n; j++) ck_assert_str_ne(a, wmf_model_arch_name(j));
   }
-  ck_assert_uint_eq(n, 34);
+  ck_assert_uint_eq(n, 40);
   ck_assert_ptr_null(wmf_model_arch_name(SIZE_MAX));
-  const char *unknown[] = {"resnet9", "vgg16_bnx", "densenet", "VGG16", "", "mobilenet_v3", "mobilenet_v1", "shufflenet_v2_x1_25"};
+  const char *unknown[] = {"resnet9", "vgg16_bnx", "densenet", "VGG16", "", "mobilenet_v3", "mobilenet_v1", "shufflenet_v2_x1_25", "vit_b_8"};
   for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
     bool listed = false;
     for (size_t j = 0; j < n; j++) listed |= !strcmp(unknown[i], wmf_model_arch_name(j));
@@ -154,6 +154,37 @@ START_TEST(densenet_huge_growth_is_refused) {
   /* growth within the limit, but the block's total is not */
   ck_assert_int_eq(load_crafted("[16384,1,1,1]", "[128,1,1,1]"), WMF_ERR_LIMIT);
   ck_assert_ptr_nonnull(strstr(wmf_last_error(), "features.denseblock1 has"));
+}
+END_TEST
+
+/* A ViT's input size is the one its position embedding fixes: the model's default, what sessions take
+ * without a size, and the only one they accept; the name of another ViT is refused by shape. */
+START_TEST(vit_input_size_is_fixed) {
+  wmf_weights *w = open_ref("tiny_vit.safetensors");
+  wmf_model *m;
+  ck_assert_msg(wmf_model_load(&m, w, NULL, NULL) == WMF_OK, "%s", wmf_last_error());
+  ck_assert_str_eq(wmf_model_arch(m), "vit-custom");
+  ck_assert_str_eq(wmf_model_family(m), "vit");
+  ck_assert_uint_eq(wmf_model_default_input_size(m), 64); /* 16 patches of 16 px + the class token */
+  ck_assert_uint_eq(wmf_model_feature_count(m), 128);
+  wmf_session *s;
+  ck_assert_msg(wmf_session_create(&s, m, NULL) == WMF_OK, "%s", wmf_last_error());
+  uint32_t h, wd;
+  wmf_session_input_dims(s, NULL, &h, &wd);
+  ck_assert_uint_eq(h, 64);
+  ck_assert_uint_eq(wd, 64);
+  wmf_session_destroy(s);
+  wmf_session_options o = WMF_SESSION_OPTIONS_INIT;
+  o.input_height = 64;
+  o.input_width = 80;
+  s = (wmf_session *)1;
+  ck_assert_int_eq(wmf_session_create(&s, m, &o), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_null(s);
+  ck_assert_ptr_nonnull(strstr(wmf_last_error(), "input size is fixed at 64 px by its position embedding"));
+  wmf_model_destroy(m);
+  ck_assert_int_eq(wmf_model_load(&m, w, "vit_b_16", NULL), WMF_ERR_SHAPE);
+  ck_assert_ptr_nonnull(strstr(wmf_last_error(), "conv_proj.weight"));
+  wmf_weights_destroy(w);
 }
 END_TEST
 
@@ -384,6 +415,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, arch_names_are_the_accepted_ones);
   tcase_add_test(tc, mobile_names_must_match_the_weights);
   tcase_add_test(tc, session_limits);
+  tcase_add_test(tc, vit_input_size_is_fixed);
   tcase_add_test(tc, weights_are_shared_with_sessions);
   tcase_add_test(tc, sessions_in_threads_share_a_model);
   tcase_add_test(tc, bf16_session_follows_the_cpu);

@@ -133,6 +133,20 @@ def test_audit_logo_option(images, tmp_path):
     assert "missing.png" in p.stderr
 
 
+def test_vit_info_and_audit(images, tmp_path):
+    """A ViT (tests/nn's tiny_vit, 64 px fixed by its position embedding): info names it, an audit at its
+    size runs, another crop is refused with the reason."""
+    import pathlib
+    vit = pathlib.Path(WEIGHTS).parent / "tiny_vit.pth"
+    info = json.loads(run("info", vit, "--json").stdout)
+    assert info["weights"]["arch"] == "vit-custom" and info["weights"]["features"] == 128
+    run("audit", vit, images, "--out", tmp_path / "r", "--crop", "64", "--resize", "73", "--bootstrap", "0",
+        "--quiet", "--limit", "3")
+    assert report(tmp_path / "r")
+    p = run("audit", vit, images, "--out", tmp_path / "r2", "--crop", "96", "--quiet", code=1)
+    assert "fixed at 64 px by its position embedding" in p.stderr
+
+
 def test_audit_shards_merge_and_resume_equal_one_run(images, tmp_path):
     # batch 1: shards cut the batches elsewhere than one run, and a forward pass of a batch of another
     # size may differ in the last bits (one oneDNN plan per batch size)

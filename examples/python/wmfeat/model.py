@@ -125,8 +125,9 @@ class Session(Handle):
 
     def __init__(self, model, max_batch=1, input_size=None, threads=0, precision=Precision.FP32,
                  stage=None):
-        """input_size: None (the model's default, 224), an int, or (height, width). threads: 0 for
-        oneDNN's default (all cores). stage: an intermediate stage to keep ("layer3", ...)."""
+        """input_size: None (the model's default: 224, or the size a ViT is fixed at), an int, or
+        (height, width). threads: 0 for oneDNN's default (all cores). stage: an intermediate stage to
+        keep ("layer3", ...)."""
         if isinstance(input_size, int):
             input_size = (input_size, input_size)
         h, w = input_size or (0, 0)
