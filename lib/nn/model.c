@@ -8,6 +8,10 @@ static const wmfi_nn_family families[WMFI_NN_FAMILY_COUNT] = {
   [WMFI_NN_RESNET] = {"resnet", 32, wmfi_nn_resnet_knows, wmfi_nn_resnet_detect, wmfi_nn_resnet_build},
   [WMFI_NN_VGG] = {"vgg", 32, wmfi_nn_vgg_knows, wmfi_nn_vgg_detect, wmfi_nn_vgg_build},
   [WMFI_NN_DENSENET] = {"densenet", 32, wmfi_nn_densenet_knows, wmfi_nn_densenet_detect, wmfi_nn_densenet_build},
+  [WMFI_NN_ALEXNET] = {"alexnet", 63, wmfi_nn_alexnet_knows, wmfi_nn_alexnet_detect, wmfi_nn_alexnet_build},
+  [WMFI_NN_GOOGLENET] = {"googlenet", 15, wmfi_nn_googlenet_knows, wmfi_nn_googlenet_detect, wmfi_nn_googlenet_build},
+  [WMFI_NN_INCEPTION_V3] = {"inception_v3", 75, wmfi_nn_inception_v3_knows, wmfi_nn_inception_v3_detect,
+                            wmfi_nn_inception_v3_build},
 };
 
 /* The family that knows `arch` (a name) or, with arch NULL, recognizes the weights; NULL if none. */
@@ -17,10 +21,12 @@ static const wmfi_nn_family *find_family(const char *arch, const wmfi_nn_params 
   return NULL;
 }
 
+static int default_input(const wmf_model *m) { return m->default_input ? m->default_input : WMFI_NN_DEFAULT_INPUT; }
+
 /* Builds the plan of one image at the default size once, with `prepare`: every weight is reordered into
  * the layout oneDNN chooses there and kept by the model. */
 static wmf_status prepare_weights(wmf_model *m) {
-  wmfi_nn_plan_config cfg = {.n = 1, .h = WMFI_NN_DEFAULT_INPUT, .w = WMFI_NN_DEFAULT_INPUT, .bf16 = 0,
+  wmfi_nn_plan_config cfg = {.n = 1, .h = default_input(m), .w = default_input(m), .bf16 = 0,
                              .stage = WMFI_NN_NONE, .prepare = 1};
   wmfi_nn_plan *plan;
   int saved = wmfi_nn_threads_push(0);
@@ -54,15 +60,26 @@ wmf_status wmf_model_load(wmf_model **out, const wmf_weights *weights, const cha
   WMFI_CHECK(family || !arch, WMF_ERR_UNKNOWN_ARCH,
              "wmf_model_load: unknown architecture '%s' (known: resnet18/34/50/101/152, resnext50_32x4d, "
              "resnext101_32x8d, resnext101_64x4d, wide_resnet50_2, wide_resnet101_2, vgg11/13/16/19 and "
-             "their _bn, densenet121/161/169/201, or resnet, vgg, densenet for any configuration)",
+             "their _bn, densenet121/161/169/201, alexnet, googlenet, inception_v3, or resnet, vgg, densenet for "
+             "any configuration)",
              arch);
   WMFI_CHECK(family, WMF_ERR_UNKNOWN_ARCH,
              "wmf_model_load: the weights match no supported architecture (no 'layer1.0.conv1.weight', "
-             "'features.0.weight' + 'classifier.0.weight' or 'features.denseblock1...' tensors)");
+             "'features.0.weight' + 'classifier.0.weight' or 'features.denseblock1...' tensors, nor AlexNet's "
+             "'classifier.1.weight', GoogLeNet's 'inception3a...' or Inception-v3's 'Mixed_5b...')");
   WMFI_ALLOC(m, wmfi_calloc(1, sizeof *m), "wmf_model_load");
   WMFI_DNNL_TRY(dnnl_engine_create(&m->engine, dnnl_cpu, 0), "engine creation");
   WMFI_CHECK(wmfi_nn_tensor_add(&m->g, 3, NULL) == WMFI_NN_INPUT, WMF_ERR_OUT_OF_MEMORY,
              "wmf_model_load: out of memory");
+  WMFI_CHECK(o.transform_input == WMF_TRANSFORM_INPUT_DEFAULT || o.transform_input == WMF_TRANSFORM_INPUT_ON ||
+                 o.transform_input == WMF_TRANSFORM_INPUT_OFF,
+             WMF_ERR_INVALID_ARGUMENT, "wmf_model_load: transform_input %d is not a wmf_transform_input value",
+             (int)o.transform_input);
+  WMFI_CHECK(o.transform_input != WMF_TRANSFORM_INPUT_ON || family == &families[WMFI_NN_GOOGLENET] ||
+                 family == &families[WMFI_NN_INCEPTION_V3],
+             WMF_ERR_UNSUPPORTED, "wmf_model_load: transform_input is only defined for googlenet and inception_v3, "
+             "not %s", family->name);
+  m->transform_input = o.transform_input;
   WMFI_TRY(family->build(m, &p, arch));
   m->family = family->name;
   m->min_input = family->min_input;
@@ -90,7 +107,7 @@ static const char *const arch_names[] = {
   "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x8d",
   "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16",
   "vgg16_bn", "vgg19", "vgg19_bn", "densenet121", "densenet161", "densenet169", "densenet201", "resnet", "vgg",
-  "densenet",
+  "densenet", "alexnet", "googlenet", "inception_v3",
 };
 
 const char *wmf_model_arch_name(size_t index) {
@@ -101,4 +118,7 @@ const char *wmf_model_arch(const wmf_model *model) { return model ? model->arch 
 const char *wmf_model_family(const wmf_model *model) { return model && model->family ? model->family : ""; }
 size_t wmf_model_num_classes(const wmf_model *model) { return model ? (size_t)model->num_classes : 0; }
 size_t wmf_model_feature_count(const wmf_model *model) { return model ? (size_t)model->feature_count : 0; }
-uint32_t wmf_model_default_input_size(const wmf_model *model) { return model ? WMFI_NN_DEFAULT_INPUT : 0; }
+uint32_t wmf_model_default_input_size(const wmf_model *model) { return model ? (uint32_t)default_input(model) : 0; }
+uint32_t wmf_model_default_resize_size(const wmf_model *model) {
+  return model ? (uint32_t)(model->default_resize ? model->default_resize : 256) : 0;
+}

@@ -126,7 +126,7 @@ wmf_status wmfi_nn_load_bn(wmfi_nn_params *p, const char *prefix, int c, float *
   }
   for (int i = 0; i < c; i++) {
     WMFI_CHECK(v[3][i] >= 0, WMF_ERR_NUMERIC, "wmf_model_load: tensor '%s' has a negative variance at %d", name, i);
-    double s = v[0][i] / sqrt((double)v[3][i] + 1e-5);
+    double s = v[0][i] / sqrt((double)v[3][i] + (p->bn_eps > 0 ? p->bn_eps : 1e-5));
     v[0][i] = (float)s;                       /* scale */
     v[1][i] = (float)(v[1][i] - v[2][i] * s); /* shift */
   }
@@ -186,6 +186,31 @@ wmf_status wmfi_nn_add_classifier(wmfi_nn_graph *g, wmfi_nn_params *p, int featu
   g->features = features;
   g->logits = logits;
   return WMF_OK;
+}
+
+wmf_status wmfi_nn_add_mlp_head(wmfi_nn_graph *g, wmfi_nn_params *p, int x, int pooled_hw, const char *const heads[3],
+                                int hidden, int classes) {
+  int outs[3] = {hidden, hidden, classes};
+  for (int i = 0; i < 3; i++) {
+    wmfi_nn_op *op;
+    int in_c = g->tensors[x].c * (i == 0 ? pooled_hw : 1);
+    wmf_status st = wmfi_nn_add(g, WMFI_NN_FC, x, outs[i], NULL, &x, &op);
+    if (st != WMF_OK) return st;
+    op->cin = in_c;
+    op->relu = i < 2;
+    if ((st = wmfi_nn_load_fc(p, op, heads[i])) != WMF_OK) return st;
+    if (i == 1) g->features = x;
+  }
+  g->logits = x;
+  return WMF_OK;
+}
+
+void wmfi_nn_ignore_prefix(wmfi_nn_params *p, const char *prefix) {
+  size_t len = strlen(prefix);
+  for (size_t i = 0; i < p->count; i++) {
+    wmf_tensor_info info;
+    if (wmf_weights_info(p->w, i, &info) == WMF_OK && !strncmp(info.name, prefix, len)) p->used[i] = 1;
+  }
 }
 
 wmf_status wmfi_nn_params_check_unused(const wmfi_nn_params *p) {

@@ -48,8 +48,8 @@ wmf_status wmf_session_create(wmf_session **out, const wmf_model *model, const w
                                     "wmf_session_options");
   if (st != WMF_OK) return st;
   if (!o.max_batch) o.max_batch = 1;
-  if (!o.input_height) o.input_height = WMFI_NN_DEFAULT_INPUT;
-  if (!o.input_width) o.input_width = WMFI_NN_DEFAULT_INPUT;
+  if (!o.input_height) o.input_height = wmf_model_default_input_size(model);
+  if (!o.input_width) o.input_width = wmf_model_default_input_size(model);
   WMFI_REQUIRE(o.max_batch <= 4096, "wmf_session_create: max_batch %u is above 4096", o.max_batch);
   WMFI_REQUIRE(o.input_height <= 8192 && o.input_width <= 8192, "wmf_session_create: input %ux%u is above 8192 px",
                o.input_height, o.input_width);

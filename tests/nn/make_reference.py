@@ -24,11 +24,17 @@ from safetensors_writer import save_file  # noqa: E402
 torch.set_num_threads(2)
 
 SIZES = [(224, 1), (224, 3), (160, 1), (160, 3)]
+# Networks trained at another size: that size first, then one other it supports.
+SIZES_OF = {"inception_v3": [(299, 1), (299, 3), (224, 1), (224, 3)]}
+# torchvision turns transform_input on when it loads the pretrained weights of these (libwmfeat's
+# default too); the reference also holds the first size's outputs with it off ("*_noti_*").
+TRANSFORM_INPUT = {"googlenet", "inception_v3"}
 # densenet121: norm5 before the ReLU, pooled, as Mark My Words hooks DenseNet (model.features' output).
 STAGES = {"resnet": "layer3", "resnext": "layer3", "wide_resnet": "layer3", "densenet": "features.denseblock3",
           "densenet121": "features.norm5",
-          "tiny_densenet": "features.denseblock2", "vgg11": "features.14", "vgg16": "features.23", "tiny_vgg": "features.3"}
-PTH = {"resnet18", "densenet121", "tiny_densenet", "tiny_vgg"}
+          "tiny_densenet": "features.denseblock2", "vgg11": "features.14", "vgg16": "features.23", "tiny_vgg": "features.3",
+          "alexnet": "features.12", "googlenet": "inception4e", "inception_v3": "Mixed_6e"}
+PTH = {"resnet18", "densenet121", "tiny_densenet", "tiny_vgg", "googlenet", "inception_v3"}
 
 
 def write_safetensors(path, tensors):
@@ -68,6 +74,8 @@ def build(name):
                                         num_classes=10)
     elif name == "tiny_vgg":
         m = tiny_vgg()
+    elif name in TRANSFORM_INPUT:  # with their auxiliary heads, whose tensors the files hold
+        m = torchvision.models.__dict__[name](weights=None, aux_logits=True, transform_input=True, init_weights=True)
     else:
         m = torchvision.models.__dict__[name](weights=None)
     g = torch.Generator().manual_seed(1)
@@ -112,7 +120,8 @@ def main():
             m.get_submodule(stage).register_forward_hook(
                 lambda mod, inp, out: grabbed.__setitem__("stage", out.detach().mean(dim=(2, 3))))
         ref = {}
-        for size, n in SIZES:
+        sizes = SIZES_OF.get(name, SIZES)
+        for size, n in sizes:
             x = photos(size)[:n].contiguous()
             with torch.no_grad():
                 logits = m(x)
@@ -122,13 +131,22 @@ def main():
             ref["features_" + tag] = grabbed["features"]
             if stage:
                 ref["stage_" + tag] = grabbed["stage"]
+        if name in TRANSFORM_INPUT:
+            m.transform_input = False
+            size, n = sizes[1]
+            tag = f"{size}_b{n}"
+            with torch.no_grad():
+                ref["logits_noti_" + tag] = m(ref["input_" + tag])
+            ref["features_noti_" + tag] = grabbed["features"]
+            m.transform_input = True
         ref_path = os.path.join(out_dir, name + ".ref.safetensors")
         write_safetensors(ref_path, ref)
         with open(os.path.join(out_dir, name + ".stage"), "w") as f:
             f.write(stage or "")
         if name == "tiny_vgg":
             write_variants(out_dir, sd)
-        print(name, "logits max", float(ref["logits_224_b3"].abs().max()), "stage", stage)
+        size = sizes[1][0]
+        print(name, "logits max", float(ref[f"logits_{size}_b3"].abs().max()), "stage", stage)
 
 
 if __name__ == "__main__":
