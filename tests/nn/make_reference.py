@@ -75,7 +75,10 @@ def build(name):
     elif name == "tiny_vgg":
         m = tiny_vgg()
     elif name in TRANSFORM_INPUT:  # with their auxiliary heads, whose tensors the files hold
-        m = torchvision.models.__dict__[name](weights=None, aux_logits=True, transform_input=True, init_weights=True)
+        # Inception-v3's own initialization (std 0.1 at every depth) with random BatchNorm statistics gives
+        # logits around 1e13: torch's default initialization keeps them moderate.
+        m = torchvision.models.__dict__[name](weights=None, aux_logits=True, transform_input=True,
+                                              init_weights=name == "googlenet")
     else:
         m = torchvision.models.__dict__[name](weights=None)
     g = torch.Generator().manual_seed(1)
