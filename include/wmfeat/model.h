@@ -1,5 +1,5 @@
-/* libwmfeat networks: ResNet / ResNeXt / Wide ResNet, VGG and DenseNet built from torchvision weights
- * and run on oneDNN. Include <wmfeat.h>.
+/* libwmfeat networks: ResNet / ResNeXt / Wide ResNet, VGG, DenseNet, AlexNet, GoogLeNet and
+ * Inception-v3 built from torchvision weights and run on oneDNN. Include <wmfeat.h>.
  *
  * Thread safety: a loaded wmf_model is immutable; any number of threads may create sessions from it
  * and run them at once. A wmf_session is used by one thread at a time (distinct sessions in distinct
@@ -121,7 +121,9 @@ typedef struct wmf_session_options {
                                 is kept: "conv1", "layer1".."layer4" (ResNet); "features.N" for a
                                 module index N of a ReLU or MaxPool (VGG);
                                 "features.denseblockK", "features.transitionK", and (since 1.1)
-                                "features.norm5": norm5 before the ReLU, Mark My Words' hook (DenseNet) */
+                                "features.norm5": norm5 before the ReLU, Mark My Words' hook (DenseNet);
+                                since 1.1 AlexNet's as VGG's, GoogLeNet's "inception3a".."inception5b",
+                                Inception-v3's "Mixed_5b".."Mixed_7c" (docs/models.md lists all) */
 } wmf_session_options;
 #define WMF_SESSION_OPTIONS_INIT {sizeof(wmf_session_options), 1, 0, 0, 0, WMF_PRECISION_FP32, NULL}
 

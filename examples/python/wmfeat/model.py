@@ -1,4 +1,4 @@
-"""wmf_model and wmf_session: torchvision ResNet / VGG / DenseNet networks run on oneDNN."""
+"""wmf_model and wmf_session: torchvision ResNet / VGG / DenseNet / AlexNet / GoogLeNet / Inception-v3 networks run on oneDNN."""
 import ctypes
 import enum
 import weakref
