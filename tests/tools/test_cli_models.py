@@ -37,7 +37,7 @@ def test_audit_inception_v3_at_its_own_size(tmp_path):
         (images / name).write_bytes((PHOTOS / name).read_bytes())
     run("audit", REF / "inception_v3.safetensors", images, "--out", tmp_path / "out", "--bootstrap", "0",
         "--threads", "2")
-    text = (tmp_path / "out" / "report.json").read_text()
-    report = json.loads(text)
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["num_pairs"] == 2 and report["num_features"] == 2048
-    assert "resize=342 crop=299" in text
+    # the run's provenance, recorded in the audit state, has the model's preprocessing
+    assert b"resize=342 crop=299" in (tmp_path / "out" / "audit.wmfa").read_bytes()
