@@ -131,6 +131,24 @@ static int transform_input(ctx *c) {
   return dst;
 }
 
+/* The layers before the first Inception module: BasicConv2d (named) and max pools (a NULL conv name,
+ * stage `pool`), torch's ceil_mode for the pools or not. */
+typedef struct stem_layer {
+  const char *conv, *pool;
+  int k, stride, pad;
+} stem_layer;
+
+static int stem(ctx *c, const stem_layer *layers, int n, int ceil_mode) {
+  c->p->bn_eps = 1e-3; /* BasicConv2d's BatchNorm */
+  int x = transform_input(c);
+  for (int i = 0; i < n; i++) {
+    const stem_layer *l = &layers[i];
+    x = l->conv ? sq(c, x, l->k, l->stride, l->pad, "", l->conv)
+                : pool(c, WMFI_NN_MAXPOOL, x, l->k, l->stride, l->pad, ceil_mode, l->pool);
+  }
+  return x;
+}
+
 /* The last step of both: global average pool and fc, outputs and the training-only tensors ignored. */
 static wmf_status head(ctx *c, int x, const char *const *aux, int n_aux) {
   if (c->st != WMF_OK) return c->st;
@@ -156,14 +174,10 @@ static int googlenet_module(ctx *c, int x, const char *pre) {
 
 wmf_status wmfi_nn_googlenet_build(wmf_model *m, wmfi_nn_params *p, const char *arch) {
   (void)arch;
+  static const stem_layer layers[] = {{"conv1", NULL, 7, 2, 3}, {NULL, "maxpool1", 3, 2, 0}, {"conv2", NULL, 1, 1, 0},
+                                      {"conv3", NULL, 3, 1, 1}, {NULL, "maxpool2", 3, 2, 0}};
   ctx c = {m, p, WMF_OK};
-  p->bn_eps = 1e-3;
-  int x = transform_input(&c);
-  x = sq(&c, x, 7, 2, 3, "", "conv1");
-  x = pool(&c, WMFI_NN_MAXPOOL, x, 3, 2, 0, 1, "maxpool1");
-  x = sq(&c, x, 1, 1, 0, "", "conv2");
-  x = sq(&c, x, 3, 1, 1, "", "conv3");
-  x = pool(&c, WMFI_NN_MAXPOOL, x, 3, 2, 0, 1, "maxpool2");
+  int x = stem(&c, layers, 5, 1);
   x = googlenet_module(&c, x, "inception3a");
   x = googlenet_module(&c, x, "inception3b");
   x = pool(&c, WMFI_NN_MAXPOOL, x, 3, 2, 0, 1, "maxpool3");
@@ -236,16 +250,12 @@ static int mixed_e(ctx *c, int x, const char *pre) {
 
 wmf_status wmfi_nn_inception_v3_build(wmf_model *m, wmfi_nn_params *p, const char *arch) {
   (void)arch;
+  static const stem_layer layers[] = {{"Conv2d_1a_3x3", NULL, 3, 2, 0}, {"Conv2d_2a_3x3", NULL, 3, 1, 0},
+                                      {"Conv2d_2b_3x3", NULL, 3, 1, 1}, {NULL, "maxpool1", 3, 2, 0},
+                                      {"Conv2d_3b_1x1", NULL, 1, 1, 0}, {"Conv2d_4a_3x3", NULL, 3, 1, 0},
+                                      {NULL, "maxpool2", 3, 2, 0}};
   ctx c = {m, p, WMF_OK};
-  p->bn_eps = 1e-3;
-  int x = transform_input(&c);
-  x = sq(&c, x, 3, 2, 0, "", "Conv2d_1a_3x3");
-  x = sq(&c, x, 3, 1, 0, "", "Conv2d_2a_3x3");
-  x = sq(&c, x, 3, 1, 1, "", "Conv2d_2b_3x3");
-  x = pool(&c, WMFI_NN_MAXPOOL, x, 3, 2, 0, 0, "maxpool1");
-  x = sq(&c, x, 1, 1, 0, "", "Conv2d_3b_1x1");
-  x = sq(&c, x, 3, 1, 0, "", "Conv2d_4a_3x3");
-  x = pool(&c, WMFI_NN_MAXPOOL, x, 3, 2, 0, 0, "maxpool2");
+  int x = stem(&c, layers, 7, 0);
   x = mixed_a(&c, x, "Mixed_5b");
   x = mixed_a(&c, x, "Mixed_5c");
   x = mixed_a(&c, x, "Mixed_5d");
