@@ -312,13 +312,13 @@ static int is_reference_impl(dnnl_primitive_desc_t pd) {
   return !strncmp(impl, "ref", 3);
 }
 
-/* Output length along one axis, as torch computes it (ceil_mode: a last partial window counts when it
- * starts inside the input or the left padding). */
+/* Output length along one axis, as torch computes it: floor((in + 2 pad - k) / stride) + 1, with
+ * ceil_mode rounding up instead (a last partial window counts when it starts inside the input or the
+ * left padding, even past a input smaller than the kernel). 0 or less: no output. */
 static int out_len(int in, int k, int stride, int pad, int ceil_mode) {
-  int span = in + 2 * pad - k;
-  if (span < 0) return 0;
-  int out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
-  if (ceil_mode && (out - 1) * stride >= in + pad) out--;
+  int num = in + 2 * pad - k + (ceil_mode ? stride - 1 : 0);
+  int out = (num >= 0 ? num / stride : -((-num + stride - 1) / stride)) + 1;
+  if (ceil_mode && out > 0 && (out - 1) * stride >= in + pad) out--;
   return out;
 }
 
