@@ -137,7 +137,7 @@ int cmd_audit(int argc, char **argv) {
   common_opts o = COMMON_DEFAULTS;
   const char *arch = NULL, *sd_key = NULL, *preset = NULL, *out = "wmfeat-report", *state = NULL, *watermarked = NULL;
   const char *logo = NULL, *per_image = NULL, *examples_dir_opt = NULL, *stage = NULL, *rank_text = "abs";
-  long resize = 256, crop = 224, top = 10, examples = 0, resamples = 200;
+  long resize = 0, crop = 0, top = 10, /* resize, crop 0: the model's */ examples = 0, resamples = 200;
   double level = 0.95;
   bool labels = false, resume = false, force = false, bf16 = false;
   arg_spec specs[] = {{"preset", ARG_STRING, &preset, "watermark preset (default imagenet-w; see wmfeat render --list)"},
@@ -228,11 +228,12 @@ int cmd_audit(int argc, char **argv) {
   audit_ctx ac = {0};
   wmf_status st = watermarked ? WMF_OK : wmf_watermark_from_preset(&wm, preset);
   if (st) rc = fail_status(st, preset);
+  if (!rc) rc = open_model(pos[0], arch, sd_key, &w, &m);
+  if (!rc) rc = model_resize_crop(m, &resize, &crop);
   /* the preset's sizes follow the crop given to the transform (ImageNet-W's AddWatermark(crop_size)) */
   if (!rc && wm && (st = wmf_watermark_set_reference_size(wm, (uint32_t)crop))) rc = fail_status(st, "--crop");
   size_t logo_slot = 0;
   if (!rc && logo && logo_option(wm, logo, &logo_slot, "error")) rc = EXIT_USAGE;
-  if (!rc) rc = open_model(pos[0], arch, sd_key, &w, &m);
   const int *use_labels = NULL;
   if (!rc) use_labels = labels_for_model(&files, labels, wmf_model_num_classes(m), o.quiet, &rc);
   if (!rc) rc = open_session(m, &o, (unsigned)crop, bf16, stage, &s);

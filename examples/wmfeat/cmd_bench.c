@@ -33,21 +33,22 @@ static int time_session(const wmf_model *m, const common_opts *o, unsigned size,
 int cmd_bench(int argc, char **argv) {
   common_opts o = COMMON_DEFAULTS;
   const char *arch = NULL, *sd_key = NULL;
-  long iters = 10, size = 224;
+  long iters = 10, size = 0; /* 0: the model's input size */
   bool bf16 = false;
   arg_spec specs[] = {ARCH_SPEC(arch),
                       {"iters", ARG_INT, &iters, "timed iterations; the best is reported (default 10)"},
-                      {"size", ARG_INT, &size, "input size in pixels (default 224)"},
+                      {"size", ARG_INT, &size, "input size in pixels (default: the model's, 224; Inception-v3 299)"},
                       {"bf16", ARG_FLAG, &bf16, "also time bf16 (when the CPU supports it)"},
-                      STATE_DICT_KEY_SPEC(sd_key), COMMON_SPECS(o)};
+                      STATE_DICT_KEY_SPEC(sd_key), TRANSFORM_INPUT_SPEC, COMMON_SPECS(o)};
   const char *usage = "usage: wmfeat bench WEIGHTS [--batch 16] [--iters 10] [--bf16] [--json]";
   const char *pos[1];
   int np, rc;
   if (parse_command(argc, argv, specs, usage, pos, 1, 1, &np, &o, &rc)) return rc;
-  if (iters < 1 || size < 32) return fprintf(stderr, "error: need --iters >= 1 and --size >= 32\n"), EXIT_USAGE;
+  if (iters < 1 || (size && size < 32)) return fprintf(stderr, "error: need --iters >= 1 and --size >= 32\n"), EXIT_USAGE;
   wmf_weights *w = NULL;
   wmf_model *m = NULL;
   if ((rc = open_model(pos[0], arch, sd_key, &w, &m))) return rc;
+  if (!size) size = (long)wmf_model_default_input_size(m);
   double fp32 = 0, b16 = 0;
   rc = time_session(m, &o, (unsigned)size, false, iters, &fp32);
   bool do_bf16 = bf16 && wmf_nn_has_bf16();

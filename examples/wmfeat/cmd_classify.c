@@ -70,7 +70,7 @@ static int print_batch(void *vctx, const pipeline_batch *b, const run_outputs *o
 int cmd_classify(int argc, char **argv) {
   common_opts o = COMMON_DEFAULTS;
   const char *arch = NULL, *sd_key = NULL;
-  long top = 5, resize = 256, crop = 224;
+  long top = 5, resize = 0, crop = 0; /* 0: the model's */
   bool labels = false;
   arg_spec specs[] = {{"top", ARG_INT, &top, "classes to show per image (default 5, at most 64)"},
                       {"labels", ARG_FLAG, &labels, "labels from subfolders (as audit --labels; a list file's "
@@ -95,6 +95,7 @@ int cmd_classify(int argc, char **argv) {
   wmf_model *m = NULL;
   wmf_session *s = NULL;
   rc = open_model(pos[0], arch, sd_key, &w, &m);
+  if (!rc) rc = model_resize_crop(m, &resize, &crop);
   const int *use_labels = NULL;
   if (!rc) use_labels = labels_for_model(&files, labels, wmf_model_num_classes(m), o.quiet || o.json, &rc);
   if (!rc) rc = open_session(m, &o, (unsigned)crop, false, NULL, &s);

@@ -45,7 +45,7 @@ int cmd_extract(int argc, char **argv) {
   common_opts o = COMMON_DEFAULTS;
   const char *arch = NULL, *sd_key = NULL, *out = "features.npy", *logits_out = NULL, *labels_out = NULL;
   const char *preset = NULL, *stage = NULL;
-  long resize = 256, crop = 224;
+  long resize = 0, crop = 0; /* 0: the model's */
   arg_spec specs[] = {{"out", ARG_STRING, &out, "features file (.npy, float32, images x features)"},
                       {"logits", ARG_STRING, &logits_out, "also write the logits to this .npy file"},
                       {"labels-out", ARG_STRING, &labels_out, "write each row's label here, one per line (-1: none): "
@@ -74,6 +74,7 @@ int cmd_extract(int argc, char **argv) {
   extract_ctx ec = {0};
   wmf_status st = preset ? wmf_watermark_from_preset(&wm, preset) : WMF_OK;
   rc = st ? fail_status(st, preset) : open_model(pos[0], arch, sd_key, &w, &m);
+  if (!rc) rc = model_resize_crop(m, &resize, &crop);
   if (!rc) rc = open_session(m, &o, (unsigned)crop, false, stage, &s);
   if (!rc) {
     ec.nf = session_features(s);

@@ -44,9 +44,11 @@ int cmd_info(int argc, char **argv) {
       json_t *wj = json_pack("{s:o, s:s, s:I, s:I}", "path", json_out_string(pos[0]), "format", wmf_weights_format(w),
                              "tensors", (json_int_t)wmf_weights_count(w), "parameters", (json_int_t)params);
       if (wj && m)
-        json_object_update_new(wj, json_pack("{s:s, s:s, s:I, s:I}", "arch", arch, "family", wmf_model_family(m),
+        json_object_update_new(wj, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "arch", arch, "family", wmf_model_family(m),
                                              "classes", (json_int_t)wmf_model_num_classes(m), "features",
-                                             (json_int_t)wmf_model_feature_count(m)));
+                                             (json_int_t)wmf_model_feature_count(m), "resize",
+                                             (json_int_t)wmf_model_default_resize_size(m), "crop",
+                                             (json_int_t)wmf_model_default_input_size(m)));
       else if (wj)
         json_object_update_new(wj, json_pack("{s:n, s:o}", "arch", "arch_error", json_out_string(arch_error)));
       json_t *list = tensors ? json_array() : NULL;
@@ -69,8 +71,9 @@ int cmd_info(int argc, char **argv) {
       printf("%s: %s, %zu tensors, %.2f M parameters\n", pos[0], wmf_weights_format(w), wmf_weights_count(w),
              (double)params / 1e6);
       if (m)
-        printf("architecture: %s (%s), %zu classes, %zu features\n", arch, wmf_model_family(m),
-               wmf_model_num_classes(m), wmf_model_feature_count(m));
+        printf("architecture: %s (%s), %zu classes, %zu features\ninput: resize %u, crop %u (torchvision's)\n", arch,
+               wmf_model_family(m), wmf_model_num_classes(m), wmf_model_feature_count(m),
+               wmf_model_default_resize_size(m), wmf_model_default_input_size(m));
       else
         printf("architecture: not recognized: %s\n", arch_error);
       for (size_t i = 0; tensors && i < wmf_weights_count(w); i++) {

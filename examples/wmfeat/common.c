@@ -50,7 +50,7 @@ bool parse_command(int argc, char **argv, const arg_spec *specs, const char *usa
 }
 
 int check_resize_crop(long resize, long crop) {
-  if (crop >= 32 && crop <= resize) return 0;
+  if ((!crop || crop >= 32) && (!crop || !resize || crop <= resize) && resize >= 0) return 0;
   fprintf(stderr, "error: need 32 <= --crop <= --resize (got --crop %ld, --resize %ld)\n", crop, resize);
   return EXIT_USAGE;
 }
@@ -68,14 +68,32 @@ int check_choice(const char *option, const char *value, choice_fn name_at) {
   return EXIT_USAGE;
 }
 
+int model_resize_crop(const wmf_model *model, long *resize, long *crop) {
+  if (!*resize) *resize = (long)wmf_model_default_resize_size(model);
+  if (!*crop) *crop = (long)wmf_model_default_input_size(model);
+  return check_resize_crop(*resize, *crop);
+}
+
+const char *network_transform_input = "default";
+
+static const char *transform_input_choice(size_t i) {
+  static const char *const names[] = {"default", "on", "off"};
+  return i < 3 ? names[i] : NULL;
+}
+
 int open_model(const char *path, const char *arch, const char *state_dict_key, wmf_weights **weights,
                wmf_model **model) {
   if (arch && check_choice("--arch", arch, wmf_model_arch_name)) return EXIT_USAGE;
+  if (check_choice("--transform-input", network_transform_input, transform_input_choice)) return EXIT_USAGE;
+  wmf_model_options mo = WMF_MODEL_OPTIONS_INIT;
+  mo.transform_input = !strcmp(network_transform_input, "on")    ? WMF_TRANSFORM_INPUT_ON
+                       : !strcmp(network_transform_input, "off") ? WMF_TRANSFORM_INPUT_OFF
+                                                                 : WMF_TRANSFORM_INPUT_DEFAULT;
   wmf_weights_options wo = WMF_WEIGHTS_OPTIONS_INIT;
   wo.state_dict_key = state_dict_key;
   wmf_status st = wmf_weights_open(weights, path, &wo);
   if (st) return fail_status(st, path);
-  st = wmf_model_load(model, *weights, arch, NULL);
+  st = wmf_model_load(model, *weights, arch, &mo);
   if (st) {
     wmf_weights_destroy(*weights);
     *weights = NULL;

@@ -60,22 +60,30 @@ int check_common(const common_opts *o);
 bool parse_command(int argc, char **argv, const arg_spec *specs, const char *usage, const char **pos, int min_pos,
                    int max_pos, int *np, const common_opts *o, int *exit_code);
 
-/* Checks NETWORK_SPECS' --resize and --crop (32 <= crop <= resize); prints and returns EXIT_USAGE if
- * invalid, else 0. */
+/* Checks NETWORK_SPECS' --resize and --crop (32 <= crop <= resize; 0 stands for the model's default and
+ * is checked by model_resize_crop); prints and returns EXIT_USAGE if invalid, else 0. */
 int check_resize_crop(long resize, long crop);
+/* Replaces a --resize or --crop of 0 by the model's default (wmf_model_default_resize_size, _input_size:
+ * 256 and 224, Inception-v3 342 and 299) and checks them; returns 0 or EXIT_USAGE (printed). */
+int model_resize_crop(const wmf_model *model, long *resize, long *crop);
+/* --transform-input of the commands that load a network: "default", "on" or "off" (open_model reads it). */
+extern const char *network_transform_input;
 
 /* Options several commands share. */
 #define ARCH_SPEC(v) {"arch", ARG_STRING, &(v), "architecture (default: inferred from the weights)"}
+#define TRANSFORM_INPUT_SPEC                                                                     \
+  {"transform-input", ARG_STRING, &network_transform_input,                                      \
+   "on|off: torchvision's transform_input of GoogLeNet and Inception-v3 (default: on for those two)"}
 /* --stage: the pooled output of a stage as the features (audit, extract; docs/models.md). */
 #define STAGE_SPEC(v)                                                                            \
   {"stage", ARG_STRING, &(v), "use this stage's pooled output as the features (e.g. features.norm5, the "  \
                               "DenseNet hook of Mark My Words)"}
 /* The options of the commands that run a network on image files (audit, classify, extract). */
 #define NETWORK_SPECS(arch, resize, crop, state_dict_key)                                        \
-  ARCH_SPEC(arch), RESIZE_CROP_SPECS(resize, crop), STATE_DICT_KEY_SPEC(state_dict_key)
+  ARCH_SPEC(arch), RESIZE_CROP_SPECS(resize, crop), STATE_DICT_KEY_SPEC(state_dict_key), TRANSFORM_INPUT_SPEC
 #define RESIZE_CROP_SPECS(resize, crop)                                                          \
-  {"resize", ARG_INT, &(resize), "shorter side before cropping (default 256)"},                 \
-  {"crop", ARG_INT, &(crop), "center crop, the network's input size (default 224)"}
+  {"resize", ARG_INT, &(resize), "shorter side before cropping (default: the model's, 256; Inception-v3 342)"}, \
+  {"crop", ARG_INT, &(crop), "center crop, the network's input size (default: the model's, 224; Inception-v3 299)"}
 
 /* The option naming a checkpoint's state_dict key, for every command that loads weights. */
 #define STATE_DICT_KEY_SPEC(v)                                                                  \

@@ -1,6 +1,6 @@
-/* libwmfeat networks: ResNet / ResNeXt / Wide ResNet, VGG, DenseNet, MobileNet-v2/v3 and ShuffleNet-v2
- * built from torchvision weights
- * and run on oneDNN. Include <wmfeat.h>.
+/* libwmfeat networks: ResNet / ResNeXt / Wide ResNet, VGG, DenseNet, MobileNet-v2/v3, ShuffleNet-v2,
+ * ViT, AlexNet, GoogLeNet and Inception-v3 built from torchvision weights and run on oneDNN. Include
+ * <wmfeat.h>.
  *
  * Thread safety: a loaded wmf_model is immutable; any number of threads may create sessions from it
  * and run them at once. A wmf_session is used by one thread at a time (distinct sessions in distinct
@@ -17,13 +17,28 @@
 extern "C" {
 #endif
 
+/** Values of wmf_model_options.transform_input (since 1.1). torchvision's GoogLeNet and Inception-v3
+ *  have a `transform_input` flag that re-normalizes the ImageNet-normalized input channel by channel,
+ *  x * (std / 0.5) + (mean - 0.5) / 0.5 with torchvision's mean (0.485, 0.456, 0.406) and std (0.229,
+ *  0.224, 0.225), i.e. from ImageNet normalization to the [-1, 1] scale the original weights were
+ *  trained on. torchvision turns it on when it loads its pretrained weights, and a weight file does not
+ *  record it. */
+typedef enum wmf_transform_input {
+  WMF_TRANSFORM_INPUT_DEFAULT = 0, /**< the family's default: on for googlenet and inception_v3 (as
+                                        torchvision runs its pretrained weights), off for the others */
+  WMF_TRANSFORM_INPUT_ON = 1,      /**< on; only googlenet and inception_v3 accept it */
+  WMF_TRANSFORM_INPUT_OFF = 2      /**< off (torchvision's models built with transform_input=False) */
+} wmf_transform_input;
+
 /** Options for wmf_model_load(). */
 typedef struct wmf_model_options {
   uint32_t struct_size;      /**< sizeof(wmf_model_options), set by WMF_MODEL_OPTIONS_INIT */
   uint32_t allow_unexpected; /**< nonzero: ignore tensors the architecture does not use (default 0:
                                   such a tensor is an error naming it) */
+  int32_t transform_input;   /**< a wmf_transform_input value (default WMF_TRANSFORM_INPUT_DEFAULT).
+                                  Since 1.1. */
 } wmf_model_options;
-#define WMF_MODEL_OPTIONS_INIT {sizeof(wmf_model_options), 0}
+#define WMF_MODEL_OPTIONS_INIT {sizeof(wmf_model_options), 0, WMF_TRANSFORM_INPUT_DEFAULT}
 
 /** Fills `*options` with the defaults (as WMF_MODEL_OPTIONS_INIT) and sets its struct_size, for callers that cannot
  *  use the macro (bindings). `struct_size` is the size of the caller's struct, sizeof(wmf_model_options) of the
@@ -37,17 +52,19 @@ WMF_API wmf_status wmf_model_options_init(wmf_model_options *options, size_t str
  *  architecture from tensor names and shapes, or one of "resnet18", "resnet34", "resnet50",
  *  "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d",
  *  "wide_resnet50_2", "wide_resnet101_2", "vgg11", "vgg13", "vgg16", "vgg19" (each also with "_bn"),
- *  "densenet121", "densenet161", "densenet169", "densenet201", "mobilenet_v2", "mobilenet_v3_large",
- *  "mobilenet_v3_small", "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5",
- *  "shufflenet_v2_x2_0", "vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14", checked against the
- *  weights; "resnet", "vgg", "densenet", "mobilenet", "shufflenet" or "vit" accept any configuration of
- *  that family. The number of classes comes from the
+ *  "densenet121", "densenet161", "densenet169", "densenet201", and (since 1.1) "mobilenet_v2",
+ *  "mobilenet_v3_large", "mobilenet_v3_small", "shufflenet_v2_x0_5", "shufflenet_v2_x1_0",
+ *  "shufflenet_v2_x1_5", "shufflenet_v2_x2_0", "vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32",
+ *  "vit_h_14", "alexnet", "googlenet", "inception_v3", checked against the weights; "resnet", "vgg",
+ *  "densenet", "mobilenet", "shufflenet" or "vit" accept any configuration of that family. The number of
+ *  classes comes from the
  *  head. BatchNorm is folded into the preceding convolution and weights are reordered for oneDNN here,
  *  once. `weights` is only read during the call and may be destroyed afterwards. `options` may be NULL.
  *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT, WMF_ERR_UNKNOWN_ARCH (unknown name, weights of no
  *  supported family, or an unexpected tensor: the message names it), WMF_ERR_NOT_FOUND (a missing
  *  tensor, named), WMF_ERR_SHAPE (a tensor of the wrong shape, named, or weights that disagree with
- *  `arch`), WMF_ERR_UNSUPPORTED (a dtype that is not a float type), WMF_ERR_NUMERIC (a non-finite
+ *  `arch`), WMF_ERR_UNSUPPORTED (a dtype that is not a float type; transform_input
+ *  WMF_TRANSFORM_INPUT_ON for a network without it), WMF_ERR_NUMERIC (a non-finite
  *  value, tensor named), WMF_ERR_BACKEND (oneDNN failed), WMF_ERR_OUT_OF_MEMORY.
  *  *out is owned by the caller. Thread-safe. */
 WMF_API wmf_status wmf_model_load(wmf_model **out, const wmf_weights *weights, const char *arch,
@@ -68,7 +85,8 @@ WMF_API const char *wmf_model_arch_name(size_t index);
  *  "vgg-custom", "densenet-custom", "vit-custom" for other configurations. Borrowed, lives as long as the model. */
 WMF_API const char *wmf_model_arch(const wmf_model *model);
 
-/** The family: "resnet", "vgg", "densenet", "mobilenet", "shufflenet" or "vit". Static. */
+/** The family: "resnet", "vgg", "densenet", or (since 1.1) "mobilenet", "shufflenet", "vit",
+ *  "alexnet", "googlenet", "inception_v3". Static. */
 WMF_API const char *wmf_model_family(const wmf_model *model);
 
 /** Number of output classes (logits per image); 0 for NULL. Thread-safe. Since 1.1. */
@@ -83,10 +101,16 @@ WMF_API size_t wmf_model_num_classes(const wmf_model *model);
  *  LayerNorm); 0 for NULL. */
 WMF_API size_t wmf_model_feature_count(const wmf_model *model);
 
-/** The input size (height = width) the torchvision weights were trained at: 224, or for a ViT the only
- *  size it accepts, fixed by its position embedding (e.g. 518 for vit_h_14's SWAG E2E weights); 0 for
- *  NULL. Sessions created without a size use it. */
+/** The input size (height = width) the torchvision weights were trained at, the crop of their
+ *  preprocessing: 224, 299 for Inception-v3, or for a ViT the only size it accepts, fixed by its
+ *  position embedding (e.g. 518 for vit_h_14's SWAG E2E weights); 0 for NULL. Sessions default to it. */
 WMF_API uint32_t wmf_model_default_input_size(const wmf_model *model);
+
+/** The size torchvision's preprocessing of the model's weights resizes the shorter side to before the
+ *  center crop of wmf_model_default_input_size(): 256, 342 for Inception-v3, a ViT fixed at another size
+ *  than 224 its own size (SWAG E2E); 0 for NULL.
+ *  Thread-safe. Since 1.1. */
+WMF_API uint32_t wmf_model_default_resize_size(const wmf_model *model);
 
 /** Numeric precision of a session. */
 typedef enum wmf_precision {
@@ -109,7 +133,9 @@ typedef struct wmf_session_options {
                                 "features.denseblockK", "features.transitionK", and (since 1.1)
                                 "features.norm5": norm5 before the ReLU, Mark My Words' hook (DenseNet);
                                 "features" (MobileNet); "conv1", "maxpool", "stage2".."stage4",
-                                "conv5" (ShuffleNet-v2) */
+                                "conv5" (ShuffleNet-v2); AlexNet's as VGG's, GoogLeNet's
+                                "inception3a".."inception5b", Inception-v3's "Mixed_5b".."Mixed_7c"
+                                (docs/models.md lists all) */
 } wmf_session_options;
 #define WMF_SESSION_OPTIONS_INIT {sizeof(wmf_session_options), 1, 0, 0, 0, WMF_PRECISION_FP32, NULL}
 
@@ -126,8 +152,9 @@ WMF_API wmf_status wmf_session_options_init(wmf_session_options *options, size_t
  *  first use. The model must outlive the session. `options` may be NULL (batch 1, the model's default
  *  input size, fp32).
  *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (zero or too large sizes, an input too small for the
- *  network: every convolutional family needs 32 px; a ViT accepts only the size its position embedding
- *  fixes), WMF_ERR_NOT_FOUND (unknown stage name),
+ *  network: ResNet, VGG, DenseNet, MobileNet and ShuffleNet need 32 px, AlexNet 63 px, GoogLeNet 15 px,
+ *  Inception-v3 75 px; a ViT accepts only the size its position embedding fixes), WMF_ERR_NOT_FOUND
+ *  (unknown stage name),
  *  WMF_ERR_UNSUPPORTED (bf16 on a CPU without it), WMF_ERR_BACKEND, WMF_ERR_OUT_OF_MEMORY.
  *  *out is owned by the caller. Thread-safe with respect to the model. */
 WMF_API wmf_status wmf_session_create(wmf_session **out, const wmf_model *model,

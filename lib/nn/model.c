@@ -11,6 +11,10 @@ static const wmfi_nn_family families[WMFI_NN_FAMILY_COUNT] = {
   [WMFI_NN_MOBILENET] = {"mobilenet", 32, wmfi_nn_mobilenet_knows, wmfi_nn_mobilenet_detect, wmfi_nn_mobilenet_build},
   [WMFI_NN_SHUFFLENET] = {"shufflenet", 32, wmfi_nn_shufflenet_knows, wmfi_nn_shufflenet_detect, wmfi_nn_shufflenet_build},
   [WMFI_NN_VIT] = {"vit", 1, wmfi_nn_vit_knows, wmfi_nn_vit_detect, wmfi_nn_vit_build},
+  [WMFI_NN_ALEXNET] = {"alexnet", 63, wmfi_nn_alexnet_knows, wmfi_nn_alexnet_detect, wmfi_nn_alexnet_build},
+  [WMFI_NN_GOOGLENET] = {"googlenet", 15, wmfi_nn_googlenet_knows, wmfi_nn_googlenet_detect, wmfi_nn_googlenet_build},
+  [WMFI_NN_INCEPTION_V3] = {"inception_v3", 75, wmfi_nn_inception_v3_knows, wmfi_nn_inception_v3_detect,
+                            wmfi_nn_inception_v3_build},
 };
 
 /* The family that knows `arch` (a name) or, with arch NULL, recognizes the weights; NULL if none. */
@@ -20,11 +24,16 @@ static const wmfi_nn_family *find_family(const char *arch, const wmfi_nn_params 
   return NULL;
 }
 
-/* Builds the plan of one image at the model's default size once, with `prepare`: every weight is reordered into
+/* The model's input size: the only one it accepts (ViT), else the one its builder set (Inception-v3:
+ * 299), else 224. */
+static int default_input(const wmf_model *m) {
+  return m->fixed_input ? m->fixed_input : m->default_input ? m->default_input : WMFI_NN_DEFAULT_INPUT;
+}
+
+/* Builds the plan of one image at the default size once, with `prepare`: every weight is reordered into
  * the layout oneDNN chooses there and kept by the model. */
 static wmf_status prepare_weights(wmf_model *m) {
-  int size = (int)wmf_model_default_input_size(m);
-  wmfi_nn_plan_config cfg = {.n = 1, .h = size, .w = size, .bf16 = 0,
+  wmfi_nn_plan_config cfg = {.n = 1, .h = default_input(m), .w = default_input(m), .bf16 = 0,
                              .stage = WMFI_NN_NONE, .prepare = 1};
   wmfi_nn_plan *plan;
   int saved = wmfi_nn_threads_push(0);
@@ -55,18 +64,29 @@ wmf_status wmf_model_load(wmf_model **out, const wmf_weights *weights, const cha
              "wmf_model_load: unknown architecture '%s' (known: resnet18/34/50/101/152, resnext50_32x4d, "
              "resnext101_32x8d, resnext101_64x4d, wide_resnet50_2, wide_resnet101_2, vgg11/13/16/19 and "
              "their _bn, densenet121/161/169/201, mobilenet_v2, mobilenet_v3_large, mobilenet_v3_small, "
-             "shufflenet_v2_x0_5/x1_0/x1_5/x2_0, vit_b_16, vit_b_32, vit_l_16, vit_l_32, vit_h_14, or resnet, vgg, "
+             "shufflenet_v2_x0_5/x1_0/x1_5/x2_0, vit_b_16, vit_b_32, vit_l_16, vit_l_32, vit_h_14, alexnet, googlenet, "
+             "inception_v3, or resnet, vgg, "
              "densenet, mobilenet, shufflenet, vit for any configuration)",
              arch);
   WMFI_CHECK(family, WMF_ERR_UNKNOWN_ARCH,
              "wmf_model_load: the weights match no supported architecture (no 'layer1.0.conv1.weight', "
              "'features.0.weight' + 'classifier.0.weight', 'features.denseblock1...', 'features.1.conv...', "
              "'features.1.block...', 'stage2.0.branch1...' or 'class_token' + 'conv_proj.weight' + "
-             "'encoder.pos_embedding' tensors)");
+             "'encoder.pos_embedding' tensors, nor AlexNet's 'classifier.1.weight', GoogLeNet's 'inception3a...' or "
+             "Inception-v3's 'Mixed_5b...')");
   WMFI_ALLOC(m, wmfi_calloc(1, sizeof *m), "wmf_model_load");
   WMFI_DNNL_TRY(dnnl_engine_create(&m->engine, dnnl_cpu, 0), "engine creation");
   WMFI_CHECK(wmfi_nn_tensor_add(&m->g, 3, NULL) == WMFI_NN_INPUT, WMF_ERR_OUT_OF_MEMORY,
              "wmf_model_load: out of memory");
+  WMFI_CHECK(o.transform_input == WMF_TRANSFORM_INPUT_DEFAULT || o.transform_input == WMF_TRANSFORM_INPUT_ON ||
+                 o.transform_input == WMF_TRANSFORM_INPUT_OFF,
+             WMF_ERR_INVALID_ARGUMENT, "wmf_model_load: transform_input %d is not a wmf_transform_input value",
+             (int)o.transform_input);
+  WMFI_CHECK(o.transform_input != WMF_TRANSFORM_INPUT_ON || family == &families[WMFI_NN_GOOGLENET] ||
+                 family == &families[WMFI_NN_INCEPTION_V3],
+             WMF_ERR_UNSUPPORTED, "wmf_model_load: transform_input is only defined for googlenet and inception_v3, "
+             "not %s", family->name);
+  m->transform_input = o.transform_input;
   WMFI_TRY(family->build(m, &p, arch));
   m->family = family->name;
   m->min_input = family->min_input;
@@ -98,6 +118,7 @@ static const char *const arch_names[] = {
   "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small", "mobilenet", "shufflenet_v2_x0_5", "shufflenet_v2_x1_0",
   "shufflenet_v2_x1_5", "shufflenet_v2_x2_0", "shufflenet",
   "vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14", "vit",
+  "alexnet", "googlenet", "inception_v3",
 };
 
 const char *wmf_model_arch_name(size_t index) {
@@ -108,7 +129,10 @@ const char *wmf_model_arch(const wmf_model *model) { return model ? model->arch 
 const char *wmf_model_family(const wmf_model *model) { return model && model->family ? model->family : ""; }
 size_t wmf_model_num_classes(const wmf_model *model) { return model ? (size_t)model->num_classes : 0; }
 size_t wmf_model_feature_count(const wmf_model *model) { return model ? (size_t)model->feature_count : 0; }
-uint32_t wmf_model_default_input_size(const wmf_model *model) {
+uint32_t wmf_model_default_input_size(const wmf_model *model) { return model ? (uint32_t)default_input(model) : 0; }
+uint32_t wmf_model_default_resize_size(const wmf_model *model) {
   if (!model) return 0;
-  return (uint32_t)(model->fixed_input ? model->fixed_input : WMFI_NN_DEFAULT_INPUT);
+  if (model->default_resize) return (uint32_t)model->default_resize;
+  /* a ViT fixed at another size: torchvision's SWAG E2E transforms resize to the crop */
+  return model->fixed_input && model->fixed_input != WMFI_NN_DEFAULT_INPUT ? (uint32_t)model->fixed_input : 256;
 }

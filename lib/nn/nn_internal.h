@@ -63,6 +63,8 @@ typedef struct wmfi_nn_op {
   int c_off;              /* COPY */
   float *w, *b;           /* CONV/FC: plain weights (goihw / oi[hw]) until prepared, fp32 bias */
   float *scale, *shift;   /* BNRELU / GAP: per channel */
+  int pad_h, pad_w;        /* CONV: if either is nonzero, per-axis padding instead of pad (1x7, 7x1) */
+  int ceil_mode;           /* MAXPOOL: torch's ceil_mode (a last partial window when it starts inside) */
   dnnl_memory_desc_t w_md; /* layout of the prepared weights */
   void *w_prepared;        /* weights reordered once at load into w_md */
   int scale_src;           /* MUL: the N x C tensor of factors */
@@ -96,6 +98,10 @@ struct wmf_model {
   int fixed_input; /* > 0: the only input size (ViT: set by its position embedding); 0: any size */
   wmfi_nn_graph g;
   dnnl_engine_t engine;
+  int default_input, default_resize; /* set by a builder whose network was trained at another size
+                                        (Inception-v3: 299, 342); 0: WMFI_NN_DEFAULT_INPUT, 256 */
+  int transform_input;                /* wmf_model_options.transform_input as given (the builder
+                                        resolves the default) */
 };
 
 /* --- graph.c --- */
@@ -133,7 +139,7 @@ typedef struct wmfi_nn_params {
   uint8_t *used;
   size_t count;
   uint64_t total; /* elements read so far */
-  double bn_eps;  /* BatchNorm epsilon the builder sets for its family; 0: torch's default 1e-5 */
+  double bn_eps;  /* BatchNorm epsilon of the network; 0: torch's default 1e-5 (GoogLeNet, Inception-v3: 1e-3) */
 } wmfi_nn_params;
 wmf_status wmfi_nn_params_init(wmfi_nn_params *p, const wmf_weights *w);
 void wmfi_nn_params_free(wmfi_nn_params *p);
@@ -161,6 +167,14 @@ wmf_status wmfi_nn_load_fc(wmfi_nn_params *p, wmfi_nn_op *op, const char *prefix
 /* The last step of ResNet and DenseNet: a linear layer `prefix` (prefix.weight, prefix.bias) from the
  * pooled features (tensor `features`) to `classes` logits, both made the graph's outputs. */
 wmf_status wmfi_nn_add_classifier(wmfi_nn_graph *g, wmfi_nn_params *p, int features, int classes, const char *prefix);
+/* The head of VGG and AlexNet: three linear layers `heads` (hidden, hidden, classes outputs; ReLU after
+ * the first two) from tensor x pooled to pooled_hw positions per channel; features are the second
+ * ReLU's output. */
+wmf_status wmfi_nn_add_mlp_head(wmfi_nn_graph *g, wmfi_nn_params *p, int x, int pooled_hw, const char *const heads[3],
+                                int hidden, int classes);
+/* Marks every tensor whose name starts with `prefix` as used: parts of torchvision files that eval never
+ * runs (GoogLeNet's aux1., aux2., Inception-v3's AuxLogits.). */
+void wmfi_nn_ignore_prefix(wmfi_nn_params *p, const char *prefix);
 /* Fails naming the first tensor that was not used, unless allowed. */
 wmf_status wmfi_nn_params_check_unused(const wmfi_nn_params *p);
 
@@ -196,6 +210,15 @@ int wmfi_nn_conv_bn(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src, in
  * convolution with bias) + ReLU, prefix.fc2 + `act`, times `src` per channel. Returns the output
  * tensor id, or WMFI_NN_NONE with the error in *st (as wmfi_nn_conv_bn). */
 int wmfi_nn_squeeze_excite(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src, int act, const char *prefix);
+int wmfi_nn_alexnet_detect(const wmfi_nn_params *p);
+int wmfi_nn_alexnet_knows(const char *arch);
+wmf_status wmfi_nn_alexnet_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
+int wmfi_nn_googlenet_detect(const wmfi_nn_params *p);
+int wmfi_nn_googlenet_knows(const char *arch);
+wmf_status wmfi_nn_googlenet_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
+int wmfi_nn_inception_v3_detect(const wmfi_nn_params *p);
+int wmfi_nn_inception_v3_knows(const char *arch);
+wmf_status wmfi_nn_inception_v3_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
 
 /* The families, in the order wmf_model_load tries to recognize weights (model.c holds the table). */
 typedef enum wmfi_nn_family_id {
@@ -205,6 +228,9 @@ typedef enum wmfi_nn_family_id {
   WMFI_NN_MOBILENET,
   WMFI_NN_SHUFFLENET,
   WMFI_NN_VIT,
+  WMFI_NN_ALEXNET,
+  WMFI_NN_GOOGLENET,
+  WMFI_NN_INCEPTION_V3,
   WMFI_NN_FAMILY_COUNT
 } wmfi_nn_family_id;
 typedef struct wmfi_nn_family {

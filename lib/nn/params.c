@@ -188,6 +188,31 @@ wmf_status wmfi_nn_add_classifier(wmfi_nn_graph *g, wmfi_nn_params *p, int featu
   return WMF_OK;
 }
 
+wmf_status wmfi_nn_add_mlp_head(wmfi_nn_graph *g, wmfi_nn_params *p, int x, int pooled_hw, const char *const heads[3],
+                                int hidden, int classes) {
+  int outs[3] = {hidden, hidden, classes};
+  for (int i = 0; i < 3; i++) {
+    wmfi_nn_op *op;
+    int in_c = g->tensors[x].c * (i == 0 ? pooled_hw : 1);
+    wmf_status st = wmfi_nn_add(g, WMFI_NN_FC, x, outs[i], NULL, &x, &op);
+    if (st != WMF_OK) return st;
+    op->cin = in_c;
+    op->relu = i < 2;
+    if ((st = wmfi_nn_load_fc(p, op, heads[i])) != WMF_OK) return st;
+    if (i == 1) g->features = x;
+  }
+  g->logits = x;
+  return WMF_OK;
+}
+
+void wmfi_nn_ignore_prefix(wmfi_nn_params *p, const char *prefix) {
+  size_t len = strlen(prefix);
+  for (size_t i = 0; i < p->count; i++) {
+    wmf_tensor_info info;
+    if (wmf_weights_info(p->w, i, &info) == WMF_OK && !strncmp(info.name, prefix, len)) p->used[i] = 1;
+  }
+}
+
 wmf_status wmfi_nn_params_check_unused(const wmfi_nn_params *p) {
   for (size_t i = 0; i < p->count; i++) {
     if (p->used[i]) continue;

@@ -331,14 +331,21 @@ static wmf_status add_reorder(wmfi_nn_plan *p, int src, int dst, const dnnl_memo
   return st != WMF_OK ? st : reorder_step(p, src, dst, dst_md, what);
 }
 
+/* Padding of an op along the height (axis 0) or the width (axis 1). */
+static int pad_of(const wmfi_nn_op *op, int axis) {
+  if (!op->pad_h && !op->pad_w) return op->pad;
+  return axis ? op->pad_w : op->pad_h;
+}
+
 static wmf_status conv_pd(wmfi_nn_plan *p, const wmfi_nn_op *op, const dnnl_memory_desc_t *src,
                           const dnnl_memory_desc_t *dst, const dnnl_memory_desc_t *wmd, int ih, int iw, int oh,
                           int ow, dnnl_primitive_desc_t *pd) {
   dnnl_memory_desc_t bmd;
   dnnl_dims_t bd = {op->cout};
   WMFI_DNNL(dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_a), "bias descriptor");
-  dnnl_dims_t strides = {op->stride, op->stride}, pad = {op->pad, op->pad};
-  dnnl_dims_t pad_r = {(oh - 1) * op->stride + op->kh - ih - op->pad, (ow - 1) * op->stride + op->kw - iw - op->pad};
+  int ph = pad_of(op, 0), pw = pad_of(op, 1);
+  dnnl_dims_t strides = {op->stride, op->stride}, pad = {ph, pw};
+  dnnl_dims_t pad_r = {(oh - 1) * op->stride + op->kh - ih - ph, (ow - 1) * op->stride + op->kw - iw - pw};
   dnnl_convolution_desc_t cd;
   WMFI_DNNL(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, src, wmd, &bmd,
                                                dst, strides, pad, pad_r),
@@ -352,10 +359,20 @@ static int is_reference_impl(dnnl_primitive_desc_t pd) {
   return !strncmp(impl, "ref", 3);
 }
 
+/* Output length along one axis, as torch computes it: floor((in + 2 pad - k) / stride) + 1, with
+ * ceil_mode rounding up instead (a last partial window counts when it starts inside the input or the
+ * left padding, even past a input smaller than the kernel). 0 or less: no output. */
+static int out_len(int in, int k, int stride, int pad, int ceil_mode) {
+  int num = in + 2 * pad - k + (ceil_mode ? stride - 1 : 0);
+  int out = (num >= 0 ? num / stride : -((-num + stride - 1) / stride)) + 1;
+  if (ceil_mode && out > 0 && (out - 1) * stride >= in + pad) out--;
+  return out;
+}
+
 /* Output size of a convolution or pooling op on an h x w source (WMF_ERR_INVALID_ARGUMENT when empty). */
 static wmf_status out_size(const wmfi_nn_op *op, int h, int w, int *oh, int *ow) {
-  *oh = (h + 2 * op->pad - op->kh) / op->stride + 1;
-  *ow = (w + 2 * op->pad - op->kw) / op->stride + 1;
+  *oh = out_len(h, op->kh, op->stride, pad_of(op, 0), op->ceil_mode);
+  *ow = out_len(w, op->kw, op->stride, pad_of(op, 1), op->ceil_mode);
   if (*oh < 1 || *ow < 1) return wmfi_fail(WMF_ERR_INVALID_ARGUMENT, "wmf_session_create: input too small for the network");
   return WMF_OK;
 }
@@ -429,8 +446,9 @@ static wmf_status build_pool(wmfi_nn_plan *p, wmfi_nn_op *op) {
   dnnl_memory_desc_t dmd;
   dnnl_dims_t dd = {p->cfg.n, op->cout ? op->cout : (int)S->md.dims[1], oh, ow};
   WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&dmd, 4, dd, p->act, dnnl_format_tag_any), "dst descriptor");
-  dnnl_dims_t strides = {op->stride, op->stride}, k = {op->kh, op->kw}, dil = {0, 0}, pad = {op->pad, op->pad};
-  dnnl_dims_t pad_r = {(oh - 1) * op->stride + op->kh - S->h - op->pad, (ow - 1) * op->stride + op->kw - S->w - op->pad};
+  int ph = pad_of(op, 0), pw = pad_of(op, 1);
+  dnnl_dims_t strides = {op->stride, op->stride}, k = {op->kh, op->kw}, dil = {0, 0}, pad = {ph, pw};
+  dnnl_dims_t pad_r = {(oh - 1) * op->stride + op->kh - S->h - ph, (ow - 1) * op->stride + op->kw - S->w - pw};
   dnnl_pooling_v2_desc_t pdsc;
   WMFI_DNNL_TRY(dnnl_pooling_v2_forward_desc_init(&pdsc, dnnl_forward_inference,
                                                   op->kind == WMFI_NN_MAXPOOL ? dnnl_pooling_max : dnnl_pooling_avg_include_padding,

@@ -112,19 +112,8 @@ wmf_status wmfi_nn_vgg_build(wmf_model *m, wmfi_nn_params *p, const char *arch) 
   }
   WMFI_TRY(wmfi_nn_add(g, WMFI_NN_ADAPTIVE, x, g->tensors[x].c, "avgpool", &x, &op));
   op->out_hw = 7;
-  static const char *heads[3] = {"classifier.0", "classifier.3", "classifier.6"};
-  int outs[3] = {hidden, hidden, classes};
-  int f = WMFI_NN_NONE;
-  for (int i = 0; i < 3; i++) {
-    int in_c = g->tensors[x].c * (i == 0 ? 49 : 1);
-    WMFI_TRY(wmfi_nn_add(g, WMFI_NN_FC, x, outs[i], NULL, &x, &op));
-    op->cin = in_c;
-    op->relu = i < 2;
-    WMFI_TRY(wmfi_nn_load_fc(p, op, heads[i]));
-    if (i == 1) f = x;
-  }
-  g->features = f;
-  g->logits = x;
+  static const char *const heads[3] = {"classifier.0", "classifier.3", "classifier.6"};
+  WMFI_TRY(wmfi_nn_add_mlp_head(g, p, x, 49, heads, hidden, classes));
   snprintf(m->arch, sizeof m->arch, "%s%s", cfg.name, bn && strcmp(cfg.name, "vgg-custom") ? "_bn" : "");
 done:
   return st;

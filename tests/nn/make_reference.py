@@ -28,13 +28,19 @@ torch.set_num_threads(2)
 
 SIZES = [(224, 1), (224, 3), (160, 1), (160, 3)]
 SIZES_VIT = {"tiny_vit": [(64, 1), (64, 3)]}
+# Networks trained at another size: that size first, then one other it supports.
+SIZES_OF = {"inception_v3": [(299, 1), (299, 3), (224, 1), (224, 3)]}
+# torchvision turns transform_input on when it loads the pretrained weights of these (libwmfeat's
+# default too); the reference also holds the first size's outputs with it off ("*_noti_*").
+TRANSFORM_INPUT = {"googlenet", "inception_v3"}
 # densenet121: norm5 before the ReLU, pooled, as Mark My Words hooks DenseNet (model.features' output).
 STAGES = {"resnet": "layer3", "resnext": "layer3", "wide_resnet": "layer3", "densenet": "features.denseblock3",
           "densenet121": "features.norm5",
           "tiny_densenet": "features.denseblock2", "vgg11": "features.14", "vgg16": "features.23", "tiny_vgg": "features.3",
-          "mobilenet": "features", "shufflenet": "conv5"}
+          "mobilenet": "features", "shufflenet": "conv5",
+          "alexnet": "features.12", "googlenet": "inception4e", "inception_v3": "Mixed_6e"}
 PTH = {"resnet18", "densenet121", "tiny_densenet", "tiny_vgg", "tiny_vit", "vit_b_32", "mobilenet_v2", "mobilenet_v3_large",
-       "mobilenet_v3_small", "shufflenet_v2_x1_0"}
+       "mobilenet_v3_small", "shufflenet_v2_x1_0", "googlenet", "inception_v3"}
 
 
 def write_safetensors(path, tensors):
@@ -75,7 +81,7 @@ def tiny_vit():
 def sizes_of(name):
     if name.startswith("vit_") or name.endswith("_vit"):
         return SIZES_VIT.get(name, [(224, 1), (224, 3)])
-    return SIZES
+    return SIZES_OF.get(name, SIZES)
 
 
 def legacy_mlp_names(sd):
@@ -95,6 +101,11 @@ def build(name):
         m = tiny_vgg()
     elif name == "tiny_vit":
         m = tiny_vit()
+    elif name in TRANSFORM_INPUT:  # with their auxiliary heads, whose tensors the files hold
+        # Inception-v3's own initialization (std 0.1 at every depth) with random BatchNorm statistics gives
+        # logits around 1e13: torch's default initialization keeps them moderate.
+        m = torchvision.models.__dict__[name](weights=None, aux_logits=True, transform_input=True,
+                                              init_weights=name == "googlenet")
     else:
         m = torchvision.models.__dict__[name](weights=None)
     if name.startswith("mobilenet_v3"):
@@ -120,7 +131,28 @@ def build(name):
             if isinstance(mod, torch.nn.LayerNorm):
                 mod.weight.data = torch.rand(mod.weight.shape, generator=g) + 0.5
                 mod.bias.data = torch.randn(mod.bias.shape, generator=g) * 0.1
+    if name in TRANSFORM_INPUT:
+        calibrate(m, g, name)
     return m.eval()
+
+
+def calibrate(m, g, name):
+    """BatchNorm statistics measured on the photos, then perturbed. With the fixed random statistics
+    above, the activations of these deep BasicConv2d stacks shrink until the BatchNorm biases alone make
+    the logits (the input, or transform_input, changed them by 1e-7 of their size); measured ones keep
+    every layer's output near unit scale, so the parity test sees what the input does."""
+    bns = [mod for mod in m.modules() if isinstance(mod, torch.nn.BatchNorm2d)]
+    for mod in bns:
+        mod.reset_running_stats()
+        mod.momentum = None  # a cumulative average
+    m.train()
+    size = sizes_of(name)[0][0]
+    with torch.no_grad():
+        m(photos(size))
+    for mod in bns:
+        c = mod.num_features
+        mod.running_mean += torch.randn(c, generator=g) * 0.1 * mod.running_var.sqrt()
+        mod.running_var *= torch.rand(c, generator=g) + 0.5
 
 
 def photos(size):
@@ -154,7 +186,8 @@ def main():
             m.get_submodule(stage).register_forward_hook(
                 lambda mod, inp, out: grabbed.__setitem__("stage", out.detach().mean(dim=(2, 3))))
         ref = {}
-        for size, n in sizes_of(name):
+        sizes = sizes_of(name)
+        for size, n in sizes:
             x = photos(size)[:n].contiguous()
             with torch.no_grad():
                 logits = m(x)
@@ -164,6 +197,14 @@ def main():
             ref["features_" + tag] = grabbed["features"]
             if stage:
                 ref["stage_" + tag] = grabbed["stage"]
+        if name in TRANSFORM_INPUT:
+            m.transform_input = False
+            size, n = sizes[1]
+            tag = f"{size}_b{n}"
+            with torch.no_grad():
+                ref["logits_noti_" + tag] = m(ref["input_" + tag])
+            ref["features_noti_" + tag] = grabbed["features"]
+            m.transform_input = True
         ref_path = os.path.join(out_dir, name + ".ref.safetensors")
         write_safetensors(ref_path, ref)
         with open(os.path.join(out_dir, name + ".stage"), "w") as f:
@@ -172,7 +213,7 @@ def main():
             write_variants(out_dir, sd)
         if name == "tiny_vit":
             write_safetensors(os.path.join(out_dir, name + ".legacy.safetensors"), legacy_mlp_names(sd))
-        print(name, "logits max", float(ref[f"logits_{sizes_of(name)[1][0]}_b3"].abs().max()), "stage", stage)
+        print(name, "logits max", float(ref[f"logits_{sizes[1][0]}_b3"].abs().max()), "stage", stage)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,8 @@ static void expect_load_error(const char *file, const char *arch, wmf_status wan
 /* How many families' builders accept `a`. */
 static int families_knowing(const char *a) {
   return wmfi_nn_resnet_knows(a) + wmfi_nn_vgg_knows(a) + wmfi_nn_densenet_knows(a) + wmfi_nn_mobilenet_knows(a) +
-         wmfi_nn_shufflenet_knows(a) + wmfi_nn_vit_knows(a);
+         wmfi_nn_shufflenet_knows(a) + wmfi_nn_vit_knows(a) + wmfi_nn_alexnet_knows(a) + wmfi_nn_googlenet_knows(a) +
+         wmfi_nn_inception_v3_knows(a);
 }
 
 /* wmf_model_arch_name lists exactly the names the builders accept: each is known to its family, none
@@ -43,7 +44,7 @@ START_TEST(arch_names_are_the_accepted_ones) {
     ck_assert_msg(families_knowing(a) == 1, "%s", a);
     for (size_t j = 0; j < n; j++) ck_assert_str_ne(a, wmf_model_arch_name(j));
   }
-  ck_assert_uint_eq(n, 40);
+  ck_assert_uint_eq(n, 43);
   ck_assert_ptr_null(wmf_model_arch_name(SIZE_MAX));
   const char *unknown[] = {"resnet9", "vgg16_bnx", "densenet", "VGG16", "", "mobilenet_v3", "mobilenet_v1", "shufflenet_v2_x1_25", "vit_b_8"};
   for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
@@ -188,6 +189,26 @@ START_TEST(vit_input_size_is_fixed) {
 }
 END_TEST
 
+/* wmf_model_options.transform_input: a value outside the enum is refused, and "on" only exists for
+ * GoogLeNet and Inception-v3 (their parity tests check both settings against torchvision). */
+START_TEST(transform_input_option) {
+  wmf_weights *w = open_ref("tiny_vgg.safetensors");
+  wmf_model *m = (wmf_model *)1;
+  wmf_model_options mo = WMF_MODEL_OPTIONS_INIT;
+  mo.transform_input = 7;
+  ck_assert_int_eq(wmf_model_load(&m, w, NULL, &mo), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_null(m);
+  ck_assert_ptr_nonnull(strstr(wmf_last_error(), "transform_input 7"));
+  mo.transform_input = WMF_TRANSFORM_INPUT_ON;
+  ck_assert_int_eq(wmf_model_load(&m, w, NULL, &mo), WMF_ERR_UNSUPPORTED);
+  ck_assert_ptr_nonnull(strstr(wmf_last_error(), "googlenet and inception_v3"));
+  mo.transform_input = WMF_TRANSFORM_INPUT_OFF; /* off is what every other network does anyway */
+  ck_assert_int_eq(wmf_model_load(&m, w, NULL, &mo), WMF_OK);
+  wmf_model_destroy(m);
+  wmf_weights_destroy(w);
+}
+END_TEST
+
 START_TEST(session_limits) {
   wmf_weights *w = open_ref("tiny_densenet.safetensors");
   wmf_model *m;
@@ -195,6 +216,8 @@ START_TEST(session_limits) {
   wmf_weights_destroy(w);
   ck_assert_str_eq(wmf_model_arch(m), "densenet-custom");
   ck_assert_uint_eq(wmf_model_default_input_size(m), 224);
+  ck_assert_uint_eq(wmf_model_default_resize_size(m), 256);
+  ck_assert_uint_eq(wmf_model_default_resize_size(NULL), 0);
   wmf_session_options o = WMF_SESSION_OPTIONS_INIT;
   wmf_session *s = (wmf_session *)1;
   o.input_height = 16;
@@ -414,6 +437,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, bad_weights_are_named);
   tcase_add_test(tc, arch_names_are_the_accepted_ones);
   tcase_add_test(tc, mobile_names_must_match_the_weights);
+  tcase_add_test(tc, transform_input_option);
   tcase_add_test(tc, session_limits);
   tcase_add_test(tc, vit_input_size_is_fixed);
   tcase_add_test(tc, weights_are_shared_with_sessions);

@@ -1,11 +1,68 @@
 /* Parity with torchvision: runs one model (argv[2]) from the reference directory (argv[1]) written by
- * make_reference.py, at 224 and 160 px (a ViT: at the one size its position embedding fixes, and
- * another size must be refused), batch 1 and 3, and checks logits, features and the pooled stage output
- * against torch: max|delta| <= 1e-4 * max|value| + 1e-5, and the same top-5 order. */
+ * make_reference.py, at 224 and 160 px (Inception-v3: 299 and 224; a ViT: at the one size its position
+ * embedding fixes, and another size must be refused), batch 1 and 3, and checks logits, features and the
+ * pooled stage output against torch: max|delta| <= 1e-4 * max|value| + 1e-5, and the same top-5 order. */
 #include "parity.h"
 #include "../check_run.h"
 
 static const char *dir, *name;
+
+/* The input sizes the reference holds: 224 and 160, or for a network trained at another size that
+ * size first (Inception-v3: 299, 224). */
+static int ref_sizes(const wmf_weights *ref, int sizes[2]) {
+  static const int candidates[] = {299, 224, 160};
+  int n = 0;
+  size_t idx;
+  char key[64];
+  for (size_t i = 0; i < sizeof candidates / sizeof candidates[0] && n < 2; i++) {
+    snprintf(key, sizeof key, "input_%d_b1", candidates[i]);
+    if (wmf_weights_find(ref, key, &idx) == WMF_OK) sizes[n++] = candidates[i];
+  }
+  return n;
+}
+
+/* torchvision's transform_input off (GoogLeNet, Inception-v3): the reference's "*_noti_*" outputs (of
+ * one size, batch 3), against the same weights loaded with WMF_TRANSFORM_INPUT_OFF; the default
+ * (on) must differ from them. */
+static void check_transform_off(const wmf_weights *w, const wmf_weights *ref, int size) {
+  char key[64];
+  size_t idx, cnt;
+  snprintf(key, sizeof key, "logits_noti_%d_b3", size);
+  if (wmf_weights_find(ref, key, &idx) != WMF_OK) return;
+  float *want_l = ref_get(ref, key, &cnt);
+  snprintf(key, sizeof key, "features_noti_%d_b3", size);
+  float *want_f = ref_get(ref, key, NULL);
+  snprintf(key, sizeof key, "input_%d_b3", size);
+  float *x = ref_get(ref, key, NULL);
+  wmf_model_options mo = WMF_MODEL_OPTIONS_INIT;
+  mo.transform_input = WMF_TRANSFORM_INPUT_OFF;
+  wmf_model *m;
+  ck_assert_msg(wmf_model_load(&m, w, NULL, &mo) == WMF_OK, "load without transform_input: %s", wmf_last_error());
+  wmf_session_options o = WMF_SESSION_OPTIONS_INIT;
+  o.max_batch = 3;
+  o.input_height = o.input_width = (uint32_t)size;
+  o.threads = 2;
+  wmf_session *s;
+  ck_assert_msg(wmf_session_create(&s, m, &o) == WMF_OK, "session: %s", wmf_last_error());
+  size_t nl = wmf_session_logit_count(s), nf = wmf_session_feature_count(s);
+  ck_assert_uint_eq(cnt, 3 * nl);
+  float *l = malloc(3 * nl * sizeof *l), *f = malloc(3 * nf * sizeof *f);
+  ck_assert_msg(wmf_session_run(s, x, 3, l, 3 * nl, f, 3 * nf) == WMF_OK, "run: %s", wmf_last_error());
+  snprintf(key, sizeof key, "%s logits without transform_input", name);
+  double dl = compare(key, l, want_l, 3 * nl, 1e-4, 1e-5);
+  snprintf(key, sizeof key, "%s features without transform_input", name);
+  double df = compare(key, f, want_f, 3 * nf, 1e-4, 1e-5);
+  printf("%s %d px batch 3, transform_input off: relative max deviation logits %.2e features %.2e\n", name, size, dl, df);
+  /* the reference with it on differs: the option is what made the difference */
+  snprintf(key, sizeof key, "logits_%d_b3", size);
+  float *on = ref_get(ref, key, NULL);
+  double diff = 0, top = 0;
+  for (size_t i = 0; i < 3 * nl; i++) diff = fmax(diff, fabs((double)on[i] - want_l[i])), top = fmax(top, fabs(on[i]));
+  ck_assert_msg(diff > 1e-2 * top, "transform_input changes the reference's logits by only %g of %g", diff, top);
+  free(on), free(x), free(l), free(f), free(want_l), free(want_f);
+  wmf_session_destroy(s);
+  wmf_model_destroy(m);
+}
 
 static void run_size(const wmf_model *m, const wmf_weights *ref, const char *stage, int size) {
   wmf_session_options o = WMF_SESSION_OPTIONS_INIT;
@@ -70,13 +127,6 @@ static void run_size(const wmf_model *m, const wmf_weights *ref, const char *sta
   wmf_session_destroy(s);
 }
 
-static int has_ref(const wmf_weights *ref, const char *key) {
-  size_t idx;
-  int found = wmf_weights_find(ref, key, &idx) == WMF_OK;
-  wmf_clear_error();
-  return found;
-}
-
 /* A network with a fixed input size refuses another one, saying why. */
 static void refuses_size(const wmf_model *m, int fixed, int size) {
   wmf_session_options o = WMF_SESSION_OPTIONS_INIT;
@@ -128,11 +178,15 @@ START_TEST(matches_torchvision) {
   } else {
     ck_assert_ptr_nonnull(strstr(wmf_model_arch(m), "-custom"));
   }
+  int sizes[2], nsizes = ref_sizes(ref, sizes); /* two sizes, or none of these: a ViT's own */
+  if (nsizes == 2) ck_assert_uint_eq(wmf_model_default_input_size(m), sizes[0]);
+  for (int i = 0; i < nsizes; i++) check_transform_off(w, ref, sizes[i]);
   wmf_weights_destroy(w);
-  int first = 224;
-  if (has_ref(ref, "input_160_b1")) {
-    run_size(m, ref, stage, 224);
-    run_size(m, ref, stage, 160);
+  int first;
+  if (nsizes == 2) {
+    first = sizes[0];
+    run_size(m, ref, stage, sizes[0]);
+    run_size(m, ref, stage, sizes[1]);
   } else { /* a ViT: only the size of its position embedding, which is the model's default */
     first = (int)wmf_model_default_input_size(m);
     run_size(m, ref, stage, first);

@@ -157,3 +157,34 @@ def test_zero_group_conv_raises_instead_of_killing_python(tmp_path, shape):
         Model.open(path)
     assert e.value.name == "WMF_ERR_SHAPE"
     assert "'layer1.0.conv2.weight' has shape [%s]" % ", ".join(map(str, shape)) in str(e.value)
+
+
+def test_googlenet_transform_input_both_ways(tmp_path):
+    """GoogLeNet (aux heads in the file, ignored): transform_input on by default as torchvision's
+    pretrained loader sets it, off when asked; the default sizes are torchvision's 256 / 224."""
+    torch.manual_seed(0)
+    net = torchvision.models.googlenet(weights=None, num_classes=10, aux_logits=True, transform_input=True,
+                                       init_weights=True).eval()
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.1, 0.1)
+                m.running_var.uniform_(0.5, 1.5)
+    path = tmp_path / "googlenet.pth"
+    torch.save(net.state_dict(), path)
+    # 64 px, and torchvision's smallest input, 15 px (ceil-mode pools past inputs smaller than the kernel)
+    for ti, size in ((None, 64), (True, 64), (False, 64), (None, 15)):
+        x = np.random.default_rng(0).normal(size=(2, 3, size, size)).astype(np.float32)
+        net.transform_input = ti is not False
+        with torch.no_grad():
+            want = net(torch.from_numpy(x)).numpy()
+        with Model.open(path, transform_input=ti) as model:
+            assert (model.arch, model.family, model.feature_count) == ("googlenet", "googlenet", 1024)
+            assert (model.default_input_size, model.default_resize_size) == (224, 256)
+            with Session(model, max_batch=2, input_size=size, threads=2) as s:
+                logits, _ = s.run(x)
+            with pytest.raises(wmfeat.Error, match="below the 15 px"):
+                Session(model, input_size=14)
+        assert np.abs(logits - want).max() <= 1e-4 * np.abs(want).max() + 1e-5, (ti, size)
+    with pytest.raises(wmfeat.Error, match="transform_input"):
+        Model.open(path, arch="resnet18", transform_input=True)

@@ -1,4 +1,5 @@
-"""wmf_model and wmf_session: torchvision ResNet, VGG, DenseNet, MobileNet, ShuffleNet run on oneDNN."""
+"""wmf_model and wmf_session: torchvision ResNet, VGG, DenseNet, MobileNet, ShuffleNet, ViT, AlexNet,
+GoogLeNet and Inception-v3 networks run on oneDNN."""
 import ctypes
 import enum
 import weakref
@@ -18,8 +19,15 @@ class Precision(enum.IntEnum):
     BF16 = 1
 
 
+class TransformInput(enum.IntEnum):
+    """wmf_transform_input: torchvision's transform_input of GoogLeNet and Inception-v3."""
+    DEFAULT = 0  # the family's: on for googlenet and inception_v3
+    ON = 1
+    OFF = 2
+
+
 class _ModelOptions(ctypes.Structure):
-    _fields_ = [("struct_size", _U32), ("allow_unexpected", _U32)]
+    _fields_ = [("struct_size", _U32), ("allow_unexpected", _U32), ("transform_input", ctypes.c_int32)]
 
 
 class _SessionOptions(ctypes.Structure):
@@ -38,6 +46,7 @@ _model_class_count = fn("wmf_model_class_count", [P], _SIZE)
 fn("wmf_model_num_classes", [P], _SIZE)  # the 1.0 name, declared so that calls through `lib` are typed
 _model_feature_count = fn("wmf_model_feature_count", [P], _SIZE)
 _model_default_input_size = fn("wmf_model_default_input_size", [P], _U32)
+_model_default_resize_size = fn("wmf_model_default_resize_size", [P], _U32)
 _session_create = fn("wmf_session_create", [PP, P, ctypes.POINTER(_SessionOptions)])
 _session_destroy = fn("wmf_session_destroy", [P], None)
 _session_run = fn("wmf_session_run", [P, F32P, _SIZE, F32P, _SIZE, F32P, _SIZE])
@@ -83,20 +92,26 @@ class Model(Handle):
         self._sessions = weakref.WeakSet()
 
     @staticmethod
-    def load(weights, arch=None, allow_unexpected=False):
+    def load(weights, arch=None, allow_unexpected=False, transform_input=None):
         """Builds the network from opened Weights (torchvision names). `arch` None infers it, or names
-        it ("resnet50", "vgg16_bn", "densenet121", "mobilenet_v3_large", "shufflenet_v2_x1_0", or a family
-        "resnet"/"vgg"/"densenet"/"mobilenet"/"shufflenet")."""
+        it ("resnet50", "vgg16_bn", "densenet121", "mobilenet_v3_large", "shufflenet_v2_x1_0", "vit_b_16",
+        "alexnet", "googlenet", "inception_v3", or a family "resnet"/"vgg"/"densenet"/"mobilenet"/
+        "shufflenet"/"vit"). transform_input: None for the family's default (on for googlenet and
+        inception_v3, as torchvision runs their pretrained weights), True or False (a TransformInput
+        value is accepted too)."""
+        ti = TransformInput.DEFAULT if transform_input is None else \
+            transform_input if isinstance(transform_input, TransformInput) else \
+            TransformInput.ON if transform_input else TransformInput.OFF
         opts = init_options(_ModelOptions, _model_options_init,
-                            allow_unexpected=1 if allow_unexpected else 0)
+                            allow_unexpected=1 if allow_unexpected else 0, transform_input=int(ti))
         return Model._make(_model_load, weights, c_string(arch), ctypes.byref(opts))
 
     @staticmethod
-    def open(path, arch=None, allow_unexpected=False, state_dict_key=None):
+    def open(path, arch=None, allow_unexpected=False, state_dict_key=None, transform_input=None):
         """Opens a weight file, loads the model and closes the file."""
         from .weights import Weights
         with Weights.open(path, state_dict_key) as w:
-            return Model.load(w, arch, allow_unexpected)
+            return Model.load(w, arch, allow_unexpected, transform_input)
 
     def close(self):
         for s in list(getattr(self, "_sessions", ())):
@@ -110,7 +125,11 @@ class Model(Handle):
     num_classes = class_count  # older name (wmf_model_num_classes), kept
 
     feature_count = getter(_model_feature_count)
-    default_input_size = getter(_model_default_input_size)
+    default_input_size = getter(_model_default_input_size,
+                                doc="The input size (crop) the weights were trained at: 224, Inception-v3 299, a ViT its fixed size.")
+
+    default_resize_size = getter(_model_default_resize_size,
+                                 doc="The shorter side torchvision resizes to before that crop: 256, Inception-v3 342.")
 
     def session(self, **options):
         """Session(self, **options)."""
@@ -125,9 +144,9 @@ class Session(Handle):
 
     def __init__(self, model, max_batch=1, input_size=None, threads=0, precision=Precision.FP32,
                  stage=None):
-        """input_size: None (the model's default: 224, or the size a ViT is fixed at), an int, or
-        (height, width). threads: 0 for oneDNN's default (all cores). stage: an intermediate stage to
-        keep ("layer3", ...)."""
+        """input_size: None (the model's default: 224, Inception-v3 299, or the size a ViT is fixed at), an
+        int, or (height, width). threads: 0 for oneDNN's default (all cores). stage: an intermediate stage
+        to keep ("layer3", ...)."""
         if isinstance(input_size, int):
             input_size = (input_size, input_size)
         h, w = input_size or (0, 0)

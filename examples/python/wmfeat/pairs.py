@@ -106,7 +106,7 @@ def _crop(path, resize, crop):
         return small.center_crop(crop, crop)
 
 
-def audit_files(model, clean, watermarked=None, preset="imagenet-w", seed=0, resize=256, crop=224, batch=16,
+def audit_files(model, clean, watermarked=None, preset="imagenet-w", seed=0, resize=None, crop=None, batch=16,
                 threads=0, labels=False, save_examples=0, examples_dir=None, limit=0, start=0):
     """An Audit of image pairs, equal bit for bit to `wmfeat audit` with the same options.
 
@@ -116,12 +116,15 @@ def audit_files(model, clean, watermarked=None, preset="imagenet-w", seed=0, res
     labels: True takes them from the clean side's subfolders (or list file), a sequence gives one per
     clean image, False none. save_examples: write the first N watermarked inputs as the network saw them
     (PNG, before normalization) into examples_dir. start: the index of the first image in the whole list
-    (a shard's offset; it decides the watermark seeds and example numbers).
+    (a shard's offset; it decides the watermark seeds and example numbers). resize, crop: None for the
+    model's defaults (256 and 224; Inception-v3 342 and 299), as `wmfeat audit`.
     Returns (audit, info): info is a dict with "paths" (the clean path of each pair, in order), "skipped"
     (messages of images that could not be read) and "unpaired" ((path, side) without a partner)."""
     own_model = not isinstance(model, Model)
     if own_model:
         model = Model.open(model)
+    resize = model.default_resize_size if resize is None else resize
+    crop = model.default_input_size if crop is None else crop
     unpaired = []
     if watermarked is not None:
         cpaths, wpaths, lab, unpaired = pair_images(clean, watermarked)
