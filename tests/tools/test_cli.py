@@ -143,7 +143,10 @@ def test_vit_info_and_audit(images, tmp_path):
     run("audit", vit, images, "--out", tmp_path / "r", "--crop", "64", "--resize", "73", "--bootstrap", "0",
         "--quiet", "--limit", "3")
     assert report(tmp_path / "r")
-    p = run("audit", vit, images, "--out", tmp_path / "r2", "--crop", "96", "--quiet", code=1)
+    # without --crop / --resize they follow the model (wmf_model_default_*_size: 64 and 64)
+    run("audit", vit, images, "--out", tmp_path / "r1", "--bootstrap", "0", "--quiet", "--limit", "3")
+    assert report(tmp_path / "r1")
+    p = run("audit", vit, images, "--out", tmp_path / "r2", "--crop", "96", "--resize", "110", "--quiet", code=1)
     assert "fixed at 64 px by its position embedding" in p.stderr
 
 
