@@ -92,9 +92,9 @@ static void run_size(const wmf_model *m, const wmf_weights *ref, const char *sta
     if (n == 3) {
       memcpy(first, l, nl * sizeof *l);
       memcpy(first + nl, f, nf * sizeof *f);
-    } else if (!strcmp(wmf_model_family(m), "vit")) {
-      /* an image's outputs do not depend on the batch it runs in, bit for bit (docs/models.md); checked
-       * here for the ViT's per-image matmuls (tiny_densenet's convolutions do not hold it today) */
+    } else if (strcmp(name, "tiny_densenet") && strcmp(name, "alexnet")) {
+      /* an image's outputs do not depend on the batch it runs in, bit for bit (docs/models.md), for every
+       * network but the two exceptions docs/models.md states (1 ulp between batch 3 and 1) */
       ck_assert_msg(!memcmp(first, l, nl * sizeof *l), "%s: logits of image 0 differ between batch 3 and 1", name);
       ck_assert_msg(!memcmp(first + nl, f, nf * sizeof *f), "%s: features of image 0 differ between batch 3 and 1", name);
     }
