@@ -108,6 +108,28 @@ void wmfi_nn_bnrelu(const void *src, void *dst, int bf16, int n, int c_src, int 
 
 void wmfi_nn_gap(const void *src, float *dst, int bf16, int n, int c, int hw, int block, const float *scale,
                  const float *shift, int relu) {
+  if (block == WMFI_NN_NHWC) { /* channel ch of pixel i of image b at (b * hw + i) * c + ch; 16 channels a task */
+    int cb = (c + 15) / 16;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < n; b++)
+      for (int k = 0; k < cb; k++) {
+        double acc[16] = {0};
+        int c0 = k * 16, m = c - c0 < 16 ? c - c0 : 16;
+        for (size_t i = 0; i < (size_t)hw; i++) {
+          size_t row = ((size_t)b * hw + i) * c + c0;
+          for (int j = 0; j < m; j++) {
+            float v = ld(src, row + j, bf16);
+            if (scale) {
+              v = v * scale[c0 + j] + shift[c0 + j];
+              if (relu) v = v > 0 ? v : 0;
+            }
+            acc[j] += v;
+          }
+        }
+        for (int j = 0; j < m; j++) dst[(size_t)b * c + c0 + j] = (float)(acc[j] / hw);
+      }
+    return;
+  }
   int cb = (c + block - 1) / block;
   size_t c_pad = (size_t)cb * block, esz = bf16 ? 2 : 4;
 #pragma omp parallel for collapse(2) schedule(static)

@@ -81,6 +81,8 @@ typedef struct wmfi_nn_tensor {
   int view_of;      /* > 0: a stage-only view of tensor view_of through a per-channel scale/shift (no
                        ReLU), never computed by an op: DenseNet's "features.norm5" */
   const float *view_scale, *view_shift; /* borrowed from the op that owns them */
+  int channels_last; /* 1: the plan keeps this convolution's output nhwc (ConvNeXt: the layout its layer
+                        normalizations and linear layers read) instead of the layout oneDNN prefers */
 } wmfi_nn_tensor;
 
 typedef struct wmfi_nn_graph {
@@ -219,6 +221,9 @@ wmf_status wmfi_nn_googlenet_build(wmf_model *m, wmfi_nn_params *p, const char *
 int wmfi_nn_inception_v3_detect(const wmfi_nn_params *p);
 int wmfi_nn_inception_v3_knows(const char *arch);
 wmf_status wmfi_nn_inception_v3_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
+int wmfi_nn_convnext_detect(const wmfi_nn_params *p);
+int wmfi_nn_convnext_knows(const char *arch);
+wmf_status wmfi_nn_convnext_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
 
 /* The families, in the order wmf_model_load tries to recognize weights (model.c holds the table). */
 typedef enum wmfi_nn_family_id {
@@ -231,6 +236,7 @@ typedef enum wmfi_nn_family_id {
   WMFI_NN_ALEXNET,
   WMFI_NN_GOOGLENET,
   WMFI_NN_INCEPTION_V3,
+  WMFI_NN_CONVNEXT,
   WMFI_NN_FAMILY_COUNT
 } wmfi_nn_family_id;
 typedef struct wmfi_nn_family {
@@ -270,6 +276,8 @@ wmf_status wmfi_nn_dnnl(dnnl_status_t st, const char *what);
 int wmfi_nn_block_of(const dnnl_memory_desc_t *md);
 wmf_status wmfi_nn_md(dnnl_memory_desc_t *md, int n, int c, int h, int w, dnnl_data_type_t dt,
                       int block);
+/* True if md is a 4D activation layout in channels-last order (nhwc). */
+int wmfi_nn_is_nhwc(const dnnl_memory_desc_t *md);
 
 /* --- plan.c: primitives for one (batch, height, width, precision) --- */
 typedef struct wmfi_nn_plan wmfi_nn_plan;
@@ -306,6 +314,8 @@ int wmfi_nn_session_private_weights(const wmf_session *s);
 /* --- kernels.c: the few loops oneDNN has no primitive for --- */
 void wmfi_nn_bnrelu(const void *src, void *dst, int bf16, int n, int c_src, int c, int hw, int block,
                     const float *scale, const float *shift);
+/* The `block` of a channels-last (nhwc) source for wmfi_nn_gap. */
+enum { WMFI_NN_NHWC = -1 };
 void wmfi_nn_gap(const void *src, float *dst, int bf16, int n, int c, int hw, int block,
                  const float *scale, const float *shift, int relu);
 void wmfi_nn_adaptive(const void *src, float *dst, int bf16, int n, int c, int h, int w, int out,

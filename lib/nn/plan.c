@@ -395,8 +395,9 @@ static wmf_status build_conv(wmfi_nn_plan *p, int i, wmfi_nn_op *op, int src) {
     WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&plain, 4, wd, dnnl_f32, dnnl_oihw), "weights descriptor");
   }
   dnnl_dims_t dd = {p->cfg.n, op->cout, oh, ow}, sd = {p->cfg.n, op->cin, S->h, S->w};
+  dnnl_format_tag_t dst_tag = p->m->g.tensors[op->dst].channels_last ? dnnl_acdb : dnnl_format_tag_any;
   if (op->residual != WMFI_NN_NONE) dmd = p->t[op->residual].md;
-  else WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&dmd, 4, dd, p->act, dnnl_format_tag_any), "dst descriptor");
+  else WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&dmd, 4, dd, p->act, dst_tag), "dst descriptor");
   WMFI_TRY(conv_pd(p, op, &S->md, &dmd, &wmd, S->h, S->w, oh, ow, &pd));
   int tmp_out = WMFI_NN_NONE;
   if (is_reference_impl(pd) && op->residual == WMFI_NN_NONE) {
@@ -415,7 +416,7 @@ static wmf_status build_conv(wmfi_nn_plan *p, int i, wmfi_nn_op *op, int src) {
       S = &p->t[src];
     }
     const dnnl_memory_desc_t *got = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
-    if (wmfi_nn_block_of(got) != 16 && op->cout % 16 == 0) {
+    if (wmfi_nn_block_of(got) != 16 && op->cout % 16 == 0 && !p->m->g.tensors[op->dst].channels_last) {
       tmp_out = edge_out(p, i);
       p->t[tmp_out].last_use = i;
     }
@@ -531,8 +532,9 @@ static wmf_status need_block(const tstate *S, int *block) {
 /* A loop step that reads `src` (all channels, or a prefix for BNRELU) into a new tensor. */
 static wmf_status build_kernel(wmfi_nn_plan *p, wmfi_nn_op *op, step_kind kind, int src, int dst) {
   tstate *S = &p->t[src];
-  int block;
-  wmf_status st = need_block(S, &block);
+  int block = WMFI_NN_NHWC;
+  /* global average pooling also reads channels-last tensors (ConvNeXt's) */
+  wmf_status st = kind == STEP_GAP && wmfi_nn_is_nhwc(&S->md) ? WMF_OK : need_block(S, &block);
   if (st != WMF_OK) return st;
   plan_step *s = new_step(p, kind);
   if (!s) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
@@ -677,19 +679,38 @@ done:
   return st;
 }
 
-/* oneDNN's layer normalization over the last axis, with torch's affine weight and bias. */
-static wmf_status build_layernorm(wmfi_nn_plan *p, wmfi_nn_op *op) {
+/* oneDNN's layer normalization over the last axis, with torch's affine weight and bias (eps 1e-6). A token
+ * tensor (N, T, C) or a plain N x C normalizes its rows. An image tensor (N, C, H, W) normalizes the
+ * channels of each pixel (ConvNeXt's LayerNorm2d and its blocks' channels-last LayerNorm): oneDNN
+ * normalizes the last logical dimension, so the tensor is kept nhwc (reordered into it first if its
+ * producer chose another layout) and the primitive sees the same bytes as an (N, H, W, C) tensor in
+ * plain order, whose last dimension is the channels: exactly torch's permute, layer_norm, permute,
+ * without moving data. The output is again (N, C, H, W) nhwc. */
+static wmf_status build_layernorm(wmfi_nn_plan *p, int i, wmfi_nn_op *op) {
   wmf_status st = WMF_OK;
   dnnl_primitive_desc_t pd = NULL;
-  tstate *S = &p->t[op->src];
+  int src = op->src;
+  tstate *S = &p->t[src];
+  dnnl_memory_desc_t view = S->md, out = S->md;
+  if (S->md.ndims == 4) {
+    dnnl_dims_t nchw = {p->cfg.n, op->cin, S->h, S->w}, nhwc = {p->cfg.n, S->h, S->w, op->cin};
+    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&out, 4, nchw, S->md.data_type, dnnl_acdb), "layer normalization descriptor");
+    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&view, 4, nhwc, S->md.data_type, dnnl_abcd), "layer normalization descriptor");
+    if (!dnnl_memory_desc_equal(&out, &S->md)) {
+      src = edge_in(p, i);
+      p->t[src].last_use = i;
+      WMFI_TRY(add_reorder(p, op->src, src, &out, "reorder to channels-last"));
+      S = &p->t[src];
+    }
+  }
   dnnl_layer_normalization_desc_t ld;
-  WMFI_DNNL_TRY(dnnl_layer_normalization_forward_desc_init(&ld, dnnl_forward_inference, &S->md, NULL, 1e-6f,
+  WMFI_DNNL_TRY(dnnl_layer_normalization_forward_desc_init(&ld, dnnl_forward_inference, &view, NULL, 1e-6f,
                                                            dnnl_use_scale | dnnl_use_shift),
                 "layer normalization descriptor");
   WMFI_TRY(make_pd(p, &ld, NULL, NULL, 0, 0, &pd, "layer normalization primitive descriptor"));
   plan_step *s;
-  WMFI_TRY(define(p, op->dst, &S->md, S->h, S->w, WMFI_NN_NONE));
-  WMFI_TRY(prim_step(p, pd, DNNL_ARG_SRC, op->src, &S->md, DNNL_ARG_DST, op->dst, &S->md, &s));
+  WMFI_TRY(define(p, op->dst, &out, S->h, S->w, WMFI_NN_NONE));
+  WMFI_TRY(prim_step(p, pd, DNNL_ARG_SRC, src, &view, DNNL_ARG_DST, op->dst, &view, &s));
   if (!p->cfg.prepare) {
     WMFI_TRY(vector_arg(p, s, DNNL_ARG_SCALE, op->scale, op->cout, 0));
     WMFI_TRY(vector_arg(p, s, DNNL_ARG_SHIFT, op->shift, op->cout, 0));
@@ -699,28 +720,43 @@ done:
   return st;
 }
 
-/* A linear layer on every token: a matmul of one image's T x cin by the weights, run per image, with bias,
- * GELU and the residual sum as post-ops (in place into the residual's buffer). */
+/* A linear layer on every token (or on every pixel of an nhwc image tensor, ConvNeXt's): a matmul of one
+ * image's T x cin (H * W x cin) rows by the weights, run per image, with bias, GELU and the residual sum as
+ * post-ops (in place into the residual's buffer). Image tensors keep the session's precision; token
+ * tensors are fp32. */
 static wmf_status build_linear(wmfi_nn_plan *p, wmfi_nn_op *op) {
   wmf_status st = WMF_OK;
   dnnl_primitive_desc_t pd = NULL;
   tstate *S = &p->t[op->src];
-  int t = S->h, rows = t; /* one image per execution */
+  int image = S->md.ndims == 4, t = image ? S->h * S->w : S->h, rows = t; /* one image per execution */
+  dnnl_data_type_t dt = image ? S->md.data_type : dnnl_f32;
   dnnl_memory_desc_t src, dst, wmd, plain, bmd, out;
   dnnl_dims_t sd = {rows, op->cin}, dd = {rows, op->cout}, wd = {op->cin, op->cout}, bd = {1, op->cout};
-  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&src, 2, sd, dnnl_f32, dnnl_ab), "matmul descriptor");
-  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst, 2, dd, dnnl_f32, dnnl_ab), "matmul descriptor");
-  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&wmd, 2, wd, dnnl_f32, dnnl_format_tag_any), "weights descriptor");
+  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&src, 2, sd, dt, dnnl_ab), "matmul descriptor");
+  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst, 2, dd, dt, dnnl_ab), "matmul descriptor");
+  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&wmd, 2, wd, dt, dnnl_format_tag_any), "weights descriptor");
   WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&plain, 2, wd, dnnl_f32, dnnl_ba), "weights descriptor");
   WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&bmd, 2, bd, dnnl_f32, dnnl_ab), "bias descriptor");
+  if (image) {
+    dnnl_memory_desc_t nhwc;
+    dnnl_dims_t in = {p->cfg.n, op->cin, S->h, S->w}, od = {p->cfg.n, op->cout, S->h, S->w};
+    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&nhwc, 4, in, dt, dnnl_acdb), "matmul descriptor");
+    WMFI_CHECK(dnnl_memory_desc_equal(&nhwc, &S->md), WMF_ERR_BACKEND,
+               "wmf_session_create: a linear layer over an image needs a channels-last source");
+    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&out, 4, od, dt, dnnl_acdb), "matmul descriptor");
+  } else if (S->md.ndims == 3) {
+    WMFI_TRY(tokens_md(&out, p->cfg.n, t, op->cout));
+  } else {
+    out = dst;
+  }
+  WMFI_CHECK(op->residual == WMFI_NN_NONE || dnnl_memory_desc_equal(&p->t[op->residual].md, &out), WMF_ERR_BACKEND,
+             "wmf_session_create: a linear layer's residual has another layout than its output");
   dnnl_matmul_desc_t md;
   WMFI_DNNL_TRY(dnnl_matmul_desc_init(&md, &src, &wmd, &bmd, &dst), "matmul descriptor");
   WMFI_TRY(make_pd_ex(p, &md, NULL, NULL, op->residual != WMFI_NN_NONE,
                       op->gelu ? WMFI_NN_ACT_GELU : WMFI_NN_ACT_NONE, 0.f, &pd, "matmul primitive descriptor"));
-  if (S->md.ndims == 3) WMFI_TRY(tokens_md(&out, p->cfg.n, t, op->cout));
-  else out = dst;
   plan_step *s;
-  WMFI_TRY(define(p, op->dst, &out, t, 1, op->residual));
+  WMFI_TRY(define(p, op->dst, &out, S->h, image ? S->w : 1, op->residual));
   WMFI_TRY(new_step2(p, STEP_PRIM, DNNL_ARG_SRC, op->src, &src, DNNL_ARG_DST, op->dst, &dst, &s));
   run_per_image(s, dnnl_memory_desc_get_size(&src), dnnl_memory_desc_get_size(&dst));
   WMFI_TRY(weights_arg(p, s, op, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &plain));
@@ -856,7 +892,7 @@ static wmf_status build(wmfi_nn_plan *p) {
       case WMFI_NN_MUL: WMFI_TRY(build_kernel(p, op, STEP_MUL, src, op->dst)); break;
       case WMFI_NN_SLICE: WMFI_TRY(build_slice(p, op, src)); break;
       case WMFI_NN_TOKENS: WMFI_TRY(build_tokens(p, op)); break;
-      case WMFI_NN_LAYERNORM: WMFI_TRY(build_layernorm(p, op)); break;
+      case WMFI_NN_LAYERNORM: WMFI_TRY(build_layernorm(p, i, op)); break;
       case WMFI_NN_LINEAR: WMFI_TRY(build_linear(p, op)); break;
       case WMFI_NN_ATTENTION: WMFI_TRY(build_attention(p, i, op)); break;
       case WMFI_NN_CLASS_TOKEN: WMFI_TRY(build_class_token(p, op)); break;

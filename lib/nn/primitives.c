@@ -43,6 +43,14 @@ int wmfi_nn_block_of(const dnnl_memory_desc_t *md) {
   return 0;
 }
 
+int wmfi_nn_is_nhwc(const dnnl_memory_desc_t *md) {
+  dnnl_memory_desc_t ref;
+  if (md->ndims != 4) return 0;
+  dnnl_dims_t dims = {md->dims[0], md->dims[1], md->dims[2], md->dims[3]};
+  if (dnnl_memory_desc_init_by_tag(&ref, 4, dims, md->data_type, dnnl_acdb) != dnnl_success) return 0;
+  return dnnl_memory_desc_equal(&ref, md);
+}
+
 int wmfi_nn_threads_push(int threads) {
   int saved = omp_get_max_threads();
   if (threads > 0) omp_set_num_threads(threads);

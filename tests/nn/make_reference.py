@@ -38,9 +38,11 @@ STAGES = {"resnet": "layer3", "resnext": "layer3", "wide_resnet": "layer3", "den
           "densenet121": "features.norm5",
           "tiny_densenet": "features.denseblock2", "vgg11": "features.14", "vgg16": "features.23", "tiny_vgg": "features.3",
           "mobilenet": "features", "shufflenet": "conv5",
-          "alexnet": "features.12", "googlenet": "inception4e", "inception_v3": "Mixed_6e"}
+          "alexnet": "features.12", "googlenet": "inception4e", "inception_v3": "Mixed_6e",
+          "convnext": "features.5"}
 PTH = {"resnet18", "densenet121", "tiny_densenet", "tiny_vgg", "tiny_vit", "vit_b_32", "mobilenet_v2", "mobilenet_v3_large",
-       "mobilenet_v3_small", "shufflenet_v2_x1_0", "googlenet", "inception_v3"}
+       "mobilenet_v3_small", "shufflenet_v2_x1_0", "googlenet", "inception_v3",
+       "convnext_tiny"}
 
 
 def write_safetensors(path, tensors):
@@ -122,6 +124,18 @@ def build(name):
             mod.bias.data = torch.randn(c, generator=g) * 0.1
             mod.running_mean = torch.randn(c, generator=g) * 0.1
             mod.running_var = torch.rand(c, generator=g) + 0.5
+    if isinstance(m, torchvision.models.convnext.ConvNeXt):
+        # torchvision starts the layer scales at 1e-6 (the blocks would be near identities) and the biases
+        # at zero: random values, so every block, LayerNorm and bias (and the folding of the layer scale
+        # into block.5) shows in the outputs.
+        for mod in m.modules():
+            if isinstance(mod, torchvision.models.convnext.CNBlock):
+                mod.layer_scale.data = torch.rand(mod.layer_scale.shape, generator=g) * 0.5 + 0.25
+            if isinstance(mod, torch.nn.LayerNorm):
+                mod.weight.data = torch.rand(mod.weight.shape, generator=g) + 0.5
+                mod.bias.data = torch.randn(mod.bias.shape, generator=g) * 0.1
+            if isinstance(mod, (torch.nn.Conv2d, torch.nn.Linear)):
+                mod.bias.data = torch.randn(mod.bias.shape, generator=g) * 0.02
     if isinstance(m, torchvision.models.vision_transformer.VisionTransformer):
         m.class_token.data = torch.randn(m.class_token.shape, generator=g) * 0.5
         head = m.heads.head
