@@ -399,12 +399,14 @@ static wmf_status build_conv(wmfi_nn_plan *p, int i, wmfi_nn_op *op, int src) {
   if (op->residual != WMFI_NN_NONE) dmd = p->t[op->residual].md;
   else WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&dmd, 4, dd, p->act, dst_tag), "dst descriptor");
   WMFI_TRY(conv_pd(p, op, &S->md, &dmd, &wmd, S->h, S->w, oh, ow, &pd));
-  int tmp_out = WMFI_NN_NONE;
+  int tmp_out = WMFI_NN_NONE, channels_last = p->m->g.tensors[op->dst].channels_last;
   if (is_reference_impl(pd) && op->residual == WMFI_NN_NONE) {
-    /* No optimized kernel reads this layout (e.g. ResNeXt's groups of 4 or 8 channels): let oneDNN
-     * choose both layouts and reorder around this one convolution. */
+    /* No optimized kernel reads or writes these layouts (e.g. ResNeXt's groups of 4 or 8 channels,
+     * ConvNeXt's 3-channel stem into nhwc): let oneDNN choose both layouts and reorder around this one
+     * convolution. */
     dnnl_primitive_desc_destroy(pd);
     pd = NULL;
+    if (channels_last) WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&dmd, 4, dd, p->act, dnnl_format_tag_any), "dst descriptor");
     WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&any_src, 4, sd, p->act, dnnl_format_tag_any), "src descriptor");
     WMFI_TRY(conv_pd(p, op, &any_src, &dmd, &wmd, S->h, S->w, oh, ow, &pd));
     const dnnl_memory_desc_t *want = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
@@ -416,7 +418,7 @@ static wmf_status build_conv(wmfi_nn_plan *p, int i, wmfi_nn_op *op, int src) {
       S = &p->t[src];
     }
     const dnnl_memory_desc_t *got = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
-    if (wmfi_nn_block_of(got) != 16 && op->cout % 16 == 0 && !p->m->g.tensors[op->dst].channels_last) {
+    if (channels_last ? !wmfi_nn_is_nhwc(got) : wmfi_nn_block_of(got) != 16 && op->cout % 16 == 0) {
       tmp_out = edge_out(p, i);
       p->t[tmp_out].last_use = i;
     }
@@ -429,9 +431,10 @@ static wmf_status build_conv(wmfi_nn_plan *p, int i, wmfi_nn_op *op, int src) {
   if (!p->cfg.prepare) WMFI_TRY(bias_arg(p, s, op->b, op->cout));
   WMFI_TRY(finish_prim(p, s, pd));
   if (tmp_out != WMFI_NN_NONE) {
-    dnnl_memory_desc_t blocked;
-    WMFI_TRY(wmfi_nn_md(&blocked, p->cfg.n, op->cout, oh, ow, p->act, 16));
-    WMFI_TRY(add_reorder(p, tmp_out, op->dst, &blocked, "reorder"));
+    dnnl_memory_desc_t want_out;
+    if (channels_last) WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&want_out, 4, dd, p->act, dnnl_acdb), "dst descriptor");
+    else WMFI_TRY(wmfi_nn_md(&want_out, p->cfg.n, op->cout, oh, ow, p->act, 16));
+    WMFI_TRY(add_reorder(p, tmp_out, op->dst, &want_out, "reorder"));
   }
 done:
   if (pd) dnnl_primitive_desc_destroy(pd);
