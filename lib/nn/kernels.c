@@ -1,7 +1,8 @@
 /* The loops oneDNN has no primitive for: DenseNet's BN+ReLU of a channel prefix of a block buffer,
  * global average pooling (optionally after BN+ReLU) into plain N x C, and torch's adaptive average
  * pooling. Layouts are N, C/B, H, W, B with B in {1, 4, 8, 16}; for such a layout the first c
- * channels of one image are one contiguous run, which is what lets the block buffers work. */
+ * channels of one image are one contiguous run, which is what lets the block buffers work. Global
+ * average pooling also reads channels-last (nhwc) tensors, block WMFI_NN_NHWC (ConvNeXt's). */
 #include <string.h>
 
 #include "nn/nn_internal.h"

@@ -30,6 +30,7 @@ typedef enum wmfi_nn_kind {
                           prepended, position embedding (shift, out_hw x C values, out_hw = tokens) added */
   WMFI_NN_LAYERNORM,   /* LayerNorm over C of each token (or of each row of a plain N x C): scale, shift,
                           eps 1e-6 */
+                       /* (of an image tensor N x C x H x W: over the C channels of each pixel, ConvNeXt's) */
   WMFI_NN_LINEAR,      /* token-wise linear layer cin -> cout (matmul), optional GELU (gelu), optional
                           residual sum written in place into the residual's buffer */
   WMFI_NN_ATTENTION,   /* multi-head self-attention of (N, T, 3C) q|k|v rows into (N, T, C), groups heads:

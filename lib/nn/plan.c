@@ -723,43 +723,28 @@ done:
   return st;
 }
 
-/* A linear layer on every token (or on every pixel of an nhwc image tensor, ConvNeXt's): a matmul of one
- * image's T x cin (H * W x cin) rows by the weights, run per image, with bias, GELU and the residual sum as
- * post-ops (in place into the residual's buffer). Image tensors keep the session's precision; token
- * tensors are fp32. */
+/* A linear layer on every token: a matmul of one image's T x cin by the weights, run per image, with bias,
+ * GELU and the residual sum as post-ops (in place into the residual's buffer). */
 static wmf_status build_linear(wmfi_nn_plan *p, wmfi_nn_op *op) {
   wmf_status st = WMF_OK;
   dnnl_primitive_desc_t pd = NULL;
   tstate *S = &p->t[op->src];
-  int image = S->md.ndims == 4, t = image ? S->h * S->w : S->h, rows = t; /* one image per execution */
-  dnnl_data_type_t dt = image ? S->md.data_type : dnnl_f32;
+  int t = S->h, rows = t; /* one image per execution */
   dnnl_memory_desc_t src, dst, wmd, plain, bmd, out;
   dnnl_dims_t sd = {rows, op->cin}, dd = {rows, op->cout}, wd = {op->cin, op->cout}, bd = {1, op->cout};
-  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&src, 2, sd, dt, dnnl_ab), "matmul descriptor");
-  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst, 2, dd, dt, dnnl_ab), "matmul descriptor");
-  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&wmd, 2, wd, dt, dnnl_format_tag_any), "weights descriptor");
+  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&src, 2, sd, dnnl_f32, dnnl_ab), "matmul descriptor");
+  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst, 2, dd, dnnl_f32, dnnl_ab), "matmul descriptor");
+  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&wmd, 2, wd, dnnl_f32, dnnl_format_tag_any), "weights descriptor");
   WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&plain, 2, wd, dnnl_f32, dnnl_ba), "weights descriptor");
   WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&bmd, 2, bd, dnnl_f32, dnnl_ab), "bias descriptor");
-  if (image) {
-    dnnl_memory_desc_t nhwc;
-    dnnl_dims_t in = {p->cfg.n, op->cin, S->h, S->w}, od = {p->cfg.n, op->cout, S->h, S->w};
-    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&nhwc, 4, in, dt, dnnl_acdb), "matmul descriptor");
-    WMFI_CHECK(dnnl_memory_desc_equal(&nhwc, &S->md), WMF_ERR_BACKEND,
-               "wmf_session_create: a linear layer over an image needs a channels-last source");
-    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&out, 4, od, dt, dnnl_acdb), "matmul descriptor");
-  } else if (S->md.ndims == 3) {
-    WMFI_TRY(tokens_md(&out, p->cfg.n, t, op->cout));
-  } else {
-    out = dst;
-  }
-  WMFI_CHECK(op->residual == WMFI_NN_NONE || dnnl_memory_desc_equal(&p->t[op->residual].md, &out), WMF_ERR_BACKEND,
-             "wmf_session_create: a linear layer's residual has another layout than its output");
   dnnl_matmul_desc_t md;
   WMFI_DNNL_TRY(dnnl_matmul_desc_init(&md, &src, &wmd, &bmd, &dst), "matmul descriptor");
   WMFI_TRY(make_pd_ex(p, &md, NULL, NULL, op->residual != WMFI_NN_NONE,
                       op->gelu ? WMFI_NN_ACT_GELU : WMFI_NN_ACT_NONE, 0.f, &pd, "matmul primitive descriptor"));
+  if (S->md.ndims == 3) WMFI_TRY(tokens_md(&out, p->cfg.n, t, op->cout));
+  else out = dst;
   plan_step *s;
-  WMFI_TRY(define(p, op->dst, &out, S->h, image ? S->w : 1, op->residual));
+  WMFI_TRY(define(p, op->dst, &out, t, 1, op->residual));
   WMFI_TRY(new_step2(p, STEP_PRIM, DNNL_ARG_SRC, op->src, &src, DNNL_ARG_DST, op->dst, &dst, &s));
   run_per_image(s, dnnl_memory_desc_get_size(&src), dnnl_memory_desc_get_size(&dst));
   WMFI_TRY(weights_arg(p, s, op, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &plain));
