@@ -143,6 +143,31 @@ def vit():
     return sd
 
 
+def convnext():
+    """A ConvNeXt of one CNBlock per stage, widths 4, 8, 8, 8 (min input 32 px)."""
+    sd = {}
+
+    def ln(c):
+        return {"weight": np.ones(c, np.float32), "bias": np.zeros(c, np.float32)}
+    put(sd, "features.0.0", conv(4, 3, 4, bias=True))
+    put(sd, "features.0.1", ln(4))
+    cin = 4
+    for s, c in enumerate((4, 8, 8, 8)):
+        if s:
+            put(sd, "features.%d.0" % (2 * s), ln(cin))
+            put(sd, "features.%d.1" % (2 * s), conv(c, cin, 2, bias=True))
+        pre = "features.%d.0" % (2 * s + 1)
+        sd[pre + ".layer_scale"] = np.full((c, 1, 1), 0.5, np.float32)
+        put(sd, pre + ".block.0", conv(c, 1, 7, bias=True))
+        put(sd, pre + ".block.2", ln(c))
+        put(sd, pre + ".block.3", linear(4 * c, c))
+        put(sd, pre + ".block.5", linear(c, 4 * c))
+        cin = c
+    put(sd, "classifier.0", ln(8))
+    put(sd, "classifier.2", linear(5, 8))
+    return sd
+
+
 class View:
     """A .pth tensor of `shape` whose strides are all 0: every element is the one stored value."""
 
@@ -169,7 +194,8 @@ def zeros(*shape):
     return np.zeros(shape, np.float32)
 
 
-ARCHS = ["-", "resnet", "vgg", "densenet", "resnet18", "resnet50", "vgg11", "vgg11_bn", "densenet121", "vit"]
+ARCHS = ["-", "resnet", "vgg", "densenet", "resnet18", "resnet50", "vgg11", "vgg11_bn", "densenet121", "vit",
+         "convnext"]
 
 
 def seed_bytes(sd, arch):
@@ -195,7 +221,8 @@ def main():
         write(name, serialize(sd), arch, status, detail)
 
     valid = {"resnet_basic": resnet_basic(), "resnet_grouped": resnet_grouped(), "vgg": vgg(False),
-             "vgg_bn": vgg(True), "densenet": densenet(), "vit": vit()}
+             "vgg_bn": vgg(True), "densenet": densenet(), "vit": vit(),
+             "convnext": convnext()}
     for name, sd in valid.items():
         st(name + ".safetensors", sd, "-", "WMF_OK", "5")
         write(name + ".pth", pth(sd), "-", "WMF_OK", "5")
@@ -317,6 +344,22 @@ def main():
           "WMF_ERR_LIMIT", "'encoder.pos_embedding' has shape [1, 2147483648, 64]: dimension 1 (2147483648) is over")
     write("vit_view_hidden.pth", pth(variant("vit", conv_proj__weight=View((1 << 32, 3, 8, 8)))), "-",
           "WMF_ERR_LIMIT", "'conv_proj.weight' has shape [4294967296, 3, 8, 8]")
+    # ---- ConvNeXt ----
+    st("convnext_width_zero.safetensors", variant("convnext", features__1__0__block__0__weight=zeros(0, 1, 7, 7)), "-",
+       "WMF_ERR_SHAPE", "'features.1.0.block.0.weight' has shape [0, 1, 7, 7]: dimension 0 is 0")
+    st("convnext_dw_kernel.safetensors", variant("convnext", features__3__0__block__0__weight=zeros(8, 1, 3, 3)), "-",
+       "WMF_ERR_SHAPE", "'features.3.0.block.0.weight' has shape [8, 1, 3, 3], the architecture needs [8, 1, 7, 7]")
+    st("convnext_layer_scale.safetensors", variant("convnext", features__5__0__layer_scale=zeros(7, 1, 1)), "-",
+       "WMF_ERR_SHAPE", "'features.5.0.layer_scale' has shape [7, 1, 1], the architecture needs [8, 1, 1]")
+    st("convnext_downsample.safetensors", variant("convnext", features__4__1__weight=zeros(8, 4, 2, 2)), "-",
+       "WMF_ERR_SHAPE", "'features.4.1.weight' has shape [8, 4, 2, 2], the architecture needs [8, 8, 2, 2]")
+    st("convnext_no_stage.safetensors", variant("convnext", features__7__0__layer_scale=None), "-",
+       "WMF_ERR_UNKNOWN_ARCH", "ConvNeXt weights without 'features.7.0...'")
+    st("convnext_named.safetensors", valid["convnext"], "convnext_tiny", "WMF_ERR_UNKNOWN_ARCH",
+       "the weights are a convnext-custom")
+    st("convnext_family.safetensors", valid["convnext"], "convnext", "WMF_OK", "5")
+    write("convnext_view_width.pth", pth(variant("convnext", features__1__0__block__0__weight=View((1 << 32, 1, 7, 7)))),
+          "-", "WMF_ERR_LIMIT", "'features.1.0.block.0.weight' has shape [4294967296, 1, 7, 7]: dimension 0 (4294967296) is over")
 
     with open(os.path.join(out, "expect.txt"), "w") as f:
         f.write("\n".join(expect) + "\n")
