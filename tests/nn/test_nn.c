@@ -33,7 +33,8 @@ static void expect_load_error(const char *file, const char *arch, wmf_status wan
 static int families_knowing(const char *a) {
   return wmfi_nn_resnet_knows(a) + wmfi_nn_vgg_knows(a) + wmfi_nn_densenet_knows(a) + wmfi_nn_mobilenet_knows(a) +
          wmfi_nn_shufflenet_knows(a) + wmfi_nn_vit_knows(a) + wmfi_nn_alexnet_knows(a) + wmfi_nn_googlenet_knows(a) +
-         wmfi_nn_inception_v3_knows(a);
+         wmfi_nn_inception_v3_knows(a) +
+         wmfi_nn_convnext_knows(a);
 }
 
 /* wmf_model_arch_name lists exactly the names the builders accept: each is known to its family, none
@@ -44,9 +45,10 @@ START_TEST(arch_names_are_the_accepted_ones) {
     ck_assert_msg(families_knowing(a) == 1, "%s", a);
     for (size_t j = 0; j < n; j++) ck_assert_str_ne(a, wmf_model_arch_name(j));
   }
-  ck_assert_uint_eq(n, 43);
+  ck_assert_uint_eq(n, 48);
   ck_assert_ptr_null(wmf_model_arch_name(SIZE_MAX));
-  const char *unknown[] = {"resnet9", "vgg16_bnx", "densenet", "VGG16", "", "mobilenet_v3", "mobilenet_v1", "shufflenet_v2_x1_25", "vit_b_8"};
+  const char *unknown[] = {"resnet9", "vgg16_bnx", "densenet", "VGG16", "", "mobilenet_v3", "mobilenet_v1", "shufflenet_v2_x1_25", "vit_b_8",
+                           "convnext_xlarge", "convnext_t"};
   for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
     bool listed = false;
     for (size_t j = 0; j < n; j++) listed |= !strcmp(unknown[i], wmf_model_arch_name(j));
@@ -388,6 +390,7 @@ START_TEST(bf16_stays_close) {
   bf16_case("tiny_densenet", 0.03);
   bf16_case("densenet121", 0.03);
   bf16_case("tiny_vgg", 0.03);
+  bf16_case("convnext_tiny", 0.03);
 }
 END_TEST
 

@@ -1,4 +1,4 @@
-"""`wmfeat info` names each MobileNet and ShuffleNet architecture from a torchvision weight file, and
+"""`wmfeat info` names each MobileNet, ShuffleNet and ConvNeXt (tiny) architecture from a torchvision weight file, and
 `wmfeat audit` runs on each (random weights from tests/nn/make_reference.py, three photos, no bootstrap)."""
 import json
 import os
@@ -20,7 +20,8 @@ MODELS = pathlib.Path(os.environ["WMFEAT_TEST_MODELS"])
 CASES = [("mobilenet_v2", "mobilenet", 1280, "pth"), ("mobilenet_v3_large", "mobilenet", 1280, "safetensors"),
          ("mobilenet_v3_small", "mobilenet", 1024, "pth"), ("shufflenet_v2_x0_5", "shufflenet", 1024, "safetensors"),
          ("shufflenet_v2_x1_0", "shufflenet", 1024, "pth"), ("shufflenet_v2_x1_5", "shufflenet", 1024, "safetensors"),
-         ("shufflenet_v2_x2_0", "shufflenet", 2048, "safetensors")]
+         ("shufflenet_v2_x2_0", "shufflenet", 2048, "safetensors"),
+         ("convnext_tiny", "convnext", 768, "pth")]
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +45,12 @@ def test_audit_runs(name, family, features, ext, images, tmp_path):
     assert (r["num_pairs"], r["num_classes"], r["num_features"]) == (3, 1000, features)
 
 
+def test_convnext_preprocessing_follows_torchvision():
+    """ConvNeXt-T's weights transforms: resize 236, crop 224 (bilinear)."""
+    w = json.loads(run("info", MODELS / "convnext_tiny.safetensors", "--json").stdout)["weights"]
+    assert (w["resize"], w["crop"]) == (236, 224)
+
+
 def read_safetensors(path):
     b = path.read_bytes()
     n = struct.unpack("<Q", b[:8])[0]
@@ -57,6 +64,7 @@ def read_safetensors(path):
     ("mobilenet_v2", "features.17.", "MobileNet-v2 weights with 16 inverted residual blocks"),
     ("mobilenet_v3_small", "features.4.block.2.fc2.bias", "tensor 'features.4.block.2.fc2.bias' is missing"),
     ("shufflenet_v2_x0_5", "stage3.", "tensor 'stage3.0.branch2.5.weight' is missing"),
+    ("convnext_tiny", "features.5.3.block.3.bias", "tensor 'features.5.3.block.3.bias' is missing"),
 ])
 def test_broken_weights_are_named(name, drop, message, tmp_path):
     """The first problem is the one reported (not a later lookup's), exit 1, never a signal."""
