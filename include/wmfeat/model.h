@@ -56,8 +56,9 @@ WMF_API wmf_status wmf_model_options_init(wmf_model_options *options, size_t str
  *  "mobilenet_v3_large", "mobilenet_v3_small", "shufflenet_v2_x0_5", "shufflenet_v2_x1_0",
  *  "shufflenet_v2_x1_5", "shufflenet_v2_x2_0", "vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32",
  *  "vit_h_14", "alexnet", "googlenet", "inception_v3", checked against the weights; "resnet", "vgg",
- *  "densenet", "mobilenet", "shufflenet" or "vit" accept any configuration of that family. The number of
- *  classes comes from the
+ *  "densenet", "mobilenet", "shufflenet" or "vit" accept any configuration of that family.
+ *  ConvNeXt: "convnext_tiny", "convnext_small", "convnext_base", "convnext_large", or "convnext" for any.
+ *  The number of classes comes from the
  *  head. BatchNorm is folded into the preceding convolution and weights are reordered for oneDNN here,
  *  once. `weights` is only read during the call and may be destroyed afterwards. `options` may be NULL.
  *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT, WMF_ERR_UNKNOWN_ARCH (unknown name, weights of no
@@ -76,17 +77,21 @@ WMF_API void wmf_model_destroy(wmf_model *model);
 /** The architecture names wmf_model_load() accepts, one per index: for index 0, 1, ... the static name
  *  ("resnet18", ..., "vgg16_bn", ..., "densenet201", then the family names "resnet", "vgg",
  *  "densenet" that accept any configuration; then "mobilenet_v2", ..., "mobilenet",
- *  "shufflenet_v2_x0_5", ..., "shufflenet", "vit_b_16", ..., "vit_h_14", "vit"), NULL past the last. For
+ *  "shufflenet_v2_x0_5", ..., "shufflenet", "vit_b_16", ..., "vit_h_14", "vit", "alexnet", "googlenet",
+ *  "inception_v3",
+ *  "convnext_tiny", ..., "convnext_large", "convnext"), NULL past the last. For
  *  listing the valid values in a
  *  message or a menu. Thread-safe. Since 1.1. */
 WMF_API const char *wmf_model_arch_name(size_t index);
 
 /** The architecture name, e.g. "resnet50", "vgg16_bn", "densenet121", "vit_b_16", or "resnet-custom",
- *  "vgg-custom", "densenet-custom", "vit-custom" for other configurations. Borrowed, lives as long as the model. */
+ *  "vgg-custom", "densenet-custom", "vit-custom" for other configurations. Borrowed, lives as long as the model.
+ *  (ConvNeXt: "convnext_tiny" ... "convnext_large", "convnext-custom".) */
 WMF_API const char *wmf_model_arch(const wmf_model *model);
 
 /** The family: "resnet", "vgg", "densenet", or (since 1.1) "mobilenet", "shufflenet", "vit",
- *  "alexnet", "googlenet", "inception_v3". Static. */
+ *  "alexnet", "googlenet", "inception_v3",
+ *  "convnext". Static. */
 WMF_API const char *wmf_model_family(const wmf_model *model);
 
 /** Number of output classes (logits per image); 0 for NULL. Thread-safe. Since 1.1. */
