@@ -56,11 +56,8 @@ static wmf_status infer(const wmfi_nn_params *p, convnext_cfg *cfg) {
   char name[96];
   memset(cfg, 0, sizeof *cfg);
   for (int s = 0; s < STAGES; s++) {
-    for (;;) {
-      snprintf(name, sizeof name, "features.%d.%d.layer_scale", 2 * s + 1, cfg->depths[s]);
-      if (!wmfi_nn_has(p, name)) break;
-      cfg->depths[s]++;
-    }
+    snprintf(name, sizeof name, "features.%d.", 2 * s + 1);
+    cfg->depths[s] = wmfi_nn_count_indexed(p, name, ".layer_scale");
     WMFI_CHECK(cfg->depths[s], WMF_ERR_UNKNOWN_ARCH, "wmf_model_load: ConvNeXt weights without 'features.%d.0...' "
                "(four stages of CNBlocks)", 2 * s + 1);
     snprintf(name, sizeof name, "features.%d.0.block.0.weight", 2 * s + 1);

@@ -148,6 +148,9 @@ wmf_status wmfi_nn_params_init(wmfi_nn_params *p, const wmf_weights *w);
 void wmfi_nn_params_free(wmfi_nn_params *p);
 /* True if a tensor of that name exists (does not mark it used). */
 int wmfi_nn_has(const wmfi_nn_params *p, const char *name);
+/* How many consecutive indices i = 0, 1, ... have a tensor named prefix + i + suffix (a stage's blocks,
+ * "stage2." 0 ".branch2.0.weight"; does not mark them used). */
+int wmfi_nn_count_indexed(const wmfi_nn_params *p, const char *prefix, const char *suffix);
 /* Shape of a tensor: ndim and dims (up to 8); 0 dims if absent. */
 int wmfi_nn_shape(const wmfi_nn_params *p, const char *name, int64_t shape[8]);
 /* A size the builder takes from the weights: dimension `axis` of `name`, which must be an `ndim`-D

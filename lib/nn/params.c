@@ -25,6 +25,15 @@ int wmfi_nn_has(const wmfi_nn_params *p, const char *name) {
   return wmf_weights_find(p->w, name, &i) == WMF_OK;
 }
 
+int wmfi_nn_count_indexed(const wmfi_nn_params *p, const char *prefix, const char *suffix) {
+  char name[256];
+  int n = 0;
+  for (;; n++) {
+    snprintf(name, sizeof name, "%s%d%s", prefix, n, suffix);
+    if (!wmfi_nn_has(p, name)) return n;
+  }
+}
+
 int wmfi_nn_shape(const wmfi_nn_params *p, const char *name, int64_t shape[8]) {
   size_t i;
   wmf_tensor_info info;

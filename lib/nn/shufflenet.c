@@ -45,11 +45,8 @@ static wmf_status infer(const wmfi_nn_params *p, shufflenet_cfg *cfg) {
   memset(cfg, 0, sizeof *cfg);
   wmf_status st = wmfi_nn_dim(p, "conv1.0.weight", 4, 0, WMFI_NN_MAX_CHANNELS, &cfg->channels[0]);
   for (int s = 0; s < 3 && st == WMF_OK; s++) {
-    for (;;) {
-      snprintf(name, sizeof name, "stage%d.%d.branch2.0.weight", s + 2, cfg->repeats[s]);
-      if (!wmfi_nn_has(p, name)) break;
-      cfg->repeats[s]++;
-    }
+    snprintf(name, sizeof name, "stage%d.", s + 2);
+    cfg->repeats[s] = wmfi_nn_count_indexed(p, name, ".branch2.0.weight");
     int half;
     snprintf(name, sizeof name, "stage%d.0.branch2.5.weight", s + 2);
     st = wmfi_nn_dim(p, name, 4, 0, WMFI_NN_MAX_CHANNELS / 2, &half);
