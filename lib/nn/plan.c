@@ -685,26 +685,21 @@ done:
 /* oneDNN's layer normalization over the last axis, with torch's affine weight and bias (eps 1e-6). A token
  * tensor (N, T, C) or a plain N x C normalizes its rows. An image tensor (N, C, H, W) normalizes the
  * channels of each pixel (ConvNeXt's LayerNorm2d and its blocks' channels-last LayerNorm): oneDNN
- * normalizes the last logical dimension, so the tensor is kept nhwc (reordered into it first if its
- * producer chose another layout) and the primitive sees the same bytes as an (N, H, W, C) tensor in
- * plain order, whose last dimension is the channels: exactly torch's permute, layer_norm, permute,
+ * normalizes the last logical dimension, so the tensor must be nhwc (its producer was made to write
+ * it so: wmfi_nn_tensor.channels_last) and the primitive sees the same bytes as an (N, H, W, C) tensor
+ * in plain order, whose last dimension is the channels: exactly torch's permute, layer_norm, permute,
  * without moving data. The output is again (N, C, H, W) nhwc. */
-static wmf_status build_layernorm(wmfi_nn_plan *p, int i, wmfi_nn_op *op) {
+static wmf_status build_layernorm(wmfi_nn_plan *p, wmfi_nn_op *op) {
   wmf_status st = WMF_OK;
   dnnl_primitive_desc_t pd = NULL;
   int src = op->src;
   tstate *S = &p->t[src];
   dnnl_memory_desc_t view = S->md, out = S->md;
   if (S->md.ndims == 4) {
-    dnnl_dims_t nchw = {p->cfg.n, op->cin, S->h, S->w}, nhwc = {p->cfg.n, S->h, S->w, op->cin};
-    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&out, 4, nchw, S->md.data_type, dnnl_acdb), "layer normalization descriptor");
+    dnnl_dims_t nhwc = {p->cfg.n, S->h, S->w, op->cin};
+    WMFI_CHECK(wmfi_nn_is_nhwc(&S->md), WMF_ERR_BACKEND,
+               "wmf_session_create: a LayerNorm over channels needs a channels-last (nhwc) source");
     WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&view, 4, nhwc, S->md.data_type, dnnl_abcd), "layer normalization descriptor");
-    if (!dnnl_memory_desc_equal(&out, &S->md)) {
-      src = edge_in(p, i);
-      p->t[src].last_use = i;
-      WMFI_TRY(add_reorder(p, op->src, src, &out, "reorder to channels-last"));
-      S = &p->t[src];
-    }
   }
   dnnl_layer_normalization_desc_t ld;
   WMFI_DNNL_TRY(dnnl_layer_normalization_forward_desc_init(&ld, dnnl_forward_inference, &view, NULL, 1e-6f,
@@ -880,7 +875,7 @@ static wmf_status build(wmfi_nn_plan *p) {
       case WMFI_NN_MUL: WMFI_TRY(build_kernel(p, op, STEP_MUL, src, op->dst)); break;
       case WMFI_NN_SLICE: WMFI_TRY(build_slice(p, op, src)); break;
       case WMFI_NN_TOKENS: WMFI_TRY(build_tokens(p, op)); break;
-      case WMFI_NN_LAYERNORM: WMFI_TRY(build_layernorm(p, i, op)); break;
+      case WMFI_NN_LAYERNORM: WMFI_TRY(build_layernorm(p, op)); break;
       case WMFI_NN_LINEAR: WMFI_TRY(build_linear(p, op)); break;
       case WMFI_NN_ATTENTION: WMFI_TRY(build_attention(p, i, op)); break;
       case WMFI_NN_CLASS_TOKEN: WMFI_TRY(build_class_token(p, op)); break;
