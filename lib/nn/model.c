@@ -15,6 +15,7 @@ static const wmfi_nn_family families[WMFI_NN_FAMILY_COUNT] = {
   [WMFI_NN_GOOGLENET] = {"googlenet", 15, wmfi_nn_googlenet_knows, wmfi_nn_googlenet_detect, wmfi_nn_googlenet_build},
   [WMFI_NN_INCEPTION_V3] = {"inception_v3", 75, wmfi_nn_inception_v3_knows, wmfi_nn_inception_v3_detect,
                             wmfi_nn_inception_v3_build},
+  [WMFI_NN_REGNET] = {"regnet", 32, wmfi_nn_regnet_knows, wmfi_nn_regnet_detect, wmfi_nn_regnet_build},
 };
 
 /* The family that knows `arch` (a name) or, with arch NULL, recognizes the weights; NULL if none. */
@@ -65,15 +66,21 @@ wmf_status wmf_model_load(wmf_model **out, const wmf_weights *weights, const cha
              "resnext101_32x8d, resnext101_64x4d, wide_resnet50_2, wide_resnet101_2, vgg11/13/16/19 and "
              "their _bn, densenet121/161/169/201, mobilenet_v2, mobilenet_v3_large, mobilenet_v3_small, "
              "shufflenet_v2_x0_5/x1_0/x1_5/x2_0, vit_b_16, vit_b_32, vit_l_16, vit_l_32, vit_h_14, alexnet, googlenet, "
-             "inception_v3, or resnet, vgg, "
-             "densenet, mobilenet, shufflenet, vit for any configuration)",
+             "inception_v3, "
+             "regnet_x_400mf/800mf/1_6gf/3_2gf/8gf/16gf/32gf, regnet_y_400mf/800mf/1_6gf/3_2gf/8gf/16gf/32gf/128gf, "
+             "or resnet, vgg, "
+             "densenet, mobilenet, shufflenet, vit, "
+             "regnet "
+             "for any configuration)",
              arch);
   WMFI_CHECK(family, WMF_ERR_UNKNOWN_ARCH,
              "wmf_model_load: the weights match no supported architecture (no 'layer1.0.conv1.weight', "
              "'features.0.weight' + 'classifier.0.weight', 'features.denseblock1...', 'features.1.conv...', "
              "'features.1.block...', 'stage2.0.branch1...' or 'class_token' + 'conv_proj.weight' + "
              "'encoder.pos_embedding' tensors, nor AlexNet's 'classifier.1.weight', GoogLeNet's 'inception3a...' or "
-             "Inception-v3's 'Mixed_5b...')");
+             "Inception-v3's 'Mixed_5b...', "
+             "nor RegNet's 'stem.0.weight' + 'trunk_output.block1...'"
+             ")");
   WMFI_ALLOC(m, wmfi_calloc(1, sizeof *m), "wmf_model_load");
   WMFI_DNNL_TRY(dnnl_engine_create(&m->engine, dnnl_cpu, 0), "engine creation");
   WMFI_CHECK(wmfi_nn_tensor_add(&m->g, 3, NULL) == WMFI_NN_INPUT, WMF_ERR_OUT_OF_MEMORY,
@@ -119,6 +126,9 @@ static const char *const arch_names[] = {
   "shufflenet_v2_x1_5", "shufflenet_v2_x2_0", "shufflenet",
   "vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14", "vit",
   "alexnet", "googlenet", "inception_v3",
+  "regnet_x_400mf", "regnet_x_800mf", "regnet_x_1_6gf", "regnet_x_3_2gf", "regnet_x_8gf", "regnet_x_16gf",
+  "regnet_x_32gf", "regnet_y_400mf", "regnet_y_800mf", "regnet_y_1_6gf", "regnet_y_3_2gf", "regnet_y_8gf",
+  "regnet_y_16gf", "regnet_y_32gf", "regnet_y_128gf", "regnet",
 };
 
 const char *wmf_model_arch_name(size_t index) {

@@ -44,7 +44,8 @@ enum {
   WMFI_NN_ACT_RELU6,       /* clip to [0, 6] */
   WMFI_NN_ACT_HARDSWISH,   /* x * relu6(x + 3) / 6 */
   WMFI_NN_ACT_HARDSIGMOID, /* relu6(x + 3) / 6 */
-  WMFI_NN_ACT_GELU         /* GELU (erf): ViT's MLP, through wmfi_nn_op.gelu on LINEAR ops */
+  WMFI_NN_ACT_GELU,        /* GELU (erf): ViT's MLP, through wmfi_nn_op.gelu on LINEAR ops */
+  WMFI_NN_ACT_SIGMOID      /* 1 / (1 + exp(-x)): RegNet Y's squeeze-and-excitation gate */
 };
 
 /* Tensor ids: the input is tensor 0 of every graph; WMFI_NN_NONE stands for no tensor (an op without
@@ -219,6 +220,9 @@ wmf_status wmfi_nn_googlenet_build(wmf_model *m, wmfi_nn_params *p, const char *
 int wmfi_nn_inception_v3_detect(const wmfi_nn_params *p);
 int wmfi_nn_inception_v3_knows(const char *arch);
 wmf_status wmfi_nn_inception_v3_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
+int wmfi_nn_regnet_detect(const wmfi_nn_params *p);
+int wmfi_nn_regnet_knows(const char *arch);
+wmf_status wmfi_nn_regnet_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
 
 /* The families, in the order wmf_model_load tries to recognize weights (model.c holds the table). */
 typedef enum wmfi_nn_family_id {
@@ -231,6 +235,7 @@ typedef enum wmfi_nn_family_id {
   WMFI_NN_ALEXNET,
   WMFI_NN_GOOGLENET,
   WMFI_NN_INCEPTION_V3,
+  WMFI_NN_REGNET,
   WMFI_NN_FAMILY_COUNT
 } wmfi_nn_family_id;
 typedef struct wmfi_nn_family {

@@ -29,7 +29,8 @@ torch.set_num_threads(2)
 SIZES = [(224, 1), (224, 3), (160, 1), (160, 3)]
 SIZES_VIT = {"tiny_vit": [(64, 1), (64, 3)]}
 # Networks trained at another size: that size first, then one other it supports.
-SIZES_OF = {"inception_v3": [(299, 1), (299, 3), (224, 1), (224, 3)]}
+SIZES_OF = {"inception_v3": [(299, 1), (299, 3), (224, 1), (224, 3)],
+            "regnet_y_128gf": [(384, 1), (384, 3), (224, 1), (224, 3)]}
 # torchvision turns transform_input on when it loads the pretrained weights of these (libwmfeat's
 # default too); the reference also holds the first size's outputs with it off ("*_noti_*").
 TRANSFORM_INPUT = {"googlenet", "inception_v3"}
@@ -38,9 +39,11 @@ STAGES = {"resnet": "layer3", "resnext": "layer3", "wide_resnet": "layer3", "den
           "densenet121": "features.norm5",
           "tiny_densenet": "features.denseblock2", "vgg11": "features.14", "vgg16": "features.23", "tiny_vgg": "features.3",
           "mobilenet": "features", "shufflenet": "conv5",
-          "alexnet": "features.12", "googlenet": "inception4e", "inception_v3": "Mixed_6e"}
+          "alexnet": "features.12", "googlenet": "inception4e", "inception_v3": "Mixed_6e",
+          "regnet": "trunk_output.block3"}
 PTH = {"resnet18", "densenet121", "tiny_densenet", "tiny_vgg", "tiny_vit", "vit_b_32", "mobilenet_v2", "mobilenet_v3_large",
-       "mobilenet_v3_small", "shufflenet_v2_x1_0", "googlenet", "inception_v3"}
+       "mobilenet_v3_small", "shufflenet_v2_x1_0", "googlenet", "inception_v3",
+       "regnet_x_400mf", "regnet_y_400mf"}
 
 
 def write_safetensors(path, tensors):
