@@ -77,5 +77,7 @@ def test_arch_names():
     names = wmfeat.arch_names()
     assert names[0] == "resnet18" and "vgg16_bn" in names and "inception_v3" in names and "vit_b_16" in names
     families = ["resnet", "vgg", "densenet", "mobilenet", "shufflenet", "vit"]  # any configuration
+    families += ["regnet"]
     assert all(f in names for f in families)
-    assert len(names) == len(set(names)) == 43
+    assert "regnet_x_400mf" in names and "regnet_y_128gf" in names
+    assert len(names) == len(set(names)) == 43 + 16  # + RegNet's 15 variants and "regnet"
