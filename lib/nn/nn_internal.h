@@ -129,7 +129,7 @@ int wmfi_nn_find_config(const char *arch, const void *table, size_t count, size_
 
 /* --- params.c: reading tensors from the weights with checks --- */
 /* Limits on what a weight file may ask the builders for (docs/models.md). Real networks use at most
- * 5120 channels and 633M parameters (ViT-H/14); a forged shape (a zero, or a .pth view of 2^32 channels
+ * 7392 channels and 644M parameters (RegNet Y-128GF); a forged shape (a zero, or a .pth view of 2^32 channels
  * over one stored value) must fail with a message, not divide by zero, overflow an int or allocate terabytes. */
 #define WMFI_NN_MAX_CHANNELS 16384         /* channels, widths, growth rate, features */
 #define WMFI_NN_MAX_CLASSES (1 << 20)      /* rows of the classifier */
