@@ -7,7 +7,8 @@
 #define SUPPORTED_FAMILIES                                                                                \
   "ResNet (resnet18..152, ResNeXt, Wide ResNet), VGG (vgg11..19, with or without batch norm), DenseNet "  \
   "(densenet121..201), MobileNet (mobilenet_v2, mobilenet_v3_large/small), ShuffleNet-v2 (x0_5..x2_0), "  \
-  "ConvNeXt (convnext_tiny/small/base/large), "                                                        \
+  "ViT (vit_b_16..vit_h_14), AlexNet, GoogLeNet, Inception-v3, ConvNeXt (convnext_tiny/small/base/large), "  \
+  "RegNet (regnet_x_400mf..regnet_x_32gf, regnet_y_400mf..regnet_y_128gf), "                              \
   "with torchvision's tensor names"
 
 int cmd_info(int argc, char **argv) {

@@ -82,7 +82,7 @@ extern const char *network_transform_input;
 #define NETWORK_SPECS(arch, resize, crop, state_dict_key)                                        \
   ARCH_SPEC(arch), RESIZE_CROP_SPECS(resize, crop), STATE_DICT_KEY_SPEC(state_dict_key), TRANSFORM_INPUT_SPEC
 #define RESIZE_CROP_SPECS(resize, crop)                                                          \
-  {"resize", ARG_INT, &(resize), "shorter side before cropping (default: the model's, 256; Inception-v3 342)"}, \
+  {"resize", ARG_INT, &(resize), "shorter side before cropping (default: the model's, 256; Inception-v3 342; RegNet 232)"}, \
   {"crop", ARG_INT, &(crop), "center crop, the network's input size (default: the model's, 224; Inception-v3 299)"}
 
 /* The option naming a checkpoint's state_dict key, for every command that loads weights. */

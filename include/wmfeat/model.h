@@ -1,5 +1,6 @@
 /* libwmfeat networks: ResNet / ResNeXt / Wide ResNet, VGG, DenseNet, MobileNet-v2/v3, ShuffleNet-v2,
- * ViT, AlexNet, GoogLeNet and Inception-v3 built from torchvision weights and run on oneDNN. Include
+ * ViT, AlexNet, GoogLeNet and Inception-v3,
+ * RegNet X and Y, built from torchvision weights and run on oneDNN. Include
  * <wmfeat.h>.
  *
  * Thread safety: a loaded wmf_model is immutable; any number of threads may create sessions from it
@@ -55,10 +56,12 @@ WMF_API wmf_status wmf_model_options_init(wmf_model_options *options, size_t str
  *  "densenet121", "densenet161", "densenet169", "densenet201", and (since 1.1) "mobilenet_v2",
  *  "mobilenet_v3_large", "mobilenet_v3_small", "shufflenet_v2_x0_5", "shufflenet_v2_x1_0",
  *  "shufflenet_v2_x1_5", "shufflenet_v2_x2_0", "vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32",
- *  "vit_h_14", "alexnet", "googlenet", "inception_v3", checked against the weights; "resnet", "vgg",
- *  "densenet", "mobilenet", "shufflenet" or "vit" accept any configuration of that family.
- *  ConvNeXt: "convnext_tiny", "convnext_small", "convnext_base", "convnext_large", or "convnext" for any.
- *  The number of classes comes from the
+ *  "vit_h_14", "alexnet", "googlenet", "inception_v3", and (1.1, later) the ConvNeXt, EfficientNet and
+ *  RegNet names ("convnext_tiny", "efficientnet_b0", "efficientnet_v2_s", "regnet_y_400mf", ...: every
+ *  torchvision name, wmf_model_arch_name() lists them all and docs/models.md describes each), checked
+ *  against the weights; the family names "resnet", "vgg", "densenet", "mobilenet", "shufflenet", "vit",
+ *  "convnext", "efficientnet", "regnet" accept any configuration of that family. The number of
+ *  classes comes from the
  *  head. BatchNorm is folded into the preceding convolution and weights are reordered for oneDNN here,
  *  once. `weights` is only read during the call and may be destroyed afterwards. `options` may be NULL.
  *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT, WMF_ERR_UNKNOWN_ARCH (unknown name, weights of no
@@ -78,20 +81,20 @@ WMF_API void wmf_model_destroy(wmf_model *model);
  *  ("resnet18", ..., "vgg16_bn", ..., "densenet201", then the family names "resnet", "vgg",
  *  "densenet" that accept any configuration; then "mobilenet_v2", ..., "mobilenet",
  *  "shufflenet_v2_x0_5", ..., "shufflenet", "vit_b_16", ..., "vit_h_14", "vit", "alexnet", "googlenet",
- *  "inception_v3",
- *  "convnext_tiny", ..., "convnext_large", "convnext"), NULL past the last. For
+ *  "inception_v3", then the ConvNeXt, EfficientNet and RegNet names, each family's list ending with its
+ *  family name), NULL past the last. For
  *  listing the valid values in a
  *  message or a menu. Thread-safe. Since 1.1. */
 WMF_API const char *wmf_model_arch_name(size_t index);
 
 /** The architecture name, e.g. "resnet50", "vgg16_bn", "densenet121", "vit_b_16", or "resnet-custom",
- *  "vgg-custom", "densenet-custom", "vit-custom" for other configurations. Borrowed, lives as long as the model.
- *  (ConvNeXt: "convnext_tiny" ... "convnext_large", "convnext-custom".) */
+ *  "vgg-custom", "densenet-custom", "vit-custom", "convnext-custom", "efficientnet-custom",
+ *  "regnet_x-custom", "regnet_y-custom" for other configurations. Borrowed, lives as long as the model. */
 WMF_API const char *wmf_model_arch(const wmf_model *model);
 
 /** The family: "resnet", "vgg", "densenet", or (since 1.1) "mobilenet", "shufflenet", "vit",
  *  "alexnet", "googlenet", "inception_v3",
- *  "convnext". Static. */
+ *  "convnext", "efficientnet", "regnet". Static. */
 WMF_API const char *wmf_model_family(const wmf_model *model);
 
 /** Number of output classes (logits per image); 0 for NULL. Thread-safe. Since 1.1. */
@@ -101,19 +104,22 @@ WMF_API size_t wmf_model_class_count(const wmf_model *model);
 WMF_API size_t wmf_model_num_classes(const wmf_model *model);
 
 /** Number of features per image: the input of the last linear layer (ResNet, DenseNet, MobileNet-v2,
- *  ShuffleNet-v2: the globally average-pooled channels; VGG: the 4096 values after classifier[:-1];
+ *  ShuffleNet-v2,
+ *  RegNet: the globally average-pooled channels; VGG: the 4096 values after classifier[:-1];
  *  MobileNet-v3: the output of classifier.0 after hardswish; ViT: the class token after the final
  *  LayerNorm); 0 for NULL. */
 WMF_API size_t wmf_model_feature_count(const wmf_model *model);
 
 /** The input size (height = width) the torchvision weights were trained at, the crop of their
  *  preprocessing: 224, 299 for Inception-v3, or for a ViT the only size it accepts, fixed by its
- *  position embedding (e.g. 518 for vit_h_14's SWAG E2E weights); 0 for NULL. Sessions default to it. */
+ *  position embedding (e.g. 518 for vit_h_14's SWAG E2E weights),
+ *  384 for regnet_y_128gf (its DEFAULT weights, SWAG E2E); 0 for NULL. Sessions default to it. */
 WMF_API uint32_t wmf_model_default_input_size(const wmf_model *model);
 
 /** The size torchvision's preprocessing of the model's weights resizes the shorter side to before the
  *  center crop of wmf_model_default_input_size(): 256, 342 for Inception-v3, a ViT fixed at another size
- *  than 224 its own size (SWAG E2E); 0 for NULL.
+ *  than 224 its own size (SWAG E2E),
+ *  232 for the RegNets (torchvision's DEFAULT weights, IMAGENET1K_V2) but 384 for regnet_y_128gf; 0 for NULL.
  *  Thread-safe. Since 1.1. */
 WMF_API uint32_t wmf_model_default_resize_size(const wmf_model *model);
 
@@ -140,6 +146,7 @@ typedef struct wmf_session_options {
                                 "features" (MobileNet); "conv1", "maxpool", "stage2".."stage4",
                                 "conv5" (ShuffleNet-v2); AlexNet's as VGG's, GoogLeNet's
                                 "inception3a".."inception5b", Inception-v3's "Mixed_5b".."Mixed_7c"
+                                "stem", "trunk_output.block1".."block4" (RegNet)
                                 (docs/models.md lists all) */
 } wmf_session_options;
 #define WMF_SESSION_OPTIONS_INIT {sizeof(wmf_session_options), 1, 0, 0, 0, WMF_PRECISION_FP32, NULL}
@@ -157,7 +164,7 @@ WMF_API wmf_status wmf_session_options_init(wmf_session_options *options, size_t
  *  first use. The model must outlive the session. `options` may be NULL (batch 1, the model's default
  *  input size, fp32).
  *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (zero or too large sizes, an input too small for the
- *  network: ResNet, VGG, DenseNet, MobileNet and ShuffleNet need 32 px, AlexNet 63 px, GoogLeNet 15 px,
+ *  network: ResNet, VGG, DenseNet, MobileNet, ShuffleNet and RegNet need 32 px, AlexNet 63 px, GoogLeNet 15 px,
  *  Inception-v3 75 px; a ViT accepts only the size its position embedding fixes), WMF_ERR_NOT_FOUND
  *  (unknown stage name),
  *  WMF_ERR_UNSUPPORTED (bf16 on a CPU without it), WMF_ERR_BACKEND, WMF_ERR_OUT_OF_MEMORY.

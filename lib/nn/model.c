@@ -16,7 +16,10 @@ static const wmfi_nn_family families[WMFI_NN_FAMILY_COUNT] = {
   [WMFI_NN_INCEPTION_V3] = {"inception_v3", 75, wmfi_nn_inception_v3_knows, wmfi_nn_inception_v3_detect,
                             wmfi_nn_inception_v3_build},
   [WMFI_NN_CONVNEXT] = {"convnext", 32, wmfi_nn_convnext_knows, wmfi_nn_convnext_detect, wmfi_nn_convnext_build},
+  [WMFI_NN_REGNET] = {"regnet", 32, wmfi_nn_regnet_knows, wmfi_nn_regnet_detect, wmfi_nn_regnet_build},
 };
+
+static size_t known_arch_count(void);
 
 /* The family that knows `arch` (a name) or, with arch NULL, recognizes the weights; NULL if none. */
 static const wmfi_nn_family *find_family(const char *arch, const wmfi_nn_params *p) {
@@ -61,23 +64,19 @@ wmf_status wmf_model_load(wmf_model **out, const wmf_weights *weights, const cha
                              "wmf_model_options"));
   WMFI_TRY(wmfi_nn_params_init(&p, weights));
   const wmfi_nn_family *family = find_family(arch, &p);
-  WMFI_CHECK(family || !arch, WMF_ERR_UNKNOWN_ARCH,
-             "wmf_model_load: unknown architecture '%s' (known: resnet18/34/50/101/152, resnext50_32x4d, "
-             "resnext101_32x8d, resnext101_64x4d, wide_resnet50_2, wide_resnet101_2, vgg11/13/16/19 and "
-             "their _bn, densenet121/161/169/201, mobilenet_v2, mobilenet_v3_large, mobilenet_v3_small, "
-             "shufflenet_v2_x0_5/x1_0/x1_5/x2_0, vit_b_16, vit_b_32, vit_l_16, vit_l_32, vit_h_14, alexnet, googlenet, "
-             "convnext_tiny, convnext_small, convnext_base, convnext_large, "
-             "inception_v3, or resnet, vgg, "
-             "convnext, "
-             "densenet, mobilenet, shufflenet, vit for any configuration)",
-             arch);
+  if (!family && arch) {
+    char families_known[256] = "";
+    for (int f = 0, n = 0; f < WMFI_NN_FAMILY_COUNT && n >= 0 && (size_t)n < sizeof families_known; f++)
+      n += snprintf(families_known + n, sizeof families_known - (size_t)n, "%s%s", f ? ", " : "", families[f].name);
+    WMFI_FAIL(WMF_ERR_UNKNOWN_ARCH,
+              "wmf_model_load: unknown architecture '%s' (known: resnet18, resnet50, vgg16_bn, densenet121, vit_b_16, "
+              "...: %zu names, wmf_model_arch_name lists them; the families: %s)",
+              arch, known_arch_count(), families_known);
+  }
   WMFI_CHECK(family, WMF_ERR_UNKNOWN_ARCH,
-             "wmf_model_load: the weights match no supported architecture (no 'layer1.0.conv1.weight', "
-             "'features.0.weight' + 'classifier.0.weight', 'features.denseblock1...', 'features.1.conv...', "
-             "'features.1.block...', 'stage2.0.branch1...' or 'class_token' + 'conv_proj.weight' + "
-             "'encoder.pos_embedding' tensors, nor AlexNet's 'classifier.1.weight', GoogLeNet's 'inception3a...' or "
-             "ConvNeXt's 'features.1.0.layer_scale', "
-             "Inception-v3's 'Mixed_5b...')");
+             "wmf_model_load: the weights match no supported architecture (no family recognizes their tensor "
+             "names, e.g. ResNet's 'layer1.0.conv1.weight' or VGG's 'features.0.weight' + 'classifier.0.weight'; "
+             "docs/models.md lists what each family looks for)");
   WMFI_ALLOC(m, wmfi_calloc(1, sizeof *m), "wmf_model_load");
   WMFI_DNNL_TRY(dnnl_engine_create(&m->engine, dnnl_cpu, 0), "engine creation");
   WMFI_CHECK(wmfi_nn_tensor_add(&m->g, 3, NULL) == WMFI_NN_INPUT, WMF_ERR_OUT_OF_MEMORY,
@@ -124,11 +123,14 @@ static const char *const arch_names[] = {
   "vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14", "vit",
   "alexnet", "googlenet", "inception_v3",
   "convnext_tiny", "convnext_small", "convnext_base", "convnext_large", "convnext",
+  "regnet_x_400mf", "regnet_x_800mf", "regnet_x_1_6gf", "regnet_x_3_2gf", "regnet_x_8gf", "regnet_x_16gf",
+  "regnet_x_32gf", "regnet_y_400mf", "regnet_y_800mf", "regnet_y_1_6gf", "regnet_y_3_2gf", "regnet_y_8gf",
+  "regnet_y_16gf", "regnet_y_32gf", "regnet_y_128gf", "regnet",
 };
 
-const char *wmf_model_arch_name(size_t index) {
-  return index < sizeof arch_names / sizeof arch_names[0] ? arch_names[index] : NULL;
-}
+static size_t known_arch_count(void) { return sizeof arch_names / sizeof arch_names[0]; }
+
+const char *wmf_model_arch_name(size_t index) { return index < known_arch_count() ? arch_names[index] : NULL; }
 
 const char *wmf_model_arch(const wmf_model *model) { return model ? model->arch : ""; }
 const char *wmf_model_family(const wmf_model *model) { return model && model->family ? model->family : ""; }

@@ -45,7 +45,8 @@ enum {
   WMFI_NN_ACT_RELU6,       /* clip to [0, 6] */
   WMFI_NN_ACT_HARDSWISH,   /* x * relu6(x + 3) / 6 */
   WMFI_NN_ACT_HARDSIGMOID, /* relu6(x + 3) / 6 */
-  WMFI_NN_ACT_GELU         /* GELU (erf): ViT's MLP, through wmfi_nn_op.gelu on LINEAR ops */
+  WMFI_NN_ACT_GELU,        /* GELU (erf): ViT's MLP, through wmfi_nn_op.gelu on LINEAR ops */
+  WMFI_NN_ACT_SIGMOID      /* 1 / (1 + exp(-x)): RegNet Y's squeeze-and-excitation gate */
 };
 
 /* Tensor ids: the input is tensor 0 of every graph; WMFI_NN_NONE stands for no tensor (an op without
@@ -131,7 +132,7 @@ int wmfi_nn_find_config(const char *arch, const void *table, size_t count, size_
 
 /* --- params.c: reading tensors from the weights with checks --- */
 /* Limits on what a weight file may ask the builders for (docs/models.md). Real networks use at most
- * 5120 channels and 633M parameters (ViT-H/14); a forged shape (a zero, or a .pth view of 2^32 channels
+ * 7392 channels and 644M parameters (RegNet Y-128GF); a forged shape (a zero, or a .pth view of 2^32 channels
  * over one stored value) must fail with a message, not divide by zero, overflow an int or allocate terabytes. */
 #define WMFI_NN_MAX_CHANNELS 16384         /* channels, widths, growth rate, features */
 #define WMFI_NN_MAX_CLASSES (1 << 20)      /* rows of the classifier */
@@ -228,6 +229,9 @@ wmf_status wmfi_nn_inception_v3_build(wmf_model *m, wmfi_nn_params *p, const cha
 int wmfi_nn_convnext_detect(const wmfi_nn_params *p);
 int wmfi_nn_convnext_knows(const char *arch);
 wmf_status wmfi_nn_convnext_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
+int wmfi_nn_regnet_detect(const wmfi_nn_params *p);
+int wmfi_nn_regnet_knows(const char *arch);
+wmf_status wmfi_nn_regnet_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
 
 /* The families, in the order wmf_model_load tries to recognize weights (model.c holds the table). */
 typedef enum wmfi_nn_family_id {
@@ -241,6 +245,7 @@ typedef enum wmfi_nn_family_id {
   WMFI_NN_GOOGLENET,
   WMFI_NN_INCEPTION_V3,
   WMFI_NN_CONVNEXT,
+  WMFI_NN_REGNET,
   WMFI_NN_FAMILY_COUNT
 } wmfi_nn_family_id;
 typedef struct wmfi_nn_family {

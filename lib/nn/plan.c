@@ -171,6 +171,7 @@ static wmf_status make_pd_ex(wmfi_nn_plan *p, const void *desc, const dnnl_memor
       dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_clip_v2, 0.f, 1.f);
     }
     if (act == WMFI_NN_ACT_GELU) dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_gelu_erf, 0.f, 0.f);
+    if (act == WMFI_NN_ACT_SIGMOID) dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_logistic, 0.f, 0.f);
     WMFI_DNNL_TRY(dnnl_primitive_attr_set_post_ops(attr, po), "post-ops");
   }
   if (desc)

@@ -2,8 +2,9 @@
  * safetensors header byte by byte mostly breaks its JSON, so the input describes the tensors instead
  * and this target writes the file:
  *   byte 0           the architecture: NULL, "resnet", "vgg", "densenet", "resnet18", "resnet50",
- *                    "vgg11", "vgg11_bn", "densenet121", "vit", "convnext" (modulo 11)
- *   then records     name length (1 byte), name (bytes outside [A-Za-z0-9._] are mapped into it),
+ *                    "vgg11", "vgg11_bn", "densenet121", "vit", "convnext", "regnet" (modulo 12)
+ *   then records     name length (1 byte), name (bytes outside [A-Za-z0-9._-] are mapped into it;
+ *                    '-' for RegNet's "block1-0"),
  *                    ndim (1 byte, modulo 5), ndim dimensions (u16 little-endian each)
  * Every tensor is F32 filled with 0.25 (a valid BatchNorm variance). Seeds (corpus/model_load) are
  * tiny valid networks of each family written by tests/nn/gen_hostile_models.py --seeds. Whatever the
@@ -22,11 +23,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_ELEMENTS (1u << 20) /* all tensors together: keeps each input fast */
 
 static const char *const archs[] = {NULL, "resnet", "vgg", "densenet", "resnet18", "resnet50", "vgg11", "vgg11_bn",
-                                    "densenet121", "vit", "convnext"};
+                                    "densenet121", "vit", "convnext", "regnet"};
 
 static char name_char(uint8_t b) {
-  static const char set[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._";
-  if ((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '.' || b == '_')
+  static const char set[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
+  if ((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '.' || b == '_' || b == '-')
     return (char)b;
   return set[b % (sizeof set - 1)];
 }

@@ -168,6 +168,29 @@ def convnext():
     return sd
 
 
+def regnet():
+    """A RegNet Y: stem 8, two stages of one block (widths 8 and 16, group width 4, SE squeezing to 2)."""
+    sd = {}
+    put(sd, "stem.0", conv(8, 3, 3))
+    put(sd, "stem.1", bn(8))
+    cin = 8
+    for s, w in enumerate((8, 16), 1):
+        pre = "trunk_output.block%d.block%d-0" % (s, s)
+        put(sd, pre + ".proj.0", conv(w, cin, 1))
+        put(sd, pre + ".proj.1", bn(w))
+        put(sd, pre + ".f.a.0", conv(w, cin, 1))
+        put(sd, pre + ".f.a.1", bn(w))
+        put(sd, pre + ".f.b.0", conv(w, 4, 3))
+        put(sd, pre + ".f.b.1", bn(w))
+        put(sd, pre + ".f.se.fc1", conv(2, w, 1, bias=True))
+        put(sd, pre + ".f.se.fc2", conv(w, 2, 1, bias=True))
+        put(sd, pre + ".f.c.0", conv(w, w, 1))
+        put(sd, pre + ".f.c.1", bn(w))
+        cin = w
+    put(sd, "fc", linear(5, 16))
+    return sd
+
+
 class View:
     """A .pth tensor of `shape` whose strides are all 0: every element is the one stored value."""
 
@@ -195,7 +218,7 @@ def zeros(*shape):
 
 
 ARCHS = ["-", "resnet", "vgg", "densenet", "resnet18", "resnet50", "vgg11", "vgg11_bn", "densenet121", "vit",
-         "convnext"]
+         "convnext", "regnet"]
 
 
 def seed_bytes(sd, arch):
@@ -222,7 +245,8 @@ def main():
 
     valid = {"resnet_basic": resnet_basic(), "resnet_grouped": resnet_grouped(), "vgg": vgg(False),
              "vgg_bn": vgg(True), "densenet": densenet(), "vit": vit(),
-             "convnext": convnext()}
+             "convnext": convnext(),
+             "regnet": regnet()}
     for name, sd in valid.items():
         st(name + ".safetensors", sd, "-", "WMF_OK", "5")
         write(name + ".pth", pth(sd), "-", "WMF_OK", "5")
@@ -360,6 +384,32 @@ def main():
     st("convnext_family.safetensors", valid["convnext"], "convnext", "WMF_OK", "5")
     write("convnext_view_width.pth", pth(variant("convnext", features__1__0__block__0__weight=View((1 << 32, 1, 7, 7)))),
           "-", "WMF_ERR_LIMIT", "'features.1.0.block.0.weight' has shape [4294967296, 1, 7, 7]: dimension 0 (4294967296) is over")
+    # ---- RegNet ---- (its tensor names hold '-': no keyword arguments)
+    b1, b2 = "trunk_output.block1.block1-0.", "trunk_output.block2.block2-0."
+
+    def regnet_with(**changes):
+        sd = dict(valid["regnet"])
+        for k, v in changes.items():
+            k = k.replace("__", ".").replace("B1.", b1).replace("B2.", b2)
+            if v is None:
+                del sd[k]
+            else:
+                sd[k] = v
+        return sd
+    st("regnet_family.safetensors", valid["regnet"], "regnet", "WMF_OK", "5")
+    st("regnet_groups_uneven.safetensors", regnet_with(B1__f__b__0__weight=zeros(8, 3, 3, 3)), "-", "WMF_ERR_SHAPE",
+       "8 output channels do not split into groups of 3 input channels")
+    st("regnet_group_zero.safetensors", regnet_with(B1__f__b__0__weight=zeros(8, 0, 3, 3)), "-", "WMF_ERR_SHAPE",
+       "'%sf.b.0.weight' has shape [8, 0, 3, 3]: dimension 1 is 0" % b1)
+    st("regnet_se_width.safetensors", regnet_with(B2__f__se__fc2__weight=zeros(15, 2, 1, 1),
+                                                  B2__f__se__fc2__bias=zeros(15)), "-", "WMF_ERR_SHAPE",
+       "has 15 outputs for 16 channels")
+    st("regnet_no_proj.safetensors", regnet_with(B2__proj__0__weight=None), "-", "WMF_ERR_NOT_FOUND",
+       "'%sproj.0.weight'" % b2)
+    st("regnet_named.safetensors", valid["regnet"], "regnet_y_400mf", "WMF_ERR_UNKNOWN_ARCH",
+       "the weights are a regnet_y-custom, not a regnet_y_400mf")
+    write("regnet_view_width.pth", pth(regnet_with(B2__f__c__0__weight=View((1 << 32, 16, 1, 1)))), "-",
+          "WMF_ERR_LIMIT", "'%sf.c.0.weight' has shape [4294967296, 16, 1, 1]" % b2)
 
     with open(os.path.join(out, "expect.txt"), "w") as f:
         f.write("\n".join(expect) + "\n")

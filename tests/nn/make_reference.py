@@ -8,7 +8,9 @@ torchvision's transforms, and stores inputs, logits, features and one pooled sta
 Usage: make_reference.py OUT_DIR MODEL [MODEL...]
 Models: torchvision names, plus tiny_densenet (growth 8, custom blocks: exercises the unblocked
 layout) and tiny_vgg (a one-conv VGG with a small head, used by the error tests) and tiny_vit (a
-two-layer ViT: hidden 128, 2 heads, patch 16, 64 px; also saved with the legacy `mlp.linear_1` names).
+two-layer ViT: hidden 128, 2 heads, patch 16, 64 px; also saved with the legacy `mlp.linear_1` names)
+and tiny_regnet (a two-stage RegNet Y of widths no torchvision variant has, bottleneck multiplier 2: loads
+as regnet_y-custom).
 ViTs run only at the size their position embedding fixes (SIZES_VIT); their class token and head, which
 torchvision initializes to zeros, get random values.
 """
@@ -29,7 +31,8 @@ torch.set_num_threads(2)
 SIZES = [(224, 1), (224, 3), (160, 1), (160, 3)]
 SIZES_VIT = {"tiny_vit": [(64, 1), (64, 3)]}
 # Networks trained at another size: that size first, then one other it supports.
-SIZES_OF = {"inception_v3": [(299, 1), (299, 3), (224, 1), (224, 3)]}
+SIZES_OF = {"inception_v3": [(299, 1), (299, 3), (224, 1), (224, 3)],
+            "regnet_y_128gf": [(384, 1), (384, 3), (224, 1), (224, 3)]}
 # torchvision turns transform_input on when it loads the pretrained weights of these (libwmfeat's
 # default too); the reference also holds the first size's outputs with it off ("*_noti_*").
 TRANSFORM_INPUT = {"googlenet", "inception_v3"}
@@ -39,10 +42,12 @@ STAGES = {"resnet": "layer3", "resnext": "layer3", "wide_resnet": "layer3", "den
           "tiny_densenet": "features.denseblock2", "vgg11": "features.14", "vgg16": "features.23", "tiny_vgg": "features.3",
           "mobilenet": "features", "shufflenet": "conv5",
           "alexnet": "features.12", "googlenet": "inception4e", "inception_v3": "Mixed_6e",
-          "convnext": "features.5"}
+          "convnext": "features.5",
+          "regnet": "trunk_output.block3", "tiny_regnet": "trunk_output.block1"}
 PTH = {"resnet18", "densenet121", "tiny_densenet", "tiny_vgg", "tiny_vit", "vit_b_32", "mobilenet_v2", "mobilenet_v3_large",
        "mobilenet_v3_small", "shufflenet_v2_x1_0", "googlenet", "inception_v3",
-       "convnext_tiny"}
+       "convnext_tiny",
+       "regnet_x_400mf", "regnet_y_400mf", "tiny_regnet"}
 
 
 def write_safetensors(path, tensors):
@@ -80,6 +85,13 @@ def tiny_vit():
         image_size=64, patch_size=16, num_layers=2, num_heads=2, hidden_dim=128, mlp_dim=256, num_classes=10)
 
 
+def tiny_regnet():
+    from torchvision.models.regnet import BlockParams, RegNet
+    params = BlockParams(depths=[1, 2], widths=[16, 40], group_widths=[8, 8], bottleneck_multipliers=[2.0, 2.0],
+                         strides=[2, 2], se_ratio=0.25)
+    return RegNet(params, num_classes=10, stem_width=24)
+
+
 def sizes_of(name):
     if name.startswith("vit_") or name.endswith("_vit"):
         return SIZES_VIT.get(name, [(224, 1), (224, 3)])
@@ -103,6 +115,8 @@ def build(name):
         m = tiny_vgg()
     elif name == "tiny_vit":
         m = tiny_vit()
+    elif name == "tiny_regnet":
+        m = tiny_regnet()
     elif name in TRANSFORM_INPUT:  # with their auxiliary heads, whose tensors the files hold
         # Inception-v3's own initialization (std 0.1 at every depth) with random BatchNorm statistics gives
         # logits around 1e13: torch's default initialization keeps them moderate.

@@ -34,7 +34,7 @@ static int families_knowing(const char *a) {
   return wmfi_nn_resnet_knows(a) + wmfi_nn_vgg_knows(a) + wmfi_nn_densenet_knows(a) + wmfi_nn_mobilenet_knows(a) +
          wmfi_nn_shufflenet_knows(a) + wmfi_nn_vit_knows(a) + wmfi_nn_alexnet_knows(a) + wmfi_nn_googlenet_knows(a) +
          wmfi_nn_inception_v3_knows(a) +
-         wmfi_nn_convnext_knows(a);
+         wmfi_nn_convnext_knows(a) + wmfi_nn_regnet_knows(a);
 }
 
 /* wmf_model_arch_name lists exactly the names the builders accept: each is known to its family, none
@@ -45,16 +45,41 @@ START_TEST(arch_names_are_the_accepted_ones) {
     ck_assert_msg(families_knowing(a) == 1, "%s", a);
     for (size_t j = 0; j < n; j++) ck_assert_str_ne(a, wmf_model_arch_name(j));
   }
-  ck_assert_uint_eq(n, 48);
+  ck_assert_uint_eq(n, 43 + 5 /* ConvNeXt */ + 16 /* RegNet */);
   ck_assert_ptr_null(wmf_model_arch_name(SIZE_MAX));
   const char *unknown[] = {"resnet9", "vgg16_bnx", "densenet", "VGG16", "", "mobilenet_v3", "mobilenet_v1", "shufflenet_v2_x1_25", "vit_b_8",
-                           "convnext_xlarge", "convnext_t"};
+                           "convnext_xlarge", "convnext_t", "regnet_x_600mf", "regnet_y", "regnet_x-custom"};
   for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
     bool listed = false;
     for (size_t j = 0; j < n; j++) listed |= !strcmp(unknown[i], wmf_model_arch_name(j));
     ck_assert_int_eq(listed, families_knowing(unknown[i]));
   }
   expect_load_error("tiny_vgg.safetensors", "resnet9", WMF_ERR_UNKNOWN_ARCH, "known: resnet18");
+}
+END_TEST
+
+/* RegNet: the variant is named from the widths and depths, a given name is checked against them, and the
+ * preprocessing defaults are those of torchvision's DEFAULT weights (IMAGENET1K_V2: resize 232, crop 224). */
+START_TEST(regnet_names_and_defaults) {
+  expect_load_error("regnet_x_400mf.safetensors", "regnet_y_400mf", WMF_ERR_UNKNOWN_ARCH,
+                    "the weights are a regnet_x_400mf, not a regnet_y_400mf");
+  expect_load_error("regnet_y_400mf.safetensors", "regnet_y_800mf", WMF_ERR_UNKNOWN_ARCH,
+                    "the weights are a regnet_y_400mf, not a regnet_y_800mf");
+  expect_load_error("regnet_y_400mf.safetensors", "resnet18", WMF_ERR_NOT_FOUND, "is missing");
+  static const struct { const char *file, *arch; size_t features; } cases[] = {
+    {"regnet_x_400mf.safetensors", "regnet_x_400mf", 400}, {"regnet_y_400mf.pth", "regnet_y_400mf", 440}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    wmf_weights *w = open_ref(cases[i].file);
+    wmf_model *m;
+    ck_assert_msg(wmf_model_load(&m, w, "regnet", NULL) == WMF_OK, "%s", wmf_last_error());
+    ck_assert_str_eq(wmf_model_arch(m), cases[i].arch);
+    ck_assert_str_eq(wmf_model_family(m), "regnet");
+    ck_assert_uint_eq(wmf_model_feature_count(m), cases[i].features);
+    ck_assert_uint_eq(wmf_model_default_input_size(m), 224);
+    ck_assert_uint_eq(wmf_model_default_resize_size(m), 232);
+    wmf_model_destroy(m);
+    wmf_weights_destroy(w);
+  }
 }
 END_TEST
 
@@ -391,6 +416,7 @@ START_TEST(bf16_stays_close) {
   bf16_case("densenet121", 0.03);
   bf16_case("tiny_vgg", 0.03);
   bf16_case("convnext_tiny", 0.03);
+  bf16_case("regnet_y_400mf", 0.03);
 }
 END_TEST
 
@@ -440,6 +466,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, bad_weights_are_named);
   tcase_add_test(tc, arch_names_are_the_accepted_ones);
   tcase_add_test(tc, mobile_names_must_match_the_weights);
+  tcase_add_test(tc, regnet_names_and_defaults);
   tcase_add_test(tc, transform_input_option);
   tcase_add_test(tc, session_limits);
   tcase_add_test(tc, vit_input_size_is_fixed);

@@ -8,9 +8,9 @@
 static const char *dir, *name;
 
 /* The input sizes the reference holds: 224 and 160, or for a network trained at another size that
- * size first (Inception-v3: 299, 224). */
+ * size first (Inception-v3: 299, 224; regnet_y_128gf: 384, 224). */
 static int ref_sizes(const wmf_weights *ref, int sizes[2]) {
-  static const int candidates[] = {299, 224, 160};
+  static const int candidates[] = {384, 299, 224, 160};
   int n = 0;
   size_t idx;
   char key[64];

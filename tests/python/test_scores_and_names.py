@@ -77,7 +77,8 @@ def test_arch_names():
     names = wmfeat.arch_names()
     assert names[0] == "resnet18" and "vgg16_bn" in names and "inception_v3" in names and "vit_b_16" in names
     families = ["resnet", "vgg", "densenet", "mobilenet", "shufflenet", "vit"]  # any configuration
-    families.append("convnext")
-    assert "convnext_tiny" in names and "convnext_large" in names
+    families += ["convnext", "regnet"]
     assert all(f in names for f in families)
-    assert len(names) == len(set(names)) == 48
+    assert "convnext_tiny" in names and "convnext_large" in names
+    assert "regnet_x_400mf" in names and "regnet_y_128gf" in names
+    assert len(names) == len(set(names)) == 43 + 5 + 16  # + ConvNeXt's 4 and "convnext", RegNet's 15 and "regnet"

@@ -1,4 +1,4 @@
-"""`wmfeat info` names each MobileNet, ShuffleNet and ConvNeXt (tiny) architecture from a torchvision weight file, and
+"""`wmfeat info` names each MobileNet, ShuffleNet, ConvNeXt (tiny) and RegNet architecture from a torchvision weight file, and
 `wmfeat audit` runs on each (random weights from tests/nn/make_reference.py, three photos, no bootstrap)."""
 import json
 import os
@@ -22,6 +22,7 @@ CASES = [("mobilenet_v2", "mobilenet", 1280, "pth"), ("mobilenet_v3_large", "mob
          ("shufflenet_v2_x1_0", "shufflenet", 1024, "pth"), ("shufflenet_v2_x1_5", "shufflenet", 1024, "safetensors"),
          ("shufflenet_v2_x2_0", "shufflenet", 2048, "safetensors"),
          ("convnext_tiny", "convnext", 768, "pth")]
+CASES += [("regnet_x_400mf", "regnet", 400, "safetensors"), ("regnet_y_400mf", "regnet", 440, "pth")]
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +37,15 @@ def images(tmp_path_factory):
 def test_info_names_the_architecture(name, family, features, ext):
     info = json.loads(run("info", MODELS / f"{name}.{ext}", "--json").stdout)["weights"]
     assert (info["arch"], info["family"], info["classes"], info["features"]) == (name, family, 1000, features)
+
+
+@pytest.mark.parametrize("name", ["regnet_x_400mf", "regnet_y_400mf"])
+def test_regnet_preprocessing_defaults(name, images, tmp_path):
+    """torchvision's DEFAULT RegNet weights (IMAGENET1K_V2) resize to 232 and crop 224; audit follows."""
+    info = json.loads(run("info", MODELS / f"{name}.safetensors", "--json").stdout)["weights"]
+    assert (info["resize"], info["crop"]) == (232, 224)
+    run("audit", MODELS / f"{name}.safetensors", images, "--out", tmp_path / "r", "--quiet", "--bootstrap", "0")
+    assert b"resize=232 crop=224" in (tmp_path / "r" / "audit.wmfa").read_bytes()
 
 
 @pytest.mark.parametrize("name,family,features,ext", CASES)
@@ -65,6 +75,10 @@ def read_safetensors(path):
     ("mobilenet_v3_small", "features.4.block.2.fc2.bias", "tensor 'features.4.block.2.fc2.bias' is missing"),
     ("shufflenet_v2_x0_5", "stage3.", "tensor 'stage3.0.branch2.5.weight' is missing"),
     ("convnext_tiny", "features.5.3.block.3.bias", "tensor 'features.5.3.block.3.bias' is missing"),
+    ("regnet_y_400mf", "trunk_output.block2.block2-1.f.se.fc2.weight",
+     "tensor 'trunk_output.block2.block2-1.f.se.fc2.weight' is missing"),
+    ("regnet_x_400mf", "trunk_output.block3.block3-0.proj.",
+     "tensor 'trunk_output.block3.block3-0.proj.0.weight' is missing"),
 ])
 def test_broken_weights_are_named(name, drop, message, tmp_path):
     """The first problem is the one reported (not a later lookup's), exit 1, never a signal."""

@@ -1,5 +1,5 @@
 """wmf_model and wmf_session: torchvision ResNet, VGG, DenseNet, MobileNet, ShuffleNet, ViT, AlexNet,
-GoogLeNet and Inception-v3 networks run on oneDNN."""
+GoogLeNet, Inception-v3 and RegNet networks run on oneDNN."""
 import ctypes
 import enum
 import weakref
@@ -68,8 +68,8 @@ def isa():
 
 def arch_names():
     """The architecture names Model.load accepts ("resnet18", ..., "mobilenet_v2", ..., "shufflenet_v2_x2_0",
-    and the family names "resnet", "vgg", "densenet", "mobilenet", "shufflenet" for any configuration;
-    "convnext_tiny" ... "convnext_large" and "convnext")."""
+    ..., the ConvNeXt, EfficientNet and RegNet names, and the family names "resnet", "vgg", "densenet",
+    "mobilenet", "shufflenet", "vit", "convnext", "efficientnet", "regnet" for any configuration)."""
     names, i = [], 0
     while (name := _model_arch_name(i)) is not None:
         names.append(name.decode())
@@ -96,9 +96,9 @@ class Model(Handle):
     def load(weights, arch=None, allow_unexpected=False, transform_input=None):
         """Builds the network from opened Weights (torchvision names). `arch` None infers it, or names
         it ("resnet50", "vgg16_bn", "densenet121", "mobilenet_v3_large", "shufflenet_v2_x1_0", "vit_b_16",
-        "alexnet", "googlenet", "inception_v3", or a family "resnet"/"vgg"/"densenet"/"mobilenet"/
-        "shufflenet"/"vit"; "convnext_tiny", ..., "convnext_large", "convnext"). transform_input: None
-        for the family's default (on for googlenet and
+        "alexnet", "googlenet", "inception_v3", "convnext_tiny", "efficientnet_b0", "regnet_y_400mf", ...:
+        arch_names() lists them all, or a family "resnet"/"vgg"/"densenet"/"mobilenet"/"shufflenet"/"vit"/
+        "convnext"/"efficientnet"/"regnet"). transform_input: None for the family's default (on for googlenet and
         inception_v3, as torchvision runs their pretrained weights), True or False (a TransformInput
         value is accepted too)."""
         ti = TransformInput.DEFAULT if transform_input is None else \
