@@ -278,7 +278,7 @@ def main(argv=None):
     paths, labels = list_images(a.input, a.limit)
     if not a.labels:  # as `wmfeat audit`: labels only when asked for
         labels = [-1] * len(paths)
-    if a.precision == "bf16" and not wmfeat.has_bf16():
+    if a.precision == "bf16" and not a.scheduler and not wmfeat.has_bf16():  # the LocalCluster runs here
         raise SystemExit(f"--precision bf16: this CPU has no bf16 instructions (AVX512-BF16 or AMX; oneDNN "
                          f"dispatches to {wmfeat.isa()}): bf16 is refused, never run as fp32")
     options = dict(arch=a.arch, preset=a.preset, batch=a.batch, threads=a.threads, resize=a.resize,
