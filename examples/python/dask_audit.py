@@ -10,8 +10,9 @@ the merged state and the reports.
 
 Every shard state records the run's provenance exactly as `wmfeat audit --shard I/N` does (weights
 fingerprint, full watermark recipe, seed, preprocessing, precision (--precision fp32|bf16), stage, input
-list fingerprint, shard, library version; docs/audit.md), so the states of both are interchangeable byte for byte, merging
-refuses shards of another run naming the field, and needs every shard once (Audit.merge_shards).
+list fingerprint, shard, library version; docs/audit.md), so the states of both are interchangeable byte
+for byte, merging refuses shards of another run naming the field, and needs every shard once
+(Audit.merge_shards).
 
     # on this machine, 2 local workers:
     dask_audit.py resnet50.pth ~/imagenet/val --preset imagenet-w --shards 8 --out-dir report/

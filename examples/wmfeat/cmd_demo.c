@@ -139,7 +139,8 @@ int cmd_demo(int argc, char **argv) {
   quiet = o.quiet || o.json;
   double t0 = now_seconds();
   planted_result r;
-  wmf_status st = planted_run(&r, data_dir, out, (unsigned)o.threads, bf16 ? WMF_PRECISION_BF16 : WMF_PRECISION_FP32, log_line);
+  wmf_status st = planted_run(&r, data_dir, out, (unsigned)o.threads, bf16 ? WMF_PRECISION_BF16 : WMF_PRECISION_FP32,
+                              log_line);
   if (st) {
     fprintf(stderr, "error: demo: %s: %s\n", wmf_status_name(st), planted_error());
     return EXIT_RUNTIME;
