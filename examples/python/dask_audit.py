@@ -9,9 +9,10 @@ gives exactly the audit of one process over the whole list (same pairs in the sa
 the merged state and the reports.
 
 Every shard state records the run's provenance exactly as `wmfeat audit --shard I/N` does (weights
-fingerprint, full watermark recipe, seed, preprocessing, precision, stage, input list fingerprint, shard,
-library version; docs/audit.md), so the states of both are interchangeable byte for byte, merging
-refuses shards of another run naming the field, and needs every shard once (Audit.merge_shards).
+fingerprint, full watermark recipe, seed, preprocessing, precision (--precision fp32|bf16), stage, input
+list fingerprint, shard, library version; docs/audit.md), so the states of both are interchangeable byte
+for byte, merging refuses shards of another run naming the field, and needs every shard once
+(Audit.merge_shards).
 
     # on this machine, 2 local workers:
     dask_audit.py resnet50.pth ~/imagenet/val --preset imagenet-w --shards 8 --out-dir report/
@@ -85,7 +86,8 @@ def audit_images(weights, paths, labels, start, options):
     audit = Audit.create(model.num_classes, model.feature_count)
     skipped = []
     with Watermark.from_preset(o["preset"]) as wm, \
-            Session(model, max_batch=2 * batch, input_size=crop, threads=o["threads"]) as session:
+            Session(model, max_batch=2 * batch, input_size=crop, threads=o["threads"],
+                    precision=o.get("precision", "fp32")) as session:
         wm.reference_size = crop  # as wmfeat audit: the preset's sizes follow the crop (AddWatermark(crop))
         x = session.input_batch(2 * batch)
         logits = np.empty((2 * batch, model.num_classes), np.float32)
@@ -128,7 +130,8 @@ def provenance(weights, paths, labels, options, source=None):
             Watermark.from_preset(options["preset"]) as wm:
         wm.reference_size = options["crop"]
         fields = wmfeat.run_provenance(w, model, wm, options["seed"], options["resize"], options["crop"],
-                                       wmfeat.list_fingerprint(rel, labels))
+                                       wmfeat.list_fingerprint(rel, labels),
+                                       precision=options.get("precision", "fp32"))
     del fields["shard"]
     return fields
 
@@ -261,6 +264,9 @@ def main(argv=None):
     p.add_argument("--resize", type=int, default=256)
     p.add_argument("--crop", type=int, default=224)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                   help="the forward pass's precision (bf16 needs AVX512-BF16 or AMX on every worker; "
+                        "without it the shards fail, never run as fp32)")
     p.add_argument("--labels", action="store_true",
                    help="labels from the subfolders (sorted, like ImageFolder) or the list's tab column")
     p.add_argument("--limit", type=int, default=0, help="first N images only")
@@ -273,8 +279,11 @@ def main(argv=None):
     paths, labels = list_images(a.input, a.limit)
     if not a.labels:  # as `wmfeat audit`: labels only when asked for
         labels = [-1] * len(paths)
+    if a.precision == "bf16" and not a.scheduler and not wmfeat.has_bf16():  # the LocalCluster runs here
+        raise SystemExit(f"--precision bf16: this CPU has no bf16 instructions (AVX512-BF16 or AMX; oneDNN "
+                         f"dispatches to {wmfeat.isa()}): bf16 is refused, never run as fp32")
     options = dict(arch=a.arch, preset=a.preset, batch=a.batch, threads=a.threads, resize=a.resize,
-                   crop=a.crop, seed=a.seed)
+                   crop=a.crop, seed=a.seed, precision=a.precision)
     # the provenance hashes the list as found from the input (relative paths), before abspath
     options["provenance"] = provenance(os.path.abspath(a.weights), paths, labels, options, a.input)
     paths = [os.path.abspath(x) for x in paths]

@@ -169,6 +169,7 @@ int cmd_audit(int argc, char **argv) {
   const char *pos[2];
   int np, rc;
   if (parse_command(argc, argv, specs, usage, pos, 2, 2, &np, &o, &rc)) return rc;
+  if ((rc = check_precision(true, &bf16))) return rc; /* before any work: bf16 is never run as fp32 */
   size_t shard_i, shard_n;
   if (parse_shard(o.shard, &shard_i, &shard_n)) return fprintf(stderr, "error: --shard expects I/N with I < N\n"), EXIT_USAGE;
   if ((rc = check_resize_crop(resize, crop))) return rc;

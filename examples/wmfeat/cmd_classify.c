@@ -71,7 +71,7 @@ int cmd_classify(int argc, char **argv) {
   common_opts o = COMMON_DEFAULTS;
   const char *arch = NULL, *sd_key = NULL;
   long top = 5, resize = 0, crop = 0; /* 0: the model's */
-  bool labels = false;
+  bool labels = false, bf16 = false;
   arg_spec specs[] = {{"top", ARG_INT, &top, "classes to show per image (default 5, at most 64)"},
                       {"labels", ARG_FLAG, &labels, "labels from subfolders (as audit --labels; a list file's "
                                                      "labels are always used): shows them and the accuracy"},
@@ -81,6 +81,7 @@ int cmd_classify(int argc, char **argv) {
   const char *pos[2];
   int np, rc;
   if (parse_command(argc, argv, specs, usage, pos, 2, 2, &np, &o, &rc)) return rc;
+  if ((rc = check_precision(true, &bf16))) return rc;
   if ((rc = check_resize_crop(resize, crop))) return rc;
   if (top < 1 || top > 64) return fprintf(stderr, "error: need 1 <= --top <= 64\n"), EXIT_USAGE;
   file_list files;
@@ -98,7 +99,7 @@ int cmd_classify(int argc, char **argv) {
   if (!rc) rc = model_resize_crop(m, &resize, &crop);
   const int *use_labels = NULL;
   if (!rc) use_labels = labels_for_model(&files, labels, wmf_model_num_classes(m), o.quiet || o.json, &rc);
-  if (!rc) rc = open_session(m, &o, (unsigned)crop, false, NULL, &s);
+  if (!rc) rc = open_session(m, &o, (unsigned)crop, bf16, NULL, &s);
   if (!rc) {
     install_interrupt_handler();
     run_files_ctx fc = {files.paths, (unsigned)resize, (unsigned)crop};

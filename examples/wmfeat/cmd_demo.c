@@ -71,7 +71,7 @@ static void log_line(const char *line) {
   if (!quiet) fprintf(stderr, "... %s\n", line);
 }
 
-static int print_json(const planted_result *r, const char *out, double seconds) {
+static int print_json(const planted_result *r, const char *out, const char *precision, double seconds) {
   json_t *classes = json_array(), *masks = json_array();
   for (int k = 0; classes && k < PLANTED_K; k++)
     json_array_append_new(classes, json_pack("{s:i, s:f, s:f}", "class", k, "auc", r->auc[k], "delta_p", r->dp[k]));
@@ -81,7 +81,8 @@ static int print_json(const planted_result *r, const char *out, double seconds) 
                                            r->head_clean[k], "head_reversed", r->head_reversed[k], "head_auc",
                                            r->head_auc[k]));
   return json_out_print(json_pack(
-    "{s:f, s:I, s:f, s:f, s:i, s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "seconds", seconds, "test_pairs",
+    "{s:f, s:s, s:I, s:f, s:f, s:i, s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "seconds", seconds, "precision", precision,
+    "test_pairs",
     (json_int_t)r->n_test, "accuracy_clean", r->acc_clean, "accuracy_watermarked", r->acc_wm, "planted_class",
     PLANTED_CLASS, "rank_by_auc", (json_int_t)r->rank_auc, "rank_by_delta_p", (json_int_t)r->rank_dp, "classes",
     classes, "channels_above", report_counts_json(r->above), "masks", masks, "best_p",
@@ -124,24 +125,27 @@ int cmd_demo(int argc, char **argv) {
   arg_spec specs[] = {{"out", ARG_STRING, &out, "report folder (default wmfeat-demo)"},
                       {"data", ARG_STRING, &data, "folder with planted_resnet.safetensors and planted_digits.bin (default: "
                                                    "$WMFEAT_DATA, else the copy installed with the program)"},
-                      COMMON_SPECS(o)};
-  const char *usage = "usage: wmfeat demo [--out DIR] [--json]\n"
+                      PRECISION_SPEC, COMMON_SPECS(o)};
+  const char *usage = "usage: wmfeat demo [--out DIR] [--precision fp32|bf16] [--json]\n"
                       "  audits the bundled planted-shortcut network, masks it, probes it, writes a report";
   const char *pos[1];
   int np, rc;
   if (parse_command(argc, argv, specs, usage, pos, 0, 0, &np, &o, &rc)) return rc;
+  bool bf16;
+  if ((rc = check_precision(true, &bf16))) return rc;
   char data_dir[4096];
   if ((rc = find_demo_data(data, data_dir, sizeof data_dir))) return rc;
   if (mkdir_p(out)) return EXIT_RUNTIME;
   quiet = o.quiet || o.json;
   double t0 = now_seconds();
   planted_result r;
-  wmf_status st = planted_run(&r, data_dir, out, (unsigned)o.threads, log_line);
+  wmf_status st = planted_run(&r, data_dir, out, (unsigned)o.threads, bf16 ? WMF_PRECISION_BF16 : WMF_PRECISION_FP32,
+                              log_line);
   if (st) {
     fprintf(stderr, "error: demo: %s: %s\n", wmf_status_name(st), planted_error());
     return EXIT_RUNTIME;
   }
-  if (o.json) return print_json(&r, out, now_seconds() - t0);
+  if (o.json) return print_json(&r, out, precision_name(bf16), now_seconds() - t0);
   print_text(&r, out, now_seconds() - t0);
   return EXIT_OK;
 }

@@ -3,12 +3,14 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
 #include "commands.h"
 #include "json_out.h"
 #include "files.h"
+#include "provenance.h"
 #include "run.h"
 
 typedef struct extract_ctx {
@@ -29,6 +31,23 @@ static int keep_batch(void *vctx, const pipeline_batch *b, const run_outputs *ou
     }
   c->done = b->first + b->count;
   return EXIT_OK;
+}
+
+/* OUT.json beside the features OUT (a regular file, or one to be created: not beside a FIFO or a device):
+ * what produced the rows, with the provenance fields of an audit state (precision among them), so that
+ * `wmfeat probe` can refuse features of another precision. Returns 0 or EXIT_RUNTIME (printed). */
+static int write_sidecar(const char *out, const char *logits, const run_record *r, size_t rows, size_t cols) {
+  struct stat sb;
+  if (stat(out, &sb) == 0 && !S_ISREG(sb.st_mode)) return 0;
+  char path[4200];
+  if (snprintf(path, sizeof path, "%s.json", out) >= (int)sizeof path)
+    return fprintf(stderr, "error: '%s': path too long\n", out), EXIT_RUNTIME;
+  json_t *prov = run_provenance_json(r);
+  if (!prov) return EXIT_RUNTIME;
+  return json_out_write(json_pack("{s:s, s:o, s:I, s:I, s:o, s:o}", "format", "wmfeat-extract", "features",
+                                  json_out_string(out), "rows", (json_int_t)rows, "columns", (json_int_t)cols,
+                                  "logits", json_out_string(logits), "provenance", prov),
+                        path);
 }
 
 /* One label per line: the input's subfolder index, or -1 where unknown. */
@@ -61,6 +80,8 @@ int cmd_extract(int argc, char **argv) {
   const char *pos[2];
   int np, rc;
   if (parse_command(argc, argv, specs, usage, pos, 2, 2, &np, &o, &rc)) return rc;
+  bool bf16;
+  if ((rc = check_precision(true, &bf16))) return rc;
   if ((rc = check_resize_crop(resize, crop))) return rc;
   file_list files;
   char err[512];
@@ -72,10 +93,14 @@ int cmd_extract(int argc, char **argv) {
   wmf_session *s = NULL;
   wmf_watermark *wm = NULL;
   extract_ctx ec = {0};
-  wmf_status st = preset ? wmf_watermark_from_preset(&wm, preset) : WMF_OK;
-  rc = st ? fail_status(st, preset) : open_model(pos[0], arch, sd_key, &w, &m);
+  char inputs_fp[48];
+  rc = list_fingerprint(inputs_fp, &files, pos[1], files.source == FILE_LABELS_LIST);
+  wmf_status st = rc || !preset ? WMF_OK : wmf_watermark_from_preset(&wm, preset);
+  if (!rc) rc = st ? fail_status(st, preset) : open_model(pos[0], arch, sd_key, &w, &m);
   if (!rc) rc = model_resize_crop(m, &resize, &crop);
-  if (!rc) rc = open_session(m, &o, (unsigned)crop, false, stage, &s);
+  /* as `wmfeat audit --preset` draws it: the preset's sizes follow the crop (ImageNet-W's AddWatermark(crop)) */
+  if (!rc && wm && (st = wmf_watermark_set_reference_size(wm, (uint32_t)crop))) rc = fail_status(st, "--crop");
+  if (!rc) rc = open_session(m, &o, (unsigned)crop, bf16, stage, &s);
   if (!rc) {
     ec.nf = session_features(s);
     ec.nc = wmf_session_logit_count(s);
@@ -99,14 +124,18 @@ int cmd_extract(int argc, char **argv) {
         rc = EXIT_RUNTIME;
       } else if (labels_out && write_labels(labels_out, files.labels, ec.done)) {
         rc = EXIT_RUNTIME;
+      } else if (write_sidecar(out, logits_out, &(run_record){w, m, wm, (unsigned long)o.seed, (unsigned)resize,
+                                                              (unsigned)crop, bf16, stage, inputs_fp, 0, 1},
+                               ec.done, ec.nf)) {
+        rc = EXIT_RUNTIME;
       } else if (o.json) {
-        rc = json_out_print(json_pack("{s:I, s:I, s:o, s:o, s:o, s:s}", "images", (json_int_t)ec.done, "features",
+        rc = json_out_print(json_pack("{s:I, s:I, s:o, s:o, s:o, s:s, s:s}", "images", (json_int_t)ec.done, "features",
                                       (json_int_t)ec.nf, "out", json_out_string(out), "logits",
                                       json_out_string(logits_out), "labels_out", json_out_string(labels_out), "labels",
-                                      file_list_label_source(&files)));
+                                      file_list_label_source(&files), "precision", precision_name(bf16)));
       } else if (!o.quiet) {
-        fprintf(stderr, "wrote %s (%zu x %zu)%s%s", out, ec.done, ec.nf, logits_out ? " and " : "",
-                logits_out ? logits_out : "");
+        fprintf(stderr, "wrote %s (%zu x %zu, %s)%s%s", out, ec.done, ec.nf, precision_name(bf16),
+                logits_out ? " and " : "", logits_out ? logits_out : "");
         if (labels_out) fprintf(stderr, ", labels (%s) to %s", file_list_label_source(&files), labels_out);
         fputc('\n', stderr);
       }

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -55,6 +56,36 @@ static wmf_status train_head(wmf_probe **out, const float *x, const int32_t *y, 
   return st;
 }
 
+/* The precision `recorded` for `what` (an input of probe) against --precision: 0, or EXIT_RUNTIME after
+ * naming the field and both values. NULL (nothing recorded: features of another program) is accepted. */
+static int same_precision(const char *option, const char *what, const char *recorded, const char *source) {
+  if (!recorded || !strcmp(recorded, network_precision)) return 0;
+  fprintf(stderr, "error: %s %s: precision differs (%s: %s, now: %s): features of another precision are not mixed; "
+                  "pass --precision %s, or extract them again\n", option, what, source, recorded, network_precision,
+          recorded);
+  return EXIT_RUNTIME;
+}
+
+/* Checks the precision `wmfeat extract` recorded in FEATURES.json beside a features file, if any. */
+static int features_precision(const char *option, const char *path) {
+  if (!path) return 0;
+  char side[4200];
+  snprintf(side, sizeof side, "%s.json", path);
+  if (access(side, F_OK) != 0) return 0;
+  json_error_t jerr;
+  json_t *j = json_load_file(side, 0, &jerr);
+  const char *p = NULL;
+  if (!j || json_unpack(j, "{s:{s:s}}", "provenance", "precision", &p)) {
+    fprintf(stderr, "error: %s %s: '%s' is not the provenance file of wmfeat extract (%s)\n", option, path, side,
+            j ? "no provenance.precision" : jerr.text);
+    json_decref(j);
+    return EXIT_RUNTIME;
+  }
+  int rc = same_precision(option, path, p, side);
+  json_decref(j);
+  return rc;
+}
+
 static wmf_mask *load_mask(const char *path, wmf_status *st) {
   wmf_mask *m = NULL;
   size_t len = strlen(path);
@@ -85,6 +116,10 @@ static double *channel_aucs(const sweep_args *a, char *source, size_t len) {
   const char *what = a->audit;
   if (a->audit) {
     st = wmf_audit_load(&audit, a->audit);
+    if (!st && same_precision("--audit", a->audit, wmf_audit_provenance(audit, "precision"), "state")) {
+      wmf_audit_destroy(audit);
+      return NULL;
+    }
     if (!st && wmf_audit_num_features(audit) != a->f) {
       fprintf(stderr, "error: --audit %s has %zu feature channels, the features %zu\n", a->audit,
               wmf_audit_num_features(audit), a->f);
@@ -176,6 +211,9 @@ int cmd_probe(int argc, char **argv) {
                       {"rule", ARG_STRING, &rule, "with --sweep: count (floor(p n + 1/2) channels, default) or quantile (Mark My Words: key > torch.quantile(key, 1 - p))"},
                       {"rank", ARG_STRING, &rank, "with --sweep: abs (|AUC - 0.5|, default) or auc (AUC descending)"},
                       {"out", ARG_STRING, &sweep_out, "with --sweep: output folder (default wmfeat-sweep)"},
+                      {"precision", ARG_STRING, &network_precision,
+                       "fp32|bf16: the precision the features were extracted at (default fp32); features (their "
+                       "FILE.json from wmfeat extract) or an --audit state of another precision are refused"},
                       COMMON_SPECS(o)};
   const char *usage = "usage: wmfeat probe --train F.npy --train-labels L.txt --test F.npy --test-labels L.txt\n"
                       "                    [--test-wm F.npy] [--mask mask.json] [--C 1] [--save head.bin]\n"
@@ -187,6 +225,12 @@ int cmd_probe(int argc, char **argv) {
   if (!train || !train_labels || !test || !test_labels || !(C > 0)) return fprintf(stderr, "%s\n", usage), EXIT_USAGE;
   if (max_iter < 1 || max_iter > 1000000 || !(tol > 0))
     return fprintf(stderr, "error: need 1 <= --max-iter <= 1000000 and --tol > 0\n"), EXIT_USAGE;
+  bool bf16; /* probe runs no network: bf16 needs no bf16 hardware here, only features of that precision */
+  if ((rc = check_precision(false, &bf16))) return rc;
+  const char *const inputs[][2] = {{"--train", train}, {"--test", test}, {"--test-wm", test_wm},
+                                   {"--auc-clean", auc_clean}, {"--auc-wm", auc_wm}};
+  for (size_t i = 0; i < sizeof inputs / sizeof *inputs; i++)
+    if ((rc = features_precision(inputs[i][0], inputs[i][1]))) return rc;
   size_t ntr, f, nytr, nte, fte, nyte, ntw = 0, ftw = 0, nytw = 0;
   float *xtr = read_npy_f32(train, &ntr, &f), *xte = read_npy_f32(test, &nte, &fte);
   int32_t *ytr = read_labels(train_labels, &nytr), *yte = read_labels(test_labels, &nyte);

@@ -81,6 +81,27 @@ static const char *transform_input_choice(size_t i) {
   return i < 3 ? names[i] : NULL;
 }
 
+const char *network_precision = "fp32";
+
+static const char *precision_choice(size_t i) {
+  static const char *const names[] = {"fp32", "bf16"};
+  return i < 2 ? names[i] : NULL;
+}
+
+const char *precision_name(bool bf16) { return bf16 ? "bf16" : "fp32"; }
+
+int check_precision(bool need_hardware, bool *bf16) {
+  *bf16 = false;
+  if (check_choice("--precision", network_precision, precision_choice)) return EXIT_USAGE;
+  *bf16 = !strcmp(network_precision, "bf16");
+  if (*bf16 && need_hardware && !wmf_nn_has_bf16()) {
+    fprintf(stderr, "error: --precision bf16: this CPU has no bf16 instructions (AVX512-BF16 or AMX; oneDNN "
+                    "dispatches to %s): bf16 is refused, never run as fp32; use --precision fp32\n", wmf_nn_isa());
+    return EXIT_RUNTIME;
+  }
+  return 0;
+}
+
 int open_model(const char *path, const char *arch, const char *state_dict_key, wmf_weights **weights,
                wmf_model **model) {
   if (arch && check_choice("--arch", arch, wmf_model_arch_name)) return EXIT_USAGE;

@@ -74,13 +74,27 @@ extern const char *network_transform_input;
 #define TRANSFORM_INPUT_SPEC                                                                     \
   {"transform-input", ARG_STRING, &network_transform_input,                                      \
    "on|off: torchvision's transform_input of GoogLeNet and Inception-v3 (default: on for those two)"}
+/* --precision of the commands that run a network (audit, classify, extract, demo) and of probe, which
+ * checks its inputs against it: "fp32" (the default) or "bf16" (check_precision reads it). */
+extern const char *network_precision;
+#define PRECISION_SPEC                                                                           \
+  {"precision", ARG_STRING, &network_precision,                                                  \
+   "fp32|bf16: the forward pass's precision (default fp32; bf16 needs a CPU with AVX512-BF16 or AMX)"}
+/* Checks --precision: sets *bf16 and returns 0; EXIT_USAGE for a value other than fp32 and bf16;
+ * EXIT_RUNTIME for bf16 when `need_hardware` and the CPU has no bf16 instructions (never a silent
+ * fp32 run). Prints why. */
+int check_precision(bool need_hardware, bool *bf16);
+/* The precision's name as the provenance and the JSON outputs record it: "bf16" or "fp32". */
+const char *precision_name(bool bf16);
+
 /* --stage: the pooled output of a stage as the features (audit, extract; docs/models.md). */
 #define STAGE_SPEC(v)                                                                            \
   {"stage", ARG_STRING, &(v), "use this stage's pooled output as the features (e.g. features.norm5, the "  \
                               "DenseNet hook of Mark My Words)"}
 /* The options of the commands that run a network on image files (audit, classify, extract). */
 #define NETWORK_SPECS(arch, resize, crop, state_dict_key)                                        \
-  ARCH_SPEC(arch), RESIZE_CROP_SPECS(resize, crop), STATE_DICT_KEY_SPEC(state_dict_key), TRANSFORM_INPUT_SPEC
+  ARCH_SPEC(arch), RESIZE_CROP_SPECS(resize, crop), STATE_DICT_KEY_SPEC(state_dict_key), TRANSFORM_INPUT_SPEC, \
+  PRECISION_SPEC
 #define RESIZE_CROP_SPECS(resize, crop)                                                          \
   {"resize", ARG_INT, &(resize), "shorter side before cropping (default: the model's, 256; Inception-v3 342; RegNet 232)"}, \
   {"crop", ARG_INT, &(crop), "center crop, the network's input size (default: the model's, 224; Inception-v3 299)"}

@@ -101,7 +101,7 @@ typedef struct net {
   float batch[MAXB * 3 * S * S];
 } net;
 
-static wmf_status open_net(net *n, const char *data_dir, unsigned threads) {
+static wmf_status open_net(net *n, const char *data_dir, unsigned threads, wmf_precision precision) {
   char path[4096];
   snprintf(path, sizeof path, "%s/planted_resnet.safetensors", data_dir);
   wmf_weights *w = NULL;
@@ -114,7 +114,7 @@ static wmf_status open_net(net *n, const char *data_dir, unsigned threads) {
   if (wmf_model_num_classes(n->model) != K || wmf_model_feature_count(n->model) != F)
     return fail(WMF_ERR_SHAPE, "the planted network must have 10 classes and 128 features");
   wmf_session_options so = WMF_SESSION_OPTIONS_INIT;
-  so.max_batch = MAXB, so.input_height = so.input_width = S, so.threads = threads;
+  so.max_batch = MAXB, so.input_height = so.input_width = S, so.threads = threads, so.precision = precision;
   if ((st = wmf_session_create(&n->session, n->model, &so))) return st;
   /* the watermark the shipped network was trained with: the imagenet-w preset as the library drew it
    * before 1.1, alpha int(255 * 0.5) = 127 (the preset now draws AddWatermark's round(0.5 * 255) = 128;
@@ -261,7 +261,7 @@ static wmf_status head_step(planted_result *r, net *n, const planted_digits *d, 
 }
 
 wmf_status planted_run(planted_result *r, const char *data_dir, const char *report_dir, unsigned threads,
-                       void (*log)(const char *line)) {
+                       wmf_precision precision, void (*log)(const char *line)) {
   static const double ps[PLANTED_NP] = {0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5};
   memset(r, 0, sizeof *r);
   memcpy(r->ps, ps, sizeof ps);
@@ -275,7 +275,7 @@ wmf_status planted_run(planted_result *r, const char *data_dir, const char *repo
   wmf_mask *masks[PLANTED_NP] = {0};
   if (!n) st = WMF_ERR_OUT_OF_MEMORY;
   if (!st && log) log("loading the planted-shortcut ResNet");
-  if (!st) st = open_net(n, data_dir, threads);
+  if (!st) st = open_net(n, data_dir, threads, precision);
   if (!st && log) log("auditing the test digits against their watermarked twins");
   if (!st) st = audit_step(r, n, &d, report_dir, &fcl, &fwm);
   /* Step 2: zero the top-p channels by |AUC - 0.5| (Mark My Words) and recompute the class's delta p. */

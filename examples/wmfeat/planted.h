@@ -45,9 +45,10 @@ wmf_status planted_image(wmf_image **out, const planted_digits *d, size_t i, con
 const char *planted_error(void);
 
 /* Runs the whole experiment on the files in `data_dir` (planted_resnet.safetensors,
- * planted_digits.bin) with `threads` compute threads. With `report_dir`, also writes the audit report
+ * planted_digits.bin) with `threads` compute threads in sessions of `precision` (WMF_PRECISION_BF16
+ * fails with WMF_ERR_UNSUPPORTED on a CPU without bf16). With `report_dir`, also writes the audit report
  * (JSON, CSV) and the figures (SVG) there. `log` (may be NULL) receives progress lines. */
 wmf_status planted_run(planted_result *r, const char *data_dir, const char *report_dir, unsigned threads,
-                       void (*log)(const char *line));
+                       wmf_precision precision, void (*log)(const char *line));
 
 #endif

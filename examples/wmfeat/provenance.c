@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "json_out.h"
 
 size_t shard_items(size_t total, size_t i, size_t n) { return total * (i + 1) / n - total * i / n; }
 
@@ -25,30 +26,57 @@ int list_fingerprint(char out[48], const file_list *files, const char *source, b
   return st ? fail_status(st, "fingerprinting the input list") : 0;
 }
 
-int stamp_run(wmf_audit *a, const run_record *r) {
-  char weights[128], fp[24], seed[32], pre[96], shard[48];
+/* The provenance fields of a run, in the order they are recorded; a NULL value is not recorded.
+ * `recipe` receives the watermark's recipe (malloc'ed, the caller frees it). */
+enum { RUN_FIELDS = 9 };
+typedef struct run_fields {
+  const char *kv[RUN_FIELDS][2];
+  char weights[128], seed[32], pre[96], shard[48];
+  char *recipe;
+} run_fields;
+
+static wmf_status fill_fields(run_fields *f, const run_record *r) {
+  char fp[24];
+  memset(f, 0, sizeof *f);
   wmf_status st = wmf_weights_fingerprint(fp, sizeof fp, r->weights);
-  snprintf(weights, sizeof weights, "%s %s", wmf_model_arch(r->model), fp);
-  snprintf(seed, sizeof seed, "%lu", r->seed);
-  snprintf(pre, sizeof pre, "resize=%u crop=%u filter=bilinear", r->resize, r->crop);
-  snprintf(shard, sizeof shard, "%zu/%zu", r->shard_i, r->shard_n);
-  char *recipe = NULL;
+  snprintf(f->weights, sizeof f->weights, "%s %s", wmf_model_arch(r->model), fp);
+  snprintf(f->seed, sizeof f->seed, "%lu", r->seed);
+  snprintf(f->pre, sizeof f->pre, "resize=%u crop=%u filter=bilinear", r->resize, r->crop);
+  snprintf(f->shard, sizeof f->shard, "%zu/%zu", r->shard_i, r->shard_n);
   size_t len = 0;
   if (!st && r->watermark && (st = wmf_watermark_recipe(NULL, 0, &len, r->watermark)) == WMF_ERR_BUFFER_TOO_SMALL) {
-    recipe = malloc(len + 1);
-    st = recipe ? wmf_watermark_recipe(recipe, len + 1, NULL, r->watermark) : WMF_ERR_OUT_OF_MEMORY;
+    f->recipe = malloc(len + 1);
+    st = f->recipe ? wmf_watermark_recipe(f->recipe, len + 1, NULL, r->watermark) : WMF_ERR_OUT_OF_MEMORY;
   }
-  const char *fields[][2] = {{"weights", weights},
-                             {"recipe", recipe},
-                             {"seed", seed},
-                             {"preprocess", pre},
-                             {"precision", r->bf16 ? "bf16" : "fp32"},
-                             {"stage", r->stage ? r->stage : "penultimate"},
-                             {"inputs", r->inputs},
-                             {"shard", shard},
-                             {"version", wmf_version()}};
-  for (size_t i = 0; !st && i < sizeof fields / sizeof *fields; i++)
-    if (fields[i][1]) st = wmf_audit_set_provenance(a, fields[i][0], fields[i][1]);
-  free(recipe);
+  const char *kv[RUN_FIELDS][2] = {{"weights", f->weights},
+                                   {"recipe", f->recipe},
+                                   {"seed", f->seed},
+                                   {"preprocess", f->pre},
+                                   {"precision", precision_name(r->bf16)},
+                                   {"stage", r->stage ? r->stage : "penultimate"},
+                                   {"inputs", r->inputs},
+                                   {"shard", f->shard},
+                                   {"version", wmf_version()}};
+  memcpy(f->kv, kv, sizeof kv);
+  return st;
+}
+
+int stamp_run(wmf_audit *a, const run_record *r) {
+  run_fields f;
+  wmf_status st = fill_fields(&f, r);
+  for (size_t i = 0; !st && i < RUN_FIELDS; i++)
+    if (f.kv[i][1]) st = wmf_audit_set_provenance(a, f.kv[i][0], f.kv[i][1]);
+  free(f.recipe);
   return st ? fail_status(st, "recording the audit's provenance") : 0;
+}
+
+json_t *run_provenance_json(const run_record *r) {
+  run_fields f;
+  wmf_status st = fill_fields(&f, r);
+  json_t *o = st ? NULL : json_object();
+  for (size_t i = 0; o && i < RUN_FIELDS; i++)
+    if (f.kv[i][1] && json_object_set_new(o, f.kv[i][0], json_out_string(f.kv[i][1]))) json_decref(o), o = NULL;
+  free(f.recipe);
+  if (st) fail_status(st, "recording the run's provenance");
+  return o;
 }

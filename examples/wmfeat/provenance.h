@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
 #include <wmfeat.h>
 
 #include "files.h"
@@ -28,6 +29,10 @@ int list_fingerprint(char out[48], const file_list *files, const char *source, b
 
 /* Sets every field of the record on `audit`. Returns 0, or EXIT_RUNTIME after printing why. */
 int stamp_run(wmf_audit *audit, const run_record *r);
+
+/* The same fields as a JSON object (for the files beside `wmfeat extract`'s features), or NULL after
+ * printing why. */
+json_t *run_provenance_json(const run_record *r);
 
 /* Items of shard I/N of a list of `total`: total*(I+1)/N - total*I/N. */
 size_t shard_items(size_t total, size_t i, size_t n);

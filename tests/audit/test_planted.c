@@ -30,7 +30,7 @@ START_TEST(planted_shortcut) {
   if (out_dir) mkdir(out_dir, 0755);
 
   planted_result r;
-  wmf_status st = planted_run(&r, data, out_dir, 2, NULL);
+  wmf_status st = planted_run(&r, data, out_dir, 2, WMF_PRECISION_FP32, NULL);
   ck_assert_msg(st == WMF_OK, "%s: %s", wmf_status_name(st), planted_error());
 
   printf("audit: %zu test pairs, accuracy clean %.3f watermarked %.3f\n", r.n_test, r.acc_clean, r.acc_wm);

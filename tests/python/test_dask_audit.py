@@ -141,3 +141,27 @@ def test_shard_states_equal_the_wmfeat_program(setup, tmp_path):
     assert dask_audit.merge_states(states[::-1]).to_bytes() == single.to_bytes()
     with pytest.raises(wmfeat.Error, match="shard 1/3 is given twice"):
         dask_audit.merge_states([states[0], states[1], states[1]])
+
+
+def test_precision_is_recorded_and_never_falls_back(setup, tmp_path):
+    """--precision of the Dask example: the shard states record it, bf16 on a CPU without bf16 instructions
+    fails naming them (the driver before starting a cluster, a task when run), and states of another
+    precision do not merge."""
+    weights = str(setup / "r18.pth")
+    paths, labels = dask_audit.list_images(str(setup / "images"))
+    bf16_options = dict(OPTIONS, precision="bf16")
+    assert dask_audit.provenance(weights, paths, labels, OPTIONS)["precision"] == "fp32"
+    assert dask_audit.provenance(weights, paths, labels, bf16_options)["precision"] == "bf16"
+    if not wmfeat.has_bf16():
+        with pytest.raises(SystemExit, match="--precision bf16: this CPU has no bf16 instructions"):
+            dask_audit.main([weights, str(setup / "images"), "--precision", "bf16", "--out-dir", str(tmp_path)])
+        with pytest.raises(wmfeat.Error, match="bf16 needs AVX512-BF16"):
+            dask_audit.audit_images(weights, paths[:2], labels[:2], 0, bf16_options)
+    options = dict(OPTIONS, provenance=dask_audit.provenance(weights, paths, labels, OPTIONS))
+    states = [dask_audit.audit_shard(weights, paths[lo:hi], labels[lo:hi], lo, options, None, i, 2)[0]
+              for i, (lo, hi) in enumerate(dask_audit.shard_bounds(len(paths), i, 2) for i in range(2))]
+    with Audit.from_bytes(states[1]) as other:  # shard 1 as a bf16 run would have recorded it
+        other.provenance = dict(other.provenance, precision="bf16")
+        states[1] = other.to_bytes()
+    with pytest.raises(wmfeat.Error, match=r"precision differs \(audit 0: fp32, 1/2: bf16\)"):
+        dask_audit.merge_states(states)

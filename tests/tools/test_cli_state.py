@@ -194,12 +194,14 @@ def _limit_file_size():
 def test_extract_write_failure_keeps_the_previous_file(images, tmp_path):
     good = tmp_path / "f.npy"
     run("extract", WEIGHTS, images, "--out", good, "--limit", "2", "--quiet")
-    before = good.read_bytes()
+    before, side = good.read_bytes(), (tmp_path / "f.npy.json").read_bytes()
     # 8 x 512 floats do not fit in 10000 bytes: the write fails like a full disk
     p = run("extract", WEIGHTS, images, "--out", good, "--quiet", code=1, preexec_fn=_limit_file_size)
     assert str(good) in p.stderr
     assert good.read_bytes() == before
-    assert sorted(x.name for x in tmp_path.iterdir()) == ["f.npy"]  # no temporary left
+    # no temporary left; the features' provenance (FEATURES.json) still describes the kept file
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["f.npy", "f.npy.json"]
+    assert (tmp_path / "f.npy.json").read_bytes() == side
 
 
 def test_extract_into_a_fifo_writes_into_it(images, tmp_path):

@@ -18,6 +18,24 @@ class Precision(enum.IntEnum):
     FP32 = 0
     BF16 = 1
 
+    @staticmethod
+    def of(value):
+        """A Precision from a Precision (or its int value) or a name, "fp32" or "bf16" (case-insensitive),
+        as `wmfeat --precision` takes it; anything else raises ValueError."""
+        if isinstance(value, str):
+            names = {"fp32": Precision.FP32, "bf16": Precision.BF16}
+            if value.lower() not in names:
+                raise ValueError(f"precision {value!r}: expected 'fp32' or 'bf16'")
+            return names[value.lower()]
+        if isinstance(value, bool) or value not in (0, 1):
+            raise ValueError(f"precision {value!r}: expected 'fp32', 'bf16' or a Precision")
+        return Precision(value)
+
+    @property
+    def label(self):
+        """"fp32" or "bf16": the name the provenance field "precision" records."""
+        return "bf16" if self == Precision.BF16 else "fp32"
+
 
 class TransformInput(enum.IntEnum):
     """wmf_transform_input: torchvision's transform_input of GoogLeNet and Inception-v3."""
@@ -147,8 +165,10 @@ class Session(Handle):
     def __init__(self, model, max_batch=1, input_size=None, threads=0, precision=Precision.FP32,
                  stage=None):
         """input_size: None (the model's default: 224, Inception-v3 299, or the size a ViT is fixed at), an
-        int, or (height, width). threads: 0 for oneDNN's default (all cores). stage: an intermediate stage
-        to keep ("layer3", ...)."""
+        int, or (height, width). threads: 0 for oneDNN's default (all cores). precision: "fp32", "bf16" or a
+        Precision; bf16 on a CPU without bf16 instructions raises wmfeat.Error (UNSUPPORTED, naming the
+        instruction set), never runs as fp32. stage: an intermediate stage to keep ("layer3", ...)."""
+        precision = Precision.of(precision)
         if isinstance(input_size, int):
             input_size = (input_size, input_size)
         h, w = input_size or (0, 0)
@@ -159,6 +179,7 @@ class Session(Handle):
         out = ctypes.c_void_p()
         _session_create(ctypes.byref(out), model, ctypes.byref(opts))
         super().__init__(out)
+        self.precision = precision
         self.model = model  # the model must outlive the session
         model._sessions.add(self)
 
