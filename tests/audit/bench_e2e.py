@@ -9,7 +9,9 @@ its peak RSS (ru_maxrss of os.wait4 on that child). The candidates run in turns,
 2), and the best wall time of each is kept (with the peak RSS of that run). bf16 is run when the CPU
 has it (`wmfeat info` says "bf16: yes"), else its row says "n/a, no bf16".
 
-Usage: bench_e2e.py BUILD_DIR FOLDER WORK_DIR [--rounds 2]
+Usage: bench_e2e.py BUILD_DIR FOLDER WORK_DIR [--rounds 2] [--baseline WMFEAT] [--no-reference]
+--baseline: another build of the wmfeat program (e.g. of main), run in the same turns as a row of its own
+(fp32); --no-reference leaves the script out (then the ratios are against the first row).
 Prints a markdown table for docs/benchmarks.md. The driver itself imports neither torch nor numpy, so
 the RSS it hands down to its children through fork (which ru_maxrss counts) stays small; it is printed.
 """
@@ -60,6 +62,8 @@ def main():
     ap.add_argument("folder")
     ap.add_argument("work")
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--baseline", help="another wmfeat program, run as an extra fp32 row")
+    ap.add_argument("--no-reference", action="store_true", help="leave the researcher's script out")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     wmfeat = os.path.join(os.path.abspath(a.build), "examples", "wmfeat")
@@ -67,16 +71,19 @@ def main():
     n = sum(f.lower().endswith(EXTENSIONS) for _, _, fs in os.walk(a.folder) for f in fs)
     bf16 = has_bf16(wmfeat, w)
 
-    def audit(precision):
-        out = os.path.join(a.work, "report-" + precision)
-        cmd = [wmfeat, "audit", w, a.folder, "--resize", "256", "--crop", "224", "--batch", "16", "--threads", "2",
+    def audit(precision, program=wmfeat):
+        out = os.path.join(a.work, "report-" + precision + ("-baseline" if program != wmfeat else ""))
+        cmd = [program, "audit", w, a.folder, "--resize", "256", "--crop", "224", "--batch", "16", "--threads", "2",
                "--out", out, "--quiet"]
         return cmd + (["--precision", "bf16"] if precision == "bf16" else []), out
 
     candidates = {"wmfeat audit fp32": audit("fp32")}
     if bf16:
         candidates["wmfeat audit bf16"] = audit("bf16")
-    candidates["reference script fp32"] = ([PYTHON, os.path.join(HERE, "bench_e2e_reference.py"), w, a.folder,
+    if a.baseline:
+        candidates["wmfeat audit fp32, baseline"] = audit("fp32", os.path.abspath(a.baseline))
+    if not a.no_reference:
+        candidates["reference script fp32"] = ([PYTHON, os.path.join(HERE, "bench_e2e_reference.py"), w, a.folder,
                                             "--batch", "16", "--threads", "2"], None)
     best = {}
     load = [os.getloadavg()[0]]
@@ -90,13 +97,17 @@ def main():
                 best[name] = (wall, rss)
             load.append(os.getloadavg()[0])
 
-    ref_wall, ref_rss = best["reference script fp32"]
+    ref = "reference script fp32" if not a.no_reference else "wmfeat audit fp32"
+    ref_wall, ref_rss = best[ref]
     print(f"{n} images ({n} pairs), ResNet-50, batch 16, 2 threads, best of {a.rounds} rounds run in turns; "
           f"load average (1 min) {min(load):.1f}-{max(load):.1f}; driver's own peak RSS "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB (a floor of every child's)\n")
-    print("| run | wall s | pairs/s | pairs/s vs script | peak RSS MiB | RSS vs script |")
+    vs = "script" if not a.no_reference else "first row"
+    print(f"| run | wall s | pairs/s | pairs/s vs {vs} | peak RSS MiB | RSS vs {vs} |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for name in ("wmfeat audit fp32", "wmfeat audit bf16", "reference script fp32"):
+    for name in ("wmfeat audit fp32", "wmfeat audit bf16", "wmfeat audit fp32, baseline", "reference script fp32"):
+        if name not in best and name != "wmfeat audit bf16":
+            continue
         if name not in best:
             print(f"| {name} | n/a, no bf16 | | | | |")
             continue
