@@ -37,6 +37,10 @@ int check_common(const common_opts *o) {
     fprintf(stderr, "error: --threads, --limit and --seed must not be negative\n");
     return EXIT_USAGE;
   }
+  if (o->workers < 0 || o->workers > 256) {
+    fprintf(stderr, "error: --workers must be between 0 (automatic) and 256\n");
+    return EXIT_USAGE;
+  }
   return 0;
 }
 
@@ -288,7 +292,11 @@ int mkdir_p(const char *path) {
   }
 }
 
-int worker_count(void) {
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  return n > 1 ? (int)n : 1;
+int worker_count(const common_opts *o, bool *exclusive) {
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  if (cores < 1) cores = 1;
+  long forward = o->threads > 0 && o->threads < cores ? o->threads : cores;
+  long n = o->workers > 0 ? o->workers : forward < cores ? cores - forward : cores;
+  *exclusive = forward + n > cores;
+  return (int)n;
 }

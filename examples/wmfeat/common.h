@@ -23,6 +23,7 @@ typedef struct common_opts {
   bool json, quiet;
   long threads, batch, limit, seed;
   const char *shard; /* "i/n" */
+  long workers;      /* decode / watermark threads, 0: worker_count() decides */
 } common_opts;
 
 /* The options every subcommand accepts: COMMON_SPECS(o) comes last in its specs and ends the list. */
@@ -30,11 +31,13 @@ typedef struct common_opts {
   {"json", ARG_FLAG, &(o).json, "machine-readable JSON on stdout"},                            \
   {"quiet", ARG_FLAG, &(o).quiet, "no progress output"},                                       \
   {"threads", ARG_INT, &(o).threads, "compute threads (default: all cores)"},                  \
+  {"workers", ARG_INT, &(o).workers, "threads decoding and watermarking images (default: the cores the " \
+                                     "forward pass leaves free, else one per core, in turns with it)"}, \
   {"batch", ARG_INT, &(o).batch, "images per forward pass (default 16)"},                     \
   {"limit", ARG_INT, &(o).limit, "use at most N images (default: all)"},                      \
   {"seed", ARG_INT, &(o).seed, "random seed for watermark placement and text (default 0)"}, \
   {NULL, 0, NULL, NULL}
-#define COMMON_DEFAULTS {false, false, 0, 16, 0, 0, NULL}
+#define COMMON_DEFAULTS {false, false, 0, 16, 0, 0, NULL, 0}
 
 extern volatile sig_atomic_t g_interrupted;
 void install_interrupt_handler(void);
@@ -151,7 +154,13 @@ int32_t *read_labels(const char *path, size_t *n);
 /* Creates a folder and its parents (like mkdir -p). Returns 0, or -1 after printing why. */
 int mkdir_p(const char *path);
 
-/* Number of decoding worker threads to use beside the forward pass. */
-int worker_count(void);
+/* How the decode / watermark workers share the cores with a forward pass of o->threads threads (0: one
+ * per core). When the forward pass leaves cores free, the workers run beside it on those (default: as
+ * many workers as free cores). When it takes every core, the workers (default: one per core) are
+ * exclusive (*exclusive = true): they run only while the forward pass waits (pipeline_set_exclusive),
+ * so they never preempt one of its OpenMP threads, which would keep the others waiting at the next
+ * barrier. o->workers > 0 sets the count; *exclusive is then true when the workers and the forward
+ * threads together exceed the cores. Returns the number of workers. */
+int worker_count(const common_opts *o, bool *exclusive);
 
 #endif

@@ -19,6 +19,7 @@ struct pipeline {
   size_t n_items, batch, n_batches, next_item, consumed; /* consumed: batches handed to the caller */
   slotbuf ring[RING];
   bool stopping, holding; /* holding: the caller holds batch consumed-1 */
+  bool exclusive;         /* workers pause while the caller holds a batch (pipeline_set_exclusive) */
   pipeline_prepare_fn prepare;
   void *ctx;
   pthread_mutex_t mu;
@@ -37,8 +38,8 @@ static void *worker(void *arg) {
   pthread_mutex_lock(&p->mu);
   for (;;) {
     /* The next item may start only when its buffer is free: the batch it held was released. */
-    while (!p->stopping && p->next_item < p->n_items && p->ring[(p->next_item / p->batch) % RING].batch !=
-                                                            p->next_item / p->batch)
+    while (!p->stopping && p->next_item < p->n_items &&
+           (p->ring[(p->next_item / p->batch) % RING].batch != p->next_item / p->batch || (p->exclusive && p->holding)))
       pthread_cond_wait(&p->cv, &p->mu);
     if (p->stopping || p->next_item >= p->n_items) break;
     size_t item = p->next_item++, b = item / p->batch, slot = item % p->batch;
@@ -111,6 +112,13 @@ bool pipeline_next(pipeline *p, pipeline_batch *out) {
   }
   pthread_mutex_unlock(&p->mu);
   return have;
+}
+
+void pipeline_set_exclusive(pipeline *p, bool exclusive) {
+  pthread_mutex_lock(&p->mu);
+  p->exclusive = exclusive;
+  pthread_cond_broadcast(&p->cv);
+  pthread_mutex_unlock(&p->mu);
 }
 
 void pipeline_stop(pipeline *p) {

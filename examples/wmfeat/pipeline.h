@@ -30,6 +30,13 @@ pipeline *pipeline_start(size_t n_items, size_t batch, size_t buffer_floats, int
  * batch stays valid until the next pipeline_next() call. */
 bool pipeline_next(pipeline *p, pipeline_batch *out);
 
+/* Exclusive (default false): the workers prepare items only while the caller does not hold a batch,
+ * i.e. from the pipeline_next() that releases one until the next batch is handed over; a worker busy
+ * with an item when a batch is handed over finishes that item first. For a caller whose computation
+ * occupies every core: the workers then never preempt it (with OpenMP, a preempted thread keeps the
+ * others waiting at the next barrier), and preparing a batch takes the cores in turn with it. */
+void pipeline_set_exclusive(pipeline *p, bool exclusive);
+
 /* Asks workers to stop after their current item (e.g. on Ctrl-C). */
 void pipeline_stop(pipeline *p);
 

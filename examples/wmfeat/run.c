@@ -73,8 +73,10 @@ int run_images(const run_spec *s, const common_opts *o) {
   size_t nc = wmf_session_logit_count(s->session), nf = session_features(s->session);
   float *logits = malloc(copies * batch * nc * sizeof(float));
   float *features = malloc(copies * batch * nf * sizeof(float));
-  pipeline *p = pipeline_start(s->n_items, batch, copies * batch * per, worker_count(), s->prepare,
-                               s->prepare_ctx);
+  bool exclusive;
+  int workers = worker_count(o, &exclusive);
+  pipeline *p = pipeline_start(s->n_items, batch, copies * batch * per, workers, s->prepare, s->prepare_ctx);
+  if (p) pipeline_set_exclusive(p, exclusive);
   if (!logits || !features || !p) {
     free(logits);
     free(features);

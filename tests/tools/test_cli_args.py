@@ -163,3 +163,29 @@ def test_demo_data_found_beside_the_program_and_named_when_missing(tmp_path):
     out = json.loads(run("demo", "--json", "--out", tmp_path / "d", env=env, executable=lonely).stdout)
     assert out["rank_by_auc"] == out["planted_class"] == 8
     assert set(out["channels_above"]) == {"0.7", "0.8", "0.9", "0.95"}
+
+
+# ---- decode workers -------------------------------------------------------------------------------------
+
+def test_audit_state_does_not_depend_on_the_workers(tmp_path):
+    """The planted network audited with one decode worker beside one forward thread (the workers run
+    beside it), with three or five (they take turns with it: more threads than cores on a 2-core
+    machine) and with the automatic choice: the audit state is the same file byte for byte. Photos of
+    different sizes and a broken file, so that workers finish their items out of order."""
+    images = tmp_path / "images"
+    images.mkdir()
+    for i in range(7):
+        shutil.copy(DATA / ("chelsea.png" if i % 2 else "coffee.png"), images / f"{i}.png")
+    Image.open(DATA / "coffee.png").resize((97, 61)).save(images / "7.png")
+    (images / "8.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    states = {}
+    for workers in ("1", "3", "5", "0"):
+        out = tmp_path / f"w{workers}"
+        p = run("audit", DATA / "planted_resnet.safetensors", images, "--out", out, "--batch", "3", "--threads", "1",
+                "--workers", workers, "--bootstrap", "20", "--quiet")
+        assert "skipped" in p.stderr
+        states[workers] = (out / "audit.wmfa").read_bytes()
+    assert json.loads((tmp_path / "w0" / "report.json").read_text())["num_pairs"] == 8
+    assert all(s == states["0"] for s in states.values())
+    p = run("audit", DATA / "planted_resnet.safetensors", images, "--workers", "-1", code=2)
+    assert "--workers must be between 0 (automatic) and 256" in p.stderr

@@ -1,5 +1,6 @@
 /* The wmfeat program's building blocks: the worker pipeline, input lists, argument parsing. */
 #include <check.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +21,10 @@ static bool fill(void *ctx, size_t item, float *buffer, size_t slot, char *err, 
   return true;
 }
 
-static void run_pipeline(size_t n, size_t batch, int workers) {
+static void run_pipeline(size_t n, size_t batch, int workers, bool exclusive) {
   pipeline *p = pipeline_start(n, batch, batch * 4, workers, fill, NULL);
   ck_assert_ptr_nonnull(p);
+  pipeline_set_exclusive(p, exclusive);
   pipeline_batch b;
   size_t seen = 0, failed = 0;
   while (pipeline_next(p, &b)) {
@@ -46,11 +48,47 @@ static void run_pipeline(size_t n, size_t batch, int workers) {
 }
 
 START_TEST(pipeline_delivers_every_item_in_order) {
-  run_pipeline(0, 4, 2);
-  run_pipeline(1, 4, 2);
-  run_pipeline(101, 4, 3);
-  run_pipeline(64, 16, 2);
-  run_pipeline(50, 1, 4);
+  for (int exclusive = 0; exclusive < 2; exclusive++) { /* the same items in the same order either way */
+    run_pipeline(0, 4, 2, exclusive);
+    run_pipeline(1, 4, 2, exclusive);
+    run_pipeline(101, 4, 3, exclusive);
+    run_pipeline(64, 16, 2, exclusive);
+    run_pipeline(50, 1, 4, exclusive);
+  }
+}
+END_TEST
+
+static atomic_size_t slow_started;
+
+static bool slow_fill(void *ctx, size_t item, float *buffer, size_t slot, char *err, size_t errlen) {
+  atomic_fetch_add(&slow_started, 1);
+  usleep(50000);
+  return fill(ctx, item, buffer, slot, err, errlen);
+}
+
+/* Items the workers start while the caller holds the first batch for 0.6 s (each item takes 50 ms). */
+static size_t started_while_held(bool exclusive) {
+  atomic_store(&slow_started, 0);
+  pipeline *p = pipeline_start(40, 4, 16, 2, slow_fill, NULL);
+  ck_assert_ptr_nonnull(p);
+  pipeline_set_exclusive(p, exclusive);
+  pipeline_batch b;
+  ck_assert(pipeline_next(p, &b));
+  size_t before = atomic_load(&slow_started);
+  usleep(600000);
+  size_t during = atomic_load(&slow_started) - before;
+  size_t seen = b.count;
+  while (pipeline_next(p, &b)) seen += b.count; /* and the rest still comes */
+  ck_assert_uint_eq(seen, 40);
+  pipeline_free(p);
+  return during;
+}
+
+/* Exclusive workers start nothing while the caller holds a batch (at most the item each one had begun
+ * before it was handed over); others fill the free buffers of the next two batches meanwhile. */
+START_TEST(pipeline_exclusive_workers_wait_while_a_batch_is_held) {
+  ck_assert_uint_le(started_while_held(true), 2);
+  ck_assert_uint_ge(started_while_held(false), 6);
 }
 END_TEST
 
@@ -336,6 +374,7 @@ int main(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, pipeline_delivers_every_item_in_order);
   tcase_add_test(tc, pipeline_stops_early);
+  tcase_add_test(tc, pipeline_exclusive_workers_wait_while_a_batch_is_held);
   tcase_add_test(tc, file_lists_folders_labels_shards);
   tcase_add_test(tc, file_lists_wordnet_ids_and_unsupported);
   tcase_add_test(tc, file_lists_labels_from_a_list);
