@@ -1,5 +1,6 @@
 /* wmf_model: picks the family (from the name, or from the tensor names), lets its builder read and
  * fold the weights into a graph, then reorders every weight once into the layout oneDNN chooses. */
+#include <stdio.h>
 #include <string.h>
 
 #include "nn/nn_internal.h"
