@@ -44,7 +44,8 @@ static int pooled_conv(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src,
   return dst;
 }
 
-int wmfi_nn_squeeze_excite(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src, int act, const char *prefix) {
+int wmfi_nn_squeeze_excite(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src, int inner, int gate,
+                           const char *prefix) {
   if (*st != WMF_OK) return WMFI_NN_NONE;
   wmfi_nn_graph *g = &m->g;
   wmfi_nn_op *op;
@@ -52,9 +53,9 @@ int wmfi_nn_squeeze_excite(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int 
   char name[128];
   if ((*st = wmfi_nn_add(g, WMFI_NN_GAP, src, c, NULL, &pooled, &op)) != WMF_OK) return WMFI_NN_NONE;
   snprintf(name, sizeof name, "%s.fc1", prefix);
-  int squeezed = pooled_conv(m, p, st, pooled, WMFI_NN_ACT_RELU, name);
+  int squeezed = pooled_conv(m, p, st, pooled, inner, name);
   snprintf(name, sizeof name, "%s.fc2", prefix);
-  int factors = pooled_conv(m, p, st, squeezed, act, name);
+  int factors = pooled_conv(m, p, st, squeezed, gate, name);
   if (*st != WMF_OK) return WMFI_NN_NONE;
   if (g->tensors[factors].c != c) {
     *st = wmfi_fail(WMF_ERR_SHAPE, "wmf_model_load: '%s.weight' has %d outputs for %d channels", name, g->tensors[factors].c, c);

@@ -81,7 +81,7 @@ static int inverted_residual(wmf_model *m, wmfi_nn_params *p, wmf_status *st, in
   snprintf(c, sizeof c, "%s.%d.fc1.weight", pre, j);
   if (*st == WMF_OK && wmfi_nn_has(p, c)) {
     snprintf(c, sizeof c, "%s.%d", pre, j);
-    t = wmfi_nn_squeeze_excite(m, p, st, t, WMFI_NN_ACT_HARDSIGMOID, c);
+    t = wmfi_nn_squeeze_excite(m, p, st, t, WMFI_NN_ACT_RELU, WMFI_NN_ACT_HARDSIGMOID, c);
     j++;
   }
   if (!strcmp(inner, "conv")) { /* v2: a bare convolution, then its BatchNorm */

@@ -15,6 +15,8 @@ static const wmfi_nn_family families[WMFI_NN_FAMILY_COUNT] = {
   [WMFI_NN_GOOGLENET] = {"googlenet", 15, wmfi_nn_googlenet_knows, wmfi_nn_googlenet_detect, wmfi_nn_googlenet_build},
   [WMFI_NN_INCEPTION_V3] = {"inception_v3", 75, wmfi_nn_inception_v3_knows, wmfi_nn_inception_v3_detect,
                             wmfi_nn_inception_v3_build},
+  [WMFI_NN_EFFICIENTNET] = {"efficientnet", 1, wmfi_nn_efficientnet_knows, wmfi_nn_efficientnet_detect,
+                            wmfi_nn_efficientnet_build},
 };
 
 /* The family that knows `arch` (a name) or, with arch NULL, recognizes the weights; NULL if none. */
@@ -65,7 +67,9 @@ wmf_status wmf_model_load(wmf_model **out, const wmf_weights *weights, const cha
              "resnext101_32x8d, resnext101_64x4d, wide_resnet50_2, wide_resnet101_2, vgg11/13/16/19 and "
              "their _bn, densenet121/161/169/201, mobilenet_v2, mobilenet_v3_large, mobilenet_v3_small, "
              "shufflenet_v2_x0_5/x1_0/x1_5/x2_0, vit_b_16, vit_b_32, vit_l_16, vit_l_32, vit_h_14, alexnet, googlenet, "
-             "inception_v3, or resnet, vgg, "
+             "inception_v3, "
+             "efficientnet_b0 ... efficientnet_b7, efficientnet_v2_s/m/l, "
+             "or resnet, vgg, efficientnet, "
              "densenet, mobilenet, shufflenet, vit for any configuration)",
              arch);
   WMFI_CHECK(family, WMF_ERR_UNKNOWN_ARCH,
@@ -73,7 +77,8 @@ wmf_status wmf_model_load(wmf_model **out, const wmf_weights *weights, const cha
              "'features.0.weight' + 'classifier.0.weight', 'features.denseblock1...', 'features.1.conv...', "
              "'features.1.block...', 'stage2.0.branch1...' or 'class_token' + 'conv_proj.weight' + "
              "'encoder.pos_embedding' tensors, nor AlexNet's 'classifier.1.weight', GoogLeNet's 'inception3a...' or "
-             "Inception-v3's 'Mixed_5b...')");
+             "Inception-v3's 'Mixed_5b...', "
+             "nor EfficientNet's 'features.1.0.block...' + 'classifier.1.weight')");
   WMFI_ALLOC(m, wmfi_calloc(1, sizeof *m), "wmf_model_load");
   WMFI_DNNL_TRY(dnnl_engine_create(&m->engine, dnnl_cpu, 0), "engine creation");
   WMFI_CHECK(wmfi_nn_tensor_add(&m->g, 3, NULL) == WMFI_NN_INPUT, WMF_ERR_OUT_OF_MEMORY,
@@ -119,6 +124,8 @@ static const char *const arch_names[] = {
   "shufflenet_v2_x1_5", "shufflenet_v2_x2_0", "shufflenet",
   "vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14", "vit",
   "alexnet", "googlenet", "inception_v3",
+  "efficientnet_b0", "efficientnet_b1", "efficientnet_b2", "efficientnet_b3", "efficientnet_b4", "efficientnet_b5",
+  "efficientnet_b6", "efficientnet_b7", "efficientnet_v2_s", "efficientnet_v2_m", "efficientnet_v2_l", "efficientnet",
 };
 
 const char *wmf_model_arch_name(size_t index) {

@@ -30,6 +30,13 @@ SIZES = [(224, 1), (224, 3), (160, 1), (160, 3)]
 SIZES_VIT = {"tiny_vit": [(64, 1), (64, 3)]}
 # Networks trained at another size: that size first, then one other it supports.
 SIZES_OF = {"inception_v3": [(299, 1), (299, 3), (224, 1), (224, 3)]}
+# EfficientNet: size-agnostic; the CI models (b0, v2_s) at 224 and 160 (v2_s's weights are for 384: kept
+# small to stay fast), the others at the crop of their weights' transforms and at 160. Their reference
+# also holds torchvision's (crop, resize) of the DEFAULT weights ("default_size"), the model's defaults.
+EFFICIENTNET_CROP = {"efficientnet_b1": 240, "efficientnet_b2": 288, "efficientnet_b3": 300, "efficientnet_b4": 380,
+                     "efficientnet_b5": 456, "efficientnet_b6": 528, "efficientnet_b7": 600, "efficientnet_v2_m": 480,
+                     "efficientnet_v2_l": 480}
+SIZES_OF.update({k: [(v, 1), (v, 3), (160, 1), (160, 3)] for k, v in EFFICIENTNET_CROP.items()})
 # torchvision turns transform_input on when it loads the pretrained weights of these (libwmfeat's
 # default too); the reference also holds the first size's outputs with it off ("*_noti_*").
 TRANSFORM_INPUT = {"googlenet", "inception_v3"}
@@ -38,9 +45,10 @@ STAGES = {"resnet": "layer3", "resnext": "layer3", "wide_resnet": "layer3", "den
           "densenet121": "features.norm5",
           "tiny_densenet": "features.denseblock2", "vgg11": "features.14", "vgg16": "features.23", "tiny_vgg": "features.3",
           "mobilenet": "features", "shufflenet": "conv5",
-          "alexnet": "features.12", "googlenet": "inception4e", "inception_v3": "Mixed_6e"}
+          "alexnet": "features.12", "googlenet": "inception4e", "inception_v3": "Mixed_6e",
+          "efficientnet": "features.3"}
 PTH = {"resnet18", "densenet121", "tiny_densenet", "tiny_vgg", "tiny_vit", "vit_b_32", "mobilenet_v2", "mobilenet_v3_large",
-       "mobilenet_v3_small", "shufflenet_v2_x1_0", "googlenet", "inception_v3"}
+       "mobilenet_v3_small", "shufflenet_v2_x1_0", "googlenet", "inception_v3", "efficientnet_b0", "efficientnet_v2_s"}
 
 
 def write_safetensors(path, tensors):
@@ -205,6 +213,10 @@ def main():
                 ref["logits_noti_" + tag] = m(ref["input_" + tag])
             ref["features_noti_" + tag] = grabbed["features"]
             m.transform_input = True
+        if name.startswith("efficientnet"):
+            tf = torchvision.models.get_model_weights(name).DEFAULT.transforms()
+            ref["default_size"] = torch.tensor([tf.crop_size[0], tf.resize_size[0]], dtype=torch.float32)
+        ref["sizes"] = torch.tensor([s for s, n in sizes if n == 1], dtype=torch.float32)
         ref_path = os.path.join(out_dir, name + ".ref.safetensors")
         write_safetensors(ref_path, ref)
         with open(os.path.join(out_dir, name + ".stage"), "w") as f:
