@@ -176,11 +176,10 @@ wmf_status wmfi_nn_efficientnet_build(wmf_model *m, wmfi_nn_params *p, const cha
   x = wmfi_nn_conv_bn(m, p, &st, x, head, 1, 1, 1, WMFI_NN_ACT_SILU, WMFI_NN_NONE, last, bn);
   WMFI_TRY(st);
   name_stage(m, x, stages + 1);
-  /* a projection that adds its block's input writes into that tensor's buffer: such a tensor cannot be kept
-   * as a stage (none of torchvision's; a convolution adding its own input gets a copy, see plan.c) */
+  /* a projection that adds its block's input writes into that tensor's buffer (a sum post-op): such a
+   * tensor cannot be kept as a stage (none of torchvision's are; an addition after the SiLU only reads it) */
   for (int i = 0; i < g->n_ops; i++)
-    if (g->ops[i].residual != WMFI_NN_NONE && g->ops[i].residual != g->ops[i].src)
-      g->tensors[g->ops[i].residual].stage[0] = 0;
+    if (g->ops[i].residual != WMFI_NN_NONE && !g->ops[i].act_then_sum) g->tensors[g->ops[i].residual].stage[0] = 0;
   wmfi_nn_op *op;
   int f, classes;
   WMFI_TRY(wmfi_nn_add(g, WMFI_NN_GAP, x, head, NULL, &f, &op));

@@ -73,8 +73,9 @@ typedef struct wmfi_nn_op {
   int c_step;              /* COPY into a plain block tensor: src channel k goes to channel c_off + k * c_step
                               (0 or 1: contiguous; 2: ShuffleNet's concatenation and channel shuffle) */
   int gelu;                /* LINEAR: GELU (erf) post-op */
-  int act_then_sum;        /* CONV with residual: the activation first, then the residual's sum (EfficientNet-v2's
-                              FusedMBConv without expansion adds its input after the SiLU); 0: sum, then activation */
+  int act_then_sum;        /* CONV with residual: the activation first, then the residual added (EfficientNet-v2's
+                              FusedMBConv without expansion adds its input after the SiLU), reading the residual
+                              into a new tensor; 0: the sum, then the activation, in place */
 } wmfi_nn_op;
 
 typedef struct wmfi_nn_tensor {
