@@ -2,7 +2,7 @@
  * safetensors header byte by byte mostly breaks its JSON, so the input describes the tensors instead
  * and this target writes the file:
  *   byte 0           the architecture: NULL, "resnet", "vgg", "densenet", "resnet18", "resnet50",
- *                    "vgg11", "vgg11_bn", "densenet121", "vit" (modulo 10)
+ *                    "vgg11", "vgg11_bn", "densenet121", "vit", "efficientnet" (modulo 11)
  *   then records     name length (1 byte), name (bytes outside [A-Za-z0-9._] are mapped into it),
  *                    ndim (1 byte, modulo 5), ndim dimensions (u16 little-endian each)
  * Every tensor is F32 filled with 0.25 (a valid BatchNorm variance). Seeds (corpus/model_load) are
@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_ELEMENTS (1u << 20) /* all tensors together: keeps each input fast */
 
 static const char *const archs[] = {NULL, "resnet", "vgg", "densenet", "resnet18", "resnet50", "vgg11", "vgg11_bn",
-                                    "densenet121", "vit"};
+                                    "densenet121", "vit", "efficientnet"};
 
 static char name_char(uint8_t b) {
   static const char set[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._";
