@@ -6,7 +6,7 @@ torchvision's transforms, and stores inputs, logits, features and one pooled sta
 <out>/<model>.ref.safetensors.
 
 Usage: make_reference.py OUT_DIR MODEL [MODEL...]
-Models: torchvision names, plus tiny_densenet (growth 8, custom blocks: exercises the unblocked
+Models: torchvision names, plus tiny_efficientnet (four stages of both block kinds), tiny_densenet (growth 8, custom blocks: exercises the unblocked
 layout) and tiny_vgg (a one-conv VGG with a small head, used by the error tests) and tiny_vit (a
 two-layer ViT: hidden 128, 2 heads, patch 16, 64 px; also saved with the legacy `mlp.linear_1` names).
 ViTs run only at the size their position embedding fixes (SIZES_VIT); their class token and head, which
@@ -46,9 +46,10 @@ STAGES = {"resnet": "layer3", "resnext": "layer3", "wide_resnet": "layer3", "den
           "tiny_densenet": "features.denseblock2", "vgg11": "features.14", "vgg16": "features.23", "tiny_vgg": "features.3",
           "mobilenet": "features", "shufflenet": "conv5",
           "alexnet": "features.12", "googlenet": "inception4e", "inception_v3": "Mixed_6e",
-          "efficientnet": "features.3"}
+          "efficientnet": "features.3", "tiny_efficientnet": "features.2"}
 PTH = {"resnet18", "densenet121", "tiny_densenet", "tiny_vgg", "tiny_vit", "vit_b_32", "mobilenet_v2", "mobilenet_v3_large",
-       "mobilenet_v3_small", "shufflenet_v2_x1_0", "googlenet", "inception_v3", "efficientnet_b0", "efficientnet_v2_s"}
+       "mobilenet_v3_small", "shufflenet_v2_x1_0", "googlenet", "inception_v3", "efficientnet_b0", "efficientnet_v2_s",
+       "tiny_efficientnet"}
 
 
 def write_safetensors(path, tensors):
@@ -86,6 +87,17 @@ def tiny_vit():
         image_size=64, patch_size=16, num_layers=2, num_heads=2, hidden_dim=128, mlp_dim=256, num_classes=10)
 
 
+def tiny_efficientnet():
+    """A four-stage EfficientNet of both block kinds: FusedMBConv without expansion (its input added after
+    the SiLU) and with it, MBConv with a 5x5 depthwise convolution, strides from torchvision's stage table
+    (1, 2, 2, 2); BatchNorm eps 1e-3 as torchvision's v2 builders (the file cannot tell)."""
+    from torchvision.models.efficientnet import EfficientNet, FusedMBConvConfig, MBConvConfig
+    setting = [FusedMBConvConfig(1, 3, 1, 16, 16, 2), FusedMBConvConfig(4, 3, 2, 16, 24, 1),
+               MBConvConfig(4, 5, 2, 24, 32, 2), MBConvConfig(6, 3, 2, 32, 40, 1)]
+    return EfficientNet(setting, 0.2, num_classes=10, last_channel=64,
+                        norm_layer=lambda c: torch.nn.BatchNorm2d(c, eps=1e-3))
+
+
 def sizes_of(name):
     if name.startswith("vit_") or name.endswith("_vit"):
         return SIZES_VIT.get(name, [(224, 1), (224, 3)])
@@ -109,6 +121,8 @@ def build(name):
         m = tiny_vgg()
     elif name == "tiny_vit":
         m = tiny_vit()
+    elif name == "tiny_efficientnet":
+        m = tiny_efficientnet()
     elif name in TRANSFORM_INPUT:  # with their auxiliary heads, whose tensors the files hold
         # Inception-v3's own initialization (std 0.1 at every depth) with random BatchNorm statistics gives
         # logits around 1e13: torch's default initialization keeps them moderate.

@@ -76,6 +76,7 @@ def test_imagenet_wordnet_ids_follow_the_class_order():
 def test_arch_names():
     names = wmfeat.arch_names()
     assert names[0] == "resnet18" and "vgg16_bn" in names and "inception_v3" in names and "vit_b_16" in names
-    families = ["resnet", "vgg", "densenet", "mobilenet", "shufflenet", "vit"]  # any configuration
+    families = ["resnet", "vgg", "densenet", "mobilenet", "shufflenet", "vit", "efficientnet"]  # any configuration
+    assert "efficientnet_b0" in names and "efficientnet_v2_l" in names
     assert all(f in names for f in families)
-    assert len(names) == len(set(names)) == 43
+    assert len(names) == len(set(names)) == 55

@@ -1,4 +1,4 @@
-"""`wmfeat info` names each MobileNet and ShuffleNet architecture from a torchvision weight file, and
+"""`wmfeat info` names each MobileNet, ShuffleNet and EfficientNet architecture from a torchvision weight file, and
 `wmfeat audit` runs on each (random weights from tests/nn/make_reference.py, three photos, no bootstrap)."""
 import json
 import os
@@ -20,7 +20,10 @@ MODELS = pathlib.Path(os.environ["WMFEAT_TEST_MODELS"])
 CASES = [("mobilenet_v2", "mobilenet", 1280, "pth"), ("mobilenet_v3_large", "mobilenet", 1280, "safetensors"),
          ("mobilenet_v3_small", "mobilenet", 1024, "pth"), ("shufflenet_v2_x0_5", "shufflenet", 1024, "safetensors"),
          ("shufflenet_v2_x1_0", "shufflenet", 1024, "pth"), ("shufflenet_v2_x1_5", "shufflenet", 1024, "safetensors"),
-         ("shufflenet_v2_x2_0", "shufflenet", 2048, "safetensors")]
+         ("shufflenet_v2_x2_0", "shufflenet", 2048, "safetensors"),
+         ("efficientnet_b0", "efficientnet", 1280, "pth"), ("efficientnet_v2_s", "efficientnet", 1280, "safetensors")]
+# the crop and resize of torchvision's DEFAULT weights transforms, the defaults of `wmfeat audit`
+DEFAULT_SIZES = {"efficientnet_b0": (224, 256), "efficientnet_v2_s": (384, 384)}
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +38,12 @@ def images(tmp_path_factory):
 def test_info_names_the_architecture(name, family, features, ext):
     info = json.loads(run("info", MODELS / f"{name}.{ext}", "--json").stdout)["weights"]
     assert (info["arch"], info["family"], info["classes"], info["features"]) == (name, family, 1000, features)
+
+
+@pytest.mark.parametrize("name", sorted(DEFAULT_SIZES))
+def test_info_gives_the_default_sizes(name):
+    info = json.loads(run("info", MODELS / f"{name}.safetensors", "--json").stdout)["weights"]
+    assert (info["crop"], info["resize"]) == DEFAULT_SIZES[name]
 
 
 @pytest.mark.parametrize("name,family,features,ext", CASES)
@@ -57,6 +66,9 @@ def read_safetensors(path):
     ("mobilenet_v2", "features.17.", "MobileNet-v2 weights with 16 inverted residual blocks"),
     ("mobilenet_v3_small", "features.4.block.2.fc2.bias", "tensor 'features.4.block.2.fc2.bias' is missing"),
     ("shufflenet_v2_x0_5", "stage3.", "tensor 'stage3.0.branch2.5.weight' is missing"),
+    ("efficientnet_b0", "features.3.1.block.3.", "tensor 'features.3.1.block.3.0.weight' is missing"),
+    ("efficientnet_v2_s", "features.7.", "tensor 'features.7.0.weight' is missing"),
+    ("efficientnet_v2_s", "features.4.0.block.2.fc2.", "tensor 'features.4.0.block.2.fc2.weight' is missing"),
 ])
 def test_broken_weights_are_named(name, drop, message, tmp_path):
     """The first problem is the one reported (not a later lookup's), exit 1, never a signal."""
