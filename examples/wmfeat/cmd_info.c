@@ -7,6 +7,7 @@
 #define SUPPORTED_FAMILIES                                                                                \
   "ResNet (resnet18..152, ResNeXt, Wide ResNet), VGG (vgg11..19, with or without batch norm), DenseNet "  \
   "(densenet121..201), MobileNet (mobilenet_v2, mobilenet_v3_large/small), ShuffleNet-v2 (x0_5..x2_0), "  \
+  "EfficientNet (efficientnet_b0..b7, efficientnet_v2_s/m/l), "                                          \
   "with torchvision's tensor names"
 
 int cmd_info(int argc, char **argv) {
