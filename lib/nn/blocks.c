@@ -27,6 +27,14 @@ int wmfi_nn_conv_bn(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src, in
   return *st == WMF_OK ? dst : WMFI_NN_NONE;
 }
 
+int wmfi_nn_conv_dim(const wmfi_nn_params *p, wmf_status *st, const char *prefix, int axis) {
+  char name[160];
+  int v = 0;
+  snprintf(name, sizeof name, "%s.weight", prefix);
+  if (*st == WMF_OK) *st = wmfi_nn_dim(p, name, 4, axis, WMFI_NN_MAX_CHANNELS, &v);
+  return v;
+}
+
 /* A 1x1 convolution with bias on pooled N x C values, as a linear layer: prefix.weight [out, in, 1, 1]. */
 static int pooled_conv(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src, int act, const char *prefix) {
   if (*st != WMF_OK) return WMFI_NN_NONE;

@@ -51,18 +51,9 @@ int wmfi_nn_efficientnet_detect(const wmfi_nn_params *p) {
          wmfi_nn_has(p, "classifier.1.weight");
 }
 
-/* Dimension `axis` of the 4-D weight prefix.weight (0 with *st set on error). */
-static int dim_of(const wmfi_nn_params *p, wmf_status *st, const char *prefix, int axis) {
-  char name[160];
-  int v = 0;
-  snprintf(name, sizeof name, "%s.weight", prefix);
-  if (*st == WMF_OK) *st = wmfi_nn_dim(p, name, 4, axis, WMFI_NN_MAX_CHANNELS, &v);
-  return v;
-}
-
 /* The kernel size of prefix.weight, which must be odd (torch pads (k - 1) / 2 on each side). */
 static int kernel_of(const wmfi_nn_params *p, wmf_status *st, const char *prefix) {
-  int k = dim_of(p, st, prefix, 2);
+  int k = wmfi_nn_conv_dim(p, st, prefix, 2);
   if (*st == WMF_OK && k % 2 == 0)
     *st = wmfi_fail(WMF_ERR_SHAPE, "wmf_model_load: '%s.weight' has an even kernel size %d (EfficientNet's are odd)",
                     prefix, k);
@@ -90,16 +81,17 @@ static int block(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int x, int s, 
   snprintf(name, sizeof name, "%s.1.fc1.weight", pre);
   if (expand || wmfi_nn_has(p, name)) { /* MBConv */
     snprintf(name, sizeof name, "%s.0.0", pre);
-    if (expand) t = conv_norm(m, p, st, t, pre, j++, dim_of(p, st, name, 0), 1, 1, 1, WMFI_NN_ACT_SILU, WMFI_NN_NONE);
+    if (expand) /* the 1x1 expansion */
+      t = conv_norm(m, p, st, t, pre, j++, wmfi_nn_conv_dim(p, st, name, 0), 1, 1, 1, WMFI_NN_ACT_SILU, WMFI_NN_NONE);
     snprintf(name, sizeof name, "%s.%d.0", pre, j);
-    int hidden = dim_of(p, st, name, 0);
+    int hidden = wmfi_nn_conv_dim(p, st, name, 0);
     t = conv_norm(m, p, st, t, pre, j++, hidden, kernel_of(p, st, name), stride, hidden, WMFI_NN_ACT_SILU,
                   WMFI_NN_NONE);
     snprintf(name, sizeof name, "%s.%d", pre, j++);
     t = wmfi_nn_squeeze_excite(m, p, st, t, WMFI_NN_ACT_SILU, WMFI_NN_ACT_SIGMOID, name);
     last = j;
     snprintf(name, sizeof name, "%s.%d.0", pre, last);
-    cout = dim_of(p, st, name, 0);
+    cout = wmfi_nn_conv_dim(p, st, name, 0);
     return conv_norm(m, p, st, t, pre, last, cout, 1, 1, 1, WMFI_NN_ACT_NONE,
                      stride == 1 && cin == cout ? x : WMFI_NN_NONE);
   }
@@ -107,14 +99,15 @@ static int block(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int x, int s, 
   char first[96];
   snprintf(first, sizeof first, "%s.0.0", pre);
   if (wmfi_nn_has(p, name)) { /* FusedMBConv with expansion: k x k convolution + SiLU, linear 1x1 projection */
-    t = conv_norm(m, p, st, t, pre, 0, dim_of(p, st, first, 0), kernel_of(p, st, first), stride, 1, WMFI_NN_ACT_SILU,
-                  WMFI_NN_NONE);
+    int hidden = wmfi_nn_conv_dim(p, st, first, 0);
+    t = conv_norm(m, p, st, t, pre, 0, hidden, kernel_of(p, st, first), stride, 1, WMFI_NN_ACT_SILU, WMFI_NN_NONE);
     snprintf(name, sizeof name, "%s.1.0", pre);
-    cout = dim_of(p, st, name, 0);
-    return conv_norm(m, p, st, t, pre, 1, cout, 1, 1, 1, WMFI_NN_ACT_NONE, stride == 1 && cin == cout ? x : WMFI_NN_NONE);
+    cout = wmfi_nn_conv_dim(p, st, name, 0);
+    return conv_norm(m, p, st, t, pre, 1, cout, 1, 1, 1, WMFI_NN_ACT_NONE,
+                     stride == 1 && cin == cout ? x : WMFI_NN_NONE);
   }
   /* FusedMBConv without expansion: one k x k convolution + SiLU, the input added after the SiLU */
-  cout = dim_of(p, st, first, 0);
+  cout = wmfi_nn_conv_dim(p, st, first, 0);
   int residual = stride == 1 && cin == cout ? x : WMFI_NN_NONE;
   t = conv_norm(m, p, st, t, pre, 0, cout, kernel_of(p, st, first), stride, 1, WMFI_NN_ACT_SILU, residual);
   if (*st == WMF_OK) m->g.ops[m->g.n_ops - 1].act_then_sum = 1;
@@ -149,7 +142,7 @@ wmf_status wmfi_nn_efficientnet_build(wmf_model *m, wmfi_nn_params *p, const cha
   int v2 = !wmfi_nn_has(p, "features.1.0.block.1.fc1.weight") && !wmfi_nn_has(p, "features.1.0.block.2.fc1.weight");
   char last[32];
   snprintf(last, sizeof last, "features.%d.0", stages + 1);
-  int stem = dim_of(p, &st, "features.0.0", 0), head = dim_of(p, &st, last, 0);
+  int stem = wmfi_nn_conv_dim(p, &st, "features.0.0", 0), head = wmfi_nn_conv_dim(p, &st, last, 0);
   WMFI_TRY(st);
   const efficientnet_cfg *cfg = NULL;
   for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)

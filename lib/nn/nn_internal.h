@@ -211,6 +211,9 @@ wmf_status wmfi_nn_shufflenet_build(wmf_model *m, wmfi_nn_params *p, const char 
  * WMFI_NN_NONE with the error in *st; nothing is added once *st is an error, so a block checks once. */
 int wmfi_nn_conv_bn(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src, int cout, int k, int stride,
                     int groups, int act, int residual, const char *prefix, const char *bn);
+/* Dimension `axis` of the 4-D convolution weight prefix.weight (a width, or the kernel size), checked by
+ * wmfi_nn_dim; 0 with the error in *st, and nothing read once *st is an error (as wmfi_nn_conv_bn). */
+int wmfi_nn_conv_dim(const wmfi_nn_params *p, wmf_status *st, const char *prefix, int axis);
 /* Squeeze-and-excitation as torchvision's SqueezeExcitation: global average pool, prefix.fc1 (1x1
  * convolution with bias) + `inner` (MobileNet-v3: ReLU; EfficientNet: SiLU), prefix.fc2 + `gate`
  * (hardsigmoid; sigmoid), times `src` per channel. Returns the output tensor id, or WMFI_NN_NONE with the
