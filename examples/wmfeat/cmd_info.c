@@ -9,6 +9,7 @@
   "(densenet121..201), MobileNet (mobilenet_v2, mobilenet_v3_large/small), ShuffleNet-v2 (x0_5..x2_0), "  \
   "ViT (vit_b_16..vit_h_14), AlexNet, GoogLeNet, Inception-v3, ConvNeXt (convnext_tiny/small/base/large), "  \
   "RegNet (regnet_x_400mf..regnet_x_32gf, regnet_y_400mf..regnet_y_128gf), "                              \
+  "EfficientNet (efficientnet_b0..b7, efficientnet_v2_s/m/l), "                                          \
   "with torchvision's tensor names"
 
 int cmd_info(int argc, char **argv) {

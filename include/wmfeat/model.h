@@ -1,6 +1,6 @@
 /* libwmfeat networks: ResNet / ResNeXt / Wide ResNet, VGG, DenseNet, MobileNet-v2/v3, ShuffleNet-v2,
- * ViT, AlexNet, GoogLeNet and Inception-v3,
- * RegNet X and Y, built from torchvision weights and run on oneDNN. Include
+ * ViT, AlexNet, GoogLeNet, Inception-v3, ConvNeXt, EfficientNet (B0-B7, v2 S/M/L) and RegNet X and Y,
+ * built from torchvision weights and run on oneDNN. Include
  * <wmfeat.h>.
  *
  * Thread safety: a loaded wmf_model is immutable; any number of threads may create sessions from it
@@ -107,7 +107,7 @@ WMF_API size_t wmf_model_num_classes(const wmf_model *model);
  *  ShuffleNet-v2,
  *  RegNet: the globally average-pooled channels; VGG: the 4096 values after classifier[:-1];
  *  MobileNet-v3: the output of classifier.0 after hardswish; ViT: the class token after the final
- *  LayerNorm); 0 for NULL. */
+ *  LayerNorm; EfficientNet: the globally average-pooled output of its last 1x1 convolution); 0 for NULL. */
 WMF_API size_t wmf_model_feature_count(const wmf_model *model);
 
 /** The input size (height = width) the torchvision weights were trained at, the crop of their
@@ -145,8 +145,10 @@ typedef struct wmf_session_options {
                                 "features.norm5": norm5 before the ReLU, Mark My Words' hook (DenseNet);
                                 "features" (MobileNet); "conv1", "maxpool", "stage2".."stage4",
                                 "conv5" (ShuffleNet-v2); AlexNet's as VGG's, GoogLeNet's
-                                "inception3a".."inception5b", Inception-v3's "Mixed_5b".."Mixed_7c"
-                                "stem", "trunk_output.block1".."block4" (RegNet)
+                                "inception3a".."inception5b", Inception-v3's "Mixed_5b".."Mixed_7c",
+                                ConvNeXt's "features.1".."features.7", "stem",
+                                "trunk_output.block1".."block4" (RegNet),
+                                EfficientNet's "features.0".."features.8"
                                 (docs/models.md lists all) */
 } wmf_session_options;
 #define WMF_SESSION_OPTIONS_INIT {sizeof(wmf_session_options), 1, 0, 0, 0, WMF_PRECISION_FP32, NULL}
@@ -164,8 +166,8 @@ WMF_API wmf_status wmf_session_options_init(wmf_session_options *options, size_t
  *  first use. The model must outlive the session. `options` may be NULL (batch 1, the model's default
  *  input size, fp32).
  *  Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (zero or too large sizes, an input too small for the
- *  network: ResNet, VGG, DenseNet, MobileNet, ShuffleNet and RegNet need 32 px, AlexNet 63 px, GoogLeNet 15 px,
- *  Inception-v3 75 px; a ViT accepts only the size its position embedding fixes), WMF_ERR_NOT_FOUND
+ *  network: ResNet, VGG, DenseNet, MobileNet, ShuffleNet, ConvNeXt and RegNet need 32 px, AlexNet 63 px, GoogLeNet 15 px,
+ *  Inception-v3 75 px, EfficientNet 1 px; a ViT accepts only the size its position embedding fixes), WMF_ERR_NOT_FOUND
  *  (unknown stage name),
  *  WMF_ERR_UNSUPPORTED (bf16 on a CPU without it), WMF_ERR_BACKEND, WMF_ERR_OUT_OF_MEMORY.
  *  *out is owned by the caller. Thread-safe with respect to the model. */

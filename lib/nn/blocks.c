@@ -27,6 +27,14 @@ int wmfi_nn_conv_bn(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src, in
   return *st == WMF_OK ? dst : WMFI_NN_NONE;
 }
 
+int wmfi_nn_conv_dim(const wmfi_nn_params *p, wmf_status *st, const char *prefix, int axis) {
+  char name[160];
+  int v = 0;
+  snprintf(name, sizeof name, "%s.weight", prefix);
+  if (*st == WMF_OK) *st = wmfi_nn_dim(p, name, 4, axis, WMFI_NN_MAX_CHANNELS, &v);
+  return v;
+}
+
 /* A 1x1 convolution with bias on pooled N x C values, as a linear layer: prefix.weight [out, in, 1, 1]. */
 static int pooled_conv(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src, int act, const char *prefix) {
   if (*st != WMF_OK) return WMFI_NN_NONE;
@@ -44,7 +52,8 @@ static int pooled_conv(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src,
   return dst;
 }
 
-int wmfi_nn_squeeze_excite(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src, int act, const char *prefix) {
+int wmfi_nn_squeeze_excite(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src, int inner, int gate,
+                           const char *prefix) {
   if (*st != WMF_OK) return WMFI_NN_NONE;
   wmfi_nn_graph *g = &m->g;
   wmfi_nn_op *op;
@@ -52,9 +61,9 @@ int wmfi_nn_squeeze_excite(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int 
   char name[128];
   if ((*st = wmfi_nn_add(g, WMFI_NN_GAP, src, c, NULL, &pooled, &op)) != WMF_OK) return WMFI_NN_NONE;
   snprintf(name, sizeof name, "%s.fc1", prefix);
-  int squeezed = pooled_conv(m, p, st, pooled, WMFI_NN_ACT_RELU, name);
+  int squeezed = pooled_conv(m, p, st, pooled, inner, name);
   snprintf(name, sizeof name, "%s.fc2", prefix);
-  int factors = pooled_conv(m, p, st, squeezed, act, name);
+  int factors = pooled_conv(m, p, st, squeezed, gate, name);
   if (*st != WMF_OK) return WMFI_NN_NONE;
   if (g->tensors[factors].c != c) {
     *st = wmfi_fail(WMF_ERR_SHAPE, "wmf_model_load: '%s.weight' has %d outputs for %d channels", name, g->tensors[factors].c, c);

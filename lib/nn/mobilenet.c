@@ -51,15 +51,6 @@ static int count_blocks(const wmfi_nn_params *p, const char *inner) {
   }
 }
 
-/* Output channels of a convolution `prefix`.weight (or its dimension `axis`). */
-static int dim_of(const wmfi_nn_params *p, wmf_status *st, const char *prefix, int axis) {
-  char name[128];
-  int v = 0;
-  snprintf(name, sizeof name, "%s.weight", prefix);
-  if (*st == WMF_OK) *st = wmfi_nn_dim(p, name, 4, axis, WMFI_NN_MAX_CHANNELS, &v);
-  return v;
-}
-
 /* One inverted residual block features.`i`: `inner` is "conv" (v2) or "block" (v3). */
 static int inverted_residual(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int x, int i, const char *inner,
                              int stride, int act) {
@@ -68,20 +59,20 @@ static int inverted_residual(wmf_model *m, wmfi_nn_params *p, wmf_status *st, in
   int j = 0, t = x, cin = m->g.tensors[x].c;
   snprintf(pre, sizeof pre, "features.%d.%s", i, inner);
   snprintf(c, sizeof c, "%s.0.0", pre);
-  if (dim_of(p, st, c, 1) != 1) { /* not depthwise: the 1x1 expansion */
+  if (wmfi_nn_conv_dim(p, st, c, 1) != 1) { /* not depthwise: the 1x1 expansion */
     snprintf(b, sizeof b, "%s.0.1", pre);
-    t = wmfi_nn_conv_bn(m, p, st, t, dim_of(p, st, c, 0), 1, 1, 1, act, WMFI_NN_NONE, c, b);
+    t = wmfi_nn_conv_bn(m, p, st, t, wmfi_nn_conv_dim(p, st, c, 0), 1, 1, 1, act, WMFI_NN_NONE, c, b);
     j = 1;
   }
   snprintf(c, sizeof c, "%s.%d.0", pre, j);
   snprintf(b, sizeof b, "%s.%d.1", pre, j);
-  int hidden = dim_of(p, st, c, 0);
-  t = wmfi_nn_conv_bn(m, p, st, t, hidden, dim_of(p, st, c, 2), stride, hidden, act, WMFI_NN_NONE, c, b);
+  int hidden = wmfi_nn_conv_dim(p, st, c, 0);
+  t = wmfi_nn_conv_bn(m, p, st, t, hidden, wmfi_nn_conv_dim(p, st, c, 2), stride, hidden, act, WMFI_NN_NONE, c, b);
   j++;
   snprintf(c, sizeof c, "%s.%d.fc1.weight", pre, j);
   if (*st == WMF_OK && wmfi_nn_has(p, c)) {
     snprintf(c, sizeof c, "%s.%d", pre, j);
-    t = wmfi_nn_squeeze_excite(m, p, st, t, WMFI_NN_ACT_HARDSIGMOID, c);
+    t = wmfi_nn_squeeze_excite(m, p, st, t, WMFI_NN_ACT_RELU, WMFI_NN_ACT_HARDSIGMOID, c);
     j++;
   }
   if (!strcmp(inner, "conv")) { /* v2: a bare convolution, then its BatchNorm */
@@ -91,7 +82,7 @@ static int inverted_residual(wmf_model *m, wmfi_nn_params *p, wmf_status *st, in
     snprintf(c, sizeof c, "%s.%d.0", pre, j);
     snprintf(b, sizeof b, "%s.%d.1", pre, j);
   }
-  int cout = dim_of(p, st, c, 0);
+  int cout = wmfi_nn_conv_dim(p, st, c, 0);
   int residual = stride == 1 && cin == cout ? x : WMFI_NN_NONE;
   return wmfi_nn_conv_bn(m, p, st, t, cout, 1, 1, 1, WMFI_NN_ACT_NONE, residual, c, b);
 }
@@ -112,7 +103,7 @@ wmf_status wmfi_nn_mobilenet_build(wmf_model *m, wmfi_nn_params *p, const char *
   if (!v2) p->bn_eps = 1e-3; /* torchvision's MobileNetV3 BatchNorm */
   int act_hs = v2 ? WMFI_NN_ACT_RELU6 : WMFI_NN_ACT_HARDSWISH;
   char c[64], b[64];
-  int x = wmfi_nn_conv_bn(m, p, &st, WMFI_NN_INPUT, dim_of(p, &st, "features.0.0", 0), 3, 2, 1, act_hs,
+  int x = wmfi_nn_conv_bn(m, p, &st, WMFI_NN_INPUT, wmfi_nn_conv_dim(p, &st, "features.0.0", 0), 3, 2, 1, act_hs,
                           WMFI_NN_NONE, "features.0.0", "features.0.1");
   for (int i = 1; i <= blocks; i++) {
     int stride = v2 ? v2_stride[i] : large ? v3_large_stride[i] : v3_small_stride[i];
@@ -121,7 +112,7 @@ wmf_status wmfi_nn_mobilenet_build(wmf_model *m, wmfi_nn_params *p, const char *
   }
   snprintf(c, sizeof c, "features.%d.0", blocks + 1);
   snprintf(b, sizeof b, "features.%d.1", blocks + 1);
-  x = wmfi_nn_conv_bn(m, p, &st, x, dim_of(p, &st, c, 0), 1, 1, 1, act_hs, WMFI_NN_NONE, c, b);
+  x = wmfi_nn_conv_bn(m, p, &st, x, wmfi_nn_conv_dim(p, &st, c, 0), 1, 1, 1, act_hs, WMFI_NN_NONE, c, b);
   WMFI_TRY(st);
   wmfi_nn_graph *g = &m->g;
   snprintf(g->tensors[x].stage, sizeof g->tensors[x].stage, "features");

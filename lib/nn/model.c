@@ -18,6 +18,8 @@ static const wmfi_nn_family families[WMFI_NN_FAMILY_COUNT] = {
                             wmfi_nn_inception_v3_build},
   [WMFI_NN_CONVNEXT] = {"convnext", 32, wmfi_nn_convnext_knows, wmfi_nn_convnext_detect, wmfi_nn_convnext_build},
   [WMFI_NN_REGNET] = {"regnet", 32, wmfi_nn_regnet_knows, wmfi_nn_regnet_detect, wmfi_nn_regnet_build},
+  [WMFI_NN_EFFICIENTNET] = {"efficientnet", 1, wmfi_nn_efficientnet_knows, wmfi_nn_efficientnet_detect,
+                            wmfi_nn_efficientnet_build},
 };
 
 static size_t known_arch_count(void);
@@ -127,6 +129,8 @@ static const char *const arch_names[] = {
   "regnet_x_400mf", "regnet_x_800mf", "regnet_x_1_6gf", "regnet_x_3_2gf", "regnet_x_8gf", "regnet_x_16gf",
   "regnet_x_32gf", "regnet_y_400mf", "regnet_y_800mf", "regnet_y_1_6gf", "regnet_y_3_2gf", "regnet_y_8gf",
   "regnet_y_16gf", "regnet_y_32gf", "regnet_y_128gf", "regnet",
+  "efficientnet_b0", "efficientnet_b1", "efficientnet_b2", "efficientnet_b3", "efficientnet_b4", "efficientnet_b5",
+  "efficientnet_b6", "efficientnet_b7", "efficientnet_v2_s", "efficientnet_v2_m", "efficientnet_v2_l", "efficientnet",
 };
 
 static size_t known_arch_count(void) { return sizeof arch_names / sizeof arch_names[0]; }

@@ -46,7 +46,8 @@ enum {
   WMFI_NN_ACT_HARDSWISH,   /* x * relu6(x + 3) / 6 */
   WMFI_NN_ACT_HARDSIGMOID, /* relu6(x + 3) / 6 */
   WMFI_NN_ACT_GELU,        /* GELU (erf): ViT's MLP, through wmfi_nn_op.gelu on LINEAR ops */
-  WMFI_NN_ACT_SIGMOID      /* 1 / (1 + exp(-x)): RegNet Y's squeeze-and-excitation gate */
+  WMFI_NN_ACT_SILU,        /* x * sigmoid(x) (oneDNN's swish with alpha 1): EfficientNet */
+  WMFI_NN_ACT_SIGMOID      /* 1 / (1 + exp(-x)) (oneDNN's logistic): the SE gates of EfficientNet, RegNet Y */
 };
 
 /* Tensor ids: the input is tensor 0 of every graph; WMFI_NN_NONE stands for no tensor (an op without
@@ -73,6 +74,9 @@ typedef struct wmfi_nn_op {
   int c_step;              /* COPY into a plain block tensor: src channel k goes to channel c_off + k * c_step
                               (0 or 1: contiguous; 2: ShuffleNet's concatenation and channel shuffle) */
   int gelu;                /* LINEAR: GELU (erf) post-op */
+  int act_then_sum;        /* CONV with residual: the activation first, then the residual added (EfficientNet-v2's
+                              FusedMBConv without expansion adds its input after the SiLU), reading the residual
+                              into a new tensor; 0: the sum, then the activation, in place */
 } wmfi_nn_op;
 
 typedef struct wmfi_nn_tensor {
@@ -213,10 +217,15 @@ wmf_status wmfi_nn_shufflenet_build(wmf_model *m, wmfi_nn_params *p, const char 
  * WMFI_NN_NONE with the error in *st; nothing is added once *st is an error, so a block checks once. */
 int wmfi_nn_conv_bn(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src, int cout, int k, int stride,
                     int groups, int act, int residual, const char *prefix, const char *bn);
+/* Dimension `axis` of the 4-D convolution weight prefix.weight (a width, or the kernel size), checked by
+ * wmfi_nn_dim; 0 with the error in *st, and nothing read once *st is an error (as wmfi_nn_conv_bn). */
+int wmfi_nn_conv_dim(const wmfi_nn_params *p, wmf_status *st, const char *prefix, int axis);
 /* Squeeze-and-excitation as torchvision's SqueezeExcitation: global average pool, prefix.fc1 (1x1
- * convolution with bias) + ReLU, prefix.fc2 + `act`, times `src` per channel. Returns the output
- * tensor id, or WMFI_NN_NONE with the error in *st (as wmfi_nn_conv_bn). */
-int wmfi_nn_squeeze_excite(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src, int act, const char *prefix);
+ * convolution with bias) + `inner` (MobileNet-v3: ReLU; EfficientNet: SiLU), prefix.fc2 + `gate`
+ * (hardsigmoid; sigmoid), times `src` per channel. Returns the output tensor id, or WMFI_NN_NONE with the
+ * error in *st (as wmfi_nn_conv_bn). */
+int wmfi_nn_squeeze_excite(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src, int inner, int gate,
+                           const char *prefix);
 int wmfi_nn_alexnet_detect(const wmfi_nn_params *p);
 int wmfi_nn_alexnet_knows(const char *arch);
 wmf_status wmfi_nn_alexnet_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
@@ -232,6 +241,9 @@ wmf_status wmfi_nn_convnext_build(wmf_model *m, wmfi_nn_params *p, const char *a
 int wmfi_nn_regnet_detect(const wmfi_nn_params *p);
 int wmfi_nn_regnet_knows(const char *arch);
 wmf_status wmfi_nn_regnet_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
+int wmfi_nn_efficientnet_detect(const wmfi_nn_params *p);
+int wmfi_nn_efficientnet_knows(const char *arch);
+wmf_status wmfi_nn_efficientnet_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
 
 /* The families, in the order wmf_model_load tries to recognize weights (model.c holds the table). */
 typedef enum wmfi_nn_family_id {
@@ -246,6 +258,7 @@ typedef enum wmfi_nn_family_id {
   WMFI_NN_INCEPTION_V3,
   WMFI_NN_CONVNEXT,
   WMFI_NN_REGNET,
+  WMFI_NN_EFFICIENTNET,
   WMFI_NN_FAMILY_COUNT
 } wmfi_nn_family_id;
 typedef struct wmfi_nn_family {

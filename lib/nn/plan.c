@@ -146,9 +146,15 @@ static void release_after(wmfi_nn_plan *p, int op_index, int transferred) {
     if (p->t[t].last_use == op_index && p->t[t].slot != NO_SLOT && t != transferred) p->slot_busy[p->t[t].slot] = 0;
 }
 
+/* make_pd_ex's `sum`: no residual, the residual added before the activation (a sum post-op: in place, into
+ * the destination), or after it (a binary add post-op reading the residual, described by dst_md: oneDNN 2.6
+ * runs an eltwise followed by a sum only in its reference convolution). */
+enum { SUM_NONE = 0, SUM_THEN_ACT = 1, ACT_THEN_ADD = 2 };
+
 /* The primitive descriptor of `desc` (a convolution, pooling, inner product, matmul, layer normalization
  * or softmax descriptor), or with desc NULL of a reorder from src_md to dst_md; the scratchpad is the
- * session's, post-ops add the destination (sum) and apply the activation `act` (WMFI_NN_ACT_*);
+ * session's, post-ops add the destination (sum: SUM_THEN_ACT or ACT_THEN_SUM) and apply the activation
+ * `act` (WMFI_NN_ACT_*);
  * scale > 0 is an output scale. `what` names the step in messages. */
 static wmf_status make_pd_ex(wmfi_nn_plan *p, const void *desc, const dnnl_memory_desc_t *src_md,
                              const dnnl_memory_desc_t *dst_md, int sum, int act, float scale,
@@ -162,7 +168,7 @@ static wmf_status make_pd_ex(wmfi_nn_plan *p, const void *desc, const dnnl_memor
   if (scale > 0) WMFI_DNNL_TRY(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &scale), "output scale");
   if (sum || act != WMFI_NN_ACT_NONE) {
     WMFI_DNNL_TRY(dnnl_post_ops_create(&po), "post-ops");
-    if (sum) dnnl_post_ops_append_sum(po, 1.f);
+    if (sum == SUM_THEN_ACT) dnnl_post_ops_append_sum(po, 1.f);
     if (act == WMFI_NN_ACT_RELU) dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_relu, 0.f, 0.f);
     if (act == WMFI_NN_ACT_RELU6) dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_clip_v2, 0.f, 6.f);
     if (act == WMFI_NN_ACT_HARDSWISH) dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_hardswish, 0.f, 0.f);
@@ -171,7 +177,9 @@ static wmf_status make_pd_ex(wmfi_nn_plan *p, const void *desc, const dnnl_memor
       dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_clip_v2, 0.f, 1.f);
     }
     if (act == WMFI_NN_ACT_GELU) dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_gelu_erf, 0.f, 0.f);
+    if (act == WMFI_NN_ACT_SILU) dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_swish, 1.f, 0.f);
     if (act == WMFI_NN_ACT_SIGMOID) dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_logistic, 0.f, 0.f);
+    if (sum == ACT_THEN_ADD) WMFI_DNNL_TRY(dnnl_post_ops_append_binary(po, dnnl_binary_add, dst_md), "post-ops");
     WMFI_DNNL_TRY(dnnl_primitive_attr_set_post_ops(attr, po), "post-ops");
   }
   if (desc)
@@ -351,7 +359,8 @@ static wmf_status conv_pd(wmfi_nn_plan *p, const wmfi_nn_op *op, const dnnl_memo
   WMFI_DNNL(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, src, wmd, &bmd,
                                                dst, strides, pad, pad_r),
             "convolution descriptor");
-  return make_pd(p, &cd, NULL, NULL, op->residual != WMFI_NN_NONE, op->relu, pd, "convolution primitive descriptor");
+  int sum = op->residual == WMFI_NN_NONE ? SUM_NONE : op->act_then_sum ? ACT_THEN_ADD : SUM_THEN_ACT;
+  return make_pd(p, &cd, NULL, sum == ACT_THEN_ADD ? dst : NULL, sum, op->relu, pd, "convolution primitive descriptor");
 }
 
 static int is_reference_impl(dnnl_primitive_desc_t pd) {
@@ -426,8 +435,17 @@ static wmf_status build_conv(wmfi_nn_plan *p, int i, wmfi_nn_op *op, int src) {
   }
   int out = tmp_out != WMFI_NN_NONE ? tmp_out : op->dst;
   plan_step *s;
-  WMFI_TRY(define(p, out, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), oh, ow, op->residual));
+  WMFI_TRY(define(p, out, dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), oh, ow,
+                  op->act_then_sum ? WMFI_NN_NONE : op->residual));
   WMFI_TRY(new_step2(p, STEP_PRIM, DNNL_ARG_SRC, src, &S->md, DNNL_ARG_DST, out, &p->t[out].md, &s));
+  if (op->residual != WMFI_NN_NONE && op->act_then_sum) { /* the residual: the last post-op's second source */
+    const_dnnl_primitive_attr_t attr;
+    const_dnnl_post_ops_t po;
+    WMFI_DNNL_TRY(dnnl_primitive_desc_get_attr(pd, &attr), "post-ops");
+    WMFI_DNNL_TRY(dnnl_primitive_attr_get_post_ops(attr, &po), "post-ops");
+    add_arg(s, DNNL_ARG_ATTR_MULTIPLE_POST_OP(dnnl_post_ops_len(po) - 1) | DNNL_ARG_SRC_1, op->residual,
+            &p->t[op->residual].md, NULL);
+  }
   WMFI_TRY(weights_arg(p, s, op, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &plain));
   if (!p->cfg.prepare) WMFI_TRY(bias_arg(p, s, op->b, op->cout));
   WMFI_TRY(finish_prim(p, s, pd));
@@ -881,7 +899,7 @@ static wmf_status build(wmfi_nn_plan *p) {
       case WMFI_NN_ATTENTION: WMFI_TRY(build_attention(p, i, op)); break;
       case WMFI_NN_CLASS_TOKEN: WMFI_TRY(build_class_token(p, op)); break;
     }
-    if (!p->cfg.prepare) release_after(p, i, op->residual);
+    if (!p->cfg.prepare) release_after(p, i, op->act_then_sum ? WMFI_NN_NONE : op->residual);
   }
   if (p->cfg.stage != WMFI_NN_NONE && !p->cfg.prepare) {
     WMFI_TRY(build_kernel(p, stage != p->cfg.stage ? &p->stage_view : NULL, STEP_GAP, stage, WMFI_NN_NONE));

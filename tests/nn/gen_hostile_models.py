@@ -191,6 +191,35 @@ def regnet():
     return sd
 
 
+def efficientnet():
+    """An EfficientNet-v2-like network: stem 8; a FusedMBConv without expansion (adds its input); one with
+    expansion (8 -> 32 -> 16, stride 2); an MBConv (16 -> 64, depthwise 5x5, SE 64 -> 4 -> 64, -> 24, stride
+    2); the 1x1 head convolution to 32; classifier.1 32 -> 5."""
+    sd = {}
+    put(sd, "features.0.0", conv(8, 3, 3))
+    put(sd, "features.0.1", bn(8))
+    put(sd, "features.1.0.block.0.0", conv(8, 8, 3))
+    put(sd, "features.1.0.block.0.1", bn(8))
+    pre = "features.2.0.block"
+    put(sd, pre + ".0.0", conv(32, 8, 3))
+    put(sd, pre + ".0.1", bn(32))
+    put(sd, pre + ".1.0", conv(16, 32, 1))
+    put(sd, pre + ".1.1", bn(16))
+    pre = "features.3.0.block"
+    put(sd, pre + ".0.0", conv(64, 16, 1))
+    put(sd, pre + ".0.1", bn(64))
+    put(sd, pre + ".1.0", conv(64, 1, 5))
+    put(sd, pre + ".1.1", bn(64))
+    put(sd, pre + ".2.fc1", conv(4, 64, 1, bias=True))
+    put(sd, pre + ".2.fc2", conv(64, 4, 1, bias=True))
+    put(sd, pre + ".3.0", conv(24, 64, 1))
+    put(sd, pre + ".3.1", bn(24))
+    put(sd, "features.4.0", conv(32, 24, 1))
+    put(sd, "features.4.1", bn(32))
+    put(sd, "classifier.1", linear(5, 32))
+    return sd
+
+
 class View:
     """A .pth tensor of `shape` whose strides are all 0: every element is the one stored value."""
 
@@ -218,7 +247,7 @@ def zeros(*shape):
 
 
 ARCHS = ["-", "resnet", "vgg", "densenet", "resnet18", "resnet50", "vgg11", "vgg11_bn", "densenet121", "vit",
-         "convnext", "regnet"]
+         "convnext", "regnet", "efficientnet"]
 
 
 def seed_bytes(sd, arch):
@@ -246,7 +275,8 @@ def main():
     valid = {"resnet_basic": resnet_basic(), "resnet_grouped": resnet_grouped(), "vgg": vgg(False),
              "vgg_bn": vgg(True), "densenet": densenet(), "vit": vit(),
              "convnext": convnext(),
-             "regnet": regnet()}
+             "regnet": regnet(),
+             "efficientnet": efficientnet()}
     for name, sd in valid.items():
         st(name + ".safetensors", sd, "-", "WMF_OK", "5")
         write(name + ".pth", pth(sd), "-", "WMF_OK", "5")
@@ -410,6 +440,22 @@ def main():
        "the weights are a regnet_y-custom, not a regnet_y_400mf")
     write("regnet_view_width.pth", pth(regnet_with(B2__f__c__0__weight=View((1 << 32, 16, 1, 1)))), "-",
           "WMF_ERR_LIMIT", "'%sf.c.0.weight' has shape [4294967296, 16, 1, 1]" % b2)
+    # ---- EfficientNet ----
+    st("efficientnet_family.safetensors", valid["efficientnet"], "efficientnet", "WMF_OK", "5")
+    st("efficientnet_even_kernel.safetensors", variant("efficientnet", features__3__0__block__1__0__weight=zeros(64, 1, 4, 4)),
+       "-", "WMF_ERR_SHAPE", "'features.3.0.block.1.0.weight' has an even kernel size 4")
+    st("efficientnet_depthwise_inconsistent.safetensors",
+       variant("efficientnet", features__3__0__block__1__0__weight=zeros(64, 2, 5, 5)), "-", "WMF_ERR_SHAPE",
+       "'features.3.0.block.1.0.weight' has shape [64, 2, 5, 5], the architecture needs [64, 1, 5, 5]")
+    st("efficientnet_se_zero.safetensors", variant("efficientnet", features__3__0__block__2__fc1__weight=zeros(0, 64, 1, 1)),
+       "-", "WMF_ERR_SHAPE", "'features.3.0.block.2.fc1.weight' has shape [0, 64, 1, 1]: dimension 0 is 0")
+    st("efficientnet_se_inconsistent.safetensors",
+       variant("efficientnet", features__3__0__block__2__fc2__weight=zeros(63, 4, 1, 1),
+               features__3__0__block__2__fc2__bias=zeros(63)), "-", "WMF_ERR_SHAPE", "has 63 outputs for 64 channels")
+    st("efficientnet_named.safetensors", valid["efficientnet"], "efficientnet_b0", "WMF_ERR_UNKNOWN_ARCH",
+       "the weights are a custom EfficientNet, not a efficientnet_b0")
+    write("efficientnet_view_2p32.pth", pth(variant("efficientnet", features__0__0__weight=View((1 << 32, 3, 3, 3)))),
+          "-", "WMF_ERR_LIMIT", "'features.0.0.weight' has shape [4294967296, 3, 3, 3]")
 
     with open(os.path.join(out, "expect.txt"), "w") as f:
         f.write("\n".join(expect) + "\n")

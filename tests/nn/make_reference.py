@@ -6,7 +6,7 @@ torchvision's transforms, and stores inputs, logits, features and one pooled sta
 <out>/<model>.ref.safetensors.
 
 Usage: make_reference.py OUT_DIR MODEL [MODEL...]
-Models: torchvision names, plus tiny_densenet (growth 8, custom blocks: exercises the unblocked
+Models: torchvision names, plus tiny_efficientnet (four stages of both block kinds), tiny_densenet (growth 8, custom blocks: exercises the unblocked
 layout) and tiny_vgg (a one-conv VGG with a small head, used by the error tests) and tiny_vit (a
 two-layer ViT: hidden 128, 2 heads, patch 16, 64 px; also saved with the legacy `mlp.linear_1` names)
 and tiny_regnet (a two-stage RegNet Y of widths no torchvision variant has, bottleneck multiplier 2: loads
@@ -33,6 +33,13 @@ SIZES_VIT = {"tiny_vit": [(64, 1), (64, 3)]}
 # Networks trained at another size: that size first, then one other it supports.
 SIZES_OF = {"inception_v3": [(299, 1), (299, 3), (224, 1), (224, 3)],
             "regnet_y_128gf": [(384, 1), (384, 3), (224, 1), (224, 3)]}
+# EfficientNet: size-agnostic; the CI models (b0, v2_s) at 224 and 160 (v2_s's weights are for 384: kept
+# small to stay fast), the others at the crop of their weights' transforms and at 160. Their reference
+# also holds torchvision's (crop, resize) of the DEFAULT weights ("default_size"), the model's defaults.
+EFFICIENTNET_CROP = {"efficientnet_b1": 240, "efficientnet_b2": 288, "efficientnet_b3": 300, "efficientnet_b4": 380,
+                     "efficientnet_b5": 456, "efficientnet_b6": 528, "efficientnet_b7": 600, "efficientnet_v2_m": 480,
+                     "efficientnet_v2_l": 480}
+SIZES_OF.update({k: [(v, 1), (v, 3), (160, 1), (160, 3)] for k, v in EFFICIENTNET_CROP.items()})
 # torchvision turns transform_input on when it loads the pretrained weights of these (libwmfeat's
 # default too); the reference also holds the first size's outputs with it off ("*_noti_*").
 TRANSFORM_INPUT = {"googlenet", "inception_v3"}
@@ -43,11 +50,13 @@ STAGES = {"resnet": "layer3", "resnext": "layer3", "wide_resnet": "layer3", "den
           "mobilenet": "features", "shufflenet": "conv5",
           "alexnet": "features.12", "googlenet": "inception4e", "inception_v3": "Mixed_6e",
           "convnext": "features.5",
-          "regnet": "trunk_output.block3", "tiny_regnet": "trunk_output.block1"}
+          "regnet": "trunk_output.block3", "tiny_regnet": "trunk_output.block1",
+          "efficientnet": "features.3", "tiny_efficientnet": "features.2"}
 PTH = {"resnet18", "densenet121", "tiny_densenet", "tiny_vgg", "tiny_vit", "vit_b_32", "mobilenet_v2", "mobilenet_v3_large",
        "mobilenet_v3_small", "shufflenet_v2_x1_0", "googlenet", "inception_v3",
        "convnext_tiny",
-       "regnet_x_400mf", "regnet_y_400mf", "tiny_regnet"}
+       "regnet_x_400mf", "regnet_y_400mf", "tiny_regnet",
+       "efficientnet_b0", "efficientnet_v2_s", "tiny_efficientnet"}
 
 
 def write_safetensors(path, tensors):
@@ -92,6 +101,17 @@ def tiny_regnet():
     return RegNet(params, num_classes=10, stem_width=24)
 
 
+def tiny_efficientnet():
+    """A four-stage EfficientNet of both block kinds: FusedMBConv without expansion (its input added after
+    the SiLU) and with it, MBConv with a 5x5 depthwise convolution, strides from torchvision's stage table
+    (1, 2, 2, 2); BatchNorm eps 1e-3 as torchvision's v2 builders (the file cannot tell)."""
+    from torchvision.models.efficientnet import EfficientNet, FusedMBConvConfig, MBConvConfig
+    setting = [FusedMBConvConfig(1, 3, 1, 16, 16, 2), FusedMBConvConfig(4, 3, 2, 16, 24, 1),
+               MBConvConfig(4, 5, 2, 24, 32, 2), MBConvConfig(6, 3, 2, 32, 40, 1)]
+    return EfficientNet(setting, 0.2, num_classes=10, last_channel=64,
+                        norm_layer=lambda c: torch.nn.BatchNorm2d(c, eps=1e-3))
+
+
 def sizes_of(name):
     if name.startswith("vit_") or name.endswith("_vit"):
         return SIZES_VIT.get(name, [(224, 1), (224, 3)])
@@ -117,6 +137,8 @@ def build(name):
         m = tiny_vit()
     elif name == "tiny_regnet":
         m = tiny_regnet()
+    elif name == "tiny_efficientnet":
+        m = tiny_efficientnet()
     elif name in TRANSFORM_INPUT:  # with their auxiliary heads, whose tensors the files hold
         # Inception-v3's own initialization (std 0.1 at every depth) with random BatchNorm statistics gives
         # logits around 1e13: torch's default initialization keeps them moderate.
@@ -233,6 +255,10 @@ def main():
                 ref["logits_noti_" + tag] = m(ref["input_" + tag])
             ref["features_noti_" + tag] = grabbed["features"]
             m.transform_input = True
+        if name.startswith("efficientnet"):
+            tf = torchvision.models.get_model_weights(name).DEFAULT.transforms()
+            ref["default_size"] = torch.tensor([tf.crop_size[0], tf.resize_size[0]], dtype=torch.float32)
+        ref["sizes"] = torch.tensor([s for s, n in sizes if n == 1], dtype=torch.float32)
         ref_path = os.path.join(out_dir, name + ".ref.safetensors")
         write_safetensors(ref_path, ref)
         with open(os.path.join(out_dir, name + ".stage"), "w") as f:

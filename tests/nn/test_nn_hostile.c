@@ -66,7 +66,7 @@ START_TEST(each_hostile_model_fails_with_its_status) {
   }
   fclose(f);
   ck_assert_int_ge(n, 40);
-  ck_assert_int_eq(valid, 14 + 3 /* ConvNeXt */ + 3 /* RegNet: .safetensors, .pth, named "regnet" */);
+  ck_assert_int_eq(valid, 14 + 3 /* ConvNeXt */ + 3 /* RegNet: .safetensors, .pth, named "regnet" */ + 3 /* EfficientNet */);
 }
 END_TEST
 

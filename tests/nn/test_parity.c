@@ -7,13 +7,20 @@
 
 static const char *dir, *name;
 
-/* The input sizes the reference holds: 224 and 160, or for a network trained at another size that
- * size first (Inception-v3: 299, 224; regnet_y_128gf: 384, 224). */
+/* The input sizes the reference holds: its "sizes" (make_reference.py writes them), else 224 and 160, or
+ * for a network trained at another size that size first (Inception-v3: 299, 224; regnet_y_128gf: 384, 224). */
 static int ref_sizes(const wmf_weights *ref, int sizes[2]) {
   static const int candidates[] = {384, 299, 224, 160};
   int n = 0;
   size_t idx;
   char key[64];
+  if (wmf_weights_find(ref, "sizes", &idx) == WMF_OK) {
+    size_t cnt;
+    float *v = ref_get(ref, "sizes", &cnt);
+    for (size_t i = 0; i < cnt && n < 2; i++) sizes[n++] = (int)v[i];
+    free(v);
+    return n;
+  }
   for (size_t i = 0; i < sizeof candidates / sizeof candidates[0] && n < 2; i++) {
     snprintf(key, sizeof key, "input_%d_b1", candidates[i]);
     if (wmf_weights_find(ref, key, &idx) == WMF_OK) sizes[n++] = candidates[i];
@@ -179,7 +186,15 @@ START_TEST(matches_torchvision) {
     ck_assert_ptr_nonnull(strstr(wmf_model_arch(m), "-custom"));
   }
   int sizes[2], nsizes = ref_sizes(ref, sizes); /* two sizes, or none of these: a ViT's own */
-  if (nsizes == 2) ck_assert_uint_eq(wmf_model_default_input_size(m), sizes[0]);
+  size_t idx;
+  if (wmf_weights_find(ref, "default_size", &idx) == WMF_OK) { /* torchvision's weights transforms: crop, resize */
+    float *d = ref_get(ref, "default_size", NULL);
+    ck_assert_uint_eq(wmf_model_default_input_size(m), (uint32_t)d[0]);
+    ck_assert_uint_eq(wmf_model_default_resize_size(m), (uint32_t)d[1]);
+    free(d);
+  } else if (nsizes == 2) {
+    ck_assert_uint_eq(wmf_model_default_input_size(m), sizes[0]);
+  }
   for (int i = 0; i < nsizes; i++) check_transform_off(w, ref, sizes[i]);
   wmf_weights_destroy(w);
   int first;

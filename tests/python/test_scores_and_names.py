@@ -77,8 +77,9 @@ def test_arch_names():
     names = wmfeat.arch_names()
     assert names[0] == "resnet18" and "vgg16_bn" in names and "inception_v3" in names and "vit_b_16" in names
     families = ["resnet", "vgg", "densenet", "mobilenet", "shufflenet", "vit"]  # any configuration
-    families += ["convnext", "regnet"]
+    families += ["convnext", "regnet", "efficientnet"]
     assert all(f in names for f in families)
     assert "convnext_tiny" in names and "convnext_large" in names
     assert "regnet_x_400mf" in names and "regnet_y_128gf" in names
-    assert len(names) == len(set(names)) == 43 + 5 + 16  # + ConvNeXt's 4 and "convnext", RegNet's 15 and "regnet"
+    assert "efficientnet_b0" in names and "efficientnet_v2_l" in names
+    assert len(names) == len(set(names)) == 43 + 5 + 16 + 12  # + ConvNeXt's 4, RegNet's 15, EfficientNet's 11, each family's name

@@ -1,4 +1,4 @@
-"""`wmfeat info` names each MobileNet, ShuffleNet, ConvNeXt (tiny) and RegNet architecture from a torchvision weight file, and
+"""`wmfeat info` names each MobileNet, ShuffleNet, ConvNeXt (tiny), RegNet and EfficientNet architecture from a torchvision weight file, and
 `wmfeat audit` runs on each (random weights from tests/nn/make_reference.py, three photos, no bootstrap)."""
 import json
 import os
@@ -23,6 +23,9 @@ CASES = [("mobilenet_v2", "mobilenet", 1280, "pth"), ("mobilenet_v3_large", "mob
          ("shufflenet_v2_x2_0", "shufflenet", 2048, "safetensors"),
          ("convnext_tiny", "convnext", 768, "pth")]
 CASES += [("regnet_x_400mf", "regnet", 400, "safetensors"), ("regnet_y_400mf", "regnet", 440, "pth")]
+CASES += [("efficientnet_b0", "efficientnet", 1280, "pth"), ("efficientnet_v2_s", "efficientnet", 1280, "safetensors")]
+# the crop and resize of torchvision's DEFAULT weights transforms, the defaults of `wmfeat audit`
+DEFAULT_SIZES = {"efficientnet_b0": (224, 256), "efficientnet_v2_s": (384, 384)}
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +49,10 @@ def test_regnet_preprocessing_defaults(name, images, tmp_path):
     assert (info["resize"], info["crop"]) == (232, 224)
     run("audit", MODELS / f"{name}.safetensors", images, "--out", tmp_path / "r", "--quiet", "--bootstrap", "0")
     assert b"resize=232 crop=224" in (tmp_path / "r" / "audit.wmfa").read_bytes()
+@pytest.mark.parametrize("name", sorted(DEFAULT_SIZES))
+def test_info_gives_the_default_sizes(name):
+    info = json.loads(run("info", MODELS / f"{name}.safetensors", "--json").stdout)["weights"]
+    assert (info["crop"], info["resize"]) == DEFAULT_SIZES[name]
 
 
 @pytest.mark.parametrize("name,family,features,ext", CASES)
@@ -79,6 +86,9 @@ def read_safetensors(path):
      "tensor 'trunk_output.block2.block2-1.f.se.fc2.weight' is missing"),
     ("regnet_x_400mf", "trunk_output.block3.block3-0.proj.",
      "tensor 'trunk_output.block3.block3-0.proj.0.weight' is missing"),
+    ("efficientnet_b0", "features.3.1.block.3.", "tensor 'features.3.1.block.3.0.weight' is missing"),
+    ("efficientnet_v2_s", "features.7.", "tensor 'features.7.0.weight' is missing"),
+    ("efficientnet_v2_s", "features.4.0.block.2.fc2.", "tensor 'features.4.0.block.2.fc2.weight' is missing"),
 ])
 def test_broken_weights_are_named(name, drop, message, tmp_path):
     """The first problem is the one reported (not a later lookup's), exit 1, never a signal."""

@@ -1,5 +1,5 @@
 """wmf_model and wmf_session: torchvision ResNet, VGG, DenseNet, MobileNet, ShuffleNet, ViT, AlexNet,
-GoogLeNet, Inception-v3 and RegNet networks run on oneDNN."""
+GoogLeNet, Inception-v3, ConvNeXt, EfficientNet and RegNet networks run on oneDNN."""
 import ctypes
 import enum
 import weakref
