@@ -122,7 +122,7 @@ static int res_bottleneck(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int x
                       c, b);
   if (se) {
     block_name(c, sizeof c, s, i, "f.se");
-    t = wmfi_nn_squeeze_excite(m, p, st, t, WMFI_NN_ACT_SIGMOID, c);
+    t = wmfi_nn_squeeze_excite(m, p, st, t, WMFI_NN_ACT_RELU, WMFI_NN_ACT_SIGMOID, c);
   }
   block_name(c, sizeof c, s, i, "f.c.0");
   block_name(b, sizeof b, s, i, "f.c.1");
