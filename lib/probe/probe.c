@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <blis.h>
+#include <omp.h>
 
 #include "probe_internal.h"
 
@@ -325,16 +326,6 @@ wmf_status wmf_probe_weights(double *w, size_t wlen, double *b, size_t blen, con
   return WMF_OK;
 }
 
-/* Logits of one feature vector over the kept channels, in double. */
-static void logits_of(const wmf_probe *p, const float *x, double *z) {
-  for (size_t k = 0; k < p->K; k++) {
-    const double *w = p->W + k * p->F;
-    double s = p->b[k];
-    for (size_t j = 0; j < p->num_keep; j++) s += w[p->keep[j]] * x[p->keep[j]];
-    z[k] = s;
-  }
-}
-
 static size_t argmax(const double *z, size_t K) {
   size_t a = 0;
   for (size_t k = 1; k < K; k++)
@@ -342,18 +333,49 @@ static size_t argmax(const double *z, size_t K) {
   return a;
 }
 
+/* Logits (in double over the kept channels, written as float where out_logits) and classes (where
+ * out_classes) of n feature vectors: blocks of WMFI_PROBE_BLOCK samples, one BLIS product each, the
+ * blocks spread over the OpenMP threads (each row's result is the same whichever thread computes it). */
+static wmf_status predict_blocks(float *out_logits, int32_t *out_classes, const wmf_probe *p, const float *x, size_t n,
+                                 const char *fn) {
+  wmf_status st = WMF_OK;
+  size_t K = p->K, F = p->F, d = p->num_keep, dd = d ? d : 1, blocks = (n + WMFI_PROBE_BLOCK - 1) / WMFI_PROBE_BLOCK;
+  bool team = (double)n * (double)(d + 1) * (double)K >= WMFI_PROBE_PARALLEL_WORK;
+  size_t T = team ? (size_t)omp_get_max_threads() : 1;
+  if (T > blocks) T = blocks ? blocks : 1;
+  double *Wk = wmfi_alloc_array(K, dd * sizeof(double));
+  double *Xb = wmfi_alloc_array(T * WMFI_PROBE_BLOCK, dd * sizeof(double));
+  double *Zb = wmfi_alloc_array(T * WMFI_PROBE_BLOCK, K * sizeof(double));
+  WMFI_CHECK(Wk && Xb && Zb, WMF_ERR_OUT_OF_MEMORY, "%s: out of memory for %zu classes x %zu features", fn, K, d);
+  for (size_t k = 0; k < K; k++)
+    for (size_t j = 0; j < d; j++) Wk[k * d + j] = p->W[k * F + p->keep[j]];
+#pragma omp parallel for schedule(dynamic, 1) num_threads((int)T) if (T > 1)
+  for (size_t t = 0; t < blocks; t++) {
+    size_t i0 = t * WMFI_PROBE_BLOCK, m = n - i0 < WMFI_PROBE_BLOCK ? n - i0 : WMFI_PROBE_BLOCK;
+    double *xb = Xb + (size_t)omp_get_thread_num() * WMFI_PROBE_BLOCK * dd;
+    double *z = Zb + (size_t)omp_get_thread_num() * WMFI_PROBE_BLOCK * K;
+    for (size_t i = 0; i < m; i++)
+      for (size_t j = 0; j < d; j++) xb[i * d + j] = x[(i0 + i) * F + p->keep[j]];
+    if (d)
+      gemm1(m, K, d, 1.0, xb, d, 1, Wk, 1, d, 0.0, z, K, 1);
+    else
+      memset(z, 0, m * K * sizeof(double));
+    for (size_t i = 0; i < m; i++, z += K) {
+      for (size_t k = 0; k < K; k++) z[k] += p->b[k];
+      if (out_logits)
+        for (size_t k = 0; k < K; k++) out_logits[(i0 + i) * K + k] = (float)z[k];
+      if (out_classes) out_classes[i0 + i] = (int32_t)argmax(z, K);
+    }
+  }
+done:
+  wmfi_free(Wk), wmfi_free(Xb), wmfi_free(Zb);
+  return st;
+}
+
 wmf_status wmf_probe_predict(float *out_logits, int32_t *out_classes, const wmf_probe *p, const float *x, size_t n) {
   WMFI_REQUIRE(p && (x || !n), "wmf_probe_predict: NULL argument");
-  double zbuf[256], *z = p->K <= 256 ? zbuf : wmfi_alloc_array(p->K, sizeof(double));
-  if (!z) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_probe_predict: out of memory");
-  for (size_t i = 0; i < n; i++) {
-    logits_of(p, x + i * p->F, z);
-    if (out_logits)
-      for (size_t k = 0; k < p->K; k++) out_logits[i * p->K + k] = (float)z[k];
-    if (out_classes) out_classes[i] = (int32_t)argmax(z, p->K);
-  }
-  if (z != zbuf) wmfi_free(z);
-  return WMF_OK;
+  if (!n || (!out_logits && !out_classes)) return WMF_OK;
+  return predict_blocks(out_logits, out_classes, p, x, n, "wmf_probe_predict");
 }
 
 wmf_status wmf_probe_accuracy(double *out, const wmf_probe *p, const float *x, const int32_t *labels, size_t n) {
@@ -361,18 +383,17 @@ wmf_status wmf_probe_accuracy(double *out, const wmf_probe *p, const float *x, c
   for (size_t i = 0; i < n; i++)
     WMFI_REQUIRE(labels[i] == WMF_NO_LABEL || (labels[i] >= 0 && (size_t)labels[i] < p->K),
                  "wmf_probe_accuracy: labels[%zu] = %d out of range", i, (int)labels[i]);
-  double zbuf[256], *z = p->K <= 256 ? zbuf : wmfi_alloc_array(p->K, sizeof(double));
-  if (!z) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_probe_accuracy: out of memory");
   size_t right = 0, total = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (labels[i] == WMF_NO_LABEL) continue;
-    logits_of(p, x + i * p->F, z);
-    total++;
-    right += argmax(z, p->K) == (size_t)labels[i];
-  }
-  if (z != zbuf) wmfi_free(z);
-  *out = total ? (double)right / (double)total : NAN;
-  return WMF_OK;
+  for (size_t i = 0; i < n; i++) total += labels[i] != WMF_NO_LABEL;
+  *out = NAN;
+  if (!total) return WMF_OK;
+  int32_t *cls = wmfi_alloc_array(n, sizeof(int32_t));
+  if (!cls) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_probe_accuracy: out of memory for %zu classes", n);
+  wmf_status st = predict_blocks(NULL, cls, p, x, n, "wmf_probe_accuracy");
+  for (size_t i = 0; st == WMF_OK && i < n; i++) right += labels[i] != WMF_NO_LABEL && cls[i] == labels[i];
+  wmfi_free(cls);
+  if (st == WMF_OK) *out = (double)right / (double)total;
+  return st;
 }
 
 wmf_status wmf_probe_logit_auc(double *out, size_t out_len, const wmf_probe *p, const float *clean, size_t nc,

@@ -343,6 +343,48 @@ START_TEST(bit_identical_across_threads) {
 }
 END_TEST
 
+START_TEST(blocked_predictions_equal_loops) {
+  size_t n = 2 * WMFI_PROBE_BLOCK + 5, F = 70, K = 300;
+  float *x;
+  int32_t *y;
+  synthetic(&x, &y, n, F, K, 3);
+  wmf_probe *p;
+  ck_assert_int_eq(wmfi_probe_new(&p, K, F), WMF_OK);
+  for (size_t t = 0; t < K * F; t++) p->W[t] = 0.1 * lcg();
+  for (size_t k = 0; k < K; k++) p->b[k] = lcg();
+  uint8_t masked[70] = {0};
+  masked[0] = masked[13] = masked[69] = 1; /* the weights there are not zero: masked channels must be skipped */
+  wmfi_probe_set_masked(p, masked);
+  float *logits = malloc(n * K * sizeof(float));
+  int32_t *cls = malloc(n * sizeof(int32_t)), *cls2 = malloc(n * sizeof(int32_t));
+  omp_set_num_threads(2);
+  ck_assert_int_eq(wmf_probe_predict(logits, cls, p, x, n), WMF_OK);
+  ck_assert_int_eq(wmf_probe_predict(NULL, cls2, p, x, n), WMF_OK);
+  ck_assert(!memcmp(cls, cls2, n * sizeof(int32_t)));
+  size_t right = 0;
+  for (size_t i = 0; i < n; i++) {
+    double best = -INFINITY;
+    size_t arg = 0;
+    for (size_t k = 0; k < K; k++) {
+      double z = p->b[k];
+      for (size_t j = 0; j < F; j++) z += masked[j] ? 0 : p->W[k * F + j] * x[i * F + j];
+      ck_assert_msg(fabs(logits[i * K + k] - z) <= 1e-5 * (1 + fabs(z)), "logit %zu,%zu: %g vs loops %g", i, k,
+                    (double)logits[i * K + k], z);
+      if (z > best) best = z, arg = k;
+    }
+    ck_assert_msg((size_t)cls[i] == arg || fabs(logits[i * K + arg] - logits[i * K + (size_t)cls[i]]) <= 1e-5,
+                  "sample %zu: class %d vs loops %zu", i, (int)cls[i], arg);
+    right += i != 1 && cls[i] == y[i];
+  }
+  double acc;
+  y[1] = WMF_NO_LABEL; /* skipped by the accuracy */
+  ck_assert_int_eq(wmf_probe_accuracy(&acc, p, x, y, n), WMF_OK);
+  ck_assert_msg(acc == (double)right / (double)(n - 1), "accuracy %g vs %g", acc, (double)right / (double)(n - 1));
+  free(logits), free(cls), free(cls2), free(x), free(y);
+  wmf_probe_destroy(p);
+}
+END_TEST
+
 int main(int argc, char **argv) {
   if (argc == 2 && !strcmp(argv[1], "--blocks")) { /* the tests that need no reference file */
     Suite *s = suite_create("probe_blocks");
@@ -350,6 +392,7 @@ int main(int argc, char **argv) {
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, blocked_objective_equals_loops);
     tcase_add_test(tc, bit_identical_across_threads);
+    tcase_add_test(tc, blocked_predictions_equal_loops);
     tcase_add_test(tc, arguments_and_non_convergence);
     suite_add_tcase(s, tc);
     return run_suite(s);
