@@ -70,12 +70,12 @@ static double forward_block(const wmfi_probe_problem *pr, const double *W, const
       if (b) Z[k] += b[k];
       if (Z[k] > mx) mx = Z[k];
     }
-    double sum = 0;
-    for (size_t k = 0; k < K; k++) sum += exp(Z[k] - mx);
-    double lse = mx + log(sum);
-    loss += lse - Z[pr->y[i]];
-    for (size_t k = 0; k < K; k++) Z[k] = exp(Z[k] - lse); /* Z now holds the probabilities */
-    Z[pr->y[i]] -= 1.0;                                     /* and then the residuals P - Y */
+    double sum = 0, zy = Z[pr->y[i]];
+    for (size_t k = 0; k < K; k++) sum += Z[k] = exp(Z[k] - mx); /* one exp per logit */
+    loss += mx + log(sum) - zy;
+    double inv = 1.0 / sum;
+    for (size_t k = 0; k < K; k++) Z[k] *= inv; /* Z now holds the probabilities */
+    Z[pr->y[i]] -= 1.0;                         /* and then the residuals P - Y */
   }
   return loss;
 }
