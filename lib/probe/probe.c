@@ -3,7 +3,6 @@
 #include <stddef.h>
 #include <string.h>
 
-#include <blis.h>
 #include <omp.h>
 
 #include "probe_internal.h"
@@ -44,16 +43,15 @@ void wmf_probe_destroy(wmf_probe *p) {
 size_t wmf_probe_num_classes(const wmf_probe *p) { return p ? p->K : 0; }
 size_t wmf_probe_num_features(const wmf_probe *p) { return p ? p->F : 0; }
 
-/* C (m x n) = alpha A B + beta C in double on the calling thread alone, strides in elements (BLIS's
- * typed API takes row and column strides, so transposes are strides). One thread per call and fixed
- * shapes: the reduction order of every element is fixed, whatever the number of threads around it. */
-static void gemm1(size_t m, size_t n, size_t k, double alpha, const double *A, size_t rsa, size_t csa,
-                  const double *B, size_t rsb, size_t csb, double beta, double *C, size_t rsc, size_t csc) {
-  rntm_t rntm;
-  bli_rntm_init(&rntm);
-  bli_rntm_set_num_threads(1, &rntm);
-  bli_dgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, (dim_t)m, (dim_t)n, (dim_t)k, &alpha, (double *)A, (inc_t)rsa,
-               (inc_t)csa, (double *)B, (inc_t)rsb, (inc_t)csb, &beta, C, (inc_t)rsc, (inc_t)csc, NULL, &rntm);
+size_t wmfi_probe_threads(size_t n, size_t d, size_t K) {
+  if ((double)n * (double)(d + 1) * (double)K < WMFI_PROBE_PARALLEL_WORK) return 1;
+  int t = omp_get_max_threads();
+  return t > 1 ? (size_t)t : 1;
+}
+
+/* this thread's packing scratch in pr->pack */
+static double *pack_of(const wmfi_probe_problem *pr) {
+  return pr->pack + (size_t)omp_get_thread_num() * wmfi_probe_gemm_scratch();
 }
 
 /* Logits of samples [i0, i1) into Z, their softmax residuals P - Y in place, their summed loss returned. */
@@ -61,7 +59,7 @@ static double forward_block(const wmfi_probe_problem *pr, const double *W, const
   size_t d = pr->d, K = pr->K;
   double *Z = pr->Z + i0 * K, loss = 0;
   if (d)
-    gemm1(i1 - i0, K, d, 1.0, pr->X + i0 * d, d, 1, W, 1, d, 0.0, Z, K, 1); /* Z = X W^T */
+    wmfi_probe_gemm(pack_of(pr), i1 - i0, K, d, 1.0, pr->X + i0 * d, d, 1, W, 1, d, Z, K); /* Z = X W^T */
   else
     memset(Z, 0, (i1 - i0) * K * sizeof(double));
   for (size_t i = i0; i < i1; i++, Z += K) {
@@ -87,9 +85,9 @@ double wmfi_probe_evaluate(const wmfi_probe_problem *pr, const double *theta, do
   size_t n = pr->n, d = pr->d, K = pr->K;
   const double *W = theta, *b = pr->intercept ? theta + K * d : NULL;
   size_t blocks = (n + WMFI_PROBE_BLOCK - 1) / WMFI_PROBE_BLOCK;
-  /* threads only where the products outweigh waking them (the result is the same either way) */
-  bool team = (double)n * (double)(d + 1) * (double)K >= WMFI_PROBE_PARALLEL_WORK;
-#pragma omp parallel for schedule(dynamic, 1) if (team)
+  /* threads only where the products outweigh waking them (wmfi_probe_threads; the result is the same) */
+  int T = (int)pr->threads;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(T) if (T > 1)
   for (size_t t = 0; t < blocks; t++) {
     size_t i0 = t * WMFI_PROBE_BLOCK, i1 = i0 + WMFI_PROBE_BLOCK < n ? i0 + WMFI_PROBE_BLOCK : n;
     pr->block_loss[t] = forward_block(pr, W, b, i0, i1);
@@ -98,12 +96,12 @@ double wmfi_probe_evaluate(const wmfi_probe_problem *pr, const double *theta, do
   for (size_t t = 0; t < blocks; t++) loss += pr->block_loss[t];
   /* grad W = R^T X / n + l2 W, tile by tile: R is n x K (row-major), so R^T has strides (1, K) */
   size_t tk = (K + WMFI_PROBE_TILE - 1) / WMFI_PROBE_TILE, td = (d + WMFI_PROBE_TILE - 1) / WMFI_PROBE_TILE;
-#pragma omp parallel for schedule(dynamic, 1) if (team)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(T) if (T > 1)
   for (size_t t = 0; t < tk * td; t++) {
     size_t k0 = t / td * WMFI_PROBE_TILE, j0 = t % td * WMFI_PROBE_TILE;
     size_t mk = K - k0 < WMFI_PROBE_TILE ? K - k0 : WMFI_PROBE_TILE, mj = d - j0 < WMFI_PROBE_TILE ? d - j0 : WMFI_PROBE_TILE;
     double *G = grad + k0 * d + j0;
-    gemm1(mk, mj, n, inv_n, pr->Z + k0, 1, K, pr->X + j0, d, 1, 0.0, G, d, 1);
+    wmfi_probe_gemm(pack_of(pr), mk, mj, n, inv_n, pr->Z + k0, 1, K, pr->X + j0, d, 1, G, d);
     for (size_t k = 0; k < mk; k++)
       for (size_t j = 0; j < mj; j++) G[k * d + j] += pr->l2 * W[(k0 + k) * d + j0 + j];
   }
@@ -264,7 +262,7 @@ wmf_status wmf_probe_train(wmf_probe **out, const float *features, const int32_t
     if (!isfinite(features[t]))
       return wmfi_fail(WMF_ERR_NUMERIC, "wmf_probe_train: features[%zu][%zu] is not finite", t / F, t % F);
   wmf_probe *p = NULL;
-  double *X = NULL, *Z = NULL, *theta = NULL, *block_loss = NULL;
+  double *X = NULL, *Z = NULL, *theta = NULL, *block_loss = NULL, *pack = NULL;
   wmf_status st = WMF_OK;
   WMFI_TRY(wmfi_probe_new(&p, K, F));
   for (size_t j = 0; mask && j < F; j++) p->masked[j] = (uint8_t)wmf_mask_is_masked(mask, j);
@@ -277,15 +275,18 @@ wmf_status wmf_probe_train(wmf_probe **out, const float *features, const int32_t
     p = NULL;
     goto done;
   }
-  wmfi_probe_problem pr = {NULL, labels, n, d, K, o.fit_intercept != 0, 1.0 / (o.C * (double)n), NULL, NULL};
+  wmfi_probe_problem pr = {NULL, labels, n, d, K, o.fit_intercept != 0, 1.0 / (o.C * (double)n), NULL, NULL, NULL,
+                           wmfi_probe_threads(n, d, K)};
   X = wmfi_alloc_array(n, (d ? d : 1) * sizeof(double));
   Z = wmfi_alloc_array(n, K * sizeof(double));
   theta = wmfi_calloc(D, sizeof(double));
   block_loss = wmfi_alloc_array((n + WMFI_PROBE_BLOCK - 1) / WMFI_PROBE_BLOCK, sizeof(double));
-  WMFI_CHECK(X && Z && theta && block_loss, WMF_ERR_OUT_OF_MEMORY, "wmf_probe_train: out of memory for %zu x %zu features", n, d);
+  pack = wmfi_alloc_array(pr.threads, wmfi_probe_gemm_scratch() * sizeof(double)); /* once per training */
+  WMFI_CHECK(X && Z && theta && block_loss && pack, WMF_ERR_OUT_OF_MEMORY,
+             "wmf_probe_train: out of memory for %zu x %zu features", n, d);
   for (size_t i = 0; i < n; i++)
     for (size_t j = 0; j < d; j++) X[i * d + j] = features[i * F + p->keep[j]];
-  pr.X = X, pr.Z = Z, pr.block_loss = block_loss;
+  pr.X = X, pr.Z = Z, pr.block_loss = block_loss, pr.pack = pack;
   lbfgs_result r = {0};
   stopping stop = {o.max_iterations, o.tolerance, o.sklearn_tolerance ? (double)n : 1.0, o.ftol, (double)n};
   WMFI_TRY(lbfgs(&r, &pr, theta, D, &stop, o.history));
@@ -302,7 +303,7 @@ wmf_status wmf_probe_train(wmf_probe **out, const float *features, const int32_t
                    "the head reached is returned",
                    r.iterations, r.gmax * stop.gscale, o.sklearn_tolerance ? "summed" : "mean", o.tolerance);
 done:
-  wmfi_free(X), wmfi_free(Z), wmfi_free(theta), wmfi_free(block_loss);
+  wmfi_free(X), wmfi_free(Z), wmfi_free(theta), wmfi_free(block_loss), wmfi_free(pack);
   wmf_probe_destroy(p);
   return st;
 }
@@ -334,19 +335,20 @@ static size_t argmax(const double *z, size_t K) {
 }
 
 /* Logits (in double over the kept channels, written as float where out_logits) and classes (where
- * out_classes) of n feature vectors: blocks of WMFI_PROBE_BLOCK samples, one BLIS product each, the
+ * out_classes) of n feature vectors: blocks of WMFI_PROBE_BLOCK samples, one product each (gemm.c), the
  * blocks spread over the OpenMP threads (each row's result is the same whichever thread computes it). */
 static wmf_status predict_blocks(float *out_logits, int32_t *out_classes, const wmf_probe *p, const float *x, size_t n,
                                  const char *fn) {
   wmf_status st = WMF_OK;
   size_t K = p->K, F = p->F, d = p->num_keep, dd = d ? d : 1, blocks = (n + WMFI_PROBE_BLOCK - 1) / WMFI_PROBE_BLOCK;
-  bool team = (double)n * (double)(d + 1) * (double)K >= WMFI_PROBE_PARALLEL_WORK;
-  size_t T = team ? (size_t)omp_get_max_threads() : 1;
+  size_t T = wmfi_probe_threads(n, d, K), S = wmfi_probe_gemm_scratch();
   if (T > blocks) T = blocks ? blocks : 1;
   double *Wk = wmfi_alloc_array(K, dd * sizeof(double));
   double *Xb = wmfi_alloc_array(T * WMFI_PROBE_BLOCK, dd * sizeof(double));
   double *Zb = wmfi_alloc_array(T * WMFI_PROBE_BLOCK, K * sizeof(double));
-  WMFI_CHECK(Wk && Xb && Zb, WMF_ERR_OUT_OF_MEMORY, "%s: out of memory for %zu classes x %zu features", fn, K, d);
+  double *pack = wmfi_alloc_array(T, S * sizeof(double));
+  WMFI_CHECK(Wk && Xb && Zb && pack, WMF_ERR_OUT_OF_MEMORY, "%s: out of memory for %zu classes x %zu features", fn, K,
+             d);
   for (size_t k = 0; k < K; k++)
     for (size_t j = 0; j < d; j++) Wk[k * d + j] = p->W[k * F + p->keep[j]];
 #pragma omp parallel for schedule(dynamic, 1) num_threads((int)T) if (T > 1)
@@ -357,7 +359,7 @@ static wmf_status predict_blocks(float *out_logits, int32_t *out_classes, const 
     for (size_t i = 0; i < m; i++)
       for (size_t j = 0; j < d; j++) xb[i * d + j] = x[(i0 + i) * F + p->keep[j]];
     if (d)
-      gemm1(m, K, d, 1.0, xb, d, 1, Wk, 1, d, 0.0, z, K, 1);
+      wmfi_probe_gemm(pack + (size_t)omp_get_thread_num() * S, m, K, d, 1.0, xb, d, 1, Wk, 1, d, z, K);
     else
       memset(z, 0, m * K * sizeof(double));
     for (size_t i = 0; i < m; i++, z += K) {
@@ -368,7 +370,7 @@ static wmf_status predict_blocks(float *out_logits, int32_t *out_classes, const 
     }
   }
 done:
-  wmfi_free(Wk), wmfi_free(Xb), wmfi_free(Zb);
+  wmfi_free(Wk), wmfi_free(Xb), wmfi_free(Zb), wmfi_free(pack);
   return st;
 }
 

@@ -267,10 +267,12 @@ static double blocked_objective(double *grad, const float *x, const int32_t *y, 
   double *X = malloc((n * d + 1) * sizeof(double)), *Z = malloc(n * K * sizeof(double));
   double *bl = malloc((n / WMFI_PROBE_BLOCK + 1) * sizeof(double));
   for (size_t t = 0; t < n * d; t++) X[t] = x[t];
-  wmfi_probe_problem pr = {X, y, n, d, K, intercept, 0.01, Z, bl};
   omp_set_num_threads(threads);
+  size_t T = wmfi_probe_threads(n, d, K);
+  double *pack = malloc(T * wmfi_probe_gemm_scratch() * sizeof(double));
+  wmfi_probe_problem pr = {X, y, n, d, K, intercept, 0.01, Z, bl, pack, T};
   double f = wmfi_probe_evaluate(&pr, theta, grad);
-  free(X), free(Z), free(bl);
+  free(X), free(Z), free(bl), free(pack);
   return f;
 }
 
@@ -291,7 +293,7 @@ START_TEST(blocked_objective_equals_loops) {
       float *xs = malloc((n * dd + 1) * sizeof(float));
       for (size_t t = 0; t < n * dd; t++) xs[t] = (float)X[t];
       double f = blocked_objective(g, xs, y, n, dd, K, intercept, theta, 2);
-      wmfi_probe_problem pr = {X, y, n, dd, K, intercept, 0.01, NULL, NULL};
+      wmfi_probe_problem pr = {X, y, n, dd, K, intercept, 0.01, NULL, NULL, NULL, 0};
       double fl = loops_objective(&pr, theta, gl), gmax = 0;
       ck_assert_msg(fabs(f - fl) <= 1e-12 * fabs(fl), "objective %.17g vs loops %.17g", f, fl);
       for (size_t t = 0; t < D; t++) gmax = fmax(gmax, fabs(gl[t]));
@@ -343,6 +345,51 @@ START_TEST(bit_identical_across_threads) {
 }
 END_TEST
 
+/* gemm.c: C = alpha A B is bit for bit one running sum per element over k in increasing order (fused
+ * where the kernel is the FMA one), for shapes that cross every blocking edge (MR, NR, MC, KC, NC), with
+ * transposed strides, whichever kernel runs. */
+START_TEST(gemm_equals_sequential_loop) {
+  static const size_t shapes[][3] = {{1, 1, 1},    {5, 7, 3},    {6, 8, WMFI_GEMM_KC},     {13, 17, 2 * WMFI_GEMM_KC + 9},
+                                     {WMFI_GEMM_MC + 7, WMFI_GEMM_NC + 11, 5}, {2 * WMFI_GEMM_MC + 1, 9, WMFI_GEMM_KC + 1},
+                                     {4, 3, 0}};
+  double *scratch = malloc(wmfi_probe_gemm_scratch() * sizeof(double));
+  lcg_state = 21;
+  for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+    for (int transposed = 0; transposed < 2; transposed++)
+      for (int kernel = WMFI_GEMM_GENERIC; kernel <= WMFI_GEMM_FMA; kernel++) {
+        if (kernel == WMFI_GEMM_FMA && !wmfi_probe_gemm_has_fma()) continue;
+        size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+        double *A = malloc((m * k + 1) * sizeof(double)), *B = malloc((k * n + 1) * sizeof(double));
+        double *C = malloc(m * (n + 3) * sizeof(double)), alpha = 0.37;
+        for (size_t t = 0; t < m * k; t++) A[t] = lcg();
+        for (size_t t = 0; t < k * n; t++) B[t] = lcg();
+        for (size_t t = 0; t < m * (n + 3); t++) C[t] = NAN; /* overwritten, never read */
+        /* transposed: A stored k x m and B stored n x k, read through swapped strides */
+        size_t rsa = transposed ? 1 : k, csa = transposed ? m : 1, rsb = transposed ? 1 : n, csb = transposed ? k : 1;
+        wmfi_probe_gemm_ex(kernel, scratch, m, n, k, alpha, A, rsa, csa, B, rsb, csb, C, n + 3);
+        for (size_t i = 0; i < m; i++)
+          for (size_t j = 0; j < n; j++) {
+            double acc = 0;
+            for (size_t p = 0; p < k; p++) {
+              double a = A[i * rsa + p * csa], b = B[p * rsb + j * csb];
+              if (kernel == WMFI_GEMM_FMA)
+                acc = fma(a, b, acc);
+              else {
+                double ab = a * b; /* rounded: the generic kernel does not fuse */
+                acc = acc + ab;
+              }
+            }
+            acc *= alpha;
+            ck_assert_msg(!memcmp(&acc, &C[i * (n + 3) + j], sizeof acc),
+                          "kernel %d, %zu x %zu x %zu%s: C[%zu][%zu] = %.17g, the sequential loop %.17g", kernel, m, n,
+                          k, transposed ? " (transposed)" : "", i, j, C[i * (n + 3) + j], acc);
+          }
+        free(A), free(B), free(C);
+      }
+  free(scratch);
+}
+END_TEST
+
 START_TEST(blocked_predictions_equal_loops) {
   size_t n = 2 * WMFI_PROBE_BLOCK + 5, F = 70, K = 300;
   float *x;
@@ -390,6 +437,7 @@ int main(int argc, char **argv) {
     Suite *s = suite_create("probe_blocks");
     TCase *tc = tcase_create("probe_blocks");
     tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, gemm_equals_sequential_loop);
     tcase_add_test(tc, blocked_objective_equals_loops);
     tcase_add_test(tc, bit_identical_across_threads);
     tcase_add_test(tc, blocked_predictions_equal_loops);
