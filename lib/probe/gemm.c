@@ -97,30 +97,48 @@ int wmfi_probe_gemm_has_fma(void) {
 }
 
 /* A (m x kc, element (i, p) at A[i rsa + p csa]) into panels of MR rows: panel r holds rows r MR ..,
- * element (i, p) at p MR + i, rows past m zero */
+ * element (i, p) at p MR + i, rows past m zero. A is read along its contiguous direction: row by row when
+ * its rows are contiguous (csa 1), else k by k across all the panels. */
 static void pack_a(double *restrict dst, size_t m, size_t kc, const double *A, size_t rsa, size_t csa) {
-  for (size_t r = 0; r < m; r += MR, dst += MR * kc) {
-    size_t mr = m - r < MR ? m - r : MR;
-    const double *src = A + r * rsa;
-    for (size_t p = 0; p < kc; p++) {
-      double *d = dst + p * MR;
-      for (size_t i = 0; i < mr; i++) d[i] = src[i * rsa + p * csa];
-      for (size_t i = mr; i < MR; i++) d[i] = 0.0;
+  size_t panels = (m + MR - 1) / MR;
+  if (csa == 1) {
+    for (size_t i = 0; i < m; i++) {
+      double *d = dst + i / MR * MR * kc + i % MR;
+      for (size_t p = 0; p < kc; p++) d[p * MR] = A[i * rsa + p];
     }
+  } else {
+    for (size_t p = 0; p < kc; p++)
+      for (size_t r = 0; r < panels; r++) {
+        double *d = dst + r * MR * kc + p * MR;
+        const double *src = A + r * MR * rsa + p * csa;
+        size_t mr = m - r * MR < MR ? m - r * MR : MR;
+        for (size_t i = 0; i < mr; i++) d[i] = src[i * rsa];
+      }
   }
+  for (size_t i = m; i < panels * MR; i++) /* the last panel's missing rows */
+    for (size_t p = 0; p < kc; p++) dst[i / MR * MR * kc + p * MR + i % MR] = 0.0;
 }
 
-/* B (kc x n, element (p, j) at B[p rsb + j csb]) into panels of NR columns, element (p, j) at p NR + j */
+/* B (kc x n, element (p, j) at B[p rsb + j csb]) into panels of NR columns, element (p, j) at p NR + j,
+ * columns past n zero; read column by column when its columns are contiguous (rsb 1), else k by k. */
 static void pack_b(double *restrict dst, size_t kc, size_t n, const double *B, size_t rsb, size_t csb) {
-  for (size_t c = 0; c < n; c += NR, dst += NR * kc) {
-    size_t nr = n - c < NR ? n - c : NR;
-    const double *src = B + c * csb;
-    for (size_t p = 0; p < kc; p++) {
-      double *d = dst + p * NR;
-      for (size_t j = 0; j < nr; j++) d[j] = src[p * rsb + j * csb];
-      for (size_t j = nr; j < NR; j++) d[j] = 0.0;
+  size_t panels = (n + NR - 1) / NR;
+  if (rsb == 1) {
+    for (size_t j = 0; j < n; j++) {
+      double *d = dst + j / NR * NR * kc + j % NR;
+      for (size_t p = 0; p < kc; p++) d[p * NR] = B[j * csb + p];
     }
+  } else {
+    for (size_t p = 0; p < kc; p++)
+      for (size_t c = 0; c < panels; c++) {
+        double *d = dst + c * NR * kc + p * NR;
+        const double *src = B + p * rsb + c * NR * csb;
+        size_t nr = n - c * NR < NR ? n - c * NR : NR;
+        for (size_t j = 0; j < nr; j++) d[j] = src[j * csb];
+      }
   }
+  for (size_t j = n; j < panels * NR; j++)
+    for (size_t p = 0; p < kc; p++) dst[j / NR * NR * kc + p * NR + j % NR] = 0.0;
 }
 
 void wmfi_probe_gemm_ex(int kernel, double *scratch, size_t m, size_t n, size_t k, double alpha, const double *A,
