@@ -96,49 +96,28 @@ int wmfi_probe_gemm_has_fma(void) {
 #endif
 }
 
-/* A (m x kc, element (i, p) at A[i rsa + p csa]) into panels of MR rows: panel r holds rows r MR ..,
- * element (i, p) at p MR + i, rows past m zero. A is read along its contiguous direction: row by row when
- * its rows are contiguous (csa 1), else k by k across all the panels. */
-static void pack_a(double *restrict dst, size_t m, size_t kc, const double *A, size_t rsa, size_t csa) {
-  size_t panels = (m + MR - 1) / MR;
-  if (csa == 1) {
+/* Packs the m x kc matrix S (element (i, p) at S[i rs + p cs]) into panels of w rows: panel r holds rows
+ * r w .. r w + w - 1, element (i, p) at p w + i, the last panel's missing rows zero. A is packed as it is
+ * (w = MR), B as its transpose (w = NR, strides swapped). S is read along its contiguous direction: row
+ * by row when its rows are contiguous (cs 1), else p by p across all the panels. */
+static void pack(double *restrict dst, size_t m, size_t kc, size_t w, const double *S, size_t rs, size_t cs) {
+  size_t panels = (m + w - 1) / w;
+  if (cs == 1) {
     for (size_t i = 0; i < m; i++) {
-      double *d = dst + i / MR * MR * kc + i % MR;
-      for (size_t p = 0; p < kc; p++) d[p * MR] = A[i * rsa + p];
+      double *d = dst + i / w * w * kc + i % w;
+      for (size_t p = 0; p < kc; p++) d[p * w] = S[i * rs + p];
     }
   } else {
     for (size_t p = 0; p < kc; p++)
       for (size_t r = 0; r < panels; r++) {
-        double *d = dst + r * MR * kc + p * MR;
-        const double *src = A + r * MR * rsa + p * csa;
-        size_t mr = m - r * MR < MR ? m - r * MR : MR;
-        for (size_t i = 0; i < mr; i++) d[i] = src[i * rsa];
+        double *d = dst + r * w * kc + p * w;
+        const double *src = S + r * w * rs + p * cs;
+        size_t rows = m - r * w < w ? m - r * w : w;
+        for (size_t i = 0; i < rows; i++) d[i] = src[i * rs];
       }
   }
-  for (size_t i = m; i < panels * MR; i++) /* the last panel's missing rows */
-    for (size_t p = 0; p < kc; p++) dst[i / MR * MR * kc + p * MR + i % MR] = 0.0;
-}
-
-/* B (kc x n, element (p, j) at B[p rsb + j csb]) into panels of NR columns, element (p, j) at p NR + j,
- * columns past n zero; read column by column when its columns are contiguous (rsb 1), else k by k. */
-static void pack_b(double *restrict dst, size_t kc, size_t n, const double *B, size_t rsb, size_t csb) {
-  size_t panels = (n + NR - 1) / NR;
-  if (rsb == 1) {
-    for (size_t j = 0; j < n; j++) {
-      double *d = dst + j / NR * NR * kc + j % NR;
-      for (size_t p = 0; p < kc; p++) d[p * NR] = B[j * csb + p];
-    }
-  } else {
-    for (size_t p = 0; p < kc; p++)
-      for (size_t c = 0; c < panels; c++) {
-        double *d = dst + c * NR * kc + p * NR;
-        const double *src = B + p * rsb + c * NR * csb;
-        size_t nr = n - c * NR < NR ? n - c * NR : NR;
-        for (size_t j = 0; j < nr; j++) d[j] = src[j * csb];
-      }
-  }
-  for (size_t j = n; j < panels * NR; j++)
-    for (size_t p = 0; p < kc; p++) dst[j / NR * NR * kc + p * NR + j % NR] = 0.0;
+  for (size_t i = m; i < panels * w; i++)
+    for (size_t p = 0; p < kc; p++) dst[i / w * w * kc + p * w + i % w] = 0.0;
 }
 
 void wmfi_probe_gemm_ex(int kernel, double *scratch, size_t m, size_t n, size_t k, double alpha, const double *A,
@@ -160,10 +139,10 @@ void wmfi_probe_gemm_ex(int kernel, double *scratch, size_t m, size_t n, size_t 
       size_t kc = k - pc < KC ? k - pc : KC;
       int load = pc > 0;
       double scale = pc + kc == k ? alpha : 1.0; /* alpha once, on the finished sum */
-      pack_b(pb, kc, nc, B + pc * rsb + jc * csb, rsb, csb);
+      pack(pb, nc, kc, NR, B + pc * rsb + jc * csb, csb, rsb); /* B^T: nc x kc */
       for (size_t ic = 0; ic < m; ic += MC) {
         size_t mc = m - ic < MC ? m - ic : MC;
-        pack_a(pa, mc, kc, A + ic * rsa + pc * csa, rsa, csa);
+        pack(pa, mc, kc, MR, A + ic * rsa + pc * csa, rsa, csa);
         for (size_t jr = 0; jr < nc; jr += NR) {
           size_t nr = nc - jr < NR ? nc - jr : NR;
           const double *b = pb + jr * kc;
