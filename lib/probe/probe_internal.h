@@ -8,7 +8,7 @@
 #define WMFI_PROBE_MAX_DIM ((size_t)1 << 24)
 /* Training's fixed partition (probe.c, evaluate): samples per block of logits, classes and features per
  * tile of the gradient. Independent of the thread count, so results are too. */
-#define WMFI_PROBE_BLOCK 256
+#define WMFI_PROBE_BLOCK 512
 #define WMFI_PROBE_TILE 512
 /* Below this many multiply-adds per product (n (d + 1) K) an evaluation stays on the calling thread. */
 #define WMFI_PROBE_PARALLEL_WORK 4e6
