@@ -3,6 +3,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include <omp.h>
+
 #include "probe_internal.h"
 
 wmf_status wmfi_probe_new(wmf_probe **out, size_t K, size_t F) {
@@ -41,68 +43,77 @@ void wmf_probe_destroy(wmf_probe *p) {
 size_t wmf_probe_num_classes(const wmf_probe *p) { return p ? p->K : 0; }
 size_t wmf_probe_num_features(const wmf_probe *p) { return p ? p->F : 0; }
 
-/* The training problem: X (n x d, the kept channels, double), labels, sizes. Parameters theta hold
- * W (K x d) then b (K) when fitting the intercept. */
-typedef struct problem {
-  const double *X;
-  const int32_t *y;
-  size_t n, d, K;
-  bool intercept;
-  double l2; /* 1 / (C n) */
-  double *Z; /* n x K scratch */
-} problem;
-
-/* A dot product with 8 partial sums in a fixed order: deterministic, and the compiler can vectorize it
- * (a single running sum is a dependency chain it may not reorder). */
-static double dot8(const double *a, const double *b, size_t n) {
-  double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0; /* named: kept in registers */
-  size_t j = 0;
-  for (; j + 8 <= n; j += 8) {
-    s0 += a[j] * b[j], s1 += a[j + 1] * b[j + 1], s2 += a[j + 2] * b[j + 2], s3 += a[j + 3] * b[j + 3];
-    s4 += a[j + 4] * b[j + 4], s5 += a[j + 5] * b[j + 5], s6 += a[j + 6] * b[j + 6], s7 += a[j + 7] * b[j + 7];
-  }
-  double s = ((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7));
-  for (; j < n; j++) s += a[j] * b[j];
-  return s;
+size_t wmfi_probe_threads(size_t n, size_t d, size_t K) {
+  if ((double)n * (double)(d + 1) * (double)K < WMFI_PROBE_PARALLEL_WORK) return 1;
+  int t = omp_get_max_threads();
+  return t > 1 ? (size_t)t : 1;
 }
 
-/* Objective and gradient at theta. */
-static double evaluate(const problem *pr, const double *theta, double *grad) {
+/* this thread's packing scratch in pr->pack */
+static double *pack_of(const wmfi_probe_problem *pr) {
+  return pr->pack + (size_t)omp_get_thread_num() * wmfi_probe_gemm_scratch();
+}
+
+/* Logits of samples [i0, i1) into Z, their softmax residuals P - Y in place, their summed loss returned. */
+static double forward_block(const wmfi_probe_problem *pr, const double *W, const double *b, size_t i0, size_t i1) {
+  size_t d = pr->d, K = pr->K;
+  double *Z = pr->Z + i0 * K, loss = 0;
+  if (d)
+    wmfi_probe_gemm(pack_of(pr), i1 - i0, K, d, 1.0, pr->X + i0 * d, d, 1, W, 1, d, Z, K); /* Z = X W^T */
+  else
+    memset(Z, 0, (i1 - i0) * K * sizeof(double));
+  for (size_t i = i0; i < i1; i++, Z += K) {
+    double mx = -INFINITY;
+    for (size_t k = 0; k < K; k++) {
+      if (b) Z[k] += b[k];
+      if (Z[k] > mx) mx = Z[k];
+    }
+    double sum = 0, zy = Z[pr->y[i]];
+    for (size_t k = 0; k < K; k++) sum += Z[k] = exp(Z[k] - mx); /* one exp per logit */
+    loss += mx + log(sum) - zy;
+    double inv = 1.0 / sum;
+    for (size_t k = 0; k < K; k++) Z[k] *= inv; /* Z now holds the probabilities */
+    Z[pr->y[i]] -= 1.0;                         /* and then the residuals P - Y */
+  }
+  return loss;
+}
+
+/* Bit-identical for any number of OpenMP threads: the logits are computed per block of WMFI_PROBE_BLOCK
+ * samples (each block's loss summed alone, then the blocks in order), the gradient per fixed tile of
+ * classes x features over all samples, each by one thread. */
+double wmfi_probe_evaluate(const wmfi_probe_problem *pr, const double *theta, double *grad) {
   size_t n = pr->n, d = pr->d, K = pr->K;
   const double *W = theta, *b = pr->intercept ? theta + K * d : NULL;
-  double loss = 0;
-  for (size_t i = 0; i < n; i++) {
-    const double *x = pr->X + i * d;
-    double *z = pr->Z + i * K, mx = -INFINITY;
-    for (size_t k = 0; k < K; k++) {
-      double s = (b ? b[k] : 0) + dot8(W + k * d, x, d);
-      z[k] = s;
-      if (s > mx) mx = s;
-    }
-    double sum = 0;
-    for (size_t k = 0; k < K; k++) sum += exp(z[k] - mx);
-    double lse = mx + log(sum);
-    loss += lse - z[pr->y[i]];
-    for (size_t k = 0; k < K; k++) z[k] = exp(z[k] - lse); /* z now holds the probabilities */
-    z[pr->y[i]] -= 1.0;                                     /* and then the residuals P - Y */
+  size_t blocks = (n + WMFI_PROBE_BLOCK - 1) / WMFI_PROBE_BLOCK;
+  /* threads only where the products outweigh waking them (wmfi_probe_threads; the result is the same) */
+  int T = (int)pr->threads;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(T) if (T > 1)
+  for (size_t t = 0; t < blocks; t++) {
+    size_t i0 = t * WMFI_PROBE_BLOCK, i1 = i0 + WMFI_PROBE_BLOCK < n ? i0 + WMFI_PROBE_BLOCK : n;
+    pr->block_loss[t] = forward_block(pr, W, b, i0, i1);
+  }
+  double loss = 0, inv_n = 1.0 / (double)n;
+  for (size_t t = 0; t < blocks; t++) loss += pr->block_loss[t];
+  /* grad W = R^T X / n + l2 W, tile by tile: R is n x K (row-major), so R^T has strides (1, K) */
+  size_t tk = (K + WMFI_PROBE_TILE - 1) / WMFI_PROBE_TILE, td = (d + WMFI_PROBE_TILE - 1) / WMFI_PROBE_TILE;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(T) if (T > 1)
+  for (size_t t = 0; t < tk * td; t++) {
+    size_t k0 = t / td * WMFI_PROBE_TILE, j0 = t % td * WMFI_PROBE_TILE;
+    size_t mk = K - k0 < WMFI_PROBE_TILE ? K - k0 : WMFI_PROBE_TILE, mj = d - j0 < WMFI_PROBE_TILE ? d - j0 : WMFI_PROBE_TILE;
+    double *G = grad + k0 * d + j0;
+    wmfi_probe_gemm(pack_of(pr), mk, mj, n, inv_n, pr->Z + k0, 1, K, pr->X + j0, d, 1, G, d);
+    for (size_t k = 0; k < mk; k++)
+      for (size_t j = 0; j < mj; j++) G[k * d + j] += pr->l2 * W[(k0 + k) * d + j0 + j];
+  }
+  if (b) {
+    double *gb = grad + K * d;
+    memset(gb, 0, K * sizeof(double));
+    for (size_t i = 0; i < n; i++)
+      for (size_t k = 0; k < K; k++) gb[k] += pr->Z[i * K + k];
+    for (size_t k = 0; k < K; k++) gb[k] *= inv_n;
   }
   double reg = 0;
   for (size_t t = 0; t < K * d; t++) reg += W[t] * W[t];
-  memset(grad, 0, (K * d + (b ? K : 0)) * sizeof(double));
-  double inv_n = 1.0 / (double)n;
-  for (size_t i = 0; i < n; i++) {
-    const double *x = pr->X + i * d, *r = pr->Z + i * K;
-    for (size_t k = 0; k < K; k++) {
-      double c = r[k] * inv_n;
-      double *g = grad + k * d;
-      size_t j = 0;
-      for (; j + 8 <= d; j += 8)
-        for (int u = 0; u < 8; u++) g[j + u] += c * x[j + u];
-      for (; j < d; j++) g[j] += c * x[j];
-      if (b) grad[K * d + k] += c;
-    }
-  }
-  for (size_t t = 0; t < K * d; t++) grad[t] += pr->l2 * W[t];
   return loss * inv_n + 0.5 * pr->l2 * reg;
 }
 
@@ -132,7 +143,7 @@ typedef struct stopping {
   double gtol, gscale, ftol, fscale;
 } stopping;
 
-static wmf_status lbfgs(lbfgs_result *res, const problem *pr, double *theta, size_t D, const stopping *stop,
+static wmf_status lbfgs(lbfgs_result *res, const wmfi_probe_problem *pr, double *theta, size_t D, const stopping *stop,
                         size_t m) {
   wmf_status st = WMF_OK;
   double *mem = wmfi_alloc_array(D, sizeof(double) * (2 * m + 4));
@@ -140,7 +151,7 @@ static wmf_status lbfgs(lbfgs_result *res, const problem *pr, double *theta, siz
   WMFI_CHECK(mem && rho && alpha, WMF_ERR_OUT_OF_MEMORY, "wmf_probe_train: out of memory for L-BFGS (%zu parameters)", D);
   double *S = mem, *Y = mem + m * D, *g = Y + m * D, *dir = g + D, *x2 = dir + D, *g2 = x2 + D;
   size_t stored = 0, head = 0; /* ring buffer of pairs */
-  double f = evaluate(pr, theta, g);
+  double f = wmfi_probe_evaluate(pr, theta, g);
   uint32_t it = 0;
   bool converged = false;
   for (;;) {
@@ -181,7 +192,7 @@ static wmf_status lbfgs(lbfgs_result *res, const problem *pr, double *theta, siz
     bool ok = false;
     for (int ls = 0; ls < 50; ls++) {
       for (size_t t = 0; t < D; t++) x2[t] = theta[t] + step * dir[t];
-      f2 = evaluate(pr, x2, g2);
+      f2 = wmfi_probe_evaluate(pr, x2, g2);
       if (f2 < f && f2 <= f + 1e-4 * step * slope) { /* strict: a rounding-level "decrease" is none */
         ok = true;
         break;
@@ -251,7 +262,7 @@ wmf_status wmf_probe_train(wmf_probe **out, const float *features, const int32_t
     if (!isfinite(features[t]))
       return wmfi_fail(WMF_ERR_NUMERIC, "wmf_probe_train: features[%zu][%zu] is not finite", t / F, t % F);
   wmf_probe *p = NULL;
-  double *X = NULL, *Z = NULL, *theta = NULL;
+  double *X = NULL, *Z = NULL, *theta = NULL, *block_loss = NULL, *pack = NULL;
   wmf_status st = WMF_OK;
   WMFI_TRY(wmfi_probe_new(&p, K, F));
   for (size_t j = 0; mask && j < F; j++) p->masked[j] = (uint8_t)wmf_mask_is_masked(mask, j);
@@ -264,14 +275,18 @@ wmf_status wmf_probe_train(wmf_probe **out, const float *features, const int32_t
     p = NULL;
     goto done;
   }
-  problem pr = {NULL, labels, n, d, K, o.fit_intercept != 0, 1.0 / (o.C * (double)n), NULL};
+  wmfi_probe_problem pr = {NULL, labels, n, d, K, o.fit_intercept != 0, 1.0 / (o.C * (double)n), NULL, NULL, NULL,
+                           wmfi_probe_threads(n, d, K)};
   X = wmfi_alloc_array(n, (d ? d : 1) * sizeof(double));
   Z = wmfi_alloc_array(n, K * sizeof(double));
   theta = wmfi_calloc(D, sizeof(double));
-  WMFI_CHECK(X && Z && theta, WMF_ERR_OUT_OF_MEMORY, "wmf_probe_train: out of memory for %zu x %zu features", n, d);
+  block_loss = wmfi_alloc_array((n + WMFI_PROBE_BLOCK - 1) / WMFI_PROBE_BLOCK, sizeof(double));
+  pack = wmfi_alloc_array(pr.threads, wmfi_probe_gemm_scratch() * sizeof(double)); /* once per training */
+  WMFI_CHECK(X && Z && theta && block_loss && pack, WMF_ERR_OUT_OF_MEMORY,
+             "wmf_probe_train: out of memory for %zu x %zu features", n, d);
   for (size_t i = 0; i < n; i++)
     for (size_t j = 0; j < d; j++) X[i * d + j] = features[i * F + p->keep[j]];
-  pr.X = X, pr.Z = Z;
+  pr.X = X, pr.Z = Z, pr.block_loss = block_loss, pr.pack = pack;
   lbfgs_result r = {0};
   stopping stop = {o.max_iterations, o.tolerance, o.sklearn_tolerance ? (double)n : 1.0, o.ftol, (double)n};
   WMFI_TRY(lbfgs(&r, &pr, theta, D, &stop, o.history));
@@ -288,7 +303,7 @@ wmf_status wmf_probe_train(wmf_probe **out, const float *features, const int32_t
                    "the head reached is returned",
                    r.iterations, r.gmax * stop.gscale, o.sklearn_tolerance ? "summed" : "mean", o.tolerance);
 done:
-  wmfi_free(X), wmfi_free(Z), wmfi_free(theta);
+  wmfi_free(X), wmfi_free(Z), wmfi_free(theta), wmfi_free(block_loss), wmfi_free(pack);
   wmf_probe_destroy(p);
   return st;
 }
@@ -312,16 +327,6 @@ wmf_status wmf_probe_weights(double *w, size_t wlen, double *b, size_t blen, con
   return WMF_OK;
 }
 
-/* Logits of one feature vector over the kept channels, in double. */
-static void logits_of(const wmf_probe *p, const float *x, double *z) {
-  for (size_t k = 0; k < p->K; k++) {
-    const double *w = p->W + k * p->F;
-    double s = p->b[k];
-    for (size_t j = 0; j < p->num_keep; j++) s += w[p->keep[j]] * x[p->keep[j]];
-    z[k] = s;
-  }
-}
-
 static size_t argmax(const double *z, size_t K) {
   size_t a = 0;
   for (size_t k = 1; k < K; k++)
@@ -329,18 +334,50 @@ static size_t argmax(const double *z, size_t K) {
   return a;
 }
 
+/* Logits (in double over the kept channels, written as float where out_logits) and classes (where
+ * out_classes) of n feature vectors: blocks of WMFI_PROBE_BLOCK samples, one product each (gemm.c), the
+ * blocks spread over the OpenMP threads (each row's result is the same whichever thread computes it). */
+static wmf_status predict_blocks(float *out_logits, int32_t *out_classes, const wmf_probe *p, const float *x, size_t n,
+                                 const char *fn) {
+  wmf_status st = WMF_OK;
+  size_t K = p->K, F = p->F, d = p->num_keep, dd = d ? d : 1, blocks = (n + WMFI_PROBE_BLOCK - 1) / WMFI_PROBE_BLOCK;
+  size_t T = wmfi_probe_threads(n, d, K), S = wmfi_probe_gemm_scratch();
+  if (T > blocks) T = blocks ? blocks : 1;
+  double *Wk = wmfi_alloc_array(K, dd * sizeof(double));
+  double *Xb = wmfi_alloc_array(T * WMFI_PROBE_BLOCK, dd * sizeof(double));
+  double *Zb = wmfi_alloc_array(T * WMFI_PROBE_BLOCK, K * sizeof(double));
+  double *pack = wmfi_alloc_array(T, S * sizeof(double));
+  WMFI_CHECK(Wk && Xb && Zb && pack, WMF_ERR_OUT_OF_MEMORY, "%s: out of memory for %zu classes x %zu features", fn, K,
+             d);
+  for (size_t k = 0; k < K; k++)
+    for (size_t j = 0; j < d; j++) Wk[k * d + j] = p->W[k * F + p->keep[j]];
+#pragma omp parallel for schedule(dynamic, 1) num_threads((int)T) if (T > 1)
+  for (size_t t = 0; t < blocks; t++) {
+    size_t i0 = t * WMFI_PROBE_BLOCK, m = n - i0 < WMFI_PROBE_BLOCK ? n - i0 : WMFI_PROBE_BLOCK;
+    double *xb = Xb + (size_t)omp_get_thread_num() * WMFI_PROBE_BLOCK * dd;
+    double *z = Zb + (size_t)omp_get_thread_num() * WMFI_PROBE_BLOCK * K;
+    for (size_t i = 0; i < m; i++)
+      for (size_t j = 0; j < d; j++) xb[i * d + j] = x[(i0 + i) * F + p->keep[j]];
+    if (d)
+      wmfi_probe_gemm(pack + (size_t)omp_get_thread_num() * S, m, K, d, 1.0, xb, d, 1, Wk, 1, d, z, K);
+    else
+      memset(z, 0, m * K * sizeof(double));
+    for (size_t i = 0; i < m; i++, z += K) {
+      for (size_t k = 0; k < K; k++) z[k] += p->b[k];
+      if (out_logits)
+        for (size_t k = 0; k < K; k++) out_logits[(i0 + i) * K + k] = (float)z[k];
+      if (out_classes) out_classes[i0 + i] = (int32_t)argmax(z, K);
+    }
+  }
+done:
+  wmfi_free(Wk), wmfi_free(Xb), wmfi_free(Zb), wmfi_free(pack);
+  return st;
+}
+
 wmf_status wmf_probe_predict(float *out_logits, int32_t *out_classes, const wmf_probe *p, const float *x, size_t n) {
   WMFI_REQUIRE(p && (x || !n), "wmf_probe_predict: NULL argument");
-  double zbuf[256], *z = p->K <= 256 ? zbuf : wmfi_alloc_array(p->K, sizeof(double));
-  if (!z) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_probe_predict: out of memory");
-  for (size_t i = 0; i < n; i++) {
-    logits_of(p, x + i * p->F, z);
-    if (out_logits)
-      for (size_t k = 0; k < p->K; k++) out_logits[i * p->K + k] = (float)z[k];
-    if (out_classes) out_classes[i] = (int32_t)argmax(z, p->K);
-  }
-  if (z != zbuf) wmfi_free(z);
-  return WMF_OK;
+  if (!n || (!out_logits && !out_classes)) return WMF_OK;
+  return predict_blocks(out_logits, out_classes, p, x, n, "wmf_probe_predict");
 }
 
 wmf_status wmf_probe_accuracy(double *out, const wmf_probe *p, const float *x, const int32_t *labels, size_t n) {
@@ -348,18 +385,17 @@ wmf_status wmf_probe_accuracy(double *out, const wmf_probe *p, const float *x, c
   for (size_t i = 0; i < n; i++)
     WMFI_REQUIRE(labels[i] == WMF_NO_LABEL || (labels[i] >= 0 && (size_t)labels[i] < p->K),
                  "wmf_probe_accuracy: labels[%zu] = %d out of range", i, (int)labels[i]);
-  double zbuf[256], *z = p->K <= 256 ? zbuf : wmfi_alloc_array(p->K, sizeof(double));
-  if (!z) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_probe_accuracy: out of memory");
   size_t right = 0, total = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (labels[i] == WMF_NO_LABEL) continue;
-    logits_of(p, x + i * p->F, z);
-    total++;
-    right += argmax(z, p->K) == (size_t)labels[i];
-  }
-  if (z != zbuf) wmfi_free(z);
-  *out = total ? (double)right / (double)total : NAN;
-  return WMF_OK;
+  for (size_t i = 0; i < n; i++) total += labels[i] != WMF_NO_LABEL;
+  *out = NAN;
+  if (!total) return WMF_OK;
+  int32_t *cls = wmfi_alloc_array(n, sizeof(int32_t));
+  if (!cls) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_probe_accuracy: out of memory for %zu classes", n);
+  wmf_status st = predict_blocks(NULL, cls, p, x, n, "wmf_probe_accuracy");
+  for (size_t i = 0; st == WMF_OK && i < n; i++) right += labels[i] != WMF_NO_LABEL && cls[i] == labels[i];
+  wmfi_free(cls);
+  if (st == WMF_OK) *out = (double)right / (double)total;
+  return st;
 }
 
 wmf_status wmf_probe_logit_auc(double *out, size_t out_len, const wmf_probe *p, const float *clean, size_t nc,
