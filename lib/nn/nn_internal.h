@@ -189,27 +189,6 @@ void wmfi_nn_ignore_prefix(wmfi_nn_params *p, const char *prefix);
 /* Fails naming the first tensor that was not used, unless allowed. */
 wmf_status wmfi_nn_params_check_unused(const wmfi_nn_params *p);
 
-/* --- family builders: each infers (arch NULL or a family name) or checks the named architecture; the
- * graph holds the input tensor (WMFI_NN_INPUT, 3 channels) when they are called --- */
-int wmfi_nn_resnet_detect(const wmfi_nn_params *p);
-int wmfi_nn_vgg_detect(const wmfi_nn_params *p);
-int wmfi_nn_densenet_detect(const wmfi_nn_params *p);
-int wmfi_nn_resnet_knows(const char *arch);
-int wmfi_nn_vgg_knows(const char *arch);
-int wmfi_nn_densenet_knows(const char *arch);
-int wmfi_nn_vit_detect(const wmfi_nn_params *p);
-int wmfi_nn_vit_knows(const char *arch);
-wmf_status wmfi_nn_vit_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
-wmf_status wmfi_nn_resnet_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
-wmf_status wmfi_nn_vgg_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
-wmf_status wmfi_nn_densenet_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
-int wmfi_nn_mobilenet_detect(const wmfi_nn_params *p);
-int wmfi_nn_mobilenet_knows(const char *arch);
-wmf_status wmfi_nn_mobilenet_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
-int wmfi_nn_shufflenet_detect(const wmfi_nn_params *p);
-int wmfi_nn_shufflenet_knows(const char *arch);
-wmf_status wmfi_nn_shufflenet_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
-
 /* --- blocks.c: building blocks several families share --- */
 /* Adds a convolution (prefix.weight, no bias) with its BatchNorm (bn, folded; NULL for none) reading
  * tensor `src`: k x k, padding k / 2, `groups`, activation `act` (WMFI_NN_ACT_*), and with `residual`
@@ -226,24 +205,36 @@ int wmfi_nn_conv_dim(const wmfi_nn_params *p, wmf_status *st, const char *prefix
  * error in *st (as wmfi_nn_conv_bn). */
 int wmfi_nn_squeeze_excite(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src, int inner, int gate,
                            const char *prefix);
-int wmfi_nn_alexnet_detect(const wmfi_nn_params *p);
-int wmfi_nn_alexnet_knows(const char *arch);
-wmf_status wmfi_nn_alexnet_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
-int wmfi_nn_googlenet_detect(const wmfi_nn_params *p);
-int wmfi_nn_googlenet_knows(const char *arch);
-wmf_status wmfi_nn_googlenet_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
-int wmfi_nn_inception_v3_detect(const wmfi_nn_params *p);
-int wmfi_nn_inception_v3_knows(const char *arch);
-wmf_status wmfi_nn_inception_v3_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
-int wmfi_nn_convnext_detect(const wmfi_nn_params *p);
-int wmfi_nn_convnext_knows(const char *arch);
-wmf_status wmfi_nn_convnext_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
-int wmfi_nn_regnet_detect(const wmfi_nn_params *p);
-int wmfi_nn_regnet_knows(const char *arch);
-wmf_status wmfi_nn_regnet_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
-int wmfi_nn_efficientnet_detect(const wmfi_nn_params *p);
-int wmfi_nn_efficientnet_knows(const char *arch);
-wmf_status wmfi_nn_efficientnet_build(wmf_model *m, wmfi_nn_params *p, const char *arch);
+/* LayerNorm `prefix` (prefix.weight, prefix.bias: C values) of tensor src into a new tensor *out. */
+wmf_status wmfi_nn_add_layernorm(wmfi_nn_graph *g, wmfi_nn_params *p, int src, const char *prefix, int *out);
+/* Token-wise linear layer `prefix` (prefix.weight [cout, cin], prefix.bias) of src into a new tensor
+ * *out of cout channels; gelu: GELU (erf) after it; residual (or WMFI_NN_NONE): a tensor added to it. */
+wmf_status wmfi_nn_add_linear(wmfi_nn_graph *g, wmfi_nn_params *p, int src, int cout, const char *prefix, int gelu,
+                              int residual, int *out);
+/* torch's nn.MultiheadAttention `prefix` (in_proj_weight [3C, C], in_proj_bias, out_proj) as self-attention
+ * of src with `heads` heads, its output added to `residual`: the sum in a new tensor *out. */
+wmf_status wmfi_nn_add_self_attention(wmfi_nn_graph *g, wmfi_nn_params *p, int src, int heads, const char *prefix,
+                                      int residual, int *out);
+
+/* --- the families: each family file (resnet.c, ...) defines whether it knows an arch name, whether it
+ * recognizes the weights, and the builder, which infers (arch NULL or a family name) or checks the named
+ * architecture; the graph holds the input tensor (WMFI_NN_INPUT, 3 channels) when it is called --- */
+#define WMFI_NN_DECLARE_FAMILY(f)                                                                         \
+  int wmfi_nn_##f##_knows(const char *arch);                                                               \
+  int wmfi_nn_##f##_detect(const wmfi_nn_params *p);                                                       \
+  wmf_status wmfi_nn_##f##_build(wmf_model *m, wmfi_nn_params *p, const char *arch)
+WMFI_NN_DECLARE_FAMILY(resnet);
+WMFI_NN_DECLARE_FAMILY(vgg);
+WMFI_NN_DECLARE_FAMILY(densenet);
+WMFI_NN_DECLARE_FAMILY(mobilenet);
+WMFI_NN_DECLARE_FAMILY(shufflenet);
+WMFI_NN_DECLARE_FAMILY(vit);
+WMFI_NN_DECLARE_FAMILY(alexnet);
+WMFI_NN_DECLARE_FAMILY(googlenet);
+WMFI_NN_DECLARE_FAMILY(inception_v3);
+WMFI_NN_DECLARE_FAMILY(convnext);
+WMFI_NN_DECLARE_FAMILY(regnet);
+WMFI_NN_DECLARE_FAMILY(efficientnet);
 
 /* The families, in the order wmf_model_load tries to recognize weights (model.c holds the table). */
 typedef enum wmfi_nn_family_id {
@@ -268,18 +259,6 @@ typedef struct wmfi_nn_family {
   int (*detect)(const wmfi_nn_params *p);
   wmf_status (*build)(wmf_model *m, wmfi_nn_params *p, const char *arch);
 } wmfi_nn_family;
-
-/* --- blocks.c: building blocks shared by families --- */
-/* LayerNorm `prefix` (prefix.weight, prefix.bias: C values) of tensor src into a new tensor *out. */
-wmf_status wmfi_nn_add_layernorm(wmfi_nn_graph *g, wmfi_nn_params *p, int src, const char *prefix, int *out);
-/* Token-wise linear layer `prefix` (prefix.weight [cout, cin], prefix.bias) of src into a new tensor
- * *out of cout channels; gelu: GELU (erf) after it; residual (or WMFI_NN_NONE): a tensor added to it. */
-wmf_status wmfi_nn_add_linear(wmfi_nn_graph *g, wmfi_nn_params *p, int src, int cout, const char *prefix, int gelu,
-                              int residual, int *out);
-/* torch's nn.MultiheadAttention `prefix` (in_proj_weight [3C, C], in_proj_bias, out_proj) as self-attention
- * of src with `heads` heads, its output added to `residual`: the sum in a new tensor *out. */
-wmf_status wmfi_nn_add_self_attention(wmfi_nn_graph *g, wmfi_nn_params *p, int src, int heads, const char *prefix,
-                                      int residual, int *out);
 
 /* --- dnnl helpers (primitives.c) --- */
 wmf_status wmfi_nn_dnnl(dnnl_status_t st, const char *what);
