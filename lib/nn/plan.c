@@ -153,7 +153,7 @@ enum { SUM_NONE = 0, SUM_THEN_ACT = 1, ACT_THEN_ADD = 2 };
 
 /* The primitive descriptor of `desc` (a convolution, pooling, inner product, matmul, layer normalization
  * or softmax descriptor), or with desc NULL of a reorder from src_md to dst_md; the scratchpad is the
- * session's, post-ops add the destination (sum: SUM_THEN_ACT or ACT_THEN_SUM) and apply the activation
+ * session's, post-ops add the destination (sum: SUM_THEN_ACT or ACT_THEN_ADD) and apply the activation
  * `act` (WMFI_NN_ACT_*);
  * scale > 0 is an output scale. `what` names the step in messages. */
 static wmf_status make_pd_ex(wmfi_nn_plan *p, const void *desc, const dnnl_memory_desc_t *src_md,
