@@ -17,7 +17,7 @@ checked against eager PyTorch's before timing (a wrong export or a broken networ
 
 Usage:
   bench_models.py BUILD_DIR WORK_DIR [--models a,b,c] [--batches 1,16] [--threads N]
-                  [--reps-1 N] [--reps-n N] [--budget SECONDS] [--ort-dir DIR]
+                  [--reps-1 N] [--reps-n N] [--budget SECONDS] [--ort-dir DIR] [--prepare]
   bench_models.py BUILD_DIR WORK_DIR --rss        (peak RSS of ResNet-50 batch 1: libwmfeat vs PyTorch)
 Models: every architecture name the library knows (wmfeat.arch_names()) that torchvision can build.
 WORK_DIR caches the weight files and ONNX exports (delete it after changing make_reference.build).
@@ -63,6 +63,7 @@ def parse_args():
     p.add_argument("--ort-dir", default=os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")),
                                                      "wmfeat", f"onnxruntime-node-{ORT_VERSION}"),
                    help="npm prefix holding onnxruntime-node (installed there if absent)")
+    p.add_argument("--prepare", action="store_true", help="only write the weight files and ONNX exports")
     p.add_argument("--rss", action="store_true", help="only the ResNet-50 peak RSS comparison")
     a = p.parse_args()
     a.models = [m for m in a.models.split(",") if m]
@@ -242,6 +243,17 @@ def measure(wmfeat, m, model, batch, args, node, onnx_path, has_bf16):
     return best, reps, size, diffs
 
 
+def prepare(wmfeat, name, work):
+    """The module, libwmfeat's model of the same weights (safetensors) and the ONNX export, the files
+    cached in work."""
+    m = build(name)
+    path = os.path.join(work, name + ".safetensors")
+    if not os.path.exists(path):
+        write_safetensors(path, {k: v for k, v in m.state_dict().items() if not k.endswith("num_batches_tracked")})
+    model = wmfeat.Model.open(path)
+    return m, model, export_onnx(m, name, model.default_input_size, work)
+
+
 def fmt_ratio(r):
     return f"**{r:.2f}×**"
 
@@ -260,15 +272,15 @@ def bench(args):
     load0, t0 = os.getloadavg(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     print(f"start {t0}, load average {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}; isa {wmfeat.isa()}, "
           f"bf16 {'yes' if has_bf16 else 'no'}; {args.threads} threads; torch {torch.__version__}, "
-          f"torchvision {torchvision.__version__}, onnxruntime-node {ORT_VERSION} (opset {ONNX_OPSET})", flush=True)
+          f"torchvision {torchvision.__version__}, onnxruntime-node {ORT_VERSION} (opset {ONNX_OPSET}); "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}", flush=True)
     rows, ratios, worst = [], {"torch": {}, "ort": {}, "bf16": {}}, {}
     for name in args.models:
-        m = build(name)
-        path = os.path.join(args.work_dir, name + ".safetensors")
-        if not os.path.exists(path):
-            write_safetensors(path, {k: v for k, v in m.state_dict().items() if not k.endswith("num_batches_tracked")})
-        model = wmfeat.Model.open(path)
-        onnx_path = export_onnx(m, name, model.default_input_size, args.work_dir)
+        m, model, onnx_path = prepare(wmfeat, name, args.work_dir)
+        if args.prepare:
+            print(f"{name}: {onnx_path}", flush=True)
+            model.close()
+            continue
         for batch in args.batches:
             t, reps, size, diffs = measure(wmfeat, m, model, batch, args, node, onnx_path, has_bf16)
             for k, d in diffs.items():
@@ -291,6 +303,8 @@ def bench(args):
         model.close()
         del m, model
         gc.collect()
+    if args.prepare:
+        return
     load1, t1 = os.getloadavg(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     print(f"\nRun {t0} – {t1}; load average (1, 5, 15 min) at start {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}, "
           f"at end {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}.\n")
