@@ -153,7 +153,9 @@ def export_onnx(m, name, size, work):
     path = os.path.join(work, f"{name}.onnx")
     if not os.path.exists(path):
         tmp = path + ".tmp"
-        with torch.no_grad():
+        # With gradients on: under no_grad, nn.MultiheadAttention (ViT) takes its fused fast path,
+        # aten::_native_multi_head_attention, which torch 1.13 cannot export.
+        with torch.enable_grad():
             torch.onnx.export(m, torch.randn(1, 3, size, size), tmp, input_names=["input"], output_names=["logits"],
                               dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=ONNX_OPSET)
         os.replace(tmp, path)
