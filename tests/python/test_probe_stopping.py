@@ -37,11 +37,14 @@ def test_converges_where_sklearn_converges_to_the_same_head():
     info = p.training_info
     assert info.converged and info.iterations <= 1000
     W, b = p.weights()
-    # Both stop on scipy's relative-decrease test (sklearn after 864 iterations, libwmfeat after 887: the
-    # line searches differ, Moré-Thuente against backtracking), so the heads agree as far as that test
-    # lets them. Measured on this data: max |W - W_sk| = 1.9e-3 of max |W_sk|, centered intercepts within
-    # 0.093 (of values up to 6.6), every prediction equal, summed objective 4.5e-6 relative above
-    # sklearn's. Asserted with a margin of about 5.
+    # Both stop on scipy's relative-decrease test (sklearn after 864 iterations; libwmfeat after 755 since
+    # its products run on lib/probe/gemm.c's FMA kernel, 887 with the plain loops before: the line searches
+    # differ, Moré-Thuente against backtracking, so rounding moves where the stall is met), and the heads
+    # agree as far as that test lets them. Measured on this data with gemm.c: max |W - W_sk| = 4.9e-3 of
+    # max |W_sk| (1.9e-3 with the loops), centered intercepts within 0.24 (0.093) of values up to 6.6,
+    # every prediction equal, summed objective 5.5e-5 relative above sklearn's (4.5e-6). Asserted with a
+    # margin of about 2: the relative-decrease test bounds progress per iteration, not the distance to the
+    # optimum, so these are what the two stopping points are measured to be, not a guarantee.
     scale = np.abs(sk.coef_).max()
     assert np.abs(W - sk.coef_).max() <= 1e-2 * scale, np.abs(W - sk.coef_).max() / scale
     assert np.abs((b - b.mean()) - (sk.intercept_ - sk.intercept_.mean())).max() <= 0.5
@@ -53,7 +56,7 @@ def test_converges_where_sklearn_converges_to_the_same_head():
         z -= z.max(1, keepdims=True)
         return (np.log(np.exp(z).sum(1)) - z[np.arange(len(y)), y]).sum() + 0.5 * (W ** 2).sum()
     ours, theirs = objective(W, b), objective(sk.coef_, sk.intercept_)
-    assert abs(ours - theirs) <= 2e-5 * abs(theirs), (ours, theirs)
+    assert abs(ours - theirs) <= 1e-4 * abs(theirs), (ours, theirs)
 
 
 def test_stopped_early_returns_the_head_with_a_warning():
