@@ -82,7 +82,8 @@ typedef struct wmfi_nn_op {
 typedef struct wmfi_nn_tensor {
   int c;            /* channels (FC outputs: features) */
   int block;        /* 1: a DenseNet block buffer, written by COPY ops in a layout we choose */
-  int block16;      /* block buffer may use 16-channel blocks (all offsets are multiples of 16) */
+  int block16;      /* block buffer may use the CPU's channel blocks (wmfi_nn_native_block: 8 or 16; all
+                     * offsets are multiples of 16, so of either) */
   char stage[48];   /* stage name ("" if none) */
   int view_of;      /* > 0: a stage-only view of tensor view_of through a per-channel scale/shift (no
                        ReLU), never computed by an op: DenseNet's "features.norm5" */
@@ -279,6 +280,8 @@ wmf_status wmfi_nn_md(dnnl_memory_desc_t *md, int n, int c, int h, int w, dnnl_d
                       int block);
 /* True if md is a 4D activation layout in channels-last order (nhwc). */
 int wmfi_nn_is_nhwc(const dnnl_memory_desc_t *md);
+/* The channel block of the layouts oneDNN's kernels use on this CPU: 16 with AVX-512, else 8. */
+int wmfi_nn_native_block(void);
 
 /* --- plan.c: primitives for one (batch, height, width, precision) --- */
 typedef struct wmfi_nn_plan wmfi_nn_plan;

@@ -428,7 +428,7 @@ static wmf_status build_conv(wmfi_nn_plan *p, int i, wmfi_nn_op *op, int src) {
       S = &p->t[src];
     }
     const dnnl_memory_desc_t *got = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
-    if (channels_last ? !wmfi_nn_is_nhwc(got) : wmfi_nn_block_of(got) != 16 && op->cout % 16 == 0) {
+    if (channels_last ? !wmfi_nn_is_nhwc(got) : wmfi_nn_block_of(got) != wmfi_nn_native_block() && op->cout % 16 == 0) {
       tmp_out = edge_out(p, i);
       p->t[tmp_out].last_use = i;
     }
@@ -452,7 +452,7 @@ static wmf_status build_conv(wmfi_nn_plan *p, int i, wmfi_nn_op *op, int src) {
   if (tmp_out != WMFI_NN_NONE) {
     dnnl_memory_desc_t want_out;
     if (channels_last) WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&want_out, 4, dd, p->act, dnnl_acdb), "dst descriptor");
-    else WMFI_TRY(wmfi_nn_md(&want_out, p->cfg.n, op->cout, oh, ow, p->act, 16));
+    else WMFI_TRY(wmfi_nn_md(&want_out, p->cfg.n, op->cout, oh, ow, p->act, wmfi_nn_native_block()));
     WMFI_TRY(add_reorder(p, tmp_out, op->dst, &want_out, "reorder"));
   }
 done:
@@ -594,7 +594,7 @@ static wmf_status build_copy(wmfi_nn_plan *p, wmfi_nn_op *op) {
   if (!D->defined) {
     dnnl_memory_desc_t md;
     st = wmfi_nn_md(&md, p->cfg.n, p->m->g.tensors[op->dst].c, S->h, S->w, p->act,
-                    p->m->g.tensors[op->dst].block16 ? 16 : 1);
+                    p->m->g.tensors[op->dst].block16 ? wmfi_nn_native_block() : 1);
     if (st == WMF_OK) st = define(p, op->dst, &md, S->h, S->w, WMFI_NN_NONE);
     if (st != WMF_OK) return st;
   }

@@ -59,6 +59,13 @@ int wmfi_nn_threads_push(int threads) {
 
 void wmfi_nn_threads_pop(int saved) { omp_set_num_threads(saved); }
 
+int wmfi_nn_native_block(void) {
+  /* AVX-512 kernels read and write 16-channel blocks, AVX2 ones 8: a buffer we lay out ourselves (a
+   * concatenation, a reference kernel's output) in the other size costs a reorder on each side and sends
+   * oneDNN 2.6's pooling to its reference code. */
+  return dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core ? 16 : 8;
+}
+
 const char *wmf_nn_isa(void) {
   switch (dnnl_get_effective_cpu_isa()) {
     case dnnl_cpu_isa_sse41: return "sse41";
