@@ -20,12 +20,14 @@ Usage:
                   [--reps-1 N] [--reps-n N] [--budget SECONDS] [--ort-dir DIR] [--prepare]
   bench_models.py BUILD_DIR WORK_DIR --rss        (peak RSS of ResNet-50 batch 1: libwmfeat vs PyTorch)
 Models: every architecture name the library knows (wmfeat.arch_names()) that torchvision can build.
-WORK_DIR caches the weight files and ONNX exports (delete it after changing make_reference.build).
+WORK_DIR caches the weight files and ONNX exports, named by model and by a hash of make_reference.py (the
+weights' recipe), so a changed recipe is never timed against stale files.
 Prints a markdown table (ms per image and ratios) with geometric means, and the load average.
 """
 import argparse
 import copy
 import gc
+import hashlib
 import inspect
 import math
 import os
@@ -148,9 +150,18 @@ class OrtRunner:
         os.unlink(self.input)
 
 
+def cache_stem(work, name):
+    """work/NAME-RECIPE: RECIPE hashes make_reference.py, which makes the weights (a file written by
+    another version of it holds other weights, which would be timed as if they were these)."""
+    import make_reference
+    with open(make_reference.__file__, "rb") as f:
+        recipe = hashlib.sha256(f.read()).hexdigest()[:12]
+    return os.path.join(work, f"{name}-{recipe}")
+
+
 def export_onnx(m, name, size, work):
     """The same module exported once per model, batch dimension dynamic."""
-    path = os.path.join(work, f"{name}.onnx")
+    path = cache_stem(work, name) + ".onnx"
     if not os.path.exists(path):
         tmp = path + ".tmp"
         # With gradients on: under no_grad, nn.MultiheadAttention (ViT) takes its fused fast path,
@@ -249,7 +260,7 @@ def prepare(wmfeat, name, work):
     """The module, libwmfeat's model of the same weights (safetensors) and the ONNX export, the files
     cached in work."""
     m = build(name)
-    path = os.path.join(work, name + ".safetensors")
+    path = cache_stem(work, name) + ".safetensors"
     if not os.path.exists(path):
         write_safetensors(path, {k: v for k, v in m.state_dict().items() if not k.endswith("num_batches_tracked")})
     model = wmfeat.Model.open(path)
