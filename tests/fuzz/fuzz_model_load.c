@@ -2,7 +2,8 @@
  * safetensors header byte by byte mostly breaks its JSON, so the input describes the tensors instead
  * and this target writes the file:
  *   byte 0           the architecture: NULL, "resnet", "vgg", "densenet", "resnet18", "resnet50",
- *                    "vgg11", "vgg11_bn", "densenet121", "vit", "convnext", "regnet", "efficientnet" (modulo 13)
+ *                    "vgg11", "vgg11_bn", "densenet121", "vit", "convnext", "regnet", "efficientnet",
+ *                    "mobilenet", "shufflenet", "alexnet", "googlenet", "inception_v3" (modulo 18)
  *   then records     name length (1 byte), name (bytes outside [A-Za-z0-9._-] are mapped into it;
  *                    '-' for RegNet's "block1-0"),
  *                    ndim (1 byte, modulo 5), ndim dimensions (u16 little-endian each)
@@ -23,7 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_ELEMENTS (1u << 20) /* all tensors together: keeps each input fast */
 
 static const char *const archs[] = {NULL, "resnet", "vgg", "densenet", "resnet18", "resnet50", "vgg11", "vgg11_bn",
-                                    "densenet121", "vit", "convnext", "regnet", "efficientnet"};
+                                    "densenet121", "vit", "convnext", "regnet", "efficientnet", "mobilenet",
+                                    "shufflenet", "alexnet", "googlenet", "inception_v3"};
 
 static char name_char(uint8_t b) {
   static const char set[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";

@@ -247,7 +247,7 @@ def zeros(*shape):
 
 
 ARCHS = ["-", "resnet", "vgg", "densenet", "resnet18", "resnet50", "vgg11", "vgg11_bn", "densenet121", "vit",
-         "convnext", "regnet", "efficientnet"]
+         "convnext", "regnet", "efficientnet", "mobilenet", "shufflenet", "alexnet", "googlenet", "inception_v3"]
 
 
 def seed_bytes(sd, arch):
