@@ -9,7 +9,7 @@ gives exactly the audit of one process over the whole list (same pairs in the sa
 the merged state and the reports.
 
 Every shard state records the run's provenance exactly as `wmfeat audit --shard I/N` does (weights
-fingerprint, full watermark recipe, seed, preprocessing, precision (--precision fp32|bf16), stage, input
+fingerprint, full watermark recipe, seed, preprocessing, precision (--precision fp32|bf16), convolution (--conv auto|direct), stage, input
 list fingerprint, shard, library version; docs/audit.md), so the states of both are interchangeable byte
 for byte, merging refuses shards of another run naming the field, and needs every shard once
 (Audit.merge_shards).
@@ -87,7 +87,7 @@ def audit_images(weights, paths, labels, start, options):
     skipped = []
     with Watermark.from_preset(o["preset"]) as wm, \
             Session(model, max_batch=2 * batch, input_size=crop, threads=o["threads"],
-                    precision=o.get("precision", "fp32")) as session:
+                    precision=o.get("precision", "fp32"), conv=o.get("conv", "auto")) as session:
         wm.reference_size = crop  # as wmfeat audit: the preset's sizes follow the crop (AddWatermark(crop))
         x = session.input_batch(2 * batch)
         logits = np.empty((2 * batch, model.num_classes), np.float32)
@@ -131,7 +131,8 @@ def provenance(weights, paths, labels, options, source=None):
         wm.reference_size = options["crop"]
         fields = wmfeat.run_provenance(w, model, wm, options["seed"], options["resize"], options["crop"],
                                        wmfeat.list_fingerprint(rel, labels),
-                                       precision=options.get("precision", "fp32"))
+                                       precision=options.get("precision", "fp32"),
+                                       conv=options.get("conv", "auto"))
     del fields["shard"]
     return fields
 
@@ -264,6 +265,8 @@ def main(argv=None):
     p.add_argument("--resize", type=int, default=256)
     p.add_argument("--crop", type=int, default=224)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--conv", choices=("auto", "direct"), default="auto",
+                   help="convolution algorithm, as wmfeat --conv (auto: Winograd where docs/models.md's rule admits it)")
     p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
                    help="the forward pass's precision (bf16 needs AVX512-BF16 or AMX on every worker; "
                         "without it the shards fail, never run as fp32)")
@@ -283,7 +286,7 @@ def main(argv=None):
         raise SystemExit(f"--precision bf16: this CPU has no bf16 instructions (AVX512-BF16 or AMX; oneDNN "
                          f"dispatches to {wmfeat.isa()}): bf16 is refused, never run as fp32")
     options = dict(arch=a.arch, preset=a.preset, batch=a.batch, threads=a.threads, resize=a.resize,
-                   crop=a.crop, seed=a.seed, precision=a.precision)
+                   crop=a.crop, seed=a.seed, precision=a.precision, conv=a.conv)
     # the provenance hashes the list as found from the input (relative paths), before abspath
     options["provenance"] = provenance(os.path.abspath(a.weights), paths, labels, options, a.input)
     paths = [os.path.abspath(x) for x in paths]

@@ -39,7 +39,7 @@ int cmd_bench(int argc, char **argv) {
                       {"iters", ARG_INT, &iters, "timed iterations; the best is reported (default 10)"},
                       {"size", ARG_INT, &size, "input size in pixels (default: the model's, 224; Inception-v3 299)"},
                       {"bf16", ARG_FLAG, &bf16, "also time bf16 (when the CPU supports it)"},
-                      STATE_DICT_KEY_SPEC(sd_key), TRANSFORM_INPUT_SPEC, COMMON_SPECS(o)};
+                      STATE_DICT_KEY_SPEC(sd_key), TRANSFORM_INPUT_SPEC, CONV_SPEC, COMMON_SPECS(o)};
   const char *usage = "usage: wmfeat bench WEIGHTS [--batch 16] [--iters 10] [--bf16] [--json]";
   const char *pos[1];
   int np, rc;

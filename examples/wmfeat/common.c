@@ -92,6 +92,13 @@ static const char *precision_choice(size_t i) {
   return i < 2 ? names[i] : NULL;
 }
 
+const char *network_conv = "auto";
+
+static const char *conv_choice(size_t i) {
+  static const char *const names[] = {"auto", "direct"};
+  return i < 2 ? names[i] : NULL;
+}
+
 const char *precision_name(bool bf16) { return bf16 ? "bf16" : "fp32"; }
 
 int check_precision(bool need_hardware, bool *bf16) {
@@ -110,6 +117,7 @@ int open_model(const char *path, const char *arch, const char *state_dict_key, w
                wmf_model **model) {
   if (arch && check_choice("--arch", arch, wmf_model_arch_name)) return EXIT_USAGE;
   if (check_choice("--transform-input", network_transform_input, transform_input_choice)) return EXIT_USAGE;
+  if (check_choice("--conv", network_conv, conv_choice)) return EXIT_USAGE;
   wmf_model_options mo = WMF_MODEL_OPTIONS_INIT;
   mo.transform_input = !strcmp(network_transform_input, "on")    ? WMF_TRANSFORM_INPUT_ON
                        : !strcmp(network_transform_input, "off") ? WMF_TRANSFORM_INPUT_OFF
@@ -135,6 +143,7 @@ int open_session(const wmf_model *model, const common_opts *o, unsigned size, bo
   so.threads = (uint32_t)o->threads;
   so.precision = bf16 ? WMF_PRECISION_BF16 : WMF_PRECISION_FP32;
   so.stage = stage;
+  so.conv_algorithm = !strcmp(network_conv, "direct") ? WMF_CONV_DIRECT : WMF_CONV_AUTO;
   wmf_status st = wmf_session_create(session, model, &so);
   return st ? fail_status(st, "creating the inference session") : 0;
 }

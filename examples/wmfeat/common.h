@@ -83,6 +83,13 @@ extern const char *network_precision;
 #define PRECISION_SPEC                                                                           \
   {"precision", ARG_STRING, &network_precision,                                                  \
    "fp32|bf16: the forward pass's precision (default fp32; bf16 needs a CPU with AVX512-BF16 or AMX)"}
+/* --conv of the commands that run a network: "auto" (the default: Winograd where docs/models.md's rule admits
+ * it) or "direct" (every convolution direct); open_model checks it, open_session applies it, and the
+ * provenance records it as "convolution". */
+extern const char *network_conv;
+#define CONV_SPEC                                                                                \
+  {"conv", ARG_STRING, &network_conv,                                                            \
+   "auto|direct: convolution algorithm (default auto: fp32 3x3 stride-1 convolutions by Winograd on AVX2; direct: all by oneDNN's direct kernels)"}
 /* Checks --precision: sets *bf16 and returns 0; EXIT_USAGE for a value other than fp32 and bf16;
  * EXIT_RUNTIME for bf16 when `need_hardware` and the CPU has no bf16 instructions (never a silent
  * fp32 run). Prints why. */
@@ -97,7 +104,7 @@ const char *precision_name(bool bf16);
 /* The options of the commands that run a network on image files (audit, classify, extract). */
 #define NETWORK_SPECS(arch, resize, crop, state_dict_key)                                        \
   ARCH_SPEC(arch), RESIZE_CROP_SPECS(resize, crop), STATE_DICT_KEY_SPEC(state_dict_key), TRANSFORM_INPUT_SPEC, \
-  PRECISION_SPEC
+  PRECISION_SPEC, CONV_SPEC
 #define RESIZE_CROP_SPECS(resize, crop)                                                          \
   {"resize", ARG_INT, &(resize), "shorter side before cropping (default: the model's, 256; Inception-v3 342; RegNet 232)"}, \
   {"crop", ARG_INT, &(crop), "center crop, the network's input size (default: the model's, 224; Inception-v3 299)"}

@@ -28,7 +28,7 @@ int list_fingerprint(char out[48], const file_list *files, const char *source, b
 
 /* The provenance fields of a run, in the order they are recorded; a NULL value is not recorded.
  * `recipe` receives the watermark's recipe (malloc'ed, the caller frees it). */
-enum { RUN_FIELDS = 9 };
+enum { RUN_FIELDS = 10 };
 typedef struct run_fields {
   const char *kv[RUN_FIELDS][2];
   char weights[128], seed[32], pre[96], shard[48];
@@ -53,6 +53,7 @@ static wmf_status fill_fields(run_fields *f, const run_record *r) {
                                    {"seed", f->seed},
                                    {"preprocess", f->pre},
                                    {"precision", precision_name(r->bf16)},
+                                   {"convolution", network_conv},
                                    {"stage", r->stage ? r->stage : "penultimate"},
                                    {"inputs", r->inputs},
                                    {"shard", f->shard},

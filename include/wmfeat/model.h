@@ -130,6 +130,14 @@ typedef enum wmf_precision {
                                needs a CPU with AVX512-BF16 (see wmf_nn_has_bf16()) */
 } wmf_precision;
 
+/** How a session runs its convolutions. Since 1.1. */
+typedef enum wmf_conv_algorithm {
+  WMF_CONV_AUTO = 0,  /**< default: fp32 3x3 stride-1 convolutions by Winograd F(4x4, 3x3) where the CPU has
+                           AVX2 + FMA and the rule of docs/models.md ("Winograd") admits them, the rest direct;
+                           a fixed rule, so the same session computes the same numbers every run */
+  WMF_CONV_DIRECT = 1 /**< every convolution direct (oneDNN's), as in libwmfeat 1.0 */
+} wmf_conv_algorithm;
+
 /** Options for wmf_session_create(). */
 typedef struct wmf_session_options {
   uint32_t struct_size;    /**< sizeof(wmf_session_options), set by WMF_SESSION_OPTIONS_INIT */
@@ -150,8 +158,9 @@ typedef struct wmf_session_options {
                                 "trunk_output.block1".."block4" (RegNet),
                                 EfficientNet's "features.0".."features.8"
                                 (docs/models.md lists all) */
+  int32_t conv_algorithm;  /**< a wmf_conv_algorithm value (default WMF_CONV_AUTO). Since 1.1. */
 } wmf_session_options;
-#define WMF_SESSION_OPTIONS_INIT {sizeof(wmf_session_options), 1, 0, 0, 0, WMF_PRECISION_FP32, NULL}
+#define WMF_SESSION_OPTIONS_INIT {sizeof(wmf_session_options), 1, 0, 0, 0, WMF_PRECISION_FP32, NULL, WMF_CONV_AUTO}
 
 /** Fills `*options` with the defaults (as WMF_SESSION_OPTIONS_INIT) and sets its struct_size, for callers that cannot
  *  use the macro (bindings). `struct_size` is the size of the caller's struct, sizeof(wmf_session_options) of the
@@ -169,7 +178,8 @@ WMF_API wmf_status wmf_session_options_init(wmf_session_options *options, size_t
  *  network: ResNet, VGG, DenseNet, MobileNet, ShuffleNet, ConvNeXt and RegNet need 32 px, AlexNet 63 px, GoogLeNet 15 px,
  *  Inception-v3 75 px, EfficientNet 1 px; a ViT accepts only the size its position embedding fixes), WMF_ERR_NOT_FOUND
  *  (unknown stage name),
- *  WMF_ERR_UNSUPPORTED (bf16 on a CPU without it), WMF_ERR_BACKEND, WMF_ERR_OUT_OF_MEMORY.
+ *  WMF_ERR_UNSUPPORTED (bf16 on a CPU without it), WMF_ERR_BACKEND, WMF_ERR_OUT_OF_MEMORY; an unknown
+ *  conv_algorithm or precision is WMF_ERR_INVALID_ARGUMENT.
  *  *out is owned by the caller. Thread-safe with respect to the model. */
 WMF_API wmf_status wmf_session_create(wmf_session **out, const wmf_model *model,
                                       const wmf_session_options *options);

@@ -66,6 +66,7 @@ void wmfi_nn_graph_free(wmfi_nn_graph *g) {
     wmfi_free(op->scale);
     wmfi_free(op->shift);
     wmfi_free(op->w_prepared);
+    wmfi_free(op->wino_raw);
   }
   wmfi_free(g->ops);
   wmfi_free(g->tensors);

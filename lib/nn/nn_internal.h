@@ -77,6 +77,8 @@ typedef struct wmfi_nn_op {
   int act_then_sum;        /* CONV with residual: the activation first, then the residual added (EfficientNet-v2's
                               FusedMBConv without expansion adds its input after the SiLU), reading the residual
                               into a new tensor; 0: the sum, then the activation, in place */
+  void *wino_raw;          /* CONV: its Winograd weights (winograd.c), made at model load; NULL when the op is not
+                              eligible */
 } wmfi_nn_op;
 
 typedef struct wmfi_nn_tensor {
@@ -296,7 +298,9 @@ typedef struct wmfi_nn_plan_config {
   int n, h, w;
   int bf16;
   int stage;    /* tensor id or WMFI_NN_NONE */
-  int prepare;  /* model load: reorder the weights into the layouts the primitives choose */
+  int prepare;  /* model load: reorder the weights into the layouts the primitives choose, and make the
+                   Winograd weights of the eligible convolutions */
+  int direct;   /* every convolution direct (WMF_CONV_DIRECT), no Winograd */
 } wmfi_nn_plan_config;
 /* Builds a plan. With buf->slot == NULL (sizing pass) it only records sizes in buf (slot_size,
  * scratch_size, allocated here). */
@@ -308,12 +312,16 @@ typedef enum wmfi_nn_output { WMFI_NN_OUT_LOGITS, WMFI_NN_OUT_FEATURES, WMFI_NN_
 /* Output `which` of the last run (borrowed; WMFI_NN_OUT_STAGE: NULL without a stage). */
 const float *wmfi_nn_plan_output(const wmfi_nn_plan *plan, wmfi_nn_output which);
 void wmfi_nn_plan_destroy(wmfi_nn_plan *plan);
+/* Number of convolutions this plan runs by Winograd. */
+int wmfi_nn_plan_winograd_count(const wmfi_nn_plan *plan);
 /* Number of weight tensors this plan had to reorder because its layout differs from the model's. */
 int wmfi_nn_plan_private_weights(const wmfi_nn_plan *plan);
 
 /* --- session.c --- */
 /* For tests: how many weight tensors the plan of the session's maximum batch reordered privately. */
 int wmfi_nn_session_private_weights(const wmf_session *s);
+/* For tests: how many convolutions the plan of the session's maximum batch runs by Winograd. */
+int wmfi_nn_session_winograd_count(const wmf_session *s);
 
 /* --- kernels.c: the few loops oneDNN has no primitive for --- */
 void wmfi_nn_bnrelu(const void *src, void *dst, int bf16, int n, int c_src, int c, int hw, int block,
@@ -332,6 +340,22 @@ void wmfi_nn_scale_channels(const void *src, void *dst, int bf16, int n, int c, 
  * dst (N, 1 + hw, C): row 0 is cls + pos[0], row 1 + i is patch i + pos[1 + i]. */
 void wmfi_nn_tokens(const void *src, float *dst, int bf16, int n, int c, int hw, int block, const float *cls,
                     const float *pos);
+
+/* --- winograd.c: 3x3 stride-1 convolutions as Winograd F(4x4, 3x3), fp32, AVX2 + FMA --- */
+/* True if this CPU runs the Winograd kernels. */
+int wmfi_nn_wino_supported(void);
+/* The rule that chooses Winograd for a convolution (with tensors in nChw{block}c): 3x3, stride 1, padding 1, one
+ * group, channels multiples of `block`, no activation or ReLU (the residual summed first), on a CPU that has
+ * the kernels. */
+int wmfi_nn_wino_eligible(const wmfi_nn_op *op, int block);
+/* Transforms the plain weights op->w (oihw) into op->wino_raw (WMF_ERR_OUT_OF_MEMORY naming wmf_model_load). */
+wmf_status wmfi_nn_wino_prepare(wmfi_nn_op *op);
+/* Scratch bytes wmfi_nn_wino_run needs for op. */
+size_t wmfi_nn_wino_scratch(const wmfi_nn_op *op);
+/* dst (n x cout x h x w, nChw{block}c, fp32) = op applied to src (n x cin x h x w, the same layout), with op's
+ * bias, its residual (already in dst: in place, as oneDNN's sum post-op) and its ReLU. */
+void wmfi_nn_wino_run(const wmfi_nn_op *op, const float *src, float *dst, int n, int h, int w, int block,
+                      void *scratch);
 
 /* threads: OpenMP, as Debian's oneDNN uses it */
 int wmfi_nn_threads_push(int threads);

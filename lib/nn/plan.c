@@ -11,7 +11,8 @@
 #include "nn/nn_internal.h"
 
 typedef enum step_kind {
-  STEP_PRIM, STEP_BNRELU, STEP_GAP, STEP_ADAPTIVE, STEP_COPY, STEP_FC, STEP_MUL, STEP_TOKENS, STEP_CLASS_TOKEN
+  STEP_PRIM, STEP_BNRELU, STEP_GAP, STEP_ADAPTIVE, STEP_COPY, STEP_FC, STEP_MUL, STEP_TOKENS, STEP_CLASS_TOKEN,
+  STEP_WINO
 } step_kind;
 
 /* Linear layers always run on blocks of FC_ROWS rows (the last one padded): oneDNN's inner product picks
@@ -70,7 +71,7 @@ struct wmfi_nn_plan {
   size_t *slot_need;
   size_t scratch_need;
   void **owned; /* private weights and stage output */
-  int n_owned, private_weights;
+  int n_owned, private_weights, winograd;
   void **ptr;   /* resolved tensor pointers */
   float *stage_out;
   wmfi_nn_op stage_view; /* the scale/shift of a view stage (tensor.view_of), applied before pooling */
@@ -387,12 +388,46 @@ static wmf_status out_size(const wmfi_nn_op *op, int h, int w, int *oh, int *ow)
   return WMF_OK;
 }
 
+/* Whether convolution op runs by Winograd in this plan (a fp32 session that allows it, weights made at load,
+ * source and residual in the CPU's channel blocks): then *md is its destination's layout. */
+static int use_winograd(const wmfi_nn_plan *p, const wmfi_nn_op *op, const tstate *S, dnnl_memory_desc_t *md) {
+  if (p->cfg.prepare || p->cfg.bf16 || p->cfg.direct || !op->wino_raw || p->m->g.tensors[op->dst].channels_last)
+    return 0;
+  int block = wmfi_nn_native_block();
+  dnnl_memory_desc_t in;
+  if (wmfi_nn_md(&in, p->cfg.n, op->cin, S->h, S->w, dnnl_f32, block) != WMF_OK || !dnnl_memory_desc_equal(&in, &S->md) ||
+      wmfi_nn_md(md, p->cfg.n, op->cout, S->h, S->w, dnnl_f32, block) != WMF_OK)
+    return 0;
+  return op->residual == WMFI_NN_NONE || dnnl_memory_desc_equal(md, &p->t[op->residual].md);
+}
+
+static wmf_status build_winograd(wmfi_nn_plan *p, const wmfi_nn_op *op, int src, const dnnl_memory_desc_t *md) {
+  tstate *S = &p->t[src];
+  wmf_status st = define(p, op->dst, md, S->h, S->w, op->residual);
+  if (st != WMF_OK) return st;
+  plan_step *s = new_step(p, STEP_WINO);
+  if (!s) return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
+  s->op = op;
+  s->src = src;
+  s->dst = op->dst;
+  s->h = S->h;
+  s->w = S->w;
+  s->block = wmfi_nn_native_block();
+  size_t need = wmfi_nn_wino_scratch(op);
+  if (need > p->scratch_need) p->scratch_need = need;
+  p->winograd++;
+  return WMF_OK;
+}
+
 static wmf_status build_conv(wmfi_nn_plan *p, int i, wmfi_nn_op *op, int src) {
   wmf_status st = WMF_OK;
   dnnl_primitive_desc_t pd = NULL;
   tstate *S = &p->t[src];
   int oh, ow;
   WMFI_TRY(out_size(op, S->h, S->w, &oh, &ow));
+  if (p->cfg.prepare && op->w && wmfi_nn_wino_eligible(op, wmfi_nn_native_block())) WMFI_TRY(wmfi_nn_wino_prepare(op));
+  dnnl_memory_desc_t wino_md;
+  if (use_winograd(p, op, S, &wino_md)) return build_winograd(p, op, src, &wino_md);
   dnnl_memory_desc_t wmd, plain, dmd, any_src;
   int g = op->groups;
   if (g > 1) {
@@ -1061,6 +1096,9 @@ wmf_status wmfi_nn_plan_run(wmfi_nn_plan *p, dnnl_stream_t stream, const float *
       case STEP_TOKENS:
         wmfi_nn_tokens(p->ptr[s->src], p->ptr[s->dst], s->bf16, n, s->c, s->h * s->w, s->block, op->scale, op->shift);
         break;
+      case STEP_WINO:
+        wmfi_nn_wino_run(op, p->ptr[s->src], p->ptr[s->dst], n, s->h, s->w, s->block, scratch);
+        break;
       case STEP_CLASS_TOKEN: /* s->h tokens of s->c values per image: the first one */
         for (int b = 0; b < n; b++)
           memcpy((float *)p->ptr[s->dst] + (size_t)b * s->c, (const float *)p->ptr[s->src] + (size_t)b * s->h * s->c,
@@ -1082,6 +1120,7 @@ const float *wmfi_nn_plan_output(const wmfi_nn_plan *p, wmfi_nn_output which) {
 }
 
 int wmfi_nn_plan_private_weights(const wmfi_nn_plan *p) { return p->private_weights; }
+int wmfi_nn_plan_winograd_count(const wmfi_nn_plan *p) { return p->winograd; }
 
 void wmfi_nn_plan_destroy(wmfi_nn_plan *p) {
   if (!p) return;

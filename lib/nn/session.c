@@ -59,6 +59,8 @@ wmf_status wmf_session_create(wmf_session **out, const wmf_model *model, const w
   WMFI_REQUIRE(o.threads <= 1024, "wmf_session_create: %u threads", o.threads);
   WMFI_REQUIRE(o.precision == WMF_PRECISION_FP32 || o.precision == WMF_PRECISION_BF16,
                "wmf_session_create: unknown precision %d", (int)o.precision);
+  WMFI_REQUIRE(o.conv_algorithm == WMF_CONV_AUTO || o.conv_algorithm == WMF_CONV_DIRECT,
+               "wmf_session_create: unknown conv_algorithm %d", (int)o.conv_algorithm);
   if (o.precision == WMF_PRECISION_BF16 && !wmf_nn_has_bf16())
     return wmfi_fail(WMF_ERR_UNSUPPORTED, "wmf_session_create: bf16 needs AVX512-BF16; oneDNN dispatches to %s",
                      wmf_nn_isa());
@@ -72,7 +74,8 @@ wmf_status wmf_session_create(wmf_session **out, const wmf_model *model, const w
   s->threads = (int)o.threads;
   s->stage_c = stage != WMFI_NN_NONE ? model->g.tensors[stage].c : 0;
   s->cfg = (wmfi_nn_plan_config){.n = (int)o.max_batch, .h = (int)o.input_height, .w = (int)o.input_width,
-                                 .bf16 = o.precision == WMF_PRECISION_BF16, .stage = stage, .prepare = 0};
+                                 .bf16 = o.precision == WMF_PRECISION_BF16, .stage = stage, .prepare = 0,
+                                 .direct = o.conv_algorithm == WMF_CONV_DIRECT};
   WMFI_ALLOC(s->plans, wmfi_calloc((size_t)s->max_batch + 1, sizeof *s->plans), "wmf_session_create");
   WMFI_DNNL_TRY(dnnl_stream_create(&s->stream, model->engine, dnnl_stream_default_flags), "stream creation");
   WMFI_TRY(plan_for(s, s->max_batch));
@@ -144,3 +147,5 @@ void wmf_session_input_dims(const wmf_session *s, uint32_t *max_batch, uint32_t 
 int wmfi_nn_session_private_weights(const wmf_session *s) {
   return wmfi_nn_plan_private_weights(s->plans[s->max_batch]);
 }
+
+int wmfi_nn_session_winograd_count(const wmf_session *s) { return wmfi_nn_plan_winograd_count(s->plans[s->max_batch]); }

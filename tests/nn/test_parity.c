@@ -3,6 +3,7 @@
  * embedding fixes, and another size must be refused), batch 1 and 3, and checks logits, features and the
  * pooled stage output against torch: max|delta| <= 1e-4 * max|value| + 1e-5, and the same top-5 order. */
 #include "parity.h"
+#include "nn/nn_internal.h"
 #include "../check_run.h"
 
 static const char *dir, *name;
@@ -71,15 +72,20 @@ static void check_transform_off(const wmf_weights *w, const wmf_weights *ref, in
   wmf_model_destroy(m);
 }
 
-static void run_size(const wmf_model *m, const wmf_weights *ref, const char *stage, int size) {
+/* Runs the model at `size` with convolution algorithm `algo` against the reference; returns how many
+ * convolutions ran by Winograd. */
+static int run_size_as(const wmf_model *m, const wmf_weights *ref, const char *stage, int size, wmf_conv_algorithm algo) {
   wmf_session_options o = WMF_SESSION_OPTIONS_INIT;
   o.max_batch = 3;
+  o.conv_algorithm = algo;
   o.input_height = o.input_width = (uint32_t)size;
   o.threads = 2;
   o.stage = stage[0] ? stage : NULL;
   wmf_session *s;
   ck_assert_msg(wmf_session_create(&s, m, &o) == WMF_OK, "session %d: %s", size, wmf_last_error());
   size_t nl = wmf_session_logit_count(s), nf = wmf_session_feature_count(s), ns = wmf_session_stage_count(s);
+  int wino = wmfi_nn_session_winograd_count(s);
+  if (algo == WMF_CONV_DIRECT) ck_assert_int_eq(wino, 0);
   int batches[2] = {3, 1};
   float *first = malloc((nl + nf) * sizeof *first); /* image 0's outputs in the batch of 3 */
   for (int bi = 0; bi < 2; bi++) {
@@ -127,11 +133,20 @@ static void run_size(const wmf_model *m, const wmf_weights *ref, const char *sta
       free(sv);
       free(want_s);
     }
-    printf("%s %d px batch %d: relative max deviation logits %.2e features %.2e stage %.2e\n", name, size, n, dl, df, ds);
+    printf("%s %d px batch %d (%s, %d Winograd convolutions): relative max deviation logits %.2e features %.2e stage %.2e\n",
+           name, size, n, algo == WMF_CONV_DIRECT ? "direct" : "auto", wino, dl, df, ds);
     free(x), free(l), free(f), free(want_l), free(want_f);
   }
   free(first);
   wmf_session_destroy(s);
+  return wino;
+}
+
+/* The default algorithms at `size` (the first size of each network); where some convolutions ran by Winograd,
+ * also every convolution direct, so that both are held to the bound and the log shows each one's deviation
+ * (docs/models.md). */
+static void run_size(const wmf_model *m, const wmf_weights *ref, const char *stage, int size) {
+  if (run_size_as(m, ref, stage, size, WMF_CONV_AUTO)) run_size_as(m, ref, stage, size, WMF_CONV_DIRECT);
 }
 
 /* A network with a fixed input size refuses another one, saying why. */
@@ -158,7 +173,7 @@ static void run_file(const wmf_weights *ref, const char *stage, const char *file
   ck_assert_msg(wmf_weights_open(&w, path, NULL) == WMF_OK, "%s", wmf_last_error());
   ck_assert_msg(wmf_model_load(&m, w, NULL, NULL) == WMF_OK, "load %s: %s", path, wmf_last_error());
   wmf_weights_destroy(w);
-  run_size(m, ref, stage, size);
+  run_size_as(m, ref, stage, size, WMF_CONV_AUTO);
   wmf_model_destroy(m);
 }
 
@@ -201,7 +216,7 @@ START_TEST(matches_torchvision) {
   if (nsizes == 2) {
     first = sizes[0];
     run_size(m, ref, stage, sizes[0]);
-    run_size(m, ref, stage, sizes[1]);
+    run_size_as(m, ref, stage, sizes[1], WMF_CONV_AUTO);
   } else { /* a ViT: only the size of its position embedding, which is the model's default */
     first = (int)wmf_model_default_input_size(m);
     run_size(m, ref, stage, first);

@@ -6,7 +6,7 @@ from .audit import (D_THRESHOLDS, FDR, IMAGENET_CARTON, IMAGENET_CLASSES, NO_LAB
                     imagenet_wnid, list_fingerprint, relative_to_input, run_provenance, write_svg_threshold_counts)
 from .image import BICUBIC, BILINEAR, IMAGENET, DecodeOptions, Image, Normalize
 from .mask import Mask, Rank, Rule
-from .model import Model, Precision, Session, TransformInput, arch_names, has_bf16, isa
+from .model import ConvAlgorithm, Model, Precision, Session, TransformInput, arch_names, has_bf16, isa
 from .pairs import audit_files, list_images, pair_images, watermark_seed, write_reports
 from .probe import (PAPER_FRACTIONS, ConvergenceWarning, Probe, ProbeOptions, TrainingInfo, sweep, write_auc_distribution_svg,
                     write_curve_svg)
@@ -21,7 +21,7 @@ __all__ = ["Error", "version", "version_number", "status_name", "last_error", "c
            "write_svg_threshold_counts", "compare_reports",
            "list_fingerprint", "relative_to_input", "run_provenance",
            "Mask", "Rank", "Rule",
-           "Model", "Session", "Precision", "TransformInput", "isa", "has_bf16", "arch_names",
+           "Model", "Session", "Precision", "ConvAlgorithm", "TransformInput", "isa", "has_bf16", "arch_names",
            "Probe", "ProbeOptions", "TrainingInfo", "ConvergenceWarning", "write_curve_svg", "write_auc_distribution_svg", "sweep",
            "PAPER_FRACTIONS",
            "audit_files", "list_images", "pair_images", "watermark_seed", "write_reports",

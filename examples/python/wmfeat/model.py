@@ -37,6 +37,30 @@ class Precision(enum.IntEnum):
         return "bf16" if self == Precision.BF16 else "fp32"
 
 
+class ConvAlgorithm(enum.IntEnum):
+    """wmf_conv_algorithm of a session: AUTO (Winograd where docs/models.md's rule admits it) or DIRECT."""
+    AUTO = 0
+    DIRECT = 1
+
+    @staticmethod
+    def of(value):
+        """A ConvAlgorithm from a ConvAlgorithm (or its int value) or a name, "auto" or "direct"
+        (case-insensitive), as `wmfeat --conv` takes it; anything else raises ValueError."""
+        if isinstance(value, str):
+            names = {"auto": ConvAlgorithm.AUTO, "direct": ConvAlgorithm.DIRECT}
+            if value.lower() not in names:
+                raise ValueError(f"conv {value!r}: expected 'auto' or 'direct'")
+            return names[value.lower()]
+        if isinstance(value, bool) or value not in (0, 1):
+            raise ValueError(f"conv {value!r}: expected 'auto', 'direct' or a ConvAlgorithm")
+        return ConvAlgorithm(value)
+
+    @property
+    def label(self):
+        """"auto" or "direct": the name the provenance field "convolution" records."""
+        return "direct" if self == ConvAlgorithm.DIRECT else "auto"
+
+
 class TransformInput(enum.IntEnum):
     """wmf_transform_input: torchvision's transform_input of GoogLeNet and Inception-v3."""
     DEFAULT = 0  # the family's: on for googlenet and inception_v3
@@ -51,7 +75,7 @@ class _ModelOptions(ctypes.Structure):
 class _SessionOptions(ctypes.Structure):
     _fields_ = [("struct_size", _U32), ("max_batch", _U32), ("input_height", _U32),
                 ("input_width", _U32), ("threads", _U32), ("precision", ctypes.c_int),
-                ("stage", ctypes.c_char_p)]
+                ("stage", ctypes.c_char_p), ("conv_algorithm", ctypes.c_int32)]
 
 
 _model_options_init = fn("wmf_model_options_init", [ctypes.POINTER(_ModelOptions), _SIZE])
@@ -163,23 +187,26 @@ class Session(Handle):
     _destroy = _session_destroy
 
     def __init__(self, model, max_batch=1, input_size=None, threads=0, precision=Precision.FP32,
-                 stage=None):
+                 stage=None, conv=ConvAlgorithm.AUTO):
         """input_size: None (the model's default: 224, Inception-v3 299, or the size a ViT is fixed at), an
         int, or (height, width). threads: 0 for oneDNN's default (all cores). precision: "fp32", "bf16" or a
         Precision; bf16 on a CPU without bf16 instructions raises wmfeat.Error (UNSUPPORTED, naming the
-        instruction set), never runs as fp32. stage: an intermediate stage to keep ("layer3", ...)."""
+        instruction set), never runs as fp32. stage: an intermediate stage to keep ("layer3", ...). conv:
+        "auto" (Winograd where docs/models.md's rule admits it), "direct" or a ConvAlgorithm."""
         precision = Precision.of(precision)
+        conv = ConvAlgorithm.of(conv)
         if isinstance(input_size, int):
             input_size = (input_size, input_size)
         h, w = input_size or (0, 0)
         self._stage = c_string(stage)  # kept alive: the library may keep the pointer
         opts = init_options(_SessionOptions, _session_options_init, max_batch=max_batch,
                             input_height=h, input_width=w, threads=threads,
-                            precision=int(precision), stage=self._stage)
+                            precision=int(precision), stage=self._stage, conv_algorithm=int(conv))
         out = ctypes.c_void_p()
         _session_create(ctypes.byref(out), model, ctypes.byref(opts))
         super().__init__(out)
         self.precision = precision
+        self.conv = conv
         self.model = model  # the model must outlive the session
         model._sessions.add(self)
 

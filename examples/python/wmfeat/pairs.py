@@ -9,7 +9,7 @@ import numpy as np
 from ._lib import Error
 from .audit import Audit, Target
 from .image import Image
-from .model import Model, Precision, Session
+from .model import ConvAlgorithm, Model, Precision, Session
 from .watermark import Watermark
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tga", ".gif")
@@ -107,7 +107,8 @@ def _crop(path, resize, crop):
 
 
 def audit_files(model, clean, watermarked=None, preset="imagenet-w", seed=0, resize=None, crop=None, batch=16,
-                threads=0, labels=False, save_examples=0, examples_dir=None, limit=0, start=0, precision="fp32"):
+                threads=0, labels=False, save_examples=0, examples_dir=None, limit=0, start=0, precision="fp32",
+                conv="auto"):
     """An Audit of image pairs, equal bit for bit to `wmfeat audit` with the same options.
 
     model: a Model or a weight file path. clean: a folder, list file, image or list of paths.
@@ -119,10 +120,12 @@ def audit_files(model, clean, watermarked=None, preset="imagenet-w", seed=0, res
     (a shard's offset; it decides the watermark seeds and example numbers). resize, crop: None for the
     model's defaults (256 and 224; Inception-v3 342 and 299), as `wmfeat audit`. precision: "fp32" or
     "bf16" (`wmfeat audit --precision`); bf16 on a CPU without it raises wmfeat.Error, never runs as fp32.
+    conv: "auto" or "direct" (`wmfeat audit --conv`).
     Returns (audit, info): info is a dict with "paths" (the clean path of each pair, in order), "skipped"
     (messages of images that could not be read), "unpaired" ((path, side) without a partner) and
-    "precision" ("fp32" or "bf16", for run_provenance)."""
+    "precision" ("fp32" or "bf16") and "convolution" ("auto" or "direct"), for run_provenance."""
     precision = Precision.of(precision)
+    conv = ConvAlgorithm.of(conv)
     own_model = not isinstance(model, Model)
     if own_model:
         model = Model.open(model)
@@ -149,12 +152,14 @@ def audit_files(model, clean, watermarked=None, preset="imagenet-w", seed=0, res
             raise ValueError("save_examples needs examples_dir")
         os.makedirs(examples_dir, exist_ok=True)
     audit = Audit.create(model.class_count, model.feature_count)
-    info = {"paths": [], "skipped": [], "unpaired": unpaired, "precision": precision.label}
+    info = {"paths": [], "skipped": [], "unpaired": unpaired, "precision": precision.label,
+            "convolution": conv.label}
     wm = Watermark.from_preset(preset) if wpaths is None else None
     if wm is not None:
         wm.reference_size = crop  # as wmfeat audit: the preset's sizes follow the crop (AddWatermark(crop))
     try:
-        with Session(model, max_batch=batch, input_size=crop, threads=threads, precision=precision) as session:
+        with Session(model, max_batch=batch, input_size=crop, threads=threads, precision=precision,
+                     conv=conv) as session:
             x = [session.input_batch(batch), session.input_batch(batch)]
             for lo in range(0, len(cpaths), batch):
                 count = min(batch, len(cpaths) - lo)
