@@ -99,11 +99,14 @@ static const char *conv_choice(size_t i) {
   return i < 2 ? names[i] : NULL;
 }
 
+/* --conv: 0, or EXIT_USAGE (printed) for a value other than auto and direct. */
+static int check_conv(void) { return check_choice("--conv", network_conv, conv_choice); }
+
 const char *precision_name(bool bf16) { return bf16 ? "bf16" : "fp32"; }
 
 int check_precision(bool need_hardware, bool *bf16) {
   *bf16 = false;
-  if (check_choice("--precision", network_precision, precision_choice)) return EXIT_USAGE;
+  if (check_choice("--precision", network_precision, precision_choice) || check_conv()) return EXIT_USAGE;
   *bf16 = !strcmp(network_precision, "bf16");
   if (*bf16 && need_hardware && !wmf_nn_has_bf16()) {
     fprintf(stderr, "error: --precision bf16: this CPU has no bf16 instructions (AVX512-BF16 or AMX; oneDNN "
@@ -117,7 +120,7 @@ int open_model(const char *path, const char *arch, const char *state_dict_key, w
                wmf_model **model) {
   if (arch && check_choice("--arch", arch, wmf_model_arch_name)) return EXIT_USAGE;
   if (check_choice("--transform-input", network_transform_input, transform_input_choice)) return EXIT_USAGE;
-  if (check_choice("--conv", network_conv, conv_choice)) return EXIT_USAGE;
+  if (check_conv()) return EXIT_USAGE; /* bench's: the other commands checked it with --precision */
   wmf_model_options mo = WMF_MODEL_OPTIONS_INIT;
   mo.transform_input = !strcmp(network_transform_input, "on")    ? WMF_TRANSFORM_INPUT_ON
                        : !strcmp(network_transform_input, "off") ? WMF_TRANSFORM_INPUT_OFF

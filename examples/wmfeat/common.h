@@ -90,7 +90,8 @@ extern const char *network_conv;
 #define CONV_SPEC                                                                                \
   {"conv", ARG_STRING, &network_conv,                                                            \
    "auto|direct: convolution algorithm (default auto: fp32 3x3 stride-1 convolutions by Winograd on AVX2; direct: all by oneDNN's direct kernels)"}
-/* Checks --precision: sets *bf16 and returns 0; EXIT_USAGE for a value other than fp32 and bf16;
+/* Checks --precision (and --conv, which the same commands take): sets *bf16 and returns 0; EXIT_USAGE for a
+ * value other than fp32 and bf16 (auto and direct);
  * EXIT_RUNTIME for bf16 when `need_hardware` and the CPU has no bf16 instructions (never a silent
  * fp32 run). Prints why. */
 int check_precision(bool need_hardware, bool *bf16);

@@ -41,8 +41,10 @@ int wmfi_nn_wino_supported(void) {
 }
 
 int wmfi_nn_wino_eligible(const wmfi_nn_op *op, int block) {
+  int per_axis = op->pad_h || op->pad_w; /* Inception's convolutions give their padding per axis */
+  int ph = per_axis ? op->pad_h : op->pad, pw = per_axis ? op->pad_w : op->pad;
   return op->kind == WMFI_NN_CONV && op->kh == 3 && op->kw == 3 && op->stride == 1 && op->groups == 1 &&
-         op->pad == 1 && !op->pad_h && !op->pad_w && op->cin % block == 0 && op->cout % block == 0 &&
+         ph == 1 && pw == 1 && op->cin % block == 0 && op->cout % block == 0 &&
          (op->relu == WMFI_NN_ACT_NONE || op->relu == WMFI_NN_ACT_RELU) && !op->act_then_sum &&
          wmfi_nn_wino_supported();
 }

@@ -128,13 +128,13 @@ static wmf_status w_weights_zip(void) { return read_all("valid_zip.pth"); }
 static wmf_status w_weights_zip64(void) { return read_all("valid_zip64.pth"); }
 static wmf_status w_weights_legacy(void) { return read_all("valid_legacy.pth"); }
 
-static wmf_status model_run(const char *file) {
+static wmf_status model_run_path(const char *path) {
   wmf_status st;
   wmf_weights *w = NULL;
   wmf_model *m = NULL;
   wmf_session *s = NULL;
   float *in = calloc(2 * 3 * 32 * 32, sizeof *in), logits[2 * 16], feats[2 * 64];
-  TRY(wmf_weights_open(&w, path_in(nn_dir, file), NULL));
+  TRY(wmf_weights_open(&w, path, NULL));
   TRY(wmf_model_load(&m, w, NULL, NULL));
   wmf_weights_destroy(w);
   w = NULL;
@@ -158,7 +158,17 @@ out:
   return st;
 }
 
+static wmf_status model_run(const char *file) { return model_run_path(path_in(nn_dir, file)); }
+
 static wmf_status w_model_vgg(void) { return model_run("tiny_vgg.safetensors"); }
+/* gen_hostile_models.py's tiny ResNet: three of its convolutions (8 -> 8 channels, 3x3, stride 1) run by
+ * Winograd, whose weights are made at load */
+static wmf_status w_model_winograd(void) {
+  static char path[1024];
+  const char *root = getenv("WMF_BUILD_ROOT");
+  snprintf(path, sizeof path, "%s/tests/nn/hostile/resnet_basic.safetensors", root ? root : ".");
+  return model_run_path(path);
+}
 static wmf_status w_model_densenet(void) { return model_run("tiny_densenet.safetensors"); }
 
 static wmf_status w_watermark_text(void) {
@@ -314,6 +324,7 @@ static const struct {
     {"weights-legacy", w_weights_legacy},
     {"model-vgg", w_model_vgg},
     {"model-densenet", w_model_densenet},
+    {"model-winograd", w_model_winograd},
     {"watermark-text", w_watermark_text},
     {"watermark-presets", w_watermark_presets},
     {"audit", w_audit},

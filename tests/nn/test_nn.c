@@ -329,6 +329,41 @@ START_TEST(weights_are_shared_with_sessions) {
 }
 END_TEST
 
+/* conv_algorithm: an unknown value is refused naming it; AUTO runs ResNet-18's 13 eligible convolutions (3x3,
+ * stride 1) by Winograd where the CPU has AVX2 + FMA and DIRECT none; at sizes whose maps end in partial 4x4
+ * tiles (45 px: 12, 6, 3, 2 px maps) both give the same numbers within 1e-5 of the largest logit, and an
+ * image's Winograd outputs do not depend on its batch, bit for bit. */
+START_TEST(conv_algorithm_option) {
+  wmf_weights *w = open_ref("resnet18.safetensors");
+  wmf_model *m;
+  ck_assert_int_eq(wmf_model_load(&m, w, NULL, NULL), WMF_OK);
+  wmf_weights_destroy(w);
+  wmf_session_options o = WMF_SESSION_OPTIONS_INIT;
+  wmf_session *s = NULL;
+  o.conv_algorithm = 7;
+  ck_assert_int_eq(wmf_session_create(&s, m, &o), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_ptr_nonnull(strstr(wmf_last_error(), "unknown conv_algorithm 7"));
+  enum { N = 3, SIZE = 45 };
+  float *x = malloc(N * 3 * SIZE * SIZE * sizeof *x), l[2][N * 1000], one[1000];
+  for (size_t i = 0; i < N * 3 * SIZE * SIZE; i++) x[i] = (float)((i * 7919) % 113) / 113.f * 4.f - 2.f;
+  for (int a = 0; a < 2; a++) {
+    o.conv_algorithm = a ? WMF_CONV_DIRECT : WMF_CONV_AUTO;
+    o.max_batch = N;
+    o.input_height = o.input_width = SIZE;
+    ck_assert_int_eq(wmf_session_create(&s, m, &o), WMF_OK);
+    ck_assert_int_eq(wmfi_nn_session_winograd_count(s), a || !wmfi_nn_wino_supported() ? 0 : 13);
+    ck_assert_int_eq(wmf_session_run(s, x, N, l[a], N * 1000, NULL, 0), WMF_OK);
+    ck_assert_int_eq(wmf_session_run(s, x + 3 * SIZE * SIZE, 1, one, 1000, NULL, 0), WMF_OK);
+    ck_assert_msg(!memcmp(one, l[a] + 1000, sizeof one), "image 1 alone differs from image 1 in a batch of 3");
+    wmf_session_destroy(s);
+  }
+  double dev = compare("Winograd vs direct, 45 px", l[0], l[1], N * 1000, 1e-5, 0);
+  printf("resnet18 45 px: Winograd vs direct, relative max deviation %.2e\n", dev);
+  free(x);
+  wmf_model_destroy(m);
+}
+END_TEST
+
 typedef struct job {
   const wmf_model *m;
   const float *x;
@@ -494,6 +529,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, efficientnet_names_must_match_the_weights);
   tcase_add_test(tc, transform_input_option);
   tcase_add_test(tc, session_limits);
+  tcase_add_test(tc, conv_algorithm_option);
   tcase_add_test(tc, vit_input_size_is_fixed);
   tcase_add_test(tc, weights_are_shared_with_sessions);
   tcase_add_test(tc, sessions_in_threads_share_a_model);
