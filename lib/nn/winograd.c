@@ -126,9 +126,9 @@ TARGET static inline void at6(const __m256 x[6], __m256 o[4]) {
   o[3] = _mm256_add_ps(_mm256_fmadd_ps(eight, d34, d12), x[5]);
 }
 
-/* The 6x6 input tile of tile `t` (image, tile row, tile column), channels [c, c + 8), into V[xi][row]. */
-TARGET static void input_tile(const float *src, float *v, size_t v_pos, int row, int cin, int c, int t, int th,
-                              int tw, int h, int w, int block) {
+/* The 6x6 input tile of tile `t` (image, tile row, tile column), channels [c, c + 8), into V[row][xi]. */
+TARGET static void input_tile(const float *src, float *v, int row, int cin, int c, int t, int th, int tw, int h,
+                              int w, int block) {
   int n = t / (th * tw), y0 = (t / tw) % th * OUT_TILE - 1, x0 = t % tw * OUT_TILE - 1;
   __m256 d[ALPHA][ALPHA], r[ALPHA][ALPHA];
   const float *base = src + plane(n, c, cin, h, w, block);
@@ -149,24 +149,24 @@ TARGET static void input_tile(const float *src, float *v, size_t v_pos, int row,
     bt6(col, o);
     for (int i = 0; i < ALPHA; i++) r[i][j] = o[i];
   }
-  float *dst = v + (size_t)row * cin + c;
+  float *dst = v + (size_t)row * NPOS * cin + c;
   for (int i = 0; i < ALPHA; i++) { /* rows: (B^T d) B */
     __m256 o[ALPHA];
     bt6(r[i], o);
-    for (int j = 0; j < ALPHA; j++) _mm256_store_ps(dst + (size_t)(i * ALPHA + j) * v_pos, o[j]);
+    for (int j = 0; j < ALPHA; j++) _mm256_store_ps(dst + (size_t)(i * ALPHA + j) * cin, o[j]);
   }
 }
 
-/* The 4x4 output tile of tile `t`, channels [c, c + 8), from M[xi][row]: bias, the residual already in dst
+/* The 4x4 output tile of tile `t`, channels [c, c + 8), from M[row][xi]: bias, the residual already in dst
  * (sum), ReLU (relu), stored where it falls inside the output. */
-TARGET static void output_tile(const float *m, size_t m_pos, int row, int cp, float *dst, int cout, int c, int t,
-                               int th, int tw, int h, int w, int block, const float *bias, int sum, int relu) {
+TARGET static void output_tile(const float *m, int row, int cp, float *dst, int cout, int c, int t, int th, int tw,
+                               int h, int w, int block, const float *bias, int sum, int relu) {
   int n = t / (th * tw), y0 = (t / tw) % th * OUT_TILE, x0 = t % tw * OUT_TILE;
-  const float *src = m + (size_t)row * cp + c;
+  const float *src = m + (size_t)row * NPOS * cp + c;
   __m256 r[OUT_TILE][ALPHA];
   for (int j = 0; j < ALPHA; j++) { /* columns: A^T M */
     __m256 col[ALPHA], o[OUT_TILE];
-    for (int i = 0; i < ALPHA; i++) col[i] = _mm256_load_ps(src + (size_t)(i * ALPHA + j) * m_pos);
+    for (int i = 0; i < ALPHA; i++) col[i] = _mm256_load_ps(src + (size_t)(i * ALPHA + j) * cp);
     at6(col, o);
     for (int i = 0; i < OUT_TILE; i++) r[i][j] = o[i];
   }
@@ -218,7 +218,8 @@ TARGET void wmfi_nn_wino_run(const wmfi_nn_op *op, const float *src, float *dst,
   const float *u = (const float *)(((uintptr_t)op->wino_raw + 63) & ~(uintptr_t)63);
   float *v = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
   float *m = v + (size_t)NPOS * tc * cin;
-  const size_t v_pos = (size_t)tc * cin, m_pos = (size_t)tc * cp; /* floats from one xi to the next */
+  const size_t lda = (size_t)NPOS * cin, ldc = (size_t)NPOS * cp; /* V[row][xi][cin], M[row][xi][cp]: a tile's
+                                                                       transforms are contiguous */
 #pragma omp parallel
   for (int t0 = 0; t0 < tiles; t0 += tc) {
     int count = tiles - t0 < tc ? tiles - t0 : tc, rows = (count + MR - 1) / MR * MR;
@@ -226,9 +227,9 @@ TARGET void wmfi_nn_wino_run(const wmfi_nn_op *op, const float *src, float *dst,
     for (int r = 0; r < rows; r++)
       for (int c = 0; c < cin; c += GROUP) {
         if (r < count) {
-          input_tile(src, v, v_pos, r, cin, c, t0 + r, th, tw, h, w, block);
+          input_tile(src, v, r, cin, c, t0 + r, th, tw, h, w, block);
         } else { /* the rows that pad the last panel: zeros, whose products are never stored */
-          for (int xi = 0; xi < NPOS; xi++) _mm256_store_ps(v + xi * v_pos + (size_t)r * cin + c, _mm256_setzero_ps());
+          for (int xi = 0; xi < NPOS; xi++) _mm256_store_ps(v + r * lda + (size_t)xi * cin + c, _mm256_setzero_ps());
         }
       }
 #pragma omp for collapse(2) schedule(static)
@@ -236,12 +237,12 @@ TARGET void wmfi_nn_wino_run(const wmfi_nn_op *op, const float *src, float *dst,
       for (int j = 0; j < panels; j++) {
         const float *uj = u + ((size_t)xi * panels + j) * cin * NR;
         for (int r = 0; r < rows; r += MR)
-          kernel_6x16(cin, v + xi * v_pos + (size_t)r * cin, cin, uj, m + xi * m_pos + (size_t)r * cp + j * NR, cp);
+          kernel_6x16(cin, v + r * lda + (size_t)xi * cin, lda, uj, m + r * ldc + (size_t)xi * cp + j * NR, ldc);
       }
 #pragma omp for collapse(2) schedule(static)
     for (int r = 0; r < count; r++)
       for (int c = 0; c < cout; c += GROUP)
-        output_tile(m, m_pos, r, cp, dst, cout, c, t0 + r, th, tw, h, w, block, op->b, sum, relu);
+        output_tile(m, r, cp, dst, cout, c, t0 + r, th, tw, h, w, block, op->b, sum, relu);
   }
 }
 #else
