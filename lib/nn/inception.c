@@ -12,8 +12,12 @@
 
 #include "nn/nn_internal.h"
 
-int wmfi_nn_googlenet_knows(const char *arch) { return !strcmp(arch, "googlenet"); }
-int wmfi_nn_inception_v3_knows(const char *arch) { return !strcmp(arch, "inception_v3"); }
+int wmfi_nn_googlenet_knows(const char *arch) {
+  return wmfi_nn_arch_config(arch, "googlenet", NULL, 0, 0) != WMFI_NN_ARCH_UNKNOWN;
+}
+int wmfi_nn_inception_v3_knows(const char *arch) {
+  return wmfi_nn_arch_config(arch, "inception_v3", NULL, 0, 0) != WMFI_NN_ARCH_UNKNOWN;
+}
 
 int wmfi_nn_googlenet_detect(const wmfi_nn_params *p) {
   return wmfi_nn_has(p, "inception3a.branch1.conv.weight") && wmfi_nn_has(p, "fc.weight");
