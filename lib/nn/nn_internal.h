@@ -38,7 +38,8 @@ typedef enum wmfi_nn_kind {
   WMFI_NN_CLASS_TOKEN  /* token 0 of (N, T, C) into a plain N x C */
 } wmfi_nn_kind;
 
-/* The activation a CONV or FC applies as a post-op (wmfi_nn_op.relu): 0 none, 1 ReLU, then these. */
+/* The activation a CONV or FC applies as a post-op (wmfi_nn_op.relu): 0 none, 1 ReLU, then these (each
+ * one line of plan.c's act_steps, its oneDNN eltwise post-ops). */
 enum {
   WMFI_NN_ACT_NONE = 0,
   WMFI_NN_ACT_RELU = 1,

@@ -117,6 +117,68 @@ START_TEST(efficientnet_names_must_match_the_weights) {
 }
 END_TEST
 
+/* act(v) through a graph made here: a 1x1 identity convolution (3 channels) with activation `act` as its
+ * post-op, then the global average pool, on an 8x8 image whose channel c is v[c] everywhere. */
+static void run_activation(int act, const float v[3], float out[3]) {
+  wmf_model *m = wmfi_calloc(1, sizeof *m);
+  ck_assert_ptr_nonnull(m);
+  ck_assert_int_eq(dnnl_engine_create(&m->engine, dnnl_cpu, 0), dnnl_success);
+  wmfi_nn_graph *g = &m->g;
+  ck_assert_int_eq(wmfi_nn_tensor_add(g, 3, NULL), WMFI_NN_INPUT);
+  wmfi_nn_op *op;
+  int x, f;
+  ck_assert_int_eq(wmfi_nn_add(g, WMFI_NN_CONV, WMFI_NN_INPUT, 3, NULL, &x, &op), WMF_OK);
+  op->kh = op->kw = op->stride = 1;
+  op->relu = act;
+  op->w = wmfi_calloc(9, sizeof(float));
+  op->b = wmfi_calloc(3, sizeof(float));
+  ck_assert(op->w && op->b);
+  for (int i = 0; i < 3; i++) op->w[4 * i] = 1.f;
+  ck_assert_int_eq(wmfi_nn_add(g, WMFI_NN_GAP, x, 3, NULL, &f, &op), WMF_OK);
+  g->logits = g->features = f;
+  m->num_classes = m->feature_count = 3;
+  m->min_input = 1;
+  snprintf(m->arch, sizeof m->arch, "activation-%d", act);
+  wmfi_nn_plan *plan; /* as wmf_model_load: the weights reordered once */
+  wmfi_nn_plan_config pc = {.n = 1, .h = 8, .w = 8, .stage = WMFI_NN_NONE, .prepare = 1};
+  ck_assert_msg(wmfi_nn_plan_create(&plan, m, &pc, NULL) == WMF_OK, "%s", wmf_last_error());
+  wmfi_nn_plan_destroy(plan);
+  wmf_session_options o = WMF_SESSION_OPTIONS_INIT;
+  o.input_height = o.input_width = 8;
+  wmf_session *s;
+  ck_assert_msg(wmf_session_create(&s, m, &o) == WMF_OK, "%s", wmf_last_error());
+  float in[3 * 64];
+  for (int i = 0; i < 3 * 64; i++) in[i] = v[i / 64];
+  ck_assert_int_eq(wmf_session_run(s, in, 1, out, 3, NULL, 0), WMF_OK);
+  wmf_session_destroy(s);
+  wmf_model_destroy(m);
+}
+
+static double sigmoid(double x) { return 1 / (1 + exp(-x)); }
+static double relu6(double x) { return fmin(fmax(x, 0), 6); }
+
+/* Every activation post-op (plan.c's act_steps) against its formula, on both sides of its bends: ReLU6's
+ * clip at 6, hardsigmoid's at 0 and 1 (oneDNN 2.6 has none: a linear step and a clip), hardswish. */
+START_TEST(activation_post_ops) {
+  static const float v[3] = {-4.f, 0.7f, 8.f};
+  for (int act = WMFI_NN_ACT_RELU; act <= WMFI_NN_ACT_SIGMOID; act++) {
+    float out[3];
+    run_activation(act, v, out);
+    for (int c = 0; c < 3; c++) {
+      double x = v[c], want = act == WMFI_NN_ACT_RELU          ? fmax(x, 0)
+                             : act == WMFI_NN_ACT_RELU6        ? relu6(x)
+                             : act == WMFI_NN_ACT_HARDSWISH    ? x * relu6(x + 3) / 6
+                             : act == WMFI_NN_ACT_HARDSIGMOID  ? relu6(x + 3) / 6
+                             : act == WMFI_NN_ACT_GELU         ? 0.5 * x * (1 + erf(x / sqrt(2)))
+                             : act == WMFI_NN_ACT_SILU         ? x * sigmoid(x)
+                                                               : sigmoid(x);
+      ck_assert_msg(fabs(out[c] - want) <= 1e-5 * fmax(1, fabs(want)), "activation %d of %g: %g, want %g", act, x,
+                    out[c], want);
+    }
+  }
+}
+END_TEST
+
 START_TEST(bad_weights_are_named) {
   expect_load_error("tiny_vgg.missing.safetensors", NULL, WMF_ERR_NOT_FOUND, "'classifier.3.bias'");
   expect_load_error("tiny_vgg.shape.safetensors", NULL, WMF_ERR_SHAPE, "'features.0.weight'");
@@ -488,6 +550,7 @@ int main(int argc, char **argv) {
   tcase_set_timeout(tc, 600);
   tcase_add_test(tc, densenet_huge_growth_is_refused);
   tcase_add_test(tc, bad_weights_are_named);
+  tcase_add_test(tc, activation_post_ops);
   tcase_add_test(tc, arch_names_are_the_accepted_ones);
   tcase_add_test(tc, mobile_names_must_match_the_weights);
   tcase_add_test(tc, regnet_names_and_defaults);
