@@ -48,20 +48,22 @@ def put(sd, prefix, params):
         sd[prefix + "." + k] = v
 
 
+def conv_bn(sd, conv_name, bn_name, cout, cin, k):
+    """A convolution without bias (cout x cin x k x k) and the BatchNorm of its cout outputs."""
+    put(sd, conv_name, conv(cout, cin, k))
+    put(sd, bn_name, bn(cout))
+
+
 def resnet_basic():
     sd = {}
-    put(sd, "conv1", conv(4, 3, 7))
-    put(sd, "bn1", bn(4))
+    conv_bn(sd, "conv1", "bn1", 4, 3, 7)
     cin = 4
     for layer, w in enumerate((4, 8, 8, 8), 1):
         pre = "layer%d.0" % layer
-        put(sd, pre + ".conv1", conv(w, cin, 3))
-        put(sd, pre + ".bn1", bn(w))
-        put(sd, pre + ".conv2", conv(w, w, 3))
-        put(sd, pre + ".bn2", bn(w))
+        conv_bn(sd, pre + ".conv1", pre + ".bn1", w, cin, 3)
+        conv_bn(sd, pre + ".conv2", pre + ".bn2", w, w, 3)
         if layer > 1:
-            put(sd, pre + ".downsample.0", conv(w, cin, 1))
-            put(sd, pre + ".downsample.1", bn(w))
+            conv_bn(sd, pre + ".downsample.0", pre + ".downsample.1", w, cin, 1)
         cin = w
     put(sd, "fc", linear(5, 8))
     return sd
@@ -70,19 +72,14 @@ def resnet_basic():
 def resnet_grouped():
     """Bottleneck blocks, 2 groups of 2 channels in the 3x3 convolutions (a tiny ResNeXt)."""
     sd = {}
-    put(sd, "conv1", conv(4, 3, 7))
-    put(sd, "bn1", bn(4))
+    conv_bn(sd, "conv1", "bn1", 4, 3, 7)
     cin = 4
     for layer in range(1, 5):
         pre = "layer%d.0" % layer
-        put(sd, pre + ".conv1", conv(4, cin, 1))
-        put(sd, pre + ".bn1", bn(4))
-        put(sd, pre + ".conv2", conv(4, 2, 3))
-        put(sd, pre + ".bn2", bn(4))
-        put(sd, pre + ".conv3", conv(8, 4, 1))
-        put(sd, pre + ".bn3", bn(8))
-        put(sd, pre + ".downsample.0", conv(8, cin, 1))
-        put(sd, pre + ".downsample.1", bn(8))
+        conv_bn(sd, pre + ".conv1", pre + ".bn1", 4, cin, 1)
+        conv_bn(sd, pre + ".conv2", pre + ".bn2", 4, 2, 3)
+        conv_bn(sd, pre + ".conv3", pre + ".bn3", 8, 4, 1)
+        conv_bn(sd, pre + ".downsample.0", pre + ".downsample.1", 8, cin, 1)
         cin = 8
     put(sd, "fc", linear(5, 8))
     return sd
@@ -171,21 +168,16 @@ def convnext():
 def regnet():
     """A RegNet Y: stem 8, two stages of one block (widths 8 and 16, group width 4, SE squeezing to 2)."""
     sd = {}
-    put(sd, "stem.0", conv(8, 3, 3))
-    put(sd, "stem.1", bn(8))
+    conv_bn(sd, "stem.0", "stem.1", 8, 3, 3)
     cin = 8
     for s, w in enumerate((8, 16), 1):
         pre = "trunk_output.block%d.block%d-0" % (s, s)
-        put(sd, pre + ".proj.0", conv(w, cin, 1))
-        put(sd, pre + ".proj.1", bn(w))
-        put(sd, pre + ".f.a.0", conv(w, cin, 1))
-        put(sd, pre + ".f.a.1", bn(w))
-        put(sd, pre + ".f.b.0", conv(w, 4, 3))
-        put(sd, pre + ".f.b.1", bn(w))
+        conv_bn(sd, pre + ".proj.0", pre + ".proj.1", w, cin, 1)
+        conv_bn(sd, pre + ".f.a.0", pre + ".f.a.1", w, cin, 1)
+        conv_bn(sd, pre + ".f.b.0", pre + ".f.b.1", w, 4, 3)
         put(sd, pre + ".f.se.fc1", conv(2, w, 1, bias=True))
         put(sd, pre + ".f.se.fc2", conv(w, 2, 1, bias=True))
-        put(sd, pre + ".f.c.0", conv(w, w, 1))
-        put(sd, pre + ".f.c.1", bn(w))
+        conv_bn(sd, pre + ".f.c.0", pre + ".f.c.1", w, w, 1)
         cin = w
     put(sd, "fc", linear(5, 16))
     return sd
@@ -196,26 +188,18 @@ def efficientnet():
     expansion (8 -> 32 -> 16, stride 2); an MBConv (16 -> 64, depthwise 5x5, SE 64 -> 4 -> 64, -> 24, stride
     2); the 1x1 head convolution to 32; classifier.1 32 -> 5."""
     sd = {}
-    put(sd, "features.0.0", conv(8, 3, 3))
-    put(sd, "features.0.1", bn(8))
-    put(sd, "features.1.0.block.0.0", conv(8, 8, 3))
-    put(sd, "features.1.0.block.0.1", bn(8))
+    conv_bn(sd, "features.0.0", "features.0.1", 8, 3, 3)
+    conv_bn(sd, "features.1.0.block.0.0", "features.1.0.block.0.1", 8, 8, 3)
     pre = "features.2.0.block"
-    put(sd, pre + ".0.0", conv(32, 8, 3))
-    put(sd, pre + ".0.1", bn(32))
-    put(sd, pre + ".1.0", conv(16, 32, 1))
-    put(sd, pre + ".1.1", bn(16))
+    conv_bn(sd, pre + ".0.0", pre + ".0.1", 32, 8, 3)
+    conv_bn(sd, pre + ".1.0", pre + ".1.1", 16, 32, 1)
     pre = "features.3.0.block"
-    put(sd, pre + ".0.0", conv(64, 16, 1))
-    put(sd, pre + ".0.1", bn(64))
-    put(sd, pre + ".1.0", conv(64, 1, 5))
-    put(sd, pre + ".1.1", bn(64))
+    conv_bn(sd, pre + ".0.0", pre + ".0.1", 64, 16, 1)
+    conv_bn(sd, pre + ".1.0", pre + ".1.1", 64, 1, 5)
     put(sd, pre + ".2.fc1", conv(4, 64, 1, bias=True))
     put(sd, pre + ".2.fc2", conv(64, 4, 1, bias=True))
-    put(sd, pre + ".3.0", conv(24, 64, 1))
-    put(sd, pre + ".3.1", bn(24))
-    put(sd, "features.4.0", conv(32, 24, 1))
-    put(sd, "features.4.1", bn(32))
+    conv_bn(sd, pre + ".3.0", pre + ".3.1", 24, 64, 1)
+    conv_bn(sd, "features.4.0", "features.4.1", 32, 24, 1)
     put(sd, "classifier.1", linear(5, 32))
     return sd
 
