@@ -12,7 +12,9 @@ static const struct {
   int idx, k, stride, pad, width, pool;
 } convs[5] = {{0, 11, 4, 2, 64, 1}, {3, 5, 1, 2, 192, 1}, {6, 3, 1, 1, 384, 0}, {8, 3, 1, 1, 256, 0}, {10, 3, 1, 1, 256, 1}};
 
-int wmfi_nn_alexnet_knows(const char *arch) { return !strcmp(arch, "alexnet"); }
+int wmfi_nn_alexnet_knows(const char *arch) {
+  return wmfi_nn_arch_config(arch, "alexnet", NULL, 0, 0) != WMFI_NN_ARCH_UNKNOWN;
+}
 
 int wmfi_nn_alexnet_detect(const wmfi_nn_params *p) {
   return wmfi_nn_has(p, "features.0.weight") && wmfi_nn_has(p, "features.10.weight") &&

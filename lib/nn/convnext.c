@@ -40,9 +40,7 @@ static const convnext_cfg known[] = {
   {"convnext_large", {3, 3, 27, 3}, {192, 384, 768, 1536}, 232},
 };
 
-int wmfi_nn_convnext_knows(const char *arch) {
-  return !strcmp(arch, "convnext") || WMFI_NN_FIND_CONFIG(arch, known) >= 0;
-}
+WMFI_NN_DEFINE_KNOWS(convnext, known)
 
 int wmfi_nn_convnext_detect(const wmfi_nn_params *p) {
   return wmfi_nn_has(p, "features.0.0.weight") && wmfi_nn_has(p, "features.1.0.layer_scale") &&
@@ -136,10 +134,10 @@ wmf_status wmfi_nn_convnext_build(wmf_model *m, wmfi_nn_params *p, const char *a
   wmf_status st = WMF_OK;
   convnext_cfg cfg;
   WMFI_TRY(infer(p, &cfg));
-  WMFI_CHECK(!arch || !strcmp(arch, "convnext") || !strcmp(arch, cfg.name), WMF_ERR_UNKNOWN_ARCH,
-             "wmf_model_load: the weights are a %s (stage depths %d, %d, %d, %d, widths %d, %d, %d, %d), not a %s",
-             cfg.name, cfg.depths[0], cfg.depths[1], cfg.depths[2], cfg.depths[3], cfg.widths[0], cfg.widths[1],
-             cfg.widths[2], cfg.widths[3], arch);
+  char what[160];
+  snprintf(what, sizeof what, "a %s (stage depths %d, %d, %d, %d, widths %d, %d, %d, %d)", cfg.name, cfg.depths[0],
+           cfg.depths[1], cfg.depths[2], cfg.depths[3], cfg.widths[0], cfg.widths[1], cfg.widths[2], cfg.widths[3]);
+  WMFI_TRY(wmfi_nn_arch_check(arch, "convnext", cfg.name, what));
   wmfi_nn_graph *g = &m->g;
   char name[64], prefix[64];
   int x, classes;

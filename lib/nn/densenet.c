@@ -22,9 +22,7 @@ static const densenet_cfg known[] = {
     {"densenet201", 32, {6, 12, 48, 32}, 64},
 };
 
-int wmfi_nn_densenet_knows(const char *arch) {
-  return !strcmp(arch, "densenet") || WMFI_NN_FIND_CONFIG(arch, known) >= 0;
-}
+WMFI_NN_DEFINE_KNOWS(densenet, known)
 
 int wmfi_nn_densenet_detect(const wmfi_nn_params *p) {
   return wmfi_nn_has(p, "features.conv0.weight") && wmfi_nn_has(p, "features.denseblock1.denselayer1.conv1.weight");
@@ -34,11 +32,11 @@ wmf_status wmfi_nn_densenet_build(wmf_model *m, wmfi_nn_params *p, const char *a
   wmf_status st = WMF_OK;
   densenet_cfg cfg = {"densenet-custom", 0, {0}, 0};
   char a[96], b[96];
-  int inferred = !arch || !strcmp(arch, "densenet");
+  int named = WMFI_NN_ARCH_CONFIG(arch, "densenet", known);
+  WMFI_CHECK(named != WMFI_NN_ARCH_UNKNOWN, WMF_ERR_UNKNOWN_ARCH, "wmf_model_load: '%s' is not a DenseNet", arch);
+  int inferred = named == WMFI_NN_ARCH_INFER;
   if (!inferred) {
-    int k = WMFI_NN_FIND_CONFIG(arch, known);
-    WMFI_CHECK(k >= 0, WMF_ERR_UNKNOWN_ARCH, "wmf_model_load: '%s' is not a DenseNet", arch);
-    cfg = known[k];
+    cfg = known[named];
   } else {
     WMFI_TRY(wmfi_nn_dim(p, "features.conv0.weight", 4, 0, WMFI_NN_MAX_CHANNELS, &cfg.init));
     WMFI_TRY(wmfi_nn_dim(p, "features.denseblock1.denselayer1.conv2.weight", 4, 0, WMFI_NN_MAX_CHANNELS,

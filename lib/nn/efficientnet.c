@@ -42,9 +42,7 @@ static const efficientnet_cfg known[] = {
   {"efficientnet_v2_l", 1, 32, 7, {4, 7, 7, 10, 19, 25, 7}, 1280, 1e-3, 480, 480},
 };
 
-int wmfi_nn_efficientnet_knows(const char *arch) {
-  return !strcmp(arch, "efficientnet") || WMFI_NN_FIND_CONFIG(arch, known) >= 0;
-}
+WMFI_NN_DEFINE_KNOWS(efficientnet, known)
 
 int wmfi_nn_efficientnet_detect(const wmfi_nn_params *p) {
   return wmfi_nn_has(p, "features.0.0.weight") && wmfi_nn_has(p, "features.1.0.block.0.0.weight") &&
@@ -149,9 +147,7 @@ wmf_status wmfi_nn_efficientnet_build(wmf_model *m, wmfi_nn_params *p, const cha
     if (known[k].v2 == v2 && known[k].stem == stem && known[k].stages == stages && known[k].last == head &&
         !memcmp(known[k].blocks, blocks, sizeof blocks))
       cfg = &known[k];
-  WMFI_CHECK(!arch || !strcmp(arch, "efficientnet") || (cfg && !strcmp(arch, cfg->name)), WMF_ERR_UNKNOWN_ARCH,
-             "wmf_model_load: the weights are %s%s, not a %s", cfg ? "an " : "a custom EfficientNet",
-             cfg ? cfg->name : "", arch);
+  WMFI_TRY(wmfi_nn_arch_check(arch, "efficientnet", cfg ? cfg->name : NULL, cfg ? NULL : "a custom EfficientNet"));
   /* torchvision's BatchNorm: 1e-3 for B5-B7 and v2; a custom network the default of its class (1e-5 in
    * v1's EfficientNet, v2 always builds with 1e-3) */
   p->bn_eps = cfg ? cfg->bn_eps : v2 ? 1e-3 : 1e-5;

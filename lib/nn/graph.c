@@ -50,12 +50,21 @@ wmf_status wmfi_nn_add(wmfi_nn_graph *g, wmfi_nn_kind kind, int src, int c, cons
   return WMF_OK;
 }
 
-int wmfi_nn_find_config(const char *arch, const void *table, size_t count, size_t size) {
+int wmfi_nn_arch_config(const char *arch, const char *family, const void *table, size_t count, size_t size) {
+  if (!arch || !strcmp(arch, family)) return WMFI_NN_ARCH_INFER;
   for (size_t i = 0; i < count; i++) {
     const char *name = *(const char *const *)((const char *)table + i * size);
     if (!strcmp(arch, name)) return (int)i;
   }
-  return -1;
+  return WMFI_NN_ARCH_UNKNOWN;
+}
+
+wmf_status wmfi_nn_arch_check(const char *arch, const char *family, const char *inferred, const char *what) {
+  if (wmfi_nn_arch_config(arch, family, NULL, 0, 0) == WMFI_NN_ARCH_INFER || (inferred && !strcmp(arch, inferred)))
+    return WMF_OK;
+  if (what) return wmfi_fail(WMF_ERR_UNKNOWN_ARCH, "wmf_model_load: the weights are %s, not a %s", what, arch);
+  return wmfi_fail(WMF_ERR_UNKNOWN_ARCH, "wmf_model_load: the weights are %s %s, not a %s",
+                   inferred[0] && strchr("aeiou", inferred[0]) ? "an" : "a", inferred, arch);
 }
 
 void wmfi_nn_graph_free(wmfi_nn_graph *g) {

@@ -12,8 +12,12 @@
 
 #include "nn/nn_internal.h"
 
-int wmfi_nn_googlenet_knows(const char *arch) { return !strcmp(arch, "googlenet"); }
-int wmfi_nn_inception_v3_knows(const char *arch) { return !strcmp(arch, "inception_v3"); }
+int wmfi_nn_googlenet_knows(const char *arch) {
+  return wmfi_nn_arch_config(arch, "googlenet", NULL, 0, 0) != WMFI_NN_ARCH_UNKNOWN;
+}
+int wmfi_nn_inception_v3_knows(const char *arch) {
+  return wmfi_nn_arch_config(arch, "inception_v3", NULL, 0, 0) != WMFI_NN_ARCH_UNKNOWN;
+}
 
 int wmfi_nn_googlenet_detect(const wmfi_nn_params *p) {
   return wmfi_nn_has(p, "inception3a.branch1.conv.weight") && wmfi_nn_has(p, "fc.weight");
@@ -58,13 +62,6 @@ static int sq(ctx *c, int src, int k, int stride, int pad, const char *pre, cons
   char full[96];
   snprintf(full, sizeof full, "%s%s%s", pre, pre[0] ? "." : "", name);
   return basic(c, src, k, k, stride, pad, pad, full, pre[0] ? NULL : name);
-}
-
-/* A 1xk (wide) or kx1 (tall) BasicConv2d with torch's "same" padding. */
-static int strip(ctx *c, int src, int k, int wide, const char *pre, const char *name) {
-  char full[96];
-  snprintf(full, sizeof full, "%s.%s", pre, name);
-  return wide ? basic(c, src, 1, k, 1, 0, k / 2, full, NULL) : basic(c, src, k, 1, 1, k / 2, 0, full, NULL);
 }
 
 static int pool(ctx *c, wmfi_nn_kind kind, int src, int k, int stride, int pad, int ceil_mode, const char *stage) {
@@ -161,16 +158,44 @@ static wmf_status head(ctx *c, int x, const char *const *aux, int n_aux) {
   return st;
 }
 
+/* One step of an Inception module, the modules being tables of these in torchvision's order: a
+ * BasicConv2d `name` (kh x kw, stride; torch's "same" padding at stride 1, none at stride 2) reading the
+ * module's input (IN), the input after a 3x3 stride-1 pool (AVG: average, padding 1; MAX: max, padding 1,
+ * ceil mode, GoogLeNet's) or the output of the module's step `from`; with `part`, its output is the next of
+ * the parts concatenated on channels. A step without a name is the part Inception-v3's B and D modules take
+ * from their input directly: a 3x3 stride-2 max pool. */
+typedef struct module_step {
+  const char *name;
+  int kh, kw, stride, from, part;
+} module_step;
+enum { IN = -1, AVG = -2, MAX = -3, MAX_STEPS = 10 };
+
+static int module(ctx *c, int x, const char *pre, const module_step *steps, int n) {
+  int out[MAX_STEPS], parts[MAX_STEPS], n_parts = 0;
+  char full[96];
+  for (int i = 0; i < n; i++) {
+    const module_step *s = &steps[i];
+    if (!s->name) {
+      out[i] = pool(c, WMFI_NN_MAXPOOL, x, 3, 2, 0, 0, NULL);
+    } else {
+      int src = s->from >= 0 ? out[s->from] : x, same = s->stride == 1;
+      if (s->from == AVG || s->from == MAX)
+        src = pool(c, s->from == AVG ? WMFI_NN_AVGPOOL : WMFI_NN_MAXPOOL, x, 3, 1, 1, s->from == MAX, NULL);
+      snprintf(full, sizeof full, "%s.%s", pre, s->name);
+      out[i] = basic(c, src, s->kh, s->kw, s->stride, same ? s->kh / 2 : 0, same ? s->kw / 2 : 0, full, NULL);
+    }
+    if (s->part) parts[n_parts++] = out[i];
+  }
+  return concat(c, parts, n_parts, pre);
+}
+#define MODULE(c, x, pre, steps) module((c), (x), (pre), (steps), (int)(sizeof(steps) / sizeof((steps)[0])))
+
 /* GoogLeNet's Inception module: 1x1 | 1x1, 3x3 | 1x1, 3x3 (torchvision's "5x5" branch) | 3x3 max pool
  * (stride 1, ceil mode), 1x1. */
-static int googlenet_module(ctx *c, int x, const char *pre) {
-  int parts[4];
-  parts[0] = sq(c, x, 1, 1, 0, pre, "branch1");
-  parts[1] = sq(c, sq(c, x, 1, 1, 0, pre, "branch2.0"), 3, 1, 1, pre, "branch2.1");
-  parts[2] = sq(c, sq(c, x, 1, 1, 0, pre, "branch3.0"), 3, 1, 1, pre, "branch3.1");
-  parts[3] = sq(c, pool(c, WMFI_NN_MAXPOOL, x, 3, 1, 1, 1, NULL), 1, 1, 0, pre, "branch4.1");
-  return concat(c, parts, 4, pre);
-}
+static const module_step googlenet_module[] = {
+  {"branch1", 1, 1, 1, IN, 1},   {"branch2.0", 1, 1, 1, IN, 0}, {"branch2.1", 3, 3, 1, 1, 1},
+  {"branch3.0", 1, 1, 1, IN, 0}, {"branch3.1", 3, 3, 1, 3, 1}, {"branch4.1", 1, 1, 1, MAX, 1},
+};
 
 wmf_status wmfi_nn_googlenet_build(wmf_model *m, wmfi_nn_params *p, const char *arch) {
   (void)arch;
@@ -178,75 +203,47 @@ wmf_status wmfi_nn_googlenet_build(wmf_model *m, wmfi_nn_params *p, const char *
                                       {"conv3", NULL, 3, 1, 1}, {NULL, "maxpool2", 3, 2, 0}};
   ctx c = {m, p, WMF_OK};
   int x = stem(&c, layers, 5, 1);
-  x = googlenet_module(&c, x, "inception3a");
-  x = googlenet_module(&c, x, "inception3b");
+  x = MODULE(&c, x, "inception3a", googlenet_module);
+  x = MODULE(&c, x, "inception3b", googlenet_module);
   x = pool(&c, WMFI_NN_MAXPOOL, x, 3, 2, 0, 1, "maxpool3");
   static const char *const four[5] = {"inception4a", "inception4b", "inception4c", "inception4d", "inception4e"};
-  for (int i = 0; i < 5; i++) x = googlenet_module(&c, x, four[i]);
+  for (int i = 0; i < 5; i++) x = MODULE(&c, x, four[i], googlenet_module);
   x = pool(&c, WMFI_NN_MAXPOOL, x, 2, 2, 0, 1, "maxpool4");
-  x = googlenet_module(&c, x, "inception5a");
-  x = googlenet_module(&c, x, "inception5b");
+  x = MODULE(&c, x, "inception5a", googlenet_module);
+  x = MODULE(&c, x, "inception5b", googlenet_module);
   static const char *const aux[2] = {"aux1.", "aux2."};
   wmf_status st = head(&c, x, aux, 2);
   snprintf(m->arch, sizeof m->arch, "googlenet");
   return st;
 }
 
-/* Inception-v3's modules A (Mixed_5*), B (6a), C (6b-6e), D (7a), E (7b, 7c). */
-static int mixed_a(ctx *c, int x, const char *pre) {
-  int parts[4];
-  parts[0] = sq(c, x, 1, 1, 0, pre, "branch1x1");
-  parts[1] = sq(c, sq(c, x, 1, 1, 0, pre, "branch5x5_1"), 5, 1, 2, pre, "branch5x5_2");
-  int d = sq(c, x, 1, 1, 0, pre, "branch3x3dbl_1");
-  parts[2] = sq(c, sq(c, d, 3, 1, 1, pre, "branch3x3dbl_2"), 3, 1, 1, pre, "branch3x3dbl_3");
-  parts[3] = sq(c, pool(c, WMFI_NN_AVGPOOL, x, 3, 1, 1, 0, NULL), 1, 1, 0, pre, "branch_pool");
-  return concat(c, parts, 4, pre);
-}
-
-static int mixed_b(ctx *c, int x, const char *pre) {
-  int parts[3];
-  parts[0] = sq(c, x, 3, 2, 0, pre, "branch3x3");
-  int d = sq(c, sq(c, x, 1, 1, 0, pre, "branch3x3dbl_1"), 3, 1, 1, pre, "branch3x3dbl_2");
-  parts[1] = sq(c, d, 3, 2, 0, pre, "branch3x3dbl_3");
-  parts[2] = pool(c, WMFI_NN_MAXPOOL, x, 3, 2, 0, 0, NULL);
-  return concat(c, parts, 3, pre);
-}
-
-static int mixed_c(ctx *c, int x, const char *pre) {
-  int parts[4];
-  parts[0] = sq(c, x, 1, 1, 0, pre, "branch1x1");
-  int b = sq(c, x, 1, 1, 0, pre, "branch7x7_1");
-  parts[1] = strip(c, strip(c, b, 7, 1, pre, "branch7x7_2"), 7, 0, pre, "branch7x7_3");
-  int d = sq(c, x, 1, 1, 0, pre, "branch7x7dbl_1");
-  d = strip(c, strip(c, d, 7, 0, pre, "branch7x7dbl_2"), 7, 1, pre, "branch7x7dbl_3");
-  parts[2] = strip(c, strip(c, d, 7, 0, pre, "branch7x7dbl_4"), 7, 1, pre, "branch7x7dbl_5");
-  parts[3] = sq(c, pool(c, WMFI_NN_AVGPOOL, x, 3, 1, 1, 0, NULL), 1, 1, 0, pre, "branch_pool");
-  return concat(c, parts, 4, pre);
-}
-
-static int mixed_d(ctx *c, int x, const char *pre) {
-  int parts[3];
-  parts[0] = sq(c, sq(c, x, 1, 1, 0, pre, "branch3x3_1"), 3, 2, 0, pre, "branch3x3_2");
-  int b = sq(c, x, 1, 1, 0, pre, "branch7x7x3_1");
-  b = strip(c, strip(c, b, 7, 1, pre, "branch7x7x3_2"), 7, 0, pre, "branch7x7x3_3");
-  parts[1] = sq(c, b, 3, 2, 0, pre, "branch7x7x3_4");
-  parts[2] = pool(c, WMFI_NN_MAXPOOL, x, 3, 2, 0, 0, NULL);
-  return concat(c, parts, 3, pre);
-}
-
-/* E: the two 1x3 / 3x1 pairs are concatenations themselves; flattened, the channel order is the same. */
-static int mixed_e(ctx *c, int x, const char *pre) {
-  int parts[6];
-  parts[0] = sq(c, x, 1, 1, 0, pre, "branch1x1");
-  int b = sq(c, x, 1, 1, 0, pre, "branch3x3_1");
-  parts[1] = strip(c, b, 3, 1, pre, "branch3x3_2a");
-  parts[2] = strip(c, b, 3, 0, pre, "branch3x3_2b");
-  int d = sq(c, sq(c, x, 1, 1, 0, pre, "branch3x3dbl_1"), 3, 1, 1, pre, "branch3x3dbl_2");
-  parts[3] = strip(c, d, 3, 1, pre, "branch3x3dbl_3a");
-  parts[4] = strip(c, d, 3, 0, pre, "branch3x3dbl_3b");
-  parts[5] = sq(c, pool(c, WMFI_NN_AVGPOOL, x, 3, 1, 1, 0, NULL), 1, 1, 0, pre, "branch_pool");
-  return concat(c, parts, 6, pre);
-}
+/* Inception-v3's modules A (Mixed_5*), B (6a), C (6b-6e), D (7a), E (7b, 7c). E's two 1x3 / 3x1 pairs are
+ * concatenations themselves; flattened, the channel order is the same. */
+static const module_step mixed_a[] = {
+  {"branch1x1", 1, 1, 1, IN, 1},      {"branch5x5_1", 1, 1, 1, IN, 0},    {"branch5x5_2", 5, 5, 1, 1, 1},
+  {"branch3x3dbl_1", 1, 1, 1, IN, 0}, {"branch3x3dbl_2", 3, 3, 1, 3, 0},  {"branch3x3dbl_3", 3, 3, 1, 4, 1},
+  {"branch_pool", 1, 1, 1, AVG, 1},
+};
+static const module_step mixed_b[] = {
+  {"branch3x3", 3, 3, 2, IN, 1},      {"branch3x3dbl_1", 1, 1, 1, IN, 0}, {"branch3x3dbl_2", 3, 3, 1, 1, 0},
+  {"branch3x3dbl_3", 3, 3, 2, 2, 1},  {NULL, 0, 0, 0, IN, 1},
+};
+static const module_step mixed_c[] = {
+  {"branch1x1", 1, 1, 1, IN, 1},      {"branch7x7_1", 1, 1, 1, IN, 0},    {"branch7x7_2", 1, 7, 1, 1, 0},
+  {"branch7x7_3", 7, 1, 1, 2, 1},     {"branch7x7dbl_1", 1, 1, 1, IN, 0}, {"branch7x7dbl_2", 7, 1, 1, 4, 0},
+  {"branch7x7dbl_3", 1, 7, 1, 5, 0},  {"branch7x7dbl_4", 7, 1, 1, 6, 0},  {"branch7x7dbl_5", 1, 7, 1, 7, 1},
+  {"branch_pool", 1, 1, 1, AVG, 1},
+};
+static const module_step mixed_d[] = {
+  {"branch3x3_1", 1, 1, 1, IN, 0},    {"branch3x3_2", 3, 3, 2, 0, 1},     {"branch7x7x3_1", 1, 1, 1, IN, 0},
+  {"branch7x7x3_2", 1, 7, 1, 2, 0},   {"branch7x7x3_3", 7, 1, 1, 3, 0},   {"branch7x7x3_4", 3, 3, 2, 4, 1},
+  {NULL, 0, 0, 0, IN, 1},
+};
+static const module_step mixed_e[] = {
+  {"branch1x1", 1, 1, 1, IN, 1},      {"branch3x3_1", 1, 1, 1, IN, 0},    {"branch3x3_2a", 1, 3, 1, 1, 1},
+  {"branch3x3_2b", 3, 1, 1, 1, 1},    {"branch3x3dbl_1", 1, 1, 1, IN, 0}, {"branch3x3dbl_2", 3, 3, 1, 4, 0},
+  {"branch3x3dbl_3a", 1, 3, 1, 5, 1}, {"branch3x3dbl_3b", 3, 1, 1, 5, 1}, {"branch_pool", 1, 1, 1, AVG, 1},
+};
 
 wmf_status wmfi_nn_inception_v3_build(wmf_model *m, wmfi_nn_params *p, const char *arch) {
   (void)arch;
@@ -256,15 +253,15 @@ wmf_status wmfi_nn_inception_v3_build(wmf_model *m, wmfi_nn_params *p, const cha
                                       {NULL, "maxpool2", 3, 2, 0}};
   ctx c = {m, p, WMF_OK};
   int x = stem(&c, layers, 7, 0);
-  x = mixed_a(&c, x, "Mixed_5b");
-  x = mixed_a(&c, x, "Mixed_5c");
-  x = mixed_a(&c, x, "Mixed_5d");
-  x = mixed_b(&c, x, "Mixed_6a");
+  x = MODULE(&c, x, "Mixed_5b", mixed_a);
+  x = MODULE(&c, x, "Mixed_5c", mixed_a);
+  x = MODULE(&c, x, "Mixed_5d", mixed_a);
+  x = MODULE(&c, x, "Mixed_6a", mixed_b);
   static const char *const six[4] = {"Mixed_6b", "Mixed_6c", "Mixed_6d", "Mixed_6e"};
-  for (int i = 0; i < 4; i++) x = mixed_c(&c, x, six[i]);
-  x = mixed_d(&c, x, "Mixed_7a");
-  x = mixed_e(&c, x, "Mixed_7b");
-  x = mixed_e(&c, x, "Mixed_7c");
+  for (int i = 0; i < 4; i++) x = MODULE(&c, x, six[i], mixed_c);
+  x = MODULE(&c, x, "Mixed_7a", mixed_d);
+  x = MODULE(&c, x, "Mixed_7b", mixed_e);
+  x = MODULE(&c, x, "Mixed_7c", mixed_e);
   static const char *const aux[1] = {"AuxLogits."};
   wmf_status st = head(&c, x, aux, 1);
   m->default_input = 299;

@@ -30,9 +30,7 @@ static const mobilenet_cfg known[] = {
   {"mobilenet_v3_small", 3, V3_SMALL_BLOCKS},
 };
 
-int wmfi_nn_mobilenet_knows(const char *arch) {
-  return !strcmp(arch, "mobilenet") || WMFI_NN_FIND_CONFIG(arch, known) >= 0;
-}
+WMFI_NN_DEFINE_KNOWS(mobilenet, known)
 
 int wmfi_nn_mobilenet_detect(const wmfi_nn_params *p) {
   return wmfi_nn_has(p, "features.0.0.weight") &&
@@ -97,8 +95,7 @@ wmf_status wmfi_nn_mobilenet_build(wmf_model *m, wmfi_nn_params *p, const char *
   WMFI_CHECK(cfg, WMF_ERR_UNKNOWN_ARCH,
              "wmf_model_load: MobileNet-%s weights with %d inverted residual blocks (torchvision's have %s; the "
              "strides are not in the weights)", v2 ? "v2" : "v3", blocks, v2 ? "17" : "15 (large) or 11 (small)");
-  WMFI_CHECK(!arch || !strcmp(arch, "mobilenet") || !strcmp(arch, cfg->name), WMF_ERR_UNKNOWN_ARCH,
-             "wmf_model_load: the weights are a %s, not a %s", cfg->name, arch);
+  WMFI_TRY(wmfi_nn_arch_check(arch, "mobilenet", cfg->name, NULL));
   int large = cfg->blocks == V3_LARGE_BLOCKS;
   if (!v2) p->bn_eps = 1e-3; /* torchvision's MobileNetV3 BatchNorm */
   int act_hs = v2 ? WMFI_NN_ACT_RELU6 : WMFI_NN_ACT_HARDSWISH;

@@ -38,7 +38,8 @@ typedef enum wmfi_nn_kind {
   WMFI_NN_CLASS_TOKEN  /* token 0 of (N, T, C) into a plain N x C */
 } wmfi_nn_kind;
 
-/* The activation a CONV or FC applies as a post-op (wmfi_nn_op.relu): 0 none, 1 ReLU, then these. */
+/* The activation a CONV or FC applies as a post-op (wmfi_nn_op.relu): 0 none, 1 ReLU, then these (each
+ * one line of plan.c's act_steps, its oneDNN eltwise post-ops). */
 enum {
   WMFI_NN_ACT_NONE = 0,
   WMFI_NN_ACT_RELU = 1,
@@ -132,10 +133,25 @@ void wmfi_nn_graph_free(wmfi_nn_graph *g);
  * doubling): the array, possibly moved (and *cap updated), or NULL when out of memory (then `items`
  * is unchanged and still owned by the caller). */
 void *wmfi_nn_reserve(void *items, int n, int *cap, size_t size, int first);
-/* Index of `arch` in a table of configurations whose first member is the name, or -1. */
-int wmfi_nn_find_config(const char *arch, const void *table, size_t count, size_t size);
-#define WMFI_NN_FIND_CONFIG(arch, table) \
-  wmfi_nn_find_config((arch), (table), sizeof(table) / sizeof((table)[0]), sizeof((table)[0]))
+/* How every family reads the arch name it is given. `table`: its known configurations, each a struct
+ * whose first member is the name (NULL with count 0 for a family with one name, AlexNet's). arch NULL or
+ * the family's own name `family`: WMFI_NN_ARCH_INFER (the configuration comes from the weights); a
+ * configuration's name: its index in the table; any other name: WMFI_NN_ARCH_UNKNOWN. A family's
+ * *_knows(arch) is `!= WMFI_NN_ARCH_UNKNOWN`; its builder takes the named configuration (ResNet,
+ * DenseNet, VGG, ViT) or infers it and checks a given name against the inferred one (the others). */
+enum { WMFI_NN_ARCH_INFER = -1, WMFI_NN_ARCH_UNKNOWN = -2 };
+int wmfi_nn_arch_config(const char *arch, const char *family, const void *table, size_t count, size_t size);
+#define WMFI_NN_ARCH_CONFIG(arch, family, table) \
+  wmfi_nn_arch_config((arch), (family), (table), sizeof(table) / sizeof((table)[0]), sizeof((table)[0]))
+/* The check of a builder that infers its configuration from the weights (MobileNet, ShuffleNet, ConvNeXt,
+ * RegNet, EfficientNet): arch NULL, the family's name `family` and `inferred` (the name of the configuration
+ * the weights hold; NULL for one no name gives) pass; any other name fails with WMF_ERR_UNKNOWN_ARCH,
+ * "wmf_model_load: the weights are <what>, not a <arch>", `what` describing the weights (NULL: "a <inferred>",
+ * "an" before a vowel). */
+wmf_status wmfi_nn_arch_check(const char *arch, const char *family, const char *inferred, const char *what);
+/* Defines wmfi_nn_<f>_knows for family f (also its name) with the configurations of `table`. */
+#define WMFI_NN_DEFINE_KNOWS(f, table) \
+  int wmfi_nn_##f##_knows(const char *arch) { return WMFI_NN_ARCH_CONFIG(arch, #f, table) != WMFI_NN_ARCH_UNKNOWN; }
 
 /* --- params.c: reading tensors from the weights with checks --- */
 /* Limits on what a weight file may ask the builders for (docs/models.md). Real networks use at most

@@ -152,6 +152,22 @@ static void release_after(wmfi_nn_plan *p, int op_index, int transferred) {
  * runs an eltwise followed by a sum only in its reference convolution). */
 enum { SUM_NONE = 0, SUM_THEN_ACT = 1, ACT_THEN_ADD = 2 };
 
+/* The eltwise post-ops of each activation WMFI_NN_ACT_* (at most two, applied in order; an unused one is
+ * dnnl_alg_kind_undef): a new activation is one line here. */
+static const struct act_step {
+  dnnl_alg_kind_t alg;
+  float alpha, beta;
+} act_steps[][2] = {
+  [WMFI_NN_ACT_RELU] = {{dnnl_eltwise_relu, 0.f, 0.f}},
+  [WMFI_NN_ACT_RELU6] = {{dnnl_eltwise_clip_v2, 0.f, 6.f}},
+  [WMFI_NN_ACT_HARDSWISH] = {{dnnl_eltwise_hardswish, 0.f, 0.f}},
+  /* oneDNN 2.6 has no hardsigmoid: clip(x / 6 + 1 / 2, 0, 1) */
+  [WMFI_NN_ACT_HARDSIGMOID] = {{dnnl_eltwise_linear, 1.f / 6.f, 0.5f}, {dnnl_eltwise_clip_v2, 0.f, 1.f}},
+  [WMFI_NN_ACT_GELU] = {{dnnl_eltwise_gelu_erf, 0.f, 0.f}},
+  [WMFI_NN_ACT_SILU] = {{dnnl_eltwise_swish, 1.f, 0.f}}, /* x * sigmoid(alpha x) */
+  [WMFI_NN_ACT_SIGMOID] = {{dnnl_eltwise_logistic, 0.f, 0.f}},
+};
+
 /* The primitive descriptor of `desc` (a convolution, pooling, inner product, matmul, layer normalization
  * or softmax descriptor), or with desc NULL of a reorder from src_md to dst_md; the scratchpad is the
  * session's, post-ops add the destination (sum: SUM_THEN_ACT or ACT_THEN_ADD) and apply the activation
@@ -170,16 +186,9 @@ static wmf_status make_pd_ex(wmfi_nn_plan *p, const void *desc, const dnnl_memor
   if (sum || act != WMFI_NN_ACT_NONE) {
     WMFI_DNNL_TRY(dnnl_post_ops_create(&po), "post-ops");
     if (sum == SUM_THEN_ACT) dnnl_post_ops_append_sum(po, 1.f);
-    if (act == WMFI_NN_ACT_RELU) dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_relu, 0.f, 0.f);
-    if (act == WMFI_NN_ACT_RELU6) dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_clip_v2, 0.f, 6.f);
-    if (act == WMFI_NN_ACT_HARDSWISH) dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_hardswish, 0.f, 0.f);
-    if (act == WMFI_NN_ACT_HARDSIGMOID) { /* oneDNN 2.6 has no hardsigmoid: clip(x / 6 + 1 / 2, 0, 1) */
-      dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_linear, 1.f / 6.f, 0.5f);
-      dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_clip_v2, 0.f, 1.f);
-    }
-    if (act == WMFI_NN_ACT_GELU) dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_gelu_erf, 0.f, 0.f);
-    if (act == WMFI_NN_ACT_SILU) dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_swish, 1.f, 0.f);
-    if (act == WMFI_NN_ACT_SIGMOID) dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_logistic, 0.f, 0.f);
+    const struct act_step *e = act > 0 && (size_t)act < sizeof act_steps / sizeof act_steps[0] ? act_steps[act] : NULL;
+    for (int i = 0; e && i < 2 && e[i].alg != dnnl_alg_kind_undef; i++)
+      dnnl_post_ops_append_eltwise(po, 1.f, e[i].alg, e[i].alpha, e[i].beta);
     if (sum == ACT_THEN_ADD) WMFI_DNNL_TRY(dnnl_post_ops_append_binary(po, dnnl_binary_add, dst_md), "post-ops");
     WMFI_DNNL_TRY(dnnl_primitive_attr_set_post_ops(attr, po), "post-ops");
   }

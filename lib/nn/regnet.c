@@ -41,7 +41,7 @@ static const regnet_cfg known[] = {
   {"regnet_y_128gf", 1, 4, {2, 7, 17, 1}, {528, 1056, 2904, 7392}, {264, 264, 264, 264}, 384, 384},
 };
 
-int wmfi_nn_regnet_knows(const char *arch) { return !strcmp(arch, "regnet") || WMFI_NN_FIND_CONFIG(arch, known) >= 0; }
+WMFI_NN_DEFINE_KNOWS(regnet, known)
 
 int wmfi_nn_regnet_detect(const wmfi_nn_params *p) {
   return wmfi_nn_has(p, "stem.0.weight") && wmfi_nn_has(p, "trunk_output.block1.block1-0.f.a.0.weight") &&
@@ -135,12 +135,9 @@ wmf_status wmfi_nn_regnet_build(wmf_model *m, wmfi_nn_params *p, const char *arc
   WMFI_TRY(infer(p, &cfg));
   WMFI_CHECK(cfg.stages > 0, WMF_ERR_UNKNOWN_ARCH,
              "wmf_model_load: RegNet weights without 'trunk_output.block1.block1-0.f.a.0.weight'");
-  if (arch && strcmp(arch, "regnet")) {
-    int k = WMFI_NN_FIND_CONFIG(arch, known);
-    WMFI_CHECK(k >= 0, WMF_ERR_UNKNOWN_ARCH, "wmf_model_load: '%s' is not a RegNet", arch);
-    WMFI_CHECK(!strcmp(cfg.name, arch), WMF_ERR_UNKNOWN_ARCH, "wmf_model_load: the weights are a %s, not a %s",
-               cfg.name, arch);
-  }
+  int k = WMFI_NN_ARCH_CONFIG(arch, "regnet", known);
+  WMFI_CHECK(k != WMFI_NN_ARCH_UNKNOWN, WMF_ERR_UNKNOWN_ARCH, "wmf_model_load: '%s' is not a RegNet", arch);
+  WMFI_TRY(wmfi_nn_arch_check(arch, "regnet", cfg.name, NULL));
   wmfi_nn_graph *g = &m->g;
   wmfi_nn_op *op;
   int x = wmfi_nn_conv_bn(m, p, &st, WMFI_NN_INPUT, dim_of(p, &st, "stem.0.weight", 0), 3, 2, 1, WMFI_NN_ACT_RELU,

@@ -20,7 +20,7 @@ static const resnet_cfg known[] = {
     {"wide_resnet50_2", 1, {3, 4, 6, 3}, 1, 128},  {"wide_resnet101_2", 1, {3, 4, 23, 3}, 1, 128},
 };
 
-int wmfi_nn_resnet_knows(const char *arch) { return !strcmp(arch, "resnet") || WMFI_NN_FIND_CONFIG(arch, known) >= 0; }
+WMFI_NN_DEFINE_KNOWS(resnet, known)
 
 int wmfi_nn_resnet_detect(const wmfi_nn_params *p) {
   return wmfi_nn_has(p, "layer1.0.conv1.weight") && wmfi_nn_has(p, "fc.weight");
@@ -81,14 +81,11 @@ static int block_conv(wmf_model *m, wmfi_nn_params *p, wmf_status *st, int src, 
 wmf_status wmfi_nn_resnet_build(wmf_model *m, wmfi_nn_params *p, const char *arch) {
   wmf_status st = WMF_OK;
   resnet_cfg cfg;
-  bool custom = !arch || !strcmp(arch, "resnet");
-  if (custom) {
-    WMFI_TRY(infer(p, &cfg));
-  } else {
-    int k = WMFI_NN_FIND_CONFIG(arch, known);
-    WMFI_CHECK(k >= 0, WMF_ERR_UNKNOWN_ARCH, "wmf_model_load: '%s' is not a ResNet", arch);
-    cfg = known[k];
-  }
+  int k = WMFI_NN_ARCH_CONFIG(arch, "resnet", known);
+  WMFI_CHECK(k != WMFI_NN_ARCH_UNKNOWN, WMF_ERR_UNKNOWN_ARCH, "wmf_model_load: '%s' is not a ResNet", arch);
+  bool custom = k == WMFI_NN_ARCH_INFER;
+  if (custom) WMFI_TRY(infer(p, &cfg));
+  else cfg = known[k];
   int classes, stem = 64;
   WMFI_TRY(wmfi_nn_dim(p, "fc.weight", 2, 0, WMFI_NN_MAX_CLASSES, &classes));
   if (custom) WMFI_TRY(wmfi_nn_dim(p, "conv1.weight", 4, 0, WMFI_NN_MAX_CHANNELS, &stem));

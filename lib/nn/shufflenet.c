@@ -30,9 +30,7 @@ static const shufflenet_cfg known[] = {
   {"shufflenet_v2_x2_0", {4, 8, 4}, {24, 244, 488, 976, 2048}},
 };
 
-int wmfi_nn_shufflenet_knows(const char *arch) {
-  return !strcmp(arch, "shufflenet") || WMFI_NN_FIND_CONFIG(arch, known) >= 0;
-}
+WMFI_NN_DEFINE_KNOWS(shufflenet, known)
 
 int wmfi_nn_shufflenet_detect(const wmfi_nn_params *p) {
   return wmfi_nn_has(p, "conv1.0.weight") && wmfi_nn_has(p, "stage2.0.branch1.0.weight") &&
@@ -103,8 +101,7 @@ wmf_status wmfi_nn_shufflenet_build(wmf_model *m, wmfi_nn_params *p, const char 
   wmf_status st = WMF_OK;
   shufflenet_cfg cfg;
   WMFI_TRY(infer(p, &cfg));
-  WMFI_CHECK(!arch || !strcmp(arch, "shufflenet") || !strcmp(arch, cfg.name), WMF_ERR_UNKNOWN_ARCH,
-             "wmf_model_load: the weights are a %s, not a %s", cfg.name, arch);
+  WMFI_TRY(wmfi_nn_arch_check(arch, "shufflenet", cfg.name, NULL));
   wmfi_nn_graph *g = &m->g;
   wmfi_nn_op *op;
   char c[96], b[96], pre[48];

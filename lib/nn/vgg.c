@@ -21,13 +21,21 @@ static const vgg_cfg known[] = {
     {"vgg19", 21, {64, 64, M_, 128, 128, M_, 256, 256, 256, 256, M_, 512, 512, 512, 512, M_, 512, 512, 512, 512, M_}},
 };
 
+/* WMFI_NN_ARCH_CONFIG of a VGG name, where a configuration's name may end in "_bn" (*bn set then). */
+static int vgg_config(const char *arch, int *bn) {
+  size_t len = arch ? strlen(arch) : 0;
+  char base[16];
+  *bn = len > 3 && len - 3 < sizeof base && !strcmp(arch + len - 3, "_bn");
+  if (!*bn) return WMFI_NN_ARCH_CONFIG(arch, "vgg", known);
+  memcpy(base, arch, len - 3);
+  base[len - 3] = 0;
+  int k = WMFI_NN_ARCH_CONFIG(base, "vgg", known);
+  return k >= 0 ? k : WMFI_NN_ARCH_UNKNOWN; /* "vgg_bn" is no name */
+}
+
 int wmfi_nn_vgg_knows(const char *arch) {
-  if (!strcmp(arch, "vgg")) return 1;
-  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
-    size_t len = strlen(known[i].name);
-    if (!strncmp(arch, known[i].name, len) && (!arch[len] || !strcmp(arch + len, "_bn"))) return 1;
-  }
-  return 0;
+  int bn;
+  return vgg_config(arch, &bn) != WMFI_NN_ARCH_UNKNOWN;
 }
 
 int wmfi_nn_vgg_detect(const wmfi_nn_params *p) {
@@ -71,18 +79,10 @@ static wmf_status infer(const wmfi_nn_params *p, vgg_cfg *cfg, int *bn) {
 wmf_status wmfi_nn_vgg_build(wmf_model *m, wmfi_nn_params *p, const char *arch) {
   wmf_status st = WMF_OK;
   vgg_cfg cfg;
-  int bn = 0;
-  if (!arch || !strcmp(arch, "vgg")) {
-    WMFI_TRY(infer(p, &cfg, &bn));
-  } else {
-    size_t base = strcspn(arch, "_"); /* vgg16 of vgg16_bn */
-    int k = -1;
-    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-      if (strlen(known[i].name) == base && !strncmp(arch, known[i].name, base)) k = (int)i;
-    WMFI_CHECK(k >= 0, WMF_ERR_UNKNOWN_ARCH, "wmf_model_load: '%s' is not a VGG", arch);
-    cfg = known[k];
-    bn = strstr(arch, "_bn") != NULL;
-  }
+  int bn, k = vgg_config(arch, &bn);
+  WMFI_CHECK(k != WMFI_NN_ARCH_UNKNOWN, WMF_ERR_UNKNOWN_ARCH, "wmf_model_load: '%s' is not a VGG", arch);
+  if (k == WMFI_NN_ARCH_INFER) WMFI_TRY(infer(p, &cfg, &bn));
+  else cfg = known[k];
   /* every size read from the weights is checked before anything is built */
   int hidden, classes;
   WMFI_TRY(wmfi_nn_dim(p, "classifier.0.weight", 2, 0, WMFI_NN_MAX_CHANNELS, &hidden));

@@ -24,7 +24,7 @@ static const vit_cfg known[] = {
  * every torchvision ViT uses 64. */
 enum { HEAD_DIM = 64 };
 
-int wmfi_nn_vit_knows(const char *arch) { return !strcmp(arch, "vit") || WMFI_NN_FIND_CONFIG(arch, known) >= 0; }
+WMFI_NN_DEFINE_KNOWS(vit, known)
 
 int wmfi_nn_vit_detect(const wmfi_nn_params *p) {
   return wmfi_nn_has(p, "class_token") && wmfi_nn_has(p, "conv_proj.weight") && wmfi_nn_has(p, "encoder.pos_embedding");
@@ -87,13 +87,10 @@ done:
 wmf_status wmfi_nn_vit_build(wmf_model *m, wmfi_nn_params *p, const char *arch) {
   wmf_status st = WMF_OK;
   vit_cfg cfg;
-  if (!arch || !strcmp(arch, "vit")) {
-    WMFI_TRY(infer(p, &cfg));
-  } else {
-    int k = WMFI_NN_FIND_CONFIG(arch, known);
-    WMFI_CHECK(k >= 0, WMF_ERR_UNKNOWN_ARCH, "wmf_model_load: '%s' is not a ViT", arch);
-    cfg = known[k];
-  }
+  int k = WMFI_NN_ARCH_CONFIG(arch, "vit", known);
+  WMFI_CHECK(k != WMFI_NN_ARCH_UNKNOWN, WMF_ERR_UNKNOWN_ARCH, "wmf_model_load: '%s' is not a ViT", arch);
+  if (k == WMFI_NN_ARCH_INFER) WMFI_TRY(infer(p, &cfg));
+  else cfg = known[k];
   int tokens = 0, size = 0, classes;
   WMFI_TRY(input_size(p, &cfg, &tokens, &size));
   WMFI_TRY(wmfi_nn_dim(p, "heads.head.weight", 2, 0, WMFI_NN_MAX_CLASSES, &classes));

@@ -4,7 +4,7 @@
 
 OUTDIR/expect.txt: `file arch STATUS substring` a line (arch `-` = infer): wmf_model_load on the opened
 file must give STATUS (a wmf_status name) with a message holding the substring (`-` = none; WMF_OK lines
-give the class count). Each variant changes one thing of a valid model: a zero dimension, a shape that
+give the class count, then the input side to run it at where 32 px is too small). Each variant changes one thing of a valid model: a zero dimension, a shape that
 does not fit the layers around it, a wrong rank, a size over the builders' limits. The .pth variants are
 views with stride 0 over one stored value, so a 2^32-channel tensor costs 4 bytes on disk.
 --seeds writes the valid models as seeds of tests/fuzz/fuzz_model_load.c in its input format (see
@@ -25,8 +25,9 @@ from safetensors_writer import serialize  # noqa: E402
 RNG = np.random.default_rng(0)
 
 
-def conv(cout, cin, k, bias=False):
-    d = {"weight": RNG.standard_normal((cout, cin, k, k)).astype(np.float32) * 0.1}
+def conv(cout, cin, k, bias=False, kw=None):
+    """cout x cin x k x k weights (k x kw with kw), and a bias with bias."""
+    d = {"weight": RNG.standard_normal((cout, cin, k, kw or k)).astype(np.float32) * 0.1}
     if bias:
         d["bias"] = RNG.standard_normal(cout).astype(np.float32) * 0.1
     return d
@@ -48,20 +49,22 @@ def put(sd, prefix, params):
         sd[prefix + "." + k] = v
 
 
+def conv_bn(sd, conv_name, bn_name, cout, cin, k, kw=None):
+    """A convolution without bias (cout x cin x k x k, or k x kw) and the BatchNorm of its cout outputs."""
+    put(sd, conv_name, conv(cout, cin, k, kw=kw))
+    put(sd, bn_name, bn(cout))
+
+
 def resnet_basic():
     sd = {}
-    put(sd, "conv1", conv(4, 3, 7))
-    put(sd, "bn1", bn(4))
+    conv_bn(sd, "conv1", "bn1", 4, 3, 7)
     cin = 4
     for layer, w in enumerate((4, 8, 8, 8), 1):
         pre = "layer%d.0" % layer
-        put(sd, pre + ".conv1", conv(w, cin, 3))
-        put(sd, pre + ".bn1", bn(w))
-        put(sd, pre + ".conv2", conv(w, w, 3))
-        put(sd, pre + ".bn2", bn(w))
+        conv_bn(sd, pre + ".conv1", pre + ".bn1", w, cin, 3)
+        conv_bn(sd, pre + ".conv2", pre + ".bn2", w, w, 3)
         if layer > 1:
-            put(sd, pre + ".downsample.0", conv(w, cin, 1))
-            put(sd, pre + ".downsample.1", bn(w))
+            conv_bn(sd, pre + ".downsample.0", pre + ".downsample.1", w, cin, 1)
         cin = w
     put(sd, "fc", linear(5, 8))
     return sd
@@ -70,19 +73,14 @@ def resnet_basic():
 def resnet_grouped():
     """Bottleneck blocks, 2 groups of 2 channels in the 3x3 convolutions (a tiny ResNeXt)."""
     sd = {}
-    put(sd, "conv1", conv(4, 3, 7))
-    put(sd, "bn1", bn(4))
+    conv_bn(sd, "conv1", "bn1", 4, 3, 7)
     cin = 4
     for layer in range(1, 5):
         pre = "layer%d.0" % layer
-        put(sd, pre + ".conv1", conv(4, cin, 1))
-        put(sd, pre + ".bn1", bn(4))
-        put(sd, pre + ".conv2", conv(4, 2, 3))
-        put(sd, pre + ".bn2", bn(4))
-        put(sd, pre + ".conv3", conv(8, 4, 1))
-        put(sd, pre + ".bn3", bn(8))
-        put(sd, pre + ".downsample.0", conv(8, cin, 1))
-        put(sd, pre + ".downsample.1", bn(8))
+        conv_bn(sd, pre + ".conv1", pre + ".bn1", 4, cin, 1)
+        conv_bn(sd, pre + ".conv2", pre + ".bn2", 4, 2, 3)
+        conv_bn(sd, pre + ".conv3", pre + ".bn3", 8, 4, 1)
+        conv_bn(sd, pre + ".downsample.0", pre + ".downsample.1", 8, cin, 1)
         cin = 8
     put(sd, "fc", linear(5, 8))
     return sd
@@ -171,21 +169,16 @@ def convnext():
 def regnet():
     """A RegNet Y: stem 8, two stages of one block (widths 8 and 16, group width 4, SE squeezing to 2)."""
     sd = {}
-    put(sd, "stem.0", conv(8, 3, 3))
-    put(sd, "stem.1", bn(8))
+    conv_bn(sd, "stem.0", "stem.1", 8, 3, 3)
     cin = 8
     for s, w in enumerate((8, 16), 1):
         pre = "trunk_output.block%d.block%d-0" % (s, s)
-        put(sd, pre + ".proj.0", conv(w, cin, 1))
-        put(sd, pre + ".proj.1", bn(w))
-        put(sd, pre + ".f.a.0", conv(w, cin, 1))
-        put(sd, pre + ".f.a.1", bn(w))
-        put(sd, pre + ".f.b.0", conv(w, 4, 3))
-        put(sd, pre + ".f.b.1", bn(w))
+        conv_bn(sd, pre + ".proj.0", pre + ".proj.1", w, cin, 1)
+        conv_bn(sd, pre + ".f.a.0", pre + ".f.a.1", w, cin, 1)
+        conv_bn(sd, pre + ".f.b.0", pre + ".f.b.1", w, 4, 3)
         put(sd, pre + ".f.se.fc1", conv(2, w, 1, bias=True))
         put(sd, pre + ".f.se.fc2", conv(w, 2, 1, bias=True))
-        put(sd, pre + ".f.c.0", conv(w, w, 1))
-        put(sd, pre + ".f.c.1", bn(w))
+        conv_bn(sd, pre + ".f.c.0", pre + ".f.c.1", w, w, 1)
         cin = w
     put(sd, "fc", linear(5, 16))
     return sd
@@ -196,27 +189,167 @@ def efficientnet():
     expansion (8 -> 32 -> 16, stride 2); an MBConv (16 -> 64, depthwise 5x5, SE 64 -> 4 -> 64, -> 24, stride
     2); the 1x1 head convolution to 32; classifier.1 32 -> 5."""
     sd = {}
-    put(sd, "features.0.0", conv(8, 3, 3))
-    put(sd, "features.0.1", bn(8))
-    put(sd, "features.1.0.block.0.0", conv(8, 8, 3))
-    put(sd, "features.1.0.block.0.1", bn(8))
+    conv_bn(sd, "features.0.0", "features.0.1", 8, 3, 3)
+    conv_bn(sd, "features.1.0.block.0.0", "features.1.0.block.0.1", 8, 8, 3)
     pre = "features.2.0.block"
-    put(sd, pre + ".0.0", conv(32, 8, 3))
-    put(sd, pre + ".0.1", bn(32))
-    put(sd, pre + ".1.0", conv(16, 32, 1))
-    put(sd, pre + ".1.1", bn(16))
+    conv_bn(sd, pre + ".0.0", pre + ".0.1", 32, 8, 3)
+    conv_bn(sd, pre + ".1.0", pre + ".1.1", 16, 32, 1)
     pre = "features.3.0.block"
-    put(sd, pre + ".0.0", conv(64, 16, 1))
-    put(sd, pre + ".0.1", bn(64))
-    put(sd, pre + ".1.0", conv(64, 1, 5))
-    put(sd, pre + ".1.1", bn(64))
+    conv_bn(sd, pre + ".0.0", pre + ".0.1", 64, 16, 1)
+    conv_bn(sd, pre + ".1.0", pre + ".1.1", 64, 1, 5)
     put(sd, pre + ".2.fc1", conv(4, 64, 1, bias=True))
     put(sd, pre + ".2.fc2", conv(64, 4, 1, bias=True))
-    put(sd, pre + ".3.0", conv(24, 64, 1))
-    put(sd, pre + ".3.1", bn(24))
-    put(sd, "features.4.0", conv(32, 24, 1))
-    put(sd, "features.4.1", bn(32))
+    conv_bn(sd, pre + ".3.0", pre + ".3.1", 24, 64, 1)
+    conv_bn(sd, "features.4.0", "features.4.1", 32, 24, 1)
     put(sd, "classifier.1", linear(5, 32))
+    return sd
+
+
+# MobileNet-v3's blocks as torchvision's _mobilenet_v3_conf: depthwise kernel and squeeze-and-excitation
+MOBILENET_V3 = {15: [(3, 0), (3, 0), (3, 0), (5, 1), (5, 1), (5, 1), (3, 0), (3, 0), (3, 0), (3, 0), (3, 1), (3, 1),
+                     (5, 1), (5, 1), (5, 1)],
+                11: [(3, 1), (3, 0), (3, 0), (5, 1), (5, 1), (5, 1), (5, 1), (5, 1), (5, 1), (5, 1), (5, 1)]}
+
+
+def mobilenet(version, blocks):
+    """MobileNet-v2 (version 2: torchvision's 17 blocks) or v3 (15 blocks: large, 11: small): the builder
+    takes the strides from torchvision's tables, so the block count is theirs; the widths are 4 then 8.
+    Block 1 is depthwise only, the others expand 1x1 to twice their input first; then the depthwise
+    convolution (v2 3x3; v3 torchvision's kernel, and SE squeezing to 2 where torchvision has it) and the
+    1x1 projection (v2: a bare convolution and its BatchNorm as two modules). Head: 1x1 to 16; v2
+    classifier.1 16 -> 5; v3 classifier.0 16 -> 12, classifier.3 12 -> 5."""
+    sd = {}
+    inner = "conv" if version == 2 else "block"
+    conv_bn(sd, "features.0.0", "features.0.1", 4, 3, 3)
+    cin = 4
+    for i in range(1, blocks + 1):
+        pre = "features.%d.%s." % (i, inner)
+        cout, hidden, j = (4 if i < 6 else 8), (cin if i == 1 else 2 * cin), 0
+        if i > 1:
+            conv_bn(sd, pre + "0.0", pre + "0.1", hidden, cin, 1)
+            j = 1
+        kernel, se = MOBILENET_V3[blocks][i - 1] if version == 3 else (3, 0)
+        conv_bn(sd, pre + "%d.0" % j, pre + "%d.1" % j, hidden, 1, kernel)
+        if se:
+            j += 1
+            put(sd, pre + "%d.fc1" % j, conv(2, hidden, 1, bias=True))
+            put(sd, pre + "%d.fc2" % j, conv(hidden, 2, 1, bias=True))
+        if version == 2:
+            conv_bn(sd, pre + "%d" % (j + 1), pre + "%d" % (j + 2), cout, hidden, 1)
+        else:
+            conv_bn(sd, pre + "%d.0" % (j + 1), pre + "%d.1" % (j + 1), cout, hidden, 1)
+        cin = cout
+    conv_bn(sd, "features.%d.0" % (blocks + 1), "features.%d.1" % (blocks + 1), 16, cin, 1)
+    if version == 2:
+        put(sd, "classifier.1", linear(5, 16))
+    else:
+        put(sd, "classifier.0", linear(12, 16))
+        put(sd, "classifier.3", linear(5, 12))
+    return sd
+
+
+def shufflenet():
+    """ShuffleNet-v2: stem 4; stages 2, 3, 4 of widths 8, 16, 16 and 2, 1, 1 blocks (the first of each
+    with branch1, depthwise 3x3 and 1x1); conv5 to 16; fc 16 -> 5."""
+    sd = {}
+    conv_bn(sd, "conv1.0", "conv1.1", 4, 3, 3)
+    cin = 4
+    for s, (c, repeats) in enumerate(((8, 2), (16, 1), (16, 1)), 2):
+        half = c // 2
+        for i in range(repeats):
+            pre = "stage%d.%d." % (s, i)
+            if i == 0:
+                conv_bn(sd, pre + "branch1.0", pre + "branch1.1", cin, 1, 3)
+                conv_bn(sd, pre + "branch1.2", pre + "branch1.3", half, cin, 1)
+            conv_bn(sd, pre + "branch2.0", pre + "branch2.1", half, cin if i == 0 else half, 1)
+            conv_bn(sd, pre + "branch2.3", pre + "branch2.4", half, 1, 3)
+            conv_bn(sd, pre + "branch2.5", pre + "branch2.6", half, half, 1)
+        cin = c
+    conv_bn(sd, "conv5.0", "conv5.1", 16, cin, 1)
+    put(sd, "fc", linear(5, 16))
+    return sd
+
+
+def alexnet():
+    """AlexNet at widths 4, 4, 8, 8, 8 (torchvision's kernels) and a head 8*36 -> 6 -> 6 -> 5."""
+    sd = {}
+    cin = 3
+    for idx, c, k in ((0, 4, 11), (3, 4, 5), (6, 8, 3), (8, 8, 3), (10, 8, 3)):
+        put(sd, "features.%d" % idx, conv(c, cin, k, bias=True))
+        cin = c
+    put(sd, "classifier.1", linear(6, 8 * 36))
+    put(sd, "classifier.4", linear(6, 6))
+    put(sd, "classifier.6", linear(5, 6))
+    return sd
+
+
+def basic_conv(sd, name, cout, cin, k, kw=None):
+    """torchvision's BasicConv2d `name`: name.conv (no bias) and name.bn."""
+    conv_bn(sd, name + ".conv", name + ".bn", cout, cin, k, kw)
+
+
+def googlenet():
+    """GoogLeNet: stem 4, 4, 4; every Inception module 2 channels a branch (8 out); aux1 and aux2 (training
+    only: ignored by name) with one convolution and their linear layers; fc 8 -> 5."""
+    sd = {}
+    for name, cin, k in (("conv1", 3, 7), ("conv2", 4, 1), ("conv3", 4, 3)):
+        basic_conv(sd, name, 4, cin, k)
+    cin = 4
+    for m in ("3a", "3b", "4a", "4b", "4c", "4d", "4e", "5a", "5b"):
+        for name, c_in, k in (("branch1", cin, 1), ("branch2.0", cin, 1), ("branch2.1", 2, 3), ("branch3.0", cin, 1),
+                              ("branch3.1", 2, 3), ("branch4.1", cin, 1)):
+            basic_conv(sd, "inception%s.%s" % (m, name), 2, c_in, k)
+        cin = 8
+    for aux in ("aux1", "aux2"):
+        basic_conv(sd, aux + ".conv", 2, 8, 1)
+        put(sd, aux + ".fc1", linear(4, 32))
+        put(sd, aux + ".fc2", linear(5, 4))
+    put(sd, "fc", linear(5, 8))
+    return sd
+
+
+def inception_v3():
+    """Inception-v3: stem of width 4; every branch convolution 2 wide, so modules A (Mixed_5b-d) and C
+    (6b-e) give 8 channels, B (6a) and D (7a) 4 plus their input, E (7b, 7c) 12; the 1x7 / 7x1 and 1x3 / 3x1
+    strips as torchvision's; AuxLogits (ignored by name) with its two convolutions and fc; fc 12 -> 5."""
+    sd = {}
+    cin = 3
+    for name, k in (("Conv2d_1a_3x3", 3), ("Conv2d_2a_3x3", 3), ("Conv2d_2b_3x3", 3), ("Conv2d_3b_1x1", 1),
+                    ("Conv2d_4a_3x3", 3)):
+        basic_conv(sd, name, 4, cin, k)
+        cin = 4
+
+    def branches(m, cin, layers):
+        """Module m's convolutions (name, k, kw): a branch's first one (a name without a _N suffix, or _1)
+        reads the module's cin channels, the others the 2 of the convolution before them."""
+        for name, k, kw in layers:
+            suffix = name.rsplit("_", 1)[-1]
+            basic_conv(sd, "%s.%s" % (m, name), 2, cin if suffix == "1" or not suffix[0].isdigit() else 2, k, kw)
+
+    for m in ("Mixed_5b", "Mixed_5c", "Mixed_5d"):
+        branches(m, cin, (("branch1x1", 1, 1), ("branch5x5_1", 1, 1), ("branch5x5_2", 5, 5), ("branch3x3dbl_1", 1, 1),
+                          ("branch3x3dbl_2", 3, 3), ("branch3x3dbl_3", 3, 3), ("branch_pool", 1, 1)))
+        cin = 8
+    branches("Mixed_6a", cin, (("branch3x3", 3, 3), ("branch3x3dbl_1", 1, 1), ("branch3x3dbl_2", 3, 3),
+                               ("branch3x3dbl_3", 3, 3)))
+    cin += 4
+    for m in ("Mixed_6b", "Mixed_6c", "Mixed_6d", "Mixed_6e"):
+        branches(m, cin, (("branch1x1", 1, 1), ("branch7x7_1", 1, 1), ("branch7x7_2", 1, 7), ("branch7x7_3", 7, 1),
+                          ("branch7x7dbl_1", 1, 1), ("branch7x7dbl_2", 7, 1), ("branch7x7dbl_3", 1, 7),
+                          ("branch7x7dbl_4", 7, 1), ("branch7x7dbl_5", 1, 7), ("branch_pool", 1, 1)))
+        cin = 8
+    branches("Mixed_7a", cin, (("branch3x3_1", 1, 1), ("branch3x3_2", 3, 3), ("branch7x7x3_1", 1, 1),
+                               ("branch7x7x3_2", 1, 7), ("branch7x7x3_3", 7, 1), ("branch7x7x3_4", 3, 3)))
+    cin += 4
+    for m in ("Mixed_7b", "Mixed_7c"):
+        branches(m, cin, (("branch1x1", 1, 1), ("branch3x3_1", 1, 1), ("branch3x3_2a", 1, 3), ("branch3x3_2b", 3, 1),
+                          ("branch3x3dbl_1", 1, 1), ("branch3x3dbl_2", 3, 3), ("branch3x3dbl_3a", 1, 3),
+                          ("branch3x3dbl_3b", 3, 1), ("branch_pool", 1, 1)))
+        cin = 12
+    basic_conv(sd, "AuxLogits.conv0", 2, 12, 1)
+    basic_conv(sd, "AuxLogits.conv1", 4, 2, 5)
+    put(sd, "AuxLogits.fc", linear(5, 4))
+    put(sd, "fc", linear(5, cin))
     return sd
 
 
@@ -276,10 +409,14 @@ def main():
              "vgg_bn": vgg(True), "densenet": densenet(), "vit": vit(),
              "convnext": convnext(),
              "regnet": regnet(),
-             "efficientnet": efficientnet()}
+             "efficientnet": efficientnet(),
+             "mobilenet_v2": mobilenet(2, 17), "mobilenet_v3_large": mobilenet(3, 15),
+             "mobilenet_v3_small": mobilenet(3, 11), "shufflenet": shufflenet(), "alexnet": alexnet(),
+             "googlenet": googlenet(), "inception_v3": inception_v3()}
     for name, sd in valid.items():
-        st(name + ".safetensors", sd, "-", "WMF_OK", "5")
-        write(name + ".pth", pth(sd), "-", "WMF_OK", "5")
+        ok = "5 80" if name in ("alexnet", "inception_v3") else "5"  # their smallest input: 63, 75 px
+        st(name + ".safetensors", sd, "-", "WMF_OK", ok)
+        write(name + ".pth", pth(sd), "-", "WMF_OK", ok)
     st("resnet_basic_family.safetensors", valid["resnet_basic"], "resnet", "WMF_OK", "5")
     st("densenet_family.safetensors", valid["densenet"], "densenet", "WMF_OK", "5")
 
@@ -456,6 +593,18 @@ def main():
        "the weights are a custom EfficientNet, not a efficientnet_b0")
     write("efficientnet_view_2p32.pth", pth(variant("efficientnet", features__0__0__weight=View((1 << 32, 3, 3, 3)))),
           "-", "WMF_ERR_LIMIT", "'features.0.0.weight' has shape [4294967296, 3, 3, 3]")
+
+    # ---- MobileNet, ShuffleNet, AlexNet, GoogLeNet, Inception-v3: the tiny networks by name ----
+    st("mobilenet_v2_named.safetensors", valid["mobilenet_v2"], "mobilenet_v2", "WMF_OK", "5")
+    st("mobilenet_v3_small_family.safetensors", valid["mobilenet_v3_small"], "mobilenet", "WMF_OK", "5")
+    st("mobilenet_v3_named.safetensors", valid["mobilenet_v3_small"], "mobilenet_v3_large", "WMF_ERR_UNKNOWN_ARCH",
+       "the weights are a mobilenet_v3_small, not a mobilenet_v3_large")
+    st("shufflenet_named.safetensors", valid["shufflenet"], "shufflenet_v2_x1_0", "WMF_ERR_UNKNOWN_ARCH",
+       "the weights are a shufflenet-custom, not a shufflenet_v2_x1_0")
+    st("alexnet_named.safetensors", valid["alexnet"], "alexnet", "WMF_ERR_SHAPE",
+       "'features.0.weight' has shape [4, 3, 11, 11], the architecture needs [64, 3, 11, 11]")
+    st("googlenet_named.safetensors", valid["googlenet"], "googlenet", "WMF_OK", "5")
+    st("inception_v3_named.safetensors", valid["inception_v3"], "inception_v3", "WMF_OK", "5 80")
 
     with open(os.path.join(out, "expect.txt"), "w") as f:
         f.write("\n".join(expect) + "\n")

@@ -2,7 +2,8 @@
  * (a zero, huge, wrong-rank or inconsistent shape, safetensors or a .pth stride-0 view) fails
  * wmf_model_load with its status and a message naming the tensor and both shapes, leaves *out NULL and
  * never crashes (before, a [0, 1, 3, 3] conv2 killed the process with SIGFPE). The valid ones load, and
- * run on one 32x32 input to finite outputs. Argument: the directory the generator wrote. */
+ * run on one 32x32 input (or the side their line gives) to finite outputs. Argument: the directory the
+ * generator wrote. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -15,13 +16,13 @@
 
 static const char *dir;
 
-static void run_once(wmf_model *m, const char *file) {
+static void run_once(wmf_model *m, const char *file, int side) {
   wmf_session_options o = WMF_SESSION_OPTIONS_INIT;
-  o.input_height = o.input_width = 32;
+  o.input_height = o.input_width = (uint32_t)side;
   wmf_session *s = NULL;
   ck_assert_msg(wmf_session_create(&s, m, &o) == WMF_OK, "%s: session: %s", file, wmf_last_error());
-  float in[3 * 32 * 32];
-  for (int i = 0; i < 3 * 32 * 32; i++) in[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
+  float *in = malloc(3 * (size_t)side * (size_t)side * sizeof *in);
+  for (int i = 0; i < 3 * side * side; i++) in[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
   size_t nl = wmf_session_logit_count(s), nf = wmf_session_feature_count(s);
   float *logits = malloc(nl * sizeof *logits), *feats = malloc(nf * sizeof *feats);
   ck_assert_msg(wmf_session_run(s, in, 1, logits, nl, feats, nf) == WMF_OK, "%s: run: %s", file, wmf_last_error());
@@ -29,6 +30,7 @@ static void run_once(wmf_model *m, const char *file) {
   for (size_t i = 0; i < nf; i++) ck_assert_msg(isfinite(feats[i]), "%s: feature %zu", file, i);
   free(logits);
   free(feats);
+  free(in);
   wmf_session_destroy(s);
 }
 
@@ -53,8 +55,10 @@ START_TEST(each_hostile_model_fails_with_its_status) {
     ck_assert_msg(strcmp(wmf_status_name(st), status) == 0, "%s: got %s (%s), want %s", file, wmf_status_name(st),
                   st ? wmf_last_error() : "", status);
     if (st == WMF_OK) {
-      ck_assert_uint_eq(wmf_model_num_classes(m), (size_t)atoi(detail));
-      run_once(m, file);
+      int classes = 0, side = 32;
+      sscanf(detail, "%d %d", &classes, &side);
+      ck_assert_uint_eq(wmf_model_num_classes(m), (size_t)classes);
+      run_once(m, file, side);
       wmf_model_destroy(m);
       valid++;
     } else {
@@ -66,7 +70,9 @@ START_TEST(each_hostile_model_fails_with_its_status) {
   }
   fclose(f);
   ck_assert_int_ge(n, 40);
-  ck_assert_int_eq(valid, 14 + 3 /* ConvNeXt */ + 3 /* RegNet: .safetensors, .pth, named "regnet" */ + 3 /* EfficientNet */);
+  ck_assert_int_eq(valid, 14 + 3 /* ConvNeXt */ + 3 /* RegNet: .safetensors, .pth, named "regnet" */ + 3 /* EfficientNet */ +
+                              7 * 2 + 4 /* MobileNet v2, v3 large, v3 small, ShuffleNet, AlexNet, GoogLeNet, Inception-v3;
+                                           named mobilenet_v2, "mobilenet", googlenet, inception_v3 */);
 }
 END_TEST
 
