@@ -227,13 +227,15 @@ def measure(wmfeat, m, model, batch, args, node, onnx_path, has_bf16):
     xc = x.to(memory_format=torch.channels_last)
     mc = copy.deepcopy(m).to(memory_format=torch.channels_last)
     s32 = model.session(max_batch=batch, threads=args.threads)
+    s32d = model.session(max_batch=batch, threads=args.threads, conv="direct")  # issue 13 item 1: Winograd's gain
     with torch.no_grad():
         jit = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(copy.deepcopy(m), x)))
         ref = m(x).numpy()
-        outputs = {"wmfeat fp32": s32.run(xn, want_features=False)[0], "channels_last": mc(xc).numpy(),
+        outputs = {"wmfeat fp32": s32.run(xn, want_features=False)[0],
+                   "wmfeat fp32 direct": s32d.run(xn, want_features=False)[0], "channels_last": mc(xc).numpy(),
                    "jit": jit(x).numpy()}
     ort = OrtRunner(node, args.ort_dir, onnx_path, x, args.threads, args.work_dir)
-    sessions = [s32]
+    sessions = [s32, s32d]
     try:
         outputs["ORT"] = ort.logits(ref.shape, args.work_dir)
         diffs = {k: max_rel_diff(v, ref) for k, v in outputs.items()}
@@ -241,7 +243,7 @@ def measure(wmfeat, m, model, batch, args, node, onnx_path, has_bf16):
         if wrong:
             raise RuntimeError(f"{model.arch} batch {batch}: logits differ from eager PyTorch's by more than "
                                f"{AGREE} of the largest: {wrong}")
-        cands = {"ours_fp32": (timed(logits_only(s32)), xn), "eager": (timed(m), x), "channels_last": (timed(mc), xc),
+        cands = {"ours_fp32": (timed(logits_only(s32)), xn), "ours_direct": (timed(logits_only(s32d)), xn), "eager": (timed(m), x), "channels_last": (timed(mc), xc),
                  "jit": (timed(jit), x), "ort": (lambda _: ort.run_ms(), None)}
         if has_bf16:
             s16 = model.session(max_batch=batch, threads=args.threads, precision=wmfeat.Precision.BF16)
@@ -309,7 +311,8 @@ def bench(args):
                        f"{fmt_ratio(t16 / t['ours_bf16'])}")
             else:
                 b16 = "n/a, no bf16 | n/a, no bf16 | n/a"
-            rows.append(f"| {name} | {batch} | {size} | {reps} | {ours:.2f} | {t['eager']:.2f} / "
+            rows.append(f"| {name} | {batch} | {size} | {reps} | {ours:.2f} | {t['ours_direct']:.2f} | "
+                        f"{t['ours_direct'] / ours:.2f}× | {t['eager']:.2f} / "
                         f"{t['channels_last']:.2f} / {t['jit']:.2f} | {tbest:.2f} | {t['ort']:.2f} | "
                         f"{fmt_ratio(tbest / ours)} | {fmt_ratio(t['ort'] / ours)} | {b16} |")
             print(rows[-1], flush=True)
@@ -321,10 +324,11 @@ def bench(args):
     load1, t1 = os.getloadavg(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     print(f"\nRun {t0} – {t1}; load average (1, 5, 15 min) at start {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}, "
           f"at end {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}.\n")
-    print("| model | batch | px | timed turns | wmfeat fp32 ms/img | torch fp32 eager / channels_last / jit | "
+    print("| model | batch | px | timed turns | wmfeat fp32 ms/img | wmfeat fp32 --conv direct | Winograd's gain | "
+          "torch fp32 eager / channels_last / jit | "
           "torch best | ORT | wmfeat vs torch best | wmfeat vs ORT | wmfeat bf16 | torch bf16 autocast eager / "
           "channels_last | bf16 vs torch |")
-    print("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
     print("\n".join(rows))
     print("\nGeometric means of the ratios (speed-up of libwmfeat; > 1: libwmfeat faster):\n")
     print("| batch | models | vs torch best fp32 | vs ORT fp32 | bf16 vs torch bf16 |")
