@@ -258,8 +258,12 @@ int cmd_audit(int argc, char **argv) {
     audit_inputs(&pc, &spec, &files, watermarked ? &wm_files : NULL, wm, first_global, 0, resize, crop, &o,
                  examples ? examples_dir : NULL, examples, &ac);
     if (!(started = run_start_workers(&spec, &o))) rc = EXIT_RUNTIME;
+    /* the load keeps one core busy (reading, building the graph): the workers take the others */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (started) pipeline_set_active(started, cores > 2 ? (int)cores - 1 : 1);
     if (!rc) rc = open_model(pos[0], arch, sd_key, &w, &m);
     if (!rc) rc = model_resize_crop(m, &resize, &crop); /* checks the given sizes only */
+    if (started) pipeline_set_active(started, 0);
   }
   const int *use_labels = NULL;
   if (!rc) use_labels = labels_for_model(&files, labels, wmf_model_num_classes(m), o.quiet, &rc);
