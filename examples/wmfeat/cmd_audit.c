@@ -128,6 +128,17 @@ static int write_per_image(wmf_audit *audit, const char *path, const char **row_
   return st ? fail_status(st, path) : EXIT_OK;
 }
 
+/* The items of this run, after `offset` done before it (--resume): pairs, each image and its watermarked
+ * twin (drawn with `wm`, or read from wm_files), as `extract` sees them. */
+static void audit_inputs(marked_ctx *pc, run_spec *spec, const file_list *files, const file_list *wm_files,
+                         const wmf_watermark *wm, size_t first_global, size_t offset, long resize, long crop,
+                         const common_opts *o, const char *examples_dir, long examples, audit_ctx *ac) {
+  *pc = (marked_ctx){files->paths + offset, wm_files ? wm_files->paths + offset : NULL, wm, first_global + offset,
+                     (unsigned)resize, (unsigned)crop, (size_t)o->batch, (uint64_t)o->seed, MARKED_PAIR,
+                     examples_dir, (size_t)examples};
+  *spec = (run_spec){NULL, files->n - offset, true, (unsigned)crop, prepare_marked, pc, add_batch, ac, "audit", NULL};
+}
+
 static void warn_unpaired(void *ctx, const char *path, const char *side) {
   (void)ctx;
   fprintf(stderr, "warning: %s image '%s' has no partner of the same relative path; skipped\n", side, path);
@@ -227,14 +238,33 @@ int cmd_audit(int argc, char **argv) {
   wmf_watermark *wm = NULL;
   wmf_audit *audit = NULL, *now = NULL;
   audit_ctx ac = {0};
+  marked_ctx pc;
+  run_spec spec;
+  pipeline *started = NULL;
+  size_t batch = (size_t)o.batch;
   wmf_status st = watermarked ? WMF_OK : wmf_watermark_from_preset(&wm, preset);
   if (st) rc = fail_status(st, preset);
-  if (!rc) rc = open_model(pos[0], arch, sd_key, &w, &m);
-  if (!rc) rc = model_resize_crop(m, &resize, &crop);
+  /* With --resize and --crop given and no --resume, the workers need nothing from the model: they start
+   * before it loads and prepare the first batches (decode, resize, watermark) on the cores the load
+   * leaves idle. Otherwise the sizes (the model's defaults) or the first image (the state's) come first. */
+  bool early = !resume && resize && crop;
+  if (!rc && !early) rc = open_model(pos[0], arch, sd_key, &w, &m);
+  if (!rc && !early) rc = model_resize_crop(m, &resize, &crop);
   /* the preset's sizes follow the crop given to the transform (ImageNet-W's AddWatermark(crop_size)) */
   if (!rc && wm && (st = wmf_watermark_set_reference_size(wm, (uint32_t)crop))) rc = fail_status(st, "--crop");
   size_t logo_slot = 0;
   if (!rc && logo && logo_option(wm, logo, &logo_slot, "error")) rc = EXIT_USAGE;
+  if (!rc && early) {
+    audit_inputs(&pc, &spec, &files, watermarked ? &wm_files : NULL, wm, first_global, 0, resize, crop, &o,
+                 examples ? examples_dir : NULL, examples, &ac);
+    if (!(started = run_start_workers(&spec, &o))) rc = EXIT_RUNTIME;
+    /* the load keeps one core busy (reading, building the graph): the workers take the others */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (started) pipeline_set_active(started, cores > 2 ? (int)cores - 1 : 1);
+    if (!rc) rc = open_model(pos[0], arch, sd_key, &w, &m);
+    if (!rc) rc = model_resize_crop(m, &resize, &crop); /* checks the given sizes only */
+    if (started) pipeline_set_active(started, 0);
+  }
   const int *use_labels = NULL;
   if (!rc) use_labels = labels_for_model(&files, labels, wmf_model_num_classes(m), o.quiet, &rc);
   if (!rc) rc = open_session(m, &o, (unsigned)crop, bf16, stage, &s);
@@ -263,7 +293,7 @@ int cmd_audit(int argc, char **argv) {
   } else if (!rc) {
     audit = now, now = NULL;
   }
-  size_t nc = wmf_model_num_classes(m), nf = session_features(s), batch = (size_t)o.batch;
+  size_t nc = wmf_model_num_classes(m), nf = session_features(s);
   if (!rc && (wmf_audit_num_classes(audit) != nc || wmf_audit_num_features(audit) != nf)) {
     fprintf(stderr, "error: --resume: the state '%s' has %zu classes and %zu features, this network %zu and %zu%s\n",
             state, wmf_audit_num_classes(audit), wmf_audit_num_features(audit), nc, nf,
@@ -284,10 +314,11 @@ int cmd_audit(int argc, char **argv) {
     ac.last_save = now_seconds();
     ac.done = ac.offset;
     ac.item_paths = files.paths + ac.offset;
-    marked_ctx pc = {files.paths + ac.offset, watermarked ? wm_files.paths + ac.offset : NULL, wm,
-                     first_global + ac.offset, (unsigned)resize, (unsigned)crop, batch, (uint64_t)o.seed, MARKED_PAIR,
-                     examples ? examples_dir : NULL, (size_t)examples};
-    run_spec spec = {s, files.n - ac.offset, true, (unsigned)crop, prepare_marked, &pc, add_batch, &ac, "audit"};
+    if (!early)
+      audit_inputs(&pc, &spec, &files, watermarked ? &wm_files : NULL, wm, first_global, ac.offset, resize, crop, &o,
+                   examples ? examples_dir : NULL, examples, &ac);
+    spec.session = s;
+    spec.started = started, started = NULL; /* run_images frees it */
     rc = run_images(&spec, &o);
     if (rc == EXIT_OK || rc == EXIT_INTERRUPTED) {
       int src = save_state(&ac);
@@ -317,6 +348,7 @@ int cmd_audit(int argc, char **argv) {
         printf("\nreport: %s/report.json, classes.csv, channels.csv, *.svg; state: %s\n", out, state);
     }
   }
+  pipeline_free(started); /* workers started before an error (joined after their current item) */
   free(ac.rows);
   free(ac.lab);
   free(ac.row_paths);

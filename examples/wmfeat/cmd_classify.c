@@ -104,7 +104,7 @@ int cmd_classify(int argc, char **argv) {
     install_interrupt_handler();
     run_files_ctx fc = {files.paths, (unsigned)resize, (unsigned)crop};
     classify_ctx cc = {files.paths, use_labels, top, o.json ? json_array() : NULL, 0, 0, 0};
-    run_spec spec = {s, files.n, false, (unsigned)crop, prepare_image_file, &fc, print_batch, &cc, "classify"};
+    run_spec spec = {s, files.n, false, (unsigned)crop, prepare_image_file, &fc, print_batch, &cc, "classify", NULL};
     rc = run_images(&spec, &o);
     if (o.json) { /* also after Ctrl-C (exit 130): the images done */
       int prc = json_out_print(cc.json);

@@ -113,7 +113,7 @@ int cmd_extract(int argc, char **argv) {
     /* the audit's own preparation, so clean and watermarked rows come from the same crop as its pairs */
     marked_ctx mc = {files.paths, NULL, wm, 0, (unsigned)resize, (unsigned)crop, (size_t)o.batch, (uint64_t)o.seed,
                      wm ? MARKED_WM : MARKED_CLEAN, NULL, 0};
-    run_spec spec = {s, files.n, false, (unsigned)crop, prepare_marked, &mc, keep_batch, &ec, "extract"};
+    run_spec spec = {s, files.n, false, (unsigned)crop, prepare_marked, &mc, keep_batch, &ec, "extract", NULL};
     rc = run_images(&spec, &o);
     if ((rc == EXIT_OK || rc == EXIT_INTERRUPTED) && ec.done) { /* keep what is done */
       const char *failed = wmf_npy_save_f32(out, ec.features, ec.done, ec.nf) ? out

@@ -20,6 +20,7 @@ struct pipeline {
   slotbuf ring[RING];
   bool stopping, holding; /* holding: the caller holds batch consumed-1 */
   bool exclusive;         /* workers pause while the caller holds a batch (pipeline_set_exclusive) */
+  int active, cap;        /* workers preparing an item now; at most cap of them (0: no cap) */
   pipeline_prepare_fn prepare;
   void *ctx;
   pthread_mutex_t mu;
@@ -39,18 +40,21 @@ static void *worker(void *arg) {
   for (;;) {
     /* The next item may start only when its buffer is free: the batch it held was released. */
     while (!p->stopping && p->next_item < p->n_items &&
-           (p->ring[(p->next_item / p->batch) % RING].batch != p->next_item / p->batch || (p->exclusive && p->holding)))
+           (p->ring[(p->next_item / p->batch) % RING].batch != p->next_item / p->batch || (p->exclusive && p->holding) ||
+            (p->cap > 0 && p->active >= p->cap)))
       pthread_cond_wait(&p->cv, &p->mu);
     if (p->stopping || p->next_item >= p->n_items) break;
     size_t item = p->next_item++, b = item / p->batch, slot = item % p->batch;
     slotbuf *s = &p->ring[b % RING];
+    p->active++;
     pthread_mutex_unlock(&p->mu);
     char err[ERRLEN] = "";
     bool ok = p->prepare(p->ctx, item, s->data, slot, err, sizeof err);
     pthread_mutex_lock(&p->mu);
+    p->active--;
     s->ok[slot] = ok;
     memcpy(s->err[slot], err, ERRLEN);
-    if (--s->pending == 0) pthread_cond_broadcast(&p->cv);
+    if (--s->pending == 0 || p->cap > 0) pthread_cond_broadcast(&p->cv);
   }
   pthread_mutex_unlock(&p->mu);
   return NULL;
@@ -117,6 +121,13 @@ bool pipeline_next(pipeline *p, pipeline_batch *out) {
 void pipeline_set_exclusive(pipeline *p, bool exclusive) {
   pthread_mutex_lock(&p->mu);
   p->exclusive = exclusive;
+  pthread_cond_broadcast(&p->cv);
+  pthread_mutex_unlock(&p->mu);
+}
+
+void pipeline_set_active(pipeline *p, int n) {
+  pthread_mutex_lock(&p->mu);
+  p->cap = n > 0 ? n : 0;
   pthread_cond_broadcast(&p->cv);
   pthread_mutex_unlock(&p->mu);
 }

@@ -37,6 +37,11 @@ bool pipeline_next(pipeline *p, pipeline_batch *out);
  * others waiting at the next barrier), and preparing a batch takes the cores in turn with it. */
 void pipeline_set_exclusive(pipeline *p, bool exclusive);
 
+/* At most `n` workers prepare items at once (n <= 0: all of them; the default), e.g. fewer while the
+ * caller does other work on some of the cores, such as loading the model before its first batch. A
+ * worker busy with an item when the cap falls finishes that item. */
+void pipeline_set_active(pipeline *p, int n);
+
 /* Asks workers to stop after their current item (e.g. on Ctrl-C). */
 void pipeline_stop(pipeline *p);
 

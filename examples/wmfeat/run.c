@@ -66,6 +66,16 @@ bool prepare_marked(void *vctx, size_t item, float *buffer, size_t slot, char *e
   return st == WMF_OK;
 }
 
+pipeline *run_start_workers(const run_spec *s, const common_opts *o) {
+  size_t batch = (size_t)o->batch, copies = s->pairs ? 2 : 1, per = (size_t)3 * s->crop * s->crop;
+  bool exclusive;
+  int workers = worker_count(o, &exclusive);
+  pipeline *p = pipeline_start(s->n_items, batch, copies * batch * per, workers, s->prepare, s->prepare_ctx);
+  if (p) pipeline_set_exclusive(p, exclusive);
+  else fprintf(stderr, "error: out of memory for batches of %zu\n", batch);
+  return p;
+}
+
 int run_images(const run_spec *s, const common_opts *o) {
   size_t batch = (size_t)o->batch, copies = s->pairs ? 2 : 1;
   size_t per = (size_t)3 * s->crop * s->crop;
@@ -73,11 +83,9 @@ int run_images(const run_spec *s, const common_opts *o) {
   size_t nc = wmf_session_logit_count(s->session), nf = session_features(s->session);
   float *logits = malloc(copies * batch * nc * sizeof(float));
   float *features = malloc(copies * batch * nf * sizeof(float));
-  bool exclusive;
-  int workers = worker_count(o, &exclusive);
-  pipeline *p = pipeline_start(s->n_items, batch, copies * batch * per, workers, s->prepare, s->prepare_ctx);
-  if (p) pipeline_set_exclusive(p, exclusive);
-  if (!logits || !features || !p) {
+  pipeline *p = s->started ? s->started : run_start_workers(s, o);
+  if (!p) return free(logits), free(features), EXIT_RUNTIME;
+  if (!logits || !features) {
     free(logits);
     free(features);
     pipeline_free(p);

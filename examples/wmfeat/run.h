@@ -26,7 +26,14 @@ typedef struct run_spec {
   run_batch_fn on_batch;
   void *ctx;
   const char *label; /* progress label */
+  pipeline *started; /* NULL, or run_start_workers' pipeline for these items: run_images takes it over */
 } run_spec;
+
+/* Starts the workers of `spec` (n_items, pairs, crop, prepare; the session is not needed yet) before
+ * run_images, e.g. while the model loads: they prepare the first batches (as many as the pipeline holds)
+ * meanwhile. Put the result in spec->started; free it with pipeline_free if run_images is never called.
+ * NULL when out of memory (printed). */
+pipeline *run_start_workers(const run_spec *spec, const common_opts *o);
 
 /* Returns EXIT_OK, EXIT_RUNTIME (printed), or EXIT_INTERRUPTED after the batches finished so far. */
 int run_images(const run_spec *spec, const common_opts *o);

@@ -60,6 +60,11 @@ struct wmf_audit {
  * pairs into x and y. */
 void wmfi_audit_gather(const wmf_audit *a, int select, size_t col, float *x, float *y);
 
+/* OpenMP threads for a loop over `columns` columns of n pairs each: 1 when the work is too small to pay for
+ * waking a team, else omp_get_max_threads(). Every such loop computes each column on one thread with the
+ * same arithmetic, so the results are bitwise equal for any thread count. */
+int wmfi_audit_threads(size_t columns, size_t n);
+
 /* Fills p_value / q_value from the Wilcoxon z of the cache (called by wmfi_audit_compute). */
 wmf_status wmfi_audit_p_values(wmf_audit *a);
 

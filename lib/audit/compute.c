@@ -1,5 +1,6 @@
 /* Turning the stored pairs into scores (cached until the next change), and querying them. */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,6 +97,15 @@ void wmfi_audit_gather(const wmf_audit *a, int select, size_t col, float *x, flo
   }
 }
 
+/* Below this many column values (columns x pairs) the statistics run on the calling thread alone. */
+#define WMFI_AUDIT_PARALLEL_WORK 65536
+
+int wmfi_audit_threads(size_t columns, size_t n) {
+  if ((double)columns * (double)n < WMFI_AUDIT_PARALLEL_WORK) return 1;
+  int t = omp_get_max_threads();
+  return t > 1 ? t : 1;
+}
+
 wmf_status wmfi_audit_compute(wmf_audit *a) {
   if (a->n == 0) return wmfi_fail(WMF_ERR_STATE, "wmf_audit: no pairs have been added");
   if (a->valid) return WMF_OK;
@@ -110,15 +120,19 @@ wmf_status wmfi_audit_compute(wmf_audit *a) {
   if (C && !a->class_labelled) WMFI_ALLOC(a->class_labelled, wmfi_alloc_array(C, sizeof(size_t)), "wmf_audit");
   for (int s = 0; s < WMFI_AUDIT_COLUMN_SCORES && F; s++)
     if (!a->channel_scores[s]) WMFI_ALLOC(a->channel_scores[s], wmfi_alloc_array(F, sizeof(double)), "wmf_audit");
-  WMFI_ALLOC(x, wmfi_alloc_array(2 * n, sizeof(float)), "wmf_audit");
-  WMFI_ALLOC(work, wmfi_alloc_array(4 * n, sizeof(uint64_t)), "wmf_audit");
+  /* each thread its own scratch; a column's scores do not depend on the thread that computes them */
+  int T = wmfi_audit_threads(C + F, n);
+  WMFI_ALLOC(x, wmfi_alloc_array((size_t)T * 2 * n, sizeof(float)), "wmf_audit");
+  WMFI_ALLOC(work, wmfi_alloc_array((size_t)T * 4 * n, sizeof(uint64_t)), "wmf_audit");
   for (int select = 0; select < 2; select++) {
     size_t cols = select ? F : C;
     double **dst = select ? a->channel_scores : a->class_scores;
+#pragma omp parallel for schedule(dynamic, 16) num_threads(T) if (T > 1)
     for (size_t c = 0; c < cols; c++) {
       double r[WMFI_AUDIT_COLUMN_SCORES];
-      wmfi_audit_gather(a, select, c, x, x + n);
-      wmfi_audit_column_stats(r, x, x + n, n, work);
+      float *xt = x + (size_t)omp_get_thread_num() * 2 * n;
+      wmfi_audit_gather(a, select, c, xt, xt + n);
+      wmfi_audit_column_stats(r, xt, xt + n, n, work + (size_t)omp_get_thread_num() * 4 * n);
       for (int s = 0; s < WMFI_AUDIT_COLUMN_SCORES; s++) dst[s][c] = r[s];
     }
   }

@@ -2,6 +2,7 @@
  * Benjamini-Hochberg correction, and percentile bootstrap intervals of AUCs and delta p with pairs
  * resampled. Definitions in docs/audit.md. */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,13 +109,16 @@ wmf_status wmfi_audit_p_values(wmf_audit *a) {
     if (!a->q_value[t] && !(a->q_value[t] = wmfi_alloc_array(cols, sizeof(double))))
       return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit: out of memory for q-values");
     const double *z = t ? a->channel_scores[WMF_SCORE_WILCOXON_Z] : a->class_scores[WMF_SCORE_WILCOXON_Z];
+    double *p_out = a->p_value[t];
+    int T = n <= WMFI_EXACT_MAX ? wmfi_audit_threads(cols, n * n) : 1; /* the exact p walks n^2 / 2 counts */
+#pragma omp parallel for schedule(dynamic, 16) num_threads(T) if (T > 1) private(xy)
     for (size_t i = 0; i < cols; i++) {
       double p = NAN;
       if (n <= WMFI_EXACT_MAX) {
         wmfi_audit_gather(a, t, i, xy, xy + n);
         p = exact_p(xy, xy + n, n, cnt);
       }
-      a->p_value[t][i] = !isnan(p) ? p : isnan(z[i]) ? NAN : erfc(fabs(z[i]) / sqrt(2.0));
+      p_out[i] = !isnan(p) ? p : isnan(z[i]) ? NAN : erfc(fabs(z[i]) / sqrt(2.0));
     }
     wmf_status st = wmf_benjamini_hochberg(a->q_value[t], a->p_value[t], cols);
     if (st) return st;
@@ -169,17 +173,21 @@ static void resample_counts(uint32_t *w, size_t n, uint64_t seed, size_t b) {
 }
 
 /* The 2n values of a column in ascending order, each as (pair << 2) | (watermarked << 1) | last, where
- * `last` marks the end of a group of equal values. `packed` holds 2n more values for the sort. */
-static void column_order(uint32_t *order, uint64_t *packed, uint64_t *tmp, const float *x, const float *y, size_t n) {
+ * `last` marks the end of a group of equal values. `packed` holds 2n more values for the sort. Returns
+ * whether two values are equal. */
+static bool column_order(uint32_t *order, uint64_t *packed, uint64_t *tmp, const float *x, const float *y, size_t n) {
   for (size_t i = 0; i < n; i++) {
     packed[2 * i] = wmfi_float_key(x[i]) << 32 | (uint64_t)i << 1;
     packed[2 * i + 1] = wmfi_float_key(y[i]) << 32 | (uint64_t)i << 1 | 1;
   }
   wmfi_radix_sort(packed, tmp, 2 * n);
+  bool ties = false;
   for (size_t j = 0; j < 2 * n; j++) {
     bool last = j + 1 == 2 * n || packed[j + 1] >> 32 != packed[j] >> 32;
     order[j] = (uint32_t)packed[j] << 1 | last;
+    ties |= !last;
   }
+  return ties;
 }
 
 /* The AUC of the resample with pair counts w: twice its Mann-Whitney U counted exactly in integers, as
@@ -218,9 +226,125 @@ static void softmax_prepare(const wmf_audit *a, softmax_rows *s) {
   }
 }
 
+/* Resamples computed together, one per lane: the pair counts of LANES resamples are interleaved
+ * (wd[i * LANES + r]) and each column's walk over its sorted values serves all of them. */
+#define LANES 8
+/* Up to this many pairs, the lanes' sums of counts (at most 3 n^2) are exact in double. */
+#define LANES_MAX_PAIRS ((size_t)1 << 25)
+
+/* weighted_auc of LANES resamples at once, in doubles that hold the same integers exactly (n <=
+ * LANES_MAX_PAIRS): the same values, bit for bit. */
+static void weighted_auc_lanes(double out[LANES], const uint32_t *order, size_t n, bool ties, const double *wd) {
+  double u2[LANES] = {0}, below[LANES] = {0}, wp[LANES] = {0}, wn[LANES] = {0};
+  if (!ties) { /* every group is one value: a positive adds twice its count times the negatives below it */
+    for (size_t j = 0; j < 2 * n; j++) {
+      uint32_t e = order[j];
+      const double *c = wd + (size_t)(e >> 2) * LANES;
+      double pos = (double)(e >> 1 & 1), neg = 1.0 - pos;
+#pragma omp simd
+      for (int r = 0; r < LANES; r++) u2[r] += c[r] * below[r] * pos, below[r] += c[r] * neg;
+    }
+    for (int r = 0; r < LANES; r++) out[r] = 2 * u2[r] / (2.0 * (double)n * (double)n);
+    return;
+  }
+  for (size_t j = 0; j < 2 * n; j++) {
+    uint32_t e = order[j];
+    const double *c = wd + (size_t)(e >> 2) * LANES;
+    double pos = (double)(e >> 1 & 1), neg = 1.0 - pos;
+#pragma omp simd
+    for (int r = 0; r < LANES; r++) wp[r] += c[r] * pos, wn[r] += c[r] * neg;
+    if (e & 1) {
+#pragma omp simd
+      for (int r = 0; r < LANES; r++) {
+        u2[r] += wp[r] * (2 * below[r] + wn[r]);
+        below[r] += wn[r];
+        wp[r] = wn[r] = 0;
+      }
+    }
+  }
+  for (int r = 0; r < LANES; r++) out[r] = u2[r] / (2.0 * (double)n * (double)n);
+}
+
+/* One thread's scratch for the blocks of columns it takes. */
+typedef struct boot_scratch {
+  float *xy;        /* 2n: a column, clean then watermarked */
+  uint32_t *order;  /* BLOCK * 2n: the block's sort orders */
+  uint64_t *packed; /* 2n */
+  uint64_t *tmp;    /* 2n */
+  uint32_t *w;      /* n: one resample's pair counts */
+  double *wd;       /* LANES n: LANES resamples' pair counts, interleaved */
+  double *vals;     /* 2 BLOCK B: AUC and delta p per column and resample */
+  double *diff;     /* BLOCK n: p_w - p_c per column and pair (classes) */
+  bool ties[BLOCK]; /* the block's columns with equal values */
+} boot_scratch;
+
+/* The intervals of columns [c0, c0 + nb) of the logits (select 0) or the features (select 1). */
+static void bootstrap_block(wmf_audit *a, const softmax_rows *sr, boot_scratch *k, int select, size_t c0,
+                            size_t nb) {
+  size_t n = a->n, B = a->boot_resamples;
+  double qlo = (1.0 - a->boot_level) / 2, qhi = (1.0 + a->boot_level) / 2;
+  for (size_t j = 0; j < nb; j++) {
+    float *x = k->xy, *y = k->xy + n;
+    wmfi_audit_gather(a, select, c0 + j, x, y);
+    k->ties[j] = column_order(k->order + j * 2 * n, k->packed, k->tmp, x, y, n);
+    if (!select) {
+      double *d = k->diff + j * n;
+      for (size_t i = 0; i < n; i++)
+        d[i] = exp((double)y[i] - sr->mx[1][i]) / sr->sum[1][i] - exp((double)x[i] - sr->mx[0][i]) / sr->sum[0][i];
+    }
+  }
+  if (n <= LANES_MAX_PAIRS) {
+    for (size_t b0 = 0; b0 < B; b0 += LANES) {
+      size_t nr = B - b0 < LANES ? B - b0 : LANES;
+      for (size_t r = 0; r < LANES; r++) { /* lanes past the last resample count nothing */
+        if (r < nr) resample_counts(k->w, n, a->boot_seed, b0 + r);
+        for (size_t i = 0; i < n; i++) k->wd[i * LANES + r] = r < nr ? (double)k->w[i] : 0;
+      }
+      for (size_t j = 0; j < nb; j++) {
+        double auc[LANES];
+        weighted_auc_lanes(auc, k->order + j * 2 * n, n, k->ties[j], k->wd);
+        for (size_t r = 0; r < nr; r++) k->vals[(2 * j) * B + b0 + r] = auc[r];
+        if (!select) { /* the same sum, term by term in pair order, as the one-resample loop below */
+          const double *d = k->diff + j * n;
+          double s[LANES] = {0};
+          for (size_t i = 0; i < n; i++)
+#pragma omp simd
+            for (int r = 0; r < LANES; r++) s[r] += k->wd[i * LANES + (size_t)r] * d[i];
+          for (size_t r = 0; r < nr; r++) k->vals[(2 * j + 1) * B + b0 + r] = s[r] / (double)n;
+        }
+      }
+    }
+  } else {
+    for (size_t b = 0; b < B; b++) {
+      resample_counts(k->w, n, a->boot_seed, b);
+      for (size_t j = 0; j < nb; j++) {
+        k->vals[(2 * j) * B + b] = weighted_auc(k->order + j * 2 * n, n, k->w);
+        if (!select) {
+          const double *d = k->diff + j * n;
+          double s = 0;
+          for (size_t i = 0; i < n; i++) s += (double)k->w[i] * d[i];
+          k->vals[(2 * j + 1) * B + b] = s / (double)n;
+        }
+      }
+    }
+  }
+  for (size_t j = 0; j < nb; j++)
+    for (int s = 0; s < (select ? 1 : 2); s++) {
+      double *v = k->vals + (2 * j + (size_t)s) * B;
+      wmfi_sort_doubles(v, B);
+      int which = select ? 2 : s;
+      a->interval[which][0][c0 + j] = wmfi_quantile_sorted(v, B, qlo, 0);
+      a->interval[which][1][c0 + j] = wmfi_quantile_sorted(v, B, qhi, 0);
+    }
+}
+
+/* Scratch of all threads together stays below this (the resamples' values dominate: 2 BLOCK B doubles). */
+#define BOOT_SCRATCH_BUDGET ((size_t)256 << 20)
+
+/* Blocks of BLOCK columns, classes first, spread over OpenMP threads; each block is computed by one thread
+ * with its own scratch, so the intervals are bitwise equal for any thread count. */
 static wmf_status bootstrap(wmf_audit *a) {
   size_t n = a->n, B = a->boot_resamples, C = a->num_classes, F = a->num_features;
-  double qlo = (1.0 - a->boot_level) / 2, qhi = (1.0 + a->boot_level) / 2;
   if (n >= (size_t)1 << 30)
     return wmfi_fail(WMF_ERR_LIMIT, "wmf_audit_interval: the bootstrap takes at most 2^30 pairs, the audit has %zu", n);
   for (int i = 0; i < 3; i++) {
@@ -229,60 +353,47 @@ static wmf_status bootstrap(wmf_audit *a) {
       if (!a->interval[i][j] && !(a->interval[i][j] = wmfi_alloc_array(len, sizeof(double))))
         return wmfi_fail(WMF_ERR_OUT_OF_MEMORY, "wmf_audit_interval: out of memory");
   }
-  float *xy = wmfi_alloc_array(2 * n, sizeof(float));
-  uint32_t *order = wmfi_alloc_array(BLOCK * 2 * n, sizeof(uint32_t));
-  uint64_t *packed = wmfi_alloc_array(2 * n, sizeof(uint64_t)), *tmp = wmfi_alloc_array(2 * n, sizeof(uint64_t));
-  uint32_t *w = wmfi_alloc_array(n, sizeof(uint32_t));
-  double *vals = wmfi_alloc_array(2 * BLOCK * B, sizeof(double)); /* AUC and delta p per column and resample */
-  double *diff = C ? wmfi_alloc_array(BLOCK * n, sizeof(double)) : NULL;
+  size_t class_blocks = (C + BLOCK - 1) / BLOCK, blocks = class_blocks + (F + BLOCK - 1) / BLOCK;
+  size_t per_thread = 2 * n * sizeof(float) + BLOCK * 2 * n * sizeof(uint32_t) + 4 * n * sizeof(uint64_t) +
+                      n * sizeof(uint32_t) + LANES * n * sizeof(double) + 2 * BLOCK * B * sizeof(double) + (C ? BLOCK * n * sizeof(double) : 0);
+  int T = wmfi_audit_threads(C + F, n * (B ? B : 1));
+  if ((size_t)T > blocks) T = blocks ? (int)blocks : 1;
+  while (T > 1 && (size_t)T * per_thread > BOOT_SCRATCH_BUDGET) T--;
+  boot_scratch *ks = wmfi_calloc((size_t)T, sizeof *ks);
   double *rows = C ? wmfi_alloc_array(4 * n, sizeof(double)) : NULL;
   wmf_status st = WMF_OK;
-  WMFI_CHECK(xy && order && packed && tmp && w && vals && (!C || (diff && rows)), WMF_ERR_OUT_OF_MEMORY,
-             "wmf_audit_interval: out of memory for %zu pairs", n);
+  WMFI_CHECK(ks && (!C || rows), WMF_ERR_OUT_OF_MEMORY, "wmf_audit_interval: out of memory for %zu pairs", n);
+  for (int t = 0; t < T; t++) {
+    boot_scratch *k = &ks[t];
+    k->xy = wmfi_alloc_array(2 * n, sizeof(float));
+    k->order = wmfi_alloc_array(BLOCK * 2 * n, sizeof(uint32_t));
+    k->packed = wmfi_alloc_array(2 * n, sizeof(uint64_t));
+    k->tmp = wmfi_alloc_array(2 * n, sizeof(uint64_t));
+    k->w = wmfi_alloc_array(n, sizeof(uint32_t));
+    k->wd = n <= LANES_MAX_PAIRS ? wmfi_alloc_array(LANES * n, sizeof(double)) : NULL;
+    k->vals = wmfi_alloc_array(2 * BLOCK * (B ? B : 1), sizeof(double));
+    k->diff = C ? wmfi_alloc_array(BLOCK * n, sizeof(double)) : NULL;
+    WMFI_CHECK(k->xy && k->order && k->packed && k->tmp && k->w && (n > LANES_MAX_PAIRS || k->wd) && k->vals && (!C || k->diff), WMF_ERR_OUT_OF_MEMORY,
+               "wmf_audit_interval: out of memory for %zu pairs", n);
+  }
   softmax_rows sr = {{rows, rows ? rows + n : NULL}, {rows ? rows + 2 * n : NULL, rows ? rows + 3 * n : NULL}};
   if (C) softmax_prepare(a, &sr);
-  for (int select = 0; select < 2; select++) {
-    size_t cols = select ? F : C;
-    for (size_t c0 = 0; c0 < cols; c0 += BLOCK) {
-      size_t nb = cols - c0 < BLOCK ? cols - c0 : BLOCK;
-      for (size_t j = 0; j < nb; j++) {
-        float *x = xy, *y = xy + n;
-        wmfi_audit_gather(a, select, c0 + j, x, y);
-        column_order(order + j * 2 * n, packed, tmp, x, y, n);
-        if (!select) {
-          double *d = diff + j * n;
-          for (size_t i = 0; i < n; i++)
-            d[i] = exp((double)y[i] - sr.mx[1][i]) / sr.sum[1][i] - exp((double)x[i] - sr.mx[0][i]) / sr.sum[0][i];
-        }
-      }
-      for (size_t b = 0; b < B; b++) {
-        resample_counts(w, n, a->boot_seed, b);
-        for (size_t j = 0; j < nb; j++) {
-          vals[(2 * j) * B + b] = weighted_auc(order + j * 2 * n, n, w);
-          if (!select) {
-            const double *d = diff + j * n;
-            double s = 0;
-            for (size_t i = 0; i < n; i++) s += (double)w[i] * d[i];
-            vals[(2 * j + 1) * B + b] = s / (double)n;
-          }
-        }
-      }
-      for (size_t j = 0; j < nb; j++)
-        for (int s = 0; s < (select ? 1 : 2); s++) {
-          double *v = vals + (2 * j + (size_t)s) * B;
-          wmfi_sort_doubles(v, B);
-          int which = select ? 2 : s;
-          a->interval[which][0][c0 + j] = wmfi_quantile_sorted(v, B, qlo, 0);
-          a->interval[which][1][c0 + j] = wmfi_quantile_sorted(v, B, qhi, 0);
-        }
-    }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(T) if (T > 1)
+  for (size_t q = 0; q < blocks; q++) {
+    int select = q >= class_blocks;
+    size_t cols = select ? F : C, c0 = (select ? q - class_blocks : q) * BLOCK;
+    bootstrap_block(a, &sr, &ks[omp_get_thread_num()], select, c0, cols - c0 < BLOCK ? cols - c0 : BLOCK);
   }
   a->boot_valid = true;
 done:
-  wmfi_free(xy), wmfi_free(order), wmfi_free(packed), wmfi_free(tmp), wmfi_free(w), wmfi_free(vals), wmfi_free(diff), wmfi_free(rows);
+  for (int t = 0; ks && t < T; t++) {
+    boot_scratch *k = &ks[t];
+    wmfi_free(k->xy), wmfi_free(k->order), wmfi_free(k->packed), wmfi_free(k->tmp), wmfi_free(k->w), wmfi_free(k->wd);
+    wmfi_free(k->vals), wmfi_free(k->diff);
+  }
+  wmfi_free(ks), wmfi_free(rows);
   return st;
 }
-
 
 wmf_status wmfi_audit_bootstrap(wmf_audit *a) {
   wmf_status st = wmfi_audit_compute(a);

@@ -6,10 +6,16 @@
 
 #define PRIME 0x100000001b3ull
 
-static uint64_t word(const uint8_t *p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; i--) v = v << 8 | p[i]; /* little-endian whatever the host */
+static uint64_t word(const uint8_t *p) { /* little-endian whatever the host: one load where it is little-endian */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  uint64_t v;
+  memcpy(&v, p, 8);
   return v;
+#else
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
+  return v;
+#endif
 }
 
 void wmfi_hash_init(wmfi_hash *hash) { *hash = (wmfi_hash){.h = 0xcbf29ce484222325ull}; }

@@ -5,13 +5,16 @@ same safetensors weights (a torchvision-initialized ResNet-50 with random BatchN
 once into WORK_DIR), batch 16, 2 threads each.
 
 Each run is its own subprocess; the driver measures its wall time, pairs per second (images / wall) and
-its peak RSS (ru_maxrss of os.wait4 on that child). The candidates run in turns, ROUNDS rounds (default
+its peak RSS (ru_maxrss of os.wait4 on that child) and CPU time (user + system, of the best round). The candidates run in turns, ROUNDS rounds (default
 2), and the best wall time of each is kept (with the peak RSS of that run). bf16 is run when the CPU
 has it (`wmfeat info` says "bf16: yes"), else its row says "n/a, no bf16".
 
-Usage: bench_e2e.py BUILD_DIR FOLDER WORK_DIR [--rounds 2] [--baseline WMFEAT] [--no-reference]
+Usage: bench_e2e.py BUILD_DIR FOLDER WORK_DIR [--rounds 2] [--baseline WMFEAT] [--no-reference] [--passive]
 --baseline: another build of the wmfeat program (e.g. of main), run in the same turns as a row of its own
-(fp32); --no-reference leaves the script out (then the ratios are against the first row).
+(fp32); --no-reference leaves the script out (then the ratios are against the first row); --passive runs
+every candidate with OMP_WAIT_POLICY=PASSIVE (both sides use GNU OpenMP, whose threads otherwise spin at
+barriers: on an oversubscribed machine a spinning thread waits for a peer that has no core; leave it off
+on an idle machine).
 Prints a markdown table for docs/benchmarks.md. The driver itself imports neither torch nor numpy, so
 the RSS it hands down to its children through fork (which ru_maxrss counts) stays small; it is printed.
 """
@@ -29,17 +32,17 @@ PYTHON = "/usr/bin/python3"
 EXTENSIONS = (".jpg", ".jpeg", ".png")
 
 
-def run(cmd, log):
-    """(wall seconds, peak RSS in MiB) of one child; raises when it fails."""
+def run(cmd, log, env=None):
+    """(wall seconds, peak RSS in MiB, CPU seconds user + system) of one child; raises when it fails."""
     with open(log, "w") as out:
         t0 = time.perf_counter()
-        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
         _, status, usage = os.wait4(p.pid, 0)
         wall = time.perf_counter() - t0
     p.returncode = os.waitstatus_to_exitcode(status)
     if p.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed ({p.returncode}); see {log}")
-    return wall, usage.ru_maxrss / 1024
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def weights(work):
@@ -64,7 +67,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--baseline", help="another wmfeat program, run as an extra fp32 row")
     ap.add_argument("--no-reference", action="store_true", help="leave the researcher's script out")
+    ap.add_argument("--passive", action="store_true", help="OMP_WAIT_POLICY=PASSIVE for every candidate")
     a = ap.parse_args()
+    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE") if a.passive else None
     os.makedirs(a.work, exist_ok=True)
     wmfeat = os.path.join(os.path.abspath(a.build), "examples", "wmfeat")
     w = weights(a.work)
@@ -91,28 +96,31 @@ def main():
         for name, (cmd, out) in candidates.items():
             if out:
                 shutil.rmtree(out, ignore_errors=True)
-            wall, rss = run(cmd, os.path.join(a.work, re.sub(r"\W+", "_", name) + ".log"))
-            print(f"round {r + 1}: {name}: {wall:.2f} s, peak RSS {rss:.0f} MiB", file=sys.stderr)
+            wall, rss, cpu = run(cmd, os.path.join(a.work, re.sub(r"\W+", "_", name) + ".log"), env)
+            print(f"round {r + 1}: {name}: {wall:.2f} s, CPU {cpu:.2f} s, peak RSS {rss:.0f} MiB, load average "
+                  f"{os.getloadavg()[0]:.1f}", file=sys.stderr)
             if name not in best or wall < best[name][0]:
-                best[name] = (wall, rss)
+                best[name] = (wall, rss, cpu)
             load.append(os.getloadavg()[0])
 
     ref = "reference script fp32" if not a.no_reference else "wmfeat audit fp32"
-    ref_wall, ref_rss = best[ref]
+    ref_wall, ref_rss, _ = best[ref]
     print(f"{n} images ({n} pairs), ResNet-50, batch 16, 2 threads, best of {a.rounds} rounds run in turns; "
+          f"{'OMP_WAIT_POLICY=PASSIVE; ' if a.passive else ''}"
           f"load average (1 min) {min(load):.1f}-{max(load):.1f}; driver's own peak RSS "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB (a floor of every child's)\n")
     vs = "script" if not a.no_reference else "first row"
-    print(f"| run | wall s | pairs/s | pairs/s vs {vs} | peak RSS MiB | RSS vs {vs} |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print(f"| run | wall s | pairs/s | pairs/s vs {vs} | peak RSS MiB | RSS vs {vs} | CPU s (user + sys) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name in ("wmfeat audit fp32", "wmfeat audit bf16", "wmfeat audit fp32, baseline", "reference script fp32"):
         if name not in best and name != "wmfeat audit bf16":
             continue
         if name not in best:
-            print(f"| {name} | n/a, no bf16 | | | | |")
+            print(f"| {name} | n/a, no bf16 | | | | | |")
             continue
-        wall, rss = best[name]
-        print(f"| {name} | {wall:.2f} | {n / wall:.2f} | {ref_wall / wall:.2f}x | {rss:.0f} | {rss / ref_rss:.2f}x |")
+        wall, rss, cpu = best[name]
+        print(f"| {name} | {wall:.2f} | {n / wall:.2f} | {ref_wall / wall:.2f}x | {rss:.0f} | {rss / ref_rss:.2f}x | "
+              f"{cpu:.2f} |")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 #include <check.h>
 #include <jansson.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -738,6 +739,95 @@ START_TEST(files_of_earlier_builds_save_identically) {
 }
 END_TEST
 
+/* The statistics run in parallel over columns (lib/audit: wmfi_audit_threads): every score, p- and
+ * q-value and bootstrap interval is bitwise the same for 1, 2 and 3 OpenMP threads, with n above and below
+ * the exact p-value's limit, ties (the ReLU-like features) and a resample count that is not a multiple of
+ * the bootstrap's lanes; and the AUC intervals equal a brute-force count over every (pair, pair) of each
+ * resample, drawn as docs/audit.md says. */
+static uint64_t test_splitmix64(uint64_t x) {
+  uint64_t z = x + 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+/* The AUC interval of one column (x clean, y watermarked) by counting every pair of pairs. */
+static void brute_force_interval(double *lo, double *hi, const float *x, const float *y, size_t n, size_t B,
+                                 uint64_t seed, double level) {
+  double *v = malloc(B * sizeof *v);
+  uint32_t *w = malloc(n * sizeof *w);
+  for (size_t b = 0; b < B; b++) {
+    memset(w, 0, n * sizeof *w);
+    for (size_t k = 0; k < n; k++)
+      w[(uint64_t)(((unsigned __int128)test_splitmix64(seed * 0xD1B54A32D192ED03ull + b * n + k) * n) >> 64)]++;
+    uint64_t u2 = 0;
+    for (size_t i = 0; i < n; i++)
+      for (size_t k = 0; k < n; k++) u2 += (uint64_t)w[i] * w[k] * (2u * (y[i] > x[k]) + (y[i] == x[k]));
+    v[b] = (double)u2 / (2.0 * (double)n * (double)n);
+  }
+  wmfi_sort_doubles(v, B);
+  *lo = wmfi_quantile_sorted(v, B, (1 - level) / 2, 0);
+  *hi = wmfi_quantile_sorted(v, B, (1 + level) / 2, 0);
+  free(v), free(w);
+}
+
+START_TEST(statistics_equal_for_every_thread_count) {
+  const size_t C = 40, F = 300, B = 37, sizes[2] = {240, 30};
+  const double level = 0.9;
+  const uint64_t seed = 5;
+  for (int z = 0; z < 2; z++) {
+    size_t n = sizes[z], len = C * (WMF_AUDIT_SCORE_COUNT + 6) + F * (WMFI_AUDIT_COLUMN_SCORES + 4);
+    data d = make_data(n, C, F);
+    double *first = malloc(len * sizeof(double)), *now = malloc(len * sizeof(double));
+    int ties = 0;
+    for (size_t i = 0; i < n * F && !ties; i++) ties = d.cf[i] == d.wf[(i + F) % (n * F)];
+    ck_assert(ties); /* the data have ties for the bootstrap's tie path */
+    for (int threads = 1; threads <= 3; threads++) {
+      omp_set_num_threads(threads);
+      wmf_audit *a;
+      ck_assert_int_eq(wmf_audit_create(&a, C, F), WMF_OK);
+      add_range(a, &d, 0, n, 64);
+      ck_assert_int_eq(wmf_audit_set_bootstrap(a, B, seed, level), WMF_OK);
+      double *o = now;
+      for (int t = 0; t < 2; t++) {
+        wmf_audit_target target = t ? WMF_AUDIT_CHANNELS : WMF_AUDIT_CLASSES;
+        size_t cols = t ? F : C, scores = t ? WMFI_AUDIT_COLUMN_SCORES : WMF_AUDIT_SCORE_COUNT;
+        for (size_t sc = 0; sc < scores; sc++, o += cols)
+          ck_assert_int_eq(wmf_audit_scores(o, cols, a, target, (wmf_audit_score)sc), WMF_OK);
+        ck_assert_int_eq(wmf_audit_p_values(o, o + cols, cols, a, target), WMF_OK);
+        o += 2 * cols;
+        ck_assert_int_eq(wmf_audit_interval(o, o + cols, cols, a, target, WMF_SCORE_AUC), WMF_OK);
+        const double *auc_lo = o, *auc_hi = o + cols;
+        if (!t) {
+          ck_assert_int_eq(wmf_audit_interval(o + 2 * cols, o + 3 * cols, cols, a, target, WMF_SCORE_DELTA_PROB),
+                           WMF_OK);
+          o += 2 * cols;
+        }
+        for (size_t c = 0; c < cols; c += 7) { /* every 7th column against the brute-force count */
+          float *x = malloc(n * sizeof(float)), *y = malloc(n * sizeof(float));
+          for (size_t i = 0; i < n; i++) {
+            x[i] = t ? d.cf[i * F + c] : d.cl[i * C + c];
+            y[i] = t ? d.wf[i * F + c] : d.wl[i * C + c];
+          }
+          double lo, hi;
+          brute_force_interval(&lo, &hi, x, y, n, B, seed, level);
+          ck_assert_msg(lo == auc_lo[c] && hi == auc_hi[c], "n %zu, %s %zu: interval [%.17g, %.17g], brute force "
+                        "[%.17g, %.17g]", n, t ? "channel" : "class", c, auc_lo[c], auc_hi[c], lo, hi);
+          free(x), free(y);
+        }
+        o += 2 * cols;
+      }
+      ck_assert_uint_eq((size_t)(o - now), len);
+      if (threads == 1) memcpy(first, now, len * sizeof(double));
+      else ck_assert_msg(!memcmp(first, now, len * sizeof(double)), "n %zu: %d threads differ from 1", n, threads);
+      wmf_audit_destroy(a);
+    }
+    free(first), free(now);
+    free_data(&d);
+  }
+}
+END_TEST
+
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "figures")) { /* test audit_figures */
     const char *rsvg = getenv("RSVG_CONVERT");
@@ -769,6 +859,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, empty_audits_save_load_and_merge);
   tcase_add_test(tc, saving_onto_a_fifo_writes_into_it);
   tcase_add_test(tc, files_of_earlier_builds_save_identically);
+  tcase_add_test(tc, statistics_equal_for_every_thread_count);
   suite_add_tcase(s, tc);
   return run_suite(s);
 }

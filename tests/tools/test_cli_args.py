@@ -189,3 +189,28 @@ def test_audit_state_does_not_depend_on_the_workers(tmp_path):
     assert all(s == states["0"] for s in states.values())
     p = run("audit", DATA / "planted_resnet.safetensors", images, "--workers", "-1", code=2)
     assert "--workers must be between 0 (automatic) and 256" in p.stderr
+
+
+def test_audit_outputs_do_not_depend_on_threads_workers_or_early_start(tmp_path):
+    """Every file an audit writes (state, report.json, the CSVs, the figures) is the same byte for byte
+    whether the model loads before the workers start (sizes from the model) or after (--resize and --crop
+    given: the workers prepare the first batches while it loads), with 1, 2 or 3 OpenMP threads for the
+    statistics (OMP_NUM_THREADS; the forward pass keeps --threads 1) and any number of workers."""
+    images = tmp_path / "images"
+    images.mkdir()
+    for i in range(9):
+        shutil.copy(DATA / ("chelsea.png" if i % 3 else "coffee.png"), images / f"{i}.png")
+    (images / "9.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    outs = {}
+    for name, omp, workers, sizes in (("late", "1", "1", []), ("early2", "2", "3", ["--resize", "256", "--crop", "224"]),
+                                      ("early3", "3", "0", ["--resize", "256", "--crop", "224"])):
+        out = tmp_path / name
+        run("audit", DATA / "planted_resnet.safetensors", images, "--out", out, "--batch", "4", "--threads", "1",
+            "--workers", workers, "--bootstrap", "30", "--quiet", *sizes,
+            env={**os.environ, "OMP_NUM_THREADS": omp})
+        outs[name] = {f.relative_to(out): f.read_bytes() for f in sorted(out.rglob("*")) if f.is_file()}
+    assert {str(f) for f in outs["late"]} >= {"audit.wmfa", "report.json", "classes.csv", "channels.csv"}
+    for name in ("early2", "early3"):
+        assert outs[name].keys() == outs["late"].keys()
+        for f in outs["late"]:
+            assert outs[name][f] == outs["late"][f], f"{f} differs between 'late' and '{name}'"
