@@ -3,6 +3,7 @@ command with an expected exit code, reading a report."""
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 
 WMFEAT = os.environ["WMFEAT_EXE"]
@@ -16,6 +17,15 @@ def run(*args, code=0, **kw):
     p = subprocess.run([WMFEAT, *map(str, args)], capture_output=True, text=True, timeout=600, **kw)
     assert p.returncode == code, f"exit {p.returncode}, expected {code}\n{p.stdout}\n{p.stderr}"
     return p
+
+
+def planted_images(folder):
+    """Four images in `folder` for the planted network (examples/data): two photos, each twice."""
+    data = pathlib.Path(os.environ["WMF_SOURCE_ROOT"]) / "examples" / "data"
+    for name in ("chelsea.png", "coffee.png"):
+        shutil.copy(data / name, folder / name)
+        shutil.copy(data / name, folder / f"again_{name}")
+    return folder
 
 
 def report(folder):

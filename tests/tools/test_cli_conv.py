@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from cli_common import run
+from cli_common import planted_images, run
 
 ROOT = pathlib.Path(os.environ["WMF_SOURCE_ROOT"])
 DATA = ROOT / "examples" / "data"
@@ -24,11 +24,7 @@ SMALL = ["--resize", "64", "--crop", "64", "--batch", "2", "--quiet"]
 
 @pytest.fixture(scope="module")
 def images(tmp_path_factory):
-    d = tmp_path_factory.mktemp("imgs")
-    for name in ("chelsea.png", "coffee.png"):
-        shutil.copy(DATA / name, d / name)
-        shutil.copy(DATA / name, d / f"again_{name}")
-    return d
+    return planted_images(tmp_path_factory.mktemp("imgs"))
 
 
 def convolution(path):

@@ -14,7 +14,7 @@ import sys
 import numpy as np
 import pytest
 
-from cli_common import WMFEAT, run
+from cli_common import planted_images, WMFEAT, run
 
 ROOT = pathlib.Path(os.environ["WMF_SOURCE_ROOT"])
 DATA = ROOT / "examples" / "data"
@@ -30,11 +30,7 @@ NO_BF16 = "--precision bf16: this CPU has no bf16 instructions (AVX512-BF16 or A
 
 @pytest.fixture(scope="module")
 def images(tmp_path_factory):
-    d = tmp_path_factory.mktemp("imgs")
-    for name in ("chelsea.png", "coffee.png"):
-        shutil.copy(DATA / name, d / name)
-        shutil.copy(DATA / name, d / f"again_{name}")
-    return d
+    return planted_images(tmp_path_factory.mktemp("imgs"))
 
 
 def state_precision(path):

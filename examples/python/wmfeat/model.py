@@ -13,52 +13,43 @@ _U32 = ctypes.c_uint32
 _U32P = ctypes.POINTER(_U32)
 
 
-class Precision(enum.IntEnum):
-    """wmf_precision of a session."""
+class _Named(enum.IntEnum):
+    """A session setting that the CLI and the provenance name in lower case (the member's name)."""
+
+    @classmethod
+    def of(cls, value):
+        """A member from a member (or its int value) or its name (case-insensitive), as the `wmfeat`
+        option takes it; anything else raises ValueError naming the choices."""
+        names = {m.name.lower(): m for m in cls}
+        if isinstance(value, str):
+            if value.lower() not in names:
+                raise ValueError(f"{cls._what} {value!r}: expected " + " or ".join(map(repr, names)))
+            return names[value.lower()]
+        if isinstance(value, bool) or value not in {int(m) for m in cls}:
+            raise ValueError(f"{cls._what} {value!r}: expected " + ", ".join(map(repr, names)) + f" or a {cls.__name__}")
+        return cls(value)
+
+    @property
+    def label(self):
+        """The name the provenance records: "fp32", "bf16"; "auto", "direct"."""
+        return self.name.lower()
+
+
+class Precision(_Named):
+    """wmf_precision of a session ("fp32", "bf16": `wmfeat --precision`, provenance field "precision")."""
     FP32 = 0
     BF16 = 1
 
-    @staticmethod
-    def of(value):
-        """A Precision from a Precision (or its int value) or a name, "fp32" or "bf16" (case-insensitive),
-        as `wmfeat --precision` takes it; anything else raises ValueError."""
-        if isinstance(value, str):
-            names = {"fp32": Precision.FP32, "bf16": Precision.BF16}
-            if value.lower() not in names:
-                raise ValueError(f"precision {value!r}: expected 'fp32' or 'bf16'")
-            return names[value.lower()]
-        if isinstance(value, bool) or value not in (0, 1):
-            raise ValueError(f"precision {value!r}: expected 'fp32', 'bf16' or a Precision")
-        return Precision(value)
 
-    @property
-    def label(self):
-        """"fp32" or "bf16": the name the provenance field "precision" records."""
-        return "bf16" if self == Precision.BF16 else "fp32"
-
-
-class ConvAlgorithm(enum.IntEnum):
-    """wmf_conv_algorithm of a session: AUTO (Winograd where docs/models.md's rule admits it) or DIRECT."""
+class ConvAlgorithm(_Named):
+    """wmf_conv_algorithm of a session: AUTO (Winograd where docs/models.md's rule admits it) or DIRECT
+    ("auto", "direct": `wmfeat --conv`, provenance field "convolution")."""
     AUTO = 0
     DIRECT = 1
 
-    @staticmethod
-    def of(value):
-        """A ConvAlgorithm from a ConvAlgorithm (or its int value) or a name, "auto" or "direct"
-        (case-insensitive), as `wmfeat --conv` takes it; anything else raises ValueError."""
-        if isinstance(value, str):
-            names = {"auto": ConvAlgorithm.AUTO, "direct": ConvAlgorithm.DIRECT}
-            if value.lower() not in names:
-                raise ValueError(f"conv {value!r}: expected 'auto' or 'direct'")
-            return names[value.lower()]
-        if isinstance(value, bool) or value not in (0, 1):
-            raise ValueError(f"conv {value!r}: expected 'auto', 'direct' or a ConvAlgorithm")
-        return ConvAlgorithm(value)
 
-    @property
-    def label(self):
-        """"auto" or "direct": the name the provenance field "convolution" records."""
-        return "direct" if self == ConvAlgorithm.DIRECT else "auto"
+Precision._what = "precision"
+ConvAlgorithm._what = "conv"
 
 
 class TransformInput(enum.IntEnum):
