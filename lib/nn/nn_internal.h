@@ -114,6 +114,7 @@ struct wmf_model {
                                         (Inception-v3: 299, 342); 0: WMFI_NN_DEFAULT_INPUT, 256 */
   int transform_input;                /* wmf_model_options.transform_input as given (the builder
                                         resolves the default) */
+  uint64_t wino_floats;               /* floats of the Winograd weights made at load (WMFI_NN_WINO_MAX_FLOATS) */
 };
 
 /* --- graph.c --- */
@@ -358,12 +359,20 @@ void wmfi_nn_tokens(const void *src, float *dst, int bf16, int n, int c, int hw,
                     const float *pos);
 
 /* --- winograd.c: 3x3 stride-1 convolutions as Winograd F(4x4, 3x3), fp32, AVX2 + FMA --- */
+/* Bounds on the transformed weights (4x the 3x3 weights), so that a forged weight file cannot make load
+ * allocate and compute far beyond what the direct path does: input x output channels of one convolution
+ * (real networks: at most 1024 x 1024, Wide ResNet's), and floats of a whole model (VGG-19: 80M); the
+ * convolutions past the budget stay direct. */
+#define WMFI_NN_WINO_MAX_PAIRS ((int64_t)1 << 20)
+#define WMFI_NN_WINO_MAX_FLOATS ((uint64_t)1 << 28)
 /* True if this CPU runs the Winograd kernels. */
 int wmfi_nn_wino_supported(void);
 /* The rule that chooses Winograd for a convolution (with tensors in nChw{block}c): 3x3, stride 1, padding 1, one
  * group, channels multiples of `block`, no activation or ReLU (the residual summed first), on a CPU that has
  * the kernels. */
 int wmfi_nn_wino_eligible(const wmfi_nn_op *op, int block);
+/* Floats of op's Winograd weights. */
+uint64_t wmfi_nn_wino_floats(const wmfi_nn_op *op);
 /* Transforms the plain weights op->w (oihw) into op->wino_raw (WMF_ERR_OUT_OF_MEMORY naming wmf_model_load). */
 wmf_status wmfi_nn_wino_prepare(wmfi_nn_op *op);
 /* Scratch bytes wmfi_nn_wino_run needs for op. */

@@ -434,7 +434,11 @@ static wmf_status build_conv(wmfi_nn_plan *p, int i, wmfi_nn_op *op, int src) {
   tstate *S = &p->t[src];
   int oh, ow;
   WMFI_TRY(out_size(op, S->h, S->w, &oh, &ow));
-  if (p->cfg.prepare && op->w && wmfi_nn_wino_eligible(op, wmfi_nn_native_block())) WMFI_TRY(wmfi_nn_wino_prepare(op));
+  if (p->cfg.prepare && op->w && wmfi_nn_wino_eligible(op, wmfi_nn_native_block()) &&
+      p->m->wino_floats + wmfi_nn_wino_floats(op) <= WMFI_NN_WINO_MAX_FLOATS) {
+    WMFI_TRY(wmfi_nn_wino_prepare(op));
+    p->m->wino_floats += wmfi_nn_wino_floats(op);
+  }
   dnnl_memory_desc_t wino_md;
   if (use_winograd(p, op, S, &wino_md)) return build_winograd(p, op, src, &wino_md);
   dnnl_memory_desc_t wmd, plain, dmd, any_src;

@@ -45,6 +45,7 @@ int wmfi_nn_wino_eligible(const wmfi_nn_op *op, int block) {
   int ph = per_axis ? op->pad_h : op->pad, pw = per_axis ? op->pad_w : op->pad;
   return op->kind == WMFI_NN_CONV && op->kh == 3 && op->kw == 3 && op->stride == 1 && op->groups == 1 &&
          ph == 1 && pw == 1 && op->cin % block == 0 && op->cout % block == 0 &&
+         (int64_t)op->cin * op->cout <= WMFI_NN_WINO_MAX_PAIRS &&
          (op->relu == WMFI_NN_ACT_NONE || op->relu == WMFI_NN_ACT_RELU) && !op->act_then_sum &&
          wmfi_nn_wino_supported();
 }
@@ -68,6 +69,8 @@ static const double G[ALPHA][3] = {{1.0 / 4, 0, 0},
                                    {1.0 / 24, 1.0 / 12, 1.0 / 6},
                                    {1.0 / 24, -1.0 / 12, 1.0 / 6},
                                    {0, 0, 1}};
+
+uint64_t wmfi_nn_wino_floats(const wmfi_nn_op *op) { return (uint64_t)NPOS * op->cin * padded_cout(op->cout); }
 
 wmf_status wmfi_nn_wino_prepare(wmfi_nn_op *op) {
   int cin = op->cin, cout = op->cout, cp = padded_cout(cout);

@@ -414,6 +414,40 @@ START_TEST(conv_algorithm_option) {
 }
 END_TEST
 
+/* The rule that admits a convolution to Winograd (docs/models.md), shape by shape. */
+START_TEST(winograd_rule) {
+  if (!wmfi_nn_wino_supported()) {
+    wmfi_nn_op op = {.kind = WMFI_NN_CONV, .cin = 64, .cout = 64, .kh = 3, .kw = 3, .stride = 1, .pad = 1, .groups = 1};
+    ck_assert(!wmfi_nn_wino_eligible(&op, 8)); /* no AVX2 + FMA: never */
+    return;
+  }
+  const struct {
+    int cin, cout, k, stride, pad, pad_h, pad_w, groups, act, act_then_sum, block, want;
+  } cases[] = {
+      {64, 64, 3, 1, 1, 0, 0, 1, WMFI_NN_ACT_RELU, 0, 8, 1},
+      {128, 32, 3, 1, 1, 0, 0, 1, WMFI_NN_ACT_NONE, 0, 8, 1},   /* DenseNet's */
+      {64, 96, 3, 1, 0, 1, 1, 1, WMFI_NN_ACT_RELU, 0, 8, 1},    /* Inception's per-axis padding 1, 1 */
+      {64, 96, 3, 1, 0, 0, 1, 1, WMFI_NN_ACT_RELU, 0, 8, 0},    /* 0, 1 */
+      {1024, 1024, 3, 1, 1, 0, 0, 1, WMFI_NN_ACT_RELU, 0, 8, 1}, /* Wide ResNet's: the largest admitted */
+      {1032, 1024, 3, 1, 1, 0, 0, 1, WMFI_NN_ACT_RELU, 0, 8, 0}, /* over 2^20 channel pairs */
+      {3, 64, 3, 1, 1, 0, 0, 1, WMFI_NN_ACT_RELU, 0, 8, 0},     /* a stem */
+      {64, 64, 3, 2, 1, 0, 0, 1, WMFI_NN_ACT_RELU, 0, 8, 0},    /* strided */
+      {64, 64, 3, 1, 1, 0, 0, 2, WMFI_NN_ACT_RELU, 0, 8, 0},    /* grouped */
+      {64, 64, 1, 1, 0, 0, 0, 1, WMFI_NN_ACT_RELU, 0, 8, 0},    /* 1x1 */
+      {64, 64, 3, 1, 1, 0, 0, 1, WMFI_NN_ACT_SILU, 0, 8, 0},    /* another activation */
+      {64, 64, 3, 1, 1, 0, 0, 1, WMFI_NN_ACT_RELU, 1, 8, 0},    /* the sum after the activation */
+      {24, 24, 3, 1, 1, 0, 0, 1, WMFI_NN_ACT_RELU, 0, 8, 1},
+      {24, 24, 3, 1, 1, 0, 0, 1, WMFI_NN_ACT_RELU, 0, 16, 0},   /* not a multiple of AVX-512's 16-channel block */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    wmfi_nn_op op = {.kind = WMFI_NN_CONV, .cin = cases[i].cin, .cout = cases[i].cout, .kh = cases[i].k, .kw = cases[i].k,
+                     .stride = cases[i].stride, .pad = cases[i].pad, .pad_h = cases[i].pad_h, .pad_w = cases[i].pad_w,
+                     .groups = cases[i].groups, .relu = cases[i].act, .act_then_sum = cases[i].act_then_sum};
+    ck_assert_msg(wmfi_nn_wino_eligible(&op, cases[i].block) == cases[i].want, "case %zu", i);
+  }
+}
+END_TEST
+
 typedef struct job {
   const wmf_model *m;
   const float *x;
@@ -579,6 +613,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, transform_input_option);
   tcase_add_test(tc, session_limits);
   tcase_add_test(tc, conv_algorithm_option);
+  tcase_add_test(tc, winograd_rule);
   tcase_add_test(tc, vit_input_size_is_fixed);
   tcase_add_test(tc, weights_are_shared_with_sessions);
   tcase_add_test(tc, sessions_in_threads_share_a_model);
