@@ -484,44 +484,72 @@ done:
   return st;
 }
 
+/* Weights from this many values up make a head's linear layer a 1x1 convolution (build_fc); the small ones
+ * (squeeze-and-excitation) stay inner products. */
+enum { FC_CONV_MIN_WEIGHTS = 1 << 18 };
+
+/* A linear layer on N x cin rows (a classifier, a head's layers, SE's): run on blocks of FC_ROWS rows. A 4-D
+ * source (VGG's and AlexNet's pooled maps) is first reordered to plain nchw, so its rows are torch's
+ * flatten order and the weights are torch's (cout, cin) whatever layout the convolutions chose. Large
+ * weights: a 1x1 convolution over the FC_ROWS rows seen as an nhwc image (1, cin, FC_ROWS, 1), its weights
+ * reordered once at load into the layout oneDNN's 1x1 kernel reads; oneDNN's inner product, whose GEMM packs
+ * the plain weights again at every call, took 3x the CPU time for AlexNet's 9216 x 4096 on AVX2. Otherwise
+ * (small weights, or no optimized 1x1 kernel), the inner product. */
 static wmf_status build_fc(wmfi_nn_plan *p, wmfi_nn_op *op) {
   wmf_status st = WMF_OK;
   dnnl_primitive_desc_t pd = NULL;
-  tstate *S = &p->t[op->src];
-  dnnl_memory_desc_t wmd, plain, bmd, dmd;
+  int src = op->src;
+  tstate *S = &p->t[src];
+  int64_t cin = op->cin, cout = op->cout;
   if (S->md.ndims == 4) {
-    dnnl_dims_t wd = {op->cout, S->md.dims[1], S->h, S->w};
-    WMFI_CHECK(S->md.dims[1] * S->h * S->w == op->cin, WMF_ERR_SHAPE, "wmf_session_create: the head expects %d inputs",
+    WMFI_CHECK(S->md.dims[1] * S->h * S->w == cin, WMF_ERR_SHAPE, "wmf_session_create: the head expects %d inputs",
                op->cin);
-    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&wmd, 4, wd, dnnl_f32, dnnl_format_tag_any), "weights descriptor");
-    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&plain, 4, wd, dnnl_f32, dnnl_oihw), "weights descriptor");
-  } else {
-    dnnl_dims_t wd = {op->cout, op->cin};
-    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&wmd, 2, wd, dnnl_f32, dnnl_format_tag_any), "weights descriptor");
-    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&plain, 2, wd, dnnl_f32, dnnl_ab), "weights descriptor");
+    if (wmfi_nn_block_of(&S->md) != 1 || S->md.data_type != dnnl_f32) {
+      dnnl_memory_desc_t flat;
+      int i = (int)(op - p->m->g.ops), tmp = edge_in(p, i);
+      WMFI_TRY(wmfi_nn_md(&flat, p->cfg.n, (int)S->md.dims[1], S->h, S->w, dnnl_f32, 1));
+      p->t[tmp].last_use = i;
+      WMFI_TRY(add_reorder(p, src, tmp, &flat, "head input reorder"));
+      src = tmp;
+    }
   }
-  dnnl_dims_t bd = {op->cout}, dd = {p->cfg.n, op->cout}, fd = {FC_ROWS, op->cout};
-  dnnl_memory_desc_t fsrc = S->md, fdst;
+  dnnl_memory_desc_t wmd, plain, bmd, dmd, fsrc, fdst;
+  dnnl_dims_t bd = {cout}, dd = {p->cfg.n, cout};
   WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_a), "bias descriptor");
   WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_f32, dnnl_ab), "dst descriptor");
-  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&fdst, 2, fd, dnnl_f32, dnnl_ab), "dst descriptor");
-  /* the source as a block of FC_ROWS images: the batch is its outermost dimension, so one image is one
-   * contiguous run of bytes in any layout oneDNN uses here */
-  size_t src_size = dnnl_memory_desc_get_size(&S->md), row = src_size / (size_t)p->cfg.n;
-  fsrc.dims[0] = fsrc.padded_dims[0] = FC_ROWS;
-  WMFI_CHECK(fsrc.format_kind == dnnl_blocked && src_size % (size_t)p->cfg.n == 0 &&
-                 (size_t)fsrc.format_desc.blocking.strides[0] * dnnl_data_type_size(fsrc.data_type) == row &&
-                 dnnl_memory_desc_get_size(&fsrc) == row * FC_ROWS,
-             WMF_ERR_BACKEND, "wmf_session_create: the head's input layout does not hold images contiguously");
-  dnnl_inner_product_desc_t ipd;
-  WMFI_DNNL_TRY(dnnl_inner_product_forward_desc_init(&ipd, dnnl_forward_inference, &fsrc, &wmd, &bmd, &fdst),
-                "inner product descriptor");
-  WMFI_TRY(make_pd(p, &ipd, NULL, NULL, 0, op->relu, &pd, "inner product primitive descriptor"));
+  if (cout * cin >= FC_CONV_MIN_WEIGHTS) {
+    dnnl_dims_t sd = {1, cin, FC_ROWS, 1}, fd = {1, cout, FC_ROWS, 1}, wd = {cout, cin, 1, 1}, one = {1, 1}, zero = {0, 0};
+    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&fsrc, 4, sd, dnnl_f32, dnnl_acdb), "head descriptor");
+    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&fdst, 4, fd, dnnl_f32, dnnl_acdb), "head descriptor");
+    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&wmd, 4, wd, dnnl_f32, dnnl_format_tag_any), "weights descriptor");
+    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&plain, 4, wd, dnnl_f32, dnnl_oihw), "weights descriptor");
+    dnnl_convolution_desc_t cd;
+    WMFI_DNNL_TRY(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &fsrc, &wmd,
+                                                     &bmd, &fdst, one, zero, zero),
+                  "head descriptor");
+    WMFI_TRY(make_pd(p, &cd, NULL, NULL, SUM_NONE, op->relu, &pd, "head primitive descriptor"));
+    if (is_reference_impl(pd)) {
+      dnnl_primitive_desc_destroy(pd);
+      pd = NULL;
+    }
+  }
+  if (!pd) {
+    dnnl_dims_t sd = {FC_ROWS, cin}, fd = {FC_ROWS, cout}, wd = {cout, cin};
+    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&fsrc, 2, sd, dnnl_f32, dnnl_ab), "head descriptor");
+    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&fdst, 2, fd, dnnl_f32, dnnl_ab), "head descriptor");
+    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&wmd, 2, wd, dnnl_f32, dnnl_format_tag_any), "weights descriptor");
+    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&plain, 2, wd, dnnl_f32, dnnl_ab), "weights descriptor");
+    dnnl_inner_product_desc_t ipd;
+    WMFI_DNNL_TRY(dnnl_inner_product_forward_desc_init(&ipd, dnnl_forward_inference, &fsrc, &wmd, &bmd, &fdst),
+                  "inner product descriptor");
+    WMFI_TRY(make_pd(p, &ipd, NULL, NULL, SUM_NONE, op->relu, &pd, "inner product primitive descriptor"));
+  }
   plan_step *s = new_step(p, STEP_FC);
   WMFI_CHECK(s, WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
   WMFI_TRY(define(p, op->dst, &dmd, 1, 1, WMFI_NN_NONE));
   if (!p->cfg.prepare) {
-    s->src = op->src;
+    size_t row = (size_t)cin * sizeof(float);
+    s->src = src;
     s->dst = op->dst;
     s->c = op->cout;
     s->fc_src_row = row;
@@ -530,9 +558,9 @@ static wmf_status build_fc(wmfi_nn_plan *p, wmfi_nn_op *op) {
     WMFI_CHECK(s->fc_src && s->fc_dst, WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
     memset(s->fc_src, 0, row * FC_ROWS); /* padding rows hold zeros, never uninitialized memory */
     dnnl_memory_t mem;
-    WMFI_DNNL_TRY(dnnl_memory_create(&mem, &fsrc, p->m->engine, s->fc_src), "inner product memory");
+    WMFI_DNNL_TRY(dnnl_memory_create(&mem, &fsrc, p->m->engine, s->fc_src), "head memory");
     add_arg(s, DNNL_ARG_SRC, ARG_OWN_MEMORY, NULL, mem);
-    WMFI_DNNL_TRY(dnnl_memory_create(&mem, &fdst, p->m->engine, s->fc_dst), "inner product memory");
+    WMFI_DNNL_TRY(dnnl_memory_create(&mem, &fdst, p->m->engine, s->fc_dst), "head memory");
     add_arg(s, DNNL_ARG_DST, ARG_OWN_MEMORY, NULL, mem);
   }
   WMFI_TRY(weights_arg(p, s, op, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &plain));
