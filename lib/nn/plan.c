@@ -493,8 +493,11 @@ enum { FC_CONV_MIN_WEIGHTS = 1 << 18 };
  * flatten order and the weights are torch's (cout, cin) whatever layout the convolutions chose. Large
  * weights: a 1x1 convolution over the FC_ROWS rows seen as an nhwc image (1, cin, FC_ROWS, 1), its weights
  * reordered once at load into the layout oneDNN's 1x1 kernel reads; oneDNN's inner product, whose GEMM packs
- * the plain weights again at every call, took 3x the CPU time for AlexNet's 9216 x 4096 on AVX2. Otherwise
- * (small weights, or no optimized 1x1 kernel), the inner product. */
+ * the plain weights again at every call, took 3x the CPU time for AlexNet's 9216 x 4096 on AVX2. The 1x1
+ * kernel computes a row the same way whatever the number of rows (1 to 16) and the row's place among them
+ * (checked for the heads' shapes on AVX2, and by tests/nn/test_parity.c), so a batch under FC_ROWS runs on
+ * exactly its rows: no padding, a sixteenth of the work at batch 1. Otherwise (small weights, or no
+ * optimized 1x1 kernel), the inner product on FC_ROWS rows. */
 static wmf_status build_fc(wmfi_nn_plan *p, wmfi_nn_op *op) {
   wmf_status st = WMF_OK;
   dnnl_primitive_desc_t pd = NULL;
@@ -517,8 +520,10 @@ static wmf_status build_fc(wmfi_nn_plan *p, wmfi_nn_op *op) {
   dnnl_dims_t bd = {cout}, dd = {p->cfg.n, cout};
   WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_a), "bias descriptor");
   WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_f32, dnnl_ab), "dst descriptor");
+  int rows = FC_ROWS;
   if (cout * cin >= FC_CONV_MIN_WEIGHTS) {
-    dnnl_dims_t sd = {1, cin, FC_ROWS, 1}, fd = {1, cout, FC_ROWS, 1}, wd = {cout, cin, 1, 1}, one = {1, 1}, zero = {0, 0};
+    rows = p->cfg.n < FC_ROWS ? p->cfg.n : FC_ROWS;
+    dnnl_dims_t sd = {1, cin, rows, 1}, fd = {1, cout, rows, 1}, wd = {cout, cin, 1, 1}, one = {1, 1}, zero = {0, 0};
     WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&fsrc, 4, sd, dnnl_f32, dnnl_acdb), "head descriptor");
     WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&fdst, 4, fd, dnnl_f32, dnnl_acdb), "head descriptor");
     WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&wmd, 4, wd, dnnl_f32, dnnl_format_tag_any), "weights descriptor");
@@ -534,6 +539,7 @@ static wmf_status build_fc(wmfi_nn_plan *p, wmfi_nn_op *op) {
     }
   }
   if (!pd) {
+    rows = FC_ROWS;
     dnnl_dims_t sd = {FC_ROWS, cin}, fd = {FC_ROWS, cout}, wd = {cout, cin};
     WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&fsrc, 2, sd, dnnl_f32, dnnl_ab), "head descriptor");
     WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&fdst, 2, fd, dnnl_f32, dnnl_ab), "head descriptor");
@@ -553,10 +559,10 @@ static wmf_status build_fc(wmfi_nn_plan *p, wmfi_nn_op *op) {
     s->dst = op->dst;
     s->c = op->cout;
     s->fc_src_row = row;
-    s->fc_src = aligned_alloc64(row * FC_ROWS, &p->owned, &p->n_owned);
-    s->fc_dst = aligned_alloc64((size_t)FC_ROWS * op->cout * sizeof(float), &p->owned, &p->n_owned);
+    s->fc_src = aligned_alloc64(row * rows, &p->owned, &p->n_owned);
+    s->fc_dst = aligned_alloc64((size_t)rows * op->cout * sizeof(float), &p->owned, &p->n_owned);
     WMFI_CHECK(s->fc_src && s->fc_dst, WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
-    memset(s->fc_src, 0, row * FC_ROWS); /* padding rows hold zeros, never uninitialized memory */
+    memset(s->fc_src, 0, row * rows); /* padding rows hold zeros, never uninitialized memory */
     dnnl_memory_t mem;
     WMFI_DNNL_TRY(dnnl_memory_create(&mem, &fsrc, p->m->engine, s->fc_src), "head memory");
     add_arg(s, DNNL_ARG_SRC, ARG_OWN_MEMORY, NULL, mem);
