@@ -484,6 +484,28 @@ done:
   return st;
 }
 
+/* A linear layer cin -> cout on n x rows vectors of plain row-major fp32 as a 1x1 convolution: the vectors are
+ * the bytes of an (n, cin, rows, 1) image in channels-last order (nhwc), the weights torch's (cout, cin) as
+ * oihw (*plain; oneDNN chooses their layout), bias, then the post-ops (make_pd's sum and act). *src and *dst
+ * describe the convolution's source and destination. */
+static wmf_status linear_conv_pd(wmfi_nn_plan *p, int64_t n, int64_t cin, int64_t cout, int64_t rows, int sum, int act,
+                                 dnnl_memory_desc_t *src, dnnl_memory_desc_t *dst, dnnl_memory_desc_t *plain,
+                                 dnnl_primitive_desc_t *pd) {
+  dnnl_memory_desc_t wmd, bmd;
+  dnnl_dims_t sd = {n, cin, rows, 1}, dd = {n, cout, rows, 1}, wd = {cout, cin, 1, 1}, bd = {cout}, one = {1, 1}, zero = {0, 0};
+  const char *what = "linear layer descriptor";
+  WMFI_DNNL(dnnl_memory_desc_init_by_tag(src, 4, sd, dnnl_f32, dnnl_acdb), what);
+  WMFI_DNNL(dnnl_memory_desc_init_by_tag(dst, 4, dd, dnnl_f32, dnnl_acdb), what);
+  WMFI_DNNL(dnnl_memory_desc_init_by_tag(&wmd, 4, wd, dnnl_f32, dnnl_format_tag_any), what);
+  WMFI_DNNL(dnnl_memory_desc_init_by_tag(plain, 4, wd, dnnl_f32, dnnl_oihw), what);
+  WMFI_DNNL(dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_a), what);
+  dnnl_convolution_desc_t cd;
+  WMFI_DNNL(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, src, &wmd, &bmd,
+                                               dst, one, zero, zero),
+            what);
+  return make_pd(p, &cd, NULL, NULL, sum, act, pd, "linear layer primitive descriptor");
+}
+
 /* Weights from this many values up make a head's linear layer a 1x1 convolution (build_fc); the small ones
  * (squeeze-and-excitation) stay inner products. */
 enum { FC_CONV_MIN_WEIGHTS = 1 << 18 };
@@ -523,16 +545,7 @@ static wmf_status build_fc(wmfi_nn_plan *p, wmfi_nn_op *op) {
   int rows = FC_ROWS;
   if (cout * cin >= FC_CONV_MIN_WEIGHTS) {
     rows = p->cfg.n < FC_ROWS ? p->cfg.n : FC_ROWS;
-    dnnl_dims_t sd = {1, cin, rows, 1}, fd = {1, cout, rows, 1}, wd = {cout, cin, 1, 1}, one = {1, 1}, zero = {0, 0};
-    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&fsrc, 4, sd, dnnl_f32, dnnl_acdb), "head descriptor");
-    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&fdst, 4, fd, dnnl_f32, dnnl_acdb), "head descriptor");
-    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&wmd, 4, wd, dnnl_f32, dnnl_format_tag_any), "weights descriptor");
-    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&plain, 4, wd, dnnl_f32, dnnl_oihw), "weights descriptor");
-    dnnl_convolution_desc_t cd;
-    WMFI_DNNL_TRY(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &fsrc, &wmd,
-                                                     &bmd, &fdst, one, zero, zero),
-                  "head descriptor");
-    WMFI_TRY(make_pd(p, &cd, NULL, NULL, SUM_NONE, op->relu, &pd, "head primitive descriptor"));
+    WMFI_TRY(linear_conv_pd(p, 1, cin, cout, rows, SUM_NONE, op->relu, &fsrc, &fdst, &plain, &pd));
     if (is_reference_impl(pd)) {
       dnnl_primitive_desc_destroy(pd);
       pd = NULL;
@@ -781,22 +794,14 @@ static wmf_status build_linear(wmfi_nn_plan *p, wmfi_nn_op *op) {
   dnnl_primitive_desc_t pd = NULL;
   tstate *S = &p->t[op->src];
   int t = S->h;
-  dnnl_memory_desc_t src, dst, wmd, plain, bmd, out;
-  dnnl_dims_t sd = {p->cfg.n, op->cin, t, 1}, dd = {p->cfg.n, op->cout, t, 1}, wd = {op->cout, op->cin, 1, 1};
-  dnnl_dims_t bd = {op->cout}, one = {1, 1}, zero = {0, 0};
-  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&src, 4, sd, dnnl_f32, dnnl_acdb), "linear layer descriptor");
-  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst, 4, dd, dnnl_f32, dnnl_acdb), "linear layer descriptor");
-  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&wmd, 4, wd, dnnl_f32, dnnl_format_tag_any), "weights descriptor");
-  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&plain, 4, wd, dnnl_f32, dnnl_oihw), "weights descriptor");
-  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_a), "bias descriptor");
-  dnnl_convolution_desc_t cd;
-  WMFI_DNNL_TRY(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &src, &wmd,
-                                                   &bmd, &dst, one, zero, zero),
-                "linear layer descriptor");
-  WMFI_TRY(make_pd(p, &cd, NULL, NULL, op->residual != WMFI_NN_NONE ? SUM_THEN_ACT : SUM_NONE,
-                   op->gelu ? WMFI_NN_ACT_GELU : WMFI_NN_ACT_NONE, &pd, "linear layer primitive descriptor"));
+  dnnl_memory_desc_t src, dst, plain, out;
+  WMFI_TRY(linear_conv_pd(p, p->cfg.n, op->cin, op->cout, t, op->residual != WMFI_NN_NONE ? SUM_THEN_ACT : SUM_NONE,
+                          op->gelu ? WMFI_NN_ACT_GELU : WMFI_NN_ACT_NONE, &src, &dst, &plain, &pd));
   if (S->md.ndims == 3) WMFI_TRY(tokens_md(&out, p->cfg.n, t, op->cout));
-  else WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&out, 2, dd, dnnl_f32, dnnl_ab), "linear layer descriptor");
+  else {
+    dnnl_dims_t dd = {p->cfg.n, op->cout};
+    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&out, 2, dd, dnnl_f32, dnnl_ab), "linear layer descriptor");
+  }
   plan_step *s;
   WMFI_TRY(define(p, op->dst, &out, t, 1, op->residual));
   WMFI_TRY(new_step2(p, STEP_PRIM, DNNL_ARG_SRC, op->src, &src, DNNL_ARG_DST, op->dst, &dst, &s));
