@@ -19,7 +19,8 @@ typedef enum wmfi_nn_kind {
   WMFI_NN_COPY,     /* copy src into channels [c_off, c_off + C) of a block tensor */
   WMFI_NN_GAP,      /* global average pool to a plain N x C fp32 tensor; optional scale/shift (+ReLU
                        with relu) first (DenseNet's norm5) */
-  WMFI_NN_FC,       /* inner product, fp32, optional ReLU, plain N x cout output */
+  WMFI_NN_FC,       /* linear layer (inner product, or 1x1 convolution for large weights), fp32, optional
+                       activation, plain N x cout output */
   WMFI_NN_MUL,      /* src times the plain N x C tensor `scale_src`, broadcast over H x W (squeeze-and-
                        excitation; a loop in kernels.c) */
   WMFI_NN_SLICE,    /* channels [c_off, c_off + cout) of a plain (nchw) src as a view: no copy, the
@@ -31,7 +32,7 @@ typedef enum wmfi_nn_kind {
   WMFI_NN_LAYERNORM,   /* LayerNorm over C of each token (or of each row of a plain N x C): scale, shift,
                           eps 1e-6 */
                        /* (of an image tensor N x C x H x W: over the C channels of each pixel, ConvNeXt's) */
-  WMFI_NN_LINEAR,      /* token-wise linear layer cin -> cout (matmul), optional GELU (gelu), optional
+  WMFI_NN_LINEAR,      /* token-wise linear layer cin -> cout (1x1 convolution), optional GELU (gelu), optional
                           residual sum written in place into the residual's buffer */
   WMFI_NN_ATTENTION,   /* multi-head self-attention of (N, T, 3C) q|k|v rows into (N, T, C), groups heads:
                           softmax(Q Kt / sqrt(C / heads)) V per head */

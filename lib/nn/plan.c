@@ -300,13 +300,11 @@ static wmf_status weights_arg(wmfi_nn_plan *p, plan_step *s, wmfi_nn_op *op, con
   return WMF_OK;
 }
 
-/* Argument `arg` over n fp32 values the model holds (bias, scale, shift), as a 1-D tensor or, with
- * matrix, as 1 x n (a matmul's bias). */
-static wmf_status vector_arg(wmfi_nn_plan *p, plan_step *s, int arg, const float *v, int n, int matrix) {
+/* Argument `arg` over n fp32 values the model holds (bias, scale, shift), as a 1-D tensor. */
+static wmf_status vector_arg(wmfi_nn_plan *p, plan_step *s, int arg, const float *v, int n) {
   dnnl_memory_desc_t md;
-  dnnl_dims_t d = {1, n};
-  WMFI_DNNL(dnnl_memory_desc_init_by_tag(&md, matrix ? 2 : 1, matrix ? d : d + 1, dnnl_f32, matrix ? dnnl_ab : dnnl_a),
-            "vector descriptor");
+  dnnl_dims_t d = {n};
+  WMFI_DNNL(dnnl_memory_desc_init_by_tag(&md, 1, d, dnnl_f32, dnnl_a), "vector descriptor");
   dnnl_memory_t mem;
   WMFI_DNNL(dnnl_memory_create(&mem, &md, p->m->engine, (void *)v), "vector memory");
   add_arg(s, arg, ARG_OWN_MEMORY, NULL, mem);
@@ -314,7 +312,7 @@ static wmf_status vector_arg(wmfi_nn_plan *p, plan_step *s, int arg, const float
 }
 
 static wmf_status bias_arg(wmfi_nn_plan *p, plan_step *s, const float *b, int n) {
-  return vector_arg(p, s, DNNL_ARG_BIAS, b, n, 0);
+  return vector_arg(p, s, DNNL_ARG_BIAS, b, n);
 }
 
 /* Sets tensor t's layout and size, and gives it a slot: the slot of tensor slot_from (a residual the
@@ -534,55 +532,102 @@ done:
   return st;
 }
 
+/* A linear layer cin -> cout on `rows` vectors of plain row-major fp32 as a 1x1 convolution: the vectors are
+ * the bytes of a (1, cin, rows, 1) image in channels-last order (nhwc), the weights torch's (cout, cin) as
+ * oihw (*plain; oneDNN chooses their layout), bias, then the post-ops (make_pd's sum and act). *src and *dst
+ * describe the convolution's source and destination. */
+static wmf_status linear_conv_pd(wmfi_nn_plan *p, int64_t cin, int64_t cout, int64_t rows, int sum, int act,
+                                 dnnl_memory_desc_t *src, dnnl_memory_desc_t *dst, dnnl_memory_desc_t *plain,
+                                 dnnl_primitive_desc_t *pd) {
+  dnnl_memory_desc_t wmd, bmd;
+  dnnl_dims_t sd = {1, cin, rows, 1}, dd = {1, cout, rows, 1}, wd = {cout, cin, 1, 1}, bd = {cout}, one = {1, 1}, zero = {0, 0};
+  const char *what = "linear layer descriptor";
+  WMFI_DNNL(dnnl_memory_desc_init_by_tag(src, 4, sd, dnnl_f32, dnnl_acdb), what);
+  WMFI_DNNL(dnnl_memory_desc_init_by_tag(dst, 4, dd, dnnl_f32, dnnl_acdb), what);
+  WMFI_DNNL(dnnl_memory_desc_init_by_tag(&wmd, 4, wd, dnnl_f32, dnnl_format_tag_any), what);
+  WMFI_DNNL(dnnl_memory_desc_init_by_tag(plain, 4, wd, dnnl_f32, dnnl_oihw), what);
+  WMFI_DNNL(dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_a), what);
+  dnnl_convolution_desc_t cd;
+  WMFI_DNNL(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, src, &wmd, &bmd,
+                                               dst, one, zero, zero),
+            what);
+  return make_pd(p, &cd, NULL, NULL, sum, act, pd, "linear layer primitive descriptor");
+}
+
+/* Weights from this many values up make a head's linear layer a 1x1 convolution (build_fc); the small ones
+ * (squeeze-and-excitation) stay inner products. */
+enum { FC_CONV_MIN_WEIGHTS = 1 << 18 };
+
+/* A linear layer on N x cin rows (a classifier, a head's layers, SE's): run on blocks of FC_ROWS rows. A 4-D
+ * source (VGG's and AlexNet's pooled maps) is first reordered to plain nchw, so its rows are torch's
+ * flatten order and the weights are torch's (cout, cin) whatever layout the convolutions chose. Large
+ * weights: a 1x1 convolution over the FC_ROWS rows seen as an nhwc image (1, cin, FC_ROWS, 1), its weights
+ * reordered once at load into the layout oneDNN's 1x1 kernel reads; oneDNN's inner product, whose GEMM packs
+ * the plain weights again at every call, took 3x the CPU time for AlexNet's 9216 x 4096 on AVX2. The 1x1
+ * kernel computes a row the same way whatever the number of rows (1 to 16) and the row's place among them
+ * (checked for the heads' shapes on AVX2, and by tests/nn/test_parity.c), so a batch under FC_ROWS runs on
+ * exactly its rows: no padding, a sixteenth of the work at batch 1. Otherwise (small weights, or no
+ * optimized 1x1 kernel), the inner product on FC_ROWS rows. */
 static wmf_status build_fc(wmfi_nn_plan *p, wmfi_nn_op *op) {
   wmf_status st = WMF_OK;
   dnnl_primitive_desc_t pd = NULL;
-  tstate *S = &p->t[op->src];
-  dnnl_memory_desc_t wmd, plain, bmd, dmd;
+  int src = op->src;
+  tstate *S = &p->t[src];
+  int64_t cin = op->cin, cout = op->cout;
   if (S->md.ndims == 4) {
-    dnnl_dims_t wd = {op->cout, S->md.dims[1], S->h, S->w};
-    WMFI_CHECK(S->md.dims[1] * S->h * S->w == op->cin, WMF_ERR_SHAPE, "wmf_session_create: the head expects %d inputs",
+    WMFI_CHECK(S->md.dims[1] * S->h * S->w == cin, WMF_ERR_SHAPE, "wmf_session_create: the head expects %d inputs",
                op->cin);
-    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&wmd, 4, wd, dnnl_f32, dnnl_format_tag_any), "weights descriptor");
-    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&plain, 4, wd, dnnl_f32, dnnl_oihw), "weights descriptor");
-  } else {
-    dnnl_dims_t wd = {op->cout, op->cin};
-    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&wmd, 2, wd, dnnl_f32, dnnl_format_tag_any), "weights descriptor");
-    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&plain, 2, wd, dnnl_f32, dnnl_ab), "weights descriptor");
+    if (wmfi_nn_block_of(&S->md) != 1 || S->md.data_type != dnnl_f32) {
+      dnnl_memory_desc_t flat;
+      int i = (int)(op - p->m->g.ops), tmp = edge_in(p, i);
+      WMFI_TRY(wmfi_nn_md(&flat, p->cfg.n, (int)S->md.dims[1], S->h, S->w, dnnl_f32, 1));
+      p->t[tmp].last_use = i;
+      WMFI_TRY(add_reorder(p, src, tmp, &flat, "head input reorder"));
+      src = tmp;
+    }
   }
-  dnnl_dims_t bd = {op->cout}, dd = {p->cfg.n, op->cout}, fd = {FC_ROWS, op->cout};
-  dnnl_memory_desc_t fsrc = S->md, fdst;
+  dnnl_memory_desc_t wmd, plain, bmd, dmd, fsrc, fdst;
+  dnnl_dims_t bd = {cout}, dd = {p->cfg.n, cout};
   WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_a), "bias descriptor");
   WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_f32, dnnl_ab), "dst descriptor");
-  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&fdst, 2, fd, dnnl_f32, dnnl_ab), "dst descriptor");
-  /* the source as a block of FC_ROWS images: the batch is its outermost dimension, so one image is one
-   * contiguous run of bytes in any layout oneDNN uses here */
-  size_t src_size = dnnl_memory_desc_get_size(&S->md), row = src_size / (size_t)p->cfg.n;
-  fsrc.dims[0] = fsrc.padded_dims[0] = FC_ROWS;
-  WMFI_CHECK(fsrc.format_kind == dnnl_blocked && src_size % (size_t)p->cfg.n == 0 &&
-                 (size_t)fsrc.format_desc.blocking.strides[0] * dnnl_data_type_size(fsrc.data_type) == row &&
-                 dnnl_memory_desc_get_size(&fsrc) == row * FC_ROWS,
-             WMF_ERR_BACKEND, "wmf_session_create: the head's input layout does not hold images contiguously");
-  dnnl_inner_product_desc_t ipd;
-  WMFI_DNNL_TRY(dnnl_inner_product_forward_desc_init(&ipd, dnnl_forward_inference, &fsrc, &wmd, &bmd, &fdst),
-                "inner product descriptor");
-  WMFI_TRY(make_pd(p, &ipd, NULL, NULL, 0, op->relu, &pd, "inner product primitive descriptor"));
+  int rows = FC_ROWS;
+  if (cout * cin >= FC_CONV_MIN_WEIGHTS) {
+    rows = p->cfg.n < FC_ROWS ? p->cfg.n : FC_ROWS;
+    WMFI_TRY(linear_conv_pd(p, cin, cout, rows, SUM_NONE, op->relu, &fsrc, &fdst, &plain, &pd));
+    if (is_reference_impl(pd)) {
+      dnnl_primitive_desc_destroy(pd);
+      pd = NULL;
+    }
+  }
+  if (!pd) {
+    rows = FC_ROWS;
+    dnnl_dims_t sd = {FC_ROWS, cin}, fd = {FC_ROWS, cout}, wd = {cout, cin};
+    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&fsrc, 2, sd, dnnl_f32, dnnl_ab), "head descriptor");
+    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&fdst, 2, fd, dnnl_f32, dnnl_ab), "head descriptor");
+    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&wmd, 2, wd, dnnl_f32, dnnl_format_tag_any), "weights descriptor");
+    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&plain, 2, wd, dnnl_f32, dnnl_ab), "weights descriptor");
+    dnnl_inner_product_desc_t ipd;
+    WMFI_DNNL_TRY(dnnl_inner_product_forward_desc_init(&ipd, dnnl_forward_inference, &fsrc, &wmd, &bmd, &fdst),
+                  "inner product descriptor");
+    WMFI_TRY(make_pd(p, &ipd, NULL, NULL, SUM_NONE, op->relu, &pd, "inner product primitive descriptor"));
+  }
   plan_step *s = new_step(p, STEP_FC);
   WMFI_CHECK(s, WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
   WMFI_TRY(define(p, op->dst, &dmd, 1, 1, WMFI_NN_NONE));
   if (!p->cfg.prepare) {
-    s->src = op->src;
+    size_t row = (size_t)cin * sizeof(float);
+    s->src = src;
     s->dst = op->dst;
     s->c = op->cout;
     s->fc_src_row = row;
-    s->fc_src = aligned_alloc64(row * FC_ROWS, &p->owned, &p->n_owned);
-    s->fc_dst = aligned_alloc64((size_t)FC_ROWS * op->cout * sizeof(float), &p->owned, &p->n_owned);
+    s->fc_src = aligned_alloc64(row * rows, &p->owned, &p->n_owned);
+    s->fc_dst = aligned_alloc64((size_t)rows * op->cout * sizeof(float), &p->owned, &p->n_owned);
     WMFI_CHECK(s->fc_src && s->fc_dst, WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
-    memset(s->fc_src, 0, row * FC_ROWS); /* padding rows hold zeros, never uninitialized memory */
+    memset(s->fc_src, 0, row * rows); /* padding rows hold zeros, never uninitialized memory */
     dnnl_memory_t mem;
-    WMFI_DNNL_TRY(dnnl_memory_create(&mem, &fsrc, p->m->engine, s->fc_src), "inner product memory");
+    WMFI_DNNL_TRY(dnnl_memory_create(&mem, &fsrc, p->m->engine, s->fc_src), "head memory");
     add_arg(s, DNNL_ARG_SRC, ARG_OWN_MEMORY, NULL, mem);
-    WMFI_DNNL_TRY(dnnl_memory_create(&mem, &fdst, p->m->engine, s->fc_dst), "inner product memory");
+    WMFI_DNNL_TRY(dnnl_memory_create(&mem, &fdst, p->m->engine, s->fc_dst), "head memory");
     add_arg(s, DNNL_ARG_DST, ARG_OWN_MEMORY, NULL, mem);
   }
   WMFI_TRY(weights_arg(p, s, op, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &plain));
@@ -777,51 +822,51 @@ static wmf_status build_layernorm(wmfi_nn_plan *p, wmfi_nn_op *op) {
   WMFI_TRY(define(p, op->dst, &out, S->h, S->w, WMFI_NN_NONE));
   WMFI_TRY(prim_step(p, pd, DNNL_ARG_SRC, src, &view, DNNL_ARG_DST, op->dst, &view, &s));
   if (!p->cfg.prepare) {
-    WMFI_TRY(vector_arg(p, s, DNNL_ARG_SCALE, op->scale, op->cout, 0));
-    WMFI_TRY(vector_arg(p, s, DNNL_ARG_SHIFT, op->shift, op->cout, 0));
+    WMFI_TRY(vector_arg(p, s, DNNL_ARG_SCALE, op->scale, op->cout));
+    WMFI_TRY(vector_arg(p, s, DNNL_ARG_SHIFT, op->shift, op->cout));
   }
 done:
   if (pd) dnnl_primitive_desc_destroy(pd);
   return st;
 }
 
-/* A linear layer on every token: a matmul of one image's T x cin by the weights, run per image, with bias,
- * GELU and the residual sum as post-ops (in place into the residual's buffer). */
+/* A linear layer on every token, as a 1x1 convolution: the token tensor (N, T, C), plain, holds the same bytes
+ * as a (1, C, N x T, 1) image in channels-last order (nhwc), so oneDNN's 1x1 convolution kernels run on it
+ * without moving data, on all the batch's tokens at once, with the weights reordered once at load into the
+ * layout they want (on AVX2, 10-20 % more per cycle than its GEMM for a 197-row matmul; one image of N x T
+ * pixels rather than N images of T: 5-12 % more at batch 16 with 2 threads). Bias, GELU and the residual sum
+ * (in place into the residual's buffer) are post-ops. oneDNN's 1x1 kernel computes each pixel (token) the same
+ * way whatever the number of pixels and the token's place among them (checked on AVX2 for ViT-B/L/H's shapes,
+ * 1 to 3152 rows), so an image's numbers do not depend on the batch (tests/nn/test_parity.c asserts it). */
 static wmf_status build_linear(wmfi_nn_plan *p, wmfi_nn_op *op) {
   wmf_status st = WMF_OK;
   dnnl_primitive_desc_t pd = NULL;
   tstate *S = &p->t[op->src];
-  int t = S->h, rows = t; /* one image per execution */
-  dnnl_memory_desc_t src, dst, wmd, plain, bmd, out;
-  dnnl_dims_t sd = {rows, op->cin}, dd = {rows, op->cout}, wd = {op->cin, op->cout}, bd = {1, op->cout};
-  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&src, 2, sd, dnnl_f32, dnnl_ab), "matmul descriptor");
-  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst, 2, dd, dnnl_f32, dnnl_ab), "matmul descriptor");
-  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&wmd, 2, wd, dnnl_f32, dnnl_format_tag_any), "weights descriptor");
-  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&plain, 2, wd, dnnl_f32, dnnl_ba), "weights descriptor");
-  WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&bmd, 2, bd, dnnl_f32, dnnl_ab), "bias descriptor");
-  dnnl_matmul_desc_t md;
-  WMFI_DNNL_TRY(dnnl_matmul_desc_init(&md, &src, &wmd, &bmd, &dst), "matmul descriptor");
-  WMFI_TRY(make_pd_ex(p, &md, NULL, NULL, op->residual != WMFI_NN_NONE,
-                      op->gelu ? WMFI_NN_ACT_GELU : WMFI_NN_ACT_NONE, 0.f, &pd, "matmul primitive descriptor"));
+  int t = S->h;
+  dnnl_memory_desc_t src, dst, plain, out;
+  int sum = op->residual != WMFI_NN_NONE ? SUM_THEN_ACT : SUM_NONE, act = op->gelu ? WMFI_NN_ACT_GELU : WMFI_NN_ACT_NONE;
+  WMFI_TRY(linear_conv_pd(p, op->cin, op->cout, (int64_t)p->cfg.n * t, sum, act, &src, &dst, &plain, &pd));
   if (S->md.ndims == 3) WMFI_TRY(tokens_md(&out, p->cfg.n, t, op->cout));
-  else out = dst;
+  else {
+    dnnl_dims_t dd = {p->cfg.n, op->cout};
+    WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&out, 2, dd, dnnl_f32, dnnl_ab), "linear layer descriptor");
+  }
   plan_step *s;
   WMFI_TRY(define(p, op->dst, &out, t, 1, op->residual));
   WMFI_TRY(new_step2(p, STEP_PRIM, DNNL_ARG_SRC, op->src, &src, DNNL_ARG_DST, op->dst, &dst, &s));
-  run_per_image(s, dnnl_memory_desc_get_size(&src), dnnl_memory_desc_get_size(&dst));
   WMFI_TRY(weights_arg(p, s, op, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), &plain));
-  if (!p->cfg.prepare) WMFI_TRY(vector_arg(p, s, DNNL_ARG_BIAS, op->b, op->cout, 1));
+  if (!p->cfg.prepare) WMFI_TRY(bias_arg(p, s, op->b, op->cout));
   WMFI_TRY(finish_prim(p, s, pd));
 done:
   if (pd) dnnl_primitive_desc_destroy(pd);
   return st;
 }
 
-/* A matmul step batched over one image's heads, run per image (a, b, c move by the bytes given), over
- * strided views (the heads of a q|k|v tensor) with an output scale. */
-static wmf_status attention_matmul(wmfi_nn_plan *p, int a, const dnnl_memory_desc_t *a_md, size_t a_image, int b,
-                                   size_t b_off, const dnnl_memory_desc_t *b_md, size_t b_image, int c,
-                                   const dnnl_memory_desc_t *c_md, size_t c_image, float scale) {
+/* A matmul step batched over images and heads, over strided views (the heads of a q|k|v tensor) with an
+ * output scale; with per_image, made for one image and run once per image (a, b, c move by the bytes given). */
+static wmf_status attention_matmul(wmfi_nn_plan *p, int per_image, int a, const dnnl_memory_desc_t *a_md,
+                                   size_t a_image, int b, size_t b_off, const dnnl_memory_desc_t *b_md, size_t b_image,
+                                   int c, const dnnl_memory_desc_t *c_md, size_t c_image, float scale) {
   wmf_status st = WMF_OK;
   dnnl_primitive_desc_t pd = NULL;
   dnnl_matmul_desc_t md;
@@ -829,27 +874,38 @@ static wmf_status attention_matmul(wmfi_nn_plan *p, int a, const dnnl_memory_des
   WMFI_DNNL_TRY(dnnl_matmul_desc_init(&md, a_md, b_md, NULL, c_md), "attention matmul descriptor");
   WMFI_TRY(make_pd_ex(p, &md, NULL, NULL, 0, WMFI_NN_ACT_NONE, scale, &pd, "attention matmul primitive descriptor"));
   WMFI_TRY(new_step2(p, STEP_PRIM, DNNL_ARG_SRC, a, a_md, DNNL_ARG_DST, c, c_md, &s));
-  run_per_image(s, a_image, c_image);
   add_arg_at(s, DNNL_ARG_WEIGHTS, b, b_off, b_md, NULL);
-  s->args[2].image_bytes = b_image;
+  if (per_image) {
+    run_per_image(s, a_image, c_image);
+    s->args[2].image_bytes = b_image;
+  }
   WMFI_TRY(finish_prim(p, s, pd));
 done:
   if (pd) dnnl_primitive_desc_destroy(pd);
   return st;
 }
 
-/* Multi-head attention on the q|k|v rows of each token, per image and head: scores = Q Kt / sqrt(d)
- * (matmul with an output scale, into the plan's scores tensor), softmax over the keys in place, then
- * scores V written straight into the head's columns of the (N, T, C) output. The heads are strided
- * views of the q|k|v tensor: no copies. The three steps run image by image (image_group), so the scores
- * tensor holds one image (heads x T x T), whatever the batch. */
+/* The scores of one image (heads x T x T floats) up to which attention runs on the whole batch at once
+ * (three primitives per layer); above it (ViT-H/14 at 518 px: 120 MB), image by image, so the scores
+ * tensor holds one image whatever the batch. The choice does not depend on the batch, so the session's
+ * buffers, sized for its maximum batch, fit every smaller one. */
+#define ATTENTION_BATCH_SCORES ((size_t)16 << 20)
+
+/* Multi-head attention on the q|k|v rows of each token, per head: scores = Q Kt / sqrt(d) (matmul with an
+ * output scale, into the plan's scores tensor), softmax over the keys in place, then scores V written
+ * straight into the head's columns of the (N, T, C) output. The heads are strided views of the q|k|v
+ * tensor: no copies. Each matmul is batched over images and heads (or over one image's heads, run image by
+ * image: ATTENTION_BATCH_SCORES); every (image, head) product is one small GEMM with the same shapes either
+ * way. */
 static wmf_status build_attention(wmfi_nn_plan *p, int i, wmfi_nn_op *op) {
   wmf_status st = WMF_OK;
   dnnl_primitive_desc_t pd = NULL;
   int qkv = op->src, scores = edge_in(p, i);
   int64_t n = p->cfg.n, t = p->t[qkv].h, c = op->cout, h = op->groups, d = c / h;
+  int per_image = (size_t)(h * t * t) * sizeof(float) > ATTENTION_BATCH_SCORES && n > 1;
+  int64_t imgs = per_image ? 1 : n;
   dnnl_memory_desc_t q_md, k_md, v_md, s_md, o_md, out;
-  dnnl_dims_t qd = {1, h, t, d}, kd = {1, h, d, t}, sd = {1, h, t, t};
+  dnnl_dims_t qd = {imgs, h, t, d}, kd = {imgs, h, d, t}, sd = {imgs, h, t, t};
   dnnl_dims_t q_str = {t * 3 * c, d, 3 * c, 1}, k_str = {t * 3 * c, d, 1, 3 * c}, o_str = {t * c, d, c, 1};
   WMFI_DNNL_TRY(dnnl_memory_desc_init_by_strides(&q_md, 4, qd, dnnl_f32, q_str), "attention descriptor");
   WMFI_DNNL_TRY(dnnl_memory_desc_init_by_strides(&k_md, 4, kd, dnnl_f32, k_str), "attention descriptor");
@@ -862,17 +918,17 @@ static wmf_status build_attention(wmfi_nn_plan *p, int i, wmfi_nn_op *op) {
   WMFI_TRY(define(p, op->dst, &out, (int)t, 1, WMFI_NN_NONE));
   int first = p->n_steps;
   size_t f = sizeof(float), qkv_image = (size_t)(t * 3 * c) * f;
-  WMFI_TRY(attention_matmul(p, qkv, &q_md, qkv_image, qkv, (size_t)c * f, &k_md, qkv_image, scores, &s_md, 0,
-                            (float)(1.0 / sqrt((double)d))));
+  WMFI_TRY(attention_matmul(p, per_image, qkv, &q_md, qkv_image, qkv, (size_t)c * f, &k_md, qkv_image, scores, &s_md,
+                            0, (float)(1.0 / sqrt((double)d))));
   dnnl_softmax_desc_t smd;
   plan_step *s;
   WMFI_DNNL_TRY(dnnl_softmax_forward_desc_init(&smd, dnnl_forward_inference, &s_md, 3), "softmax descriptor");
   WMFI_TRY(make_pd(p, &smd, NULL, NULL, 0, 0, &pd, "softmax primitive descriptor"));
   WMFI_TRY(prim_step(p, pd, DNNL_ARG_SRC, scores, &s_md, DNNL_ARG_DST, scores, &s_md, &s));
-  run_per_image(s, 0, 0);
-  WMFI_TRY(attention_matmul(p, scores, &s_md, 0, qkv, 2 * (size_t)c * f, &v_md, qkv_image, op->dst, &o_md,
+  if (per_image) run_per_image(s, 0, 0);
+  WMFI_TRY(attention_matmul(p, per_image, scores, &s_md, 0, qkv, 2 * (size_t)c * f, &v_md, qkv_image, op->dst, &o_md,
                             (size_t)(t * c) * f, 0.f));
-  p->steps[first].image_group = p->n_steps - first;
+  if (per_image) p->steps[first].image_group = p->n_steps - first;
 done:
   if (pd) dnnl_primitive_desc_destroy(pd);
   return st;
