@@ -223,6 +223,7 @@ TARGET void wmfi_nn_wino_run(const wmfi_nn_op *op, const float *src, float *dst,
   float *m = v + (size_t)NPOS * tc * cin;
   const size_t lda = (size_t)NPOS * cin, ldc = (size_t)NPOS * cp; /* V[row][xi][cin], M[row][xi][cp]: a tile's
                                                                        transforms are contiguous */
+  /* no vector type in this region: clang outlines it into a function without the avx2 target */
 #pragma omp parallel
   for (int t0 = 0; t0 < tiles; t0 += tc) {
     int count = tiles - t0 < tc ? tiles - t0 : tc, rows = (count + MR - 1) / MR * MR;
@@ -232,7 +233,7 @@ TARGET void wmfi_nn_wino_run(const wmfi_nn_op *op, const float *src, float *dst,
         if (r < count) {
           input_tile(src, v, r, cin, c, t0 + r, th, tw, h, w, block);
         } else { /* the rows that pad the last panel: zeros, whose products are never stored */
-          for (int xi = 0; xi < NPOS; xi++) _mm256_store_ps(v + r * lda + (size_t)xi * cin + c, _mm256_setzero_ps());
+          for (int xi = 0; xi < NPOS; xi++) memset(v + r * lda + (size_t)xi * cin + c, 0, GROUP * sizeof(float));
         }
       }
 #pragma omp for collapse(2) schedule(static)

@@ -90,12 +90,12 @@ int main(int argc, char **argv) {
   }
   op.w = malloc(sizeof(float) * cin * cout * 9);
   op.b = calloc((size_t)cout, sizeof(float));
-  for (long i = 0; i < (long)cin * cout * 9; i++) op.w[i] = (float)rand() / RAND_MAX - 0.5f;
+  for (long i = 0; i < (long)cin * cout * 9; i++) op.w[i] = (float)(rand() / (double)RAND_MAX) - 0.5f;
   if (wmfi_nn_wino_prepare(&op) != WMF_OK) return fprintf(stderr, "bench_winograd: out of memory\n"), 1;
   size_t in = (size_t)n * cin * hw * hw, out = (size_t)n * cout * hw * hw;
   float *x = aligned(in * sizeof *x), *y = aligned(out * sizeof *y);
   void *scratch = aligned(wmfi_nn_wino_scratch(&op));
-  for (size_t i = 0; i < in; i++) x[i] = (float)rand() / RAND_MAX;
+  for (size_t i = 0; i < in; i++) x[i] = (float)(rand() / (double)RAND_MAX);
   double wino = 1e30;
   for (int r = 0; r <= reps; r++) {
     double t0 = cpu_now();
