@@ -50,16 +50,6 @@ wmf_status wmfi_nn_alexnet_build(wmf_model *m, wmfi_nn_params *p, const char *ar
     op->relu = 1;
     snprintf(name, sizeof name, "features.%d", convs[i].idx);
     WMFI_TRY(wmfi_nn_load_conv(p, op, name, 1, NULL));
-    if (i == 0) {
-      /* oneDNN 2.6 has no direct kernel for the 11x11 stride-4 convolution of a plain 3-channel input (on
-       * AVX2): it runs as GEMM in plain nchw, and every later layer would follow that layout (GEMM
-       * convolutions, plain pooling). One copy into the CPU's channel blocks (a reorder: the block tensor
-       * of DenseNet's concatenations) puts the rest on the direct convolution and pooling kernels. */
-      int blocked;
-      WMFI_TRY(wmfi_nn_add(g, WMFI_NN_COPY, x, width[0], NULL, &blocked, &op));
-      g->tensors[blocked].block16 = width[0] % 16 == 0;
-      x = blocked;
-    }
     if (!convs[i].pool) continue;
     snprintf(stage, sizeof stage, "features.%d", convs[i].idx + 2);
     WMFI_TRY(wmfi_nn_add(g, WMFI_NN_MAXPOOL, x, width[i], stage, &x, &op));

@@ -12,7 +12,7 @@
 
 typedef enum step_kind {
   STEP_PRIM, STEP_BNRELU, STEP_GAP, STEP_ADAPTIVE, STEP_COPY, STEP_FC, STEP_MUL, STEP_TOKENS, STEP_CLASS_TOKEN,
-  STEP_WINO
+  STEP_WINO, STEP_ZERO
 } step_kind;
 
 /* Linear layers always run on blocks of FC_ROWS rows (the last one padded): oneDNN's inner product picks
@@ -52,6 +52,7 @@ typedef struct plan_step {
                       one image before the next image (attention: scores, softmax, scores V) */
   void *fc_src, *fc_dst; /* STEP_FC: FC_ROWS-row buffers the primitive reads and writes */
   size_t fc_src_row;      /* STEP_FC: bytes of one source row */
+  size_t zero_bytes;      /* STEP_ZERO: bytes of dst set to zero */
 } plan_step;
 
 typedef struct tstate {
@@ -354,13 +355,15 @@ static int pad_of(const wmfi_nn_op *op, int axis) {
   return axis ? op->pad_w : op->pad_h;
 }
 
+/* The convolution op from an ih x iw source to oh x ow; with `unpadded`, without padding (the source is an explicitly
+ * zero-padded copy: build_conv). */
 static wmf_status conv_pd(wmfi_nn_plan *p, const wmfi_nn_op *op, const dnnl_memory_desc_t *src,
                           const dnnl_memory_desc_t *dst, const dnnl_memory_desc_t *wmd, int ih, int iw, int oh,
-                          int ow, dnnl_primitive_desc_t *pd) {
+                          int ow, int unpadded, dnnl_primitive_desc_t *pd) {
   dnnl_memory_desc_t bmd;
   dnnl_dims_t bd = {op->cout};
   WMFI_DNNL(dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_a), "bias descriptor");
-  int ph = pad_of(op, 0), pw = pad_of(op, 1);
+  int ph = unpadded ? 0 : pad_of(op, 0), pw = unpadded ? 0 : pad_of(op, 1);
   dnnl_dims_t strides = {op->stride, op->stride}, pad = {ph, pw};
   dnnl_dims_t pad_r = {(oh - 1) * op->stride + op->kh - ih - ph, (ow - 1) * op->stride + op->kw - iw - pw};
   dnnl_convolution_desc_t cd;
@@ -371,10 +374,23 @@ static wmf_status conv_pd(wmfi_nn_plan *p, const wmfi_nn_op *op, const dnnl_memo
   return make_pd(p, &cd, NULL, sum == ACT_THEN_ADD ? dst : NULL, sum, op->relu, pd, "convolution primitive descriptor");
 }
 
-static int is_reference_impl(dnnl_primitive_desc_t pd) {
+static const char *impl_name(dnnl_primitive_desc_t pd) {
   const char *impl = NULL;
-  if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success || !impl) return 0;
-  return !strncmp(impl, "ref", 3);
+  if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success || !impl) return "";
+  return impl;
+}
+
+static int is_reference_impl(dnnl_primitive_desc_t pd) { return !strncmp(impl_name(pd), "ref", 3); }
+
+/* oneDNN's GEMM-based convolution (im2col and sgemm: "gemm:jit", "x64:gemm:jit"), which it takes where no direct
+ * kernel reads the layouts or the padding. Its numbers for one image depend on the batch and the thread count: by
+ * batch size, it gives each thread whole images or splits one image's GEMM between the threads, and the two round
+ * differently (a 1x1 convolution of 232 channels on 7x7: 130 of 34104 outputs differ between batch 3 and 16 with
+ * two threads). The direct kernels compute every output the same way whatever the batch, the image's place in it
+ * and the thread count (tests/nn/test_parity.c asserts it for every network of the suite). */
+static int is_gemm_impl(dnnl_primitive_desc_t pd) {
+  const char *impl = impl_name(pd);
+  return !strncmp(impl, "gemm", 4) || !strncmp(impl, "x64:gemm", 8);
 }
 
 /* Output length along one axis, as torch computes it: floor((in + 2 pad - k) / stride) + 1, with
@@ -454,19 +470,53 @@ static wmf_status build_conv(wmfi_nn_plan *p, int i, wmfi_nn_op *op, int src) {
   dnnl_format_tag_t dst_tag = p->m->g.tensors[op->dst].channels_last ? dnnl_acdb : dnnl_format_tag_any;
   if (op->residual != WMFI_NN_NONE) dmd = p->t[op->residual].md;
   else WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&dmd, 4, dd, p->act, dst_tag), "dst descriptor");
-  WMFI_TRY(conv_pd(p, op, &S->md, &dmd, &wmd, S->h, S->w, oh, ow, &pd));
+  WMFI_TRY(conv_pd(p, op, &S->md, &dmd, &wmd, S->h, S->w, oh, ow, 0, &pd));
   int tmp_out = WMFI_NN_NONE, channels_last = p->m->g.tensors[op->dst].channels_last;
-  if (is_reference_impl(pd) && op->residual == WMFI_NN_NONE) {
-    /* No optimized kernel reads or writes these layouts (e.g. ResNeXt's groups of 4 or 8 channels,
-     * ConvNeXt's 3-channel stem into nhwc): let oneDNN choose both layouts and reorder around this one
-     * convolution. */
+  /* a GEMM convolution whose outputs sum more than one product (GoogLeNet's transform_input, one multiply per
+   * channel, is exact whichever way it runs) */
+  int gemm = is_gemm_impl(pd) && op->cin / g * op->kh * op->kw > 1;
+  if ((is_reference_impl(pd) || gemm) && op->residual == WMFI_NN_NONE) {
+    /* No optimized direct kernel reads or writes these layouts (e.g. ResNeXt's groups of 4 or 8 channels,
+     * ConvNeXt's 3-channel stem into nhwc, channel counts that are not multiples of the CPU's block in plain
+     * layout: ShuffleNet x1.0's 116): let oneDNN choose both layouts (a blocked one pads the channels) and
+     * reorder around this one convolution. */
     dnnl_primitive_desc_destroy(pd);
     pd = NULL;
     if (channels_last) WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&dmd, 4, dd, p->act, dnnl_format_tag_any), "dst descriptor");
     WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&any_src, 4, sd, p->act, dnnl_format_tag_any), "src descriptor");
-    WMFI_TRY(conv_pd(p, op, &any_src, &dmd, &wmd, S->h, S->w, oh, ow, &pd));
+    WMFI_TRY(conv_pd(p, op, &any_src, &dmd, &wmd, S->h, S->w, oh, ow, 0, &pd));
+    /* Still GEMM: oneDNN 2.6's direct AVX2 kernels refuse some paddings (AlexNet's 11x11 stride 4 with padding 2)
+     * that they run unpadded: convolve an explicitly zero-padded copy of the source without padding. */
+    int ph = pad_of(op, 0), pw = pad_of(op, 1);
+    int ph_r = (oh - 1) * op->stride + op->kh - S->h - ph, pw_r = (ow - 1) * op->stride + op->kw - S->w - pw;
+    int padded = 0;
+    if (is_gemm_impl(pd) && (ph || pw || ph_r > 0 || pw_r > 0) && ph_r >= 0 && pw_r >= 0) {
+      dnnl_primitive_desc_t unpadded = NULL;
+      dnnl_dims_t pd_dims = {p->cfg.n, op->cin, S->h + ph + ph_r, S->w + pw + pw_r};
+      WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&any_src, 4, pd_dims, p->act, dnnl_format_tag_any), "src descriptor");
+      if (conv_pd(p, op, &any_src, &dmd, &wmd, (int)pd_dims[2], (int)pd_dims[3], oh, ow, 1, &unpadded) != WMF_OK)
+        wmf_clear_error();
+      else if (is_gemm_impl(unpadded) || is_reference_impl(unpadded))
+        dnnl_primitive_desc_destroy(unpadded);
+      else
+        dnnl_primitive_desc_destroy(pd), pd = unpadded, padded = 1;
+    }
     const dnnl_memory_desc_t *want = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
-    if (!dnnl_memory_desc_equal(want, &S->md)) {
+    if (padded) { /* the padded copy: zeros, then the source into its interior */
+      int tmp_in = edge_in(p, i);
+      dnnl_memory_desc_t interior;
+      dnnl_dims_t dims = {p->cfg.n, op->cin, S->h, S->w}, off = {0, 0, ph, pw};
+      p->t[tmp_in].last_use = i;
+      WMFI_TRY(define(p, tmp_in, want, (int)want->dims[2], (int)want->dims[3], WMFI_NN_NONE));
+      plan_step *z = new_step(p, STEP_ZERO);
+      WMFI_CHECK(z, WMF_ERR_OUT_OF_MEMORY, "wmf_session_create: out of memory");
+      z->dst = tmp_in;
+      z->zero_bytes = dnnl_memory_desc_get_size(want);
+      WMFI_DNNL_TRY(dnnl_memory_desc_init_submemory(&interior, want, dims, off), "padded source descriptor");
+      WMFI_TRY(reorder_step(p, src, tmp_in, &interior, "padding reorder"));
+      src = tmp_in;
+      S = &p->t[src];
+    } else if (!dnnl_memory_desc_equal(want, &S->md)) {
       int tmp_in = edge_in(p, i);
       p->t[tmp_in].last_use = i;
       WMFI_TRY(add_reorder(p, src, tmp_in, want, "reorder"));
@@ -554,20 +604,18 @@ static wmf_status linear_conv_pd(wmfi_nn_plan *p, int64_t cin, int64_t cout, int
   return make_pd(p, &cd, NULL, NULL, sum, act, pd, "linear layer primitive descriptor");
 }
 
-/* Weights from this many values up make a head's linear layer a 1x1 convolution (build_fc); the small ones
- * (squeeze-and-excitation) stay inner products. */
-enum { FC_CONV_MIN_WEIGHTS = 1 << 18 };
-
 /* A linear layer on N x cin rows (a classifier, a head's layers, SE's): run on blocks of FC_ROWS rows. A 4-D
  * source (VGG's and AlexNet's pooled maps) is first reordered to plain nchw, so its rows are torch's
- * flatten order and the weights are torch's (cout, cin) whatever layout the convolutions chose. Large
- * weights: a 1x1 convolution over the FC_ROWS rows seen as an nhwc image (1, cin, FC_ROWS, 1), its weights
- * reordered once at load into the layout oneDNN's 1x1 kernel reads; oneDNN's inner product, whose GEMM packs
- * the plain weights again at every call, took 3x the CPU time for AlexNet's 9216 x 4096 on AVX2. The 1x1
- * kernel computes a row the same way whatever the number of rows (1 to 16) and the row's place among them
- * (checked for the heads' shapes on AVX2, and by tests/nn/test_parity.c), so a batch under FC_ROWS runs on
- * exactly its rows: no padding, a sixteenth of the work at batch 1. Otherwise (small weights, or no
- * optimized 1x1 kernel), the inner product on FC_ROWS rows. */
+ * flatten order and the weights are torch's (cout, cin) whatever layout the convolutions chose. Each block is
+ * a 1x1 convolution over its rows seen as an nhwc image (1, cin, rows, 1), its weights reordered once at load
+ * into the layout oneDNN's 1x1 kernel reads; oneDNN's inner product, whose GEMM packs the plain weights again
+ * at every call, took 3x the CPU time for AlexNet's 9216 x 4096 on AVX2, and its GEMM rounds a row
+ * differently by its place among the rows (the squeeze-and-excitation layers of EfficientNet, RegNet Y and
+ * MobileNet-v3 did, on 16-row blocks). The 1x1 kernel computes a row the same way whatever the number of rows
+ * (1 to 16), the row's place among them and the thread count (tests/nn/test_parity.c asserts it for every
+ * network of the suite), so a batch under FC_ROWS runs on exactly its rows: no padding, a sixteenth of the
+ * work at batch 1. Only where oneDNN has no optimized 1x1 kernel for the shapes (none of the supported
+ * networks on AVX2), the inner product on FC_ROWS rows, whose rows are then not independent of their place. */
 static wmf_status build_fc(wmfi_nn_plan *p, wmfi_nn_op *op) {
   wmf_status st = WMF_OK;
   dnnl_primitive_desc_t pd = NULL;
@@ -590,14 +638,11 @@ static wmf_status build_fc(wmfi_nn_plan *p, wmfi_nn_op *op) {
   dnnl_dims_t bd = {cout}, dd = {p->cfg.n, cout};
   WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&bmd, 1, bd, dnnl_f32, dnnl_a), "bias descriptor");
   WMFI_DNNL_TRY(dnnl_memory_desc_init_by_tag(&dmd, 2, dd, dnnl_f32, dnnl_ab), "dst descriptor");
-  int rows = FC_ROWS;
-  if (cout * cin >= FC_CONV_MIN_WEIGHTS) {
-    rows = p->cfg.n < FC_ROWS ? p->cfg.n : FC_ROWS;
-    WMFI_TRY(linear_conv_pd(p, cin, cout, rows, SUM_NONE, op->relu, &fsrc, &fdst, &plain, &pd));
-    if (is_reference_impl(pd)) {
-      dnnl_primitive_desc_destroy(pd);
-      pd = NULL;
-    }
+  int rows = p->cfg.n < FC_ROWS ? p->cfg.n : FC_ROWS;
+  WMFI_TRY(linear_conv_pd(p, cin, cout, rows, SUM_NONE, op->relu, &fsrc, &fdst, &plain, &pd));
+  if (is_reference_impl(pd)) {
+    dnnl_primitive_desc_destroy(pd);
+    pd = NULL;
   }
   if (!pd) {
     rows = FC_ROWS;
@@ -1167,6 +1212,9 @@ wmf_status wmfi_nn_plan_run(wmfi_nn_plan *p, dnnl_stream_t stream, const float *
         break;
       case STEP_WINO:
         wmfi_nn_wino_run(op, p->ptr[s->src], p->ptr[s->dst], n, s->h, s->w, s->block, scratch);
+        break;
+      case STEP_ZERO:
+        memset(p->ptr[s->dst], 0, s->zero_bytes);
         break;
       case STEP_CLASS_TOKEN: /* s->h tokens of s->c values per image: the first one */
         for (int b = 0; b < n; b++)

@@ -1,7 +1,10 @@
 /* Parity with torchvision: runs one model (argv[2]) from the reference directory (argv[1]) written by
  * make_reference.py, at 224 and 160 px (Inception-v3: 299 and 224; a ViT: at the one size its position
  * embedding fixes, and another size must be refused), batch 1 and 3, and checks logits, features and the
- * pooled stage output against torch: max|delta| <= 1e-4 * max|value| + 1e-5, and the same top-5 order. */
+ * pooled stage output against torch: max|delta| <= 1e-4 * max|value| + 1e-5, and the same top-5 order. At the
+ * first size it also checks, bit for bit, that an image's logits and features do not depend on the batch it
+ * runs in (batch 1 and 3, its place in a batch of 16), the session's max_batch or its thread count
+ * (check_batch_place; docs/models.md). */
 #include "parity.h"
 #include "nn/nn_internal.h"
 #include "../check_run.h"
@@ -72,9 +75,61 @@ static void check_transform_off(const wmf_weights *w, const wmf_weights *ref, in
   wmf_model_destroy(m);
 }
 
+/* Rows of `count` values: `rows` of got against the same rows of want, bit for bit; the message names the
+ * first differing row and value and how far apart they are. */
+static void same_rows(const char *what, const char *where, const float *got, const float *want, int rows, size_t count) {
+  for (int r = 0; r < rows; r++) {
+    if (!memcmp(got + r * count, want + r * count, count * sizeof *got)) continue;
+    size_t i = 0;
+    while (!memcmp(&got[r * count + i], &want[r * count + i], sizeof *got)) i++;
+    ck_abort_msg("%s: %s of image %d differ between the batch of 3 and %s: [%zu] %.9g vs %.9g", name, what, r, where, i,
+                 (double)got[r * count + i], (double)want[r * count + i]);
+  }
+}
+
+/* Batch independence (docs/models.md): the three reference images of the batch of 3 (`out3`: their logits, then
+ * their features, from a session of max_batch 3 and 2 threads) as rows 5, 6, 7 of a batch of 16 in a session of
+ * max_batch 16, every other row other data (the images negated and shifted); then the batch of 3 again in a
+ * session of max_batch 16 with one thread. Every output bit for bit the same. */
+static void check_batch_place(const wmf_model *m, const wmf_weights *ref, int size, const float *out3) {
+  enum { BATCH = 16, AT = 5 };
+  char key[64];
+  snprintf(key, sizeof key, "input_%d_b3", size);
+  size_t cnt;
+  float *x3 = ref_get(ref, key, &cnt), *x = malloc(BATCH * cnt / 3 * sizeof *x);
+  size_t img = cnt / 3;
+  for (int r = 0; r < BATCH; r++)
+    for (size_t i = 0; i < img; i++) /* other rows: image r % 3, shifted by 7r values and negated on odd rows */
+      x[r * img + i] = r >= AT && r < AT + 3 ? x3[(r - AT) * img + i]
+                                             : (r & 1 ? -1.f : 1.f) * x3[(r % 3) * img + (i + 7 * (size_t)r) % img];
+  int threads[2] = {2, 1}, batches[2] = {BATCH, 3};
+  for (int k = 0; k < 2; k++) {
+    wmf_session_options o = WMF_SESSION_OPTIONS_INIT;
+    o.max_batch = BATCH;
+    o.input_height = o.input_width = (uint32_t)size;
+    o.threads = (uint32_t)threads[k];
+    wmf_session *s;
+    ck_assert_msg(wmf_session_create(&s, m, &o) == WMF_OK, "session: %s", wmf_last_error());
+    size_t nl = wmf_session_logit_count(s), nf = wmf_session_feature_count(s);
+    int n = batches[k], at = n == BATCH ? AT : 0;
+    float *l = malloc(n * nl * sizeof *l), *f = malloc(n * nf * sizeof *f);
+    ck_assert_msg(wmf_session_run(s, n == BATCH ? x : x3, n, l, n * nl, f, n * nf) == WMF_OK, "run: %s", wmf_last_error());
+    if (n == BATCH) snprintf(key, sizeof key, "rows %d-%d of a batch of %d", AT, AT + 2, BATCH);
+    else snprintf(key, sizeof key, "a batch of 3 with 1 thread and max_batch %d", BATCH);
+    same_rows("logits", key, l + at * nl, out3, 3, nl);
+    same_rows("features", key, f + at * nf, out3 + 3 * nl, 3, nf);
+    printf("%s %d px: the batch of 3's outputs bit for bit as %s\n", name, size, key);
+    free(l), free(f);
+    wmf_session_destroy(s);
+  }
+  free(x), free(x3);
+}
+
 /* Runs the model at `size` with convolution algorithm `algo` against the reference; returns how many
- * convolutions ran by Winograd. */
-static int run_size_as(const wmf_model *m, const wmf_weights *ref, const char *stage, int size, wmf_conv_algorithm algo) {
+ * convolutions ran by Winograd. With `out3` non-NULL, *out3 receives the batch of 3's outputs (its 3 x nl
+ * logits, then its 3 x nf features; the caller frees it). */
+static int run_size_as(const wmf_model *m, const wmf_weights *ref, const char *stage, int size, wmf_conv_algorithm algo,
+                       float **out3) {
   wmf_session_options o = WMF_SESSION_OPTIONS_INIT;
   o.max_batch = 3;
   o.conv_algorithm = algo;
@@ -88,6 +143,7 @@ static int run_size_as(const wmf_model *m, const wmf_weights *ref, const char *s
   if (algo == WMF_CONV_DIRECT) ck_assert_int_eq(wino, 0);
   int batches[2] = {3, 1};
   float *first = malloc((nl + nf) * sizeof *first); /* image 0's outputs in the batch of 3 */
+  if (out3) *out3 = malloc(3 * (nl + nf) * sizeof **out3);
   for (int bi = 0; bi < 2; bi++) {
     int n = batches[bi];
     char key[64];
@@ -105,11 +161,14 @@ static int run_size_as(const wmf_model *m, const wmf_weights *ref, const char *s
     if (n == 3) {
       memcpy(first, l, nl * sizeof *l);
       memcpy(first + nl, f, nf * sizeof *f);
-    } else if (strcmp(name, "tiny_densenet") && strcmp(name, "alexnet")) {
-      /* an image's outputs do not depend on the batch it runs in, bit for bit (docs/models.md), for every
-       * network but the two exceptions docs/models.md states (1 ulp between batch 3 and 1) */
-      ck_assert_msg(!memcmp(first, l, nl * sizeof *l), "%s: logits of image 0 differ between batch 3 and 1", name);
-      ck_assert_msg(!memcmp(first + nl, f, nf * sizeof *f), "%s: features of image 0 differ between batch 3 and 1", name);
+      if (out3) {
+        memcpy(*out3, l, 3 * nl * sizeof *l);
+        memcpy(*out3 + 3 * nl, f, 3 * nf * sizeof *f);
+      }
+    } else {
+      /* an image's outputs do not depend on the batch it runs in, bit for bit (docs/models.md) */
+      same_rows("logits", "batch 1", l, first, 1, nl);
+      same_rows("features", "batch 1", f, first + nl, 1, nf);
     }
     snprintf(key, sizeof key, "%s logits %d px batch %d", name, size, n);
     double dl = compare(key, l, want_l, n * nl, 1e-4, 1e-5);
@@ -142,11 +201,15 @@ static int run_size_as(const wmf_model *m, const wmf_weights *ref, const char *s
   return wino;
 }
 
-/* The default algorithms at `size` (the first size of each network); where some convolutions ran by Winograd,
- * also every convolution direct, so that both are held to the bound and the log shows each one's deviation
- * (docs/models.md). */
+/* The default algorithms at `size` (the first size of each network), with the batch-independence checks of
+ * check_batch_place; where some convolutions ran by Winograd, also every convolution direct, so that both are
+ * held to the bound and the log shows each one's deviation (docs/models.md). */
 static void run_size(const wmf_model *m, const wmf_weights *ref, const char *stage, int size) {
-  if (run_size_as(m, ref, stage, size, WMF_CONV_AUTO)) run_size_as(m, ref, stage, size, WMF_CONV_DIRECT);
+  float *out3;
+  int wino = run_size_as(m, ref, stage, size, WMF_CONV_AUTO, &out3);
+  check_batch_place(m, ref, size, out3);
+  free(out3);
+  if (wino) run_size_as(m, ref, stage, size, WMF_CONV_DIRECT, NULL);
 }
 
 /* A network with a fixed input size refuses another one, saying why. */
@@ -173,7 +236,7 @@ static void run_file(const wmf_weights *ref, const char *stage, const char *file
   ck_assert_msg(wmf_weights_open(&w, path, NULL) == WMF_OK, "%s", wmf_last_error());
   ck_assert_msg(wmf_model_load(&m, w, NULL, NULL) == WMF_OK, "load %s: %s", path, wmf_last_error());
   wmf_weights_destroy(w);
-  run_size_as(m, ref, stage, size, WMF_CONV_AUTO);
+  run_size_as(m, ref, stage, size, WMF_CONV_AUTO, NULL);
   wmf_model_destroy(m);
 }
 
@@ -216,7 +279,7 @@ START_TEST(matches_torchvision) {
   if (nsizes == 2) {
     first = sizes[0];
     run_size(m, ref, stage, sizes[0]);
-    run_size_as(m, ref, stage, sizes[1], WMF_CONV_AUTO);
+    run_size_as(m, ref, stage, sizes[1], WMF_CONV_AUTO, NULL);
   } else { /* a ViT: only the size of its position embedding, which is the model's default */
     first = (int)wmf_model_default_input_size(m);
     run_size(m, ref, stage, first);
