@@ -1,10 +1,10 @@
 /* Parity with torchvision: runs one model (argv[2]) from the reference directory (argv[1]) written by
  * make_reference.py, at 224 and 160 px (Inception-v3: 299 and 224; a ViT: at the one size its position
  * embedding fixes, and another size must be refused), batch 1 and 3, and checks logits, features and the
- * pooled stage output against torch: max|delta| <= 1e-4 * max|value| + 1e-5, and the same top-5 order. At the
- * first size it also checks, bit for bit, that an image's logits and features do not depend on the batch it
- * runs in (batch 1 and 3, its place in a batch of 16), the session's max_batch or its thread count
- * (check_batch_place; docs/models.md). */
+ * pooled stage output against torch: max|delta| <= 1e-4 * max|value| + 1e-5, and the same top-5 order. It also
+ * checks, bit for bit, that an image's logits, features and stage output do not depend on the batch it runs in
+ * (batch 1 and 3 at every size; at the first size its place in a batch of 16), the session's max_batch or its
+ * thread count (check_batch_place; docs/models.md). */
 #include "parity.h"
 #include "nn/nn_internal.h"
 #include "../check_run.h"
@@ -87,11 +87,13 @@ static void same_rows(const char *what, const char *where, const float *got, con
   }
 }
 
-/* Batch independence (docs/models.md): the three reference images of the batch of 3 (`out3`: their logits, then
- * their features, from a session of max_batch 3 and 2 threads) as rows 5, 6, 7 of a batch of 16 in a session of
- * max_batch 16, every other row other data (the images negated and shifted); then the batch of 3 again in a
- * session of max_batch 16 with one thread. Every output bit for bit the same. */
-static void check_batch_place(const wmf_model *m, const wmf_weights *ref, int size, const float *out3) {
+/* Batch independence (docs/models.md): the three reference images of the batch of 3 (`out3`: their logits, their
+ * features, then their pooled `stage` outputs if stage is not "", from a session of max_batch 3 and 2 threads)
+ * as rows 5, 6, 7 of a batch of 16 in a session of max_batch 16, every other row other data (the images negated
+ * and shifted); then the batch of 3 again in a session of max_batch 16 with one thread. Every output bit for bit
+ * the same. */
+static void check_batch_place(const wmf_model *m, const wmf_weights *ref, const char *stage, int size,
+                              const float *out3) {
   enum { BATCH = 16, AT = 5 };
   char key[64];
   snprintf(key, sizeof key, "input_%d_b3", size);
@@ -108,16 +110,24 @@ static void check_batch_place(const wmf_model *m, const wmf_weights *ref, int si
     o.max_batch = BATCH;
     o.input_height = o.input_width = (uint32_t)size;
     o.threads = (uint32_t)threads[k];
+    o.stage = stage[0] ? stage : NULL;
     wmf_session *s;
     ck_assert_msg(wmf_session_create(&s, m, &o) == WMF_OK, "session: %s", wmf_last_error());
-    size_t nl = wmf_session_logit_count(s), nf = wmf_session_feature_count(s);
+    size_t nl = wmf_session_logit_count(s), nf = wmf_session_feature_count(s), ns = wmf_session_stage_count(s);
     int n = batches[k], at = n == BATCH ? AT : 0;
     float *l = malloc(n * nl * sizeof *l), *f = malloc(n * nf * sizeof *f);
-    ck_assert_msg(wmf_session_run(s, n == BATCH ? x : x3, n, l, n * nl, f, n * nf) == WMF_OK, "run: %s", wmf_last_error());
+    ck_assert_msg(wmf_session_run(s, n == BATCH ? x : x3, n, l, n * nl, f, n * nf) == WMF_OK, "run: %s",
+                  wmf_last_error());
     if (n == BATCH) snprintf(key, sizeof key, "rows %d-%d of a batch of %d", AT, AT + 2, BATCH);
     else snprintf(key, sizeof key, "a batch of 3 with 1 thread and max_batch %d", BATCH);
     same_rows("logits", key, l + at * nl, out3, 3, nl);
     same_rows("features", key, f + at * nf, out3 + 3 * nl, 3, nf);
+    if (ns) {
+      float *sv = malloc(n * ns * sizeof *sv);
+      ck_assert_int_eq(wmf_session_stage_features(s, sv, n * ns), WMF_OK);
+      same_rows("stage outputs", key, sv + at * ns, out3 + 3 * (nl + nf), 3, ns);
+      free(sv);
+    }
     printf("%s %d px: the batch of 3's outputs bit for bit as %s\n", name, size, key);
     free(l), free(f);
     wmf_session_destroy(s);
@@ -127,7 +137,7 @@ static void check_batch_place(const wmf_model *m, const wmf_weights *ref, int si
 
 /* Runs the model at `size` with convolution algorithm `algo` against the reference; returns how many
  * convolutions ran by Winograd. With `out3` non-NULL, *out3 receives the batch of 3's outputs (its 3 x nl
- * logits, then its 3 x nf features; the caller frees it). */
+ * logits, its 3 x nf features, then its 3 x ns stage outputs; the caller frees it). */
 static int run_size_as(const wmf_model *m, const wmf_weights *ref, const char *stage, int size, wmf_conv_algorithm algo,
                        float **out3) {
   wmf_session_options o = WMF_SESSION_OPTIONS_INIT;
@@ -142,8 +152,8 @@ static int run_size_as(const wmf_model *m, const wmf_weights *ref, const char *s
   int wino = wmfi_nn_session_winograd_count(s);
   if (algo == WMF_CONV_DIRECT) ck_assert_int_eq(wino, 0);
   int batches[2] = {3, 1};
-  float *first = malloc((nl + nf) * sizeof *first); /* image 0's outputs in the batch of 3 */
-  if (out3) *out3 = malloc(3 * (nl + nf) * sizeof **out3);
+  float *first = malloc((nl + nf + ns) * sizeof *first); /* image 0's outputs in the batch of 3 */
+  if (out3) *out3 = malloc(3 * (nl + nf + ns) * sizeof **out3);
   for (int bi = 0; bi < 2; bi++) {
     int n = batches[bi];
     char key[64];
@@ -189,6 +199,12 @@ static int run_size_as(const wmf_model *m, const wmf_weights *ref, const char *s
       ck_assert_int_eq(wmf_session_stage_features(s, sv, n * ns), WMF_OK);
       snprintf(key, sizeof key, "%s stage %s %d px batch %d", name, stage, size, n);
       ds = compare(key, sv, want_s, n * ns, 1e-4, 1e-5);
+      if (n == 3) {
+        memcpy(first + nl + nf, sv, ns * sizeof *sv);
+        if (out3) memcpy(*out3 + 3 * (nl + nf), sv, 3 * ns * sizeof *sv);
+      } else {
+        same_rows("stage outputs", "batch 1", sv, first + nl + nf, 1, ns);
+      }
       free(sv);
       free(want_s);
     }
@@ -207,7 +223,7 @@ static int run_size_as(const wmf_model *m, const wmf_weights *ref, const char *s
 static void run_size(const wmf_model *m, const wmf_weights *ref, const char *stage, int size) {
   float *out3;
   int wino = run_size_as(m, ref, stage, size, WMF_CONV_AUTO, &out3);
-  check_batch_place(m, ref, size, out3);
+  check_batch_place(m, ref, stage, size, out3);
   free(out3);
   if (wino) run_size_as(m, ref, stage, size, WMF_CONV_DIRECT, NULL);
 }
