@@ -134,3 +134,19 @@ def test_binding_defaults_and_provenance(photos, tmp_path):
             assert np.array_equal(program[key], audit.pairs()[key])
     with wmfeat.Model.open(str(MODELS / "resnet18.pth")) as model:
         assert model.default_filter == wmfeat.BILINEAR and model.default_normalize == wmfeat.IMAGENET
+
+
+def test_classify_input_is_extracts(photos, tmp_path):
+    """classify's own preparation (one call for bilinear, resize + crop + normalize for bicubic) gives the logits
+    of extract's, which the test above holds to torchvision's transforms."""
+    weights, image = MODELS / "efficientnet_b0.pth", photos / PHOTO_NAMES[0]
+    seen = []
+    for options in ([], ["--filter", "bilinear"], ["--normalize", "inception"], ["--filter", "bilinear",
+                                                                              "--normalize", "inception"]):
+        top = json.loads(run("classify", weights, image, "--json", "--top", "5", *options).stdout)[0]["top"]
+        out = tmp_path / f"l{len(seen)}.npy"
+        run("extract", weights, image, "--out", tmp_path / "f.npy", "--logits", out, "--quiet", *options)
+        logits = np.load(out)[0]
+        assert [t["logit"] for t in top] == [float(logits[t["class"]]) for t in top]
+        seen.append([t["logit"] for t in top])
+    assert len({tuple(s) for s in seen}) == 4  # each option changes the input
