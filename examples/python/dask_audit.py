@@ -75,6 +75,26 @@ def _model(weights, arch):
         return _models[key]
 
 
+def _filter(options):
+    return wmfeat.BICUBIC if options.get("filter") == "bicubic" else wmfeat.BILINEAR
+
+
+def _norm(options):
+    return wmfeat.INCEPTION if options.get("normalize") == "inception" else wmfeat.IMAGENET
+
+
+def resolve_preprocessing(weights, options):
+    """Sets the preprocessing options left to the model (resize and crop 0, filter and normalize "default")
+    to the model's, as `wmfeat audit` does, before the tasks are made: every shard then uses the same."""
+    model = _model(weights, options["arch"])
+    options["resize"] = options["resize"] or model.default_resize_size
+    options["crop"] = options["crop"] or model.default_input_size
+    if options["filter"] == "default":
+        options["filter"] = "bicubic" if model.default_filter == wmfeat.BICUBIC else "bilinear"
+    if options["normalize"] == "default":
+        options["normalize"] = "inception" if model.default_normalize == wmfeat.INCEPTION else "imagenet"
+
+
 def audit_images(weights, paths, labels, start, options):
     """An Audit of the (clean, watermarked) pairs of `paths`, whose first item has index `start` in the
     whole list (it decides the watermark seeds). Images that cannot be decoded are skipped and returned.
@@ -96,13 +116,13 @@ def audit_images(weights, paths, labels, start, options):
             rows, row_labels = 0, []
             for j in range(lo, min(lo + batch, len(paths))):
                 try:
-                    with Image.load(paths[j]) as img, img.resize_shorter(o["resize"]) as small, \
+                    with Image.load(paths[j]) as img, img.resize_shorter(o["resize"], _filter(o)) as small, \
                             small.center_crop(crop, crop) as clean:
                         # ImageNet-W draws after resize / crop and before normalization
                         with clean.clone() as marked:
                             wm.apply(marked, image_seed(o["seed"], start + j))
-                            clean.to_tensor(out=x, slot=rows)
-                            marked.to_tensor(out=x, slot=batch + rows)
+                            clean.to_tensor(out=x, slot=rows, norm=_norm(o))
+                            marked.to_tensor(out=x, slot=batch + rows, norm=_norm(o))
                 except wmfeat.Error as e:
                     skipped.append(f"{paths[j]}: {e}")
                     continue
@@ -132,7 +152,8 @@ def provenance(weights, paths, labels, options, source=None):
         fields = wmfeat.run_provenance(w, model, wm, options["seed"], options["resize"], options["crop"],
                                        wmfeat.list_fingerprint(rel, labels),
                                        precision=options.get("precision", "fp32"),
-                                       conv=options.get("conv", "auto"))
+                                       conv=options.get("conv", "auto"), filter=_filter(options),
+                                       norm=_norm(options))
     del fields["shard"]
     return fields
 
@@ -262,8 +283,12 @@ def main(argv=None):
     p.add_argument("--out-dir", default="wmfeat-report", help="merged state and reports")
     p.add_argument("--batch", type=int, default=8, help="image pairs per forward pass")
     p.add_argument("--threads", type=int, default=1, help="compute threads per task")
-    p.add_argument("--resize", type=int, default=256)
-    p.add_argument("--crop", type=int, default=224)
+    p.add_argument("--resize", type=int, default=0, help="shorter side before cropping (default: the model's)")
+    p.add_argument("--crop", type=int, default=0, help="center crop (default: the model's)")
+    p.add_argument("--filter", choices=("default", "bilinear", "bicubic"), default="default",
+                   help="the resize's interpolation (default: the model's, `wmfeat audit --filter`)")
+    p.add_argument("--normalize", choices=("default", "imagenet", "inception"), default="default",
+                   help="Normalize's mean and std (default: the model's, `wmfeat audit --normalize`)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--conv", choices=("auto", "direct"), default="auto",
                    help="convolution algorithm, as wmfeat --conv (auto: Winograd where docs/models.md's rule admits it)")
@@ -286,7 +311,9 @@ def main(argv=None):
         raise SystemExit(f"--precision bf16: this CPU has no bf16 instructions (AVX512-BF16 or AMX; oneDNN "
                          f"dispatches to {wmfeat.isa()}): bf16 is refused, never run as fp32")
     options = dict(arch=a.arch, preset=a.preset, batch=a.batch, threads=a.threads, resize=a.resize,
-                   crop=a.crop, seed=a.seed, precision=a.precision, conv=a.conv)
+                   crop=a.crop, seed=a.seed, precision=a.precision, conv=a.conv, filter=a.filter,
+                   normalize=a.normalize)
+    resolve_preprocessing(os.path.abspath(a.weights), options)
     # the provenance hashes the list as found from the input (relative paths), before abspath
     options["provenance"] = provenance(os.path.abspath(a.weights), paths, labels, options, a.input)
     paths = [os.path.abspath(x) for x in paths]

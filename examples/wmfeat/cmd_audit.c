@@ -131,12 +131,12 @@ static int write_per_image(wmf_audit *audit, const char *path, const char **row_
 /* The items of this run, after `offset` done before it (--resume): pairs, each image and its watermarked
  * twin (drawn with `wm`, or read from wm_files), as `extract` sees them. */
 static void audit_inputs(marked_ctx *pc, run_spec *spec, const file_list *files, const file_list *wm_files,
-                         const wmf_watermark *wm, size_t first_global, size_t offset, long resize, long crop,
+                         const wmf_watermark *wm, size_t first_global, size_t offset, const preprocessing *pre,
                          const common_opts *o, const char *examples_dir, long examples, audit_ctx *ac) {
   *pc = (marked_ctx){files->paths + offset, wm_files ? wm_files->paths + offset : NULL, wm, first_global + offset,
-                     (unsigned)resize, (unsigned)crop, (size_t)o->batch, (uint64_t)o->seed, MARKED_PAIR,
+                     *pre, (size_t)o->batch, (uint64_t)o->seed, MARKED_PAIR,
                      examples_dir, (size_t)examples};
-  *spec = (run_spec){NULL, files->n - offset, true, (unsigned)crop, prepare_marked, pc, add_batch, ac, "audit", NULL};
+  *spec = (run_spec){NULL, files->n - offset, true, pre->crop, prepare_marked, pc, add_batch, ac, "audit", NULL};
 }
 
 static void warn_unpaired(void *ctx, const char *path, const char *side) {
@@ -248,30 +248,40 @@ int cmd_audit(int argc, char **argv) {
    * before it loads and prepare the first batches (decode, resize, watermark) on the cores the load
    * leaves idle. Otherwise the sizes (the model's defaults) or the first image (the state's) come first. */
   bool early = !resume && resize && crop;
+  preprocessing pre;
   if (!rc && !early) rc = open_model(pos[0], arch, sd_key, &w, &m);
-  if (!rc && !early) rc = model_resize_crop(m, &resize, &crop);
+  /* early: the filter and normalization given, else bilinear and ImageNet's until the model says */
+  if (!rc) rc = model_preprocessing(m, resize, crop, &pre);
   /* the preset's sizes follow the crop given to the transform (ImageNet-W's AddWatermark(crop_size)) */
-  if (!rc && wm && (st = wmf_watermark_set_reference_size(wm, (uint32_t)crop))) rc = fail_status(st, "--crop");
+  if (!rc && wm && (st = wmf_watermark_set_reference_size(wm, pre.crop))) rc = fail_status(st, "--crop");
   size_t logo_slot = 0;
   if (!rc && logo && logo_option(wm, logo, &logo_slot, "error")) rc = EXIT_USAGE;
   if (!rc && early) {
-    audit_inputs(&pc, &spec, &files, watermarked ? &wm_files : NULL, wm, first_global, 0, resize, crop, &o,
+    audit_inputs(&pc, &spec, &files, watermarked ? &wm_files : NULL, wm, first_global, 0, &pre, &o,
                  examples ? examples_dir : NULL, examples, &ac);
     if (!(started = run_start_workers(&spec, &o))) rc = EXIT_RUNTIME;
     /* the load keeps one core busy (reading, building the graph): the workers take the others */
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     if (started) pipeline_set_active(started, cores > 2 ? (int)cores - 1 : 1);
     if (!rc) rc = open_model(pos[0], arch, sd_key, &w, &m);
-    if (!rc) rc = model_resize_crop(m, &resize, &crop); /* checks the given sizes only */
+    preprocessing model_pre;
+    if (!rc) rc = model_preprocessing(m, resize, crop, &model_pre);
     if (started) pipeline_set_active(started, 0);
+    if (!rc && !preprocessing_equal(&pre, &model_pre)) { /* the model's filter or Normalize: start again */
+      pipeline_free(started);
+      pre = model_pre;
+      audit_inputs(&pc, &spec, &files, watermarked ? &wm_files : NULL, wm, first_global, 0, &pre, &o,
+                   examples ? examples_dir : NULL, examples, &ac);
+      if (!(started = run_start_workers(&spec, &o))) rc = EXIT_RUNTIME;
+    }
   }
   const int *use_labels = NULL;
   if (!rc) use_labels = labels_for_model(&files, labels, wmf_model_num_classes(m), o.quiet, &rc);
-  if (!rc) rc = open_session(m, &o, (unsigned)crop, bf16, stage, &s);
+  if (!rc) rc = open_session(m, &o, pre.crop, bf16, stage, &s);
   /* the provenance of this run: a new state records it, a resumed one must match it */
   if (!rc && (st = wmf_audit_create(&now, wmf_model_num_classes(m), session_features(s))))
     rc = fail_status(st, "creating the audit");
-  run_record rec = {w, m, wm, (unsigned long)o.seed, (unsigned)resize, (unsigned)crop, bf16, stage, inputs_fp,
+  run_record rec = {w, m, wm, (unsigned long)o.seed, pre, bf16, stage, inputs_fp,
                     shard_i, shard_n};
   if (!rc) rc = stamp_run(now, &rec);
   if (!rc && watermarked && (st = wmf_audit_set_provenance(now, "watermarked", wm_fp)))
@@ -315,7 +325,7 @@ int cmd_audit(int argc, char **argv) {
     ac.done = ac.offset;
     ac.item_paths = files.paths + ac.offset;
     if (!early)
-      audit_inputs(&pc, &spec, &files, watermarked ? &wm_files : NULL, wm, first_global, ac.offset, resize, crop, &o,
+      audit_inputs(&pc, &spec, &files, watermarked ? &wm_files : NULL, wm, first_global, ac.offset, &pre, &o,
                    examples ? examples_dir : NULL, examples, &ac);
     spec.session = s;
     spec.started = started, started = NULL; /* run_images frees it */

@@ -96,15 +96,16 @@ int cmd_classify(int argc, char **argv) {
   wmf_model *m = NULL;
   wmf_session *s = NULL;
   rc = open_model(pos[0], arch, sd_key, &w, &m);
-  if (!rc) rc = model_resize_crop(m, &resize, &crop);
+  preprocessing pre;
+  if (!rc) rc = model_preprocessing(m, resize, crop, &pre);
   const int *use_labels = NULL;
   if (!rc) use_labels = labels_for_model(&files, labels, wmf_model_num_classes(m), o.quiet || o.json, &rc);
-  if (!rc) rc = open_session(m, &o, (unsigned)crop, bf16, NULL, &s);
+  if (!rc) rc = open_session(m, &o, pre.crop, bf16, NULL, &s);
   if (!rc) {
     install_interrupt_handler();
-    run_files_ctx fc = {files.paths, (unsigned)resize, (unsigned)crop};
+    run_files_ctx fc = {files.paths, pre};
     classify_ctx cc = {files.paths, use_labels, top, o.json ? json_array() : NULL, 0, 0, 0};
-    run_spec spec = {s, files.n, false, (unsigned)crop, prepare_image_file, &fc, print_batch, &cc, "classify", NULL};
+    run_spec spec = {s, files.n, false, pre.crop, prepare_image_file, &fc, print_batch, &cc, "classify", NULL};
     rc = run_images(&spec, &o);
     if (o.json) { /* also after Ctrl-C (exit 130): the images done */
       int prc = json_out_print(cc.json);

@@ -97,10 +97,11 @@ int cmd_extract(int argc, char **argv) {
   rc = list_fingerprint(inputs_fp, &files, pos[1], files.source == FILE_LABELS_LIST);
   wmf_status st = rc || !preset ? WMF_OK : wmf_watermark_from_preset(&wm, preset);
   if (!rc) rc = st ? fail_status(st, preset) : open_model(pos[0], arch, sd_key, &w, &m);
-  if (!rc) rc = model_resize_crop(m, &resize, &crop);
+  preprocessing pre;
+  if (!rc) rc = model_preprocessing(m, resize, crop, &pre);
   /* as `wmfeat audit --preset` draws it: the preset's sizes follow the crop (ImageNet-W's AddWatermark(crop)) */
-  if (!rc && wm && (st = wmf_watermark_set_reference_size(wm, (uint32_t)crop))) rc = fail_status(st, "--crop");
-  if (!rc) rc = open_session(m, &o, (unsigned)crop, bf16, stage, &s);
+  if (!rc && wm && (st = wmf_watermark_set_reference_size(wm, pre.crop))) rc = fail_status(st, "--crop");
+  if (!rc) rc = open_session(m, &o, pre.crop, bf16, stage, &s);
   if (!rc) {
     ec.nf = session_features(s);
     ec.nc = wmf_session_logit_count(s);
@@ -111,9 +112,9 @@ int cmd_extract(int argc, char **argv) {
   if (!rc) {
     install_interrupt_handler();
     /* the audit's own preparation, so clean and watermarked rows come from the same crop as its pairs */
-    marked_ctx mc = {files.paths, NULL, wm, 0, (unsigned)resize, (unsigned)crop, (size_t)o.batch, (uint64_t)o.seed,
+    marked_ctx mc = {files.paths, NULL, wm, 0, pre, (size_t)o.batch, (uint64_t)o.seed,
                      wm ? MARKED_WM : MARKED_CLEAN, NULL, 0};
-    run_spec spec = {s, files.n, false, (unsigned)crop, prepare_marked, &mc, keep_batch, &ec, "extract", NULL};
+    run_spec spec = {s, files.n, false, pre.crop, prepare_marked, &mc, keep_batch, &ec, "extract", NULL};
     rc = run_images(&spec, &o);
     if ((rc == EXIT_OK || rc == EXIT_INTERRUPTED) && ec.done) { /* keep what is done */
       const char *failed = wmf_npy_save_f32(out, ec.features, ec.done, ec.nf) ? out
@@ -124,8 +125,7 @@ int cmd_extract(int argc, char **argv) {
         rc = EXIT_RUNTIME;
       } else if (labels_out && write_labels(labels_out, files.labels, ec.done)) {
         rc = EXIT_RUNTIME;
-      } else if (write_sidecar(out, logits_out, &(run_record){w, m, wm, (unsigned long)o.seed, (unsigned)resize,
-                                                              (unsigned)crop, bf16, stage, inputs_fp, 0, 1},
+      } else if (write_sidecar(out, logits_out, &(run_record){w, m, wm, (unsigned long)o.seed, pre, bf16, stage, inputs_fp, 0, 1},
                                ec.done, ec.nf)) {
         rc = EXIT_RUNTIME;
       } else if (o.json) {

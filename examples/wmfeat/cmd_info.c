@@ -1,4 +1,5 @@
 /* wmfeat info: the library, the CPU, and (given a weight file) its format, tensors and architecture. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
@@ -11,6 +12,13 @@
   "RegNet (regnet_x_400mf..regnet_x_32gf, regnet_y_400mf..regnet_y_128gf), "                              \
   "EfficientNet (efficientnet_b0..b7, efficientnet_v2_s/m/l), "                                          \
   "with torchvision's tensor names"
+
+/* v as "%g" prints it, as a double: 0.485, not the float's 0.48500001430511475 in JSON. */
+static double shortest(float v) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%g", v);
+  return strtod(buf, NULL);
+}
 
 int cmd_info(int argc, char **argv) {
   common_opts o = COMMON_DEFAULTS;
@@ -41,17 +49,23 @@ int cmd_info(int argc, char **argv) {
   char arch_error[1024] = "";
   if (w && !m) snprintf(arch_error, sizeof arch_error, "%s: %s", wmf_status_name(mst), wmf_last_error());
   const char *arch = m ? wmf_model_arch(m) : NULL;
+  preprocessing pre = {0};
+  if (m) model_preprocessing(m, 0, 0, &pre); /* the model's: info has no --filter or --normalize */
+  const char *filter = pre.filter == WMF_FILTER_BICUBIC ? "bicubic" : "bilinear";
+  double mean[3], sd[3];
+  for (int c = 0; c < 3; c++) mean[c] = shortest(pre.norm.mean[c]), sd[c] = shortest(pre.norm.std[c]);
   if (o.json) {
     json_t *j = json_pack("{s:s, s:s, s:b}", "version", wmf_version(), "isa", wmf_nn_isa(), "bf16", wmf_nn_has_bf16());
     if (j && w) {
       json_t *wj = json_pack("{s:o, s:s, s:I, s:I}", "path", json_out_string(pos[0]), "format", wmf_weights_format(w),
                              "tensors", (json_int_t)wmf_weights_count(w), "parameters", (json_int_t)params);
       if (wj && m)
-        json_object_update_new(wj, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "arch", arch, "family", wmf_model_family(m),
-                                             "classes", (json_int_t)wmf_model_num_classes(m), "features",
-                                             (json_int_t)wmf_model_feature_count(m), "resize",
-                                             (json_int_t)wmf_model_default_resize_size(m), "crop",
-                                             (json_int_t)wmf_model_default_input_size(m)));
+        json_object_update_new(wj, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:[f,f,f], s:[f,f,f]}", "arch", arch,
+                                             "family", wmf_model_family(m), "classes",
+                                             (json_int_t)wmf_model_num_classes(m), "features",
+                                             (json_int_t)wmf_model_feature_count(m), "resize", (json_int_t)pre.resize,
+                                             "crop", (json_int_t)pre.crop, "filter", filter, "mean", mean[0], mean[1],
+                                             mean[2], "std", sd[0], sd[1], sd[2]));
       else if (wj)
         json_object_update_new(wj, json_pack("{s:n, s:o}", "arch", "arch_error", json_out_string(arch_error)));
       json_t *list = tensors ? json_array() : NULL;
@@ -74,9 +88,9 @@ int cmd_info(int argc, char **argv) {
       printf("%s: %s, %zu tensors, %.2f M parameters\n", pos[0], wmf_weights_format(w), wmf_weights_count(w),
              (double)params / 1e6);
       if (m)
-        printf("architecture: %s (%s), %zu classes, %zu features\ninput: resize %u, crop %u (torchvision's)\n", arch,
-               wmf_model_family(m), wmf_model_num_classes(m), wmf_model_feature_count(m),
-               wmf_model_default_resize_size(m), wmf_model_default_input_size(m));
+        printf("architecture: %s (%s), %zu classes, %zu features\ninput: resize %u %s, crop %u, mean %g %g %g, std "
+               "%g %g %g (torchvision's)\n", arch, wmf_model_family(m), wmf_model_num_classes(m),
+               wmf_model_feature_count(m), pre.resize, filter, pre.crop, mean[0], mean[1], mean[2], sd[0], sd[1], sd[2]);
       else
         printf("architecture: not recognized: %s\n", arch_error);
       for (size_t i = 0; tensors && i < wmf_weights_count(w); i++) {

@@ -53,10 +53,53 @@ bool parse_command(int argc, char **argv, const arg_spec *specs, const char *usa
   return rc || *exit_code;
 }
 
+const char *network_filter = "default", *network_normalize = "default";
+
+static const char *filter_choice(size_t i) {
+  static const char *const names[] = {"default", "bilinear", "bicubic"};
+  return i < 3 ? names[i] : NULL;
+}
+
+static const char *normalize_choice(size_t i) {
+  static const char *const names[] = {"default", "imagenet", "inception"};
+  return i < 3 ? names[i] : NULL;
+}
+
 int check_resize_crop(long resize, long crop) {
+  if (check_choice("--filter", network_filter, filter_choice) ||
+      check_choice("--normalize", network_normalize, normalize_choice))
+    return EXIT_USAGE;
   if ((!crop || crop >= 32) && (!crop || !resize || crop <= resize) && resize >= 0) return 0;
   fprintf(stderr, "error: need 32 <= --crop <= --resize (got --crop %ld, --resize %ld)\n", crop, resize);
   return EXIT_USAGE;
+}
+
+int model_preprocessing(const wmf_model *model, long resize, long crop, preprocessing *pre) {
+  static const wmf_normalize imagenet = WMF_NORMALIZE_IMAGENET, inception = {{.5f, .5f, .5f}, {.5f, .5f, .5f}};
+  if (!resize && model) resize = (long)wmf_model_default_resize_size(model);
+  if (!crop && model) crop = (long)wmf_model_default_input_size(model);
+  pre->resize = (unsigned)resize, pre->crop = (unsigned)crop;
+  pre->filter = !strcmp(network_filter, "bicubic")    ? WMF_FILTER_BICUBIC
+                : !strcmp(network_filter, "bilinear") ? WMF_FILTER_BILINEAR
+                                                      : wmf_model_default_filter(model); /* NULL: bilinear */
+  pre->norm = !strcmp(network_normalize, "inception") ? inception : imagenet;
+  if (!strcmp(network_normalize, "default") && model) wmf_model_default_normalize(model, &pre->norm);
+  return check_resize_crop(resize, crop);
+}
+
+bool preprocessing_equal(const preprocessing *a, const preprocessing *b) {
+  return a->resize == b->resize && a->crop == b->crop && a->filter == b->filter &&
+         !memcmp(&a->norm, &b->norm, sizeof a->norm);
+}
+
+void preprocessing_describe(char *buf, size_t size, const preprocessing *pre) {
+  static const wmf_normalize imagenet = WMF_NORMALIZE_IMAGENET;
+  const float *m = pre->norm.mean, *s = pre->norm.std;
+  int n = snprintf(buf, size, "resize=%u crop=%u filter=%s", pre->resize, pre->crop,
+                   pre->filter == WMF_FILTER_BICUBIC ? "bicubic" : "bilinear");
+  /* ImageNet's is left implicit: states saved before the field named it stay comparable */
+  if (memcmp(&pre->norm, &imagenet, sizeof imagenet) && n > 0 && (size_t)n < size)
+    snprintf(buf + n, size - (size_t)n, " mean=%g,%g,%g std=%g,%g,%g", m[0], m[1], m[2], s[0], s[1], s[2]);
 }
 
 const char *preset_choice(size_t i) {
@@ -70,12 +113,6 @@ int check_choice(const char *option, const char *value, choice_fn name_at) {
   for (size_t i = 0; name_at(i); i++) fprintf(stderr, "%s %s", i ? "," : "", name_at(i));
   fprintf(stderr, ")\n");
   return EXIT_USAGE;
-}
-
-int model_resize_crop(const wmf_model *model, long *resize, long *crop) {
-  if (!*resize) *resize = (long)wmf_model_default_resize_size(model);
-  if (!*crop) *crop = (long)wmf_model_default_input_size(model);
-  return check_resize_crop(*resize, *crop);
 }
 
 const char *network_transform_input = "default";

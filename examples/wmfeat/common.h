@@ -63,12 +63,28 @@ int check_common(const common_opts *o);
 bool parse_command(int argc, char **argv, const arg_spec *specs, const char *usage, const char **pos, int min_pos,
                    int max_pos, int *np, const common_opts *o, int *exit_code);
 
+/* How a run turns an image into the network's input, as torchvision's transforms of the weights do:
+ * Resize(resize, filter), CenterCrop(crop), ToTensor, Normalize(norm). */
+typedef struct preprocessing {
+  unsigned resize, crop;
+  wmf_filter filter;
+  wmf_normalize norm;
+} preprocessing;
 /* Checks NETWORK_SPECS' --resize and --crop (32 <= crop <= resize; 0 stands for the model's default and
- * is checked by model_resize_crop); prints and returns EXIT_USAGE if invalid, else 0. */
+ * is checked by model_preprocessing), --filter and --normalize; prints and returns EXIT_USAGE if invalid,
+ * else 0. */
 int check_resize_crop(long resize, long crop);
-/* Replaces a --resize or --crop of 0 by the model's default (wmf_model_default_resize_size, _input_size:
- * 256 and 224, Inception-v3 342 and 299) and checks them; returns 0 or EXIT_USAGE (printed). */
-int model_resize_crop(const wmf_model *model, long *resize, long *crop);
+/* The preprocessing of a run on `model`: --resize and --crop, 0 standing for the model's
+ * (wmf_model_default_resize_size, _input_size), --filter and --normalize, "default" standing for the model's
+ * (wmf_model_default_filter, _normalize); with model NULL (before it loads), bilinear and ImageNet's.
+ * Returns 0, or EXIT_USAGE (printed) if the sizes are invalid. */
+int model_preprocessing(const wmf_model *model, long resize, long crop, preprocessing *pre);
+/* Whether two preprocessings are the same. */
+bool preprocessing_equal(const preprocessing *a, const preprocessing *b);
+/* "resize=R crop=C filter=F", then " mean=.. std=.." unless ImageNet's: the "preprocess" provenance field. */
+void preprocessing_describe(char *buf, size_t size, const preprocessing *pre);
+/* --filter and --normalize: "default" (the model's) or a name (model_preprocessing reads them). */
+extern const char *network_filter, *network_normalize;
 /* --transform-input of the commands that load a network: "default", "on" or "off" (open_model reads it). */
 extern const char *network_transform_input;
 
@@ -104,8 +120,15 @@ const char *precision_name(bool bf16);
                               "DenseNet hook of Mark My Words)"}
 /* The options of the commands that run a network on image files (audit, classify, extract). */
 #define NETWORK_SPECS(arch, resize, crop, state_dict_key)                                        \
-  ARCH_SPEC(arch), RESIZE_CROP_SPECS(resize, crop), STATE_DICT_KEY_SPEC(state_dict_key), TRANSFORM_INPUT_SPEC, \
-  PRECISION_SPEC, CONV_SPEC
+  ARCH_SPEC(arch), RESIZE_CROP_SPECS(resize, crop), FILTER_NORMALIZE_SPECS, STATE_DICT_KEY_SPEC(state_dict_key), \
+  TRANSFORM_INPUT_SPEC, PRECISION_SPEC, CONV_SPEC
+#define FILTER_NORMALIZE_SPECS                                                                   \
+  {"filter", ARG_STRING, &network_filter,                                                        \
+   "bilinear|bicubic: the resize's interpolation (default: the model's, as torchvision's transforms of its "  \
+   "weights: bicubic for EfficientNet B0, B2-B7, V2-L, regnet_y_128gf, SWAG ViTs)"},              \
+  {"normalize", ARG_STRING, &network_normalize,                                                  \
+   "imagenet|inception: Normalize's mean and std, ImageNet's or 0.5 and 0.5 (default: the model's; inception "  \
+   "for efficientnet_v2_l)"}
 #define RESIZE_CROP_SPECS(resize, crop)                                                          \
   {"resize", ARG_INT, &(resize), "shorter side before cropping (default: the model's, 256; Inception-v3 342; RegNet 232)"}, \
   {"crop", ARG_INT, &(crop), "center crop, the network's input size (default: the model's, 224; Inception-v3 299)"}

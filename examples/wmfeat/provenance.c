@@ -41,7 +41,7 @@ static wmf_status fill_fields(run_fields *f, const run_record *r) {
   wmf_status st = wmf_weights_fingerprint(fp, sizeof fp, r->weights);
   snprintf(f->weights, sizeof f->weights, "%s %s", wmf_model_arch(r->model), fp);
   snprintf(f->seed, sizeof f->seed, "%lu", r->seed);
-  snprintf(f->pre, sizeof f->pre, "resize=%u crop=%u filter=bilinear", r->resize, r->crop);
+  preprocessing_describe(f->pre, sizeof f->pre, &r->pre);
   snprintf(f->shard, sizeof f->shard, "%zu/%zu", r->shard_i, r->shard_n);
   size_t len = 0;
   if (!st && r->watermark && (st = wmf_watermark_recipe(NULL, 0, &len, r->watermark)) == WMF_ERR_BUFFER_TOO_SMALL) {

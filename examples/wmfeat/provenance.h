@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <wmfeat.h>
 
+#include "common.h"
 #include "files.h"
 
 typedef struct run_record {
@@ -16,7 +17,7 @@ typedef struct run_record {
   const wmf_model *model;
   const wmf_watermark *watermark; /* NULL: no recipe (pre-rendered pairs record their own list) */
   unsigned long seed;
-  unsigned resize, crop;
+  preprocessing pre;
   bool bf16;
   const char *stage; /* NULL: the penultimate features */
   const char *inputs; /* wmf_list_fingerprint of the whole list (before sharding) */

@@ -5,13 +5,29 @@
 
 #include "progress.h"
 
+/* Resizes (shorter side) and crops one image. */
+static wmf_status resize_crop(wmf_image **out, const wmf_image *img, const preprocessing *pre) {
+  wmf_image *resized = NULL;
+  wmf_status st = wmf_image_resize_shorter(&resized, img, pre->resize, pre->filter);
+  if (!st) st = wmf_image_center_crop(out, resized, pre->crop, pre->crop);
+  wmf_image_destroy(resized);
+  return st;
+}
+
 bool prepare_image_file(void *ctx, size_t item, float *buffer, size_t slot, char *err, size_t errlen) {
   const run_files_ctx *c = ctx;
-  size_t per = (size_t)3 * c->crop * c->crop;
-  wmf_image *img = NULL;
+  const preprocessing *pre = &c->pre;
+  size_t per = (size_t)3 * pre->crop * pre->crop;
+  wmf_image *img = NULL, *crop = NULL;
   wmf_status st = wmf_image_load(&img, c->paths[item], NULL);
-  if (!st) st = wmf_preprocess(img, c->resize, c->crop, NULL, buffer, per * (slot + 1), slot);
+  if (!st && pre->filter == WMF_FILTER_BILINEAR) /* one call that resizes only the crop's window */
+    st = wmf_preprocess(img, pre->resize, pre->crop, &pre->norm, buffer, per * (slot + 1), slot);
+  else if (!st) {
+    st = resize_crop(&crop, img, pre);
+    if (!st) st = wmf_image_to_tensor(crop, &pre->norm, buffer, per * (slot + 1), slot);
+  }
   wmf_image_destroy(img);
+  wmf_image_destroy(crop);
   if (st) snprintf(err, errlen, "%s: %s", wmf_status_name(st), wmf_last_error());
   return st == WMF_OK;
 }
@@ -23,35 +39,33 @@ size_t session_features(const wmf_session *s) {
 uint64_t watermark_seed(uint64_t seed, size_t index) { return seed * 1000003u + index; }
 
 /* Loads, resizes and crops one image. */
-static wmf_status load_crop(wmf_image **out, const char *path, unsigned resize, unsigned crop) {
-  wmf_image *img = NULL, *resized = NULL;
+static wmf_status load_crop(wmf_image **out, const char *path, const preprocessing *pre) {
+  wmf_image *img = NULL;
   *out = NULL;
   wmf_status st = wmf_image_load(&img, path, NULL);
-  if (!st) st = wmf_image_resize_shorter(&resized, img, resize, WMF_FILTER_BILINEAR);
-  if (!st) st = wmf_image_center_crop(out, resized, crop, crop);
+  if (!st) st = resize_crop(out, img, pre);
   wmf_image_destroy(img);
-  wmf_image_destroy(resized);
   return st;
 }
 
 bool prepare_marked(void *vctx, size_t item, float *buffer, size_t slot, char *err, size_t errlen) {
   const marked_ctx *c = vctx;
-  size_t copies = c->want == MARKED_PAIR ? 2 : 1, cap = copies * c->batch * 3 * (size_t)c->crop * c->crop;
+  size_t copies = c->want == MARKED_PAIR ? 2 : 1, cap = copies * c->batch * 3 * (size_t)c->pre.crop * c->pre.crop;
   size_t wm_slot = c->want == MARKED_PAIR ? c->batch + slot : slot, global = c->first_global + item;
   const char *failed = c->paths[item];
   char path[4200];
   wmf_image *crop = NULL, *twin = NULL;
-  wmf_status st = load_crop(&crop, c->paths[item], c->resize, c->crop);
-  if (!st && (c->want & MARKED_CLEAN)) st = wmf_image_to_tensor(crop, NULL, buffer, cap, slot);
+  wmf_status st = load_crop(&crop, c->paths[item], &c->pre);
+  if (!st && (c->want & MARKED_CLEAN)) st = wmf_image_to_tensor(crop, &c->pre.norm, buffer, cap, slot);
   if (!st && (c->want & MARKED_WM)) {
     if (c->wm_paths) {
       failed = c->wm_paths[item];
-      st = load_crop(&twin, c->wm_paths[item], c->resize, c->crop);
+      st = load_crop(&twin, c->wm_paths[item], &c->pre);
     } else {
       st = wmf_watermark_apply(c->wm, crop, watermark_seed(c->seed, global));
     }
     wmf_image *marked = twin ? twin : crop;
-    if (!st) st = wmf_image_to_tensor(marked, NULL, buffer, cap, wm_slot);
+    if (!st) st = wmf_image_to_tensor(marked, &c->pre.norm, buffer, cap, wm_slot);
     if (!st && c->examples_dir && global < c->examples) {
       const char *base = strrchr(c->paths[item], '/');
       base = base ? base + 1 : c->paths[item];

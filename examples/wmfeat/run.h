@@ -41,12 +41,12 @@ int run_images(const run_spec *spec, const common_opts *o);
 /* A prepare function for plain image files: `ctx` is a run_files_ctx. */
 typedef struct run_files_ctx {
   char **paths;
-  unsigned resize, crop;
+  preprocessing pre;
 } run_files_ctx;
 bool prepare_image_file(void *ctx, size_t item, float *buffer, size_t slot, char *err, size_t errlen);
 
 /* The audit's inputs, shared by `audit` and `extract` so both see the same crop: each image is resized
- * (shorter side) and center-cropped; the watermark is drawn on the crop before normalization, as
+ * (shorter side, pre.filter) and center-cropped; the watermark is drawn on the crop before normalization (pre.norm), as
  * ImageNet-W does, with the seed watermark_seed(seed, first_global + item), or the twin is read from
  * wm_paths[item] (pre-rendered) and goes through the same resize and crop. `want` says which tensors
  * are written: MARKED_PAIR puts the clean one in slot `slot` and the watermarked one in batch + slot;
@@ -58,7 +58,7 @@ typedef struct marked_ctx {
   char **wm_paths;          /* pre-rendered twins, or NULL */
   const wmf_watermark *wm;  /* the recipe when wm_paths is NULL */
   size_t first_global;      /* global index of paths[0]: seeds depend on it, so shards equal one run */
-  unsigned resize, crop;
+  preprocessing pre;
   size_t batch;
   uint64_t seed;
   int want;

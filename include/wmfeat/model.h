@@ -13,6 +13,7 @@
 #error "Include <wmfeat.h>, not <wmfeat/model.h>."
 #endif
 #include "core.h"
+#include "image.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -118,10 +119,22 @@ WMF_API uint32_t wmf_model_default_input_size(const wmf_model *model);
 
 /** The size torchvision's preprocessing of the model's weights resizes the shorter side to before the
  *  center crop of wmf_model_default_input_size(): 256, 342 for Inception-v3, a ViT fixed at another size
- *  than 224 its own size (SWAG E2E),
- *  232 for the RegNets (torchvision's DEFAULT weights, IMAGENET1K_V2) but 384 for regnet_y_128gf; 0 for NULL.
+ *  than 224 its own size (SWAG E2E), 242 for vit_l_16, 224 for vit_h_14 at 224 (SWAG LINEAR),
+ *  232 for the RegNets (torchvision's DEFAULT weights, IMAGENET1K_V2) but 384 for regnet_y_128gf, 232 for
+ *  shufflenet_v2_x1_5 and x2_0, EfficientNet its DEFAULT weights' (docs/models.md); 0 for NULL.
  *  Thread-safe. Since 1.1. */
 WMF_API uint32_t wmf_model_default_resize_size(const wmf_model *model);
+
+/** The interpolation of that resize in torchvision's transforms of the model's weights (docs/models.md):
+ *  WMF_FILTER_BICUBIC for efficientnet_b0 and b2 to b7, efficientnet_v2_l, regnet_y_128gf and the ViTs of
+ *  SWAG weights (vit_h_14, and a ViT fixed at another size than 224); WMF_FILTER_BILINEAR for every other
+ *  network and for NULL. Thread-safe. Since 1.1. */
+WMF_API wmf_filter wmf_model_default_filter(const wmf_model *model);
+
+/** Writes into *out the Normalize of those transforms: mean and std 0.5 for efficientnet_v2_l, ImageNet's
+ *  (WMF_NORMALIZE_IMAGENET) for every other network. Returns WMF_OK, WMF_ERR_INVALID_ARGUMENT (NULL model
+ *  or out). Thread-safe. Since 1.1. */
+WMF_API wmf_status wmf_model_default_normalize(const wmf_model *model, wmf_normalize *out);
 
 /** Numeric precision of a session. */
 typedef enum wmf_precision {

@@ -25,22 +25,31 @@ typedef struct efficientnet_cfg {
   const char *name;
   int v2, stem, stages, blocks[MAX_STAGES], last;
   double bn_eps;
-  int input, resize; /* the DEFAULT weights' transforms: crop and resize */
+  int input, resize;         /* the DEFAULT weights' transforms: crop, resize, */
+  wmf_filter filter;          /* interpolation */
+  const wmf_normalize *norm;  /* and Normalize (NULL: ImageNet's) */
 } efficientnet_cfg;
 
+/* torchvision's transforms of efficientnet_v2_l's weights: inputs scaled to [-1, 1] */
+static const wmf_normalize half = {{0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f}};
+#define BL WMF_FILTER_BILINEAR
+#define BC WMF_FILTER_BICUBIC
+
 static const efficientnet_cfg known[] = {
-  {"efficientnet_b0", 0, 32, 7, {1, 2, 2, 3, 3, 4, 1}, 1280, 1e-5, 224, 256},
-  {"efficientnet_b1", 0, 32, 7, {2, 3, 3, 4, 4, 5, 2}, 1280, 1e-5, 240, 255},
-  {"efficientnet_b2", 0, 32, 7, {2, 3, 3, 4, 4, 5, 2}, 1408, 1e-5, 288, 288},
-  {"efficientnet_b3", 0, 40, 7, {2, 3, 3, 5, 5, 6, 2}, 1536, 1e-5, 300, 320},
-  {"efficientnet_b4", 0, 48, 7, {2, 4, 4, 6, 6, 8, 2}, 1792, 1e-5, 380, 384},
-  {"efficientnet_b5", 0, 48, 7, {3, 5, 5, 7, 7, 9, 3}, 2048, 1e-3, 456, 456},
-  {"efficientnet_b6", 0, 56, 7, {3, 6, 6, 8, 8, 11, 3}, 2304, 1e-3, 528, 528},
-  {"efficientnet_b7", 0, 64, 7, {4, 7, 7, 10, 10, 13, 4}, 2560, 1e-3, 600, 600},
-  {"efficientnet_v2_s", 1, 24, 6, {2, 4, 4, 6, 9, 15}, 1280, 1e-3, 384, 384},
-  {"efficientnet_v2_m", 1, 24, 7, {3, 5, 5, 7, 14, 18, 5}, 1280, 1e-3, 480, 480},
-  {"efficientnet_v2_l", 1, 32, 7, {4, 7, 7, 10, 19, 25, 7}, 1280, 1e-3, 480, 480},
+  {"efficientnet_b0", 0, 32, 7, {1, 2, 2, 3, 3, 4, 1}, 1280, 1e-5, 224, 256, BC, NULL},
+  {"efficientnet_b1", 0, 32, 7, {2, 3, 3, 4, 4, 5, 2}, 1280, 1e-5, 240, 255, BL, NULL},
+  {"efficientnet_b2", 0, 32, 7, {2, 3, 3, 4, 4, 5, 2}, 1408, 1e-5, 288, 288, BC, NULL},
+  {"efficientnet_b3", 0, 40, 7, {2, 3, 3, 5, 5, 6, 2}, 1536, 1e-5, 300, 320, BC, NULL},
+  {"efficientnet_b4", 0, 48, 7, {2, 4, 4, 6, 6, 8, 2}, 1792, 1e-5, 380, 384, BC, NULL},
+  {"efficientnet_b5", 0, 48, 7, {3, 5, 5, 7, 7, 9, 3}, 2048, 1e-3, 456, 456, BC, NULL},
+  {"efficientnet_b6", 0, 56, 7, {3, 6, 6, 8, 8, 11, 3}, 2304, 1e-3, 528, 528, BC, NULL},
+  {"efficientnet_b7", 0, 64, 7, {4, 7, 7, 10, 10, 13, 4}, 2560, 1e-3, 600, 600, BC, NULL},
+  {"efficientnet_v2_s", 1, 24, 6, {2, 4, 4, 6, 9, 15}, 1280, 1e-3, 384, 384, BL, NULL},
+  {"efficientnet_v2_m", 1, 24, 7, {3, 5, 5, 7, 14, 18, 5}, 1280, 1e-3, 480, 480, BL, NULL},
+  {"efficientnet_v2_l", 1, 32, 7, {4, 7, 7, 10, 19, 25, 7}, 1280, 1e-3, 480, 480, BC, &half},
 };
+#undef BL
+#undef BC
 
 WMFI_NN_DEFINE_KNOWS(efficientnet, known)
 
@@ -178,6 +187,8 @@ wmf_status wmfi_nn_efficientnet_build(wmf_model *m, wmfi_nn_params *p, const cha
     snprintf(m->arch, sizeof m->arch, "%s", cfg->name);
     m->default_input = cfg->input;
     m->default_resize = cfg->resize;
+    m->default_filter = cfg->filter;
+    m->default_norm = cfg->norm;
   } else {
     snprintf(m->arch, sizeof m->arch, "efficientnet-custom");
   }

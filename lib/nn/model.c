@@ -115,6 +115,18 @@ void wmf_model_destroy(wmf_model *model) {
   wmfi_free(model);
 }
 
+wmf_filter wmf_model_default_filter(const wmf_model *model) {
+  return model ? model->default_filter : WMF_FILTER_BILINEAR;
+}
+
+wmf_status wmf_model_default_normalize(const wmf_model *model, wmf_normalize *out) {
+  static const wmf_normalize imagenet = WMF_NORMALIZE_IMAGENET;
+  WMFI_REQUIRE(model, "wmf_model_default_normalize: model is NULL");
+  WMFI_REQUIRE(out, "wmf_model_default_normalize: out is NULL");
+  *out = model->default_norm ? *model->default_norm : imagenet;
+  return WMF_OK;
+}
+
 /* Every name the builders' *_knows accept (tests/nn checks that both agree). */
 static const char *const arch_names[] = {
   "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x8d",

@@ -113,6 +113,8 @@ struct wmf_model {
   dnnl_engine_t engine;
   int default_input, default_resize; /* set by a builder whose network was trained at another size
                                         (Inception-v3: 299, 342); 0: WMFI_NN_DEFAULT_INPUT, 256 */
+  wmf_filter default_filter;          /* the resize of those transforms: bilinear unless a builder says */
+  const wmf_normalize *default_norm;  /* their Normalize; NULL: ImageNet's */
   int transform_input;                /* wmf_model_options.transform_input as given (the builder
                                         resolves the default) */
   uint64_t wino_floats;               /* floats of the Winograd weights made at load (WMFI_NN_WINO_MAX_FLOATS) */

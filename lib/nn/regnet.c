@@ -17,28 +17,28 @@ enum { MAX_STAGES = 8 };
 typedef struct regnet_cfg {
   const char *name;
   int se, stages, depth[MAX_STAGES], width[MAX_STAGES], group_width[MAX_STAGES];
-  int input, resize; /* the default weights' transforms (DEFAULT in torchvision) */
+  int input, resize, bicubic; /* the default weights' transforms (DEFAULT in torchvision) */
 } regnet_cfg;
 
 /* torchvision's BlockParams.from_init_params for each variant, evaluated (bottleneck multiplier 1). The
  * DEFAULT weights are IMAGENET1K_V2 (resize 232, crop 224), regnet_y_128gf's IMAGENET1K_SWAG_E2E_V1
  * (bicubic, resize and crop 384). */
 static const regnet_cfg known[] = {
-  {"regnet_x_400mf", 0, 4, {1, 2, 7, 12}, {32, 64, 160, 400}, {16, 16, 16, 16}, 224, 232},
-  {"regnet_x_800mf", 0, 4, {1, 3, 7, 5}, {64, 128, 288, 672}, {16, 16, 16, 16}, 224, 232},
-  {"regnet_x_1_6gf", 0, 4, {2, 4, 10, 2}, {72, 168, 408, 912}, {24, 24, 24, 24}, 224, 232},
-  {"regnet_x_3_2gf", 0, 4, {2, 6, 15, 2}, {96, 192, 432, 1008}, {48, 48, 48, 48}, 224, 232},
-  {"regnet_x_8gf", 0, 4, {2, 5, 15, 1}, {80, 240, 720, 1920}, {80, 120, 120, 120}, 224, 232},
-  {"regnet_x_16gf", 0, 4, {2, 6, 13, 1}, {256, 512, 896, 2048}, {128, 128, 128, 128}, 224, 232},
-  {"regnet_x_32gf", 0, 4, {2, 7, 13, 1}, {336, 672, 1344, 2520}, {168, 168, 168, 168}, 224, 232},
-  {"regnet_y_400mf", 1, 4, {1, 3, 6, 6}, {48, 104, 208, 440}, {8, 8, 8, 8}, 224, 232},
-  {"regnet_y_800mf", 1, 4, {1, 3, 8, 2}, {64, 144, 320, 784}, {16, 16, 16, 16}, 224, 232},
-  {"regnet_y_1_6gf", 1, 4, {2, 6, 17, 2}, {48, 120, 336, 888}, {24, 24, 24, 24}, 224, 232},
-  {"regnet_y_3_2gf", 1, 4, {2, 5, 13, 1}, {72, 216, 576, 1512}, {24, 24, 24, 24}, 224, 232},
-  {"regnet_y_8gf", 1, 4, {2, 4, 10, 1}, {224, 448, 896, 2016}, {56, 56, 56, 56}, 224, 232},
-  {"regnet_y_16gf", 1, 4, {2, 4, 11, 1}, {224, 448, 1232, 3024}, {112, 112, 112, 112}, 224, 232},
-  {"regnet_y_32gf", 1, 4, {2, 5, 12, 1}, {232, 696, 1392, 3712}, {232, 232, 232, 232}, 224, 232},
-  {"regnet_y_128gf", 1, 4, {2, 7, 17, 1}, {528, 1056, 2904, 7392}, {264, 264, 264, 264}, 384, 384},
+  {"regnet_x_400mf", 0, 4, {1, 2, 7, 12}, {32, 64, 160, 400}, {16, 16, 16, 16}, 224, 232, 0},
+  {"regnet_x_800mf", 0, 4, {1, 3, 7, 5}, {64, 128, 288, 672}, {16, 16, 16, 16}, 224, 232, 0},
+  {"regnet_x_1_6gf", 0, 4, {2, 4, 10, 2}, {72, 168, 408, 912}, {24, 24, 24, 24}, 224, 232, 0},
+  {"regnet_x_3_2gf", 0, 4, {2, 6, 15, 2}, {96, 192, 432, 1008}, {48, 48, 48, 48}, 224, 232, 0},
+  {"regnet_x_8gf", 0, 4, {2, 5, 15, 1}, {80, 240, 720, 1920}, {80, 120, 120, 120}, 224, 232, 0},
+  {"regnet_x_16gf", 0, 4, {2, 6, 13, 1}, {256, 512, 896, 2048}, {128, 128, 128, 128}, 224, 232, 0},
+  {"regnet_x_32gf", 0, 4, {2, 7, 13, 1}, {336, 672, 1344, 2520}, {168, 168, 168, 168}, 224, 232, 0},
+  {"regnet_y_400mf", 1, 4, {1, 3, 6, 6}, {48, 104, 208, 440}, {8, 8, 8, 8}, 224, 232, 0},
+  {"regnet_y_800mf", 1, 4, {1, 3, 8, 2}, {64, 144, 320, 784}, {16, 16, 16, 16}, 224, 232, 0},
+  {"regnet_y_1_6gf", 1, 4, {2, 6, 17, 2}, {48, 120, 336, 888}, {24, 24, 24, 24}, 224, 232, 0},
+  {"regnet_y_3_2gf", 1, 4, {2, 5, 13, 1}, {72, 216, 576, 1512}, {24, 24, 24, 24}, 224, 232, 0},
+  {"regnet_y_8gf", 1, 4, {2, 4, 10, 1}, {224, 448, 896, 2016}, {56, 56, 56, 56}, 224, 232, 0},
+  {"regnet_y_16gf", 1, 4, {2, 4, 11, 1}, {224, 448, 1232, 3024}, {112, 112, 112, 112}, 224, 232, 0},
+  {"regnet_y_32gf", 1, 4, {2, 5, 12, 1}, {232, 696, 1392, 3712}, {232, 232, 232, 232}, 224, 232, 0},
+  {"regnet_y_128gf", 1, 4, {2, 7, 17, 1}, {528, 1056, 2904, 7392}, {264, 264, 264, 264}, 384, 384, 1},
 };
 
 WMFI_NN_DEFINE_KNOWS(regnet, known)
@@ -156,6 +156,7 @@ wmf_status wmfi_nn_regnet_build(wmf_model *m, wmfi_nn_params *p, const char *arc
   snprintf(m->arch, sizeof m->arch, "%s", cfg.name);
   if (cfg.input && cfg.input != WMFI_NN_DEFAULT_INPUT) m->default_input = cfg.input;
   if (cfg.resize) m->default_resize = cfg.resize;
+  if (cfg.bicubic) m->default_filter = WMF_FILTER_BICUBIC;
 done:
   return st;
 }

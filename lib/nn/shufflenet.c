@@ -21,13 +21,14 @@
 typedef struct shufflenet_cfg {
   const char *name;
   int repeats[3], channels[5];
+  int resize; /* the transforms of torchvision's only weights (IMAGENET1K_V1): resize, crop 224 */
 } shufflenet_cfg;
 
 static const shufflenet_cfg known[] = {
-  {"shufflenet_v2_x0_5", {4, 8, 4}, {24, 48, 96, 192, 1024}},
-  {"shufflenet_v2_x1_0", {4, 8, 4}, {24, 116, 232, 464, 1024}},
-  {"shufflenet_v2_x1_5", {4, 8, 4}, {24, 176, 352, 704, 1024}},
-  {"shufflenet_v2_x2_0", {4, 8, 4}, {24, 244, 488, 976, 2048}},
+  {"shufflenet_v2_x0_5", {4, 8, 4}, {24, 48, 96, 192, 1024}, 256},
+  {"shufflenet_v2_x1_0", {4, 8, 4}, {24, 116, 232, 464, 1024}, 256},
+  {"shufflenet_v2_x1_5", {4, 8, 4}, {24, 176, 352, 704, 1024}, 232},
+  {"shufflenet_v2_x2_0", {4, 8, 4}, {24, 244, 488, 976, 2048}, 232},
 };
 
 WMFI_NN_DEFINE_KNOWS(shufflenet, known)
@@ -55,7 +56,7 @@ static wmf_status infer(const wmfi_nn_params *p, shufflenet_cfg *cfg) {
   for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
     if (!memcmp(known[i].repeats, cfg->repeats, sizeof cfg->repeats) &&
         !memcmp(known[i].channels, cfg->channels, sizeof cfg->channels))
-      cfg->name = known[i].name;
+      *cfg = known[i];
   return st;
 }
 
@@ -147,6 +148,7 @@ wmf_status wmfi_nn_shufflenet_build(wmf_model *m, wmfi_nn_params *p, const char 
   WMFI_TRY(wmfi_nn_dim(p, "fc.weight", 2, 0, WMFI_NN_MAX_CLASSES, &classes));
   WMFI_TRY(wmfi_nn_add_classifier(g, p, f, classes, "fc"));
   snprintf(m->arch, sizeof m->arch, "%s", cfg.name);
+  m->default_resize = cfg.resize;
 done:
   return st;
 }

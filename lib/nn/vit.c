@@ -12,12 +12,13 @@
 typedef struct vit_cfg {
   const char *name;
   int patch, layers, heads, hidden, mlp;
+  int v1_resize; /* the resize of the IMAGENET1K_V1 weights (224 px, bilinear); 0: the variant has only SWAG ones */
 } vit_cfg;
 
 static const vit_cfg known[] = {
-    {"vit_b_16", 16, 12, 12, 768, 3072},  {"vit_b_32", 32, 12, 12, 768, 3072},
-    {"vit_l_16", 16, 24, 16, 1024, 4096}, {"vit_l_32", 32, 24, 16, 1024, 4096},
-    {"vit_h_14", 14, 32, 16, 1280, 5120},
+    {"vit_b_16", 16, 12, 12, 768, 3072, 256},  {"vit_b_32", 32, 12, 12, 768, 3072, 256},
+    {"vit_l_16", 16, 24, 16, 1024, 4096, 242}, {"vit_l_32", 32, 24, 16, 1024, 4096, 256},
+    {"vit_h_14", 14, 32, 16, 1280, 5120, 0},
 };
 
 /* Head width of a configuration the weights do not name (the number of heads is not stored in them):
@@ -124,6 +125,16 @@ wmf_status wmfi_nn_vit_build(wmf_model *m, wmfi_nn_params *p, const char *arch) 
   WMFI_TRY(wmfi_nn_add_layernorm(g, p, x, "encoder.ln", &x));
   WMFI_TRY(wmfi_nn_add_classifier(g, p, x, classes, "heads.head"));
   m->fixed_input = size;
+  /* the preprocessing of torchvision's weights of this variant and size: IMAGENET1K_V1 at 224 px, else SWAG
+   * (E2E at 384, 512 or 518 px, LINEAR at 224 for vit_h_14), bicubic without a margin; another network:
+   * bilinear, resize 256 at 224 px, else its size */
+  int swag = strcmp(cfg.name, "vit-custom") && (size != WMFI_NN_DEFAULT_INPUT || !cfg.v1_resize);
+  if (swag) {
+    m->default_resize = size;
+    m->default_filter = WMF_FILTER_BICUBIC;
+  } else {
+    m->default_resize = size != WMFI_NN_DEFAULT_INPUT ? size : cfg.v1_resize ? cfg.v1_resize : 256;
+  }
   snprintf(m->arch, sizeof m->arch, "%s", cfg.name);
 done:
   return st;

@@ -317,6 +317,14 @@ START_TEST(session_limits) {
   ck_assert_uint_eq(wmf_model_default_input_size(m), 224);
   ck_assert_uint_eq(wmf_model_default_resize_size(m), 256);
   ck_assert_uint_eq(wmf_model_default_resize_size(NULL), 0);
+  /* a custom network: bilinear and ImageNet's Normalize (torchvision's own are in tests/tools' cli_preprocessing) */
+  ck_assert_int_eq(wmf_model_default_filter(m), WMF_FILTER_BILINEAR);
+  ck_assert_int_eq(wmf_model_default_filter(NULL), WMF_FILTER_BILINEAR);
+  wmf_normalize norm = {{0}, {0}}, imagenet = WMF_NORMALIZE_IMAGENET;
+  ck_assert_int_eq(wmf_model_default_normalize(m, &norm), WMF_OK);
+  ck_assert_mem_eq(&norm, &imagenet, sizeof norm);
+  ck_assert_int_eq(wmf_model_default_normalize(NULL, &norm), WMF_ERR_INVALID_ARGUMENT);
+  ck_assert_int_eq(wmf_model_default_normalize(m, NULL), WMF_ERR_INVALID_ARGUMENT);
   wmf_session_options o = WMF_SESSION_OPTIONS_INIT;
   wmf_session *s = (wmf_session *)1;
   o.input_height = 16;

@@ -8,6 +8,7 @@ import numpy as np
 
 from ._lib import (F32P, F64P, I32P, PP, SIZEP, P, Error, Handle, as_exact_f32, as_input, as_output, getter,
                    c_string, fn, path_arg, ptr, version)
+from .image import BICUBIC, BILINEAR, IMAGENET
 from .model import ConvAlgorithm, Precision
 
 NO_LABEL = -1
@@ -262,17 +263,27 @@ def relative_to_input(path, source):
     return path
 
 
+def preprocess_description(resize, crop, filter=BILINEAR, norm=None):
+    """The "preprocess" provenance field `wmfeat audit` writes: "resize=R crop=C filter=F", then the mean and
+    std unless they are ImageNet's (norm None: ImageNet's)."""
+    out = f"resize={int(resize)} crop={int(crop)} filter={'bicubic' if filter == BICUBIC else 'bilinear'}"
+    if norm is not None and norm != IMAGENET:
+        out += " mean={:g},{:g},{:g} std={:g},{:g},{:g}".format(*norm.mean, *norm.std)
+    return out
+
+
 def run_provenance(weights, model, watermark, seed, resize, crop, inputs, shard=(0, 1),
-                   precision="fp32", stage=None, conv="auto"):
+                   precision="fp32", stage=None, conv="auto", filter=BILINEAR, norm=None):
     """The provenance fields `wmfeat audit` records for a run (docs/audit.md), as a dict for
     Audit.provenance: `weights` the opened Weights and `model` the Model built from them, `watermark`
     the recipe (None: no "recipe" field, e.g. pre-rendered pairs), `inputs` the list_fingerprint of the
     whole list (before sharding), `shard` (i, n), `precision` "fp32" or "bf16" (or a Precision) as the
     session runs, `stage` the feature stage (None: the penultimate features), `conv` "auto" or "direct" (or a
-    ConvAlgorithm) as the session runs its convolutions."""
+    ConvAlgorithm) as the session runs its convolutions, `filter` and `norm` the resize's interpolation and
+    Normalize (None: ImageNet's) as audit_files returns them in its info."""
     precision = Precision.of(precision).label
     fields = {"weights": f"{model.arch} {weights.fingerprint()}", "seed": str(int(seed)),
-              "preprocess": f"resize={int(resize)} crop={int(crop)} filter=bilinear",
+              "preprocess": preprocess_description(resize, crop, filter, norm),
               "precision": precision, "convolution": ConvAlgorithm.of(conv).label, "stage": stage or "penultimate", "inputs": inputs,
               "shard": f"{int(shard[0])}/{int(shard[1])}", "version": version()}
     if watermark is not None:

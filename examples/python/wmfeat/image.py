@@ -14,8 +14,15 @@ _F32P = ctypes.POINTER(ctypes.c_float)
 class Normalize(ctypes.Structure):
     _fields_ = [("mean", ctypes.c_float * 3), ("std", ctypes.c_float * 3)]
 
+    def __eq__(self, other):
+        return isinstance(other, Normalize) and list(self.mean) == list(other.mean) and list(self.std) == list(other.std)
+
+    def __repr__(self):
+        return f"Normalize(mean={tuple(self.mean)}, std={tuple(self.std)})"
+
 
 IMAGENET = Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+INCEPTION = Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))  # efficientnet_v2_l's torchvision transforms
 BILINEAR, BICUBIC = 0, 1
 _GRAY8, _RGB8, _RGBA8 = 1, 3, 4
 

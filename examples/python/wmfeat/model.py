@@ -7,6 +7,7 @@ import weakref
 import numpy as np
 
 from ._lib import F32P, PP, P, Handle, as_input, as_output, c_string, fn, getter, init_options, ptr
+from .image import Normalize
 
 _SIZE = ctypes.c_size_t
 _U32 = ctypes.c_uint32
@@ -80,6 +81,8 @@ fn("wmf_model_num_classes", [P], _SIZE)  # the 1.0 name, declared so that calls 
 _model_feature_count = fn("wmf_model_feature_count", [P], _SIZE)
 _model_default_input_size = fn("wmf_model_default_input_size", [P], _U32)
 _model_default_resize_size = fn("wmf_model_default_resize_size", [P], _U32)
+_model_default_filter = fn("wmf_model_default_filter", [P], ctypes.c_int, check=False)  # a wmf_filter
+_model_default_normalize = fn("wmf_model_default_normalize", [P, ctypes.POINTER(Normalize)])
 _session_create = fn("wmf_session_create", [PP, P, ctypes.POINTER(_SessionOptions)])
 _session_destroy = fn("wmf_session_destroy", [P], None)
 _session_run = fn("wmf_session_run", [P, F32P, _SIZE, F32P, _SIZE, F32P, _SIZE])
@@ -165,6 +168,17 @@ class Model(Handle):
 
     default_resize_size = getter(_model_default_resize_size,
                                  doc="The shorter side torchvision resizes to before that crop: 256, Inception-v3 342.")
+
+    default_filter = getter(_model_default_filter,
+                            doc="That resize's interpolation in torchvision's transforms of the weights: wmfeat.BICUBIC "
+                                "(EfficientNet B0, B2-B7, V2-L, regnet_y_128gf, SWAG ViTs) or wmfeat.BILINEAR.")
+
+    @property
+    def default_normalize(self):
+        """Their Normalize: wmfeat.INCEPTION (mean and std 0.5) for efficientnet_v2_l, else wmfeat.IMAGENET."""
+        out = Normalize()
+        _model_default_normalize(self, ctypes.byref(out))
+        return out
 
     def session(self, **options):
         """Session(self, **options)."""

@@ -101,14 +101,14 @@ def watermark_seed(seed, index):
     return (seed * 1000003 + index) % (1 << 64)
 
 
-def _crop(path, resize, crop):
-    with Image.load(path) as img, img.resize_shorter(resize) as small:
+def _crop(path, resize, crop, filter):
+    with Image.load(path) as img, img.resize_shorter(resize, filter) as small:
         return small.center_crop(crop, crop)
 
 
 def audit_files(model, clean, watermarked=None, preset="imagenet-w", seed=0, resize=None, crop=None, batch=16,
                 threads=0, labels=False, save_examples=0, examples_dir=None, limit=0, start=0, precision="fp32",
-                conv="auto"):
+                conv="auto", filter=None, norm=None):
     """An Audit of image pairs, equal bit for bit to `wmfeat audit` with the same options.
 
     model: a Model or a weight file path. clean: a folder, list file, image or list of paths.
@@ -118,12 +118,14 @@ def audit_files(model, clean, watermarked=None, preset="imagenet-w", seed=0, res
     clean image, False none. save_examples: write the first N watermarked inputs as the network saw them
     (PNG, before normalization) into examples_dir. start: the index of the first image in the whole list
     (a shard's offset; it decides the watermark seeds and example numbers). resize, crop: None for the
-    model's defaults (256 and 224; Inception-v3 342 and 299), as `wmfeat audit`. precision: "fp32" or
+    model's defaults (256 and 224; Inception-v3 342 and 299), as `wmfeat audit`; filter (wmfeat.BILINEAR or
+    BICUBIC) and norm (a Normalize): None for the model's (`wmfeat audit --filter`, `--normalize`). precision: "fp32" or
     "bf16" (`wmfeat audit --precision`); bf16 on a CPU without it raises wmfeat.Error, never runs as fp32.
     conv: "auto" or "direct" (`wmfeat audit --conv`).
     Returns (audit, info): info is a dict with "paths" (the clean path of each pair, in order), "skipped"
     (messages of images that could not be read), "unpaired" ((path, side) without a partner) and
-    "precision" ("fp32" or "bf16") and "convolution" ("auto" or "direct"), for run_provenance."""
+    "precision" ("fp32" or "bf16"), "convolution" ("auto" or "direct"), "filter" and "norm" (as used), for
+    run_provenance."""
     precision = Precision.of(precision)
     conv = ConvAlgorithm.of(conv)
     own_model = not isinstance(model, Model)
@@ -131,6 +133,8 @@ def audit_files(model, clean, watermarked=None, preset="imagenet-w", seed=0, res
         model = Model.open(model)
     resize = model.default_resize_size if resize is None else resize
     crop = model.default_input_size if crop is None else crop
+    filter = model.default_filter if filter is None else filter
+    norm = model.default_normalize if norm is None else norm
     unpaired = []
     if watermarked is not None:
         cpaths, wpaths, lab, unpaired = pair_images(clean, watermarked)
@@ -153,7 +157,7 @@ def audit_files(model, clean, watermarked=None, preset="imagenet-w", seed=0, res
         os.makedirs(examples_dir, exist_ok=True)
     audit = Audit.create(model.class_count, model.feature_count)
     info = {"paths": [], "skipped": [], "unpaired": unpaired, "precision": precision.label,
-            "convolution": conv.label}
+            "convolution": conv.label, "filter": filter, "norm": norm}
     wm = Watermark.from_preset(preset) if wpaths is None else None
     if wm is not None:
         wm.reference_size = crop  # as wmfeat audit: the preset's sizes follow the crop (AddWatermark(crop))
@@ -167,14 +171,14 @@ def audit_files(model, clean, watermarked=None, preset="imagenet-w", seed=0, res
                 for j in range(lo, lo + count):
                     slot = j - lo
                     try:
-                        with _crop(cpaths[j], resize, crop) as c:
-                            c.to_tensor(out=x[0], slot=slot)
+                        with _crop(cpaths[j], resize, crop, filter) as c:
+                            c.to_tensor(out=x[0], slot=slot, norm=norm)
                             if wpaths is not None:
-                                marked = _crop(wpaths[j], resize, crop)
+                                marked = _crop(wpaths[j], resize, crop, filter)
                             else:
                                 marked = wm.apply(c.clone(), watermark_seed(seed, start + j))
                             with marked:
-                                marked.to_tensor(out=x[1], slot=slot)
+                                marked.to_tensor(out=x[1], slot=slot, norm=norm)
                                 if start + j < save_examples:
                                     stem = os.path.splitext(os.path.basename(cpaths[j]))[0]
                                     marked.save(os.path.join(examples_dir, f"{start + j:06d}_{stem}.png"))
