@@ -130,9 +130,9 @@ def audit_images(weights, paths, labels, start, options):
                 rows += 1
             if rows == 0:
                 continue
-            # clean and watermarked images in two passes of `rows` images, as `wmfeat audit` runs
-            # them: on some CPUs (oneDNN's AVX2 kernels) an image's outputs depend in the last bits on
-            # the batch size, and the states of both must be the same bytes
+            # clean and watermarked images in two passes of `rows` images, as `wmfeat audit` runs them
+            # (an image's outputs do not depend on its batch: tests/nn/test_parity.c asserts it on the
+            # CPUs CI runs on; the same passes keep the states the same bytes on any other)
             session.run(x[:rows], logits=logits[:rows], features=features[:rows])
             session.run(x[batch:batch + rows], logits=logits[batch:batch + rows],
                         features=features[batch:batch + rows])

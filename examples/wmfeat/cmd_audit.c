@@ -281,8 +281,7 @@ int cmd_audit(int argc, char **argv) {
   /* the provenance of this run: a new state records it, a resumed one must match it */
   if (!rc && (st = wmf_audit_create(&now, wmf_model_num_classes(m), session_features(s))))
     rc = fail_status(st, "creating the audit");
-  run_record rec = {w, m, wm, (unsigned long)o.seed, pre, bf16, stage, inputs_fp,
-                    shard_i, shard_n};
+  run_record rec = {w, m, wm, (unsigned long)o.seed, pre, bf16, stage, inputs_fp, shard_i, shard_n};
   if (!rc) rc = stamp_run(now, &rec);
   if (!rc && watermarked && (st = wmf_audit_set_provenance(now, "watermarked", wm_fp)))
     rc = fail_status(st, "recording the watermarked list");

@@ -125,7 +125,8 @@ int cmd_extract(int argc, char **argv) {
         rc = EXIT_RUNTIME;
       } else if (labels_out && write_labels(labels_out, files.labels, ec.done)) {
         rc = EXIT_RUNTIME;
-      } else if (write_sidecar(out, logits_out, &(run_record){w, m, wm, (unsigned long)o.seed, pre, bf16, stage, inputs_fp, 0, 1},
+      } else if (write_sidecar(out, logits_out,
+                               &(run_record){w, m, wm, (unsigned long)o.seed, pre, bf16, stage, inputs_fp, 0, 1},
                                ec.done, ec.nf)) {
         rc = EXIT_RUNTIME;
       } else if (o.json) {

@@ -3,7 +3,8 @@
 turns in one run, same threads, same weights, same input.
 
 For each model and batch the candidates run in turns (so the load of a shared machine falls on all of
-them alike) and the best time of each is kept:
+them alike), in a new shuffled order each turn (ONNX Runtime's threads spin on after its run and slow
+whatever runs next: a fixed order penalized the candidate after it), and the best time of each is kept:
   - libwmfeat fp32 and bf16, through the Python binding (arrays passed without copies);
   - PyTorch eager, channels_last, and torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(..)))
     in fp32; eager and channels_last under torch.autocast("cpu", torch.bfloat16);
@@ -31,6 +32,7 @@ import hashlib
 import inspect
 import math
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -208,8 +210,14 @@ def interleaved(cands, batch, max_reps, budget):
         for _ in range(2):
             turn = sum(f(x) for f, x in cands.values())
         reps = max(2, min(max_reps, int(budget * 1e3 / turn)))
+        labels, order = list(cands), random.Random(batch)
         for _ in range(reps):
-            for k, (f, x) in cands.items():
+            # a new order each turn (shuffled, not rotated: a rotation keeps who follows whom), so that no
+            # candidate always runs right after the same one, e.g. after ONNX Runtime, whose threads go on
+            # spinning after its run
+            order.shuffle(labels)
+            for k in labels:
+                f, x = cands[k]
                 best[k] = min(best[k], f(x) / batch)
     return best, reps
 
